@@ -1,0 +1,40 @@
+// The command line of SPEC.md (Boost.Program_options). Parsing only: the
+// verbs are carried out by master/. Options that set a key become Overrides,
+// so the command line wins over settings.toml through one mechanism.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "config/load.h"
+
+namespace shoal {
+
+enum class Verb { kRun, kRetry, kResume, kCheck, kInit, kHelp, kVersion };
+
+struct CommandLine {
+  Verb verb = Verb::kHelp;
+  std::string help_topic;      // verb named with --help ("run"), or "" for general
+  std::string settings_path;   // run/check: default "settings.toml"
+  bool settings_given = false; // the user named a settings file
+  std::string run_dir;         // retry/resume
+  std::string init_path;       // init: default "settings.toml"
+  std::vector<Override> overrides;
+  std::string items_file;      // --items FILE ("" = none, "-" = stdin)
+  bool dry_run = false;
+  int progress = -1;           // -1 auto (terminal), 0 off, 1 on
+  bool quiet = false;
+  int verbose = 0;
+};
+
+// Usage errors come back as a Status whose message ends with a hint
+// ("see 'shoal run --help'"); they mean exit 2.
+Result<CommandLine> ParseCommandLine(int argc, const char* const* argv);
+
+// Help text for a verb ("" = overview), every option with an example.
+std::string HelpText(const std::string& topic);
+
+extern const char kShoalVersion[];
+
+}  // namespace shoal

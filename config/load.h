@@ -1,0 +1,48 @@
+// Reading settings.toml (TOML++) and command-line overrides into one
+// validated Settings. Every error names its source as "FILE:LINE:COL: what is
+// wrong; how to fix it" (or "--set KEY: ..." for an override) and means exit 2.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "config/settings.h"
+
+namespace shoal {
+
+// One "section.key=value" from the command line. A value from --set is read
+// as a TOML value when it parses as one (4, true, "1s", ["a","b"]) and as a
+// plain string otherwise; options such as -i give raw strings (raw = true).
+struct Override {
+  std::string key;    // "section.key"
+  std::string value;  // as typed
+  bool raw = false;   // take value as a string, never parse it as TOML
+  std::string origin; // for messages: "--set job.workers=4", "-j 4", ...
+};
+
+// Loads `path` (must exist unless allow_missing, then built-in defaults are
+// used), applies overrides in order, validates. Relative paths in the file are
+// resolved against the file's directory, those in overrides against the
+// current directory.
+Result<Settings> LoadSettings(const std::string& path, const std::vector<Override>& overrides,
+                              bool allow_missing = false);
+
+// Same from text in memory; `source_name` is used in messages, `base_dir`
+// resolves relative paths. For tests and for settings embedded elsewhere.
+Result<Settings> ParseSettings(std::string_view text, std::string_view source_name,
+                               const std::string& base_dir, const std::vector<Override>& overrides);
+
+// The effective settings as a complete TOML document that ParseSettings
+// accepts and that yields the same Settings (round trip).
+std::string SettingsToToml(const Settings& settings);
+
+// An annotated settings.toml to start from (shoal init); accepted by LoadSettings.
+std::string InitTemplate();
+
+// "0s", "1500ms", "2m", "1h", "1.5s" -> milliseconds. Bare numbers are refused.
+Result<Millis> ParseDuration(std::string_view text);
+std::string FormatDuration(Millis ms);
+
+}  // namespace shoal

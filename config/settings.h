@@ -1,0 +1,91 @@
+// The effective settings of a job: settings.toml merged with the command line,
+// validated once, then immutable. Every key of SPEC.md's settings.toml is here.
+// Relative paths are resolved at load time: paths written in a settings file
+// are relative to that file's directory, paths given on the command line to
+// the current directory, so a run directory's settings.toml works from anywhere.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace shoal {
+
+using Millis = std::chrono::milliseconds;
+
+enum class HandlerKind { kCommand, kSha256, kPlugin };
+enum class InputKind { kAuto, kTree, kList };
+enum class Select { kFiles, kDirs };
+enum class Separator { kNewline, kNul };
+enum class StdoutMode { kResult, kFile, kDiscard };
+enum class OutputFormat { kJsonl, kTsv };
+enum class OutputOrder { kCompletion, kInput };
+
+struct JobSettings {
+  std::string name = "job";
+  int workers = 0;  // 0 = one per online core (resolved by the master, not here)
+  HandlerKind handler = HandlerKind::kCommand;
+  Millis timeout{0};  // per attempt; 0 = none
+  int retries = 0;
+  Millis retry_delay{0};
+  // Stop feeding after this many failures; 0 = never. Either a count or a
+  // percentage of the items seen so far (max_failures_percent > 0).
+  int64_t max_failures = 0;
+  double max_failures_percent = 0;
+  Millis grace{10000};  // on SIGINT/SIGTERM: how long running items may finish
+};
+
+struct InputSettings {
+  std::string path = "data";  // absolute after loading; "-" = standard input
+  InputKind kind = InputKind::kAuto;
+  bool recursive = true;
+  int max_depth = 0;  // 0 = unlimited
+  Select select = Select::kFiles;
+  std::string require;
+  std::vector<std::string> include;
+  std::vector<std::string> exclude;
+  bool follow_links = false;
+  Separator separator = Separator::kNewline;
+  bool skip_header = false;
+  int column = 0;  // 1-based CSV column; 0 = whole line
+};
+
+struct CommandSettings {
+  std::vector<std::string> argv;  // empty = each item is a command line for /bin/sh -c
+  bool shell = false;
+  StdoutMode stdout_mode = StdoutMode::kResult;
+  std::string stdout_path = "{out}/{name}.out";  // for stdout = "file"
+  std::map<std::string, std::string> env;
+  std::string cwd;  // "" = the job's working directory
+};
+
+struct PluginSettings {
+  std::string library;
+  std::map<std::string, std::string> config;
+};
+
+struct OutputSettings {
+  std::string dir = "runs";  // absolute after loading
+  OutputFormat format = OutputFormat::kJsonl;
+  OutputOrder order = OutputOrder::kCompletion;
+  bool item_logs = false;
+  Millis status_every{30000};
+};
+
+struct QueueSettings {
+  int slots = 1024;
+  int batch = 0;  // 0 = automatic
+};
+
+struct Settings {
+  JobSettings job;
+  InputSettings input;
+  CommandSettings command;
+  PluginSettings plugin;
+  OutputSettings output;
+  QueueSettings queue;
+};
+
+}  // namespace shoal

@@ -1,0 +1,45 @@
+// Where items come from: a walked directory tree or a list file, streamed.
+// A source is read lazily, one item at a time, so memory does not grow with
+// the number of items; the master pulls only as fast as the rings have room.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "config/settings.h"
+
+namespace shoal {
+
+struct Item {
+  uint64_t index = 0;  // 1-based position in the input
+  std::string text;    // the item exactly as read (tree: path relative to input.path)
+  // Non-empty when this one item is bad (e.g. a line over the length limit):
+  // it fails with this reason and the run goes on.
+  std::string error;
+};
+
+class ItemSource {
+ public:
+  virtual ~ItemSource() = default;
+  // Fills *item and returns true, or returns false at the end of the input
+  // or on an error that stops the input (then status() says why).
+  virtual bool Next(Item* item) = 0;
+  virtual Status status() const = 0;
+  // Items produced so far; the total once done() is true.
+  virtual uint64_t seen() const = 0;
+  virtual bool done() const = 0;
+};
+
+// The source for a job: a tree walker or a list reader per settings.input
+// (kind "auto": a directory is a tree, anything else a list; "-" is stdin).
+// With items_file non-empty, items come from that list file instead, in the
+// input's own form (tree: paths relative to input.path).
+Result<std::unique_ptr<ItemSource>> OpenItemSource(const Settings& settings,
+                                                   const std::string& items_file);
+
+// Kind "auto" resolved against the file system: kTree or kList.
+Result<InputKind> ResolveInputKind(const InputSettings& input);
+
+}  // namespace shoal

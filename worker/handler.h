@@ -1,0 +1,79 @@
+// What a worker runs for one item. A Handler is built once per worker (argv
+// templates, environment, library handles are prepared there, not per item)
+// and then called for each item in turn; it never throws and never exits.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "config/settings.h"
+
+namespace shoal {
+
+// The values behind SPEC's placeholders for one item.
+struct ItemPaths {
+  std::string item;   // {item}: as read
+  std::string path;   // {path} {}: the item as a path (tree: input.path/rel)
+  std::string rel;    // {rel}: relative to input.path, never absolute, never ".."
+  std::string name;   // {name} {/}
+  std::string stem;   // {stem} {/.}
+  std::string ext;    // {ext}
+  std::string dir;    // {dir} {//}
+  std::string noext;  // {.}: path without its last extension
+  uint64_t index = 0; // {index} {#}
+  int worker = 0;     // {worker} {%}: 1..N
+  std::string run;    // {run}
+  std::string out;    // {out}: {run}/out/{rel}'s directory (created on demand)
+};
+
+// kind must be resolved (kTree or kList).
+ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_view item,
+                        uint64_t index, int worker, const std::string& run_dir);
+
+// Expands placeholders in one template. With shell_quote, every substituted
+// value is quoted for /bin/sh. {out} creates the directory (never outside
+// {run}/out). An unknown placeholder is an error naming it.
+Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths,
+                                   bool shell_quote);
+
+// Checks a template once, before anything runs (unknown placeholder, unbalanced brace).
+Status ValidateTemplate(std::string_view tmpl);
+
+struct Outcome {
+  bool ok = false;
+  int exit_code = -1;  // -1: none (signal, not started, in-process)
+  int signal = 0;
+  std::string reason;  // when failed: "exit 3", "signal 9", "timeout", "not found: prog", ...
+  std::string output;  // stdout (result mode) or the handler's output string, at most kInlineOutput
+  std::string output_file;  // when output spilled or stdout = "file": path relative to {run}
+  std::string stderr_tail;  // last lines of stderr, at most kStderrTail bytes
+};
+
+inline constexpr size_t kInlineOutput = 64 * 1024;
+inline constexpr size_t kStderrTail = 4 * 1024;
+
+class LogSink {
+ public:
+  virtual ~LogSink() = default;
+  virtual void Log(std::string_view line) = 0;
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  virtual Outcome Run(const ItemPaths& paths, LogSink& log) = 0;
+};
+
+struct HandlerContext {
+  const Settings& settings;
+  InputKind kind;       // resolved
+  std::string run_dir;  // absolute
+  int worker = 0;       // 1..N
+};
+
+Result<std::unique_ptr<Handler>> MakeHandler(const HandlerContext& context);
+
+}  // namespace shoal
