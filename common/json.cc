@@ -1,0 +1,347 @@
+#include "common/json.h"
+
+#include <cmath>
+#include <cstdio>
+
+namespace shoal {
+
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0 if it is not one
+// (overlongs, surrogates and code points past U+10FFFF are invalid).
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n = s.size() - i;
+  auto cont = [&](size_t k) { return (b(k) & 0xC0) == 0x80; };
+  if (c >= 0xC2 && c <= 0xDF) return n >= 2 && cont(1) ? 2 : 0;
+  if (c >= 0xE0 && c <= 0xEF) {
+    if (n < 3 || !cont(1) || !cont(2)) return 0;
+    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
+    if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogate
+    return 3;
+  }
+  if (c >= 0xF0 && c <= 0xF4) {
+    if (n < 4 || !cont(1) || !cont(2) || !cont(3)) return 0;
+    if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
+    if (c == 0xF4 && b(1) >= 0x90) return 0;  // > U+10FFFF
+    return 4;
+  }
+  return 0;
+}
+
+constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+}  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    size_t n = Utf8SequenceLength(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+void AppendJsonString(std::string* out, std::string_view s) {
+  out->push_back('"');
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x80) {
+      size_t n = Utf8SequenceLength(s, i);
+      if (n == 0) {
+        out->append("\xEF\xBF\xBD");  // U+FFFD
+        ++i;
+      } else {
+        out->append(s.substr(i, n));
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out->append(buf);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+    ++i;
+  }
+  out->push_back('"');
+}
+
+void AppendBase64(std::string* out, std::string_view s) {
+  size_t i = 0;
+  auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  for (; i + 3 <= s.size(); i += 3) {
+    uint32_t v = (at(i) << 16) | (at(i + 1) << 8) | at(i + 2);
+    out->push_back(kBase64[(v >> 18) & 63]);
+    out->push_back(kBase64[(v >> 12) & 63]);
+    out->push_back(kBase64[(v >> 6) & 63]);
+    out->push_back(kBase64[v & 63]);
+  }
+  size_t rest = s.size() - i;
+  if (rest == 0) return;
+  uint32_t v = at(i) << 16;
+  if (rest == 2) v |= at(i + 1) << 8;
+  out->push_back(kBase64[(v >> 18) & 63]);
+  out->push_back(kBase64[(v >> 12) & 63]);
+  out->push_back(rest == 2 ? kBase64[(v >> 6) & 63] : '=');
+  out->push_back('=');
+}
+
+bool DecodeBase64(std::string_view text, std::string* out) {
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t pad = 0;
+  for (char ch : text) {
+    int v;
+    if (ch >= 'A' && ch <= 'Z')
+      v = ch - 'A';
+    else if (ch >= 'a' && ch <= 'z')
+      v = ch - 'a' + 26;
+    else if (ch >= '0' && ch <= '9')
+      v = ch - '0' + 52;
+    else if (ch == '+')
+      v = 62;
+    else if (ch == '/')
+      v = 63;
+    else if (ch == '=') {
+      ++pad;
+      continue;
+    } else
+      return false;
+    if (pad != 0) return false;  // data after padding
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return pad <= 2 && (text.size() % 4) == 0;
+}
+
+namespace {
+
+void AppendUtf8(std::string* out, uint32_t cp) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+bool Hex4(std::string_view s, size_t i, uint32_t* v) {
+  if (i + 4 > s.size()) return false;
+  *v = 0;
+  for (size_t k = i; k < i + 4; ++k) {
+    char c = s[k];
+    uint32_t d;
+    if (c >= '0' && c <= '9')
+      d = static_cast<uint32_t>(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      d = static_cast<uint32_t>(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      d = static_cast<uint32_t>(c - 'A' + 10);
+    else
+      return false;
+    *v = (*v << 4) | d;
+  }
+  return true;
+}
+
+// Parses the string starting at s[*i] == '"'; leaves *i after the closing quote.
+bool ParseString(std::string_view s, size_t* i, std::string* out) {
+  out->clear();
+  size_t k = *i + 1;
+  while (k < s.size()) {
+    char c = s[k];
+    if (c == '"') {
+      *i = k + 1;
+      return true;
+    }
+    if (static_cast<unsigned char>(c) < 0x20) return false;
+    if (c != '\\') {
+      out->push_back(c);
+      ++k;
+      continue;
+    }
+    if (++k >= s.size()) return false;
+    switch (s[k]) {
+      case '"':
+        out->push_back('"');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '/':
+        out->push_back('/');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'u': {
+        uint32_t cp;
+        if (!Hex4(s, k + 1, &cp)) return false;
+        k += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          uint32_t lo;
+          if (k + 2 >= s.size() || s[k + 1] != '\\' || s[k + 2] != 'u' || !Hex4(s, k + 3, &lo) ||
+              lo < 0xDC00 || lo > 0xDFFF) {
+            return false;
+          }
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          k += 6;
+        }
+        AppendUtf8(out, cp);
+        break;
+      }
+      default:
+        return false;
+    }
+    ++k;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool ParseFlatJsonObject(std::string_view s,
+                         std::vector<std::pair<std::string, std::string>>* fields) {
+  fields->clear();
+  size_t i = 0;
+  auto skip_ws = [&] {
+    while (i < s.size() && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n')) ++i;
+  };
+  skip_ws();
+  if (i >= s.size() || s[i] != '{') return false;
+  ++i;
+  skip_ws();
+  if (i < s.size() && s[i] == '}') return true;
+  while (true) {
+    skip_ws();
+    if (i >= s.size() || s[i] != '"') return false;
+    std::string key, value;
+    if (!ParseString(s, &i, &key)) return false;
+    skip_ws();
+    if (i >= s.size() || s[i] != ':') return false;
+    ++i;
+    skip_ws();
+    if (i >= s.size()) return false;
+    if (s[i] == '"') {
+      if (!ParseString(s, &i, &value)) return false;
+    } else {
+      size_t start = i;
+      while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ' ') ++i;
+      value.assign(s.substr(start, i - start));
+      if (value.empty()) return false;
+    }
+    fields->emplace_back(std::move(key), std::move(value));
+    skip_ws();
+    if (i >= s.size()) return false;
+    if (s[i] == '}') {
+      ++i;
+      skip_ws();
+      return i == s.size();
+    }
+    if (s[i] != ',') return false;
+    ++i;
+  }
+}
+
+void JsonObject::Key(std::string_view key) {
+  if (!first_) out_->push_back(',');
+  first_ = false;
+  out_->push_back('"');
+  out_->append(key);
+  out_->append("\":");
+}
+
+JsonObject& JsonObject::Int(std::string_view key, int64_t value) {
+  Key(key);
+  out_->append(std::to_string(value));
+  return *this;
+}
+
+JsonObject& JsonObject::Double(std::string_view key, double value, int decimals) {
+  Key(key);
+  if (!std::isfinite(value)) {  // "nan"/"inf" are not JSON: the line would not parse
+    out_->append("null");
+    return *this;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
+  out_->append(buf);
+  return *this;
+}
+
+JsonObject& JsonObject::Bool(std::string_view key, bool value) {
+  Key(key);
+  out_->append(value ? "true" : "false");
+  return *this;
+}
+
+JsonObject& JsonObject::Bytes(std::string_view key, std::string_view value) {
+  Key(key);
+  AppendJsonString(out_, value);
+  if (!IsValidUtf8(value)) {
+    out_->push_back(',');
+    out_->push_back('"');
+    out_->append(key);
+    out_->append("_b64\":\"");
+    AppendBase64(out_, value);
+    out_->push_back('"');
+  }
+  return *this;
+}
+
+}  // namespace shoal

@@ -1,0 +1,46 @@
+// Writing JSON Lines records. Items and outputs are byte strings, not text:
+// a string that is not valid UTF-8 is written with U+FFFD in place of the bad
+// bytes, and the object also gets "<key>_b64" with the exact bytes, so every
+// record is valid JSON and nothing is lost.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace shoal {
+
+bool IsValidUtf8(std::string_view bytes);
+// Appends "..." escaped per RFC 8259; invalid UTF-8 becomes U+FFFD.
+void AppendJsonString(std::string* out, std::string_view bytes);
+void AppendBase64(std::string* out, std::string_view bytes);
+// Decodes standard base64; false on bad input.
+bool DecodeBase64(std::string_view text, std::string* out);
+
+// Reads one flat JSON object (string, number, true/false/null values: the
+// records shoal writes) into key/value pairs; strings are unescaped to UTF-8,
+// other values kept as written. False on anything else, e.g. a torn line.
+bool ParseFlatJsonObject(std::string_view line,
+                         std::vector<std::pair<std::string, std::string>>* fields);
+
+// Builds one JSON object on one line into `out` (appends).
+class JsonObject {
+ public:
+  explicit JsonObject(std::string* out) : out_(out) { out_->push_back('{'); }
+  JsonObject& Int(std::string_view key, int64_t value);
+  JsonObject& Double(std::string_view key, double value, int decimals);
+  JsonObject& Bool(std::string_view key, bool value);
+  // Adds key_b64 beside key when `value` is not valid UTF-8.
+  JsonObject& Bytes(std::string_view key, std::string_view value);
+  // Ends the object and the line.
+  void EndLine() { out_->append("}\n"); }
+
+ private:
+  void Key(std::string_view key);
+  std::string* out_;
+  bool first_ = true;
+};
+
+}  // namespace shoal

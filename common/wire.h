@@ -1,0 +1,52 @@
+// The records that cross the rings, encoded as a fixed little header plus
+// byte strings. Decoding checks every length against the payload, so a record
+// from a misbehaving worker is rejected, never trusted.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace shoal {
+
+enum RecordType : uint32_t {
+  kTaskRecord = 1,     // master -> worker (task ring)
+  kOutcomeRecord = 2,  // worker -> master (results ring: ok; errors ring: failed)
+  kLogRecord = 3,      // worker -> master (logs ring)
+};
+
+struct TaskRecord {
+  uint64_t seq = 0;    // the master's id for this attempt, unique in the run
+  uint64_t index = 0;  // 1-based position of the item in the input
+  uint32_t attempt = 1;
+  std::string_view item;
+};
+
+struct OutcomeRecord {
+  uint64_t seq = 0;
+  bool ok = false;
+  int32_t exit_code = -1;
+  int32_t signal = 0;
+  double ms = 0;
+  std::string_view reason;
+  std::string_view output;
+  std::string_view output_file;
+  std::string_view stderr_tail;
+};
+
+struct LogRecord {
+  uint64_t seq = 0;  // the task it belongs to; 0 = the worker itself
+  std::string_view text;
+};
+
+// Encoders clear *out and write the payload into it (reuse the string).
+void EncodeTask(const TaskRecord& task, std::string* out);
+void EncodeOutcome(const OutcomeRecord& outcome, std::string* out);
+void EncodeLog(const LogRecord& log, std::string* out);
+
+// Decoders return false on a malformed payload. Views point into `payload`.
+bool DecodeTask(std::string_view payload, TaskRecord* task);
+bool DecodeOutcome(std::string_view payload, OutcomeRecord* outcome);
+bool DecodeLog(std::string_view payload, LogRecord* log);
+
+}  // namespace shoal
