@@ -15,15 +15,15 @@ enum class Verb { kRun, kRetry, kResume, kCheck, kInit, kHelp, kVersion };
 
 struct CommandLine {
   Verb verb = Verb::kHelp;
-  std::string help_topic;      // verb named with --help ("run"), or "" for general
-  std::string settings_path;   // run/check: default "settings.toml"
-  bool settings_given = false; // the user named a settings file
-  std::string run_dir;         // retry/resume
-  std::string init_path;       // init: default "settings.toml"
+  std::string help_topic;       // verb named with --help ("run"), or "" for general
+  std::string settings_path;    // run/check: default "settings.toml"
+  bool settings_given = false;  // the user named a settings file
+  std::string run_dir;          // retry/resume
+  std::string init_path;        // init: default "settings.toml"
   std::vector<Override> overrides;
-  std::string items_file;      // --items FILE ("" = none, "-" = stdin)
+  std::string items_file;  // --items FILE ("" = none, "-" = stdin)
   bool dry_run = false;
-  int progress = -1;           // -1 auto (terminal), 0 off, 1 on
+  int progress = -1;  // -1 auto (terminal), 0 off, 1 on
   bool quiet = false;
   int verbose = 0;
 };

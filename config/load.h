@@ -16,10 +16,10 @@ namespace shoal {
 // as a TOML value when it parses as one (4, true, "1s", ["a","b"]) and as a
 // plain string otherwise; options such as -i give raw strings (raw = true).
 struct Override {
-  std::string key;    // "section.key"
-  std::string value;  // as typed
-  bool raw = false;   // take value as a string, never parse it as TOML
-  std::string origin; // for messages: "--set job.workers=4", "-j 4", ...
+  std::string key;     // "section.key"
+  std::string value;   // as typed
+  bool raw = false;    // take value as a string, never parse it as TOML
+  std::string origin;  // for messages: "--set job.workers=4", "-j 4", ...
 };
 
 // Loads `path` (must exist unless allow_missing, then built-in defaults are
@@ -44,5 +44,9 @@ std::string InitTemplate();
 // "0s", "1500ms", "2m", "1h", "1.5s" -> milliseconds. Bare numbers are refused.
 Result<Millis> ParseDuration(std::string_view text);
 std::string FormatDuration(Millis ms);
+
+// The candidate `word` was probably meant as, for "did you mean" hints: one it
+// is a prefix of, else the closest within an edit distance of 2; "" if none.
+std::string DidYouMean(std::string_view word, const std::vector<std::string>& candidates);
 
 }  // namespace shoal

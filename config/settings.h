@@ -50,6 +50,9 @@ struct InputSettings {
   Separator separator = Separator::kNewline;
   bool skip_header = false;
   int column = 0;  // 1-based CSV column; 0 = whole line
+  // Run only the items listed in this file (a failed.txt), in the input's
+  // own form, instead of all of input.path. Set by --items; "" = none.
+  std::string items;
 };
 
 struct CommandSettings {

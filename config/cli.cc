@@ -1,0 +1,371 @@
+// The command line: a verb, then Boost.Program_options for its options. The
+// parsed options are walked in the order typed, so "-j 4 --set job.workers=8"
+// and "--set job.workers=8 -j 4" mean different things, as a user expects.
+#include "config/cli.h"
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <string_view>
+
+namespace shoal {
+
+const char kShoalVersion[] = "0.1.0";
+
+namespace {
+
+namespace po = boost::program_options;
+
+constexpr std::pair<std::string_view, Verb> kVerbs[] = {
+    {"run", Verb::kRun},     {"retry", Verb::kRetry}, {"resume", Verb::kResume},
+    {"check", Verb::kCheck}, {"init", Verb::kInit},
+};
+
+std::vector<std::string> VerbNames() {
+  std::vector<std::string> names;
+  for (const auto& [name, verb] : kVerbs) names.emplace_back(name);
+  return names;
+}
+
+bool FindVerb(std::string_view name, Verb* verb) {
+  for (const auto& [n, v] : kVerbs) {
+    if (n == name) {
+      *verb = v;
+      return true;
+    }
+  }
+  return false;
+}
+
+// No "shoal: " prefix: main puts it before every error it prints.
+Status UsageError(const std::string& what, const std::string& topic) {
+  return Status::Error(what + "; see 'shoal " + (topic.empty() ? "" : topic + " ") + "--help'");
+}
+
+// What each verb accepts. Descriptions live in HelpText, written by hand so
+// that every option comes with an example.
+po::options_description OptionsFor(Verb verb) {
+  po::options_description desc;
+  auto add = desc.add_options();
+  if (verb != Verb::kInit) {
+    add("workers,j", po::value<std::string>(), "");
+    add("input,i", po::value<std::string>(), "");
+    add("output-dir,o", po::value<std::string>(), "");
+    add("set", po::value<std::string>(), "");
+    add("quiet,q", "");
+    add("verbose,v", "");
+  }
+  if (verb == Verb::kRun || verb == Verb::kRetry || verb == Verb::kResume) {
+    add("items", po::value<std::string>(), "");
+    add("dry-run", "");
+    add("progress", "");
+    add("no-progress", "");
+  }
+  add("help,h", "");
+  add("version", "");
+  add("positional", po::value<std::vector<std::string>>(), "");
+  return desc;
+}
+
+std::vector<std::string> LongNames(const po::options_description& desc) {
+  std::vector<std::string> names;
+  for (const auto& option : desc.options()) {
+    if (option->long_name() != "positional") names.push_back("--" + option->long_name());
+  }
+  return names;
+}
+
+std::string Joined(const std::vector<std::string>& tokens) {
+  std::string out;
+  for (const std::string& t : tokens) out += (out.empty() ? "" : " ") + t;
+  return out;
+}
+
+Status ParseOptions(const std::vector<std::string>& args, const std::string& verb_name,
+                    CommandLine* cl, std::vector<std::string>* positionals) {
+  const po::options_description desc = OptionsFor(cl->verb);
+  po::positional_options_description positional;
+  positional.add("positional", -1);
+  // No abbreviations: "--work" working today would break when "--workdir" comes.
+  const int style = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
+  po::parsed_options parsed(&desc);
+  try {
+    parsed = po::command_line_parser(args).options(desc).positional(positional).style(style).run();
+  } catch (const po::unknown_option& e) {
+    const std::string name = e.get_option_name();
+    std::string guess = name.starts_with("--") ? DidYouMean(name, LongNames(desc)) : "";
+    return UsageError(
+        "unknown option '" + name + "'" + (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
+        verb_name);
+  } catch (const po::invalid_command_line_syntax& e) {
+    if (e.kind() == po::invalid_syntax::missing_parameter) {
+      return UsageError("option '" + e.get_option_name() + "' needs a value", verb_name);
+    }
+    if (e.kind() == po::invalid_syntax::extra_parameter) {
+      return UsageError("option '" + e.get_option_name() + "' takes no value", verb_name);
+    }
+    return UsageError(e.what(), verb_name);
+  } catch (const po::error& e) {
+    return UsageError(e.what(), verb_name);
+  }
+
+  for (const po::option& option : parsed.options) {
+    const std::string& key = option.string_key;
+    const std::string value = option.value.empty() ? "" : option.value.front();
+    const std::string origin = Joined(option.original_tokens);
+    if (key == "positional") {
+      positionals->push_back(value);
+    } else if (key == "workers") {
+      cl->overrides.push_back(Override{"job.workers", value, true, origin});
+    } else if (key == "input") {
+      cl->overrides.push_back(Override{"input.path", value, true, origin});
+    } else if (key == "output-dir") {
+      cl->overrides.push_back(Override{"output.dir", value, true, origin});
+    } else if (key == "set") {
+      const size_t eq = value.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return UsageError(
+            "--set takes SECTION.KEY=VALUE, got '" + value + "'; e.g. --set job.workers=8",
+            verb_name);
+      }
+      cl->overrides.push_back(Override{value.substr(0, eq), value.substr(eq + 1), false, origin});
+    } else if (key == "items") {
+      cl->items_file = value;
+    } else if (key == "dry-run") {
+      cl->dry_run = true;
+    } else if (key == "progress") {
+      cl->progress = 1;
+    } else if (key == "no-progress") {
+      cl->progress = 0;
+    } else if (key == "quiet") {
+      cl->quiet = true;
+    } else if (key == "verbose") {
+      ++cl->verbose;
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
+  CommandLine cl;
+  std::vector<std::string> args(argv + std::min(argc, 1), argv + argc);
+  if (args.empty()) return cl;  // the overview, as for --help
+  const std::string first = args[0];
+
+  if (first == "--version") {
+    cl.verb = Verb::kVersion;
+    if (args.size() > 1) return UsageError("unexpected argument '" + args[1] + "'", "");
+    return cl;
+  }
+  if (first == "help" || first == "-h" || first == "--help") {
+    cl.verb = Verb::kHelp;
+    if (args.size() > 2) return UsageError("unexpected argument '" + args[2] + "'", "");
+    if (args.size() == 2) {
+      Verb verb;
+      if (!FindVerb(args[1], &verb) && args[1] != "help") {
+        return UsageError("no help for '" + args[1] + "', the commands are " + Joined(VerbNames()),
+                          "");
+      }
+      cl.help_topic = args[1];
+    }
+    return cl;
+  }
+  if (!FindVerb(first, &cl.verb)) {
+    if (first.starts_with("-")) {
+      return UsageError("option '" + first + "' before the command; write the command first, " +
+                            "as in 'shoal run " + first + " ...'",
+                        "");
+    }
+    const std::string guess = DidYouMean(first, VerbNames());
+    return UsageError("unknown command '" + first + "'" +
+                          (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
+                      "");
+  }
+
+  std::vector<std::string> rest(args.begin() + 1, args.end());
+  // --help and --version win over anything else typed with them, so that
+  // "shoal run --bad --help" shows help rather than an error.
+  for (const std::string& arg : rest) {
+    if (arg == "--") break;
+    if (arg == "-h" || arg == "--help") {
+      CommandLine help;
+      help.help_topic = first;
+      return help;
+    }
+    if (arg == "--version") {
+      CommandLine version;
+      version.verb = Verb::kVersion;
+      return version;
+    }
+  }
+
+  std::vector<std::string> positionals;
+  Status status = ParseOptions(rest, first, &cl, &positionals);
+  if (!status.ok()) return status;
+
+  switch (cl.verb) {
+    case Verb::kRun:
+    case Verb::kCheck:
+      cl.settings_path = "settings.toml";
+      if (positionals.size() > 1) {
+        return UsageError(
+            "unexpected argument '" + positionals[1] + "', " + first + " takes one SETTINGS file",
+            first);
+      }
+      if (positionals.size() == 1) {
+        cl.settings_path = positionals[0];
+        cl.settings_given = true;
+      }
+      break;
+    case Verb::kRetry:
+    case Verb::kResume:
+      if (positionals.empty()) return UsageError(first + " needs a RUN_DIR", first);
+      if (positionals.size() > 1) {
+        return UsageError(
+            "unexpected argument '" + positionals[1] + "', " + first + " takes one RUN_DIR", first);
+      }
+      cl.run_dir = positionals[0];
+      break;
+    case Verb::kInit:
+      cl.init_path = "settings.toml";
+      if (positionals.size() > 1) {
+        return UsageError("unexpected argument '" + positionals[1] + "', init takes one PATH",
+                          first);
+      }
+      if (positionals.size() == 1) cl.init_path = positionals[0];
+      break;
+    case Verb::kHelp:
+    case Verb::kVersion:
+      break;
+  }
+  return cl;
+}
+
+namespace {
+
+constexpr char kOverview[] = R"(shoal - run one job over many items, on every core
+
+Usage:
+  shoal run [SETTINGS] [OPTIONS]     run a job (SETTINGS defaults to ./settings.toml)
+  shoal run SETTINGS --items FILE    run only the items listed in FILE (e.g. a failed list)
+  shoal retry RUN_DIR [OPTIONS]      re-run the failed items of a finished run, same settings
+  shoal resume RUN_DIR [OPTIONS]     finish an interrupted run; items done or failed are skipped
+  shoal check [SETTINGS] [OPTIONS]   validate settings, print the effective configuration
+  shoal init [PATH]                  write an annotated settings.toml to start from
+  shoal help COMMAND                 help for one command (also: shoal COMMAND --help)
+  shoal --version                    print the version
+
+Start with:
+  shoal init && shoal check && shoal run
+
+Exit status: 0 every item succeeded; 1 at least one item failed; 2 bad usage or
+bad settings (nothing ran); 3 internal error; 130 / 143 interrupted by SIGINT /
+SIGTERM (the run directory is resumable with 'shoal resume').
+)";
+
+constexpr char kOverrideOptions[] = R"(
+Settings options (they override settings.toml, in the order given):
+  -j, --workers N          job.workers: worker processes; 0 = one per core
+                             e.g. -j 16
+  -i, --input PATH         input.path: a directory to walk, a list file, or - for stdin
+                             e.g. -i ./photos
+  -o, --output-dir DIR     output.dir: where run directories are created
+                             e.g. -o /scratch/runs
+      --set KEY=VALUE      any key of settings.toml, repeatable; VALUE is TOML
+                           when it parses as TOML, else a plain string
+                             e.g. --set job.timeout=30s --set 'command.argv=["echo","{}"]'
+                             e.g. --set command.env.LC_ALL=C
+)";
+
+constexpr char kRunOptions[] = R"(
+Run options:
+      --items FILE         run only the items listed in FILE, one per line
+                           (a failed.txt from an earlier run; - = stdin)
+                             e.g. --items runs/checksums-20261122-031500/failed.txt
+      --dry-run            print what would run, run nothing
+      --progress           show a progress line (default: when stderr is a terminal)
+      --no-progress        never show a progress line
+)";
+
+constexpr char kOutputOptions[] = R"(
+Output options:
+  -q, --quiet              print only errors
+  -v, --verbose            print more; repeat for more still (-vv)
+  -h, --help               show this help
+      --version            print the version
+)";
+
+}  // namespace
+
+std::string HelpText(const std::string& topic) {
+  if (topic == "run") {
+    return std::string(R"(Usage: shoal run [SETTINGS] [OPTIONS]
+
+Run the job that SETTINGS (default ./settings.toml) describes. Each run writes a
+new directory under output.dir: results.jsonl, errors.jsonl, failed.txt, log.txt.
+
+Examples:
+  shoal run                                  ./settings.toml as written
+  shoal run jobs/gzip.toml -j 8 -i /data     eight workers over /data
+  shoal run jobs/gzip.toml --items runs/gzip-20261122-031500/failed.txt
+)") + kOverrideOptions +
+           kRunOptions + kOutputOptions;
+  }
+  if (topic == "retry") {
+    return std::string(R"(Usage: shoal retry RUN_DIR [OPTIONS]
+
+Re-run the items in RUN_DIR/failed.txt with RUN_DIR/settings.toml, as a new run.
+Options override those settings.
+
+Examples:
+  shoal retry runs/checksums-20261122-031500
+  shoal retry runs/checksums-20261122-031500 --set job.timeout=10m
+)") + kOverrideOptions +
+           kRunOptions + kOutputOptions;
+  }
+  if (topic == "resume") {
+    return std::string(R"(Usage: shoal resume RUN_DIR [OPTIONS]
+
+Finish an interrupted run in place: items already in results.jsonl or
+errors.jsonl are skipped, the rest run with RUN_DIR/settings.toml.
+Options override those settings.
+
+Examples:
+  shoal resume runs/checksums-20261122-031500
+  shoal resume runs/checksums-20261122-031500 -j 4
+)") + kOverrideOptions +
+           kRunOptions + kOutputOptions;
+  }
+  if (topic == "check") {
+    return std::string(R"(Usage: shoal check [SETTINGS] [OPTIONS]
+
+Validate SETTINGS (default ./settings.toml) with the options applied, print the
+effective configuration as TOML, and exit: 0 if valid, 2 if not.
+
+Examples:
+  shoal check
+  shoal check jobs/gzip.toml -j 8 --set job.timeout=1m
+)") + kOverrideOptions +
+           kOutputOptions;
+  }
+  if (topic == "init") {
+    return R"(Usage: shoal init [PATH]
+
+Write an annotated settings file to PATH (default ./settings.toml): every key
+with its default and a comment. Edit it, then 'shoal check' and 'shoal run'.
+
+Examples:
+  shoal init
+  shoal init jobs/resize.toml
+
+Options:
+  -h, --help               show this help
+      --version            print the version
+)";
+  }
+  return kOverview;
+}
+
+}  // namespace shoal

@@ -1,0 +1,212 @@
+#include "config/cli.h"
+
+#include <gtest/gtest.h>
+
+namespace shoal {
+namespace {
+
+Result<CommandLine> Parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "shoal");
+  return ParseCommandLine(static_cast<int>(args.size()), args.data());
+}
+
+CommandLine Ok(std::vector<const char*> args) {
+  Result<CommandLine> r = Parse(args);
+  EXPECT_TRUE(r.ok()) << r.status().message();
+  return r.ok() ? *r : CommandLine{};
+}
+
+std::string Error(std::vector<const char*> args) {
+  Result<CommandLine> r = Parse(args);
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? "" : r.status().message();
+}
+
+void ExpectOverride(const Override& o, const std::string& key, const std::string& value, bool raw,
+                    const std::string& origin) {
+  EXPECT_EQ(o.key, key);
+  EXPECT_EQ(o.value, value);
+  EXPECT_EQ(o.raw, raw);
+  EXPECT_EQ(o.origin, origin);
+}
+
+TEST(CliTest, RunDefaults) {
+  CommandLine cl = Ok({"run"});
+  EXPECT_EQ(cl.verb, Verb::kRun);
+  EXPECT_EQ(cl.settings_path, "settings.toml");
+  EXPECT_FALSE(cl.settings_given);
+  EXPECT_TRUE(cl.overrides.empty());
+  EXPECT_EQ(cl.items_file, "");
+  EXPECT_FALSE(cl.dry_run);
+  EXPECT_EQ(cl.progress, -1);
+  EXPECT_FALSE(cl.quiet);
+  EXPECT_EQ(cl.verbose, 0);
+}
+
+TEST(CliTest, RunWithEveryOption) {
+  CommandLine cl =
+      Ok({"run", "jobs/a.toml", "-j", "4", "--input", "in", "-o", "out", "--items", "failed.txt",
+          "--set", "job.timeout=1m", "--dry-run", "--no-progress", "-q", "-vv", "--verbose"});
+  EXPECT_EQ(cl.verb, Verb::kRun);
+  EXPECT_EQ(cl.settings_path, "jobs/a.toml");
+  EXPECT_TRUE(cl.settings_given);
+  ASSERT_EQ(cl.overrides.size(), 4u);
+  ExpectOverride(cl.overrides[0], "job.workers", "4", true, "-j 4");
+  ExpectOverride(cl.overrides[1], "input.path", "in", true, "--input in");
+  ExpectOverride(cl.overrides[2], "output.dir", "out", true, "-o out");
+  ExpectOverride(cl.overrides[3], "job.timeout", "1m", false, "--set job.timeout=1m");
+  EXPECT_EQ(cl.items_file, "failed.txt");
+  EXPECT_TRUE(cl.dry_run);
+  EXPECT_EQ(cl.progress, 0);
+  EXPECT_TRUE(cl.quiet);
+  EXPECT_EQ(cl.verbose, 3);
+}
+
+TEST(CliTest, OverridesKeepCommandLineOrder) {
+  CommandLine cl = Ok({"run", "--set", "job.workers=8", "-j4", "--set=job.name=x", "--workers=2",
+                       "--set", "command.argv=[\"echo\",\"{}\"]"});
+  ASSERT_EQ(cl.overrides.size(), 5u);
+  ExpectOverride(cl.overrides[0], "job.workers", "8", false, "--set job.workers=8");
+  ExpectOverride(cl.overrides[1], "job.workers", "4", true, "-j4");
+  ExpectOverride(cl.overrides[2], "job.name", "x", false, "--set=job.name=x");
+  ExpectOverride(cl.overrides[3], "job.workers", "2", true, "--workers=2");
+  ExpectOverride(cl.overrides[4], "command.argv", "[\"echo\",\"{}\"]", false,
+                 "--set command.argv=[\"echo\",\"{}\"]");
+}
+
+TEST(CliTest, SetValueMayHoldEquals) {
+  CommandLine cl = Ok({"run", "--set", "command.env.OPTS=a=b"});
+  ASSERT_EQ(cl.overrides.size(), 1u);
+  EXPECT_EQ(cl.overrides[0].key, "command.env.OPTS");
+  EXPECT_EQ(cl.overrides[0].value, "a=b");
+}
+
+TEST(CliTest, ProgressLastWins) {
+  EXPECT_EQ(Ok({"run", "--no-progress", "--progress"}).progress, 1);
+  EXPECT_EQ(Ok({"run", "--progress", "--no-progress"}).progress, 0);
+}
+
+TEST(CliTest, ItemsFromStdinAndNegativeNumbers) {
+  EXPECT_EQ(Ok({"run", "--items", "-"}).items_file, "-");
+  // -j takes the next word whatever it is; the value is checked by LoadSettings.
+  CommandLine cl = Ok({"run", "-j", "-1"});
+  ASSERT_EQ(cl.overrides.size(), 1u);
+  EXPECT_EQ(cl.overrides[0].value, "-1");
+}
+
+TEST(CliTest, DoubleDashEndsOptions) {
+  CommandLine cl = Ok({"run", "--", "-odd.toml"});
+  EXPECT_EQ(cl.settings_path, "-odd.toml");
+  EXPECT_TRUE(cl.settings_given);
+}
+
+TEST(CliTest, RetryAndResume) {
+  CommandLine cl = Ok({"retry", "runs/x-1", "-j", "2", "--dry-run"});
+  EXPECT_EQ(cl.verb, Verb::kRetry);
+  EXPECT_EQ(cl.run_dir, "runs/x-1");
+  ASSERT_EQ(cl.overrides.size(), 1u);
+  EXPECT_TRUE(cl.dry_run);
+  cl = Ok({"resume", "runs/x-1", "--set", "job.grace=1s"});
+  EXPECT_EQ(cl.verb, Verb::kResume);
+  EXPECT_EQ(cl.run_dir, "runs/x-1");
+  ASSERT_EQ(cl.overrides.size(), 1u);
+  EXPECT_EQ(Error({"retry"}), "retry needs a RUN_DIR; see 'shoal retry --help'");
+  EXPECT_EQ(Error({"resume", "a", "b"}),
+            "unexpected argument 'b', resume takes one RUN_DIR; see 'shoal resume --help'");
+}
+
+TEST(CliTest, Check) {
+  CommandLine cl = Ok({"check"});
+  EXPECT_EQ(cl.verb, Verb::kCheck);
+  EXPECT_EQ(cl.settings_path, "settings.toml");
+  EXPECT_FALSE(cl.settings_given);
+  cl = Ok({"check", "x.toml", "-j", "3", "-v"});
+  EXPECT_EQ(cl.settings_path, "x.toml");
+  EXPECT_TRUE(cl.settings_given);
+  EXPECT_EQ(cl.overrides.size(), 1u);
+  EXPECT_EQ(cl.verbose, 1);
+  EXPECT_EQ(Error({"check", "--dry-run"}), "unknown option '--dry-run'; see 'shoal check --help'");
+}
+
+TEST(CliTest, Init) {
+  CommandLine cl = Ok({"init"});
+  EXPECT_EQ(cl.verb, Verb::kInit);
+  EXPECT_EQ(cl.init_path, "settings.toml");
+  EXPECT_EQ(Ok({"init", "jobs/new.toml"}).init_path, "jobs/new.toml");
+  EXPECT_EQ(Error({"init", "a", "b"}),
+            "unexpected argument 'b', init takes one PATH; see 'shoal init --help'");
+  EXPECT_EQ(Error({"init", "-j", "2"}), "unknown option '-j'; see 'shoal init --help'");
+}
+
+TEST(CliTest, HelpAndVersion) {
+  CommandLine cl = Ok({});
+  EXPECT_EQ(cl.verb, Verb::kHelp);
+  EXPECT_EQ(cl.help_topic, "");
+  EXPECT_EQ(Ok({"--help"}).verb, Verb::kHelp);
+  EXPECT_EQ(Ok({"-h"}).help_topic, "");
+  cl = Ok({"help", "retry"});
+  EXPECT_EQ(cl.verb, Verb::kHelp);
+  EXPECT_EQ(cl.help_topic, "retry");
+  cl = Ok({"run", "--help"});
+  EXPECT_EQ(cl.verb, Verb::kHelp);
+  EXPECT_EQ(cl.help_topic, "run");
+  cl = Ok({"check", "x.toml", "--bogus", "-h"});  // help wins over a bad option
+  EXPECT_EQ(cl.verb, Verb::kHelp);
+  EXPECT_EQ(cl.help_topic, "check");
+  EXPECT_EQ(Ok({"--version"}).verb, Verb::kVersion);
+  EXPECT_EQ(Ok({"run", "--version"}).verb, Verb::kVersion);
+  EXPECT_EQ(Error({"help", "frobnicate"}),
+            "no help for 'frobnicate', the commands are run retry resume check init; "
+            "see 'shoal --help'");
+  EXPECT_EQ(std::string(kShoalVersion), "0.1.0");
+}
+
+TEST(CliTest, UsageErrors) {
+  EXPECT_EQ(Error({"run", "--foo"}), "unknown option '--foo'; see 'shoal run --help'");
+  EXPECT_EQ(Error({"run", "--worker", "3"}),
+            "unknown option '--worker' (did you mean '--workers'?); "
+            "see 'shoal run --help'");
+  EXPECT_EQ(Error({"run", "--work", "3"}).substr(0, 23),
+            "unknown option '--work'");  // no abbreviations
+  EXPECT_EQ(Error({"run", "-j"}), "option '--workers' needs a value; see 'shoal run --help'");
+  EXPECT_EQ(Error({"run", "--dry-run=yes"}),
+            "option '--dry-run' takes no value; see 'shoal run --help'");
+  EXPECT_EQ(Error({"run", "a.toml", "b.toml"}),
+            "unexpected argument 'b.toml', run takes one SETTINGS file; "
+            "see 'shoal run --help'");
+  EXPECT_EQ(Error({"rnu"}), "unknown command 'rnu' (did you mean 'run'?); see 'shoal --help'");
+  EXPECT_EQ(Error({"frobnicate"}), "unknown command 'frobnicate'; see 'shoal --help'");
+  EXPECT_EQ(Error({"-j", "4", "run"}),
+            "option '-j' before the command; write the command first, as in "
+            "'shoal run -j ...'; see 'shoal --help'");
+  EXPECT_EQ(Error({"run", "--set", "job.workers"}),
+            "--set takes SECTION.KEY=VALUE, got 'job.workers'; e.g. --set job.workers=8; "
+            "see 'shoal run --help'");
+  EXPECT_EQ(Error({"run", "--set", "=4"}).substr(0, 29), "--set takes SECTION.KEY=VALUE");
+  EXPECT_EQ(Error({"--version", "x"}), "unexpected argument 'x'; see 'shoal --help'");
+}
+
+TEST(CliTest, HelpTextCoversEveryOption) {
+  const std::string run = HelpText("run");
+  for (const char* option : {"--workers", "-j,", "--input", "-i,", "--output-dir", "-o,", "--items",
+                             "--set", "--dry-run", "--progress", "--no-progress", "--quiet",
+                             "--verbose", "--help", "--version"}) {
+    EXPECT_NE(run.find(option), std::string::npos) << option;
+  }
+  EXPECT_NE(run.find("e.g. -j 16"), std::string::npos);
+  EXPECT_NE(run.find("Usage: shoal run"), std::string::npos);
+  EXPECT_NE(HelpText("retry").find("Usage: shoal retry RUN_DIR"), std::string::npos);
+  EXPECT_NE(HelpText("resume").find("Usage: shoal resume RUN_DIR"), std::string::npos);
+  EXPECT_NE(HelpText("check").find("Usage: shoal check"), std::string::npos);
+  EXPECT_EQ(HelpText("check").find("--dry-run"), std::string::npos);
+  EXPECT_NE(HelpText("init").find("Usage: shoal init [PATH]"), std::string::npos);
+  const std::string overview = HelpText("");
+  for (const char* verb : {"shoal run", "shoal retry", "shoal resume", "shoal check", "shoal init",
+                           "shoal help", "shoal --version"}) {
+    EXPECT_NE(overview.find(verb), std::string::npos) << verb;
+  }
+  EXPECT_EQ(HelpText("help"), overview);
+}
+
+}  // namespace
+}  // namespace shoal
