@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/fd.h"
 #include "common/status.h"
 #include "config/settings.h"
 
@@ -15,18 +16,18 @@ namespace shoal {
 
 // The values behind SPEC's placeholders for one item.
 struct ItemPaths {
-  std::string item;   // {item}: as read
-  std::string path;   // {path} {}: the item as a path (tree: input.path/rel)
-  std::string rel;    // {rel}: relative to input.path, never absolute, never ".."
-  std::string name;   // {name} {/}
-  std::string stem;   // {stem} {/.}
-  std::string ext;    // {ext}
-  std::string dir;    // {dir} {//}
-  std::string noext;  // {.}: path without its last extension
-  uint64_t index = 0; // {index} {#}
-  int worker = 0;     // {worker} {%}: 1..N
-  std::string run;    // {run}
-  std::string out;    // {out}: {run}/out/{rel}'s directory (created on demand)
+  std::string item;    // {item}: as read
+  std::string path;    // {path} {}: the item as a path (tree: input.path/rel)
+  std::string rel;     // {rel}: relative to input.path, never absolute, never ".."
+  std::string name;    // {name} {/}
+  std::string stem;    // {stem} {/.}
+  std::string ext;     // {ext}
+  std::string dir;     // {dir} {//}
+  std::string noext;   // {.}: path without its last extension
+  uint64_t index = 0;  // {index} {#}
+  int worker = 0;      // {worker} {%}: 1..N
+  std::string run;     // {run}
+  std::string out;     // {out}: {run}/out/{rel}'s directory (created on demand)
 };
 
 // kind must be resolved (kTree or kList).
@@ -36,11 +37,22 @@ ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_vi
 // Expands placeholders in one template. With shell_quote, every substituted
 // value is quoted for /bin/sh. {out} creates the directory (never outside
 // {run}/out). An unknown placeholder is an error naming it.
-Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths,
-                                   bool shell_quote);
+Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths, bool shell_quote);
 
 // Checks a template once, before anything runs (unknown placeholder, unbalanced brace).
 Status ValidateTemplate(std::string_view tmpl);
+
+// A file a handler writes inside the run directory (stdout = "file", spilled output).
+struct OutputFile {
+  UniqueFd fd;      // write-only, close-on-exec, truncated
+  std::string rel;  // the path relative to the run directory, for Outcome.output_file
+};
+
+// Creates (or truncates, 0644) `path` for writing; a relative path is taken from
+// run_dir. Once normalized the path must lie beneath run_dir, missing directories
+// are created (0755), and no component below run_dir may be a symlink: a hostile
+// item or template cannot make a handler write outside the run.
+Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view path);
 
 struct Outcome {
   bool ok = false;
@@ -72,6 +84,11 @@ struct HandlerContext {
   InputKind kind;       // resolved
   std::string run_dir;  // absolute
   int worker = 0;       // 1..N
+  // Optional: an fd that becomes readable when the worker must stop (an eventfd, a
+  // signalfd for SIGINT/SIGTERM, a pipe). A running command is then ended early
+  // (its process group gets SIGTERM, SIGKILL after a grace) with reason
+  // "interrupted". Never read by the handler; -1 = none.
+  int stop_fd = -1;
 };
 
 Result<std::unique_ptr<Handler>> MakeHandler(const HandlerContext& context);

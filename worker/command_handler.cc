@@ -1,0 +1,537 @@
+#include "worker/command_handler.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace shoal {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr Clock::time_point kNever = Clock::time_point::max();
+constexpr size_t kReadChunk = 64 * 1024;
+
+Outcome Failed(std::string reason) {
+  Outcome o;
+  o.reason = std::move(reason);
+  return o;
+}
+
+// The child's stdio is set up with dup2 onto 0, 1 and 2; a source fd that is
+// itself 0..2 (a worker started with a closed stdio) would be overwritten by an
+// earlier dup2, so keep every fd we hand to the child above them.
+Status KeepAboveStdio(UniqueFd& fd) {
+  if (fd.get() > 2) return Status::Ok();
+  int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, 3);
+  if (moved < 0) return Status::FromErrno("fcntl F_DUPFD_CLOEXEC", errno);
+  fd.Reset(moved);
+  return Status::Ok();
+}
+
+Status MakePipe(UniqueFd& read_end, UniqueFd& write_end) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return Status::FromErrno("pipe2", errno);
+  read_end.Reset(fds[0]);
+  write_end.Reset(fds[1]);
+  Status s = KeepAboveStdio(read_end);
+  return s.ok() ? KeepAboveStdio(write_end) : s;
+}
+
+// stdout in result mode: up to kInlineOutput bytes in memory; past that, all
+// of it goes to {run}/spill/<index>.stdout so memory stays bounded.
+class StdoutCapture {
+ public:
+  StdoutCapture(const std::string& run_dir, uint64_t index) : run_dir_(run_dir), index_(index) {}
+
+  void Append(std::string_view data) {
+    if (!error_.ok()) return;  // keep draining so the child is not blocked; drop
+    if (!spill_.valid()) {
+      if (inline_.size() + data.size() <= kInlineOutput) {
+        inline_.append(data);
+        return;
+      }
+      Result<OutputFile> file =
+          CreateOutputFile(run_dir_, "spill/" + std::to_string(index_) + ".stdout");
+      if (!file.ok()) {
+        error_ = file.status();
+        return;
+      }
+      spill_ = std::move(file->fd);
+      rel_ = std::move(file->rel);
+      error_ = WriteAll(spill_.get(), inline_, rel_);
+      std::string().swap(inline_);
+      if (!error_.ok()) return;
+    }
+    error_ = WriteAll(spill_.get(), data, rel_);
+  }
+
+  void MoveInto(Outcome& outcome) {
+    if (spill_.valid()) {
+      outcome.output_file = std::move(rel_);
+    } else {
+      outcome.output = std::move(inline_);
+    }
+  }
+  const Status& error() const { return error_; }
+
+ private:
+  const std::string& run_dir_;
+  uint64_t index_;
+  std::string inline_;
+  UniqueFd spill_;
+  std::string rel_;
+  Status error_;
+};
+
+// The last kStderrTail bytes of stderr, trimmed to whole lines where possible.
+class StderrTail {
+ public:
+  void Append(std::string_view data) {
+    total_ += data.size();
+    if (data.size() >= kStderrTail) {
+      tail_.assign(data.substr(data.size() - kStderrTail));
+      return;
+    }
+    tail_.append(data);
+    if (tail_.size() > 2 * kStderrTail) tail_.erase(0, tail_.size() - kStderrTail);
+  }
+
+  std::string Finish() {
+    if (tail_.size() > kStderrTail) tail_.erase(0, tail_.size() - kStderrTail);
+    if (total_ > tail_.size()) {  // the first line was cut: drop its remainder
+      size_t newline = tail_.find('\n');
+      if (newline != std::string::npos && newline + 1 < tail_.size()) tail_.erase(0, newline + 1);
+    }
+    return std::move(tail_);
+  }
+
+ private:
+  std::string tail_;
+  uint64_t total_ = 0;
+};
+
+class FileActions {
+ public:
+  FileActions() { posix_spawn_file_actions_init(&actions_); }
+  ~FileActions() { posix_spawn_file_actions_destroy(&actions_); }
+  FileActions(const FileActions&) = delete;
+  FileActions& operator=(const FileActions&) = delete;
+  posix_spawn_file_actions_t* get() { return &actions_; }
+
+ private:
+  posix_spawn_file_actions_t actions_;
+};
+
+// posix_spawnp searches the PATH of this process, but a PATH given in
+// command.env must win, as it would for execvp in the child.
+int SearchPath(const std::string& prog, const std::string& path_list, std::string& found) {
+  int err = ENOENT;
+  size_t begin = 0;
+  while (begin <= path_list.size()) {
+    size_t end = std::min(path_list.find(':', begin), path_list.size());
+    std::string dir = path_list.substr(begin, end - begin);
+    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + prog;
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        found = std::move(candidate);
+        return 0;
+      }
+      err = EACCES;
+    }
+    begin = end + 1;
+  }
+  return err;
+}
+
+// How the wait for one child ended.
+struct ChildEnd {
+  int status = 0;
+  bool status_lost = false;
+  bool timed_out = false;
+  bool interrupted = false;
+  bool leftovers_killed = false;  // the command exited but its group held the pipes
+  bool abandoned = false;         // pipes still open after SIGKILL: something outside held them
+};
+
+class CommandHandler final : public Handler {
+ public:
+  explicit CommandHandler(const HandlerContext& context)
+      : command_(context.settings.command),
+        run_dir_(context.run_dir),
+        timeout_(context.settings.job.timeout),
+        stop_fd_(context.stop_fd),
+        buffer_(new char[kReadChunk]) {}
+  ~CommandHandler() override {
+    if (attr_ready_) posix_spawnattr_destroy(&attr_);
+  }
+  CommandHandler(const CommandHandler&) = delete;
+  CommandHandler& operator=(const CommandHandler&) = delete;
+
+  Status Prepare();
+  Outcome Run(const ItemPaths& paths, LogSink& log) override;
+
+ private:
+  Result<std::vector<std::string>> BuildArgv(const ItemPaths& paths) const;
+  std::string SpawnError(int err, const std::string& prog) const;
+  ChildEnd Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCapture* capture, StderrTail& tail);
+  bool StopRequested() const;
+
+  const CommandSettings command_;  // a copy: the handler may outlive the Settings
+  const std::string run_dir_;
+  const Millis timeout_;
+  const int stop_fd_;
+  std::unique_ptr<char[]> buffer_;  // one read buffer for every item
+  std::vector<std::string> env_;
+  std::vector<char*> envp_;
+  const std::string* path_override_ = nullptr;  // PATH from command.env, if any
+  UniqueFd dev_null_;
+  posix_spawnattr_t attr_;
+  bool attr_ready_ = false;
+};
+
+Status CommandHandler::Prepare() {
+  if (command_.shell && command_.argv.size() != 1) {
+    return Status::Error(
+        "command.shell = true needs argv to be one string (the /bin/sh -c "
+        "script), got " +
+        std::to_string(command_.argv.size()));
+  }
+  for (const std::string& t : command_.argv) {
+    Status s = ValidateTemplate(t);
+    if (!s.ok()) return Status::Error("command.argv: " + s.message());
+  }
+  if (command_.stdout_mode == StdoutMode::kFile) {
+    Status s = ValidateTemplate(command_.stdout_path);
+    if (!s.ok()) return Status::Error("command.stdout_path: " + s.message());
+  }
+  if (!command_.cwd.empty()) {
+    struct stat st;
+    if (::stat(command_.cwd.c_str(), &st) != 0) {
+      return Status::FromErrno("command.cwd " + command_.cwd, errno);
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      return Status::Error("command.cwd " + command_.cwd + ": not a directory");
+    }
+  }
+
+  // The environment block, once: environ with command.env laid over it.
+  for (const auto& [key, value] : command_.env) {
+    if (key.empty() || key.find('=') != std::string::npos || key.find('\0') != std::string::npos) {
+      return Status::Error("command.env: bad variable name \"" + key + "\"");
+    }
+  }
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (command_.env.count(std::string(entry.substr(0, entry.find('=')))) == 0) {
+      env_.emplace_back(entry);
+    }
+  }
+  for (const auto& [key, value] : command_.env) env_.push_back(key + "=" + value);
+  for (std::string& e : env_) envp_.push_back(e.data());
+  envp_.push_back(nullptr);
+  if (auto it = command_.env.find("PATH"); it != command_.env.end()) path_override_ = &it->second;
+
+  dev_null_.Reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!dev_null_.valid()) return Status::FromErrno("cannot open /dev/null", errno);
+  Status s = KeepAboveStdio(dev_null_);
+  if (!s.ok()) return s;
+
+  // Own process group, so a timeout can end the command and everything it
+  // started; the worker's blocked and caught signals must not leak into it.
+  if (posix_spawnattr_init(&attr_) != 0) return Status::Error("posix_spawnattr_init failed");
+  attr_ready_ = true;
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigset_t defaults;
+  sigemptyset(&defaults);
+  for (int sig : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT}) sigaddset(&defaults, sig);
+  if (posix_spawnattr_setflags(
+          &attr_, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) != 0 ||
+      posix_spawnattr_setpgroup(&attr_, 0) != 0 ||
+      posix_spawnattr_setsigmask(&attr_, &empty) != 0 ||
+      posix_spawnattr_setsigdefault(&attr_, &defaults) != 0) {
+    return Status::Error("cannot set up posix_spawn attributes");
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<std::string>> CommandHandler::BuildArgv(const ItemPaths& paths) const {
+  std::vector<std::string> args;
+  if (command_.argv.empty()) {
+    args = {"/bin/sh", "-c", paths.item};
+  } else if (command_.shell) {
+    Result<std::string> script = ExpandTemplate(command_.argv[0], paths, /*shell_quote=*/true);
+    if (!script.ok()) return script.status();
+    args = {"/bin/sh", "-c", std::move(script).value()};
+  } else {
+    args.reserve(command_.argv.size());
+    for (const std::string& t : command_.argv) {
+      Result<std::string> arg = ExpandTemplate(t, paths, /*shell_quote=*/false);
+      if (!arg.ok()) return arg.status();
+      args.push_back(std::move(arg).value());
+    }
+  }
+  for (const std::string& a : args) {
+    if (a.find('\0') != std::string::npos) {
+      return Status::Error("an argument contains a NUL byte, which no process argument can carry");
+    }
+  }
+  return args;
+}
+
+std::string CommandHandler::SpawnError(int err, const std::string& prog) const {
+  // A chdir failure in the child also reports ENOENT/EACCES; tell it apart.
+  if ((err == ENOENT || err == EACCES) && !command_.cwd.empty() &&
+      ::access(command_.cwd.c_str(), X_OK) != 0) {
+    return Status::FromErrno("spawn failed: command.cwd " + command_.cwd, errno).message();
+  }
+  if (err == ENOENT) return "not found: " + prog;
+  if (err == EACCES) return "not executable: " + prog;
+  return Status::FromErrno("spawn failed", err).message();
+}
+
+bool CommandHandler::StopRequested() const {
+  if (stop_fd_ < 0) return false;
+  pollfd p{stop_fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0;
+}
+
+Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
+  if (StopRequested()) return Failed("interrupted");
+  Result<std::vector<std::string>> args = BuildArgv(paths);
+  if (!args.ok()) return Failed(args.status().message());
+
+  // stdout: a pipe we drain (result), a file inside the run (file) or /dev/null
+  // (discard: the same as reading and dropping, without copying the bytes).
+  UniqueFd out_read, out_write, err_read, err_write;
+  OutputFile stdout_file;
+  int child_stdout = dev_null_.get();
+  if (command_.stdout_mode == StdoutMode::kResult) {
+    Status s = MakePipe(out_read, out_write);
+    if (!s.ok()) return Failed(s.message());
+    child_stdout = out_write.get();
+  } else if (command_.stdout_mode == StdoutMode::kFile) {
+    Result<std::string> path = ExpandTemplate(command_.stdout_path, paths, false);
+    if (!path.ok()) return Failed("stdout file: " + path.status().message());
+    Result<OutputFile> file = CreateOutputFile(run_dir_, *path);
+    if (!file.ok()) return Failed("stdout file: " + file.status().message());
+    stdout_file = std::move(file).value();
+    Status s = KeepAboveStdio(stdout_file.fd);
+    if (!s.ok()) return Failed(s.message());
+    child_stdout = stdout_file.fd.get();
+  }
+  Status piped = MakePipe(err_read, err_write);
+  if (!piped.ok()) return Failed(piped.message());
+
+  FileActions actions;
+  posix_spawn_file_actions_adddup2(actions.get(), dev_null_.get(), 0);
+  posix_spawn_file_actions_adddup2(actions.get(), child_stdout, 1);
+  posix_spawn_file_actions_adddup2(actions.get(), err_write.get(), 2);
+  if (!command_.cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(actions.get(), command_.cwd.c_str());
+  }
+#if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
+  // Our fds are close-on-exec, but code we do not own may leak one; a leaked
+  // pipe end would keep another item's output open and stall its EOF.
+  posix_spawn_file_actions_addclosefrom_np(actions.get(), 3);
+#endif
+
+  std::vector<char*> argv;
+  argv.reserve(args->size() + 1);
+  for (std::string& a : *args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const std::string& prog = args->front();
+  pid_t pid = -1;
+  int err;
+  if (path_override_ != nullptr && prog.find('/') == std::string::npos) {
+    std::string resolved;
+    err = SearchPath(prog, *path_override_, resolved);
+    if (err == 0) {
+      err = posix_spawn(&pid, resolved.c_str(), actions.get(), &attr_, argv.data(), envp_.data());
+    }
+  } else {
+    err = posix_spawnp(&pid, prog.c_str(), actions.get(), &attr_, argv.data(), envp_.data());
+  }
+  // Our copies of the child's ends must go, or the pipes never reach EOF.
+  out_write.Reset();
+  err_write.Reset();
+  stdout_file.fd.Reset();
+  if (err != 0) return Failed(SpawnError(err, prog));
+
+  StdoutCapture capture(run_dir_, paths.index);
+  StderrTail tail;
+  ChildEnd end = Watch(pid, out_read, err_read,
+                       command_.stdout_mode == StdoutMode::kResult ? &capture : nullptr, tail);
+
+  Outcome outcome;
+  outcome.stderr_tail = tail.Finish();
+  capture.MoveInto(outcome);
+  if (command_.stdout_mode == StdoutMode::kFile) outcome.output_file = std::move(stdout_file.rel);
+  if (WIFEXITED(end.status)) outcome.exit_code = WEXITSTATUS(end.status);
+  if (WIFSIGNALED(end.status)) outcome.signal = WTERMSIG(end.status);
+
+  std::string item_name = "item " + std::to_string(paths.index);
+  if (end.leftovers_killed) {
+    log.Log(item_name + ": ended processes that still held its output " +
+            std::to_string(kOrphanGrace.count()) + " ms after the command exited");
+  }
+  if (end.abandoned) {
+    log.Log(item_name +
+            ": stopped reading output still held open after SIGKILL "
+            "(by a process outside the command's process group)");
+  }
+
+  if (end.status_lost) {
+    outcome.reason = "exit status lost (is SIGCHLD ignored in the worker?)";
+  } else if (end.interrupted) {
+    outcome.reason = "interrupted";
+  } else if (end.timed_out) {
+    outcome.reason = "timeout";
+  } else if (WIFSIGNALED(end.status)) {
+    outcome.reason = "signal " + std::to_string(outcome.signal);
+  } else if (outcome.exit_code != 0) {
+    outcome.reason = "exit " + std::to_string(outcome.exit_code);
+  } else if (!capture.error().ok()) {
+    outcome.reason = "stdout: " + capture.error().message();
+  } else {
+    outcome.ok = true;
+  }
+  return outcome;
+}
+
+// Waits for everything at once: both pipes, the child's exit (a pidfd, which
+// does not reap it), the stop fd and the next deadline. Output is drained until
+// EOF and only then is the child reaped; until then it stays a zombie, which
+// keeps its pid from being reused, so signalling its process group stays safe.
+ChildEnd CommandHandler::Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCapture* capture,
+                               StderrTail& tail) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  ChildEnd end;
+  const Clock::time_point timeout_at = timeout_.count() > 0 ? Clock::now() + timeout_ : kNever;
+  Clock::time_point leftovers_at = kNever;
+  enum class Stage { kRunning, kTerminating, kKilling } stage = Stage::kRunning;
+  Clock::time_point stage_deadline = kNever;
+  bool exited = false;
+
+  auto terminate = [&](Clock::time_point now) {
+    ::kill(-pid, SIGTERM);
+    stage = Stage::kTerminating;
+    stage_deadline = now + kKillGrace;
+  };
+  auto read_once = [&](UniqueFd& fd, auto&& sink) {
+    ssize_t n = ::read(fd.get(), buffer_.get(), kReadChunk);
+    if (n > 0) {
+      sink(std::string_view(buffer_.get(), static_cast<size_t>(n)));
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      fd.Reset();
+    }
+  };
+
+  while (out.valid() || err.valid() || !exited) {
+    Clock::time_point now = Clock::now();
+    Clock::time_point deadline =
+        stage == Stage::kRunning ? std::min(timeout_at, leftovers_at) : stage_deadline;
+    if (now >= deadline) {
+      if (stage == Stage::kRunning) {
+        (exited ? end.leftovers_killed : end.timed_out) = true;
+        terminate(now);
+      } else if (stage == Stage::kTerminating) {
+        ::kill(-pid, SIGKILL);
+        stage = Stage::kKilling;
+        stage_deadline = now + kKillGrace;
+      } else {
+        // The whole group is dead and the pipes are still open: a process that
+        // left the group holds them. Stop listening; the child is reaped below.
+        end.abandoned = out.valid() || err.valid();
+        out.Reset();
+        err.Reset();
+        break;
+      }
+      continue;
+    }
+
+    pollfd fds[4];
+    nfds_t n = 0;
+    auto watch = [&](bool wanted, int fd) {
+      if (!wanted) return -1;
+      fds[n] = {fd, POLLIN, 0};
+      return static_cast<int>(n++);
+    };
+    const int out_i = watch(out.valid(), out.get());
+    const int err_i = watch(err.valid(), err.get());
+    const int pid_i = watch(!exited && pidfd.valid(), pidfd.get());
+    const int stop_i = watch(stage == Stage::kRunning && stop_fd_ >= 0, stop_fd_);
+    int wait_ms = -1;
+    if (deadline != kNever) {
+      wait_ms = static_cast<int>(
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - now).count() + 1);
+    }
+    // Without pidfd_open (kernels before 5.3) the exit is polled for instead.
+    if (!exited && !pidfd.valid()) wait_ms = wait_ms < 0 ? 50 : std::min(wait_ms, 50);
+
+    if (::poll(fds, n, wait_ms) < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      // poll itself failing (ENOMEM) leaves no way to wait: end the group now.
+      ::kill(-pid, SIGKILL);
+      end.abandoned = true;
+      out.Reset();
+      err.Reset();
+      break;
+    }
+    if (out_i >= 0 && fds[out_i].revents != 0) {
+      read_once(out, [&](std::string_view data) {
+        if (capture != nullptr) capture->Append(data);
+      });
+    }
+    if (err_i >= 0 && fds[err_i].revents != 0) {
+      read_once(err, [&](std::string_view data) { tail.Append(data); });
+    }
+    if (pid_i >= 0 && fds[pid_i].revents != 0) exited = true;
+    if (!exited && !pidfd.valid()) {
+      siginfo_t info{};
+      if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+          info.si_pid == pid) {
+        exited = true;
+      }
+    }
+    if (exited && leftovers_at == kNever && (out.valid() || err.valid())) {
+      leftovers_at = Clock::now() + kOrphanGrace;
+    }
+    if (stop_i >= 0 && fds[stop_i].revents != 0 && stage == Stage::kRunning) {
+      end.interrupted = true;
+      terminate(Clock::now());
+    }
+  }
+
+  while (::waitpid(pid, &end.status, 0) < 0) {
+    if (errno != EINTR) {
+      end.status_lost = true;
+      break;
+    }
+  }
+  return end;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Handler>> MakeCommandHandler(const HandlerContext& context) {
+  auto handler = std::make_unique<CommandHandler>(context);
+  Status s = handler->Prepare();
+  if (!s.ok()) return s;
+  return std::unique_ptr<Handler>(std::move(handler));
+}
+
+}  // namespace shoal

@@ -1,0 +1,382 @@
+// The values behind the placeholders (MakeItemPaths), their expansion
+// (ExpandTemplate), and the one safe way to create files under the run
+// directory (CreateOutputFile). Items are raw bytes: nothing here interprets
+// them beyond splitting on '/' and '.', so spaces, quotes, newlines, a leading
+// '-' or invalid UTF-8 reach argv unchanged.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "worker/handler.h"
+
+namespace shoal {
+namespace {
+
+enum class Field {
+  kItem,
+  kPath,
+  kRel,
+  kName,
+  kStem,
+  kExt,
+  kDir,
+  kNoext,
+  kIndex,
+  kWorker,
+  kRun,
+  kOut
+};
+
+std::optional<Field> LookupPlaceholder(std::string_view name) {
+  struct Entry {
+    std::string_view name;
+    Field field;
+  };
+  static constexpr Entry kTable[] = {
+      {"item", Field::kItem},
+      {"path", Field::kPath},
+      {"rel", Field::kRel},
+      {"name", Field::kName},
+      {"stem", Field::kStem},
+      {"ext", Field::kExt},
+      {"dir", Field::kDir},
+      {"index", Field::kIndex},
+      {"worker", Field::kWorker},
+      {"run", Field::kRun},
+      {"out", Field::kOut},
+      // GNU parallel spellings.
+      {"", Field::kPath},
+      {".", Field::kNoext},
+      {"/", Field::kName},
+      {"//", Field::kDir},
+      {"/.", Field::kStem},
+      {"#", Field::kIndex},
+      {"%", Field::kWorker},
+  };
+  for (const Entry& e : kTable) {
+    if (e.name == name) return e.field;
+  }
+  return std::nullopt;
+}
+
+// Walks a template once: `literal(text)` for plain text (with "{{" and "}}"
+// already reduced to one brace), `placeholder(field)` for each placeholder,
+// which may fail. One parser serves both validation and expansion.
+template <typename Literal, typename Placeholder>
+Status ParseTemplate(std::string_view tmpl, Literal&& literal, Placeholder&& placeholder) {
+  size_t i = 0;
+  while (i < tmpl.size()) {
+    size_t brace = tmpl.find_first_of("{}", i);
+    if (brace == std::string_view::npos) {
+      literal(tmpl.substr(i));
+      break;
+    }
+    if (brace > i) literal(tmpl.substr(i, brace - i));
+    char c = tmpl[brace];
+    if (brace + 1 < tmpl.size() && tmpl[brace + 1] == c) {
+      literal(tmpl.substr(brace, 1));
+      i = brace + 2;
+      continue;
+    }
+    if (c == '}') {
+      return Status::Error("unmatched '}' in template \"" + std::string(tmpl) +
+                           "\": write }} for a literal brace");
+    }
+    size_t close = tmpl.find('}', brace + 1);
+    if (close == std::string_view::npos) {
+      return Status::Error("unclosed '{' in template \"" + std::string(tmpl) +
+                           "\": write {{ for a literal brace");
+    }
+    std::string_view name = tmpl.substr(brace + 1, close - brace - 1);
+    std::optional<Field> field = LookupPlaceholder(name);
+    if (!field) {
+      return Status::Error("unknown placeholder {" + std::string(name) + "} in template \"" +
+                           std::string(tmpl) +
+                           "\": known are {item} {path} {rel} {name} {stem} {ext} {dir} "
+                           "{index} {worker} {run} {out} {} {.} {/} {//} {/.} {#} {%}; "
+                           "write {{ and }} for literal braces");
+    }
+    Status s = placeholder(*field);
+    if (!s.ok()) return s;
+    i = close + 1;
+  }
+  return Status::Ok();
+}
+
+void AppendShellQuoted(std::string& out, std::string_view value) {
+  out += '\'';
+  for (char c : value) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+}
+
+std::vector<std::string_view> SplitComponents(std::string_view path) {
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t slash = path.find('/', i);
+    if (slash == std::string_view::npos) slash = path.size();
+    if (slash > i) parts.push_back(path.substr(i, slash - i));
+    i = slash + 1;
+  }
+  return parts;
+}
+
+// Lexical normalization: empty and "." components vanish, ".." removes the
+// component before it and vanishes at the top. The result never climbs above
+// where it starts, which is the property {rel} and the output checks rely on.
+std::vector<std::string_view> NormalComponents(std::string_view path) {
+  std::vector<std::string_view> parts;
+  for (std::string_view c : SplitComponents(path)) {
+    if (c == ".") continue;
+    if (c == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    parts.push_back(c);
+  }
+  return parts;
+}
+
+std::string Join(const std::vector<std::string_view>& parts, size_t begin, size_t end) {
+  std::string s;
+  for (size_t i = begin; i < end; ++i) {
+    if (i > begin) s += '/';
+    s += parts[i];
+  }
+  return s;
+}
+
+std::string_view TrimTrailingSlashes(std::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  return path;
+}
+
+// POSIX basename(3) and dirname(3), on bytes and without touching the input.
+std::string BaseName(std::string_view path) {
+  path = TrimTrailingSlashes(path);
+  if (path == "/") return "/";
+  size_t slash = path.rfind('/');
+  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
+}
+
+std::string DirName(std::string_view path) {
+  path = TrimTrailingSlashes(path);
+  size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  std::string_view head = path.substr(0, slash);
+  while (!head.empty() && head.back() == '/') head.remove_suffix(1);
+  return head.empty() ? "/" : std::string(head);
+}
+
+// Opens (O_DIRECTORY, close-on-exec) the directory `components` below
+// `root_fd`, creating what is missing with mode 0755. O_NOFOLLOW on every step
+// refuses a symlink anywhere on the way, so the walk cannot be redirected out.
+Result<UniqueFd> OpenDirsBeneath(int root_fd, const std::vector<std::string_view>& components,
+                                 const std::string& root_name) {
+  UniqueFd dir(::dup(root_fd));
+  if (!dir.valid()) return Status::FromErrno("dup " + root_name, errno);
+  std::string where = root_name;
+  for (std::string_view c : components) {
+    std::string name(c);
+    where += "/" + name;
+    constexpr int kFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+    int fd = ::openat(dir.get(), name.c_str(), kFlags);
+    if (fd < 0 && errno == ENOENT) {
+      // Existing directories are the common case; create only on a miss, and
+      // accept losing a race to another worker creating the same directory.
+      if (::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST) {
+        return Status::FromErrno("cannot create directory " + where, errno);
+      }
+      fd = ::openat(dir.get(), name.c_str(), kFlags);
+    }
+    if (fd < 0) {
+      // With O_DIRECTORY a symlink reports ENOTDIR rather than ELOOP: look again.
+      const int err = errno;
+      struct stat st;
+      if (err == ELOOP ||
+          (err == ENOTDIR && ::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+           S_ISLNK(st.st_mode))) {
+        return Status::Error("refusing symlink " + where);
+      }
+      if (err == ENOTDIR) return Status::Error("not a directory: " + where);
+      return Status::FromErrno("cannot open directory " + where, err);
+    }
+    dir.Reset(fd);
+  }
+  return dir;
+}
+
+Status EnsureOutDir(const ItemPaths& paths) {
+  // paths.out is built by MakeItemPaths from a normalized {rel}, but ItemPaths is
+  // a plain struct: check again here, where the directory is made.
+  std::string base = paths.run + "/out";
+  std::string_view out = paths.out;
+  if (out.substr(0, base.size()) != base || (out.size() > base.size() && out[base.size()] != '/')) {
+    return Status::Error("{out} " + paths.out + " is not inside " + base);
+  }
+  std::vector<std::string_view> below = SplitComponents(out.substr(base.size()));
+  for (std::string_view c : below) {
+    if (c == "." || c == "..") return Status::Error("{out} " + paths.out + " is not normalized");
+  }
+  below.insert(below.begin(), "out");
+  UniqueFd run(::open(paths.run.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!run.valid()) return Status::FromErrno("cannot open run directory " + paths.run, errno);
+  Result<UniqueFd> dir = OpenDirsBeneath(run.get(), below, paths.run);
+  return dir.ok() ? Status::Ok() : dir.status();
+}
+
+}  // namespace
+
+ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_view item,
+                        uint64_t index, int worker, const std::string& run_dir) {
+  ItemPaths p;
+  p.item = std::string(item);
+  if (kind == InputKind::kTree) {
+    p.path = settings.input.path;
+    if (p.path.empty() || p.path.back() != '/') p.path += '/';
+    p.path += item;
+  } else {
+    p.path = p.item;
+  }
+  // {rel} names things under {run}/out, so it must never escape: the item is
+  // normalized lexically (a leading '/', "./" and empty components are dropped;
+  // ".." removes the component before it, and at the top it is dropped). A tree
+  // item from the walker is already in this form and comes out unchanged;
+  // "../../etc/passwd" becomes "etc/passwd", "/abs/f" becomes "abs/f".
+  std::vector<std::string_view> rel = NormalComponents(item);
+  p.rel = Join(rel, 0, rel.size());
+
+  p.name = BaseName(p.path);
+  p.dir = DirName(p.path);
+  // The last extension is what follows the last '.', but leading dots belong to
+  // the name (".bashrc" has none) and so does a trailing one ("file." has none).
+  size_t first = p.name.find_first_not_of('.');
+  size_t dot = p.name.rfind('.');
+  if (first != std::string::npos && dot != std::string::npos && dot > first &&
+      dot + 1 < p.name.size()) {
+    p.stem = p.name.substr(0, dot);
+    p.ext = p.name.substr(dot + 1);
+    std::string_view trimmed = TrimTrailingSlashes(p.path);
+    p.noext = std::string(trimmed.substr(0, trimmed.size() - p.ext.size() - 1));
+  } else {
+    p.stem = p.name;
+    p.noext = p.path;
+  }
+  p.index = index;
+  p.worker = worker;
+  p.run = run_dir;
+  p.out = run_dir + "/out";
+  if (rel.size() > 1) p.out += "/" + Join(rel, 0, rel.size() - 1);
+  return p;
+}
+
+Status ValidateTemplate(std::string_view tmpl) {
+  return ParseTemplate(
+      tmpl, [](std::string_view) {}, [](Field) { return Status::Ok(); });
+}
+
+Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths,
+                                   bool shell_quote) {
+  std::string result;
+  result.reserve(tmpl.size() + paths.path.size());
+  bool out_made = false;
+  auto append = [&](std::string_view value) {
+    if (shell_quote) {
+      AppendShellQuoted(result, value);
+    } else {
+      result += value;
+    }
+  };
+  Status s = ParseTemplate(
+      tmpl, [&](std::string_view text) { result += text; },
+      [&](Field field) {
+        switch (field) {
+          case Field::kItem:
+            append(paths.item);
+            break;
+          case Field::kPath:
+            append(paths.path);
+            break;
+          case Field::kRel:
+            append(paths.rel);
+            break;
+          case Field::kName:
+            append(paths.name);
+            break;
+          case Field::kStem:
+            append(paths.stem);
+            break;
+          case Field::kExt:
+            append(paths.ext);
+            break;
+          case Field::kDir:
+            append(paths.dir);
+            break;
+          case Field::kNoext:
+            append(paths.noext);
+            break;
+          case Field::kIndex:
+            append(std::to_string(paths.index));
+            break;
+          case Field::kWorker:
+            append(std::to_string(paths.worker));
+            break;
+          case Field::kRun:
+            append(paths.run);
+            break;
+          case Field::kOut:
+            if (!out_made) {
+              Status made = EnsureOutDir(paths);
+              if (!made.ok()) return made;
+              out_made = true;
+            }
+            append(paths.out);
+            break;
+        }
+        return Status::Ok();
+      });
+  if (!s.ok()) return s;
+  return result;
+}
+
+Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view path) {
+  std::string absolute =
+      (!path.empty() && path[0] == '/') ? std::string(path) : run_dir + "/" + std::string(path);
+  std::vector<std::string_view> run = NormalComponents(run_dir);
+  std::vector<std::string_view> full = NormalComponents(absolute);
+  bool inside = full.size() > run.size();
+  for (size_t i = 0; inside && i < run.size(); ++i) inside = full[i] == run[i];
+  if (!inside) {
+    return Status::Error("output file " + std::string(path) + " is not inside the run directory " +
+                         run_dir);
+  }
+  std::vector<std::string_view> dirs(full.begin() + static_cast<ptrdiff_t>(run.size()),
+                                     full.end() - 1);
+  UniqueFd root(::open(run_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return Status::FromErrno("cannot open run directory " + run_dir, errno);
+  Result<UniqueFd> dir = OpenDirsBeneath(root.get(), dirs, run_dir);
+  if (!dir.ok()) return dir.status();
+  std::string name(full.back());
+  OutputFile file;
+  file.rel = Join(full, run.size(), full.size());
+  file.fd.Reset(::openat(dir->get(), name.c_str(),
+                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!file.fd.valid()) {
+    if (errno == ELOOP) return Status::Error("refusing symlink " + run_dir + "/" + file.rel);
+    return Status::FromErrno("cannot create " + run_dir + "/" + file.rel, errno);
+  }
+  return file;
+}
+
+}  // namespace shoal

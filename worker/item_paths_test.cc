@@ -1,0 +1,272 @@
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "worker/handler.h"
+
+namespace shoal {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "shoal-paths-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+Settings TreeSettings(const std::string& input) {
+  Settings s;
+  s.input.path = input;
+  return s;
+}
+
+std::string Expand(std::string_view tmpl, const ItemPaths& p, bool quote = false) {
+  Result<std::string> r = ExpandTemplate(tmpl, p, quote);
+  EXPECT_TRUE(r.ok()) << tmpl << ": " << r.status().message();
+  return r.ok() ? r.value() : "<error>";
+}
+
+TEST(ItemPathsTest, TreeItemEveryPlaceholder) {
+  TempDir run;
+  ItemPaths p =
+      MakeItemPaths(TreeSettings("/data/in"), InputKind::kTree, "d01/a.tar.gz", 17, 3, run.path());
+  struct Case {
+    const char* tmpl;
+    std::string want;
+  };
+  const std::vector<Case> cases = {
+      {"{item}", "d01/a.tar.gz"},
+      {"{path}", "/data/in/d01/a.tar.gz"},
+      {"{rel}", "d01/a.tar.gz"},
+      {"{name}", "a.tar.gz"},
+      {"{stem}", "a.tar"},
+      {"{ext}", "gz"},
+      {"{dir}", "/data/in/d01"},
+      {"{index}", "17"},
+      {"{worker}", "3"},
+      {"{run}", run.path()},
+      {"{out}", run.path() + "/out/d01"},
+      {"{}", "/data/in/d01/a.tar.gz"},
+      {"{.}", "/data/in/d01/a.tar"},
+      {"{/}", "a.tar.gz"},
+      {"{//}", "/data/in/d01"},
+      {"{/.}", "a.tar"},
+      {"{#}", "17"},
+      {"{%}", "3"},
+      {"{{}}", "{}"},
+      {"{{item}}", "{item}"},
+      {"x-{{{name}}}-y", "x-{a.tar.gz}-y"},
+      {"plain text", "plain text"},
+      {"", ""},
+      {"{out}/{stem}.zst", run.path() + "/out/d01/a.tar.zst"},
+  };
+  for (const Case& c : cases) EXPECT_EQ(Expand(c.tmpl, p), c.want) << c.tmpl;
+  EXPECT_TRUE(fs::is_directory(run.path() + "/out/d01"));
+}
+
+TEST(ItemPathsTest, InputPathWithTrailingSlash) {
+  ItemPaths p = MakeItemPaths(TreeSettings("/data/"), InputKind::kTree, "f", 1, 1, "/r");
+  EXPECT_EQ(p.path, "/data/f");
+  EXPECT_EQ(p.out, "/r/out");
+}
+
+TEST(ItemPathsTest, NamesStemsAndExtensions) {
+  struct Case {
+    const char* item;
+    const char* name;
+    const char* stem;
+    const char* ext;
+    const char* dir;
+    const char* noext;
+  };
+  const Case cases[] = {
+      {"a.tar.gz", "a.tar.gz", "a.tar", "gz", ".", "a.tar"},
+      {".bashrc", ".bashrc", ".bashrc", "", ".", ".bashrc"},
+      {"home/.bashrc.bak", ".bashrc.bak", ".bashrc", "bak", "home", "home/.bashrc"},
+      {"noext", "noext", "noext", "", ".", "noext"},
+      {"file.", "file.", "file.", "", ".", "file."},
+      {"/abs/x.y/z", "z", "z", "", "/abs/x.y", "/abs/x.y/z"},
+      {"dir.d/", "dir.d", "dir", "d", ".", "dir"},
+      {"/f.c", "f.c", "f", "c", "/", "/f"},
+      {"/", "/", "/", "", "/", "/"},
+      {"a//b//", "b", "b", "", "a", "a//b//"},
+  };
+  for (const Case& c : cases) {
+    ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, c.item, 1, 1, "/r");
+    EXPECT_EQ(p.path, c.item);
+    EXPECT_EQ(p.name, c.name) << c.item;
+    EXPECT_EQ(p.stem, c.stem) << c.item;
+    EXPECT_EQ(p.ext, c.ext) << c.item;
+    EXPECT_EQ(p.dir, c.dir) << c.item;
+    EXPECT_EQ(p.noext, c.noext) << c.item;
+  }
+}
+
+TEST(ItemPathsTest, RelNeverEscapes) {
+  struct Case {
+    const char* item;
+    const char* rel;
+    const char* out;
+  };
+  const Case cases[] = {
+      {"../../etc/passwd", "etc/passwd", "/r/out/etc"},
+      {"/etc/passwd", "etc/passwd", "/r/out/etc"},
+      {"./a/./b/c", "a/b/c", "/r/out/a/b"},
+      {"a/../../b/f", "b/f", "/r/out/b"},
+      {"a//b///c", "a/b/c", "/r/out/a/b"},
+      {"..", "", "/r/out"},
+      {"x/..", "", "/r/out"},
+      {"-rf", "-rf", "/r/out"},
+      {"...", "...", "/r/out"},
+  };
+  for (const Case& c : cases) {
+    ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, c.item, 1, 1, "/r");
+    EXPECT_EQ(p.rel, c.rel) << c.item;
+    EXPECT_EQ(p.out, c.out) << c.item;
+  }
+}
+
+TEST(ItemPathsTest, UnknownAndUnbalanced) {
+  ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, "x", 1, 1, "/r");
+  Result<std::string> r = ExpandTemplate("gzip {nmae}", p, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("{nmae}"), std::string::npos) << r.status().message();
+  EXPECT_FALSE(ValidateTemplate("{nmae}").ok());
+  EXPECT_FALSE(ValidateTemplate("awk {print $1}").ok());
+  EXPECT_FALSE(ValidateTemplate("open {").ok());
+  EXPECT_FALSE(ValidateTemplate("close }").ok());
+  EXPECT_FALSE(ValidateTemplate("{{}").ok());
+  EXPECT_TRUE(ValidateTemplate("awk {{print $1}}").ok());
+  EXPECT_TRUE(ValidateTemplate("{} {.} {/} {//} {/.} {#} {%} {out}").ok());
+  EXPECT_TRUE(ValidateTemplate("").ok());
+}
+
+std::string ShellOutput(const std::string& command) {
+  FILE* f = ::popen(command.c_str(), "r");  // runs /bin/sh -c command
+  if (f == nullptr) return "<popen failed>";
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  ::pclose(f);
+  return out;
+}
+
+const std::vector<std::string>& AwkwardItems() {
+  static const std::vector<std::string> items = {
+      "plain",  "with space",   "it's",      "\"double\"", "$HOME",  "`id`", "$(id)",
+      "*",      "a;b|c&d",      "new\nline", "-n",         "--help", "\\",   "''",
+      "tab\tx", "\xff\xfe\x80", "{item}",    "",           "~root",  "!x",   "a'b'c'",
+  };
+  return items;
+}
+
+TEST(ItemPathsTest, ShellQuotingRoundTrips) {
+  for (const std::string& item : AwkwardItems()) {
+    ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, item, 1, 1, "/r");
+    std::string script = Expand("printf %s {item}", p, /*quote=*/true);
+    EXPECT_EQ(ShellOutput(script), item) << script;
+    // Several values in one script stay separate words.
+    script = Expand("printf '<%s>' {item} {name}", p, true);
+    EXPECT_EQ(ShellOutput(script), "<" + item + "><" + p.name + ">") << script;
+  }
+}
+
+TEST(ItemPathsTest, UnquotedValuesAreRawBytes) {
+  for (const std::string& item : AwkwardItems()) {
+    ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, item, 1, 1, "/r");
+    EXPECT_EQ(Expand("{item}", p), item);
+  }
+}
+
+TEST(ItemPathsTest, HostileItemsStayInsideRunOut) {
+  TempDir run;
+  const std::string base = fs::canonical(run.path()).string() + "/out";
+  const char* items[] = {"../../etc/x", "/abs/path/f", "a/../../b/f", "./x/./y/f",
+                         "..",          "../",         "a//b///c",    "../../../../../../tmp/z",
+                         "..\n../e/f",  "-rf/x"};
+  for (const char* item : items) {
+    ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, item, 1, 1, run.path());
+    std::string out = Expand("{out}", p);
+    ASSERT_TRUE(fs::is_directory(out)) << item;
+    std::string real = fs::canonical(out).string();
+    EXPECT_EQ(real.rfind(base, 0), 0u) << item << " -> " << real;
+  }
+}
+
+TEST(ItemPathsTest, OutRefusesSymlinks) {
+  TempDir run, elsewhere;
+  ASSERT_EQ(::mkdir((run.path() + "/out").c_str(), 0755), 0);
+  fs::create_directory_symlink(elsewhere.path(), run.path() + "/out/evil");
+  for (const char* item : {"evil/f", "evil/sub/f"}) {
+    ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, item, 1, 1, run.path());
+    Result<std::string> r = ExpandTemplate("{out}/{name}", p, false);
+    ASSERT_FALSE(r.ok()) << item;
+    EXPECT_NE(r.status().message().find("symlink"), std::string::npos) << r.status().message();
+  }
+  EXPECT_TRUE(fs::is_empty(elsewhere.path()));
+
+  // A symlinked out/ itself is refused too.
+  TempDir run2;
+  fs::create_directory_symlink(elsewhere.path(), run2.path() + "/out");
+  ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, "f", 1, 1, run2.path());
+  EXPECT_FALSE(ExpandTemplate("{out}", p, false).ok());
+}
+
+TEST(ItemPathsTest, OutIsCreatedOnlyWhenUsed) {
+  TempDir run;
+  ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, "a/b", 1, 1, run.path());
+  EXPECT_EQ(Expand("{name} {rel}", p), "b a/b");
+  EXPECT_FALSE(fs::exists(run.path() + "/out"));
+}
+
+TEST(ItemPathsTest, ForgedOutIsRejected) {
+  TempDir run;
+  ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, "a", 1, 1, run.path());
+  p.out = run.path() + "/out/../../x";
+  EXPECT_FALSE(ExpandTemplate("{out}", p, false).ok());
+  p.out = run.path() + "/outside";
+  EXPECT_FALSE(ExpandTemplate("{out}", p, false).ok());
+}
+
+TEST(CreateOutputFileTest, InsideRunOnly) {
+  TempDir run, elsewhere;
+  Result<OutputFile> f = CreateOutputFile(run.path(), "spill/7.stdout");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->rel, "spill/7.stdout");
+  EXPECT_TRUE(fs::is_regular_file(run.path() + "/spill/7.stdout"));
+
+  f = CreateOutputFile(run.path(), run.path() + "/out/a/../b/c.txt");
+  ASSERT_TRUE(f.ok()) << f.status().message();
+  EXPECT_EQ(f->rel, "out/b/c.txt");
+
+  EXPECT_FALSE(CreateOutputFile(run.path(), "../escape").ok());
+  EXPECT_FALSE(CreateOutputFile(run.path(), "/etc/passwd").ok());
+  EXPECT_FALSE(CreateOutputFile(run.path(), run.path()).ok());
+  fs::create_directory_symlink(elsewhere.path(), run.path() + "/link");
+  EXPECT_FALSE(CreateOutputFile(run.path(), "link/x").ok());
+  fs::create_symlink(elsewhere.path() + "/target", run.path() + "/filelink");
+  EXPECT_FALSE(CreateOutputFile(run.path(), "filelink").ok());
+  EXPECT_TRUE(fs::is_empty(elsewhere.path()));
+}
+
+}  // namespace
+}  // namespace shoal
