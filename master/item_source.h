@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "config/settings.h"
@@ -30,6 +31,10 @@ class ItemSource {
   // Items produced so far; the total once done() is true.
   virtual uint64_t seen() const = 0;
   virtual bool done() const = 0;
+  // Problems that did not stop the input, oldest first, each returned once
+  // ("cannot read directory 'a/b': Permission denied"); the master logs them.
+  // A source keeps a bounded number between calls, so call it now and then.
+  virtual std::vector<std::string> TakeWarnings() { return {}; }
 };
 
 // The source for a job: a tree walker or a list reader per settings.input

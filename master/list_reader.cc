@@ -1,0 +1,250 @@
+#include "master/list_reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <utility>
+
+namespace shoal {
+
+namespace {
+
+// Big reads: a list of a billion short lines costs a thousand syscalls per GB.
+constexpr size_t kReadBytes = size_t{1} << 20;
+
+}  // namespace
+
+Result<std::unique_ptr<ListReader>> ListReader::Open(const std::string& path, ListOptions options) {
+  if (path == "-") {
+    return std::make_unique<ListReader>(STDIN_FILENO, false, "standard input", std::move(options));
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno("cannot open list file '" + path + "'", errno);
+  return std::make_unique<ListReader>(fd, true, "'" + path + "'", std::move(options));
+}
+
+ListReader::ListReader(int fd, bool owns_fd, std::string name, ListOptions options)
+    : fd_(fd),
+      owned_fd_(owns_fd ? fd : -1),
+      name_(std::move(name)),
+      options_(std::move(options)),
+      sep_(options_.separator == Separator::kNul ? '\0' : '\n'),
+      buf_(new char[kReadBytes]),
+      header_pending_(options_.skip_header) {}
+
+// Refills buf_ from the start (nothing in it is needed any more: records are
+// copied out as they are scanned). False at the end of the input or on error.
+bool ListReader::Fill() {
+  if (eof_ || !status_.ok()) return false;
+  for (;;) {
+    ssize_t n = ::read(fd_, buf_.get(), kReadBytes);
+    if (n > 0) {
+      pos_ = 0;
+      end_ = static_cast<size_t>(n);
+      return true;
+    }
+    if (n == 0) {
+      eof_ = true;
+      return false;
+    }
+    if (errno == EINTR) continue;
+    status_ = Status::FromErrno("cannot read " + name_, errno);
+    return false;
+  }
+}
+
+ListReader::Record ListReader::ReadPlain(std::string* out) {
+  out->clear();
+  record_line_ = line_ + 1;
+  bool any = false;
+  bool too_long = false;
+  for (;;) {
+    if (pos_ == end_ && !Fill()) break;
+    const char* start = buf_.get() + pos_;
+    const size_t avail = end_ - pos_;
+    const char* hit = static_cast<const char*>(memchr(start, sep_, avail));
+    const size_t n = hit ? static_cast<size_t>(hit - start) : avail;
+    any = true;
+    if (!too_long) {
+      // One byte of slack for the '\r' a CRLF line drops.
+      if (out->size() + n > kMaxItemBytes + 1) {
+        too_long = true;
+        out->clear();
+      } else {
+        out->append(start, n);
+      }
+    }
+    pos_ += n;
+    if (hit) {
+      ++pos_;
+      ++line_;
+      break;
+    }
+  }
+  if (!status_.ok() || !any) return Record::kEnd;
+  if (too_long) return Record::kTooLong;
+  if (sep_ == '\n' && !out->empty() && out->back() == '\r') out->pop_back();
+  if (out->size() > kMaxItemBytes) {
+    out->clear();
+    return Record::kTooLong;
+  }
+  return out->empty() ? Record::kBlank : Record::kItem;
+}
+
+// RFC 4180, leniently: a quote inside an unquoted field is data, and so is
+// text after a closing quote ("ab"c reads as abc), as Python's csv does.
+ListReader::Record ListReader::ReadCsv(std::string* out) {
+  enum class State { kFieldStart, kUnquoted, kQuoted, kQuoteSeen };
+  out->clear();
+  record_line_ = line_ + 1;
+  State state = State::kFieldStart;
+  const int want = options_.column;
+  int field = 1;
+  uint64_t bytes = 0;       // record bytes seen, separator and dropped '\r' aside
+  bool pending_cr = false;  // a '\r' outside quotes: dropped if a '\n' follows
+  bool too_long = false;
+  auto put = [&](char c) {
+    if (field != want || too_long) return;
+    if (out->size() == kMaxItemBytes) {
+      too_long = true;
+      out->clear();
+      return;
+    }
+    out->push_back(c);
+  };
+  auto finish = [&]() {
+    record_columns_ = field;
+    if (state == State::kQuoted) return Record::kUnterminated;
+    if (too_long) return Record::kTooLong;
+    if (bytes == 0) return Record::kBlank;
+    if (field < want) return Record::kMissingColumn;
+    if (out->empty()) return Record::kEmptyField;
+    return Record::kItem;
+  };
+  for (;;) {
+    if (pos_ == end_ && !Fill()) {
+      if (!status_.ok() || (bytes == 0 && !pending_cr)) return Record::kEnd;
+      return finish();  // the last record had no separator; a lone '\r' is dropped
+    }
+    const char* p = buf_.get() + pos_;
+    const char* const e = buf_.get() + end_;
+    while (p < e) {
+      const char c = *p++;
+      // "line N" is the file's own line, so newlines inside quotes count too;
+      // with NUL separators "record N" counts records.
+      if (c == '\n' && sep_ == '\n') ++line_;
+      if (pending_cr) {
+        pending_cr = false;
+        if (c == sep_) {
+          pos_ = p - buf_.get();
+          return finish();
+        }
+        ++bytes;
+        put('\r');
+        state = State::kUnquoted;
+      }
+      if (c == sep_ && state != State::kQuoted) {
+        if (sep_ == '\0') ++line_;
+        pos_ = p - buf_.get();
+        return finish();
+      }
+      switch (state) {
+        case State::kFieldStart:
+        case State::kUnquoted:
+        case State::kQuoteSeen:
+          if (c == ',') {
+            ++bytes;
+            ++field;
+            state = State::kFieldStart;
+          } else if (c == '\r' && sep_ == '\n') {
+            pending_cr = true;
+          } else if (c == '"' && state == State::kFieldStart) {
+            ++bytes;
+            state = State::kQuoted;
+          } else if (c == '"' && state == State::kQuoteSeen) {
+            ++bytes;
+            put('"');
+            state = State::kQuoted;
+          } else {
+            ++bytes;
+            put(c);
+            state = State::kUnquoted;
+          }
+          break;
+        case State::kQuoted:
+          ++bytes;
+          if (c == '"') {
+            state = State::kQuoteSeen;
+          } else {
+            put(c);
+          }
+          break;
+      }
+    }
+    pos_ = end_;
+  }
+}
+
+bool ListReader::Keep(const std::string& item) const {
+  // Globs are written for paths relative to the input; a list may hold
+  // "./x" or "/abs/x", which match as "x" and "abs/x".
+  std::string_view text = item;
+  while (text.starts_with("/") || text.starts_with("./"))
+    text.remove_prefix(text[0] == '/' ? 1 : 2);
+  if (!options_.include.empty() && !options_.include.Matches(text, false)) return false;
+  if (options_.exclude.empty()) return true;
+  if (options_.exclude.Matches(text, false)) return false;
+  // A tree walk never reaches what lies under an excluded directory.
+  for (size_t slash = text.find('/'); slash != std::string_view::npos;
+       slash = text.find('/', slash + 1)) {
+    if (options_.exclude.Matches(text.substr(0, slash), true)) return false;
+  }
+  return true;
+}
+
+bool ListReader::Next(Item* item) {
+  if (done_) return false;
+  for (;;) {
+    Record r = options_.column > 0 ? ReadCsv(&item->text) : ReadPlain(&item->text);
+    if (r == Record::kEnd) {
+      done_ = true;
+      return false;
+    }
+    if (r == Record::kBlank) continue;
+    if (header_pending_) {
+      header_pending_ = false;
+      continue;
+    }
+    item->error.clear();
+    auto where = [&] { return std::string(Unit()) + " " + std::to_string(record_line_); };
+    switch (r) {
+      case Record::kItem:
+        if (!Keep(item->text)) continue;
+        break;
+      case Record::kTooLong:
+        item->error = "item longer than " + std::to_string(kMaxItemBytes) + " bytes (" + where() +
+                      "); split the line or use a tree input";
+        break;
+      case Record::kMissingColumn:
+        item->error = where() + " has " + std::to_string(record_columns_) + " columns, column " +
+                      std::to_string(options_.column) + " requested";
+        break;
+      case Record::kEmptyField:
+        item->error = where() + ": column " + std::to_string(options_.column) + " is empty";
+        break;
+      case Record::kUnterminated:
+        item->error = where() + ": a quoted field is not closed before the end of " + name_;
+        break;
+      case Record::kEnd:
+      case Record::kBlank:
+        break;
+    }
+    if (!item->error.empty()) item->text.clear();
+    item->index = ++seen_;
+    return true;
+  }
+}
+
+}  // namespace shoal

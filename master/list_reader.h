@@ -1,0 +1,96 @@
+// ListReader: items streamed from a list file or standard input, one record
+// at a time, with memory bounded by the read buffer and one item whatever the
+// size of the file.
+//
+// A record ends at the separator (newline or NUL). In newline mode one '\r'
+// before the '\n' is dropped, so CRLF files read as LF ones. Empty records are
+// skipped; a line of spaces is an item. With column = C > 0 a record is an
+// RFC 4180 CSV record and the item is its C-th field: quoted fields may hold
+// commas, doubled quotes ("") and separators, so a record can span lines.
+// skip_header drops the first non-empty record.
+//
+// Item::index counts the items produced, 1-based: blank lines, the header and
+// items dropped by include/exclude take no index. Messages say "line N" (or
+// "record N" with NUL separators) for the file's own numbering, blank lines
+// and the header included, so `sed -n Np` shows the culprit.
+//
+// An item over kMaxItemBytes, a missing CSV column, an empty CSV field or an
+// unterminated quote fails that one item: Next() returns an Item with an
+// empty text and `error` set, skips the rest of the record without keeping it,
+// and reading goes on. Bytes pass through unchanged: no encoding is assumed.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/fd.h"
+#include "common/status.h"
+#include "config/settings.h"
+#include "master/glob.h"
+#include "master/item_source.h"
+
+namespace shoal {
+
+// The longest item a list may hold; longer records fail (one by one).
+inline constexpr size_t kMaxItemBytes = size_t{1} << 20;
+
+struct ListOptions {
+  Separator separator = Separator::kNewline;
+  bool skip_header = false;
+  int column = 0;  // 1-based CSV column; 0 = the whole record
+  // An item must match `include` (if not empty) and must not match `exclude`,
+  // itself or any of its parent directories (a tree walk would have pruned
+  // them). Items are matched as files, a leading "/" or "./" left out.
+  // Dropped items take no index.
+  GlobSet include;
+  GlobSet exclude;
+};
+
+class ListReader : public ItemSource {
+ public:
+  // Opens `path` ("-" = standard input, which is read but not closed).
+  // Errors name the file: "cannot open list file 'x': No such file or directory".
+  static Result<std::unique_ptr<ListReader>> Open(const std::string& path, ListOptions options);
+
+  // Reads `fd`, closing it at the end when `owns_fd`. `name` is how messages
+  // call the input ("'/data/ids.csv'", "standard input").
+  ListReader(int fd, bool owns_fd, std::string name, ListOptions options);
+  ListReader(const ListReader&) = delete;
+  ListReader& operator=(const ListReader&) = delete;
+
+  bool Next(Item* item) override;
+  Status status() const override { return status_; }
+  uint64_t seen() const override { return seen_; }
+  bool done() const override { return done_; }
+
+ private:
+  // What one record turned out to be; the item's bytes are in the Item.
+  enum class Record { kEnd, kBlank, kItem, kTooLong, kMissingColumn, kEmptyField, kUnterminated };
+
+  bool Fill();
+  Record ReadPlain(std::string* out);
+  Record ReadCsv(std::string* out);
+  bool Keep(const std::string& text) const;
+  const char* Unit() const { return sep_ == '\n' ? "line" : "record"; }
+
+  int fd_;
+  UniqueFd owned_fd_;  // fd_ when the reader owns it; standard input is not closed
+  std::string name_;
+  ListOptions options_;
+  char sep_;
+  std::unique_ptr<char[]> buf_;
+  size_t pos_ = 0;  // next unread byte of buf_
+  size_t end_ = 0;  // end of the bytes read into buf_
+  bool eof_ = false;
+  uint64_t line_ = 0;         // separators consumed so far
+  uint64_t record_line_ = 0;  // 1-based line where the last record started
+  int record_columns_ = 0;    // CSV: fields in the last record
+  bool header_pending_;
+  uint64_t seen_ = 0;
+  bool done_ = false;
+  Status status_;
+};
+
+}  // namespace shoal
