@@ -1,0 +1,233 @@
+#include "master/list_reader.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace shoal {
+namespace {
+
+class ListReaderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shoal_list_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { ASSERT_EQ(system(("rm -rf '" + dir_ + "'").c_str()), 0); }
+
+  std::string Write(const std::string& bytes) {
+    std::string path = dir_ + "/list" + std::to_string(++files_);
+    std::ofstream(path, std::ios::binary) << bytes;
+    return path;
+  }
+
+  // Every item of `bytes`; an item with an error reads "!error".
+  std::vector<std::string> Read(const std::string& bytes, ListOptions options = {}) {
+    Result<std::unique_ptr<ListReader>> r = ListReader::Open(Write(bytes), std::move(options));
+    EXPECT_TRUE(r.ok());
+    if (!r.ok()) return {};
+    ListReader& reader = **r;
+    std::vector<std::string> out;
+    Item item;
+    uint64_t expected_index = 0;
+    while (reader.Next(&item)) {
+      EXPECT_FALSE(reader.done());
+      EXPECT_EQ(item.index, ++expected_index);
+      EXPECT_EQ(reader.seen(), item.index);
+      out.push_back(item.error.empty() ? item.text : "!" + item.error);
+    }
+    EXPECT_TRUE(reader.done());
+    EXPECT_TRUE(reader.status().ok()) << reader.status().message();
+    EXPECT_EQ(reader.seen(), out.size());
+    EXPECT_FALSE(reader.Next(&item));  // stays at the end
+    return out;
+  }
+
+  static ListOptions Csv(int column, bool header = false) {
+    ListOptions o;
+    o.column = column;
+    o.skip_header = header;
+    return o;
+  }
+
+  std::string dir_;
+  int files_ = 0;
+};
+
+using V = std::vector<std::string>;
+
+TEST_F(ListReaderTest, Newlines) {
+  EXPECT_EQ(Read("a\nb\nc\n"), (V{"a", "b", "c"}));
+  EXPECT_EQ(Read("a\nb\nc"), (V{"a", "b", "c"}));  // no final newline
+  EXPECT_EQ(Read(""), V{});
+  EXPECT_EQ(Read("\n\n\n"), V{});
+}
+
+TEST_F(ListReaderTest, CrlfAndBlankLines) {
+  EXPECT_EQ(Read("a\r\nb\r\n\r\nc\r\n"), (V{"a", "b", "c"}));
+  EXPECT_EQ(Read("a\r\r\nb\r"), (V{"a\r", "b"}));  // one '\r' only
+  EXPECT_EQ(Read("\na\n\n\nb\n\n"), (V{"a", "b"}));
+  EXPECT_EQ(Read("  \n\t\n"), (V{"  ", "\t"}));  // not blank: the bytes matter
+}
+
+TEST_F(ListReaderTest, RawBytesPassThrough) {
+  const V items = {"caf\xe9\xff", "with space", "\"quoted\"", "'single'",  "-rf",
+                   "$HOME",       "*",          "a,b",        "tab\there", "back\\slash"};
+  std::string bytes;
+  for (const std::string& s : items) bytes += s + "\n";
+  EXPECT_EQ(Read(bytes), items);
+}
+
+TEST_F(ListReaderTest, NulSeparator) {
+  ListOptions o;
+  o.separator = Separator::kNul;
+  EXPECT_EQ(Read(std::string("a\nb\0c\r\n\0\0d", 11), o), (V{"a\nb", "c\r\n", "d"}));
+}
+
+TEST_F(ListReaderTest, SkipHeader) {
+  ListOptions o;
+  o.skip_header = true;
+  EXPECT_EQ(Read("id\n1\n2\n", o), (V{"1", "2"}));
+  EXPECT_EQ(Read("\nid\n1\n", o), (V{"1"}));  // the first non-blank record
+  EXPECT_EQ(Read("id\n", o), V{});
+}
+
+TEST_F(ListReaderTest, CsvColumns) {
+  const std::string csv =
+      "id,name,note\n"
+      "1,plain,x\n"
+      "2,\"with, comma\",y\n"
+      "3,\"doubled \"\"quotes\"\"\",z\n"
+      "4,\"two\nlines\",w\n"
+      "\n"
+      "5,crlf\r\n"
+      "6,\"quoted crlf\"\r\n";
+  EXPECT_EQ(Read(csv, Csv(1, true)), (V{"1", "2", "3", "4", "5", "6"}));
+  EXPECT_EQ(Read(csv, Csv(2, true)),
+            (V{"plain", "with, comma", "doubled \"quotes\"", "two\nlines", "crlf", "quoted crlf"}));
+  // Line numbers are the file's: record 5 starts on line 8 (a quoted newline
+  // and a blank line come before it).
+  EXPECT_EQ(Read(csv, Csv(3, true)),
+            (V{"x", "y", "z", "w", "!line 8 has 2 columns, column 3 requested",
+               "!line 9 has 2 columns, column 3 requested"}));
+  EXPECT_EQ(Read(csv, Csv(1, false)).front(), "id");
+}
+
+TEST_F(ListReaderTest, CsvOddities) {
+  EXPECT_EQ(Read("a,,c\n", Csv(2)), (V{"!line 1: column 2 is empty"}));
+  EXPECT_EQ(Read("\"\"\n", Csv(1)), (V{"!line 1: column 1 is empty"}));
+  EXPECT_EQ(Read("ab\"c\n", Csv(1)), (V{"ab\"c"}));    // a quote inside a bare field
+  EXPECT_EQ(Read("\"ab\"c,d\n", Csv(1)), (V{"abc"}));  // text after a closing quote
+  EXPECT_EQ(Read("a\rb,c\n", Csv(1)), (V{"a\rb"}));    // a bare '\r' is data
+  V open = Read("x\n\"open,\nnever closed\n", Csv(1));
+  ASSERT_EQ(open.size(), 2u);
+  EXPECT_EQ(open[0], "x");
+  EXPECT_EQ(open[1], "!line 2: a quoted field is not closed before the end of '" + dir_ + "/list" +
+                         std::to_string(files_) + "'");
+  ListOptions nul = Csv(2);
+  nul.separator = Separator::kNul;
+  EXPECT_EQ(Read(std::string("a,b\nc\0d,\"e\0f\"\0", 15), nul),
+            (V{"b\nc", std::string("e\0f", 3)}));
+}
+
+TEST_F(ListReaderTest, OverLongItemFailsAloneWithoutBeingKept) {
+  std::string big(kMaxItemBytes + 1, 'x');
+  std::string exact(kMaxItemBytes, 'y');
+  const std::string bytes =
+      "a\n" + big + "\n" + exact + "\r\n" + std::string(5 * kMaxItemBytes, 'z') + "\nb\n";
+  V got = Read(bytes);
+  ASSERT_EQ(got.size(), 5u);
+  EXPECT_EQ(got[0], "a");
+  EXPECT_EQ(got[1], "!item longer than 1048576 bytes (line 2); split the line or use a tree input");
+  EXPECT_EQ(got[2], exact);
+  EXPECT_EQ(got[3], "!item longer than 1048576 bytes (line 4); split the line or use a tree input");
+  EXPECT_EQ(got[4], "b");
+
+  // In CSV mode the limit is on the field; other long fields cost nothing.
+  V csv = Read("1," + big + "\n2," + big + "\n", Csv(1));
+  EXPECT_EQ(csv, (V{"1", "2"}));
+  csv = Read("1,\"" + big + "\",x\n2,y\n", Csv(2));
+  EXPECT_EQ(csv, (V{"!item longer than 1048576 bytes (line 1); split the line or use a tree input",
+                    "y"}));
+}
+
+TEST_F(ListReaderTest, RecordsAcrossReadBlocks) {
+  // Lines of every length up to 3000 bytes straddle the 1 MiB read blocks.
+  V want;
+  std::string bytes;
+  for (int i = 0; bytes.size() < 3 * (size_t{1} << 20); ++i) {
+    std::string line(static_cast<size_t>(i % 3000) + 1, static_cast<char>('a' + i % 26));
+    line += std::to_string(i);
+    want.push_back(line);
+    bytes += line + (i % 2 ? "\r\n" : "\n");
+  }
+  EXPECT_EQ(Read(bytes), want);
+}
+
+TEST_F(ListReaderTest, Filters) {
+  ListOptions o;
+  o.include = GlobSet::Compile({"*.c", "*.h"}, "input.include").value();
+  o.exclude = GlobSet::Compile({"build/", "*_test.c"}, "input.exclude").value();
+  EXPECT_EQ(Read("a.c\nb.o\nbuild/x.c\nsrc/build/y.h\nsrc/z_test.c\nsrc/w.h\n", o),
+            (V{"a.c", "src/w.h"}));
+  o.include = GlobSet::Compile({"/data/*.c"}, "input.include").value();
+  o.exclude = GlobSet();
+  EXPECT_EQ(Read("/data/a.c\n./data/b.c\ndata/c.c\n/other/data/d.c\n", o),
+            (V{"/data/a.c", "./data/b.c", "data/c.c"}));
+}
+
+TEST_F(ListReaderTest, ReadsAPipeInSmallPieces) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::string bytes;
+  V want;
+  for (int i = 0; i < 20000; ++i) {
+    want.push_back("item-" + std::to_string(i));
+    bytes += want.back() + "\n";
+  }
+  std::thread writer([&] {
+    for (size_t off = 0; off < bytes.size();) {
+      size_t n = std::min<size_t>(777, bytes.size() - off);
+      ssize_t w = write(fds[1], bytes.data() + off, n);
+      if (w <= 0) break;
+      off += static_cast<size_t>(w);
+    }
+    close(fds[1]);
+  });
+  ListReader reader(fds[0], true, "standard input", ListOptions{});
+  V got;
+  Item item;
+  while (reader.Next(&item)) got.push_back(item.text);
+  writer.join();
+  EXPECT_TRUE(reader.status().ok());
+  EXPECT_TRUE(reader.done());
+  EXPECT_EQ(reader.seen(), 20000u);
+  EXPECT_EQ(got, want);
+}
+
+TEST_F(ListReaderTest, MissingFileNamesIt) {
+  Result<std::unique_ptr<ListReader>> r = ListReader::Open(dir_ + "/nope", ListOptions{});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "cannot open list file '" + dir_ + "/nope': No such file or directory");
+}
+
+TEST_F(ListReaderTest, ReadErrorStopsWithStatus) {
+  // A directory opens but cannot be read: EISDIR.
+  Result<std::unique_ptr<ListReader>> r = ListReader::Open(dir_, ListOptions{});
+  ASSERT_TRUE(r.ok());
+  Item item;
+  EXPECT_FALSE((*r)->Next(&item));
+  EXPECT_TRUE((*r)->done());
+  EXPECT_FALSE((*r)->status().ok());
+  EXPECT_EQ((*r)->status().message(), "cannot read '" + dir_ + "': Is a directory");
+}
+
+}  // namespace
+}  // namespace shoal

@@ -1,0 +1,109 @@
+// shoal: the command line of SPEC.md. Parses, loads settings, hands over to
+// RunJob, and is the only place that turns a result into an exit status.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "config/cli.h"
+#include "config/load.h"
+#include "master/master.h"
+#include "master/resume.h"
+#include "master/run_dir.h"
+
+namespace shoal {
+namespace {
+
+int PrintError(const std::string& message, int code) {
+  std::fprintf(stderr, "shoal: %s\n", message.c_str());
+  return code;
+}
+
+RunOptions OptionsOf(const CommandLine& cl) {
+  RunOptions o;
+  o.items_file = cl.items_file;
+  o.dry_run = cl.dry_run;
+  o.progress = cl.progress;
+  o.quiet = cl.quiet;
+  o.verbose = cl.verbose;
+  return o;
+}
+
+int Init(const CommandLine& cl) {
+  struct stat st;
+  if (::stat(cl.init_path.c_str(), &st) == 0) {
+    return PrintError(cl.init_path + " exists; remove it or name another path", kExitUsage);
+  }
+  FILE* f = std::fopen(cl.init_path.c_str(), "wx");
+  if (f == nullptr) return PrintError("cannot write " + cl.init_path, kExitUsage);
+  std::string text = InitTemplate();
+  bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+  ok &= std::fclose(f) == 0;
+  if (!ok) return PrintError("cannot write " + cl.init_path, kExitInternal);
+  std::printf("wrote %s; edit it, then check it with 'shoal check %s'\n", cl.init_path.c_str(),
+              cl.init_path.c_str());
+  return kExitOk;
+}
+
+int Main(int argc, char** argv) {
+  auto cl = ParseCommandLine(argc, argv);
+  if (!cl.ok()) return PrintError(cl.status().message(), kExitUsage);
+  switch (cl->verb) {
+    case Verb::kHelp:
+      std::fputs(HelpText(cl->help_topic).c_str(), stdout);
+      return kExitOk;
+    case Verb::kVersion:
+      std::printf("shoal %s\n", kShoalVersion);
+      return kExitOk;
+    case Verb::kInit:
+      return Init(*cl);
+    case Verb::kCheck: {
+      auto settings = LoadSettings(cl->settings_path, cl->overrides);
+      if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
+      std::fputs(SettingsToToml(*settings).c_str(), stdout);
+      return kExitOk;
+    }
+    case Verb::kRun: {
+      auto settings = LoadSettings(cl->settings_path, cl->overrides);
+      if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
+      return RunJob(*settings, OptionsOf(*cl));
+    }
+    case Verb::kRetry: {
+      // The run's own effective settings, and exactly its failed items.
+      auto settings = LoadSettings(cl->run_dir + "/settings.toml", cl->overrides);
+      if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
+      RunOptions options = OptionsOf(*cl);
+      options.items_file = cl->run_dir + "/failed.txt";
+      struct stat st;
+      if (::stat(options.items_file.c_str(), &st) != 0) {
+        return PrintError(
+            options.items_file + " not found; is " + cl->run_dir + " a shoal run directory?",
+            kExitUsage);
+      }
+      if (st.st_size == 0) {
+        std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n",
+                     cl->run_dir.c_str());
+        return kExitOk;
+      }
+      return RunJob(*settings, options);
+    }
+    case Verb::kResume:
+      return ResumeJob(cl->run_dir, cl->overrides, OptionsOf(*cl));
+  }
+  return kExitInternal;
+}
+
+}  // namespace
+}  // namespace shoal
+
+int main(int argc, char** argv) {
+  try {
+    return shoal::Main(argc, argv);
+  } catch (const std::exception& e) {
+    // Destructors have run by now: the shared segment is gone, workers were
+    // killed by PDEATHSIG when the master exits.
+    std::fprintf(stderr, "shoal: internal error: %s\n", e.what());
+    return shoal::kExitInternal;
+  }
+}

@@ -1,0 +1,693 @@
+#include "master/master.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "common/channel.h"
+#include "common/fd.h"
+#include "common/shm_segment.h"
+#include "common/wire.h"
+#include "config/load.h"
+#include "master/item_source.h"
+#include "master/resume.h"
+#include "master/run_dir.h"
+#include "master/supervisor.h"
+#include "worker/handler.h"
+
+namespace shoal {
+
+namespace {
+
+constexpr int kFlushEveryMs = 200;
+// Workers get this long to exit after the master asks them to.
+constexpr int kShutdownWaitMs = 5000;
+// Adaptive depth: keep about this much work queued per worker.
+constexpr double kQueuedWorkMs = 5.0;
+// A command handler enforces job.timeout itself (it kills the process group);
+// the master steps in only if the worker does not deliver by this much later.
+constexpr uint64_t kCommandTimeoutSlackNs = 5'000'000'000ULL;
+// With a timeout set, the master looks at running items at least this often.
+constexpr int kTimeoutCheckMs = 50;
+// After the interrupt is forwarded to running commands, the hard kill follows.
+constexpr uint64_t kKillAfterSignalNs = 2'000'000'000ULL;
+// epoll tags: pidfds carry their slot number; these are above any slot.
+constexpr uint64_t kTagWake = 1ULL << 40;
+constexpr uint64_t kTagSignal = kTagWake + 1;
+
+struct Pending {
+  uint64_t index;
+  uint32_t attempt;
+  std::string item;
+};
+
+struct InFlight {
+  uint64_t seq;
+  uint64_t index;
+  uint32_t attempt;
+  std::string item;
+  bool done = false;
+};
+
+struct WorkerSlot {
+  int slot = 0;
+  pid_t pid = 0;
+  UniqueFd pidfd;
+  Channel ch;
+  std::deque<InFlight> inflight;  // in task order; done ones popped from the front
+  size_t outstanding = 0;         // entries not done
+  bool running = false;
+  uint64_t killed_for_timeout = 0;  // seq of the item it was killed for
+};
+
+class Master {
+ public:
+  Master(const Settings& settings, const RunOptions& options) : s_(settings), options_(options) {}
+  int Run();
+
+ private:
+  Status Prepare();
+  Status StartWorkers();
+  Status SpawnInto(WorkerSlot& w);
+  void Loop();
+  bool Feed();
+  bool NextPending(Pending* p);
+  bool Drain(WorkerSlot& w);
+  bool AnyOutputPending();
+  void OnOutcome(WorkerSlot& w, const OutcomeRecord& o);
+  void OnWorkerExit(WorkerSlot& w);
+  void OnSignal();
+  void CheckTimeouts();
+  void BeginStop();
+  void KillWorkers();
+  void OnStopDeadline();
+  void Fail(uint64_t index, std::string_view item, uint32_t attempts, int worker,
+            std::string_view reason, const OutcomeRecord* o);
+  bool WorkDone() const;
+  bool AllWorkersGone() const;
+  size_t Depth() const;
+  int WaitTimeoutMs() const;
+  void MaybeFlush(bool force);
+  int Summarize();
+
+  const Settings& s_;
+  RunOptions options_;
+  InputKind kind_ = InputKind::kList;
+  int workers_ = 1;
+  std::unique_ptr<ItemSource> source_;
+  RunDirectory run_;
+  std::unique_ptr<SharedSegment> segment_;
+  SegmentHeader* header_ = nullptr;
+  std::unique_ptr<Supervisor> supervisor_;
+  UniqueFd epoll_, wake_, signal_fd_;
+  std::vector<WorkerSlot> slots_;
+  std::deque<Pending> retry_;
+  std::string buffer_, scratch_;
+
+  uint64_t next_seq_ = 0;
+  uint64_t ok_ = 0, failed_ = 0, retried_ = 0, worker_deaths_ = 0;
+  uint64_t prior_ok_ = 0, prior_failed_ = 0;  // recorded before a resume
+  int start_failures_ = 0;                    // consecutive workers that died before getting ready
+  bool source_done_ = false;
+  bool stopping_ = false;   // no new tasks; wind down
+  int stop_signal_ = 0;     // the signal that stopped the run, 0 = none
+  bool forwarded_ = false;  // the grace ran out and running commands got the signal
+  bool fatal_ = false;
+  std::string fatal_message_;
+  double avg_item_ms_ = -1;
+  uint64_t start_ns_ = 0, last_flush_ns_ = 0, stop_deadline_ns_ = 0;
+};
+
+int OnlineCores() {
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+Status Master::Prepare() {
+  auto kind = ResolveInputKind(s_.input);
+  if (!kind.ok()) return kind.status();
+  kind_ = *kind;
+  if (s_.job.handler == HandlerKind::kCommand) {
+    for (const std::string& a : s_.command.argv) {
+      Status st = ValidateTemplate(a);
+      if (!st.ok()) return Status::Error("command.argv: " + st.message());
+    }
+  }
+  std::string items = options_.items_file.empty() ? s_.input.items : options_.items_file;
+  if (!items.empty() && items != "-") items = std::filesystem::absolute(items).lexically_normal();
+  auto source = OpenItemSource(s_, items);
+  if (!source.ok()) return source.status();
+  source_ = std::move(*source);
+
+  workers_ = s_.job.workers > 0 ? s_.job.workers : OnlineCores();
+  if (options_.resume) {
+    prior_ok_ = options_.resume->ok;
+    prior_failed_ = options_.resume->failed;
+    return run_.OpenExisting(options_.resume_dir, s_, kind_);
+  }
+  // The copy in the run directory is what the workers, retry and resume read:
+  // the input kind and the items file are fixed there so that all of them
+  // agree with this run.
+  Settings effective = s_;
+  effective.input.kind = kind_;
+  effective.input.items = items;
+  effective.job.workers = workers_;
+  return run_.Create(effective, kind_, SettingsToToml(effective));
+}
+
+Status Master::StartWorkers() {
+  RemoveStaleSegments();
+  RingSizes sizes;
+  size_t bytes = SegmentLayout::BytesFor(static_cast<uint32_t>(workers_), sizes);
+  auto segment = SharedSegment::Create(bytes);
+  if (!segment.ok()) return segment.status();
+  segment_ = std::move(*segment);
+  header_ = SegmentLayout::Init(segment_->data(), segment_->size(), static_cast<uint32_t>(workers_),
+                                sizes, static_cast<uint64_t>(::getpid()));
+
+  // Signals arrive through the signalfd only; workers get a clean mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, sig);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_.Reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  // Above fd 3 so that the dup2 to fd 3 in each worker is a real copy.
+  int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  wake_.Reset(::fcntl(efd, F_DUPFD_CLOEXEC, 10));
+  ::close(efd);
+  epoll_.Reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!signal_fd_.valid() || !wake_.valid() || !epoll_.valid()) {
+    return Status::FromErrno("cannot set up the event loop", errno);
+  }
+  for (auto [fd, tag] : {std::pair{wake_.get(), kTagWake}, {signal_fd_.get(), kTagSignal}}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+  }
+
+  supervisor_ = std::make_unique<Supervisor>(Supervisor::DefaultWorkerExe(), segment_->name(),
+                                             run_.path(), wake_.get());
+  slots_.resize(static_cast<size_t>(workers_));
+  for (int i = 0; i < workers_; ++i) {
+    slots_[i].slot = i;
+    Status st = SpawnInto(slots_[i]);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+Status Master::SpawnInto(WorkerSlot& w) {
+  SegmentLayout::ResetSlot(header_, static_cast<uint32_t>(w.slot));
+  w.ch = SegmentLayout::ChannelOf(header_, static_cast<uint32_t>(w.slot));
+  auto proc = supervisor_->Start(w.slot);
+  if (!proc.ok()) return proc.status();
+  w.pid = proc->pid;
+  w.pidfd = std::move(proc->pidfd);
+  w.running = true;
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = static_cast<uint64_t>(w.slot);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, w.pidfd.get(), &ev);
+  run_.Log("worker " + std::to_string(w.slot + 1) + " started, pid " + std::to_string(w.pid));
+  return Status::Ok();
+}
+
+size_t Master::Depth() const {
+  size_t max_depth = std::max<size_t>(1, static_cast<size_t>(s_.queue.slots) / workers_);
+  if (s_.queue.batch > 0) return std::min<size_t>(max_depth, static_cast<size_t>(s_.queue.batch));
+  if (avg_item_ms_ < 0) return std::min<size_t>(max_depth, 2);
+  double want = kQueuedWorkMs / std::max(avg_item_ms_, 1e-4);
+  return std::clamp<size_t>(static_cast<size_t>(want), 1, max_depth);
+}
+
+bool Master::NextPending(Pending* p) {
+  if (!retry_.empty()) {
+    *p = std::move(retry_.front());
+    retry_.pop_front();
+    return true;
+  }
+  while (!source_done_) {
+    bool stop_new =
+        s_.job.max_failures > 0 && failed_ >= static_cast<uint64_t>(s_.job.max_failures);
+    if (stop_new) {
+      run_.Log("max_failures reached (" + std::to_string(failed_) + " failures): no new items");
+      source_done_ = true;
+      break;
+    }
+    Item item;
+    if (!source_->Next(&item)) {
+      source_done_ = true;
+      if (!source_->status().ok()) {
+        fatal_ = true;
+        fatal_message_ = source_->status().message();
+      }
+      break;
+    }
+    if (options_.resume && options_.resume->done.Contains(item.index)) continue;
+    if (!item.error.empty()) {
+      Fail(item.index, item.text, 0, 0, item.error, nullptr);
+      continue;
+    }
+    p->index = item.index;
+    p->attempt = 1;
+    p->item = std::move(item.text);
+    return true;
+  }
+  return false;
+}
+
+bool Master::Feed() {
+  bool any = false;
+  size_t depth = Depth();
+  for (WorkerSlot& w : slots_) {
+    if (!w.running) continue;
+    bool pushed = false;
+    while (w.outstanding < depth) {
+      Pending p;
+      if (!NextPending(&p)) break;
+      TaskRecord task{next_seq_ + 1, p.index, p.attempt, p.item};
+      EncodeTask(task, &buffer_);
+      if (buffer_.size() > w.ch.tasks.max_record()) {
+        Fail(p.index, p.item, p.attempt - 1, 0, "item too long for the task ring", nullptr);
+        continue;
+      }
+      if (!w.ch.tasks.TryWrite(kTaskRecord, buffer_)) {
+        retry_.push_front(std::move(p));
+        break;
+      }
+      ++next_seq_;
+      w.inflight.push_back({next_seq_, p.index, p.attempt, std::move(p.item)});
+      ++w.outstanding;
+      pushed = true;
+    }
+    if (pushed) {
+      w.ch.tasks.Publish();
+      WakeWorker(w.ch.control);
+      any = true;
+    }
+  }
+  return any;
+}
+
+bool Master::Drain(WorkerSlot& w) {
+  if (w.ch.control == nullptr) return false;  // never started (start-up failed)
+  bool any = false;
+  uint32_t type = 0;
+  std::string_view payload;
+  bool corrupt = false;
+  ByteRing::ReadStatus st;
+
+  while ((st = w.ch.logs.Read(&type, &payload, &scratch_)) == ByteRing::ReadStatus::kRecord) {
+    LogRecord log;
+    if (type != kLogRecord || !DecodeLog(payload, &log)) {
+      corrupt = true;
+      break;
+    }
+    std::string line = "worker " + std::to_string(w.slot + 1);
+    for (const InFlight& f : w.inflight) {
+      if (f.seq == log.seq) line += " item " + std::to_string(f.index);
+    }
+    line += ": ";
+    line.append(log.text);
+    run_.Log(line);
+    any = true;
+  }
+  corrupt |= st == ByteRing::ReadStatus::kCorrupt;
+  w.ch.logs.Release();
+
+  for (ByteRing* ring : {&w.ch.results, &w.ch.errors}) {
+    while ((st = ring->Read(&type, &payload, &scratch_)) == ByteRing::ReadStatus::kRecord) {
+      OutcomeRecord o;
+      if (type != kOutcomeRecord || !DecodeOutcome(payload, &o)) {
+        corrupt = true;
+        break;
+      }
+      OnOutcome(w, o);
+      any = true;
+    }
+    corrupt |= st == ByteRing::ReadStatus::kCorrupt;
+    ring->Release();
+  }
+  if (corrupt && w.running) {
+    // Only a worker writing wild into shared memory gets here; it is killed
+    // and handled as a dead worker, its items retried.
+    run_.Log("worker " + std::to_string(w.slot + 1) + " wrote a malformed record; killing it");
+    ::kill(w.pid, SIGKILL);
+  }
+  if (any) WakeWorker(w.ch.control);  // it may be waiting for room
+  return any;
+}
+
+bool Master::AnyOutputPending() {
+  for (WorkerSlot& w : slots_) {
+    if (w.ch.control == nullptr) continue;
+    if (w.ch.results.HasData() || w.ch.errors.HasData() || w.ch.logs.HasData()) return true;
+  }
+  return false;
+}
+
+void Master::OnOutcome(WorkerSlot& w, const OutcomeRecord& o) {
+  auto it = std::find_if(w.inflight.begin(), w.inflight.end(),
+                         [&](const InFlight& f) { return f.seq == o.seq && !f.done; });
+  if (it == w.inflight.end()) {
+    run_.Log("worker " + std::to_string(w.slot + 1) + " reported an unknown task; ignored");
+    return;
+  }
+  it->done = true;
+  --w.outstanding;
+  avg_item_ms_ = avg_item_ms_ < 0 ? o.ms : 0.9 * avg_item_ms_ + 0.1 * o.ms;
+  if (o.ok) {
+    ++ok_;
+    run_.RecordSuccess({it->index, it->item, it->attempt, w.slot + 1, o.ms, o.exit_code, o.signal,
+                        o.reason, o.output, o.output_file, o.stderr_tail});
+  } else if (forwarded_) {
+    // Killed by our own forwarded interrupt: not the item's fault. Left
+    // without a record, so resume runs it again.
+  } else if (it->attempt <= static_cast<uint32_t>(s_.job.retries) && !stopping_) {
+    ++retried_;
+    run_.Log("item " + std::to_string(it->index) + " attempt " + std::to_string(it->attempt) +
+             " failed (" + std::string(o.reason) + "); retrying");
+    retry_.push_back({it->index, it->attempt + 1, std::move(it->item)});
+  } else {
+    Fail(it->index, it->item, it->attempt, w.slot + 1, o.reason, &o);
+  }
+  while (!w.inflight.empty() && w.inflight.front().done) w.inflight.pop_front();
+}
+
+void Master::Fail(uint64_t index, std::string_view item, uint32_t attempts, int worker,
+                  std::string_view reason, const OutcomeRecord* o) {
+  ++failed_;
+  RunDirectory::Finished f{index, item, attempts, worker, 0, -1, 0, reason, {}, {}, {}};
+  if (o != nullptr) {
+    f.ms = o->ms;
+    f.exit_code = o->exit_code;
+    f.signal = o->signal;
+    f.output = o->output;
+    f.output_file = o->output_file;
+    f.stderr_tail = o->stderr_tail;
+  }
+  run_.RecordFailure(f);
+}
+
+void Master::OnWorkerExit(WorkerSlot& w) {
+  int status = Supervisor::Reap(w.pid);
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, w.pidfd.get(), nullptr);
+  w.pidfd.Reset();
+  w.running = false;
+  Drain(w);  // everything it published before it died counts
+  bool was_ready = w.ch.control->ready.load(std::memory_order_acquire) != 0;
+  uint64_t current = w.ch.control->current_seq.load(std::memory_order_acquire);
+  std::string how = DescribeWaitStatus(status);
+  bool orderly = stopping_ && w.outstanding == 0 && status == 0;
+  if (!orderly) {
+    ++worker_deaths_;
+    run_.Log("worker " + std::to_string(w.slot + 1) + " (pid " + std::to_string(w.pid) +
+             ") died: " + how + ", holding " + std::to_string(w.outstanding) + " item(s)");
+  } else {
+    run_.Log("worker " + std::to_string(w.slot + 1) + " (pid " + std::to_string(w.pid) +
+             ") finished");
+  }
+  // Its unfinished items: the one it was running used up an attempt; the
+  // ones still queued in its ring never started.
+  for (InFlight& f : w.inflight) {
+    if (f.done) continue;
+    if (f.seq == current) {
+      if (f.attempt <= static_cast<uint32_t>(s_.job.retries) && !stopping_) {
+        ++retried_;
+        retry_.push_back({f.index, f.attempt + 1, std::move(f.item)});
+      } else if (!stopping_) {
+        std::string reason = f.seq == w.killed_for_timeout ? "timeout" : "worker died: " + how;
+        Fail(f.index, f.item, f.attempt, w.slot + 1, reason, nullptr);
+      }
+    } else if (!stopping_) {
+      retry_.push_front({f.index, f.attempt, std::move(f.item)});
+    }
+  }
+  w.inflight.clear();
+  w.outstanding = 0;
+  w.killed_for_timeout = 0;
+  if (stopping_) return;
+
+  start_failures_ = was_ready ? 0 : start_failures_ + 1;
+  if (start_failures_ > std::max(3, 2 * workers_)) {
+    fatal_ = true;
+    fatal_message_ = "workers keep dying at start (" + std::to_string(start_failures_) +
+                     " in a row, last: " + how + "); see the messages above and log.txt";
+    BeginStop();
+    return;
+  }
+  Status st = SpawnInto(w);
+  if (!st.ok()) {
+    fatal_ = true;
+    fatal_message_ = st.message();
+    BeginStop();
+  }
+}
+
+void Master::BeginStop() {
+  if (stopping_) return;
+  stopping_ = true;
+  header_->shutdown.store(1, std::memory_order_release);
+  for (WorkerSlot& w : slots_) {
+    if (!w.running) continue;
+    w.ch.control->wake.fetch_add(1, std::memory_order_seq_cst);
+    FutexWake(&w.ch.control->wake);
+  }
+  uint64_t wait_ns = stop_signal_ != 0 ? static_cast<uint64_t>(s_.job.grace.count()) * 1000000ULL
+                                       : static_cast<uint64_t>(kShutdownWaitMs) * 1000000ULL;
+  stop_deadline_ns_ = MonotonicNanos() + wait_ns;
+}
+
+void Master::CheckTimeouts() {
+  if (s_.job.timeout.count() <= 0) return;
+  uint64_t limit = static_cast<uint64_t>(s_.job.timeout.count()) * 1000000ULL;
+  if (s_.job.handler == HandlerKind::kCommand) limit += kCommandTimeoutSlackNs;
+  uint64_t now = MonotonicNanos();
+  for (WorkerSlot& w : slots_) {
+    if (!w.running || w.killed_for_timeout != 0) continue;
+    uint64_t seq = w.ch.control->current_seq.load(std::memory_order_acquire);
+    uint64_t start = w.ch.control->current_start_ns.load(std::memory_order_relaxed);
+    if (seq == 0 || start == 0 || now - std::min(now, start) < limit) continue;
+    // An in-process handler cannot be interrupted safely: replace the worker.
+    run_.Log("worker " + std::to_string(w.slot + 1) +
+             " exceeded job.timeout on its item; killing it");
+    w.killed_for_timeout = seq;
+    int32_t pgid = w.ch.control->child_pgid.load(std::memory_order_relaxed);
+    if (pgid > 0) ::kill(-pgid, SIGKILL);
+    ::kill(w.pid, SIGKILL);
+  }
+}
+
+void Master::OnStopDeadline() {
+  if (stop_signal_ != 0 && !forwarded_) {
+    // The grace is over: pass the interrupt on to the running commands, as
+    // a shell would, and give them a moment before the hard kill.
+    forwarded_ = true;
+    run_.Log("grace over: sending " + std::string(strsignal(stop_signal_)) +
+             " to running commands");
+    for (WorkerSlot& w : slots_) {
+      int32_t pgid = w.running ? w.ch.control->child_pgid.load(std::memory_order_relaxed) : 0;
+      if (pgid > 0) ::kill(-pgid, stop_signal_);
+    }
+    stop_deadline_ns_ = MonotonicNanos() + kKillAfterSignalNs;
+    return;
+  }
+  run_.Log("workers did not stop in time; killing them");
+  KillWorkers();
+  stop_deadline_ns_ = MonotonicNanos() + static_cast<uint64_t>(kShutdownWaitMs) * 1000000ULL;
+}
+
+void Master::KillWorkers() {
+  for (WorkerSlot& w : slots_) {
+    if (!w.running) continue;
+    // The command a worker runs is in its own process group: kill that too,
+    // grandchildren included.
+    int32_t pgid = w.ch.control->child_pgid.load(std::memory_order_relaxed);
+    if (pgid > 0) ::kill(-pgid, SIGKILL);
+    ::kill(w.pid, SIGKILL);
+  }
+}
+
+void Master::OnSignal() {
+  signalfd_siginfo info;
+  while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+    int sig = static_cast<int>(info.ssi_signo);
+    if (stop_signal_ != 0) {
+      run_.Log("second signal " + std::to_string(sig) + ": stopping at once");
+      forwarded_ = true;
+      KillWorkers();
+      continue;
+    }
+    stop_signal_ = sig == SIGINT ? SIGINT : SIGTERM;  // SIGHUP is handled like SIGTERM
+    run_.Log(std::string("received ") + strsignal(sig) + ": no new items; running ones get " +
+             FormatDuration(s_.job.grace) + " to finish");
+    if (!options_.quiet) {
+      std::fprintf(stderr, "shoal: %s: finishing running items (up to %s); again to stop now\n",
+                   strsignal(sig), FormatDuration(s_.job.grace).c_str());
+    }
+    BeginStop();
+  }
+}
+
+bool Master::WorkDone() const {
+  if (!source_done_ || !retry_.empty()) return false;
+  return std::all_of(slots_.begin(), slots_.end(),
+                     [](const WorkerSlot& w) { return w.outstanding == 0; });
+}
+
+bool Master::AllWorkersGone() const {
+  return std::none_of(slots_.begin(), slots_.end(), [](const WorkerSlot& w) { return w.running; });
+}
+
+int Master::WaitTimeoutMs() const {
+  uint64_t now = MonotonicNanos();
+  int64_t ms = kFlushEveryMs - static_cast<int64_t>((now - last_flush_ns_) / 1000000);
+  if (stopping_) {
+    int64_t left = static_cast<int64_t>(stop_deadline_ns_ - std::min(now, stop_deadline_ns_));
+    ms = std::min<int64_t>(ms, left / 1000000 + 1);
+  }
+  if (s_.job.timeout.count() > 0) ms = std::min<int64_t>(ms, kTimeoutCheckMs);
+  return static_cast<int>(std::clamp<int64_t>(ms, 0, kFlushEveryMs));
+}
+
+void Master::MaybeFlush(bool force) {
+  uint64_t now = MonotonicNanos();
+  if (!force && now - last_flush_ns_ < kFlushEveryMs * 1000000ULL) return;
+  last_flush_ns_ = now;
+  Status st = run_.Flush();
+  if (!st.ok() && !fatal_) {
+    fatal_ = true;
+    fatal_message_ = st.message();
+    BeginStop();
+  }
+}
+
+void Master::Loop() {
+  epoll_event events[64];
+  while (true) {
+    bool busy = false;
+    for (WorkerSlot& w : slots_) busy |= Drain(w);
+    if (!stopping_) {
+      busy |= Feed();
+      if (fatal_) BeginStop();
+    }
+    if (!stopping_ && WorkDone()) BeginStop();
+    if (stopping_ && AllWorkersGone()) break;
+    if (stopping_ && MonotonicNanos() >= stop_deadline_ns_) OnStopDeadline();
+    CheckTimeouts();
+    MaybeFlush(false);
+
+    int timeout = 0;
+    if (!busy) {
+      // Sleep, unless a worker published between the drain above and now.
+      header_->master_sleeping.store(1, std::memory_order_seq_cst);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      timeout = AnyOutputPending() ? 0 : WaitTimeoutMs();
+    }
+    int n = ::epoll_wait(epoll_.get(), events, 64, timeout);
+    header_->master_sleeping.store(0, std::memory_order_relaxed);
+    for (int i = 0; i < n; ++i) {
+      uint64_t tag = events[i].data.u64;
+      if (tag == kTagWake) {
+        uint64_t count;
+        [[maybe_unused]] ssize_t r = ::read(wake_.get(), &count, sizeof count);
+      } else if (tag == kTagSignal) {
+        OnSignal();
+      } else if (tag < slots_.size() && slots_[tag].running) {
+        OnWorkerExit(slots_[tag]);
+      }
+    }
+  }
+}
+
+int Master::Summarize() {
+  double secs = static_cast<double>(MonotonicNanos() - start_ns_) / 1e9;
+  uint64_t total = ok_ + failed_;
+  double rate = secs > 0 ? static_cast<double>(total) / secs : 0;
+  struct rusage self {
+  }, children{};
+  ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_CHILDREN, &children);
+  auto cpu = [](const rusage& r) {
+    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+           static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+  };
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "%llu ok, %llu failed, %llu items in %.2f s (%.0f items/s); %llu retried, "
+                "%llu worker deaths; cpu master %.2f s, workers %.2f s",
+                static_cast<unsigned long long>(ok_), static_cast<unsigned long long>(failed_),
+                static_cast<unsigned long long>(total), secs, rate,
+                static_cast<unsigned long long>(retried_),
+                static_cast<unsigned long long>(worker_deaths_), cpu(self), cpu(children));
+  run_.Log(std::string("summary: ") + line);
+  int code = kExitOk;
+  if (fatal_) {
+    run_.Log("run failed: " + fatal_message_);
+    code = kExitInternal;
+  } else if (stop_signal_ != 0) {
+    run_.Log("interrupted; 'shoal resume " + run_.path() + "' finishes the run");
+    code = 128 + stop_signal_;
+  } else if (failed_ + prior_failed_ > 0) {
+    code = kExitItemsFailed;
+  }
+  run_.Log("run ended, exit status " + std::to_string(code));
+  MaybeFlush(true);
+  if (fatal_) std::fprintf(stderr, "shoal: %s\n", fatal_message_.c_str());
+  if (!options_.quiet || code != kExitOk) {
+    std::fprintf(stderr, "shoal: %s\nshoal: run directory: %s\n", line, run_.path().c_str());
+  }
+  return code;
+}
+
+int Master::Run() {
+  start_ns_ = MonotonicNanos();
+  last_flush_ns_ = start_ns_;
+  Status st = Prepare();
+  if (!st.ok()) {
+    std::fprintf(stderr, "shoal: %s\n", st.message().c_str());
+    return kExitUsage;
+  }
+  if (options_.resume) {
+    run_.Log("run resumed: " + std::to_string(prior_ok_ + prior_failed_) +
+             " items already recorded (" + std::to_string(prior_failed_) + " failed), " +
+             std::to_string(options_.resume->torn) + " torn line(s) cut");
+  }
+  run_.Log("run started: " + std::to_string(workers_) + " workers, input " + s_.input.path +
+           (options_.items_file.empty() ? "" : ", items from " + options_.items_file));
+  st = StartWorkers();
+  if (!st.ok()) {
+    fatal_ = true;
+    fatal_message_ = st.message();
+    if (header_ != nullptr) {
+      BeginStop();
+      Loop();
+    }
+    return Summarize();
+  }
+  Loop();
+  return Summarize();
+}
+
+}  // namespace
+
+int RunJob(const Settings& settings, const RunOptions& options) {
+  Master master(settings, options);
+  return master.Run();
+}
+
+}  // namespace shoal

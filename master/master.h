@@ -1,0 +1,40 @@
+// Running a job: the master process. One thread, one event loop (epoll over
+// the wake eventfd, a signalfd and one pidfd per worker): it streams items
+// into the workers' task rings only as fast as they have room, drains the
+// results, logs and errors rings into the run directory, replaces workers
+// that die and gives their items another attempt, and sleeps when there is
+// nothing to do.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/settings.h"
+
+namespace shoal {
+
+struct RunRecords;
+
+struct RunOptions {
+  std::string items_file;  // run only these items (a failed.txt); "" = the input
+  bool dry_run = false;
+  int progress = -1;  // -1 auto, 0 off, 1 on
+  bool quiet = false;
+  int verbose = 0;
+  // Resume: append to this run directory, skipping the recorded items.
+  std::string resume_dir;
+  std::shared_ptr<const RunRecords> resume;
+};
+
+// SPEC's exit statuses.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitItemsFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInternal = 3;
+
+// Runs the job to its end and returns the exit status. Problems found
+// before anything runs (missing input, bad template) print a message and
+// return kExitUsage without creating a run directory.
+int RunJob(const Settings& settings, const RunOptions& options);
+
+}  // namespace shoal

@@ -1,0 +1,228 @@
+#include "master/resume.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "common/fd.h"
+#include "common/json.h"
+#include "master/item_source.h"
+#include "master/run_dir.h"
+
+namespace shoal {
+
+namespace {
+
+constexpr size_t kSampleSize = 4096;
+
+// Calls on_line for every complete line of a file; cuts a torn last line
+// (no newline at the end) off the file. Returns the number of torn lines cut.
+template <typename F>
+Result<uint64_t> ForEachLine(const std::string& path, F on_line) {
+  int raw = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (raw < 0) {
+    if (errno == ENOENT) return uint64_t{0};
+    return Status::FromErrno("cannot open " + path, errno);
+  }
+  UniqueFd fd(raw);
+  std::string pending;
+  std::vector<char> buf(1 << 20);
+  uint64_t offset = 0;      // bytes read so far
+  uint64_t line_start = 0;  // file offset of `pending`
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("cannot read " + path, errno);
+    }
+    if (n == 0) break;
+    offset += static_cast<uint64_t>(n);
+    std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    size_t pos = 0;
+    while (true) {
+      size_t nl = chunk.find('\n', pos);
+      if (nl == std::string_view::npos) {
+        pending.append(chunk.substr(pos));
+        break;
+      }
+      if (pending.empty()) {
+        on_line(chunk.substr(pos, nl - pos));
+      } else {
+        pending.append(chunk.substr(pos, nl - pos));
+        on_line(std::string_view(pending));
+        pending.clear();
+      }
+      line_start = offset - static_cast<uint64_t>(n) + nl + 1;
+      pos = nl + 1;
+    }
+  }
+  if (pending.empty()) return uint64_t{0};
+  if (::ftruncate(fd.get(), static_cast<off_t>(line_start)) != 0) {
+    return Status::FromErrno("cannot cut the torn last line of " + path, errno);
+  }
+  return uint64_t{1};
+}
+
+struct RecordKey {
+  bool ok = false;
+  uint64_t index = 0;
+  std::string item;
+};
+
+RecordKey KeyOfJson(std::string_view line) {
+  thread_local std::vector<std::pair<std::string, std::string>> fields;
+  RecordKey key;
+  if (!ParseFlatJsonObject(line, &fields)) return key;
+  bool have_index = false, have_item = false;
+  for (auto& [k, v] : fields) {
+    if (k == "index") {
+      char* end = nullptr;
+      key.index = std::strtoull(v.c_str(), &end, 10);
+      have_index = end != v.c_str() && *end == '\0' && key.index > 0;
+    } else if (k == "item" && !have_item) {
+      key.item = v;
+      have_item = true;
+    } else if (k == "item_b64") {
+      have_item = DecodeBase64(v, &key.item);
+    }
+  }
+  key.ok = have_index && have_item;
+  return key;
+}
+
+// results.tsv of a non-sha256 job: "index \t item \t ok \t ...", escaped.
+RecordKey KeyOfTsv(std::string_view line) {
+  RecordKey key;
+  size_t tab = line.find('\t');
+  if (tab == std::string_view::npos) return key;
+  std::string idx(line.substr(0, tab));
+  char* end = nullptr;
+  key.index = std::strtoull(idx.c_str(), &end, 10);
+  if (end == idx.c_str() || *end != '\0' || key.index == 0) return key;
+  size_t tab2 = line.find('\t', tab + 1);
+  std::string_view field = line.substr(tab + 1, tab2 - tab - 1);
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 1 < field.size()) {
+      char c = field[++i];
+      key.item.push_back(c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c);
+    } else {
+      key.item.push_back(field[i]);
+    }
+  }
+  key.ok = true;
+  return key;
+}
+
+}  // namespace
+
+bool DoneSet::Add(uint64_t index) {
+  uint64_t w = index / 64;
+  if (w >= bits_.size()) bits_.resize(std::max<size_t>(w + 1, bits_.size() * 2), 0);
+  uint64_t bit = uint64_t{1} << (index % 64);
+  if (bits_[w] & bit) return false;
+  bits_[w] |= bit;
+  ++count_;
+  max_ = std::max(max_, index);
+  return true;
+}
+
+uint64_t ItemHash(std::string_view item) {
+  uint64_t h = 1469598103934665603ULL;
+  for (char c : item) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& settings) {
+  RunRecords records;
+  if (settings.output.format == OutputFormat::kTsv &&
+      settings.job.handler == HandlerKind::kSha256) {
+    return Status::Error(run_dir +
+                         ": a run with output.format = \"tsv\" and the sha256 handler "
+                         "has no item positions in its results, so it cannot be resumed; "
+                         "retry its failed items or start a new run");
+  }
+  bool bad_line = false;
+  std::string bad_file;
+  auto add = [&](const RecordKey& key, bool ok, const std::string& file) {
+    if (!key.ok) {
+      bad_line = true;
+      bad_file = file;
+      return;
+    }
+    if (!records.done.Add(key.index)) {
+      ++records.duplicates;
+      return;
+    }
+    (ok ? records.ok : records.failed)++;
+    if (records.sample.size() < kSampleSize || key.index < records.sample.rbegin()->first) {
+      records.sample[key.index] = ItemHash(key.item);
+      if (records.sample.size() > kSampleSize)
+        records.sample.erase(std::prev(records.sample.end()));
+    }
+  };
+  std::string results = run_dir + "/" + ResultsFileName(settings.output.format);
+  bool tsv = settings.output.format == OutputFormat::kTsv;
+  auto torn = ForEachLine(results, [&](std::string_view line) {
+    add(tsv ? KeyOfTsv(line) : KeyOfJson(line), true, results);
+  });
+  if (!torn.ok()) return torn.status();
+  records.torn += *torn;
+  std::string errors = run_dir + "/errors.jsonl";
+  torn = ForEachLine(errors, [&](std::string_view line) { add(KeyOfJson(line), false, errors); });
+  if (!torn.ok()) return torn.status();
+  records.torn += *torn;
+  if (bad_line) {
+    return Status::Error(bad_file +
+                         ": a record without a readable index and item; "
+                         "was this file edited? fix or remove that line, then resume");
+  }
+  return records;
+}
+
+int ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
+              RunOptions options) {
+  auto fail = [](const std::string& message) {
+    std::fprintf(stderr, "shoal: %s\n", message.c_str());
+    return kExitUsage;
+  };
+  struct stat st;
+  if (::stat((run_dir + "/settings.toml").c_str(), &st) != 0) {
+    return fail(run_dir + " is not a shoal run directory (no settings.toml)");
+  }
+  auto settings = LoadSettings(run_dir + "/settings.toml", overrides);
+  if (!settings.ok()) return fail(settings.status().message());
+  auto records = ReadRunRecords(run_dir, *settings);
+  if (!records.ok()) return fail(records.status().message());
+
+  // The input must be the one the run had: compare the recorded items with
+  // what the input holds at the same positions, before anything runs.
+  auto source = OpenItemSource(*settings, settings->input.items);
+  if (!source.ok()) return fail(source.status().message());
+  auto next_sample = records->sample.begin();
+  Item item;
+  while (next_sample != records->sample.end() && (*source)->Next(&item)) {
+    if (item.index < next_sample->first) continue;
+    if (item.index > next_sample->first || ItemHash(item.text) != next_sample->second) {
+      return fail("the input changed since " + run_dir + " ran: item " +
+                  std::to_string(next_sample->first) +
+                  " is not the one recorded there; resume needs the same input "
+                  "(start a new run, or 'shoal retry' its failed items)");
+    }
+    ++next_sample;
+  }
+  if (next_sample != records->sample.end()) {
+    return fail("the input changed since " + run_dir + " ran: it ends before item " +
+                std::to_string(next_sample->first) + ", which has a record");
+  }
+  options.resume_dir = run_dir;
+  options.resume = std::make_shared<RunRecords>(std::move(*records));
+  return RunJob(*settings, options);
+}
+
+}  // namespace shoal

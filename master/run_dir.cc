@@ -1,0 +1,213 @@
+#include "master/run_dir.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+
+#include "common/json.h"
+
+namespace shoal {
+
+Status RecordFile::Open(const std::string& path) {
+  path_ = path;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno("cannot open " + path, errno);
+  fd_.Reset(fd);
+  return Status::Ok();
+}
+
+Status RecordFile::Flush() {
+  if (buffer_.empty() || !fd_.valid()) return Status::Ok();
+  Status st = WriteAll(fd_.get(), buffer_, path_);
+  buffer_.clear();
+  return st;
+}
+
+const char* ResultsFileName(OutputFormat format) {
+  return format == OutputFormat::kTsv ? "results.tsv" : "results.jsonl";
+}
+
+std::string TimestampNow() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  ::gmtime_r(&ts.tv_sec, &tm);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::snprintf(buf + n, sizeof buf - n, ".%03ldZ", ts.tv_nsec / 1000000);
+  return buf;
+}
+
+void RunDirectory::Configure(const Settings& settings, InputKind kind) {
+  format_ = settings.output.format;
+  separator_ = settings.input.separator == Separator::kNul ? '\0' : '\n';
+  sha256_sums_ = settings.job.handler == HandlerKind::kSha256;
+  input_prefix_ = kind == InputKind::kTree ? settings.input.path + "/" : "";
+}
+
+Status RunDirectory::Create(const Settings& settings, InputKind kind,
+                            const std::string& settings_toml, const std::string& suffix) {
+  Configure(settings, kind);
+  std::error_code ec;
+  std::filesystem::create_directories(settings.output.dir, ec);
+  if (ec) {
+    return Status::Error("cannot create output.dir '" + settings.output.dir + "': " + ec.message() +
+                         "; set output.dir or pass -o DIR");
+  }
+  time_t now = ::time(nullptr);
+  struct tm tm;
+  ::localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  std::string base = settings.output.dir + "/" + settings.job.name + "-" + stamp + suffix;
+  // mkdir is the lock: two runs started in the same second get -2, -3, ...
+  for (int n = 1;; ++n) {
+    std::string candidate = n == 1 ? base : base + "-" + std::to_string(n);
+    if (::mkdir(candidate.c_str(), 0755) == 0) {
+      path_ = candidate;
+      break;
+    }
+    if (errno != EEXIST || n > 1000) {
+      return Status::FromErrno("cannot create run directory " + candidate, errno);
+    }
+  }
+  RecordFile settings_file;
+  Status st = settings_file.Open(path_ + "/settings.toml");
+  if (!st.ok()) return st;
+  settings_file.Append(settings_toml);
+  st = settings_file.Flush();
+  if (!st.ok()) return st;
+  return OpenFiles();
+}
+
+Status RunDirectory::OpenExisting(const std::string& path, const Settings& settings,
+                                  InputKind kind) {
+  Configure(settings, kind);
+  path_ = path;
+  return OpenFiles();
+}
+
+Status RunDirectory::OpenFiles() {
+  for (auto [file, name] :
+       {std::pair{&results_, ResultsFileName(format_)}, std::pair{&errors_, "errors.jsonl"},
+        std::pair{&failed_, "failed.txt"}, std::pair{&log_, "log.txt"}}) {
+    Status st = file->Open(path_ + "/" + name);
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+void RunDirectory::Log(std::string_view message) {
+  std::string* b = log_.buffer();
+  b->append(TimestampNow());
+  b->push_back(' ');
+  b->append(message);
+  if (message.empty() || message.back() != '\n') b->push_back('\n');
+}
+
+Status RunDirectory::Flush() {
+  // Records before the log, so the log never mentions a record not on disk.
+  for (RecordFile* f : {&results_, &errors_, &failed_, &log_}) {
+    Status st = f->Flush();
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+}  // namespace shoal
+
+namespace shoal {
+
+namespace {
+
+// One TSV field: tab, newline, carriage return and backslash escaped.
+void AppendTsvField(std::string* out, std::string_view s) {
+  for (char c : s) {
+    switch (c) {
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      default:
+        out->push_back(c);
+    }
+  }
+}
+
+}  // namespace
+
+void RunDirectory::RecordSuccess(const Finished& f) {
+  std::string* out = results_.buffer();
+  if (format_ == OutputFormat::kTsv) {
+    if (sha256_sums_) {
+      // sha256sum's own format, including its escape for odd names: a line
+      // that starts with a backslash has newlines and backslashes escaped.
+      std::string path = input_prefix_ + std::string(f.item);
+      bool escape = path.find_first_of("\n\\") != std::string::npos;
+      if (escape) out->push_back('\\');
+      out->append(f.output);
+      out->append("  ");
+      if (escape) {
+        for (char c : path) {
+          if (c == '\n')
+            out->append("\\n");
+          else if (c == '\\')
+            out->append("\\\\");
+          else
+            out->push_back(c);
+        }
+      } else {
+        out->append(path);
+      }
+      out->push_back('\n');
+      return;
+    }
+    out->append(std::to_string(f.index));
+    out->push_back('\t');
+    AppendTsvField(out, f.item);
+    out->append("\tok\t");
+    out->append(std::to_string(f.exit_code));
+    out->push_back('\t');
+    AppendTsvField(out, f.output_file.empty() ? f.output : f.output_file);
+    out->push_back('\n');
+    return;
+  }
+  JsonObject o(out);
+  o.Int("index", static_cast<int64_t>(f.index)).Bytes("item", f.item).Bytes("status", "ok");
+  if (f.exit_code >= 0) o.Int("exit", f.exit_code);
+  o.Int("attempts", f.attempts).Int("worker", f.worker).Double("ms", f.ms, 3);
+  o.Bytes("output", f.output);
+  if (!f.output_file.empty()) o.Bytes("output_file", f.output_file);
+  o.EndLine();
+}
+
+void RunDirectory::RecordFailure(const Finished& f) {
+  JsonObject o(errors_.buffer());
+  o.Int("index", static_cast<int64_t>(f.index)).Bytes("item", f.item).Bytes("status", "failed");
+  o.Bytes("reason", f.reason);
+  if (f.exit_code >= 0) o.Int("exit", f.exit_code);
+  if (f.signal > 0) o.Int("signal", f.signal);
+  o.Int("attempts", f.attempts).Int("worker", f.worker).Double("ms", f.ms, 3);
+  if (!f.output.empty()) o.Bytes("output", f.output);
+  if (!f.output_file.empty()) o.Bytes("output_file", f.output_file);
+  o.Bytes("stderr", f.stderr_tail);
+  o.EndLine();
+  std::string* failed = failed_.buffer();
+  failed->append(f.item);
+  failed->push_back(separator_);
+}
+
+}  // namespace shoal

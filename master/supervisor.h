@@ -1,0 +1,45 @@
+// Starting worker processes. The Supervisor is passive: it spawns and kills,
+// and hands back a pidfd that becomes readable when the worker exits; the
+// master's event loop waits on those pidfds and calls Reap. Workers are the
+// separate executable shoal-worker (posix_spawn, no fork of the master), so
+// nothing of the master's state, threads or destructors runs in a child.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "common/fd.h"
+#include "common/status.h"
+
+namespace shoal {
+
+struct WorkerProcess {
+  pid_t pid = 0;
+  UniqueFd pidfd;  // readable once the process has exited
+};
+
+class Supervisor {
+ public:
+  // `wake_fd` becomes fd 3 of every worker (the eventfd that wakes the master).
+  Supervisor(std::string worker_exe, std::string segment, std::string run_dir, int wake_fd);
+
+  Result<WorkerProcess> Start(int slot);
+  // Collects the exit status of an exited worker (waitpid).
+  static int Reap(pid_t pid);
+
+  // The shoal-worker executable beside the running shoal binary
+  // (or $SHOAL_WORKER when set, for tests).
+  static std::string DefaultWorkerExe();
+
+ private:
+  std::string worker_exe_;
+  std::string segment_;
+  std::string run_dir_;
+  int wake_fd_;
+};
+
+// "exit 3", "signal 9" for a wait status.
+std::string DescribeWaitStatus(int status);
+
+}  // namespace shoal

@@ -1,0 +1,495 @@
+// The walker's selection is checked against find(1) on generated trees: same
+// set, same count, and a deterministic order (each level in byte order).
+#include "master/tree_walker.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "master/item_source.h"
+
+namespace shoal {
+namespace {
+
+using V = std::vector<std::string>;
+
+// Names a shell script would trip over; every one is a valid file name.
+const V kOddNames = {"with space", "new\nline",   "quote\"d",    "single'q",  "$dollar", "star*",
+                     "-leading",   "inv\xff\xfe", "back\\slash", "tab\there", "q?mark",  "[br]"};
+
+// Pre-order of a walk whose every level is sorted: compare component by component.
+bool ComponentLess(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  for (;;) {
+    if (i >= a.size() || j >= b.size()) return a.size() - i < b.size() - j;
+    size_t ea = a.find('/', i), eb = b.find('/', j);
+    if (ea == std::string::npos) ea = a.size();
+    if (eb == std::string::npos) eb = b.size();
+    int c = std::string_view(a).substr(i, ea - i).compare(std::string_view(b).substr(j, eb - j));
+    if (c != 0) return c < 0;
+    i = ea + 1;
+    j = eb + 1;
+    if (ea == a.size() || eb == b.size()) return ea == a.size() && eb != b.size();
+  }
+}
+
+// Drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH from this thread's effective
+// set while it lives, so that root, too, is refused a chmod 000 directory.
+// They stay permitted, and come back at the end.
+class WithoutDacOverride {
+ public:
+  WithoutDacOverride() {
+    if (geteuid() != 0) {
+      ok_ = true;  // permissions already apply
+      return;
+    }
+    header_.version = _LINUX_CAPABILITY_VERSION_3;
+    header_.pid = 0;
+    if (syscall(SYS_capget, &header_, saved_) != 0) return;
+    __user_cap_data_struct lowered[2] = {saved_[0], saved_[1]};
+    lowered[0].effective &= ~((1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH));
+    ok_ = syscall(SYS_capset, &header_, lowered) == 0;
+    dropped_ = ok_;
+  }
+  ~WithoutDacOverride() {
+    if (dropped_) {
+      EXPECT_EQ(syscall(SYS_capset, &header_, saved_), 0);
+    }
+  }
+  bool ok() const { return ok_; }
+
+ private:
+  __user_cap_header_struct header_{};
+  __user_cap_data_struct saved_[2]{};
+  bool ok_ = false;
+  bool dropped_ = false;
+};
+
+class TreeWalkerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/shoal_tree_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+  }
+  void TearDown() override {
+    ASSERT_EQ(
+        system(("chmod -R u+rwx '" + root_ + "' 2>/dev/null; rm -rf '" + root_ + "'").c_str()), 0);
+  }
+
+  std::string Abs(const std::string& rel) const { return root_ + "/" + rel; }
+  void Dir(const std::string& rel) { ASSERT_EQ(mkdir(Abs(rel).c_str(), 0755), 0) << rel; }
+  void File(const std::string& rel) {
+    int fd = open(Abs(rel).c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    ASSERT_GE(fd, 0) << rel;
+    close(fd);
+  }
+  void Link(const std::string& target, const std::string& rel) {
+    ASSERT_EQ(symlink(target.c_str(), Abs(rel).c_str()), 0) << rel;
+  }
+
+  // A tree three levels deep with odd names at every level, empty
+  // directories, a fifo, and files and directories that globs can tell apart.
+  void MakeNestedTree() {
+    for (const char* d : {"a", "a/b", "a/b/c", "a/empty", "build", "a/build", "src", "src/x.tmp",
+                          "src/lib", "src/lib/deep", "src/lib/deep/er"}) {
+      Dir(d);
+    }
+    for (const char* f : {"top.c", "top.h", "a/f1.c", "a/f2.tmp", "a/b/f3.c", "a/b/c/f4.h",
+                          "build/out.o", "a/build/out.o", "src/x.tmp/inside.c", "src/main.c",
+                          "src/lib/util.c", "src/lib/util.h", "src/lib/deep/er/leaf.c"}) {
+      File(f);
+    }
+    for (const std::string& n : kOddNames) {
+      Dir("odd " + n);
+      File(n);
+      File("odd " + n + "/" + n + ".c");
+      Dir("a/b/" + n);
+      File("a/b/" + n + "/" + n);
+    }
+    ASSERT_EQ(mkfifo(Abs("a/fifo").c_str(), 0644), 0);
+  }
+
+  // Runs `find ROOT ARGS -printf '%P\0'` (ARGS may use ROOT) and returns its
+  // lines sorted; stderr (loop warnings) is dropped.
+  V Find(const std::string& args, const std::string& options = "") {
+    std::string cmd = "find " + options + " '" + root_ + "' -mindepth 1 " + args + " 2>/dev/null";
+    FILE* p = popen(cmd.c_str(), "r");
+    EXPECT_NE(p, nullptr);
+    std::string out;
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    pclose(p);
+    V lines;
+    for (size_t start = 0, end; (end = out.find('\0', start)) != std::string::npos;
+         start = end + 1) {
+      lines.push_back(out.substr(start, end - start));
+    }
+    std::sort(lines.begin(), lines.end());
+    return lines;
+  }
+  V FindFiles(const std::string& args = "", const std::string& options = "") {
+    return Find(args + " -type f -printf '%P\\0'", options);
+  }
+  V FindDirs(const std::string& args = "", const std::string& options = "") {
+    return Find(args + " -type d -printf '%P\\0'", options);
+  }
+
+  InputSettings Input() const {
+    InputSettings in;
+    in.path = root_;
+    in.kind = InputKind::kTree;
+    return in;
+  }
+
+  // Walks, checks indexes, order, seen() and done(), and returns the items sorted.
+  V Walk(const InputSettings& in, V* warnings = nullptr) {
+    Result<std::unique_ptr<TreeWalker>> w = TreeWalker::Open(in);
+    EXPECT_TRUE(w.ok()) << (w.ok() ? "" : w.status().message());
+    if (!w.ok()) return {};
+    TreeWalker& walker = **w;
+    V items;
+    Item item;
+    while (walker.Next(&item)) {
+      EXPECT_EQ(item.index, items.size() + 1);
+      EXPECT_TRUE(item.error.empty());
+      EXPECT_FALSE(walker.done());
+      items.push_back(item.text);
+    }
+    EXPECT_TRUE(walker.status().ok()) << walker.status().message();
+    EXPECT_TRUE(walker.done());
+    EXPECT_EQ(walker.seen(), items.size());
+    EXPECT_FALSE(walker.Next(&item));
+    EXPECT_TRUE(std::is_sorted(items.begin(), items.end(), ComponentLess));
+    V w2 = walker.TakeWarnings();
+    if (warnings) *warnings = w2;
+    V sorted = items;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(std::adjacent_find(sorted.begin(), sorted.end()), sorted.end()) << "duplicates";
+    return sorted;
+  }
+
+  std::string root_;
+};
+
+TEST_F(TreeWalkerTest, FilesOfANestedTree) {
+  MakeNestedTree();
+  V want = FindFiles();
+  EXPECT_EQ(want.size(), 13u + 3 * kOddNames.size());
+  V warnings;
+  EXPECT_EQ(Walk(Input(), &warnings), want);
+  EXPECT_TRUE(warnings.empty());
+}
+
+TEST_F(TreeWalkerTest, DirectoriesOfANestedTree) {
+  MakeNestedTree();
+  InputSettings in = Input();
+  in.select = Select::kDirs;
+  EXPECT_EQ(Walk(in), FindDirs());
+}
+
+TEST_F(TreeWalkerTest, OrderIsByteOrderAtEachLevel) {
+  for (const char* d : {"a", "a-b", "B", "\xc3\xa9"}) Dir(d);
+  for (const char* f : {"a/x", "a-b/y", "B/z", "\xc3\xa9/w", "a.txt", "_u"}) File(f);
+  Result<std::unique_ptr<TreeWalker>> w = TreeWalker::Open(Input());
+  ASSERT_TRUE(w.ok());
+  V items;
+  Item item;
+  while ((*w)->Next(&item)) items.push_back(item.text);
+  EXPECT_EQ(items, (V{"B/z", "_u", "a/x", "a-b/y", "a.txt", "\xc3\xa9/w"}));
+}
+
+TEST_F(TreeWalkerTest, MaxDepthAndNotRecursive) {
+  MakeNestedTree();
+  for (int depth = 1; depth <= 5; ++depth) {
+    InputSettings in = Input();
+    in.max_depth = depth;
+    const std::string limit = "-maxdepth " + std::to_string(depth);
+    EXPECT_EQ(Walk(in), FindFiles(limit)) << depth;
+    in.select = Select::kDirs;
+    EXPECT_EQ(Walk(in), FindDirs(limit)) << depth;
+  }
+  InputSettings in = Input();
+  in.recursive = false;
+  EXPECT_EQ(Walk(in), FindFiles("-maxdepth 1"));
+  in.select = Select::kDirs;
+  EXPECT_EQ(Walk(in), FindDirs("-maxdepth 1"));
+}
+
+TEST_F(TreeWalkerTest, ExcludePrunes) {
+  MakeNestedTree();
+  InputSettings in = Input();
+  in.exclude = {"*.tmp", "build/", "a/b/c", "odd with space"};
+  const std::string prune = "\\( -name '*.tmp' -o -name build -type d -o -path '" + root_ +
+                            "/a/b/c' -o -name 'odd with space' \\) -prune -o";
+  V want = FindFiles(prune);
+  EXPECT_EQ(Walk(in), want);
+  EXPECT_EQ(std::count(want.begin(), want.end(), "src/x.tmp/inside.c"), 0);
+  in.select = Select::kDirs;
+  EXPECT_EQ(Walk(in), FindDirs(prune));
+}
+
+TEST_F(TreeWalkerTest, AnExcludedDirectoryIsNotEntered) {
+  MakeNestedTree();
+  Dir("locked");
+  File("locked/secret");
+  ASSERT_EQ(chmod(Abs("locked").c_str(), 0), 0);
+  WithoutDacOverride guard;
+  if (!guard.ok()) GTEST_SKIP() << "cannot drop CAP_DAC_OVERRIDE";
+  InputSettings in = Input();
+  in.exclude = {"/locked"};
+  V warnings;
+  V got = Walk(in, &warnings);
+  EXPECT_TRUE(warnings.empty()) << warnings[0];  // reading it would have warned
+  EXPECT_EQ(got, FindFiles("-path '" + root_ + "/locked' -prune -o"));
+}
+
+TEST_F(TreeWalkerTest, Include) {
+  MakeNestedTree();
+  InputSettings in = Input();
+  in.include = {"*.c", "a/**/*.h"};
+  // Directories that match nothing are still walked: src/lib/deep/er/leaf.c.
+  V want = FindFiles("\\( -name '*.c' -o -path '" + root_ + "/a/*.h' \\)");
+  EXPECT_EQ(Walk(in), want);
+  EXPECT_EQ(std::count(want.begin(), want.end(), "src/lib/deep/er/leaf.c"), 1);
+  EXPECT_EQ(std::count(want.begin(), want.end(), "top.h"), 0);
+
+  in.include = {"odd *", "deep"};
+  in.select = Select::kDirs;
+  EXPECT_EQ(Walk(in), FindDirs("\\( -name 'odd *' -o -name deep \\)"));
+
+  // Include and exclude together: exclude wins, and prunes.
+  in.select = Select::kFiles;
+  in.include = {"*.c"};
+  in.exclude = {"src/"};
+  EXPECT_EQ(Walk(in), FindFiles("-name src -prune -o -name '*.c'"));
+}
+
+TEST_F(TreeWalkerTest, DirsWithRequire) {
+  for (const char* d : {"p1", "p2", "p3", "p3/sub", "p3/sub/inner", "p4", "p5"}) Dir(d);
+  File("p1/CMakeLists.txt");
+  File("p3/sub/CMakeLists.txt");
+  File("p3/sub/inner/CMakeLists.txt");
+  File("p4/CMakeLists.txt.bak");
+  Dir("p5/CMakeLists.txt");              // any kind of entry counts
+  Link("nowhere", "p2/CMakeLists.txt");  // even a dangling link
+  File("CMakeLists.txt");                // the root is never an item
+  InputSettings in = Input();
+  in.select = Select::kDirs;
+  in.require = "CMakeLists.txt";
+  in.recursive = false;
+  V want = Find("-mindepth 2 -maxdepth 2 -name CMakeLists.txt -printf '%h\\0'");
+  for (std::string& s : want) s = s.substr(root_.size() + 1);
+  EXPECT_EQ(Walk(in), (V{"p1", "p2", "p5"}));
+  EXPECT_EQ(Walk(in), want);
+
+  in.recursive = true;
+  want = Find("-mindepth 2 -name CMakeLists.txt -printf '%h\\0'");
+  for (std::string& s : want) s = s.substr(root_.size() + 1);
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(Walk(in), want);
+  EXPECT_EQ(want.size(), 5u);
+}
+
+TEST_F(TreeWalkerTest, SymlinksAreNotFollowedByDefault) {
+  MakeNestedTree();
+  Link("top.c", "link-to-file");
+  Link("src", "link-to-dir");
+  Link("missing", "dangling");
+  Link(".", "a/b/loop");
+  Link(root_ + "/src/lib", "a/abs-link");
+  EXPECT_EQ(Walk(Input()), FindFiles());
+  InputSettings in = Input();
+  in.select = Select::kDirs;
+  EXPECT_EQ(Walk(in), FindDirs());
+}
+
+TEST_F(TreeWalkerTest, FollowLinksEndsOnLoops) {
+  MakeNestedTree();
+  Link("top.c", "link-to-file");
+  Link("src", "link-to-dir");
+  Link("missing", "dangling");
+  Link(".", "a/b/self");
+  Link("../..", "a/b/up");
+  Link(root_, "src/lib/to-root");
+  Link("ping", "pong");  // a loop of links: ELOOP, skipped
+  Link("pong", "ping");
+  InputSettings in = Input();
+  in.follow_links = true;
+  V warnings;
+  V got = Walk(in, &warnings);
+  V want = FindFiles("", "-L");
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(std::count(got.begin(), got.end(), "link-to-file"), 1);
+  EXPECT_EQ(std::count(got.begin(), got.end(), "link-to-dir/lib/util.c"), 1);
+  // Each loop is noticed once where it closes, and nothing is walked twice
+  // on one path; src/lib/to-root is met again through link-to-dir.
+  EXPECT_EQ(warnings,
+            (V{"not entering 'a/b/self': a file system loop back to 'a/b'",
+               "not entering 'a/b/up': a file system loop back to '" + root_ + "'",
+               "not entering 'link-to-dir/lib/to-root': a file system loop back to '" + root_ + "'",
+               "not entering 'src/lib/to-root': a file system loop back to '" + root_ + "'"}));
+  in.select = Select::kDirs;
+  EXPECT_EQ(Walk(in), FindDirs("", "-L"));
+}
+
+TEST_F(TreeWalkerTest, UnreadableDirectoryWarnsAndGoesOn) {
+  // Tests often run as root, where chmod 000 stops nobody: the guard drops
+  // the capabilities that let root through, for this thread, while it lives.
+  MakeNestedTree();
+  Dir("a/locked");
+  File("a/locked/hidden.c");
+  ASSERT_EQ(chmod(Abs("a/locked").c_str(), 0), 0);
+  V want = FindFiles("-path '" + root_ + "/a/locked' -prune -o");
+  V want_dirs = FindDirs();
+  WithoutDacOverride guard;
+  if (!guard.ok()) GTEST_SKIP() << "cannot drop CAP_DAC_OVERRIDE";
+  V warnings;
+  EXPECT_EQ(Walk(Input(), &warnings), want);
+  EXPECT_EQ(warnings, (V{"cannot read directory 'a/locked': Permission denied"}));
+
+  // As a directory it is still an item; with `require` it cannot be checked.
+  InputSettings in = Input();
+  in.select = Select::kDirs;
+  EXPECT_EQ(Walk(in, &warnings), want_dirs);
+  EXPECT_EQ(warnings.size(), 1u);
+  in.require = "hidden.c";
+  EXPECT_EQ(Walk(in, &warnings), V{});
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], "cannot read directory 'a/locked': Permission denied");
+
+  // An unreadable root stops before the first item.
+  ASSERT_EQ(chmod(root_.c_str(), 0), 0);
+  Result<std::unique_ptr<TreeWalker>> w = TreeWalker::Open(Input());
+  chmod(root_.c_str(), 0700);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().message(), "cannot read directory '" + root_ + "': Permission denied");
+}
+
+TEST_F(TreeWalkerTest, DeepTreeUsesFewDescriptors) {
+  // Deeper than the levels that keep their descriptor open.
+  std::string rel;
+  for (int i = 0; i < 300; ++i) {
+    rel += (i ? "/d" : "d") + std::to_string(i % 10);
+    Dir(rel);
+    if (i % 7 == 0) File(rel + "/f");
+  }
+  auto open_fds = [] {
+    int n = 0;
+    DIR* d = opendir("/proc/self/fd");
+    while (readdir(d)) ++n;
+    closedir(d);
+    return n;
+  };
+  const int before = open_fds();
+  Result<std::unique_ptr<TreeWalker>> w = TreeWalker::Open(Input());
+  ASSERT_TRUE(w.ok());
+  V items;
+  Item item;
+  int most = 0;
+  while ((*w)->Next(&item)) {
+    items.push_back(item.text);
+    most = std::max(most, open_fds() - before);
+  }
+  EXPECT_TRUE((*w)->status().ok()) << (*w)->status().message();
+  std::sort(items.begin(), items.end());
+  EXPECT_EQ(items, FindFiles());
+  EXPECT_EQ(items.size(), 43u);
+  EXPECT_LE(most, 64 + 300 / 8 + 2);
+}
+
+TEST_F(TreeWalkerTest, OpenErrors) {
+  InputSettings in = Input();
+  in.path = root_ + "/missing";
+  Result<std::unique_ptr<TreeWalker>> w = TreeWalker::Open(in);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().message(), "input.path '" + in.path +
+                                      "' does not exist; set input.path in settings.toml or pass "
+                                      "-i PATH");
+  File("plain");
+  in.path = root_ + "/plain";
+  w = TreeWalker::Open(in);
+  ASSERT_FALSE(w.ok());
+  EXPECT_NE(w.status().message().find("is not a directory"), std::string::npos);
+  in = Input();
+  in.exclude = {"[oops"};
+  w = TreeWalker::Open(in);
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().message(), "input.exclude: glob '[oops': '[' without a closing ']'");
+}
+
+TEST_F(TreeWalkerTest, EmptyRoot) {
+  EXPECT_EQ(Walk(Input()), V{});
+}
+
+// OpenItemSource lives in item_source.cc; its tests sit here with the walker.
+TEST_F(TreeWalkerTest, OpenItemSourcePicksTheKind) {
+  File("list.txt");
+  Dir("tree");
+  File("tree/one");
+  {
+    std::FILE* f = std::fopen(Abs("list.txt").c_str(), "w");
+    std::fputs("x\ny\n", f);
+    std::fclose(f);
+  }
+  Settings s;
+  s.input.kind = InputKind::kAuto;
+  s.input.path = Abs("tree");
+  EXPECT_EQ(*ResolveInputKind(s.input), InputKind::kTree);
+  Result<std::unique_ptr<ItemSource>> src = OpenItemSource(s, "");
+  ASSERT_TRUE(src.ok());
+  Item item;
+  ASSERT_TRUE((*src)->Next(&item));
+  EXPECT_EQ(item.text, "one");
+
+  s.input.path = Abs("list.txt");
+  EXPECT_EQ(*ResolveInputKind(s.input), InputKind::kList);
+  src = OpenItemSource(s, "");
+  ASSERT_TRUE(src.ok());
+  ASSERT_TRUE((*src)->Next(&item));
+  EXPECT_EQ(item.text, "x");
+
+  s.input.path = "-";
+  EXPECT_EQ(*ResolveInputKind(s.input), InputKind::kList);
+
+  // --items: a tree job run on a list of its relative paths.
+  s.input.path = Abs("tree");
+  src = OpenItemSource(s, Abs("list.txt"));
+  ASSERT_TRUE(src.ok());
+  ASSERT_TRUE((*src)->Next(&item));
+  EXPECT_EQ(item.text, "x");
+
+  s.input.path = Abs("nope");
+  src = OpenItemSource(s, "");
+  ASSERT_FALSE(src.ok());
+  EXPECT_EQ(src.status().message(),
+            "input.path '" + Abs("nope") +
+                "' does not exist; set input.path in settings.toml or pass -i PATH");
+  s.input.kind = InputKind::kList;
+  src = OpenItemSource(s, "");
+  ASSERT_FALSE(src.ok());
+  EXPECT_NE(src.status().message().find("does not exist"), std::string::npos);
+  s.input.path = Abs("tree");
+  src = OpenItemSource(s, "");
+  ASSERT_FALSE(src.ok());
+  EXPECT_NE(src.status().message().find("is a directory"), std::string::npos);
+  src = OpenItemSource(s, Abs("no-items"));
+  ASSERT_FALSE(src.ok());
+  EXPECT_EQ(src.status().message(),
+            "cannot open items file '" + Abs("no-items") + "': No such file or directory");
+}
+
+}  // namespace
+}  // namespace shoal

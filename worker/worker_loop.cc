@@ -1,0 +1,200 @@
+#include "worker/worker_loop.h"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+
+#include "common/channel.h"
+#include "common/shm_segment.h"
+#include "common/wire.h"
+#include "config/load.h"
+#include "worker/handler.h"
+
+namespace shoal {
+
+namespace {
+
+// How long a worker sleeps at most before looking again (master alive?
+// work arrived without a wake-up?): bounds the cost of a lost wake-up.
+constexpr int kIdleWaitMs = 200;
+// A worker with finished items wakes a sleeping master at least this often.
+constexpr uint64_t kWakeMasterEveryNs = 5'000'000;
+
+class Worker : public LogSink {
+ public:
+  Worker(const WorkerArgs& args, SegmentHeader* header, Channel channel)
+      : args_(args), header_(header), ch_(channel) {}
+
+  int Loop(Handler& handler, const Settings& settings, InputKind kind) {
+    std::string item;
+    while (true) {
+      TaskRecord task;
+      if (!NextTask(&task, &item)) return master_gone_ ? kWorkerMasterGone : 0;
+      ch_.control->current_start_ns.store(MonotonicNanos(), std::memory_order_relaxed);
+      ch_.control->current_seq.store(task.seq, std::memory_order_release);
+      current_seq_ = task.seq;
+      ItemPaths paths =
+          MakeItemPaths(settings, kind, item, task.index, args_.slot + 1, args_.run_dir);
+      uint64_t start = MonotonicNanos();
+      Outcome outcome = handler.Run(paths, *this);
+      double ms = static_cast<double>(MonotonicNanos() - start) / 1e6;
+      PublishOutcome(task.seq, outcome, ms);
+      ch_.control->done.fetch_add(1, std::memory_order_relaxed);
+      ch_.control->current_seq.store(0, std::memory_order_release);
+      current_seq_ = 0;
+      if (master_gone_) return kWorkerMasterGone;
+    }
+  }
+
+  void Log(std::string_view line) override {
+    LogRecord rec{current_seq_, line.substr(0, 16 * 1024)};
+    EncodeLog(rec, &buffer_);
+    Push(ch_.logs, kLogRecord, buffer_);
+  }
+
+ private:
+  // Takes the next task, sleeping while there is none. False at shutdown.
+  bool NextTask(TaskRecord* task, std::string* item) {
+    std::string_view payload;
+    uint32_t type = 0;
+    while (true) {
+      // Shutdown means "take nothing more": at the end of a run the rings are
+      // empty anyway; on an interrupt, queued tasks stay unstarted.
+      if (header_->shutdown.load(std::memory_order_acquire) != 0) return false;
+      ByteRing::ReadStatus st = ch_.tasks.Read(&type, &payload, &scratch_);
+      if (st == ByteRing::ReadStatus::kRecord) {
+        if (type != kTaskRecord || !DecodeTask(payload, task)) {
+          std::fprintf(stderr, "shoal-worker %d: malformed task record\n", args_.slot + 1);
+          _exit(kWorkerStartFailed);
+        }
+        item->assign(task->item);
+        task->item = *item;
+        ch_.tasks.Release();
+        return true;
+      }
+      if (st == ByteRing::ReadStatus::kCorrupt) {
+        std::fprintf(stderr, "shoal-worker %d: corrupt task ring\n", args_.slot + 1);
+        _exit(kWorkerStartFailed);
+      }
+      // Nothing to do: make sure the master has seen everything, then sleep.
+      WakeMaster(/*force=*/true);
+      uint32_t seen = ch_.control->wake.load(std::memory_order_acquire);
+      ch_.control->sleeping.store(1, std::memory_order_seq_cst);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (!ch_.tasks.HasData() && header_->shutdown.load(std::memory_order_acquire) == 0) {
+        FutexWait(&ch_.control->wake, seen, kIdleWaitMs);
+      }
+      ch_.control->sleeping.store(0, std::memory_order_relaxed);
+      if (MasterGone()) return false;
+    }
+  }
+
+  void PublishOutcome(uint64_t seq, const Outcome& o, double ms) {
+    OutcomeRecord rec;
+    rec.seq = seq;
+    rec.ok = o.ok;
+    rec.exit_code = o.exit_code;
+    rec.signal = o.signal;
+    rec.ms = ms;
+    rec.reason = o.reason;
+    rec.output = std::string_view(o.output).substr(0, kInlineOutput);
+    rec.output_file = o.output_file;
+    rec.stderr_tail = std::string_view(o.stderr_tail).substr(0, kStderrTail);
+    EncodeOutcome(rec, &buffer_);
+    Push(o.ok ? ch_.results : ch_.errors, kOutcomeRecord, buffer_);
+    WakeMaster(/*force=*/false);
+  }
+
+  // Appends and publishes one record, waiting for room if the ring is full
+  // (the master drains it; it is woken so that it does).
+  void Push(ByteRing& ring, uint32_t type, std::string_view payload) {
+    if (payload.size() > ring.max_record()) {
+      // Cannot happen with the size caps above; never wait for the impossible.
+      std::fprintf(stderr, "shoal-worker %d: record of %zu bytes dropped\n", args_.slot + 1,
+                   payload.size());
+      return;
+    }
+    while (!ring.TryWrite(type, payload)) {
+      WakeMaster(/*force=*/true);
+      uint32_t seen = ch_.control->wake.load(std::memory_order_acquire);
+      ch_.control->sleeping.store(1, std::memory_order_seq_cst);
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      if (ring.FreeBytes() < ByteRing::RecordBytes(payload.size())) {
+        FutexWait(&ch_.control->wake, seen, kIdleWaitMs);
+      }
+      ch_.control->sleeping.store(0, std::memory_order_relaxed);
+      if (MasterGone()) return;  // nobody will ever read it
+    }
+    ring.Publish();
+  }
+
+  // Wakes the master if it sleeps, at most every kWakeMasterEveryNs unless
+  // forced (the worker is about to wait on the master).
+  void WakeMaster(bool force) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (header_->master_sleeping.load(std::memory_order_relaxed) == 0) return;
+    uint64_t now = MonotonicNanos();
+    if (!force && now - last_wake_ns_ < kWakeMasterEveryNs) return;
+    last_wake_ns_ = now;
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(args_.wake_fd, &one, sizeof one);
+  }
+
+  bool MasterGone() {
+    if (::getppid() != args_.master_pid) master_gone_ = true;
+    return master_gone_;
+  }
+
+  const WorkerArgs& args_;
+  SegmentHeader* header_;
+  Channel ch_;
+  std::string buffer_;
+  std::string scratch_;
+  uint64_t current_seq_ = 0;
+  uint64_t last_wake_ns_ = 0;
+  bool master_gone_ = false;
+};
+
+}  // namespace
+
+int RunWorker(const WorkerArgs& args) {
+  // A dead master must leave no orphans: the kernel kills us when it exits,
+  // and the getppid() check covers a master that died before prctl ran.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != args.master_pid) return kWorkerMasterGone;
+  // Ctrl-C reaches the whole foreground process group; the master decides
+  // what an interrupt means for running items, so workers ignore it.
+  ::signal(SIGINT, SIG_IGN);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto fail = [&](const std::string& message) {
+    std::fprintf(stderr, "shoal-worker %d: %s\n", args.slot + 1, message.c_str());
+    return kWorkerStartFailed;
+  };
+  auto segment = SharedSegment::Open(args.segment);
+  if (!segment.ok()) return fail(segment.status().message());
+  SegmentHeader* header = SegmentLayout::Attach((*segment)->data(), (*segment)->size());
+  if (header == nullptr) return fail("shared memory " + args.segment + " is not a shoal segment");
+  if (args.slot < 0 || static_cast<uint32_t>(args.slot) >= header->slots) {
+    return fail("slot " + std::to_string(args.slot) + " out of range");
+  }
+  Channel channel = SegmentLayout::ChannelOf(header, static_cast<uint32_t>(args.slot));
+
+  auto settings = LoadSettings(args.run_dir + "/settings.toml", {});
+  if (!settings.ok()) return fail(settings.status().message());
+  InputKind kind = settings->input.kind == InputKind::kTree ? InputKind::kTree : InputKind::kList;
+  HandlerContext context{*settings, kind, args.run_dir, args.slot + 1};
+  auto handler = MakeHandler(context);
+  if (!handler.ok()) return fail(handler.status().message());
+
+  channel.control->pid.store(static_cast<uint32_t>(::getpid()), std::memory_order_relaxed);
+  channel.control->ready.store(1, std::memory_order_release);
+  Worker worker(args, header, channel);
+  return worker.Loop(**handler, *settings, kind);
+}
+
+}  // namespace shoal
