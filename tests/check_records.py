@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Strict reader of a shoal record file, for tests/e2e_test.cc.
+
+usage: check_records.py results|errors FILE
+
+Python's json module is the independent parser: every line of FILE must be one
+JSON object (valid UTF-8, no duplicate keys, no NaN/Infinity) with the fields
+SPEC.md gives a record of that kind, and a non-empty file must end with a
+newline (a finished run leaves no torn line). On success, prints for each
+record, in this order, the fields
+
+    index item status reason output output_file exit attempts
+
+each as "+VALUE" or "-" (absent), each followed by a NUL byte, so the C++ side
+needs no JSON parser of its own. On the first violation, prints FILE:LINE and
+what is wrong to stderr and exits 1.
+"""
+
+import json
+import sys
+
+FIELDS = ("index", "item", "status", "reason", "output", "output_file", "exit", "attempts")
+
+
+class Invalid(Exception):
+    pass
+
+
+def no_duplicates(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise Invalid(f"duplicate key {key!r}")
+        seen[key] = value
+    return seen
+
+
+def no_constants(name):
+    raise Invalid(f"{name} is not JSON")
+
+
+def is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def check(record, kind):
+    if not isinstance(record, dict):
+        raise Invalid("a record must be a JSON object")
+    index = record.get("index")
+    if not is_int(index) or index < 1:
+        raise Invalid(f"index must be an integer >= 1, got {index!r}")
+    if not isinstance(record.get("item"), str):
+        raise Invalid(f"item must be a string, got {record.get('item')!r}")
+    want = "ok" if kind == "results" else "failed"
+    if record.get("status") != want:
+        raise Invalid(f"status must be {want!r} in {kind}, got {record.get('status')!r}")
+    attempts = record.get("attempts")
+    if not is_int(attempts) or attempts < 1:
+        raise Invalid(f"attempts must be an integer >= 1, got {attempts!r}")
+    if kind == "errors":
+        reason = record.get("reason")
+        if not isinstance(reason, str) or not reason:
+            raise Invalid(f"an errors record needs a non-empty reason, got {reason!r}")
+    for key in ("output", "output_file", "reason", "stderr"):
+        if key in record and not isinstance(record[key], str):
+            raise Invalid(f"{key} must be a string, got {record[key]!r}")
+    for key in ("exit", "worker"):
+        if key in record and not is_int(record[key]):
+            raise Invalid(f"{key} must be an integer, got {record[key]!r}")
+    if "ms" in record and (not isinstance(record["ms"], (int, float)) or isinstance(record["ms"], bool)):
+        raise Invalid(f"ms must be a number, got {record['ms']!r}")
+
+
+def text(value):
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(value)
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] not in ("results", "errors"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    kind, path = argv[1], argv[2]
+    with open(path, "rb") as f:
+        data = f.read()
+    if data and not data.endswith(b"\n"):
+        print(f"{path}: the last line has no newline (torn record?)", file=sys.stderr)
+        return 1
+    out = sys.stdout.buffer
+    lines = data.split(b"\n")[:-1] if data else []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8")
+            record = json.loads(line, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+            check(record, kind)
+            for key in FIELDS:
+                if key in record:
+                    value = text(record[key])
+                    if "\0" in value:
+                        raise Invalid(f"{key} holds a NUL byte; this checker cannot pass it on")
+                    out.write(b"+" + value.encode("utf-8", "surrogateescape") + b"\0")
+                else:
+                    out.write(b"-\0")
+        except (Invalid, ValueError, UnicodeError) as e:
+            print(f"{path}:{number}: {e}: {raw[:300]!r}", file=sys.stderr)
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

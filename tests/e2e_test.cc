@@ -1,0 +1,756 @@
+// End-to-end tests: run the built `shoal` binary (SHOAL_BIN) on data each test
+// generates in a fresh temporary directory, and check the run directory that
+// SPEC.md promises. Records are read by python3's json module through
+// tests/check_records.py: a strict parser independent of shoal's own writer.
+// Processes are started with posix_spawn, stdin from /dev/null, in their own
+// process group so that a hung run is killed whole at its deadline.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+#ifndef SHOAL_BIN
+#error "SHOAL_BIN must name the built shoal binary"
+#endif
+#ifndef SHOAL_TESTS_DIR
+#error "SHOAL_TESTS_DIR must name the tests/ source directory"
+#endif
+
+namespace shoal {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::seconds;
+using std::chrono::steady_clock;
+
+constexpr int kTimedOut = -1;
+
+struct ProcessResult {
+  int status = kTimedOut;  // exit code, 128 + signal number, or kTimedOut
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteFile(const fs::path& path, const std::string& text) {
+  fs::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+std::vector<std::string> Lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// A child process with stdout and stderr going to files (no pipe can fill up).
+class Child {
+ public:
+  Child(const std::vector<std::string>& argv, const fs::path& cwd, const fs::path& capture)
+      : out_path_(capture.string() + ".out"), err_path_(capture.string() + ".err") {
+    std::vector<char*> args;
+    for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+    args.push_back(nullptr);
+
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGTERM);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setflags(
+        &attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+
+    int rc = posix_spawnp(&pid_, args[0], &actions, &attr, args.data(), environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      pid_ = -1;
+      spawn_error_ = std::string("cannot start ") + argv[0] + ": " + strerror(rc);
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() {
+    if (pid_ > 0) Kill();
+  }
+
+  // True once the child has exited (and was reaped).
+  bool Exited() {
+    if (pid_ <= 0) return true;
+    int wstatus = 0;
+    if (waitpid(pid_, &wstatus, WNOHANG) != pid_) return false;
+    status_ = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    pid_ = 0;
+    return true;
+  }
+
+  // Waits until the child exits or the deadline passes (then kills its group).
+  ProcessResult Wait(steady_clock::duration timeout) {
+    auto deadline = steady_clock::now() + timeout;
+    auto pause = std::chrono::milliseconds(1);
+    while (!Exited()) {
+      if (steady_clock::now() > deadline) {
+        Kill();
+        break;
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(20));
+    }
+    ProcessResult result;
+    result.status = status_;
+    result.out = ReadFile(out_path_);
+    result.err = spawn_error_ + ReadFile(err_path_);
+    return result;
+  }
+
+ private:
+  void Kill() {
+    kill(-pid_, SIGKILL);
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = 0;
+    status_ = kTimedOut;
+  }
+
+  pid_t pid_ = -1;
+  int status_ = kTimedOut;
+  std::string out_path_;
+  std::string err_path_;
+  std::string spawn_error_;
+};
+
+// What a test needs from a record; every field was checked by check_records.py.
+struct Record {
+  uint64_t index = 0;
+  std::string item;
+  std::string status;
+  std::optional<std::string> reason;
+  std::optional<std::string> output;
+  std::optional<std::string> output_file;
+  std::optional<std::string> exit;
+};
+
+std::string Describe(const ProcessResult& r) {
+  std::string how = r.status == kTimedOut ? "did not finish in time (killed) or did not start"
+                                          : "exit status " + std::to_string(r.status);
+  return how + "\n--- stdout:\n" + r.out.substr(0, 4000) + "\n--- stderr:\n" +
+         r.err.substr(0, 4000);
+}
+
+std::vector<std::string> Items(const std::vector<Record>& records) {
+  std::vector<std::string> items;
+  for (const Record& r : records) items.push_back(r.item);
+  std::sort(items.begin(), items.end());
+  return items;
+}
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+std::set<std::string> DevShmEntries() {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/dev/shm", ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.starts_with("shoal-") || name.starts_with("sem.shoal-")) names.insert(name);
+  }
+  return names;
+}
+
+class E2e : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const char* tmp = getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/shoal-e2e-XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << "mkdtemp " << pattern;
+    dir_ = pattern;
+    runs_ = dir_ / "runs";
+  }
+
+  void TearDown() override {
+    if (HasFailure()) {
+      std::fprintf(stderr, "e2e: kept %s for inspection\n", dir_.c_str());
+    } else if (!dir_.empty()) {
+      std::error_code ec;
+      fs::remove_all(dir_, ec);
+    }
+  }
+
+  // Runs `shoal ARGS...` with cwd = the test's directory.
+  ProcessResult Shoal(const std::vector<std::string>& args, seconds timeout = seconds(120)) {
+    return Run(WithShoal(args), timeout);
+  }
+
+  ProcessResult Run(const std::vector<std::string>& argv, seconds timeout = seconds(120)) {
+    Child child(argv, dir_, NextCapture());
+    return child.Wait(timeout);
+  }
+
+  std::vector<std::string> WithShoal(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{SHOAL_BIN};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+
+  fs::path NextCapture() { return dir_ / (".process-" + std::to_string(++processes_)); }
+
+  // `shoal run settings.toml -o runs EXTRA...`
+  ProcessResult RunJob(const std::vector<std::string>& extra = {}, seconds timeout = seconds(120)) {
+    std::vector<std::string> args{"run", "settings.toml", "-o", runs_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Shoal(args, timeout);
+  }
+
+  std::set<fs::path> RunDirs() const {
+    std::set<fs::path> dirs;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(runs_, ec)) dirs.insert(entry.path());
+    return dirs;
+  }
+
+  // The one entry of runs/ that is not in `before`; fails unless there is exactly one.
+  ::testing::AssertionResult NewRunDir(const std::set<fs::path>& before, fs::path* run) const {
+    std::vector<fs::path> added;
+    for (const fs::path& p : RunDirs()) {
+      if (!before.count(p)) added.push_back(p);
+    }
+    if (added.size() != 1) {
+      std::string names;
+      for (const fs::path& p : added) names += " " + p.filename().string();
+      return ::testing::AssertionFailure() << "expected exactly one new run directory under "
+                                           << runs_ << ", found " << added.size() << ":" << names;
+    }
+    if (!fs::is_directory(added[0])) {
+      return ::testing::AssertionFailure() << added[0] << " is not a directory";
+    }
+    *run = added[0];
+    return ::testing::AssertionSuccess();
+  }
+
+  // Reads FILE (kind "results" or "errors") through check_records.py.
+  ::testing::AssertionResult ReadRecords(const fs::path& file, const std::string& kind,
+                                         std::vector<Record>* records) {
+    if (!fs::exists(file)) return ::testing::AssertionFailure() << file << " does not exist";
+    ProcessResult r =
+        Run({"python3", std::string(SHOAL_TESTS_DIR) + "/check_records.py", kind, file.string()});
+    if (r.status != 0) {
+      return ::testing::AssertionFailure() << "check_records.py: " << Describe(r);
+    }
+    constexpr size_t kFields = 8;
+    std::vector<std::optional<std::string>> fields;
+    size_t start = 0;
+    while (start < r.out.size()) {
+      size_t end = r.out.find('\0', start);
+      if (end == std::string::npos) return ::testing::AssertionFailure() << "unterminated field";
+      std::string field = r.out.substr(start, end - start);
+      if (field == "-") {
+        fields.emplace_back();
+      } else {
+        fields.emplace_back(field.substr(1));
+      }
+      start = end + 1;
+    }
+    if (fields.size() % kFields != 0) {
+      return ::testing::AssertionFailure() << "check_records.py printed a partial record";
+    }
+    records->clear();
+    for (size_t i = 0; i < fields.size(); i += kFields) {
+      Record rec;
+      rec.index = std::stoull(*fields[i]);
+      rec.item = *fields[i + 1];
+      rec.status = *fields[i + 2];
+      rec.reason = fields[i + 3];
+      rec.output = fields[i + 4];
+      rec.output_file = fields[i + 5];
+      rec.exit = fields[i + 6];
+      records->push_back(std::move(rec));
+    }
+    return ::testing::AssertionSuccess();
+  }
+
+  ::testing::AssertionResult ReadRun(const fs::path& run, std::vector<Record>* results,
+                                     std::vector<Record>* errors) {
+    auto ok = ReadRecords(run / "results.jsonl", "results", results);
+    if (!ok) return ok;
+    return ReadRecords(run / "errors.jsonl", "errors", errors);
+  }
+
+  fs::path dir_;
+  fs::path runs_;
+  int processes_ = 0;
+};
+
+// Every item in exactly one of results/errors, each index once.
+void ExpectEachItemOnce(const std::vector<Record>& results, const std::vector<Record>& errors,
+                        std::vector<std::string> expected_items) {
+  std::vector<std::string> all = Items(results);
+  std::vector<std::string> failed = Items(errors);
+  all.insert(all.end(), failed.begin(), failed.end());
+  EXPECT_EQ(Sorted(all), Sorted(std::move(expected_items)));
+  std::set<uint64_t> indices;
+  for (const auto* records : {&results, &errors}) {
+    for (const Record& r : *records) {
+      EXPECT_TRUE(indices.insert(r.index).second) << "index " << r.index << " twice";
+    }
+  }
+}
+
+std::map<std::string, std::string> ReasonsByItem(const std::vector<Record>& errors) {
+  std::map<std::string, std::string> reasons;
+  for (const Record& r : errors) reasons[r.item] = r.reason.value_or("");
+  return reasons;
+}
+
+// a. sha256 over a tree whose names need quoting in every shell.
+TEST_F(E2e, Sha256TreeWithAwkwardNamesMatchesSha256sum) {
+  const std::vector<std::string> dirs = {"plain", "with space", "-dash",
+                                         "é日本", "a/b/deep",   "q'uote"};
+  const std::vector<std::string> stems = {"-lead",       "sp ace", "single'q", "double\"q",
+                                          "dollar$HOME", "café",   "日本語",   "plain"};
+  std::vector<std::string> rels;
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  for (int i = 0; i < 2000; ++i) {
+    std::string rel = dirs[i % dirs.size()] + "/" + stems[i % stems.size()] + " " +
+                      std::to_string(i) + (i % 3 ? ".bin" : "");
+    std::string content((i * 7919) % 5000, '\0');  // i = 0: an empty file
+    for (char& c : content) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      c = static_cast<char>(state >> 56);
+    }
+    WriteFile(dir_ / "data" / rel, content);
+    rels.push_back(rel);
+  }
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"sums\"\n"
+            "handler = \"sha256\"\n"
+            "\n"
+            "[input]\n"
+            "path = \"data\"\n"
+            "\n"
+            "[output]\n"
+            "dir = \"runs\"\n"
+            "format = \"jsonl\"\n");
+
+  ProcessResult r = RunJob();
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  fs::path run;
+  ASSERT_TRUE(NewRunDir({}, &run));
+  for (const char* name :
+       {"settings.toml", "results.jsonl", "errors.jsonl", "failed.txt", "log.txt"}) {
+    EXPECT_TRUE(fs::is_regular_file(run / name)) << name << " missing in " << run;
+  }
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  EXPECT_TRUE(errors.empty()) << errors.size() << " errors, first: " << errors[0].item << ": "
+                              << errors[0].reason.value_or("");
+  ExpectEachItemOnce(results, errors, rels);
+  EXPECT_EQ(ReadFile(run / "failed.txt"), "");
+
+  // sha256sum -z: NUL-terminated lines and no escaping of file names.
+  std::vector<std::string> argv{"sha256sum", "-z", "--"};
+  argv.insert(argv.end(), rels.begin(), rels.end());
+  Child sums(argv, dir_ / "data", NextCapture());
+  ProcessResult s = sums.Wait(seconds(60));
+  ASSERT_EQ(s.status, 0) << Describe(s);
+  std::map<std::string, std::string> expected;
+  size_t start = 0;
+  while (start < s.out.size()) {
+    size_t end = s.out.find('\0', start);
+    ASSERT_NE(end, std::string::npos);
+    std::string line = s.out.substr(start, end - start);
+    ASSERT_GT(line.size(), 66u) << line;
+    expected[line.substr(66)] = line.substr(0, 64);
+    start = end + 1;
+  }
+  ASSERT_EQ(expected.size(), rels.size());
+  int mismatches = 0;
+  for (const Record& rec : results) {
+    auto it = expected.find(rec.item);
+    ASSERT_NE(it, expected.end()) << "unexpected item " << rec.item;
+    if (rec.output.value_or("") != it->second && ++mismatches <= 5) {
+      ADD_FAILURE() << rec.item << ": shoal says " << rec.output.value_or("(no output)")
+                    << ", sha256sum says " << it->second;
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+
+  std::vector<std::string> log = Lines(ReadFile(run / "log.txt"));
+  ASSERT_FALSE(log.empty()) << "log.txt is empty";
+  const std::regex timestamp(R"(\d\d:\d\d:\d\d)");
+  EXPECT_TRUE(std::regex_search(log.front(), timestamp)) << "no timestamp: " << log.front();
+  EXPECT_TRUE(std::regex_search(log.back(), timestamp)) << "no timestamp: " << log.back();
+}
+
+// b. A list of 10,000 lines, one process each.
+TEST_F(E2e, TenThousandListItemsEachRunOnce) {
+  std::vector<std::string> lines;
+  std::string list;
+  for (int i = 1; i <= 10000; ++i) {
+    lines.push_back("line " + std::to_string(i) + (i % 2 ? " é" : " $x 'q'"));
+    list += lines.back() + "\n";
+  }
+  WriteFile(dir_ / "items.txt", list);
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"lines\"\n"
+            "handler = \"command\"\n"
+            "\n"
+            "[input]\n"
+            "path = \"items.txt\"\n"
+            "\n"
+            "[command]\n"
+            "argv = [\"printf\", \"%s\", \"{item}\"]\n");
+
+  ProcessResult r = RunJob({}, seconds(280));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  fs::path run;
+  ASSERT_TRUE(NewRunDir({}, &run));
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  EXPECT_EQ(errors.size(), 0u);
+  ASSERT_EQ(results.size(), 10000u);
+  std::vector<int> seen(10001, 0);
+  int wrong = 0;
+  for (const Record& rec : results) {
+    ASSERT_GE(rec.index, 1u);
+    ASSERT_LE(rec.index, 10000u);
+    ++seen[rec.index];
+    const std::string& line = lines[rec.index - 1];
+    if ((rec.item != line || rec.output.value_or("") != line) && ++wrong <= 5) {
+      ADD_FAILURE() << "index " << rec.index << ": item '" << rec.item << "', output '"
+                    << rec.output.value_or("(none)") << "', expected '" << line << "'";
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+  for (int i = 1; i <= 10000; ++i) EXPECT_EQ(seen[i], 1) << "index " << i;
+  EXPECT_EQ(ReadFile(run / "failed.txt"), "");
+}
+
+// c, d. Failures: exit codes and signals are reasons; failed.txt restarts exactly them.
+class E2eFailures : public E2e {
+ protected:
+  void SetUp() override {
+    E2e::SetUp();
+    std::string list;
+    for (int i = 1; i <= 30; ++i) {
+      std::string item = "item " + std::to_string(i);
+      list += item + "\n";
+      all_.push_back(item);
+      if (i % 10 == 3) expected_[item] = "exit 3";
+      if (i % 10 == 7) expected_[item] = "signal 9";
+    }
+    WriteFile(dir_ / "items.txt", list);
+    WriteFile(dir_ / "settings.toml",
+              "[job]\n"
+              "name = \"failures\"\n"
+              "workers = 3\n"
+              "handler = \"command\"\n"
+              "\n"
+              "[input]\n"
+              "path = \"items.txt\"\n"
+              "\n"
+              "[command]\n"
+              "argv = [\"sh\", \"-c\", 'case \"$1\" in *3) exit 3;; *7) kill -9 $$;; esac', "
+              "\"sh\", \"{item}\"]\n");
+  }
+
+  std::vector<std::string> ExpectedFailedItems() const {
+    std::vector<std::string> items;
+    for (const auto& [item, reason] : expected_) items.push_back(item);
+    return items;
+  }
+
+  // A finished run that ran `items` and failed exactly expected_'s items.
+  void ExpectFailures(const fs::path& run, const std::vector<std::string>& items) {
+    std::vector<Record> results, errors;
+    ASSERT_TRUE(ReadRun(run, &results, &errors));
+    ExpectEachItemOnce(results, errors, items);
+    EXPECT_EQ(ReasonsByItem(errors), expected_);
+    EXPECT_EQ(Sorted(Lines(ReadFile(run / "failed.txt"))), ExpectedFailedItems());
+  }
+
+  std::vector<std::string> all_;
+  std::map<std::string, std::string> expected_;  // failed item -> reason
+};
+
+TEST_F(E2eFailures, ReasonsAndFailedListThenItemsRerun) {
+  ProcessResult r = RunJob();
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  fs::path first;
+  ASSERT_TRUE(NewRunDir({}, &first));
+  ExpectFailures(first, all_);
+
+  std::set<fs::path> before = RunDirs();
+  r = RunJob({"--items", (first / "failed.txt").string()});
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  fs::path second;
+  ASSERT_TRUE(NewRunDir(before, &second));
+  ExpectFailures(second, ExpectedFailedItems());
+}
+
+TEST_F(E2eFailures, RetryRunsExactlyTheFailedItems) {
+  ProcessResult r = RunJob();
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  fs::path first;
+  ASSERT_TRUE(NewRunDir({}, &first));
+
+  std::set<fs::path> before = RunDirs();
+  r = Shoal({"retry", first.string()});
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  fs::path retry;
+  ASSERT_TRUE(NewRunDir(before, &retry));
+  ExpectFailures(retry, ExpectedFailedItems());
+}
+
+TEST_F(E2e, MissingProgramFailsOnlyItsItem) {
+  WriteFile(dir_ / "items.txt", "true\nno-such-program-xyz\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"missing\"\n"
+            "\n"
+            "[input]\n"
+            "path = \"items.txt\"\n"
+            "\n"
+            "[command]\n"
+            "argv = [\"{item}\"]\n");
+  ProcessResult r = RunJob();
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  fs::path run;
+  ASSERT_TRUE(NewRunDir({}, &run));
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  EXPECT_EQ(Items(results), std::vector<std::string>{"true"});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].item, "no-such-program-xyz");
+  EXPECT_TRUE(errors[0].reason.value_or("").starts_with("not found"))
+      << "reason: " << errors[0].reason.value_or("");
+  EXPECT_EQ(ReadFile(run / "failed.txt"), "no-such-program-xyz\n");
+}
+
+// e. 100 MB on stdout is spilled to a file, not held in memory.
+TEST_F(E2e, HugeStdoutIsSpilledToAFile) {
+  constexpr uintmax_t kSize = 104857600;
+  WriteFile(dir_ / "items.txt", "big\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"big\"\n"
+            "\n"
+            "[input]\n"
+            "path = \"items.txt\"\n"
+            "\n"
+            "[command]\n"
+            "argv = [\"head\", \"-c\", \"104857600\", \"/dev/zero\"]\n"
+            "stdout = \"result\"\n");
+
+  // Peak RSS of shoal and every process it waited for, from GNU time.
+  bool measure = fs::exists("/usr/bin/time");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  measure = false;  // sanitizer runtimes reserve and touch far more memory
+#endif
+  std::vector<std::string> argv = WithShoal({"run", "settings.toml", "-o", runs_.string()});
+  if (measure) argv.insert(argv.begin(), {"/usr/bin/time", "-v"});
+  ProcessResult r = Run(argv);
+  ASSERT_EQ(r.status, 0) << Describe(r);
+
+  fs::path run;
+  ASSERT_TRUE(NewRunDir({}, &run));
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_EQ(results.size(), 1u);
+  ASSERT_TRUE(results[0].output_file.has_value()) << "no output_file in the record";
+  fs::path spilled = *results[0].output_file;
+  if (spilled.is_relative()) spilled = run / spilled;
+  ASSERT_TRUE(fs::is_regular_file(spilled)) << spilled;
+  std::string run_prefix = fs::canonical(run).string() + "/";
+  EXPECT_TRUE(fs::canonical(spilled).string().starts_with(run_prefix))
+      << spilled << " is outside the run directory " << run;
+  EXPECT_EQ(fs::file_size(spilled), kSize);
+  // The spilled output is not also copied whole into the record.
+  EXPECT_LT(fs::file_size(run / "results.jsonl"), 16u << 20);
+
+  if (measure) {
+    std::smatch m;
+    const std::regex rss(R"(Maximum resident set size \(kbytes\): (\d+))");
+    ASSERT_TRUE(std::regex_search(r.err, m, rss)) << r.err;
+    EXPECT_LT(std::stoull(m[1]), 200u * 1024) << "peak RSS in KiB";
+  }
+}
+
+// f. Bad settings: exit 2, the error names FILE:LINE:COL, nothing runs.
+class E2eBadSettings : public E2e {
+ protected:
+  void ExpectRejected(const std::string& toml, const std::vector<std::string>& needles) {
+    fs::create_directories(dir_ / "data");
+    WriteFile(dir_ / "data" / "a.txt", "a\n");
+    WriteFile(dir_ / "settings.toml", toml);
+    ProcessResult r = RunJob();
+    EXPECT_EQ(r.status, 2) << Describe(r);
+    for (const std::string& needle : needles) {
+      EXPECT_NE(r.err.find(needle), std::string::npos) << "stderr lacks \"" << needle << "\":\n"
+                                                       << r.err;
+    }
+    EXPECT_TRUE(RunDirs().empty()) << "a run directory was created";
+  }
+};
+
+TEST_F(E2eBadSettings, MalformedToml) {
+  ExpectRejected("[job]\nname = \"bad\"\nworkers = 4 5\n", {"settings.toml:3:13"});
+}
+
+TEST_F(E2eBadSettings, WrongType) {
+  ExpectRejected("[job]\nname = \"bad\"\nworkers = \"four\"\n", {"settings.toml:3:11"});
+}
+
+TEST_F(E2eBadSettings, UnknownKeySuggestsTheRightOne) {
+  ExpectRejected("[job]\nname = \"bad\"\nworker = 2\n",
+                 {"settings.toml:3:1", "did you mean", "workers"});
+}
+
+TEST_F(E2eBadSettings, BadDuration) {
+  ExpectRejected("[job]\nname = \"bad\"\ntimeout = \"10x\"\n", {"settings.toml:3:11"});
+}
+
+TEST_F(E2eBadSettings, MissingInputPath) {
+  ExpectRejected("[job]\nname = \"bad\"\n\n[input]\npath = \"no-such-input\"\n", {"input.path"});
+}
+
+// g. Shared memory: 0600 while running, gone afterwards. CMake runs this suite
+// alone (RUN_SERIAL) so that no other test's objects come and go meanwhile.
+class E2eShm : public E2e {};
+
+TEST_F(E2eShm, ObjectsArePrivateAndRemoved) {
+  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  std::string list;
+  for (int i = 1; i <= 20; ++i) list += std::to_string(i) + "\n";
+  WriteFile(dir_ / "items.txt", list);
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"slow\"\n"
+            "workers = 2\n"
+            "\n"
+            "[input]\n"
+            "path = \"items.txt\"\n"
+            "\n"
+            "[command]\n"
+            "argv = [\"sleep\", \"0.2\"]\n");
+  const std::set<std::string> before = DevShmEntries();
+
+  Child child(WithShoal({"run", "settings.toml", "-o", runs_.string()}), dir_, NextCapture());
+  std::set<std::string> seen;
+  auto deadline = steady_clock::now() + seconds(120);
+  while (!child.Exited() && steady_clock::now() < deadline) {
+    for (const std::string& name : DevShmEntries()) {
+      if (before.count(name)) continue;
+      struct stat st;
+      if (lstat(("/dev/shm/" + name).c_str(), &st) != 0) continue;  // just removed
+      if (seen.insert(name).second) {
+        EXPECT_EQ(st.st_mode & 07777, 0600u) << "/dev/shm/" << name;
+        EXPECT_EQ(st.st_uid, geteuid()) << "/dev/shm/" << name;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ProcessResult r = child.Wait(seconds(1));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_FALSE(seen.empty()) << "no /dev/shm/shoal-* object was seen while the run went on";
+
+  auto leftovers = [&] {
+    std::vector<std::string> left;
+    for (const std::string& name : DevShmEntries()) {
+      if (!before.count(name)) left.push_back(name);
+    }
+    return left;
+  };
+  EXPECT_EQ(leftovers(), std::vector<std::string>{}) << "after a successful run";
+
+  WriteFile(dir_ / "bad.toml", "[job]\nname = \"bad\"\n\n[input]\npath = \"no-such-input\"\n");
+  r = Shoal({"run", "bad.toml", "-o", runs_.string()});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_EQ(leftovers(), std::vector<std::string>{}) << "after a run rejected with exit 2";
+}
+
+// h. check and init.
+TEST_F(E2e, CheckPrintsEffectiveSettingsAndInitWritesAValidFile) {
+  WriteFile(dir_ / "data" / "one.txt", "1\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"checked\"\n"
+            "handler = \"sha256\"\n"
+            "\n"
+            "[input]\n"
+            "path = \"data\"\n");
+  ProcessResult r = Shoal({"check", "settings.toml"});
+  EXPECT_EQ(r.status, 0) << Describe(r);
+  EXPECT_NE(r.out.find("[job]"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(runs_)) << "check created " << runs_;
+
+  r = Shoal({"init", (dir_ / "s.toml").string()});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  ASSERT_TRUE(fs::is_regular_file(dir_ / "s.toml"));
+  r = Shoal({"check", (dir_ / "s.toml").string(), "-i", (dir_ / "data").string()});
+  EXPECT_EQ(r.status, 0) << Describe(r);
+  EXPECT_NE(r.out.find("[job]"), std::string::npos) << r.out;
+
+  // A run directory's settings.toml is itself valid settings (retry and resume use it).
+  r = RunJob();
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  fs::path run;
+  ASSERT_TRUE(NewRunDir({}, &run));
+  r = Shoal({"check", (run / "settings.toml").string()});
+  EXPECT_EQ(r.status, 0) << Describe(r);
+  EXPECT_NE(r.out.find("[job]"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace shoal
