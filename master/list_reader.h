@@ -33,8 +33,10 @@
 
 namespace shoal {
 
-// The longest item a list may hold; longer records fail (one by one).
-inline constexpr size_t kMaxItemBytes = size_t{1} << 20;
+// The longest item a list may hold; longer records fail (one by one). It is
+// Linux's limit for one argv string (MAX_ARG_STRLEN): a longer item could not
+// reach a command anyway, and every item fits a worker's task ring.
+inline constexpr size_t kMaxItemBytes = size_t{128} << 10;
 
 struct ListOptions {
   Separator separator = Separator::kNewline;

@@ -144,16 +144,16 @@ TEST_F(ListReaderTest, OverLongItemFailsAloneWithoutBeingKept) {
   V got = Read(bytes);
   ASSERT_EQ(got.size(), 5u);
   EXPECT_EQ(got[0], "a");
-  EXPECT_EQ(got[1], "!item longer than 1048576 bytes (line 2); split the line or use a tree input");
+  EXPECT_EQ(got[1], "!item longer than 131072 bytes (line 2); split the line or use a tree input");
   EXPECT_EQ(got[2], exact);
-  EXPECT_EQ(got[3], "!item longer than 1048576 bytes (line 4); split the line or use a tree input");
+  EXPECT_EQ(got[3], "!item longer than 131072 bytes (line 4); split the line or use a tree input");
   EXPECT_EQ(got[4], "b");
 
   // In CSV mode the limit is on the field; other long fields cost nothing.
   V csv = Read("1," + big + "\n2," + big + "\n", Csv(1));
   EXPECT_EQ(csv, (V{"1", "2"}));
   csv = Read("1,\"" + big + "\",x\n2,y\n", Csv(2));
-  EXPECT_EQ(csv, (V{"!item longer than 1048576 bytes (line 1); split the line or use a tree input",
+  EXPECT_EQ(csv, (V{"!item longer than 131072 bytes (line 1); split the line or use a tree input",
                     "y"}));
 }
 

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/channel.h"
+#include "common/fault.h"
 #include "common/fd.h"
 #include "common/shm_segment.h"
 #include "common/wire.h"
@@ -337,6 +338,7 @@ bool Master::Drain(WorkerSlot& w) {
         break;
       }
       OnOutcome(w, o);
+      FaultPoint("master-drain");
       any = true;
     }
     corrupt |= st == ByteRing::ReadStatus::kCorrupt;
@@ -568,6 +570,9 @@ void Master::MaybeFlush(bool force) {
   uint64_t now = MonotonicNanos();
   if (!force && now - last_flush_ns_ < kFlushEveryMs * 1000000ULL) return;
   last_flush_ns_ = now;
+  if (source_) {
+    for (const std::string& w : source_->TakeWarnings()) run_.Log("input: " + w);
+  }
   Status st = run_.Flush();
   if (!st.ok() && !fatal_) {
     fatal_ = true;

@@ -205,6 +205,10 @@ void RunDirectory::RecordFailure(const Finished& f) {
   if (!f.output_file.empty()) o.Bytes("output_file", f.output_file);
   o.Bytes("stderr", f.stderr_tail);
   o.EndLine();
+  // An item the input could not deliver whole (too long, a missing CSV
+  // column) has no text to run again: errors.jsonl holds it, failed.txt
+  // stays a list of runnable items.
+  if (f.item.empty()) return;
   std::string* failed = failed_.buffer();
   failed->append(f.item);
   failed->push_back(separator_);

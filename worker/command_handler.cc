@@ -173,6 +173,7 @@ class CommandHandler final : public Handler {
         run_dir_(context.run_dir),
         timeout_(context.settings.job.timeout),
         stop_fd_(context.stop_fd),
+        child_pgid_(context.child_pgid),
         buffer_(new char[kReadChunk]) {}
   ~CommandHandler() override {
     if (attr_ready_) posix_spawnattr_destroy(&attr_);
@@ -193,6 +194,7 @@ class CommandHandler final : public Handler {
   const std::string run_dir_;
   const Millis timeout_;
   const int stop_fd_;
+  std::atomic<int32_t>* const child_pgid_;
   std::unique_ptr<char[]> buffer_;  // one read buffer for every item
   std::vector<std::string> env_;
   std::vector<char*> envp_;
@@ -371,10 +373,13 @@ Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
   stdout_file.fd.Reset();
   if (err != 0) return Failed(SpawnError(err, prog));
 
+  // The child leads its own process group (POSIX_SPAWN_SETPGROUP, 0).
+  if (child_pgid_ != nullptr) child_pgid_->store(pid, std::memory_order_relaxed);
   StdoutCapture capture(run_dir_, paths.index);
   StderrTail tail;
   ChildEnd end = Watch(pid, out_read, err_read,
                        command_.stdout_mode == StdoutMode::kResult ? &capture : nullptr, tail);
+  if (child_pgid_ != nullptr) child_pgid_->store(0, std::memory_order_relaxed);
 
   Outcome outcome;
   outcome.stderr_tail = tail.Finish();

@@ -3,6 +3,7 @@
 // and then called for each item in turn; it never throws and never exits.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -89,6 +90,10 @@ struct HandlerContext {
   // (its process group gets SIGTERM, SIGKILL after a grace) with reason
   // "interrupted". Never read by the handler; -1 = none.
   int stop_fd = -1;
+  // Optional: where the command handler publishes the process group of the
+  // command it is running (0 when none), so that the master can signal it on
+  // interrupt or timeout and the worker can kill it if the master dies.
+  std::atomic<int32_t>* child_pgid = nullptr;
 };
 
 Result<std::unique_ptr<Handler>> MakeHandler(const HandlerContext& context);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/channel.h"
+#include "common/fault.h"
 #include "common/shm_segment.h"
 #include "common/wire.h"
 #include "config/load.h"
@@ -74,6 +75,7 @@ class Worker : public LogSink {
         item->assign(task->item);
         task->item = *item;
         ch_.tasks.Release();
+        FaultPoint("worker-after-take");
         return true;
       }
       if (st == ByteRing::ReadStatus::kCorrupt) {
@@ -81,6 +83,7 @@ class Worker : public LogSink {
         _exit(kWorkerStartFailed);
       }
       // Nothing to do: make sure the master has seen everything, then sleep.
+      FaultPoint("worker-idle");
       WakeMaster(/*force=*/true);
       uint32_t seen = ch_.control->wake.load(std::memory_order_acquire);
       ch_.control->sleeping.store(1, std::memory_order_seq_cst);
@@ -129,6 +132,7 @@ class Worker : public LogSink {
       ch_.control->sleeping.store(0, std::memory_order_relaxed);
       if (MasterGone()) return;  // nobody will ever read it
     }
+    FaultPoint(type == kLogRecord ? "worker-mid-log" : "worker-before-publish");
     ring.Publish();
   }
 
@@ -159,12 +163,30 @@ class Worker : public LogSink {
   bool master_gone_ = false;
 };
 
+// The running command's process group, for the SIGTERM handler.
+std::atomic<int32_t>* g_child_pgid = nullptr;
+
+// SIGTERM (also what a dying master sends, through PDEATHSIG): the command
+// runs in its own process group, out of reach of signals to ours, so take
+// it down with us. Only async-signal-safe calls here.
+void OnTerminate(int) {
+  if (g_child_pgid != nullptr) {
+    int32_t pgid = g_child_pgid->load(std::memory_order_relaxed);
+    if (pgid > 0) ::kill(-pgid, SIGKILL);
+  }
+  _exit(kWorkerMasterGone);
+}
+
 }  // namespace
 
 int RunWorker(const WorkerArgs& args) {
-  // A dead master must leave no orphans: the kernel kills us when it exits,
+  struct sigaction sa {};
+  sa.sa_handler = OnTerminate;
+  sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGTERM, &sa, nullptr);
+  // A dead master must leave no orphans: the kernel signals us when it exits,
   // and the getppid() check covers a master that died before prctl ran.
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != args.master_pid) return kWorkerMasterGone;
   // Ctrl-C reaches the whole foreground process group; the master decides
   // what an interrupt means for running items, so workers ignore it.
@@ -187,7 +209,9 @@ int RunWorker(const WorkerArgs& args) {
   auto settings = LoadSettings(args.run_dir + "/settings.toml", {});
   if (!settings.ok()) return fail(settings.status().message());
   InputKind kind = settings->input.kind == InputKind::kTree ? InputKind::kTree : InputKind::kList;
+  g_child_pgid = &channel.control->child_pgid;
   HandlerContext context{*settings, kind, args.run_dir, args.slot + 1};
+  context.child_pgid = &channel.control->child_pgid;
   auto handler = MakeHandler(context);
   if (!handler.ok()) return fail(handler.status().message());
 
