@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +29,7 @@
 #include "master/run_dir.h"
 #include "master/supervisor.h"
 #include "worker/handler.h"
+#include "worker/worker_loop.h"
 
 namespace shoal {
 
@@ -444,6 +446,15 @@ void Master::OnWorkerExit(WorkerSlot& w) {
   w.killed_for_timeout = 0;
   if (stopping_) return;
 
+  if (!was_ready && WIFEXITED(status) && WEXITSTATUS(status) == kWorkerStartFailed) {
+    // It said why on stderr (bad settings copy, a handler that cannot be
+    // built): every replacement would fail the same way.
+    fatal_ = true;
+    fatal_message_ = "worker " + std::to_string(w.slot + 1) +
+                     " could not start (see the message above); nothing more will run";
+    BeginStop();
+    return;
+  }
   start_failures_ = was_ready ? 0 : start_failures_ + 1;
   if (start_failures_ > std::max(3, 2 * workers_)) {
     fatal_ = true;
