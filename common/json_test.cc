@@ -1,0 +1,337 @@
+#include "common/json.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace shoal {
+namespace {
+
+using namespace std::string_literals;  // "..."s keeps embedded NULs
+
+std::string Quoted(std::string_view bytes) {
+  std::string out;
+  AppendJsonString(&out, bytes);
+  return out;
+}
+
+std::string Base64(std::string_view bytes) {
+  std::string out;
+  AppendBase64(&out, bytes);
+  return out;
+}
+
+const char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
+
+TEST(JsonTest, EscapesQuoteBackslashAndWhitespace) {
+  EXPECT_EQ(Quoted(""), R"("")");
+  EXPECT_EQ(Quoted("plain"), R"("plain")");
+  EXPECT_EQ(Quoted("say \"hi\""), R"("say \"hi\"")");
+  EXPECT_EQ(Quoted("C:\\dir\\"), R"("C:\\dir\\")");
+  EXPECT_EQ(Quoted("a\nb\r\nc\td"), R"("a\nb\r\nc\td")");
+  EXPECT_EQ(Quoted("\b\f"), R"("\b\f")");
+  EXPECT_EQ(Quoted("/"), R"("/")");
+}
+
+TEST(JsonTest, EscapesControlCharacters) {
+  EXPECT_EQ(Quoted("\x01"), R"("\u0001")");
+  EXPECT_EQ(Quoted("\x1f"), R"("\u001f")");
+  EXPECT_EQ(Quoted("\x7f"), R"("\u007f")");
+  EXPECT_EQ(Quoted("a\0b"s), R"("a\u0000b")");
+  // No raw byte below 0x20 is ever written.
+  std::string all;
+  for (int c = 0; c < 0x80; ++c) all.push_back(static_cast<char>(c));
+  for (char c : Quoted(all)) EXPECT_GE(static_cast<unsigned char>(c), 0x20);
+}
+
+TEST(JsonTest, ValidMultiByteUtf8Unchanged) {
+  const std::string text =
+      "caf\xc3\xa9 \xe2\x82\xac \xe4\xb8\xad \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xef\xbf\xbd";
+  ASSERT_TRUE(IsValidUtf8(text));
+  EXPECT_EQ(Quoted(text), "\"" + text + "\"");
+  // The edges of each range.
+  for (std::string ok : {"\xc2\x80"s, "\xdf\xbf"s, "\xe0\xa0\x80"s, "\xed\x9f\xbf"s,
+                         "\xee\x80\x80"s, "\xf0\x90\x80\x80"s}) {
+    EXPECT_TRUE(IsValidUtf8(ok));
+    EXPECT_EQ(Quoted(ok), "\"" + ok + "\"");
+  }
+}
+
+TEST(JsonTest, InvalidUtf8BecomesReplacementCharacter) {
+  struct Case {
+    std::string in;
+    std::string out;  // between the quotes
+  };
+  const std::string R = kReplacement;
+  const std::vector<Case> cases = {
+      {"\xff", R},
+      {"a\xff"
+       "b",
+       "a" + R + "b"},
+      {"\xe2\x82", R + R},                  // truncated 3-byte sequence
+      {"\xe2\x82x", R + R + "x"},           // interrupted sequence
+      {"\xc0\x80", R + R},                  // overlong NUL
+      {"\xe0\x80\xaf", R + R + R},          // overlong '/'
+      {"\xed\xa0\x80", R + R + R},          // surrogate U+D800
+      {"\xf4\x90\x80\x80", R + R + R + R},  // past U+10FFFF
+      {"\x80", R},                          // lone continuation byte
+      {"\xc3\xa9\xff\xc3\xa9", "\xc3\xa9" + R + "\xc3\xa9"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_FALSE(IsValidUtf8(c.in));
+    EXPECT_EQ(Quoted(c.in), "\"" + c.out + "\"");
+  }
+}
+
+TEST(JsonTest, Base64Rfc4648Vectors) {
+  const std::pair<const char*, const char*> vectors[] = {
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
+  };
+  for (const auto& [plain, encoded] : vectors) {
+    EXPECT_EQ(Base64(plain), encoded);
+    std::string decoded = "stale";
+    ASSERT_TRUE(DecodeBase64(encoded, &decoded)) << encoded;
+    EXPECT_EQ(decoded, plain);
+  }
+}
+
+TEST(JsonTest, Base64RoundTripsEveryByte) {
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  for (size_t n = 0; n <= all.size(); ++n) {
+    std::string bytes = all.substr(256 - n);  // includes 0xff, 0xfe, ... at each length
+    std::string decoded;
+    ASSERT_TRUE(DecodeBase64(Base64(bytes), &decoded)) << n;
+    EXPECT_EQ(decoded, bytes) << n;
+  }
+}
+
+TEST(JsonTest, DecodeBase64RejectsMalformed) {
+  std::string out;
+  for (const char* bad :
+       {"Zg", "Zg=", "Z===", "====", "Zg==Zg==", "Zm9v\n", "Zm-v", "Zm_v", "Zg=a", "=Zm9"}) {
+    EXPECT_FALSE(DecodeBase64(bad, &out)) << bad;
+  }
+}
+
+TEST(JsonTest, JsonObjectBuildsOneLine) {
+  std::string line = "prefix:";
+  JsonObject(&line)
+      .Int("index", -42)
+      .Bool("ok", true)
+      .Double("ms", 1.25, 3)
+      .Bytes("item", "a\"b")
+      .EndLine();
+  EXPECT_EQ(line, "prefix:{\"index\":-42,\"ok\":true,\"ms\":1.250,\"item\":\"a\\\"b\"}\n");
+  std::string empty;
+  JsonObject(&empty).EndLine();
+  EXPECT_EQ(empty, "{}\n");
+}
+
+TEST(JsonTest, BytesAddsBase64OnlyForInvalidUtf8) {
+  std::string valid;
+  JsonObject(&valid).Bytes("item", "caf\xc3\xa9").EndLine();
+  EXPECT_EQ(valid, "{\"item\":\"caf\xc3\xa9\"}\n");
+
+  const std::vector<std::string> invalid = {"\xff"s, "a\xe2\x82"s, "\xc0\x80"s, "\xed\xa0\x80"s,
+                                            "nul\0and\xfe"s};
+  for (const std::string& bytes : invalid) {
+    std::string line;
+    JsonObject(&line).Bytes("item", bytes).EndLine();
+    const std::string marker = "\"item_b64\":\"";
+    size_t at = line.find(marker);
+    ASSERT_NE(at, std::string::npos) << line;
+    size_t begin = at + marker.size();
+    size_t end = line.find('"', begin);
+    ASSERT_NE(end, std::string::npos);
+    std::string decoded;
+    ASSERT_TRUE(DecodeBase64(std::string_view(line).substr(begin, end - begin), &decoded));
+    EXPECT_EQ(decoded, bytes);
+    EXPECT_EQ(line.substr(0, 9), "{\"item\":\"");
+    EXPECT_NE(line.find(kReplacement), std::string::npos);
+  }
+}
+
+// Checks each line (ending in '\n') with python3's json module, all in one
+// process: returns one letter a line, 'y' parsed, 'n' refused. The check is
+// strict: the bytes must be UTF-8, raw control characters in strings and
+// NaN/Infinity (not JSON) are refused.
+std::string PythonJsonVerdicts(const std::vector<std::string>& lines) {
+  char path[] = "/tmp/shoal_json_test_XXXXXX";
+  int fd = ::mkstemp(path);
+  if (fd < 0) return "mkstemp failed";
+  std::string all;
+  for (const std::string& line : lines) all += line;
+  bool written = ::write(fd, all.data(), all.size()) == static_cast<ssize_t>(all.size());
+  ::close(fd);
+  std::string verdicts;
+  if (written) {
+    const std::string command = std::string("python3 -c '\n") +
+                                "import json, sys\n"
+                                "def refuse(c): raise ValueError(c)\n"
+                                "out = []\n"
+                                "for raw in sys.stdin.buffer.read().split(b\"\\n\")[:-1]:\n"
+                                "  try:\n"
+                                "    json.loads(raw.decode(\"utf-8\"), parse_constant=refuse)\n"
+                                "    out.append(\"y\")\n"
+                                "  except ValueError:\n"
+                                "    out.append(\"n\")\n"
+                                "print(\"\".join(out))\n"
+                                "' < " +
+                                path;
+    FILE* p = ::popen(command.c_str(), "r");
+    if (p != nullptr) {
+      char buf[256];
+      while (std::fgets(buf, sizeof buf, p) != nullptr) verdicts += buf;
+      int status = ::pclose(p);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) verdicts += " python failed";
+    }
+  }
+  ::unlink(path);
+  if (!verdicts.empty() && verdicts.back() == '\n') verdicts.pop_back();
+  return verdicts;
+}
+
+TEST(JsonTest, PythonParsesTrickyRecords) {
+  std::string all_bytes;
+  for (int c = 0; c < 256; ++c) all_bytes.push_back(static_cast<char>(c));
+  const std::vector<std::string> values = {
+      "",
+      "quote\" backslash\\ slash/ \n\r\t\b\f",
+      "\x01\x1f\x7f nul\0"s,
+      all_bytes,
+      "\xed\xa0\x80\xed\xb0\x80 surrogate pair in CESU-8",
+      "\xf0\x9f\x98\x80 \xe2\x80\xa8 \xe2\x80\xa9",  // emoji, U+2028, U+2029
+      "trailing backslash\\",
+      "\xc3",  // truncated at the very end
+  };
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < values.size(); ++i) {
+    std::string& line = lines.emplace_back();
+    JsonObject(&line)
+        .Int("index", static_cast<int64_t>(i))
+        .Int("min", std::numeric_limits<int64_t>::min())
+        .Bool("ok", i % 2 == 0)
+        .Double("ms", -0.0, 3)
+        .Bytes("item", values[i])
+        .Bytes("output", values[values.size() - 1 - i])
+        .EndLine();
+    EXPECT_EQ(line.find('\n'), line.size() - 1) << "not one line: " << line;
+  }
+  // The checker itself must refuse what is not JSON: a raw control
+  // character, NaN, bytes that are not UTF-8.
+  lines.push_back("{\"a\":\"raw\x01\"}\n");
+  lines.push_back("{\"a\":NaN}\n");
+  lines.push_back("{\"a\":\"\xff\"}\n");
+  const std::string expected = std::string(values.size(), 'y') + "nnn";
+  EXPECT_EQ(PythonJsonVerdicts(lines), expected);
+}
+
+// Double() must keep the line valid JSON whatever the value: NaN and the
+// infinities have no JSON number, so they are written as null.
+TEST(JsonTest, DoubleNonFiniteStillValidJson) {
+  std::vector<std::string> lines;
+  for (double v : {std::nan(""), std::numeric_limits<double>::infinity(),
+                   -std::numeric_limits<double>::infinity()}) {
+    std::string& line = lines.emplace_back();
+    JsonObject(&line).Double("ms", v, 3).EndLine();
+    EXPECT_EQ(line, "{\"ms\":null}\n");
+  }
+  EXPECT_EQ(PythonJsonVerdicts(lines), "yyy");
+}
+
+// ---- ParseFlatJsonObject: reading back what JsonObject wrote (resume) ----
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+TEST(JsonTest, ParseFlatObjectReadsBackJsonObject) {
+  std::string all_bytes;
+  for (int c = 0; c < 256; ++c) all_bytes.push_back(static_cast<char>(c));
+  const std::vector<std::string> values = {"",
+                                           "plain",
+                                           "q\"b\\s/ \n\r\t\b\f",
+                                           "\x01\x7f nul\0end"s,
+                                           "caf\xc3\xa9 \xf0\x9f\x98\x80",
+                                           all_bytes};
+  for (const std::string& value : values) {
+    std::string line;
+    JsonObject(&line)
+        .Int("index", -7)
+        .Bool("ok", false)
+        .Double("ms", 2.5, 1)
+        .Bytes("item", value)
+        .EndLine();
+    Fields fields;
+    ASSERT_TRUE(ParseFlatJsonObject(line, &fields)) << line;
+    ASSERT_GE(fields.size(), 4u) << line;
+    EXPECT_EQ(fields[0], (std::pair<std::string, std::string>("index", "-7")));
+    EXPECT_EQ(fields[1], (std::pair<std::string, std::string>("ok", "false")));
+    EXPECT_EQ(fields[2], (std::pair<std::string, std::string>("ms", "2.5")));
+    EXPECT_EQ(fields[3].first, "item");
+    if (IsValidUtf8(value)) {
+      EXPECT_EQ(fields.size(), 4u);
+      EXPECT_EQ(fields[3].second, value);
+    } else {
+      ASSERT_EQ(fields.size(), 5u);
+      EXPECT_EQ(fields[4].first, "item_b64");
+      std::string decoded;
+      ASSERT_TRUE(DecodeBase64(fields[4].second, &decoded));
+      EXPECT_EQ(decoded, value);
+    }
+  }
+}
+
+TEST(JsonTest, ParseFlatObjectUnescapes) {
+  Fields fields;
+  ASSERT_TRUE(ParseFlatJsonObject(
+      R"( { "a" : "\u00e9\u00C9\/\ud83d\ude00" , "b":null,"c":true }  )", &fields));
+  ASSERT_EQ(fields.size(), 3u);
+  EXPECT_EQ(fields[0].second, "\xc3\xa9\xc3\x89/\xf0\x9f\x98\x80");
+  EXPECT_EQ(fields[1].second, "null");
+  EXPECT_EQ(fields[2].second, "true");
+  ASSERT_TRUE(ParseFlatJsonObject("{}\n", &fields));
+  EXPECT_TRUE(fields.empty());
+}
+
+TEST(JsonTest, ParseFlatObjectRejectsMalformed) {
+  Fields fields;
+  for (const char* bad :
+       {"", "\n", "[]", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{,}", "{\"a\":1}x",
+        "{\"a\":1}{}", "{\"a\":\"\\x\"}", "{\"a\":\"\\u12\"}", "{\"a\":\"\\ud83d\"}",
+        "{\"a\":\"raw\x01\"}", "{\"a\":{\"b\":1}}", "{a:1}"}) {
+    EXPECT_FALSE(ParseFlatJsonObject(bad, &fields)) << bad;
+  }
+}
+
+// A line torn anywhere before its closing brace (a crash mid-write) is
+// refused, so resume cannot mistake it for a record.
+TEST(JsonTest, ParseFlatObjectRejectsEveryTornLine) {
+  std::string line;
+  JsonObject(&line)
+      .Int("index", 12345)
+      .Bytes("item", "a \"b\" \\ \xff")
+      .Double("ms", 10, 3)
+      .EndLine();
+  Fields fields;
+  ASSERT_TRUE(ParseFlatJsonObject(line, &fields));
+  const size_t close = line.rfind('}');
+  for (size_t n = 0; n < close + 1; ++n) {
+    EXPECT_FALSE(ParseFlatJsonObject(std::string_view(line).substr(0, n), &fields))
+        << line.substr(0, n);
+  }
+}
+
+}  // namespace
+}  // namespace shoal

@@ -1,0 +1,211 @@
+#include "common/wire.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+namespace shoal {
+namespace {
+
+using namespace std::string_literals;  // "..."s keeps embedded NULs
+
+const std::vector<std::string>& Strings() {
+  static const std::vector<std::string> strings = {
+      "",
+      "plain/path/to/item.txt",
+      "nul\0inside\0"s,
+      "\0"s,
+      "\xff\xfe invalid \xc0\x80 utf-8 \xed\xa0\x80"s,
+      std::string(70000, 'x'),  // longer than 16 bits of length
+  };
+  return strings;
+}
+
+TEST(WireTest, TaskRoundTrip) {
+  for (const std::string& item : Strings()) {
+    TaskRecord in;
+    in.seq = 0x0102030405060708ULL;
+    in.index = std::numeric_limits<uint64_t>::max();
+    in.attempt = 3;
+    in.item = item;
+    std::string payload = "stale bytes the encoder must clear";
+    EncodeTask(in, &payload);
+    TaskRecord out;
+    ASSERT_TRUE(DecodeTask(payload, &out));
+    EXPECT_EQ(out.seq, in.seq);
+    EXPECT_EQ(out.index, in.index);
+    EXPECT_EQ(out.attempt, 3u);
+    EXPECT_EQ(out.item, item);
+    EXPECT_EQ(out.item.size(), item.size());
+  }
+}
+
+TEST(WireTest, OutcomeRoundTrip) {
+  const std::vector<std::string>& s = Strings();
+  for (size_t i = 0; i < s.size(); ++i) {
+    OutcomeRecord in;
+    in.seq = 77 + i;
+    in.ok = i % 2 == 0;
+    in.exit_code = -12345;
+    in.signal = 9;
+    in.ms = 1234.5625;
+    in.reason = s[i];
+    in.output = s[(i + 1) % s.size()];
+    in.output_file = s[(i + 2) % s.size()];
+    in.stderr_tail = s[(i + 3) % s.size()];
+    std::string payload;
+    EncodeOutcome(in, &payload);
+    OutcomeRecord out;
+    ASSERT_TRUE(DecodeOutcome(payload, &out)) << i;
+    EXPECT_EQ(out.seq, in.seq);
+    EXPECT_EQ(out.ok, in.ok);
+    EXPECT_EQ(out.exit_code, -12345);
+    EXPECT_EQ(out.signal, 9);
+    EXPECT_EQ(out.ms, 1234.5625);
+    EXPECT_EQ(out.reason, in.reason);
+    EXPECT_EQ(out.output, in.output);
+    EXPECT_EQ(out.output_file, in.output_file);
+    EXPECT_EQ(out.stderr_tail, in.stderr_tail);
+  }
+}
+
+TEST(WireTest, OutcomeDefaultsRoundTrip) {
+  OutcomeRecord in;  // all strings empty
+  std::string payload;
+  EncodeOutcome(in, &payload);
+  OutcomeRecord out;
+  out.ok = true;
+  out.reason = "stale";
+  ASSERT_TRUE(DecodeOutcome(payload, &out));
+  EXPECT_FALSE(out.ok);
+  EXPECT_EQ(out.exit_code, -1);
+  EXPECT_EQ(out.reason, "");
+  EXPECT_EQ(out.stderr_tail, "");
+}
+
+TEST(WireTest, LogRoundTrip) {
+  for (const std::string& text : Strings()) {
+    LogRecord in;
+    in.seq = 0;
+    in.text = text;
+    std::string payload;
+    EncodeLog(in, &payload);
+    LogRecord out;
+    ASSERT_TRUE(DecodeLog(payload, &out));
+    EXPECT_EQ(out.seq, 0u);
+    EXPECT_EQ(out.text, text);
+  }
+}
+
+// Valid payloads of each type, with short strings so that every cut is tried.
+std::vector<std::string> TaskPayloads() {
+  std::vector<std::string> out;
+  for (std::string item : {""s, "a\0b"s, "\xff\xfe"s}) {
+    TaskRecord t;
+    t.seq = 1;
+    t.index = 2;
+    t.item = item;
+    EncodeTask(t, &out.emplace_back());
+  }
+  return out;
+}
+
+std::vector<std::string> OutcomePayloads() {
+  std::vector<std::string> out;
+  OutcomeRecord empty;
+  EncodeOutcome(empty, &out.emplace_back());
+  OutcomeRecord full;
+  full.ok = true;
+  full.reason = "r";
+  const std::string output = "out\0put"s;  // outlives the view in `full`
+  full.output = output;
+  full.output_file = "/tmp/f";
+  full.stderr_tail = "\xc3\x28";
+  EncodeOutcome(full, &out.emplace_back());
+  return out;
+}
+
+std::vector<std::string> LogPayloads() {
+  std::vector<std::string> out;
+  for (std::string text : {""s, "line\n"s, "\0\0"s}) {
+    LogRecord l;
+    l.seq = 9;
+    l.text = text;
+    EncodeLog(l, &out.emplace_back());
+  }
+  return out;
+}
+
+TEST(WireTest, EveryTruncationRejected) {
+  for (const std::string& p : TaskPayloads()) {
+    TaskRecord t;
+    ASSERT_TRUE(DecodeTask(p, &t));
+    for (size_t n = 0; n < p.size(); ++n) EXPECT_FALSE(DecodeTask(p.substr(0, n), &t)) << n;
+  }
+  for (const std::string& p : OutcomePayloads()) {
+    OutcomeRecord o;
+    ASSERT_TRUE(DecodeOutcome(p, &o));
+    for (size_t n = 0; n < p.size(); ++n) EXPECT_FALSE(DecodeOutcome(p.substr(0, n), &o)) << n;
+  }
+  for (const std::string& p : LogPayloads()) {
+    LogRecord l;
+    ASSERT_TRUE(DecodeLog(p, &l));
+    for (size_t n = 0; n < p.size(); ++n) EXPECT_FALSE(DecodeLog(p.substr(0, n), &l)) << n;
+  }
+}
+
+TEST(WireTest, TrailingBytesRejected) {
+  for (const std::string& tail : {"\0"s, "x"s, "12345678"s}) {
+    for (const std::string& p : TaskPayloads()) {
+      TaskRecord t;
+      EXPECT_FALSE(DecodeTask(p + tail, &t));
+    }
+    for (const std::string& p : OutcomePayloads()) {
+      OutcomeRecord o;
+      EXPECT_FALSE(DecodeOutcome(p + tail, &o));
+    }
+    for (const std::string& p : LogPayloads()) {
+      LogRecord l;
+      EXPECT_FALSE(DecodeLog(p + tail, &l));
+    }
+  }
+}
+
+TEST(WireTest, LengthFieldLargerThanPayloadRejected) {
+  LogRecord l;
+  l.seq = 1;
+  l.text = "abc";
+  std::string p;
+  EncodeLog(l, &p);
+  for (uint32_t bad : {uint32_t{4}, uint32_t{1000}, std::numeric_limits<uint32_t>::max()}) {
+    std::string q = p;
+    std::memcpy(q.data() + 8, &bad, sizeof bad);  // the text's length
+    LogRecord out;
+    EXPECT_FALSE(DecodeLog(q, &out)) << bad;
+  }
+}
+
+TEST(WireTest, OutcomeOkByteMustBeZeroOrOne) {
+  OutcomeRecord in;
+  in.ok = true;
+  std::string p;
+  EncodeOutcome(in, &p);
+  p[8] = 2;  // the byte after seq
+  OutcomeRecord out;
+  EXPECT_FALSE(DecodeOutcome(p, &out));
+}
+
+TEST(WireTest, EmptyPayloadRejected) {
+  TaskRecord t;
+  OutcomeRecord o;
+  LogRecord l;
+  EXPECT_FALSE(DecodeTask("", &t));
+  EXPECT_FALSE(DecodeOutcome("", &o));
+  EXPECT_FALSE(DecodeLog("", &l));
+}
+
+}  // namespace
+}  // namespace shoal
