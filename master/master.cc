@@ -9,12 +9,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -23,10 +26,13 @@
 #include "common/fd.h"
 #include "common/shm_segment.h"
 #include "common/wire.h"
+#include "config/cli.h"
 #include "config/load.h"
 #include "master/item_source.h"
+#include "master/progress.h"
 #include "master/resume.h"
 #include "master/run_dir.h"
+#include "master/run_stats.h"
 #include "master/supervisor.h"
 #include "worker/handler.h"
 #include "worker/worker_loop.h"
@@ -47,6 +53,16 @@ constexpr uint64_t kCommandTimeoutSlackNs = 5'000'000'000ULL;
 constexpr int kTimeoutCheckMs = 50;
 // After the interrupt is forwarded to running commands, the hard kill follows.
 constexpr uint64_t kKillAfterSignalNs = 2'000'000'000ULL;
+// Retry backoff: job.retry_delay doubles with each attempt, up to this.
+constexpr uint64_t kMaxRetryDelayMs = 10 * 60 * 1000;
+// job.max_failures as a percentage is judged only once this many items finished.
+constexpr uint64_t kHaltMinSample = 20;
+// output.order = "input": records held back, per task-ring slot, and in bytes.
+constexpr size_t kWindowPerSlot = 4;
+constexpr size_t kWindowMaxBytes = 64u << 20;
+// Failed items waiting out their retry delay, at most (then no new items are
+// read until some are fed again): memory stays bounded even when every item fails.
+constexpr size_t kMinDelayedCap = 1024;
 // epoll tags: pidfds carry their slot number; these are above any slot.
 constexpr uint64_t kTagWake = 1ULL << 40;
 constexpr uint64_t kTagSignal = kTagWake + 1;
@@ -55,6 +71,19 @@ struct Pending {
   uint64_t index;
   uint32_t attempt;
   std::string item;
+};
+
+// A retry waiting out its backoff; delayed_ is a min-heap on (ready_ns, order).
+struct Delayed {
+  uint64_t ready_ns;
+  uint64_t order;
+  Pending pending;
+};
+
+struct LaterFirst {
+  bool operator()(const Delayed& a, const Delayed& b) const {
+    return a.ready_ns != b.ready_ns ? a.ready_ns > b.ready_ns : a.order > b.order;
+  }
 };
 
 struct InFlight {
@@ -73,6 +102,7 @@ struct WorkerSlot {
   std::deque<InFlight> inflight;  // in task order; done ones popped from the front
   size_t outstanding = 0;         // entries not done
   bool running = false;
+  bool unpublished = false;         // tasks written to its ring, not yet published
   uint64_t killed_for_timeout = 0;  // seq of the item it was killed for
 };
 
@@ -99,6 +129,19 @@ class Master {
   void OnStopDeadline();
   void Fail(uint64_t index, std::string_view item, uint32_t attempts, int worker,
             std::string_view reason, const OutcomeRecord* o);
+  // Writes an item's records (through the reorder window with order = input)
+  // and counts it; ms < 0: it never ran.
+  void Record(bool ok, const RunDirectory::Finished& f, double ms);
+  // Another attempt after a failed one, once its backoff has passed; or,
+  // when the run is halting, none (the item is left for resume).
+  void Retry(uint64_t index, uint32_t failed_attempt, std::string item, std::string_view reason);
+  void CheckHalt();
+  bool CanReadInput() const;
+  bool RoomToFeed() const;
+  ProgressCounts Counts(uint64_t now) const;
+  void Tick(uint64_t now);
+  // A message on stderr, on a clean line even while the progress line shows.
+  void Say(const std::string& message);
   bool WorkDone() const;
   bool AllWorkersGone() const;
   size_t Depth() const;
@@ -117,11 +160,22 @@ class Master {
   std::unique_ptr<Supervisor> supervisor_;
   UniqueFd epoll_, wake_, signal_fd_;
   std::vector<WorkerSlot> slots_;
-  std::deque<Pending> retry_;
+  std::deque<Pending> retry_;     // to feed again at once (never started, or no delay)
+  std::vector<Delayed> delayed_;  // retries waiting out their backoff (heap)
+  uint64_t delayed_order_ = 0;
+  std::unique_ptr<RecordWindow> window_;  // output.order = "input"
   std::string buffer_, scratch_;
+  std::string settings_toml_;  // the effective settings, as written to the run directory
+
+  RunStats stats_;
+  std::unique_ptr<ProgressDisplay> progress_;
+  RateMeter rate_{0};
+  uint64_t next_status_ns_ = 0;  // next status line in log.txt; 0 = never
+  bool halted_ = false;          // job.max_failures reached: nothing new is fed
+  std::string halt_reason_;
 
   uint64_t next_seq_ = 0;
-  uint64_t ok_ = 0, failed_ = 0, retried_ = 0, worker_deaths_ = 0;
+  uint64_t worker_deaths_ = 0;
   uint64_t prior_ok_ = 0, prior_failed_ = 0;  // recorded before a resume
   int start_failures_ = 0;                    // consecutive workers that died before getting ready
   bool source_done_ = false;
@@ -139,26 +193,50 @@ int OnlineCores() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-Status Master::Prepare() {
-  auto kind = ResolveInputKind(s_.input);
+// What a run or a dry run reads: the resolved input kind, the items file (if
+// any) and the source, with the command templates checked.
+struct Input {
+  InputKind kind = InputKind::kList;
+  std::string items;
+  std::unique_ptr<ItemSource> source;
+};
+
+Result<Input> OpenInput(const Settings& s, const RunOptions& options) {
+  Input input;
+  auto kind = ResolveInputKind(s.input);
   if (!kind.ok()) return kind.status();
-  kind_ = *kind;
-  if (s_.job.handler == HandlerKind::kCommand) {
-    for (const std::string& a : s_.command.argv) {
+  input.kind = *kind;
+  if (s.job.handler == HandlerKind::kCommand) {
+    for (const std::string& a : s.command.argv) {
       Status st = ValidateTemplate(a);
       if (!st.ok()) return Status::Error("command.argv: " + st.message());
     }
   }
-  std::string items = options_.items_file.empty() ? s_.input.items : options_.items_file;
-  if (!items.empty() && items != "-") items = std::filesystem::absolute(items).lexically_normal();
-  auto source = OpenItemSource(s_, items);
+  input.items = options.items_file.empty() ? s.input.items : options.items_file;
+  if (!input.items.empty() && input.items != "-") {
+    input.items = std::filesystem::absolute(input.items).lexically_normal();
+  }
+  auto source = OpenItemSource(s, input.items);
   if (!source.ok()) return source.status();
-  source_ = std::move(*source);
+  input.source = std::move(*source);
+  return input;
+}
+
+Status Master::Prepare() {
+  auto input = OpenInput(s_, options_);
+  if (!input.ok()) return input.status();
+  kind_ = input->kind;
+  source_ = std::move(input->source);
+  if (s_.output.order == OutputOrder::kInput) {
+    size_t slots = static_cast<size_t>(std::max(s_.queue.slots, 1));
+    window_ = std::make_unique<RecordWindow>(slots * kWindowPerSlot, kWindowMaxBytes);
+  }
 
   workers_ = s_.job.workers > 0 ? s_.job.workers : OnlineCores();
   if (options_.resume) {
     prior_ok_ = options_.resume->ok;
     prior_failed_ = options_.resume->failed;
+    settings_toml_ = SettingsToToml(s_);
     return run_.OpenExisting(options_.resume_dir, s_, kind_);
   }
   // The copy in the run directory is what the workers, retry and resume read:
@@ -166,9 +244,10 @@ Status Master::Prepare() {
   // agree with this run.
   Settings effective = s_;
   effective.input.kind = kind_;
-  effective.input.items = items;
+  effective.input.items = input->items;
   effective.job.workers = workers_;
-  return run_.Create(effective, kind_, SettingsToToml(effective));
+  settings_toml_ = SettingsToToml(effective);
+  return run_.Create(effective, kind_, settings_toml_);
 }
 
 Status Master::StartWorkers() {
@@ -232,25 +311,32 @@ Status Master::SpawnInto(WorkerSlot& w) {
 size_t Master::Depth() const {
   size_t max_depth = std::max<size_t>(1, static_cast<size_t>(s_.queue.slots) / workers_);
   if (s_.queue.batch > 0) return std::min<size_t>(max_depth, static_cast<size_t>(s_.queue.batch));
-  if (avg_item_ms_ < 0) return std::min<size_t>(max_depth, 2);
+  // Until durations are known, one each: slow items must not queue up.
+  if (avg_item_ms_ < 0) return 1;
   double want = kQueuedWorkMs / std::max(avg_item_ms_, 1e-4);
   return std::clamp<size_t>(static_cast<size_t>(want), 1, max_depth);
 }
 
+bool Master::CanReadInput() const {
+  size_t delayed_cap =
+      std::max(kMinDelayedCap, static_cast<size_t>(std::max(s_.queue.slots, 1)) * kWindowPerSlot);
+  return !halted_ && (!window_ || !window_->full()) && delayed_.size() < delayed_cap;
+}
+
 bool Master::NextPending(Pending* p) {
+  if (halted_) return false;  // not even retries: what has no record, resume runs
   if (!retry_.empty()) {
     *p = std::move(retry_.front());
     retry_.pop_front();
     return true;
   }
-  while (!source_done_) {
-    bool stop_new =
-        s_.job.max_failures > 0 && failed_ >= static_cast<uint64_t>(s_.job.max_failures);
-    if (stop_new) {
-      run_.Log("max_failures reached (" + std::to_string(failed_) + " failures): no new items");
-      source_done_ = true;
-      break;
-    }
+  if (!delayed_.empty() && delayed_.front().ready_ns <= MonotonicNanos()) {
+    std::pop_heap(delayed_.begin(), delayed_.end(), LaterFirst{});
+    *p = std::move(delayed_.back().pending);
+    delayed_.pop_back();
+    return true;
+  }
+  while (!source_done_ && CanReadInput()) {
     Item item;
     if (!source_->Next(&item)) {
       source_done_ = true;
@@ -261,6 +347,7 @@ bool Master::NextPending(Pending* p) {
       break;
     }
     if (options_.resume && options_.resume->done.Contains(item.index)) continue;
+    if (window_) window_->Open(item.index);
     if (!item.error.empty()) {
       Fail(item.index, item.text, 0, 0, item.error, nullptr);
       continue;
@@ -274,14 +361,18 @@ bool Master::NextPending(Pending* p) {
 }
 
 bool Master::Feed() {
-  bool any = false;
   size_t depth = Depth();
-  for (WorkerSlot& w : slots_) {
-    if (!w.running) continue;
-    bool pushed = false;
-    while (w.outstanding < depth) {
+  bool more = true;
+  // Level by level: a short input or slow items spread over every worker
+  // instead of queueing behind one while another idles.
+  for (size_t level = 1; level <= depth && more; ++level) {
+    for (WorkerSlot& w : slots_) {
+      if (!w.running || w.outstanding >= level) continue;
       Pending p;
-      if (!NextPending(&p)) break;
+      if (!NextPending(&p)) {
+        more = false;
+        break;
+      }
       TaskRecord task{next_seq_ + 1, p.index, p.attempt, p.item};
       EncodeTask(task, &buffer_);
       if (buffer_.size() > w.ch.tasks.max_record()) {
@@ -290,18 +381,21 @@ bool Master::Feed() {
       }
       if (!w.ch.tasks.TryWrite(kTaskRecord, buffer_)) {
         retry_.push_front(std::move(p));
-        break;
+        continue;
       }
       ++next_seq_;
       w.inflight.push_back({next_seq_, p.index, p.attempt, std::move(p.item)});
       ++w.outstanding;
-      pushed = true;
+      w.unpublished = true;
     }
-    if (pushed) {
-      w.ch.tasks.Publish();
-      WakeWorker(w.ch.control);
-      any = true;
-    }
+  }
+  bool any = false;
+  for (WorkerSlot& w : slots_) {
+    if (!w.unpublished) continue;
+    w.unpublished = false;
+    w.ch.tasks.Publish();
+    WakeWorker(w.ch.control);
+    any = true;
   }
   return any;
 }
@@ -375,17 +469,15 @@ void Master::OnOutcome(WorkerSlot& w, const OutcomeRecord& o) {
   --w.outstanding;
   avg_item_ms_ = avg_item_ms_ < 0 ? o.ms : 0.9 * avg_item_ms_ + 0.1 * o.ms;
   if (o.ok) {
-    ++ok_;
-    run_.RecordSuccess({it->index, it->item, it->attempt, w.slot + 1, o.ms, o.exit_code, o.signal,
-                        o.reason, o.output, o.output_file, o.stderr_tail});
+    Record(true,
+           {it->index, it->item, it->attempt, w.slot + 1, o.ms, o.exit_code, o.signal, o.reason,
+            o.output, o.output_file, o.stderr_tail},
+           o.ms);
   } else if (forwarded_) {
     // Killed by our own forwarded interrupt: not the item's fault. Left
     // without a record, so resume runs it again.
   } else if (it->attempt <= static_cast<uint32_t>(s_.job.retries) && !stopping_) {
-    ++retried_;
-    run_.Log("item " + std::to_string(it->index) + " attempt " + std::to_string(it->attempt) +
-             " failed (" + std::string(o.reason) + "); retrying");
-    retry_.push_back({it->index, it->attempt + 1, std::move(it->item)});
+    Retry(it->index, it->attempt, std::move(it->item), o.reason);
   } else {
     Fail(it->index, it->item, it->attempt, w.slot + 1, o.reason, &o);
   }
@@ -394,7 +486,6 @@ void Master::OnOutcome(WorkerSlot& w, const OutcomeRecord& o) {
 
 void Master::Fail(uint64_t index, std::string_view item, uint32_t attempts, int worker,
                   std::string_view reason, const OutcomeRecord* o) {
-  ++failed_;
   RunDirectory::Finished f{index, item, attempts, worker, 0, -1, 0, reason, {}, {}, {}};
   if (o != nullptr) {
     f.ms = o->ms;
@@ -404,7 +495,78 @@ void Master::Fail(uint64_t index, std::string_view item, uint32_t attempts, int 
     f.output_file = o->output_file;
     f.stderr_tail = o->stderr_tail;
   }
-  run_.RecordFailure(f);
+  Record(false, f, o != nullptr ? o->ms : -1);
+}
+
+void Master::Record(bool ok, const RunDirectory::Finished& f, double ms) {
+  if (ok) {
+    stats_.Succeeded(f.index, f.item, ms);
+    window_ ? window_->Success(run_, f) : run_.RecordSuccess(f);
+  } else {
+    stats_.Failed(f.index, f.item, ms, f.reason);
+    window_ ? window_->Failure(run_, f) : run_.RecordFailure(f);
+    CheckHalt();
+  }
+}
+
+// job.retry_delay x 2^(attempt - 2) before attempt 2, 3, ...; capped.
+uint64_t BackoffMs(Millis delay, uint32_t next_attempt) {
+  if (delay.count() <= 0) return 0;
+  uint32_t doublings = std::min<uint32_t>(next_attempt >= 2 ? next_attempt - 2 : 0, 30);
+  uint64_t ms = static_cast<uint64_t>(delay.count()) << doublings;
+  return std::min(ms, std::max(kMaxRetryDelayMs, static_cast<uint64_t>(delay.count())));
+}
+
+void Master::Retry(uint64_t index, uint32_t failed_attempt, std::string item,
+                   std::string_view reason) {
+  std::string what = "item " + std::to_string(index) + " attempt " +
+                     std::to_string(failed_attempt) + " failed (" + std::string(reason) + ")";
+  if (halted_) {
+    run_.Log(what + "; not retried while halting: no record, resume runs it again");
+    return;
+  }
+  ++stats_.retried;
+  uint64_t delay_ms = BackoffMs(s_.job.retry_delay, failed_attempt + 1);
+  Pending p{index, failed_attempt + 1, std::move(item)};
+  if (delay_ms == 0) {
+    run_.Log(what + "; retrying");
+    retry_.push_back(std::move(p));
+    return;
+  }
+  run_.Log(what + "; attempt " + std::to_string(failed_attempt + 1) + " in " +
+           FormatMillis(static_cast<double>(delay_ms)));
+  delayed_.push_back({MonotonicNanos() + delay_ms * 1'000'000ULL, ++delayed_order_, std::move(p)});
+  std::push_heap(delayed_.begin(), delayed_.end(), LaterFirst{});
+}
+
+void Master::CheckHalt() {
+  if (halted_ || stopping_) return;
+  const JobSettings& job = s_.job;
+  uint64_t failed = stats_.failed, finished = stats_.finished();
+  char why[256];
+  if (job.max_failures > 0 && failed >= static_cast<uint64_t>(job.max_failures)) {
+    std::snprintf(why, sizeof why, "%llu failures reached job.max_failures = %lld",
+                  static_cast<unsigned long long>(failed), static_cast<long long>(job.max_failures));
+  } else if (job.max_failures_percent > 0 && finished >= kHaltMinSample &&
+             static_cast<double>(failed) * 100.0 >=
+                 job.max_failures_percent * static_cast<double>(finished)) {
+    std::snprintf(why, sizeof why,
+                  "%llu of %llu finished items failed (%.1f%%), job.max_failures = %g%%",
+                  static_cast<unsigned long long>(failed),
+                  static_cast<unsigned long long>(finished),
+                  100.0 * static_cast<double>(failed) / static_cast<double>(finished),
+                  job.max_failures_percent);
+  } else {
+    return;
+  }
+  halted_ = true;
+  halt_reason_ = why;
+  size_t running = 0;
+  for (const WorkerSlot& w : slots_) running += w.outstanding;
+  run_.Log("halting: " + halt_reason_ + "; no new items, " + std::to_string(running) +
+           " fed item(s) finish; 'shoal resume " + run_.path() + "' runs the rest");
+  Say("shoal: halting: " + halt_reason_ + "; letting " + std::to_string(running) +
+      " fed item(s) finish");
 }
 
 void Master::OnWorkerExit(WorkerSlot& w) {
@@ -431,8 +593,8 @@ void Master::OnWorkerExit(WorkerSlot& w) {
     if (f.done) continue;
     if (f.seq == current) {
       if (f.attempt <= static_cast<uint32_t>(s_.job.retries) && !stopping_) {
-        ++retried_;
-        retry_.push_back({f.index, f.attempt + 1, std::move(f.item)});
+        Retry(f.index, f.attempt, std::move(f.item),
+              f.seq == w.killed_for_timeout ? "timeout" : "worker died: " + how);
       } else if (!stopping_) {
         std::string reason = f.seq == w.killed_for_timeout ? "timeout" : "worker died: " + how;
         Fail(f.index, f.item, f.attempt, w.slot + 1, reason, nullptr);
@@ -549,15 +711,16 @@ void Master::OnSignal() {
     run_.Log(std::string("received ") + strsignal(sig) + ": no new items; running ones get " +
              FormatDuration(s_.job.grace) + " to finish");
     if (!options_.quiet) {
-      std::fprintf(stderr, "shoal: %s: finishing running items (up to %s); again to stop now\n",
-                   strsignal(sig), FormatDuration(s_.job.grace).c_str());
+      Say(std::string("shoal: ") + strsignal(sig) + ": finishing running items (up to " +
+          FormatDuration(s_.job.grace) + "); again to stop now");
     }
     BeginStop();
   }
 }
 
 bool Master::WorkDone() const {
-  if (!source_done_ || !retry_.empty()) return false;
+  // Halted: what was fed finishes; retries and the rest of the input wait for resume.
+  if (!halted_ && (!source_done_ || !retry_.empty() || !delayed_.empty())) return false;
   return std::all_of(slots_.begin(), slots_.end(),
                      [](const WorkerSlot& w) { return w.outstanding == 0; });
 }
@@ -574,7 +737,53 @@ int Master::WaitTimeoutMs() const {
     ms = std::min<int64_t>(ms, left / 1000000 + 1);
   }
   if (s_.job.timeout.count() > 0) ms = std::min<int64_t>(ms, kTimeoutCheckMs);
+  // The next progress redraw or status line, and the next retry due, if a
+  // worker has room for it (else a finishing worker wakes the loop anyway).
+  uint64_t due = std::min(progress_ ? progress_->next_due_ns() : UINT64_MAX,
+                          next_status_ns_ != 0 ? next_status_ns_ : UINT64_MAX);
+  if (!stopping_ && !halted_ && !delayed_.empty() && RoomToFeed()) {
+    due = std::min(due, delayed_.front().ready_ns);
+  }
+  if (due != UINT64_MAX) {
+    uint64_t wait_ns = due - std::min(now, due);
+    ms = std::min<int64_t>(ms, static_cast<int64_t>((wait_ns + 999'999) / 1'000'000));
+  }
   return static_cast<int>(std::clamp<int64_t>(ms, 0, kFlushEveryMs));
+}
+
+bool Master::RoomToFeed() const {
+  size_t depth = Depth();
+  return std::any_of(slots_.begin(), slots_.end(),
+                     [&](const WorkerSlot& w) { return w.running && w.outstanding < depth; });
+}
+
+ProgressCounts Master::Counts(uint64_t now) const {
+  ProgressCounts c;
+  uint64_t finished = stats_.finished();
+  c.done = prior_ok_ + prior_failed_ + finished;
+  c.failed = prior_failed_ + stats_.failed;
+  c.seen = source_ ? source_->seen() : 0;
+  c.total_known = source_ && source_->done();
+  c.rate = rate_.Rate(now, finished);
+  c.elapsed_s = static_cast<double>(now - std::min(now, start_ns_)) / 1e9;
+  return c;
+}
+
+void Master::Tick(uint64_t now) {
+  rate_.Add(now, stats_.finished());
+  bool status_due = next_status_ns_ != 0 && now >= next_status_ns_;
+  if (!status_due && (!progress_ || now < progress_->next_due_ns())) return;
+  ProgressCounts c = Counts(now);
+  if (progress_) progress_->Tick(now, c);
+  if (status_due) {
+    run_.Log("status: " + FormatStatusLine(c));
+    next_status_ns_ = now + static_cast<uint64_t>(s_.output.status_every.count()) * 1'000'000ULL;
+  }
+}
+
+void Master::Say(const std::string& message) {
+  if (progress_) progress_->Clear();
+  std::fprintf(stderr, "%s\n", message.c_str());
 }
 
 void Master::MaybeFlush(bool force) {
@@ -605,6 +814,7 @@ void Master::Loop() {
     if (stopping_ && AllWorkersGone()) break;
     if (stopping_ && MonotonicNanos() >= stop_deadline_ns_) OnStopDeadline();
     CheckTimeouts();
+    Tick(MonotonicNanos());
     MaybeFlush(false);
 
     int timeout = 0;
@@ -631,9 +841,9 @@ void Master::Loop() {
 }
 
 int Master::Summarize() {
-  double secs = static_cast<double>(MonotonicNanos() - start_ns_) / 1e9;
-  uint64_t total = ok_ + failed_;
-  double rate = secs > 0 ? static_cast<double>(total) / secs : 0;
+  if (window_) window_->ReleaseAll(run_);
+  uint64_t now = MonotonicNanos();
+  double secs = static_cast<double>(now - start_ns_) / 1e9;
   struct rusage self {
   }, children{};
   ::getrusage(RUSAGE_SELF, &self);
@@ -642,32 +852,69 @@ int Master::Summarize() {
     return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
            static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
   };
+  RunTotals totals;
+  totals.wall_s = secs;
+  totals.cpu_master_s = cpu(self);
+  totals.cpu_workers_s = cpu(children);
+  totals.worker_deaths = worker_deaths_;
+  totals.prior = prior_ok_ + prior_failed_;
+  ProgressCounts counts = Counts(now);
+  totals.not_run = counts.total_known
+                       ? static_cast<int64_t>(counts.seen - std::min(counts.seen, counts.done))
+                       : -1;
+  for (const std::string& line : SummaryLines(stats_, totals)) run_.Log(line);
+
+  uint64_t total = stats_.finished();
+  double rate = secs > 0 ? static_cast<double>(total) / secs : 0;
   char line[512];
   std::snprintf(line, sizeof line,
                 "%llu ok, %llu failed, %llu items in %.2f s (%.0f items/s); %llu retried, "
                 "%llu worker deaths; cpu master %.2f s, workers %.2f s",
-                static_cast<unsigned long long>(ok_), static_cast<unsigned long long>(failed_),
+                static_cast<unsigned long long>(stats_.ok),
+                static_cast<unsigned long long>(stats_.failed),
                 static_cast<unsigned long long>(total), secs, rate,
-                static_cast<unsigned long long>(retried_),
-                static_cast<unsigned long long>(worker_deaths_), cpu(self), cpu(children));
-  run_.Log(std::string("summary: ") + line);
+                static_cast<unsigned long long>(stats_.retried),
+                static_cast<unsigned long long>(worker_deaths_), totals.cpu_master_s,
+                totals.cpu_workers_s);
   int code = kExitOk;
+  std::string resume_hint = "'shoal resume " + run_.path() + "' finishes the run";
   if (fatal_) {
     run_.Log("run failed: " + fatal_message_);
     code = kExitInternal;
   } else if (stop_signal_ != 0) {
-    run_.Log("interrupted; 'shoal resume " + run_.path() + "' finishes the run");
+    run_.Log("interrupted; " + resume_hint);
     code = 128 + stop_signal_;
-  } else if (failed_ + prior_failed_ > 0) {
+  } else if (stats_.failed + prior_failed_ > 0) {
     code = kExitItemsFailed;
   }
+  if (halted_) run_.Log("halted: " + halt_reason_ + "; " + resume_hint);
   run_.Log("run ended, exit status " + std::to_string(code));
   MaybeFlush(true);
+  if (progress_) progress_->Clear();
   if (fatal_) std::fprintf(stderr, "shoal: %s\n", fatal_message_.c_str());
+  if (halted_) {
+    std::string not_run = totals.not_run >= 0 ? std::to_string(totals.not_run) + " items not run"
+                                              : "the rest of the input not run";
+    std::fprintf(stderr, "shoal: halted: %s; %s; %s\n", halt_reason_.c_str(), not_run.c_str(),
+                 resume_hint.c_str());
+  }
   if (!options_.quiet || code != kExitOk) {
     std::fprintf(stderr, "shoal: %s\nshoal: run directory: %s\n", line, run_.path().c_str());
   }
   return code;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1) return "?";
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
 }
 
 int Master::Run() {
@@ -683,8 +930,16 @@ int Master::Run() {
              " items already recorded (" + std::to_string(prior_failed_) + " failed), " +
              std::to_string(options_.resume->torn) + " torn line(s) cut");
   }
-  run_.Log("run started: " + std::to_string(workers_) + " workers, input " + s_.input.path +
+  run_.Log(std::string("run started: shoal ") + kShoalVersion + ", settings sha256 " +
+           Sha256Hex(settings_toml_) + ", " + std::to_string(workers_) + " workers, input " +
+           s_.input.path +
            (options_.items_file.empty() ? "" : ", items from " + options_.items_file));
+  ProgressMode mode = ChooseProgressMode(options_.progress, options_.quiet, ::isatty(2) != 0);
+  uint64_t every_ns = static_cast<uint64_t>(std::max<int64_t>(s_.output.status_every.count(), 0)) *
+                      1'000'000ULL;
+  progress_ = std::make_unique<ProgressDisplay>(mode, 2, every_ns, start_ns_);
+  rate_ = RateMeter(start_ns_);
+  next_status_ns_ = every_ns > 0 ? start_ns_ + every_ns : 0;
   st = StartWorkers();
   if (!st.ok()) {
     fatal_ = true;
@@ -699,9 +954,132 @@ int Master::Run() {
   return Summarize();
 }
 
+// One argument as a shell word: bare when it is made of characters no shell
+// treats specially, else in single quotes; with control characters (a newline
+// in an item) in $'...', so that each command stays on one line.
+void AppendShellWord(std::string* out, std::string_view arg) {
+  auto safe = [](unsigned char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("_@%+=:,./-").find(static_cast<char>(c)) != std::string_view::npos;
+  };
+  auto control = [](unsigned char c) { return c < 0x20 || c == 0x7f; };
+  if (!arg.empty() && std::all_of(arg.begin(), arg.end(), [&](char c) { return safe(c); })) {
+    out->append(arg);
+  } else if (std::any_of(arg.begin(), arg.end(), [&](char c) { return control(c); })) {
+    out->append("$'");
+    for (char c : arg) {
+      unsigned char u = static_cast<unsigned char>(c);
+      if (c == '\\' || c == '\'') {
+        out->push_back('\\');
+        out->push_back(c);
+      } else if (c == '\n') {
+        out->append("\\n");
+      } else if (c == '\t') {
+        out->append("\\t");
+      } else if (control(u)) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\x%02x", u);
+        out->append(buf);
+      } else {
+        out->push_back(c);
+      }
+    }
+    out->push_back('\'');
+  } else {
+    out->push_back('\'');
+    for (char c : arg) {
+      if (c == '\'') {
+        out->append("'\\''");
+      } else {
+        out->push_back(c);
+      }
+    }
+    out->push_back('\'');
+  }
+}
+
+// The argv a worker would run for one item (as the command handler builds
+// it); the sha256 and plugin handlers run in-process and show as a pseudo-argv.
+Result<std::vector<std::string>> DryRunArgv(const Settings& s, const ItemPaths& paths) {
+  switch (s.job.handler) {
+    case HandlerKind::kSha256:
+      return std::vector<std::string>{"sha256", paths.path};
+    case HandlerKind::kPlugin:
+      return std::vector<std::string>{"plugin", s.plugin.library, paths.path};
+    case HandlerKind::kCommand:
+      break;
+  }
+  const CommandSettings& command = s.command;
+  if (command.argv.empty()) return std::vector<std::string>{"/bin/sh", "-c", paths.item};
+  if (command.shell) {
+    auto script = ExpandTemplate(command.argv[0], paths, /*shell_quote=*/true,
+                                 /*make_out_dir=*/false);
+    if (!script.ok()) return script.status();
+    return std::vector<std::string>{"/bin/sh", "-c", std::move(script).value()};
+  }
+  std::vector<std::string> args;
+  for (const std::string& t : command.argv) {
+    auto arg = ExpandTemplate(t, paths, /*shell_quote=*/false, /*make_out_dir=*/false);
+    if (!arg.ok()) return arg.status();
+    args.push_back(std::move(arg).value());
+  }
+  return args;
+}
+
+// --dry-run: each item's argv, shell-quoted, one line each on stdout. Nothing
+// runs and nothing is created (no run directory, no shared memory): {run} and
+// {out} name the directory a run started now would create.
+int DryRun(const Settings& s, const RunOptions& options) {
+  auto input = OpenInput(s, options);
+  if (!input.ok()) {
+    std::fprintf(stderr, "shoal: %s\n", input.status().message().c_str());
+    return kExitUsage;
+  }
+  std::string run_dir = options.resume_dir;
+  if (run_dir.empty()) {
+    time_t now = ::time(nullptr);
+    struct tm tm;
+    ::localtime_r(&now, &tm);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    run_dir = s.output.dir + "/" + s.job.name + "-" + stamp;
+  }
+  ItemSource& source = *input->source;
+  std::string line;
+  Item item;
+  while (source.Next(&item)) {
+    if (options.resume && options.resume->done.Contains(item.index)) continue;
+    Result<std::vector<std::string>> argv = Status::Error(item.error);
+    if (item.error.empty()) {
+      argv = DryRunArgv(s, MakeItemPaths(s, input->kind, item.text, item.index, 1, run_dir));
+    }
+    if (!argv.ok()) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "shoal: item %llu would fail: %s\n",
+                   static_cast<unsigned long long>(item.index), argv.status().message().c_str());
+      continue;
+    }
+    line.clear();
+    for (const std::string& arg : *argv) {
+      if (!line.empty()) line.push_back(' ');
+      AppendShellWord(&line, arg);
+    }
+    line.push_back('\n');
+    std::fwrite(line.data(), 1, line.size(), stdout);
+  }
+  std::fflush(stdout);
+  for (const std::string& w : source.TakeWarnings()) std::fprintf(stderr, "shoal: input: %s\n", w.c_str());
+  if (!source.status().ok()) {
+    std::fprintf(stderr, "shoal: %s\n", source.status().message().c_str());
+    return kExitInternal;
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int RunJob(const Settings& settings, const RunOptions& options) {
+  if (options.dry_run) return DryRun(settings, options);
   Master master(settings, options);
   return master.Run();
 }

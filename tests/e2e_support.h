@@ -124,6 +124,8 @@ class Child {
     if (pid_ > 0) Kill();
   }
 
+  pid_t pid() const { return pid_; }
+
   // True once the child has exited (and was reaped).
   bool Exited() {
     if (pid_ <= 0) return true;

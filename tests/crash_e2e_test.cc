@@ -1,0 +1,487 @@
+// Nothing lost, nothing hung: end-to-end tests that try hard to break a run.
+// Workers are SIGKILLed at random and at exact points (SHOAL_FAULT, see
+// common/fault.h), the master is killed or interrupted and the run resumed,
+// and a poison item kills its worker every time. After each, every input item
+// must have exactly one record, and no process or shared memory may remain.
+//
+// Items run tests/record_exec.c, which appends the item's index to
+// {run}/execs: the tests count how often each item really ran.
+
+#include <random>
+
+#include "tests/e2e_support.h"
+
+#ifndef SHOAL_RECORD_EXEC
+#error "SHOAL_RECORD_EXEC must name the built record_exec helper"
+#endif
+
+namespace shoal {
+namespace e2e {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Processes whose parent is `pid` (Linux keeps the list per thread).
+std::vector<pid_t> ChildrenOf(pid_t pid) {
+  std::vector<pid_t> children;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children");
+  for (pid_t child; in >> child;) children.push_back(child);
+  return children;
+}
+
+// Alive and not a zombie.
+bool Alive(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return false;
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+// Shared-memory objects a master with this pid created.
+std::vector<std::string> SegmentsOf(pid_t master) {
+  std::vector<std::string> found;
+  for (const std::string& name : DevShmEntries()) {
+    if (name.starts_with("shoal-" + std::to_string(master) + "-")) found.push_back(name);
+  }
+  return found;
+}
+
+// How often each index ran, from {run}/execs.
+std::map<uint64_t, int> Executions(const fs::path& run) {
+  std::map<uint64_t, int> runs;
+  for (const std::string& line : Lines(ReadFile(run / "execs"))) ++runs[std::stoull(line)];
+  return runs;
+}
+
+// index -> attempts of each results.jsonl record (already validated strictly).
+std::map<uint64_t, int> AttemptsByIndex(const fs::path& file) {
+  static const std::regex kIndex("\"index\":([0-9]+)");
+  static const std::regex kAttempts("\"attempts\":([0-9]+)");
+  std::map<uint64_t, int> attempts;
+  for (const std::string& line : Lines(ReadFile(file))) {
+    std::smatch i, a;
+    if (std::regex_search(line, i, kIndex) && std::regex_search(line, a, kAttempts)) {
+      attempts[std::stoull(i[1])] = std::stoi(a[1]);
+    }
+  }
+  return attempts;
+}
+
+class Crash : public E2e {
+ protected:
+  // A list of n items "1".."n" and settings whose command records each run.
+  void WriteJob(int n, const std::string& job_extra, int sleep_ms = 0,
+                const std::string& input_extra = "") {
+    std::string items;
+    for (int i = 1; i <= n; ++i) items += std::to_string(i) + "\n";
+    WriteFile(dir_ / "items.txt", items);
+    std::string argv = "[\"" SHOAL_RECORD_EXEC "\", \"{run}/execs\", \"{index}\"";
+    if (sleep_ms > 0) argv += ", \"" + std::to_string(sleep_ms) + "\"";
+    argv += "]";
+    WriteFile(dir_ / "settings.toml", "[job]\nname = \"crash\"\n" + job_extra +
+                                          "\n[input]\npath = \"items.txt\"\n" + input_extra +
+                                          "\n[command]\nargv = " + argv + "\n");
+  }
+
+  std::vector<std::string> Numbers(int n) {
+    std::vector<std::string> v;
+    for (int i = 1; i <= n; ++i) v.push_back(std::to_string(i));
+    return v;
+  }
+
+  // Starts `shoal run` without waiting for it.
+  std::unique_ptr<Child> Start(const std::vector<std::string>& extra_env = {}) {
+    std::vector<std::string> argv;
+    if (!extra_env.empty()) {
+      argv = {"env"};
+      argv.insert(argv.end(), extra_env.begin(), extra_env.end());
+    }
+    for (const std::string& a : WithShoal({"run", "settings.toml", "-o", runs_.string()})) {
+      argv.push_back(a);
+    }
+    auto child = std::make_unique<Child>(argv, dir_, NextCapture());
+    // With `env` in front, shoal is exec'd in place: the pid is the master's.
+    return child;
+  }
+
+  // Waits until `pred` holds or `timeout` passes.
+  template <typename P>
+  bool WaitFor(P pred, milliseconds timeout) {
+    auto deadline = steady_clock::now() + timeout;
+    while (!pred()) {
+      if (steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return true;
+  }
+
+  // The workers of a master and the commands they run, right now.
+  std::vector<pid_t> Descendants(pid_t master) {
+    std::vector<pid_t> all;
+    for (pid_t w : ChildrenOf(master)) {
+      all.push_back(w);
+      for (pid_t c : ChildrenOf(w)) all.push_back(c);
+    }
+    return all;
+  }
+
+  // The single run directory, its records strict-checked, every item once.
+  void ExpectExactlyOnce(int n, fs::path* run, std::vector<Record>* results,
+                         std::vector<Record>* errors) {
+    std::set<fs::path> dirs = RunDirs();
+    ASSERT_EQ(dirs.size(), 1u);
+    *run = *dirs.begin();
+    ASSERT_TRUE(ReadRun(*run, results, errors));
+    ExpectEachItemOnce(*results, *errors, Numbers(n));
+  }
+};
+
+// ---- Chaos: random SIGKILLs of workers, ten seeded rounds ----
+
+class Chaos : public Crash, public ::testing::WithParamInterface<int> {};
+
+uint64_t BaseSeed() {
+  static uint64_t seed = []() -> uint64_t {
+    const char* env = std::getenv("SHOAL_CHAOS_SEED");
+    if (env != nullptr && *env != '\0')
+      return static_cast<uint64_t>(std::strtoull(env, nullptr, 10));
+    return static_cast<uint64_t>(std::random_device{}()) * 1000ULL;
+  }();
+  return seed;
+}
+
+TEST_P(Chaos, RandomWorkerKillsLoseNothing) {
+  const uint64_t seed = BaseSeed() + static_cast<uint64_t>(GetParam());
+  std::printf("chaos: round %d, seed %llu (SHOAL_CHAOS_SEED=%llu reruns these rounds)\n",
+              GetParam(), static_cast<unsigned long long>(seed),
+              static_cast<unsigned long long>(BaseSeed()));
+  std::mt19937_64 rng(seed);
+  constexpr int kItems = 20000;
+  constexpr int kRetries = 5;
+  WriteJob(kItems, "workers = 3\nretries = " + std::to_string(kRetries));
+
+  std::unique_ptr<Child> shoal = Start();
+  int kills = 0;
+  auto start = steady_clock::now();
+  auto last_growth = start;
+  milliseconds longest_stall(0);
+  uintmax_t last_size = 0;
+  while (!shoal->Exited()) {
+    std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(10, 100)(rng)));
+    auto now = steady_clock::now();
+    // Progress as the outside sees it: results.jsonl grows at each flush.
+    std::set<fs::path> dirs = RunDirs();
+    if (!dirs.empty()) {
+      std::error_code ec;
+      uintmax_t size = fs::file_size(*dirs.begin() / "results.jsonl", ec);
+      if (!ec && size != last_size) {
+        longest_stall =
+            std::max(longest_stall, std::chrono::duration_cast<milliseconds>(now - last_growth));
+        last_growth = now;
+        last_size = size;
+      }
+    }
+    std::vector<pid_t> workers = ChildrenOf(shoal->pid());
+    if (!workers.empty()) {
+      pid_t victim = workers[std::uniform_int_distribution<size_t>(0, workers.size() - 1)(rng)];
+      if (kill(victim, SIGKILL) == 0) ++kills;
+    }
+    ASSERT_LT(now - start, seconds(240)) << "the run did not finish";
+  }
+  ProcessResult r = shoal->Wait(seconds(1));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+
+  fs::path run;
+  std::vector<Record> results, errors;
+  ExpectExactlyOnce(kItems, &run, &results, &errors);
+  EXPECT_TRUE(errors.empty());
+  std::map<uint64_t, int> execs = Executions(run);
+  std::map<uint64_t, int> attempts = AttemptsByIndex(run / "results.jsonl");
+  int reruns = 0;
+  for (int i = 1; i <= kItems; ++i) {
+    int ran = execs[static_cast<uint64_t>(i)];
+    ASSERT_GE(ran, 1) << "item " << i << " has a record but never ran";
+    // A run that produced no published outcome was an attempt of its own.
+    EXPECT_LE(ran, attempts[static_cast<uint64_t>(i)]) << "item " << i;
+    EXPECT_LE(ran, kRetries + 1) << "item " << i;
+    reruns += ran - 1;
+  }
+  // Each kill interrupts at most the one item its worker was running.
+  EXPECT_LE(reruns, kills);
+  EXPECT_LT(longest_stall, milliseconds(1000));
+  EXPECT_TRUE(SegmentsOf(shoal->pid()).empty());
+  std::printf("chaos: %d kills, %d re-runs, longest stall %lld ms, %.1f s\n", kills, reruns,
+              static_cast<long long>(longest_stall.count()),
+              std::chrono::duration<double>(steady_clock::now() - start).count());
+}
+
+INSTANTIATE_TEST_SUITE_P(TenRounds, Chaos, ::testing::Range(0, 10));
+
+// ---- Fault injection at exact points ----
+
+TEST_F(Crash, WorkerKilledAfterTakingATaskLosesNothing) {
+  WriteJob(300, "workers = 2");
+  ProcessResult r = Run(
+      [&] {
+        std::vector<std::string> argv{"env", "SHOAL_FAULT=worker-after-take:7"};
+        for (const std::string& a : WithShoal({"run", "settings.toml", "-o", runs_.string()})) {
+          argv.push_back(a);
+        }
+        return argv;
+      }(),
+      seconds(120));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  fs::path run;
+  std::vector<Record> results, errors;
+  ExpectExactlyOnce(300, &run, &results, &errors);
+  // Taken but never started: such an item runs later, once.
+  for (auto [index, ran] : Executions(run)) EXPECT_EQ(ran, 1) << "item " << index;
+  EXPECT_NE(ReadFile(run / "log.txt").find("died: signal 9"), std::string::npos);
+}
+
+TEST_F(Crash, WorkerKilledBeforePublishingAnOutcomeLosesNothing) {
+  WriteJob(300, "workers = 2\nretries = 0");
+  ProcessResult r = Run(
+      [&] {
+        std::vector<std::string> argv{"env", "SHOAL_FAULT=worker-before-publish:7"};
+        for (const std::string& a : WithShoal({"run", "settings.toml", "-o", runs_.string()})) {
+          argv.push_back(a);
+        }
+        return argv;
+      }(),
+      seconds(120));
+  ASSERT_EQ(r.status, 1) << Describe(r);  // the items it held used their one attempt
+  fs::path run;
+  std::vector<Record> results, errors;
+  ExpectExactlyOnce(300, &run, &results, &errors);
+  ASSERT_FALSE(errors.empty());
+  for (const Record& e : errors) EXPECT_EQ(e.reason.value_or(""), "worker died: signal 9");
+  for (auto [index, ran] : Executions(run)) EXPECT_EQ(ran, 1) << "item " << index;
+}
+
+TEST_F(Crash, WorkerKilledWhileWaitingForWorkLosesNothing) {
+  WriteJob(200, "workers = 2", /*sleep_ms=*/5);
+  ProcessResult r = Run(
+      [&] {
+        std::vector<std::string> argv{"env", "SHOAL_FAULT=worker-idle:2"};
+        for (const std::string& a : WithShoal({"run", "settings.toml", "-o", runs_.string()})) {
+          argv.push_back(a);
+        }
+        return argv;
+      }(),
+      seconds(120));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  fs::path run;
+  std::vector<Record> results, errors;
+  ExpectExactlyOnce(200, &run, &results, &errors);
+  // An idle worker holds nothing: no item runs twice.
+  for (auto [index, ran] : Executions(run)) EXPECT_EQ(ran, 1) << "item " << index;
+}
+
+TEST_F(Crash, MasterKilledWhileDrainingThenResumed) {
+  WriteJob(300, "workers = 2", /*sleep_ms=*/5);
+  std::unique_ptr<Child> shoal = Start({"SHOAL_FAULT=master-drain:50"});
+  std::set<pid_t> seen;
+  while (!shoal->Exited()) {
+    for (pid_t p : Descendants(shoal->pid())) seen.insert(p);
+    std::this_thread::sleep_for(milliseconds(2));
+  }
+  ProcessResult r = shoal->Wait(seconds(1));
+  ASSERT_EQ(r.status, 128 + SIGKILL) << Describe(r);
+  // Workers and their commands follow their master within a second or two.
+  EXPECT_TRUE(WaitFor(
+      [&] { return std::none_of(seen.begin(), seen.end(), [](pid_t p) { return Alive(p); }); },
+      milliseconds(2000)));
+  std::set<fs::path> dirs = RunDirs();
+  ASSERT_EQ(dirs.size(), 1u);
+  fs::path run = *dirs.begin();
+
+  ProcessResult resumed = Shoal({"resume", run.string()});
+  ASSERT_EQ(resumed.status, 0) << Describe(resumed);
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ExpectEachItemOnce(results, errors, Numbers(300));
+  EXPECT_TRUE(errors.empty());
+  // The killed master's segment is gone: the next start removed it.
+  EXPECT_TRUE(SegmentsOf(shoal->pid()).empty());
+}
+
+// ---- A poison item kills its worker on every attempt ----
+
+TEST_F(Crash, PoisonItemFailsAfterItsAttemptsOthersSucceed) {
+  std::string items;
+  for (int i = 1; i <= 100; ++i)
+    items += (i == 37 ? std::string("poison") : std::to_string(i)) + "\n";
+  WriteFile(dir_ / "items.txt", items);
+  // $PPID of the shell is the worker that runs it.
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"poison\"\nworkers = 2\nretries = 2\n[input]\npath = \"items.txt\"\n"
+            "[command]\nargv = [\"sh\", \"-c\", \"if [ \\\"$1\\\" = poison ]; then kill -SEGV "
+            "$PPID; sleep 5; fi\", \"sh\", \"{item}\"]\n");
+  ProcessResult r = RunJob();
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  std::set<fs::path> dirs = RunDirs();
+  ASSERT_EQ(dirs.size(), 1u);
+  fs::path run = *dirs.begin();
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].item, "poison");
+  EXPECT_EQ(errors[0].reason.value_or(""), "worker died: signal 11");
+  EXPECT_EQ(results.size(), 99u);
+  EXPECT_NE(ReadFile(run / "errors.jsonl").find("\"attempts\":3"), std::string::npos);
+  EXPECT_EQ(ReadFile(run / "failed.txt"), "poison\n");
+}
+
+// ---- The master killed, terminated or interrupted, then resumed ----
+
+struct StopCase {
+  int signal;
+  int expected_status;
+};
+
+void PrintTo(const StopCase& c, std::ostream* os) {
+  *os << "SIG" << sigabbrev_np(c.signal) << " -> exit " << c.expected_status;
+}
+
+class MasterStopped : public Crash, public ::testing::WithParamInterface<StopCase> {};
+
+TEST_P(MasterStopped, NoProcessRemainsAndResumeCompletesTheRun) {
+  const StopCase c = GetParam();
+  WriteJob(120, "workers = 2\ngrace = \"5s\"", /*sleep_ms=*/40);
+  std::unique_ptr<Child> shoal = Start();
+  // Let it get going: some items done, commands running.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::set<fs::path> dirs = RunDirs();
+        return !dirs.empty() && Lines(ReadFile(*dirs.begin() / "execs")).size() >= 20;
+      },
+      milliseconds(20000)));
+  std::set<pid_t> seen;
+  for (pid_t p : Descendants(shoal->pid())) seen.insert(p);
+  ASSERT_FALSE(seen.empty());
+  ASSERT_EQ(kill(shoal->pid(), c.signal), 0);
+  while (!shoal->Exited()) {
+    for (pid_t p : Descendants(shoal->pid())) seen.insert(p);
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  ProcessResult r = shoal->Wait(seconds(1));
+  EXPECT_EQ(r.status, c.expected_status) << Describe(r);
+  EXPECT_TRUE(WaitFor(
+      [&] { return std::none_of(seen.begin(), seen.end(), [](pid_t p) { return Alive(p); }); },
+      milliseconds(2000)))
+      << "a worker or command outlived its master";
+
+  std::set<fs::path> dirs = RunDirs();
+  ASSERT_EQ(dirs.size(), 1u);
+  fs::path run = *dirs.begin();
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  EXPECT_LT(results.size(), 120u) << "stopped too late to test anything";
+  if (c.signal != SIGKILL) {
+    EXPECT_NE(ReadFile(run / "log.txt").find("shoal resume"), std::string::npos);
+  }
+
+  ProcessResult resumed = Shoal({"resume", run.string()});
+  ASSERT_EQ(resumed.status, 0) << Describe(resumed);
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ExpectEachItemOnce(results, errors, Numbers(120));
+  EXPECT_TRUE(errors.empty());
+  EXPECT_TRUE(SegmentsOf(shoal->pid()).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Signals, MasterStopped,
+    ::testing::Values(StopCase{SIGKILL, 128 + SIGKILL}, StopCase{SIGTERM, 128 + SIGTERM},
+                      StopCase{SIGINT, 128 + SIGINT}, StopCase{SIGHUP, 128 + SIGTERM}),
+    [](const auto& info) { return std::string(sigabbrev_np(info.param.signal)); });
+
+TEST_F(Crash, SecondInterruptStopsAtOnce) {
+  WriteJob(10, "workers = 2\ngrace = \"60s\"", /*sleep_ms=*/30000);
+  std::unique_ptr<Child> shoal = Start();
+  ASSERT_TRUE(WaitFor([&] { return Descendants(shoal->pid()).size() >= 4; }, milliseconds(10000)));
+  std::vector<pid_t> seen = Descendants(shoal->pid());
+  ASSERT_EQ(kill(shoal->pid(), SIGINT), 0);
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_FALSE(shoal->Exited()) << "the first interrupt must let running items finish";
+  ASSERT_EQ(kill(shoal->pid(), SIGINT), 0);
+  // The items would sleep 30 s and the grace is 60 s: only "at once" ends it now.
+  ASSERT_TRUE(WaitFor([&] { return shoal->Exited(); }, milliseconds(10000)));
+  ProcessResult r = shoal->Wait(seconds(1));
+  EXPECT_EQ(r.status, 128 + SIGINT) << Describe(r);
+  EXPECT_TRUE(WaitFor(
+      [&] { return std::none_of(seen.begin(), seen.end(), [](pid_t p) { return Alive(p); }); },
+      milliseconds(2000)));
+}
+
+// ---- Hung commands: TERM ignored, a grandchild forked ----
+
+class Hung : public Crash {
+ protected:
+  void WriteHungJob(const std::string& job_extra) {
+    WriteFile(dir_ / "items.txt", "a\nb\n");
+    // The shell ignores TERM and INT and leaves a grandchild in its group.
+    WriteFile(dir_ / "settings.toml",
+              "[job]\nname = \"hung\"\nworkers = 2\n" + job_extra +
+                  "\n[input]\npath = \"items.txt\"\n[command]\nargv = [\"sh\", \"-c\", "
+                  "\"trap '' TERM INT; sleep 300 & echo $! > \\\"$1\\\"; wait\", \"sh\", "
+                  "\"{run}/grandchild-{item}\"]\n");
+  }
+
+  std::vector<pid_t> Grandchildren(const fs::path& run) {
+    std::vector<pid_t> pids;
+    for (const char* item : {"a", "b"}) {
+      std::string text = ReadFile(run / (std::string("grandchild-") + item));
+      if (!text.empty()) pids.push_back(std::stoi(text));
+    }
+    return pids;
+  }
+};
+
+TEST_F(Hung, TimeoutKillsTheCommandAndItsGrandchild) {
+  WriteHungJob("timeout = \"500ms\"");
+  ProcessResult r = RunJob({}, seconds(60));
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  std::set<fs::path> dirs = RunDirs();
+  ASSERT_EQ(dirs.size(), 1u);
+  fs::path run = *dirs.begin();
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_EQ(errors.size(), 2u);
+  for (const Record& e : errors) EXPECT_EQ(e.reason.value_or(""), "timeout");
+  std::vector<pid_t> grandchildren = Grandchildren(run);
+  ASSERT_EQ(grandchildren.size(), 2u);
+  for (pid_t p : grandchildren) EXPECT_FALSE(Alive(p)) << "grandchild " << p;
+}
+
+TEST_F(Hung, InterruptKillsTheCommandAndItsGrandchild) {
+  WriteHungJob("grace = \"300ms\"");
+  std::unique_ptr<Child> shoal = Start();
+  fs::path run;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::set<fs::path> dirs = RunDirs();
+        if (dirs.empty()) return false;
+        run = *dirs.begin();
+        return Grandchildren(run).size() == 2;
+      },
+      milliseconds(10000)));
+  std::vector<pid_t> grandchildren = Grandchildren(run);
+  ASSERT_EQ(kill(shoal->pid(), SIGINT), 0);
+  ASSERT_TRUE(WaitFor([&] { return shoal->Exited(); }, milliseconds(15000)));
+  ProcessResult r = shoal->Wait(seconds(1));
+  EXPECT_EQ(r.status, 128 + SIGINT) << Describe(r);
+  for (pid_t p : grandchildren) {
+    EXPECT_TRUE(WaitFor([&] { return !Alive(p); }, milliseconds(2000))) << "grandchild " << p;
+  }
+  // Interrupted items have no record: resume would run them again.
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  EXPECT_TRUE(results.empty());
+  EXPECT_TRUE(errors.empty());
+}
+
+}  // namespace
+}  // namespace e2e
+}  // namespace shoal
