@@ -1,6 +1,7 @@
 #include "worker/handler.h"
 
 #include "worker/command_handler.h"
+#include "worker/plugin_handler.h"
 #include "worker/sha256_handler.h"
 
 namespace shoal {
@@ -12,7 +13,7 @@ Result<std::unique_ptr<Handler>> MakeHandler(const HandlerContext& context) {
     case HandlerKind::kSha256:
       return MakeSha256Handler(context);
     case HandlerKind::kPlugin:
-      return Status::Error("the plugin handler is not built yet");
+      return MakePluginHandler(context);
   }
   return Status::Error("unknown job.handler");
 }

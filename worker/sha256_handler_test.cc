@@ -95,14 +95,5 @@ TEST_F(Sha256HandlerTest, FailureReasons) {
   EXPECT_EQ(Hash("ok").output, Sha256sum("ok"));
 }
 
-TEST(HandlerTest, PluginIsNotBuiltYet) {
-  Settings settings;
-  settings.job.handler = HandlerKind::kPlugin;
-  HandlerContext context{settings, InputKind::kList, "/tmp", 1};
-  Result<std::unique_ptr<Handler>> h = MakeHandler(context);
-  ASSERT_FALSE(h.ok());
-  EXPECT_EQ(h.status().message(), "the plugin handler is not built yet");
-}
-
 }  // namespace
 }  // namespace shoal
