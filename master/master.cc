@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@
 #include "master/run_stats.h"
 #include "master/supervisor.h"
 #include "worker/handler.h"
+#include "worker/plugin_handler.h"
 #include "worker/worker_loop.h"
 
 namespace shoal {
@@ -42,6 +44,8 @@ namespace shoal {
 namespace {
 
 constexpr int kFlushEveryMs = 200;
+// ... or sooner, once this much is buffered: a fast run's buffers stay small.
+constexpr size_t kFlushAtBytes = 4u << 20;
 // Workers get this long to exit after the master asks them to.
 constexpr int kShutdownWaitMs = 5000;
 // Adaptive depth: keep about this much work queued per worker.
@@ -51,6 +55,8 @@ constexpr double kQueuedWorkMs = 5.0;
 constexpr uint64_t kCommandTimeoutSlackNs = 5'000'000'000ULL;
 // With a timeout set, the master looks at running items at least this often.
 constexpr int kTimeoutCheckMs = 50;
+// Failing worker starts stop the run only after this long without progress.
+constexpr uint64_t kNoProgressNs = 2'000'000'000ULL;
 // After the interrupt is forwarded to running commands, the hard kill follows.
 constexpr uint64_t kKillAfterSignalNs = 2'000'000'000ULL;
 // Retry backoff: job.retry_delay doubles with each attempt, up to this.
@@ -60,6 +66,11 @@ constexpr uint64_t kHaltMinSample = 20;
 // output.order = "input": records held back, per task-ring slot, and in bytes.
 constexpr size_t kWindowPerSlot = 4;
 constexpr size_t kWindowMaxBytes = 64u << 20;
+// The counting pass over the input (progress's total) runs in slices this
+// long while the loop has nothing else to do; a tree is counted only up to
+// kMaxTreeCount entries (a huge tree is not walked twice).
+constexpr uint64_t kCountSliceNs = 2'000'000;
+constexpr uint64_t kMaxTreeCount = 1'000'000;
 // Failed items waiting out their retry delay, at most (then no new items are
 // read until some are fed again): memory stays bounded even when every item fails.
 constexpr size_t kMinDelayedCap = 1024;
@@ -169,6 +180,7 @@ class Master {
 
   RunStats stats_;
   std::unique_ptr<ProgressDisplay> progress_;
+  std::unique_ptr<InputCounter> counter_;
   RateMeter rate_{0};
   uint64_t next_status_ns_ = 0;  // next status line in log.txt; 0 = never
   bool halted_ = false;          // job.max_failures reached: nothing new is fed
@@ -177,6 +189,7 @@ class Master {
   uint64_t next_seq_ = 0;
   uint64_t worker_deaths_ = 0;
   uint64_t prior_ok_ = 0, prior_failed_ = 0;  // recorded before a resume
+  uint64_t last_progress_ns_ = 0;  // when an item last finished (or the run started)
   int start_failures_ = 0;                    // consecutive workers that died before getting ready
   bool source_done_ = false;
   bool stopping_ = false;   // no new tasks; wind down
@@ -206,6 +219,10 @@ Result<Input> OpenInput(const Settings& s, const RunOptions& options) {
   auto kind = ResolveInputKind(s.input);
   if (!kind.ok()) return kind.status();
   input.kind = *kind;
+  if (s.job.handler == HandlerKind::kPlugin) {
+    Status st = CheckPluginLibrary(s.plugin.library);
+    if (!st.ok()) return st;
+  }
   if (s.job.handler == HandlerKind::kCommand) {
     for (const std::string& a : s.command.argv) {
       Status st = ValidateTemplate(a);
@@ -227,6 +244,19 @@ Status Master::Prepare() {
   if (!input.ok()) return input.status();
   kind_ = input->kind;
   source_ = std::move(input->source);
+  // Only what can be read twice is counted: a regular list file or a tree,
+  // never stdin or a pipe (the counter would take the run's items).
+  const std::string& read = input->items.empty() ? s_.input.path : input->items;
+  struct stat st;
+  bool countable = read != "-" && ::stat(read.c_str(), &st) == 0 &&
+                   (S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && kind_ == InputKind::kTree));
+  if (countable) {
+    auto counting = OpenItemSource(s_, input->items);
+    if (counting.ok()) {
+      counter_ = std::make_unique<InputCounter>(
+          std::move(*counting), kind_ == InputKind::kTree ? kMaxTreeCount : UINT64_MAX);
+    }
+  }
   if (s_.output.order == OutputOrder::kInput) {
     size_t slots = static_cast<size_t>(std::max(s_.queue.slots, 1));
     window_ = std::make_unique<RecordWindow>(slots * kWindowPerSlot, kWindowMaxBytes);
@@ -459,6 +489,7 @@ bool Master::AnyOutputPending() {
 }
 
 void Master::OnOutcome(WorkerSlot& w, const OutcomeRecord& o) {
+  last_progress_ns_ = MonotonicNanos();
   auto it = std::find_if(w.inflight.begin(), w.inflight.end(),
                          [&](const InFlight& f) { return f.seq == o.seq && !f.done; });
   if (it == w.inflight.end()) {
@@ -546,16 +577,16 @@ void Master::CheckHalt() {
   char why[256];
   if (job.max_failures > 0 && failed >= static_cast<uint64_t>(job.max_failures)) {
     std::snprintf(why, sizeof why, "%llu failures reached job.max_failures = %lld",
-                  static_cast<unsigned long long>(failed), static_cast<long long>(job.max_failures));
+                  static_cast<unsigned long long>(failed),
+                  static_cast<long long>(job.max_failures));
   } else if (job.max_failures_percent > 0 && finished >= kHaltMinSample &&
              static_cast<double>(failed) * 100.0 >=
                  job.max_failures_percent * static_cast<double>(finished)) {
-    std::snprintf(why, sizeof why,
-                  "%llu of %llu finished items failed (%.1f%%), job.max_failures = %g%%",
-                  static_cast<unsigned long long>(failed),
-                  static_cast<unsigned long long>(finished),
-                  100.0 * static_cast<double>(failed) / static_cast<double>(finished),
-                  job.max_failures_percent);
+    std::snprintf(
+        why, sizeof why, "%llu of %llu finished items failed (%.1f%%), job.max_failures = %g%%",
+        static_cast<unsigned long long>(failed), static_cast<unsigned long long>(finished),
+        100.0 * static_cast<double>(failed) / static_cast<double>(finished),
+        job.max_failures_percent);
   } else {
     return;
   }
@@ -617,8 +648,13 @@ void Master::OnWorkerExit(WorkerSlot& w) {
     BeginStop();
     return;
   }
+  // Workers killed while starting are normal under an outside killer (the
+  // OOM killer, a chaos test); they are a dead end only while nothing else
+  // gets done. So the run stops when starts keep failing and no item has
+  // finished for a while.
   start_failures_ = was_ready ? 0 : start_failures_ + 1;
-  if (start_failures_ > std::max(3, 2 * workers_)) {
+  bool stuck = MonotonicNanos() - last_progress_ns_ > kNoProgressNs;
+  if (start_failures_ > std::max(3, 2 * workers_) && stuck) {
     fatal_ = true;
     fatal_message_ = "workers keep dying at start (" + std::to_string(start_failures_) +
                      " in a row, last: " + how + "); see the messages above and log.txt";
@@ -764,6 +800,10 @@ ProgressCounts Master::Counts(uint64_t now) const {
   c.failed = prior_failed_ + stats_.failed;
   c.seen = source_ ? source_->seen() : 0;
   c.total_known = source_ && source_->done();
+  if (!c.total_known && counter_ && counter_->finished()) {
+    c.seen = std::max(c.seen, counter_->total());
+    c.total_known = true;
+  }
   c.rate = rate_.Rate(now, finished);
   c.elapsed_s = static_cast<double>(now - std::min(now, start_ns_)) / 1e9;
   return c;
@@ -788,7 +828,10 @@ void Master::Say(const std::string& message) {
 
 void Master::MaybeFlush(bool force) {
   uint64_t now = MonotonicNanos();
-  if (!force && now - last_flush_ns_ < kFlushEveryMs * 1000000ULL) return;
+  size_t buffered = run_.results().pending() + run_.errors().pending() + run_.failed().pending();
+  if (!force && now - last_flush_ns_ < kFlushEveryMs * 1000000ULL && buffered < kFlushAtBytes) {
+    return;
+  }
   last_flush_ns_ = now;
   if (source_) {
     for (const std::string& w : source_->TakeWarnings()) run_.Log("input: " + w);
@@ -819,10 +862,15 @@ void Master::Loop() {
 
     int timeout = 0;
     if (!busy) {
-      // Sleep, unless a worker published between the drain above and now.
+      // Idle time goes to counting the input; then sleep, unless a worker
+      // published between the drain above and now.
+      bool counting = false;
+      if (counter_ && counter_->active() && !stopping_ && !halted_) {
+        counting = !source_->done() && counter_->Step(kCountSliceNs);
+      }
       header_->master_sleeping.store(1, std::memory_order_seq_cst);
       std::atomic_thread_fence(std::memory_order_seq_cst);
-      timeout = AnyOutputPending() ? 0 : WaitTimeoutMs();
+      timeout = counting || AnyOutputPending() ? 0 : WaitTimeoutMs();
     }
     int n = ::epoll_wait(epoll_.get(), events, 64, timeout);
     header_->master_sleeping.store(0, std::memory_order_relaxed);
@@ -867,15 +915,14 @@ int Master::Summarize() {
   uint64_t total = stats_.finished();
   double rate = secs > 0 ? static_cast<double>(total) / secs : 0;
   char line[512];
-  std::snprintf(line, sizeof line,
-                "%llu ok, %llu failed, %llu items in %.2f s (%.0f items/s); %llu retried, "
-                "%llu worker deaths; cpu master %.2f s, workers %.2f s",
-                static_cast<unsigned long long>(stats_.ok),
-                static_cast<unsigned long long>(stats_.failed),
-                static_cast<unsigned long long>(total), secs, rate,
-                static_cast<unsigned long long>(stats_.retried),
-                static_cast<unsigned long long>(worker_deaths_), totals.cpu_master_s,
-                totals.cpu_workers_s);
+  std::snprintf(
+      line, sizeof line,
+      "%llu ok, %llu failed, %llu items in %.2f s (%.0f items/s); %llu retried, "
+      "%llu worker deaths; cpu master %.2f s, workers %.2f s",
+      static_cast<unsigned long long>(stats_.ok), static_cast<unsigned long long>(stats_.failed),
+      static_cast<unsigned long long>(total), secs, rate,
+      static_cast<unsigned long long>(stats_.retried),
+      static_cast<unsigned long long>(worker_deaths_), totals.cpu_master_s, totals.cpu_workers_s);
   int code = kExitOk;
   std::string resume_hint = "'shoal resume " + run_.path() + "' finishes the run";
   if (fatal_) {
@@ -920,6 +967,7 @@ std::string Sha256Hex(std::string_view data) {
 int Master::Run() {
   start_ns_ = MonotonicNanos();
   last_flush_ns_ = start_ns_;
+  last_progress_ns_ = start_ns_;
   Status st = Prepare();
   if (!st.ok()) {
     std::fprintf(stderr, "shoal: %s\n", st.message().c_str());
@@ -935,8 +983,8 @@ int Master::Run() {
            s_.input.path +
            (options_.items_file.empty() ? "" : ", items from " + options_.items_file));
   ProgressMode mode = ChooseProgressMode(options_.progress, options_.quiet, ::isatty(2) != 0);
-  uint64_t every_ns = static_cast<uint64_t>(std::max<int64_t>(s_.output.status_every.count(), 0)) *
-                      1'000'000ULL;
+  uint64_t every_ns =
+      static_cast<uint64_t>(std::max<int64_t>(s_.output.status_every.count(), 0)) * 1'000'000ULL;
   progress_ = std::make_unique<ProgressDisplay>(mode, 2, every_ns, start_ns_);
   rate_ = RateMeter(start_ns_);
   next_status_ns_ = every_ns > 0 ? start_ns_ + every_ns : 0;
@@ -1068,7 +1116,8 @@ int DryRun(const Settings& s, const RunOptions& options) {
     std::fwrite(line.data(), 1, line.size(), stdout);
   }
   std::fflush(stdout);
-  for (const std::string& w : source.TakeWarnings()) std::fprintf(stderr, "shoal: input: %s\n", w.c_str());
+  for (const std::string& w : source.TakeWarnings())
+    std::fprintf(stderr, "shoal: input: %s\n", w.c_str());
   if (!source.status().ok()) {
     std::fprintf(stderr, "shoal: %s\n", source.status().message().c_str());
     return kExitInternal;

@@ -6,10 +6,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 
 #include "common/json.h"
+#include "master/shard.h"
 
 namespace shoal {
 
@@ -64,7 +67,13 @@ Status RunDirectory::Create(const Settings& settings, InputKind kind,
   ::localtime_r(&now, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  std::string base = settings.output.dir + "/" + settings.job.name + "-" + stamp + suffix;
+  // A shard's run says so in its name: the shards of one job sit side by side.
+  std::string shard;
+  if (Result<ShardSpec> spec = ParseShard(settings.input.shard);
+      !settings.input.shard.empty() && spec.ok()) {
+    shard = "-shard-" + std::to_string(spec->index) + "-of-" + std::to_string(spec->count);
+  }
+  std::string base = settings.output.dir + "/" + settings.job.name + "-" + stamp + shard + suffix;
   // mkdir is the lock: two runs started in the same second get -2, -3, ...
   for (int n = 1;; ++n) {
     std::string candidate = n == 1 ? base : base + "-" + std::to_string(n);
@@ -82,14 +91,22 @@ Status RunDirectory::Create(const Settings& settings, InputKind kind,
   settings_file.Append(settings_toml);
   st = settings_file.Flush();
   if (!st.ok()) return st;
-  return OpenFiles();
+  st = OpenFiles();
+  if (st.ok() && !settings.input.shard.empty()) {
+    Log(ShardLogLine(settings.input.shard, ::getenv));
+  }
+  return st;
 }
 
 Status RunDirectory::OpenExisting(const std::string& path, const Settings& settings,
                                   InputKind kind) {
   Configure(settings, kind);
   path_ = path;
-  return OpenFiles();
+  Status st = OpenFiles();
+  if (st.ok() && !settings.input.shard.empty()) {
+    Log(ShardLogLine(settings.input.shard, ::getenv));
+  }
+  return st;
 }
 
 Status RunDirectory::OpenFiles() {
@@ -149,8 +166,7 @@ void AppendTsvField(std::string* out, std::string_view s) {
 
 }  // namespace
 
-void RunDirectory::RecordSuccess(const Finished& f) {
-  std::string* out = results_.buffer();
+void RunDirectory::FormatSuccess(const Finished& f, std::string* out) const {
   if (format_ == OutputFormat::kTsv) {
     if (sha256_sums_) {
       // sha256sum's own format, including its escape for odd names: a line
@@ -191,11 +207,14 @@ void RunDirectory::RecordSuccess(const Finished& f) {
   o.Int("attempts", f.attempts).Int("worker", f.worker).Double("ms", f.ms, 3);
   o.Bytes("output", f.output);
   if (!f.output_file.empty()) o.Bytes("output_file", f.output_file);
+  // A command that succeeded may still have said something worth keeping.
+  if (!f.stderr_tail.empty()) o.Bytes("stderr", f.stderr_tail);
   o.EndLine();
 }
 
-void RunDirectory::RecordFailure(const Finished& f) {
-  JsonObject o(errors_.buffer());
+void RunDirectory::FormatFailure(const Finished& f, std::string* errors,
+                                 std::string* failed) const {
+  JsonObject o(errors);
   o.Int("index", static_cast<int64_t>(f.index)).Bytes("item", f.item).Bytes("status", "failed");
   o.Bytes("reason", f.reason);
   if (f.exit_code >= 0) o.Int("exit", f.exit_code);
@@ -209,9 +228,59 @@ void RunDirectory::RecordFailure(const Finished& f) {
   // column) has no text to run again: errors.jsonl holds it, failed.txt
   // stays a list of runnable items.
   if (f.item.empty()) return;
-  std::string* failed = failed_.buffer();
   failed->append(f.item);
   failed->push_back(separator_);
+}
+
+void RecordWindow::Open(uint64_t index) {
+  if (!entries_.empty() && index <= entries_.back().index) return;  // not in input order
+  entries_.emplace_back().index = index;
+}
+
+RecordWindow::Entry* RecordWindow::Find(uint64_t index) {
+  auto it = std::lower_bound(entries_.begin(), entries_.end(), index,
+                             [](const Entry& e, uint64_t i) { return e.index < i; });
+  return it != entries_.end() && it->index == index && !it->finished ? &*it : nullptr;
+}
+
+void RecordWindow::Success(RunDirectory& run, const RunDirectory::Finished& f) {
+  Entry* e = Find(f.index);
+  if (e == nullptr) return run.RecordSuccess(f);
+  run.FormatSuccess(f, &e->results);
+  e->finished = true;
+  held_bytes_ += e->results.size();
+  Release(run);
+}
+
+void RecordWindow::Failure(RunDirectory& run, const RunDirectory::Finished& f) {
+  Entry* e = Find(f.index);
+  if (e == nullptr) return run.RecordFailure(f);
+  run.FormatFailure(f, &e->errors, &e->failed);
+  e->finished = true;
+  held_bytes_ += e->errors.size() + e->failed.size();
+  Release(run);
+}
+
+void RecordWindow::Append(RunDirectory& run, Entry& e) {
+  run.results().Append(e.results);
+  run.errors().Append(e.errors);
+  run.failed().Append(e.failed);
+  held_bytes_ -= e.results.size() + e.errors.size() + e.failed.size();
+}
+
+void RecordWindow::Release(RunDirectory& run) {
+  while (!entries_.empty() && entries_.front().finished) {
+    Append(run, entries_.front());
+    entries_.pop_front();
+  }
+}
+
+void RecordWindow::ReleaseAll(RunDirectory& run) {
+  for (Entry& e : entries_) {
+    if (e.finished) Append(run, e);
+  }
+  entries_.clear();
+  held_bytes_ = 0;
 }
 
 }  // namespace shoal

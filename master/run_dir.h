@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 
@@ -55,9 +56,13 @@ class RunDirectory {
     std::string_view stderr_tail;
   };
   // A results record (jsonl or tsv).
-  void RecordSuccess(const Finished& f);
+  void RecordSuccess(const Finished& f) { FormatSuccess(f, results_.buffer()); }
   // An errors.jsonl record and the item in failed.txt, in the input's own form.
-  void RecordFailure(const Finished& f);
+  void RecordFailure(const Finished& f) { FormatFailure(f, errors_.buffer(), failed_.buffer()); }
+  // The same records appended to the caller's buffers instead (output.order
+  // = "input" holds them in a RecordWindow until their turn).
+  void FormatSuccess(const Finished& f, std::string* results) const;
+  void FormatFailure(const Finished& f, std::string* errors, std::string* failed) const;
 
   const std::string& path() const { return path_; }
   RecordFile& results() { return results_; }
@@ -77,6 +82,41 @@ class RunDirectory {
   bool sha256_sums_ = false;  // tsv as sha256sum writes it
   std::string input_prefix_;  // tree: "<input.path>/", the {path} of an item
   RecordFile results_, errors_, failed_, log_;
+};
+
+// output.order = "input": the records of a finished item wait here until
+// every earlier item has its records written, so results and errors come out
+// in input order. The master opens an entry for each item it reads and stops
+// reading while full(): a slow item holds back at most max_items entries or
+// about max_bytes of records, whatever the size of the input.
+class RecordWindow {
+ public:
+  RecordWindow(size_t max_items, size_t max_bytes) : max_items_(max_items), max_bytes_(max_bytes) {}
+  // An item read from the input; indices increase from one call to the next.
+  void Open(uint64_t index);
+  // The item's records, rendered by `run`; then every record whose turn has
+  // come is appended to the run's files. An index not open is written at once.
+  void Success(RunDirectory& run, const RunDirectory::Finished& f);
+  void Failure(RunDirectory& run, const RunDirectory::Finished& f);
+  // At the end of a run: the finished records still held, in order, passing
+  // over items that will get no record in this run (halted, interrupted).
+  void ReleaseAll(RunDirectory& run);
+  bool full() const { return entries_.size() >= max_items_ || held_bytes_ >= max_bytes_; }
+  size_t size() const { return entries_.size(); }
+  size_t held_bytes() const { return held_bytes_; }
+
+ private:
+  struct Entry {
+    uint64_t index;
+    bool finished = false;
+    std::string results, errors, failed;
+  };
+  Entry* Find(uint64_t index);
+  void Append(RunDirectory& run, Entry& e);
+  void Release(RunDirectory& run);
+  size_t max_items_, max_bytes_;
+  size_t held_bytes_ = 0;
+  std::deque<Entry> entries_;  // by index
 };
 
 // "2026-11-22T03:15:00.123Z" for a wall-clock time now.

@@ -11,11 +11,15 @@ record, in this order, the fields
 
     index item status reason output output_file exit attempts
 
+(item and output as their exact bytes, from item_b64 / output_b64 when the
+record has them)
 each as "+VALUE" or "-" (absent), each followed by a NUL byte, so the C++ side
 needs no JSON parser of its own. On the first violation, prints FILE:LINE and
 what is wrong to stderr and exits 1.
 """
 
+import base64
+import binascii
 import json
 import sys
 
@@ -55,8 +59,10 @@ def check(record, kind):
     if record.get("status") != want:
         raise Invalid(f"status must be {want!r} in {kind}, got {record.get('status')!r}")
     attempts = record.get("attempts")
-    if not is_int(attempts) or attempts < 1:
-        raise Invalid(f"attempts must be an integer >= 1, got {attempts!r}")
+    # An item the input could not deliver (a line too long) failed unattempted.
+    least = 1 if kind == "results" else 0
+    if not is_int(attempts) or attempts < least:
+        raise Invalid(f"attempts must be an integer >= {least}, got {attempts!r}")
     if kind == "errors":
         reason = record.get("reason")
         if not isinstance(reason, str) or not reason:
@@ -99,14 +105,20 @@ def main(argv):
             record = json.loads(line, object_pairs_hook=no_duplicates, parse_constant=no_constants)
             check(record, kind)
             for key in FIELDS:
-                if key in record:
+                if key + "_b64" in record:
+                    # Not valid UTF-8: the exact bytes are in KEY_b64.
+                    value = base64.b64decode(record[key + "_b64"], validate=True)
+                    if b"\0" in value:
+                        raise Invalid(f"{key}_b64 holds a NUL byte; this checker cannot pass it on")
+                    out.write(b"+" + value + b"\0")
+                elif key in record:
                     value = text(record[key])
                     if "\0" in value:
                         raise Invalid(f"{key} holds a NUL byte; this checker cannot pass it on")
                     out.write(b"+" + value.encode("utf-8", "surrogateescape") + b"\0")
                 else:
                     out.write(b"-\0")
-        except (Invalid, ValueError, UnicodeError) as e:
+        except (Invalid, ValueError, UnicodeError, binascii.Error) as e:
             print(f"{path}:{number}: {e}: {raw[:300]!r}", file=sys.stderr)
             return 1
     return 0

@@ -37,8 +37,10 @@ ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_vi
 
 // Expands placeholders in one template. With shell_quote, every substituted
 // value is quoted for /bin/sh. {out} creates the directory (never outside
-// {run}/out). An unknown placeholder is an error naming it.
-Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths, bool shell_quote);
+// {run}/out) unless make_out_dir is false (--dry-run: nothing is created).
+// An unknown placeholder is an error naming it.
+Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths, bool shell_quote,
+                                   bool make_out_dir = true);
 
 // Checks a template once, before anything runs (unknown placeholder, unbalanced brace).
 Status ValidateTemplate(std::string_view tmpl);

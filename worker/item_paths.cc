@@ -286,8 +286,8 @@ Status ValidateTemplate(std::string_view tmpl) {
       tmpl, [](std::string_view) {}, [](Field) { return Status::Ok(); });
 }
 
-Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths,
-                                   bool shell_quote) {
+Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths, bool shell_quote,
+                                   bool make_out_dir) {
   std::string result;
   result.reserve(tmpl.size() + paths.path.size());
   bool out_made = false;
@@ -336,7 +336,7 @@ Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths
             append(paths.run);
             break;
           case Field::kOut:
-            if (!out_made) {
+            if (make_out_dir && !out_made) {
               Status made = EnsureOutDir(paths);
               if (!made.ok()) return made;
               out_made = true;
