@@ -7,10 +7,13 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -122,6 +125,170 @@ class StderrTail {
   uint64_t total_ = 0;
 };
 
+// "2026-11-22T03:15:00.123Z": wall-clock now, ISO 8601 UTC with milliseconds.
+std::string UtcNow() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  ::gmtime_r(&ts.tv_sec, &t);
+  char text[64];
+  size_t n = std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &t);
+  std::snprintf(text + n, sizeof text - n, ".%03dZ", static_cast<int>(ts.tv_nsec / 1000000));
+  return text;
+}
+
+// One word as /bin/sh reads it back: bare when it holds only safe characters,
+// single-quoted otherwise, so a logged command line can be pasted into a shell.
+void AppendShellWord(std::string& out, std::string_view word) {
+  auto safe = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("@%+=:,./_-").find(c) != std::string_view::npos;
+  };
+  if (!word.empty() && std::all_of(word.begin(), word.end(), safe)) {
+    out += word;
+    return;
+  }
+  out += '\'';
+  for (char c : word) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  out += '\'';
+}
+
+std::string ShellQuoted(const std::vector<std::string>& words) {
+  std::string line;
+  for (const std::string& w : words) {
+    if (!line.empty()) line += ' ';
+    AppendShellWord(line, w);
+  }
+  return line;
+}
+
+// Where an item's log goes, relative to the run directory: a tree item mirrors
+// its {rel} (logs/d01/f003.bin.log), a list item is known by its position
+// (logs/17.log), since a line of a list is no file name.
+std::string ItemLogPath(const ItemPaths& paths, InputKind kind) {
+  if (kind == InputKind::kTree && !paths.rel.empty()) return "logs/" + paths.rel + ".log";
+  return "logs/" + std::to_string(paths.index) + ".log";
+}
+
+// The transcript of one item (output.item_logs = true): its command line and
+// start time, then its output as it arrives, then its end time and how it
+// ended. Output is written as it is read, never held whole: whole lines of
+// stdout and stderr in arrival order, under a "--- stdout ---" or
+// "--- stderr ---" marker wherever the stream changes. A partial line waits
+// for its end (up to kLineLimit bytes) so that the two streams never split a
+// line. The file is the item's own, so no other item's output lands in it.
+class ItemLog {
+ public:
+  enum Stream { kStdout = 0, kStderr = 1 };
+  static constexpr size_t kLineLimit = 64 * 1024;
+
+  static Result<ItemLog> Open(const std::string& run_dir, const std::string& path) {
+    Result<OutputFile> file = CreateOutputFile(run_dir, path);
+    if (!file.ok()) return file.status();
+    return ItemLog(std::move(file).value());
+  }
+
+  // The head of the log; an empty argv: the command could not be built.
+  void Start(const ItemPaths& paths, const std::vector<std::string>& argv) {
+    started_ = true;
+    std::string head =
+        "command: " + (argv.empty() ? std::string("(none)") : ShellQuoted(argv)) + "\nitem: ";
+    AppendShellWord(head, paths.item);
+    head += "\nindex: " + std::to_string(paths.index) +
+            "\nworker: " + std::to_string(paths.worker) + "\nstart: " + UtcNow() + "\n";
+    Write(head);
+  }
+  bool started() const { return started_; }
+
+  // A line of shoal's own, between the output.
+  void Line(std::string_view line) {
+    FlushPending();
+    current_ = -1;
+    Write(std::string(line) + "\n");
+  }
+
+  void Append(Stream stream, std::string_view data) {
+    std::string& pending = pending_[stream];
+    size_t newline = data.rfind('\n');
+    if (newline != std::string_view::npos) {
+      Switch(stream);
+      if (!pending.empty()) {
+        Write(pending);
+        pending.clear();
+      }
+      Write(data.substr(0, newline + 1));
+      midline_ = false;
+      data.remove_prefix(newline + 1);
+    }
+    pending.append(data);
+    if (pending.size() >= kLineLimit) {  // a very long line (or binary): let it out
+      Switch(stream);
+      Write(pending);
+      midline_ = true;
+      pending.clear();
+    }
+  }
+
+  // Flushes what waits, writes the end time and the outcome; the first write
+  // error of the whole transcript, if any.
+  Status Finish(const Outcome& outcome) {
+    FlushPending();
+    std::string tail = "--- end ---\nend: " + UtcNow() + "\n";
+    if (outcome.exit_code >= 0) tail += "exit: " + std::to_string(outcome.exit_code) + "\n";
+    if (outcome.signal > 0) tail += "signal: " + std::to_string(outcome.signal) + "\n";
+    tail += outcome.ok ? std::string("status: ok\n") : "status: failed: " + outcome.reason + "\n";
+    Write(tail);
+    return error_;
+  }
+
+ private:
+  explicit ItemLog(OutputFile file) : file_(std::move(file)) {}
+
+  void Switch(int stream) {
+    if (current_ == stream) return;
+    // A line of the other stream already partly out: what has arrived of it
+    // goes with it, before the line is cut.
+    if (midline_ && current_ >= 0) {
+      Write(pending_[current_]);
+      pending_[current_].clear();
+    }
+    EndPartialLine();
+    Write(stream == kStdout ? "--- stdout ---\n" : "--- stderr ---\n");
+    current_ = stream;
+  }
+  // Partial lines out, each under its stream's marker, and the last one ended.
+  void FlushPending() {
+    for (Stream s : {kStdout, kStderr}) {
+      if (pending_[s].empty()) continue;
+      Switch(s);
+      Write(pending_[s]);
+      pending_[s].clear();
+      midline_ = true;
+    }
+    EndPartialLine();
+  }
+  void EndPartialLine() {
+    if (midline_) Write("\n");
+    midline_ = false;
+  }
+  void Write(std::string_view data) {
+    if (error_.ok() && !data.empty()) error_ = WriteAll(file_.fd.get(), data, file_.rel);
+  }
+
+  OutputFile file_;
+  std::string pending_[2];
+  bool started_ = false;
+  int current_ = -1;      // the stream of the last output written, -1 = none
+  bool midline_ = false;  // the file does not end with a newline
+  Status error_;
+};
+
 class FileActions {
  public:
   FileActions() { posix_spawn_file_actions_init(&actions_); }
@@ -171,6 +338,9 @@ class CommandHandler final : public Handler {
   explicit CommandHandler(const HandlerContext& context)
       : command_(context.settings.command),
         run_dir_(context.run_dir),
+        kind_(context.kind),
+        item_logs_(context.settings.output.item_logs),
+        cwd_is_template_(context.settings.command.cwd.find_first_of("{}") != std::string::npos),
         timeout_(context.settings.job.timeout),
         stop_fd_(context.stop_fd),
         child_pgid_(context.child_pgid),
@@ -185,13 +355,18 @@ class CommandHandler final : public Handler {
   Outcome Run(const ItemPaths& paths, LogSink& log) override;
 
  private:
+  Outcome Execute(const ItemPaths& paths, LogSink& log, ItemLog* item_log);
   Result<std::vector<std::string>> BuildArgv(const ItemPaths& paths) const;
-  std::string SpawnError(int err, const std::string& prog) const;
-  ChildEnd Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCapture* capture, StderrTail& tail);
+  std::string SpawnError(int err, const std::string& prog, const std::string& cwd) const;
+  ChildEnd Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCapture* capture, StderrTail& tail,
+                 ItemLog* item_log);
   bool StopRequested() const;
 
   const CommandSettings command_;  // a copy: the handler may outlive the Settings
   const std::string run_dir_;
+  const InputKind kind_;
+  const bool item_logs_;
+  const bool cwd_is_template_;  // command.cwd holds placeholders: expanded per item
   const Millis timeout_;
   const int stop_fd_;
   std::atomic<int32_t>* const child_pgid_;
@@ -219,7 +394,10 @@ Status CommandHandler::Prepare() {
     Status s = ValidateTemplate(command_.stdout_path);
     if (!s.ok()) return Status::Error("command.stdout_path: " + s.message());
   }
-  if (!command_.cwd.empty()) {
+  if (cwd_is_template_) {
+    Status s = ValidateTemplate(command_.cwd);
+    if (!s.ok()) return Status::Error("command.cwd: " + s.message());
+  } else if (!command_.cwd.empty()) {
     struct stat st;
     if (::stat(command_.cwd.c_str(), &st) != 0) {
       return Status::FromErrno("command.cwd " + command_.cwd, errno);
@@ -294,11 +472,11 @@ Result<std::vector<std::string>> CommandHandler::BuildArgv(const ItemPaths& path
   return args;
 }
 
-std::string CommandHandler::SpawnError(int err, const std::string& prog) const {
+std::string CommandHandler::SpawnError(int err, const std::string& prog,
+                                       const std::string& cwd) const {
   // A chdir failure in the child also reports ENOENT/EACCES; tell it apart.
-  if ((err == ENOENT || err == EACCES) && !command_.cwd.empty() &&
-      ::access(command_.cwd.c_str(), X_OK) != 0) {
-    return Status::FromErrno("spawn failed: command.cwd " + command_.cwd, errno).message();
+  if ((err == ENOENT || err == EACCES) && !cwd.empty() && ::access(cwd.c_str(), X_OK) != 0) {
+    return Status::FromErrno("spawn failed: command.cwd " + cwd, errno).message();
   }
   if (err == ENOENT) return "not found: " + prog;
   if (err == EACCES) return "not executable: " + prog;
@@ -313,15 +491,35 @@ bool CommandHandler::StopRequested() const {
 
 Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
   if (StopRequested()) return Failed("interrupted");
+  if (!item_logs_) return Execute(paths, log, nullptr);
+  // The log is created first: an item that cannot have the log it was asked
+  // for fails before its command runs, like one whose stdout file cannot be made.
+  Result<ItemLog> item_log = ItemLog::Open(run_dir_, ItemLogPath(paths, kind_));
+  if (!item_log.ok()) return Failed("item log: " + item_log.status().message());
+  Outcome outcome = Execute(paths, log, &*item_log);
+  if (!item_log->started()) item_log->Start(paths, {});
+  Status written = item_log->Finish(outcome);
+  if (!written.ok() && outcome.ok) {
+    outcome.ok = false;
+    outcome.reason = "item log: " + written.message();
+  }
+  return outcome;
+}
+
+Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* item_log) {
   Result<std::vector<std::string>> args = BuildArgv(paths);
   if (!args.ok()) return Failed(args.status().message());
+  if (item_log != nullptr) item_log->Start(paths, *args);
 
   // stdout: a pipe we drain (result), a file inside the run (file) or /dev/null
-  // (discard: the same as reading and dropping, without copying the bytes).
+  // (discard: the same as reading and dropping, without copying the bytes). An
+  // item log takes stdout too, except in file mode, where it has its own file:
+  // with discard, the log is then the only place it is kept.
   UniqueFd out_read, out_write, err_read, err_write;
   OutputFile stdout_file;
   int child_stdout = dev_null_.get();
-  if (command_.stdout_mode == StdoutMode::kResult) {
+  if (command_.stdout_mode == StdoutMode::kResult ||
+      (command_.stdout_mode == StdoutMode::kDiscard && item_log != nullptr)) {
     Status s = MakePipe(out_read, out_write);
     if (!s.ok()) return Failed(s.message());
     child_stdout = out_write.get();
@@ -334,6 +532,7 @@ Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
     Status s = KeepAboveStdio(stdout_file.fd);
     if (!s.ok()) return Failed(s.message());
     child_stdout = stdout_file.fd.get();
+    if (item_log != nullptr) item_log->Line("stdout: in " + stdout_file.rel);
   }
   Status piped = MakePipe(err_read, err_write);
   if (!piped.ok()) return Failed(piped.message());
@@ -342,8 +541,15 @@ Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
   posix_spawn_file_actions_adddup2(actions.get(), dev_null_.get(), 0);
   posix_spawn_file_actions_adddup2(actions.get(), child_stdout, 1);
   posix_spawn_file_actions_adddup2(actions.get(), err_write.get(), 2);
-  if (!command_.cwd.empty()) {
-    posix_spawn_file_actions_addchdir_np(actions.get(), command_.cwd.c_str());
+  std::string cwd = command_.cwd;
+  if (cwd_is_template_) {
+    Result<std::string> expanded = ExpandTemplate(command_.cwd, paths, /*shell_quote=*/false);
+    if (!expanded.ok()) return Failed("command.cwd: " + expanded.status().message());
+    cwd = std::move(expanded).value();
+    if (cwd.empty()) cwd = ".";
+  }
+  if (!cwd.empty()) {
+    posix_spawn_file_actions_addchdir_np(actions.get(), cwd.c_str());
   }
 #if defined(__GLIBC__) && __GLIBC_PREREQ(2, 34)
   // Our fds are close-on-exec, but code we do not own may leak one; a leaked
@@ -371,14 +577,15 @@ Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
   out_write.Reset();
   err_write.Reset();
   stdout_file.fd.Reset();
-  if (err != 0) return Failed(SpawnError(err, prog));
+  if (err != 0) return Failed(SpawnError(err, prog, cwd));
 
   // The child leads its own process group (POSIX_SPAWN_SETPGROUP, 0).
   if (child_pgid_ != nullptr) child_pgid_->store(pid, std::memory_order_relaxed);
   StdoutCapture capture(run_dir_, paths.index);
   StderrTail tail;
-  ChildEnd end = Watch(pid, out_read, err_read,
-                       command_.stdout_mode == StdoutMode::kResult ? &capture : nullptr, tail);
+  ChildEnd end =
+      Watch(pid, out_read, err_read,
+            command_.stdout_mode == StdoutMode::kResult ? &capture : nullptr, tail, item_log);
   if (child_pgid_ != nullptr) child_pgid_->store(0, std::memory_order_relaxed);
 
   Outcome outcome;
@@ -388,15 +595,18 @@ Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
   if (WIFEXITED(end.status)) outcome.exit_code = WEXITSTATUS(end.status);
   if (WIFSIGNALED(end.status)) outcome.signal = WTERMSIG(end.status);
 
-  std::string item_name = "item " + std::to_string(paths.index);
+  auto note = [&](const std::string& what) {
+    log.Log("item " + std::to_string(paths.index) + ": " + what);
+    if (item_log != nullptr) item_log->Line("shoal: " + what);
+  };
   if (end.leftovers_killed) {
-    log.Log(item_name + ": ended processes that still held its output " +
-            std::to_string(kOrphanGrace.count()) + " ms after the command exited");
+    note("ended processes that still held its output " + std::to_string(kOrphanGrace.count()) +
+         " ms after the command exited");
   }
   if (end.abandoned) {
-    log.Log(item_name +
-            ": stopped reading output still held open after SIGKILL "
-            "(by a process outside the command's process group)");
+    note(
+        "stopped reading output still held open after SIGKILL "
+        "(by a process outside the command's process group)");
   }
 
   if (end.status_lost) {
@@ -422,7 +632,7 @@ Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
 // EOF and only then is the child reaped; until then it stays a zombie, which
 // keeps its pid from being reused, so signalling its process group stays safe.
 ChildEnd CommandHandler::Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCapture* capture,
-                               StderrTail& tail) {
+                               StderrTail& tail, ItemLog* item_log) {
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   ChildEnd end;
   const Clock::time_point timeout_at = timeout_.count() > 0 ? Clock::now() + timeout_ : kNever;
@@ -499,10 +709,14 @@ ChildEnd CommandHandler::Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCa
     if (out_i >= 0 && fds[out_i].revents != 0) {
       read_once(out, [&](std::string_view data) {
         if (capture != nullptr) capture->Append(data);
+        if (item_log != nullptr) item_log->Append(ItemLog::kStdout, data);
       });
     }
     if (err_i >= 0 && fds[err_i].revents != 0) {
-      read_once(err, [&](std::string_view data) { tail.Append(data); });
+      read_once(err, [&](std::string_view data) {
+        tail.Append(data);
+        if (item_log != nullptr) item_log->Append(ItemLog::kStderr, data);
+      });
     }
     if (pid_i >= 0 && fds[pid_i].revents != 0) exited = true;
     if (!exited && !pidfd.valid()) {

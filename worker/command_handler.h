@@ -15,6 +15,14 @@
 // still holding the pipes kOrphanGrace after the command itself exited are
 // ended the same way: an item's processes do not outlive it while they hold
 // its output. Processes that left the pipes and the group are not chased.
+//
+// With output.item_logs, each item also gets a transcript inside the run
+// directory, logs/<rel>.log (tree) or logs/<index>.log (list): the command line
+// (shell-quoted), start time, stdout (unless command.stdout = "file", which
+// has its own file; with "discard" the log is where it is kept) and stderr
+// streamed as whole lines in arrival order under "--- stdout ---" and
+// "--- stderr ---" markers, then the end time, exit code or signal and
+// status. A log that cannot be created fails the item before it runs.
 #pragma once
 
 #include <chrono>
@@ -28,8 +36,11 @@ namespace shoal {
 inline constexpr std::chrono::milliseconds kKillGrace{2000};
 inline constexpr std::chrono::milliseconds kOrphanGrace{2000};
 
+// A command.cwd with placeholders ("{dir}") is expanded per item; a chdir
+// that fails then fails only that item.
+//
 // Fails (a settings error, before any item runs) on a bad template, shell =
-// true with more than one argv string, or a cwd that is not a directory.
+// true with more than one argv string, or a fixed cwd that is not a directory.
 Result<std::unique_ptr<Handler>> MakeCommandHandler(const HandlerContext& context);
 
 }  // namespace shoal
