@@ -18,7 +18,8 @@ namespace po = boost::program_options;
 
 constexpr std::pair<std::string_view, Verb> kVerbs[] = {
     {"run", Verb::kRun},     {"retry", Verb::kRetry}, {"resume", Verb::kResume},
-    {"check", Verb::kCheck}, {"init", Verb::kInit},
+    {"check", Verb::kCheck}, {"init", Verb::kInit},   {"merge", Verb::kMerge},
+    {"slurm", Verb::kSlurm},
 };
 
 std::vector<std::string> VerbNames() {
@@ -47,7 +48,11 @@ Status UsageError(const std::string& what, const std::string& topic) {
 po::options_description OptionsFor(Verb verb) {
   po::options_description desc;
   auto add = desc.add_options();
-  if (verb != Verb::kInit) {
+  if (verb == Verb::kMerge) {
+    add("output-dir,o", po::value<std::string>(), "");
+    add("quiet,q", "");
+    add("verbose,v", "");
+  } else if (verb != Verb::kInit) {
     add("workers,j", po::value<std::string>(), "");
     add("input,i", po::value<std::string>(), "");
     add("output-dir,o", po::value<std::string>(), "");
@@ -60,6 +65,16 @@ po::options_description OptionsFor(Verb verb) {
     add("dry-run", "");
     add("progress", "");
     add("no-progress", "");
+  }
+  if (verb == Verb::kRun || verb == Verb::kCheck) add("shard", po::value<std::string>(), "");
+  if (verb == Verb::kSlurm || verb == Verb::kRetry) {
+    add("shards", po::value<std::string>(), "");
+    add("partition", po::value<std::string>(), "");
+    add("time", po::value<std::string>(), "");
+    add("cpus-per-task", po::value<std::string>(), "");
+    add("sbatch", po::value<std::string>(), "");
+    add("submit", "");
+    add("wait", "");
   }
   add("help,h", "");
   add("version", "");
@@ -79,6 +94,32 @@ std::string Joined(const std::vector<std::string>& tokens) {
   std::string out;
   for (const std::string& t : tokens) out += (out.empty() ? "" : " ") + t;
   return out;
+}
+
+// A whole number in [lo, hi] for an option such as --shards.
+Status ParseCount(const std::string& value, const std::string& option, int lo, int hi,
+                  const std::string& verb_name, int* out) {
+  const bool digits = !value.empty() && value.find_first_not_of("0123456789") == std::string::npos;
+  long long n = digits && value.size() <= 9 ? std::stoll(value) : -1;
+  if (n < lo || n > hi) {
+    return UsageError(option + " takes a whole number from " + std::to_string(lo) + " to " +
+                          std::to_string(hi) + ", got '" + value + "'",
+                      verb_name);
+  }
+  *out = static_cast<int>(n);
+  return Status::Ok();
+}
+
+// Text that goes into an #SBATCH line verbatim: one line, no quotes to
+// re-parse, so that an option cannot become a second directive.
+Status CheckSbatchText(const std::string& value, const std::string& option,
+                       const std::string& verb_name) {
+  if (value.empty() || value.find_first_of("\n\r\"'\\") != std::string::npos) {
+    return UsageError(
+        option + " '" + value + "' must be non-empty, on one line, without quotes or backslashes",
+        verb_name);
+  }
+  return Status::Ok();
 }
 
 Status ParseOptions(const std::vector<std::string>& args, const std::string& verb_name,
@@ -119,8 +160,29 @@ Status ParseOptions(const std::vector<std::string>& args, const std::string& ver
       cl->overrides.push_back(Override{"job.workers", value, true, origin});
     } else if (key == "input") {
       cl->overrides.push_back(Override{"input.path", value, true, origin});
+    } else if (key == "output-dir" && cl->verb == Verb::kMerge) {
+      cl->merge_dir = value;
     } else if (key == "output-dir") {
       cl->overrides.push_back(Override{"output.dir", value, true, origin});
+    } else if (key == "shard") {
+      cl->overrides.push_back(Override{"input.shard", value, true, origin});
+    } else if (key == "shards") {
+      Status st = ParseCount(value, "--shards", 1, 100000, verb_name, &cl->slurm.shards);
+      if (!st.ok()) return st;
+    } else if (key == "cpus-per-task") {
+      Status st =
+          ParseCount(value, "--cpus-per-task", 1, 100000, verb_name, &cl->slurm.cpus_per_task);
+      if (!st.ok()) return st;
+    } else if (key == "partition" || key == "time" || key == "sbatch") {
+      Status st = CheckSbatchText(value, "--" + key, verb_name);
+      if (!st.ok()) return st;
+      if (key == "partition") cl->slurm.partition = value;
+      if (key == "time") cl->slurm.time = value;
+      if (key == "sbatch") cl->slurm.sbatch_args.push_back(value);
+    } else if (key == "submit") {
+      cl->slurm.submit = true;
+    } else if (key == "wait") {
+      cl->slurm.wait = true;
     } else if (key == "set") {
       const size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -208,6 +270,7 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
   switch (cl.verb) {
     case Verb::kRun:
     case Verb::kCheck:
+    case Verb::kSlurm:
       cl.settings_path = "settings.toml";
       if (positionals.size() > 1) {
         return UsageError(
@@ -228,6 +291,15 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
       }
       cl.run_dir = positionals[0];
       break;
+    case Verb::kMerge:
+      if (positionals.empty()) {
+        return UsageError("merge needs the run directories of the shards", first);
+      }
+      if (cl.merge_dir.empty()) {
+        return UsageError("merge needs -o DIR, the directory to write the merged run to", first);
+      }
+      cl.run_dirs = positionals;
+      break;
     case Verb::kInit:
       cl.init_path = "settings.toml";
       if (positionals.size() > 1) {
@@ -239,6 +311,19 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
     case Verb::kHelp:
     case Verb::kVersion:
       break;
+  }
+  if (cl.verb == Verb::kSlurm && cl.slurm.shards == 0) {
+    return UsageError("slurm needs --shards N, the number of array tasks", first);
+  }
+  if (cl.verb == Verb::kRetry && cl.slurm.shards == 0) {
+    const SlurmCommandLine& s = cl.slurm;
+    if (s.submit || s.wait || !s.partition.empty() || !s.time.empty() || s.cpus_per_task != 0 ||
+        !s.sbatch_args.empty()) {
+      return UsageError("the Slurm options of retry need --shards N", first);
+    }
+  }
+  if (cl.slurm.wait && !cl.slurm.submit) {
+    return UsageError("--wait needs --submit (it waits for the submitted merge job)", first);
   }
   return cl;
 }
@@ -254,6 +339,9 @@ Usage:
   shoal resume RUN_DIR [OPTIONS]     finish an interrupted run; items done or failed are skipped
   shoal check [SETTINGS] [OPTIONS]   validate settings, print the effective configuration
   shoal init [PATH]                  write an annotated settings.toml to start from
+  shoal slurm SETTINGS --shards N    write (--submit: submit) a Slurm job array over N
+                                     shards of the input, and a job that merges them
+  shoal merge RUN_DIR... -o DIR      merge the run directories of shards into one
   shoal help COMMAND                 help for one command (also: shoal COMMAND --help)
   shoal --version                    print the version
 
@@ -284,17 +372,56 @@ Run options:
       --items FILE         run only the items listed in FILE, one per line
                            (a failed.txt from an earlier run; - = stdin)
                              e.g. --items runs/checksums-20261122-031500/failed.txt
-      --dry-run            print what would run, run nothing
-      --progress           show a progress line (default: when stderr is a terminal)
-      --no-progress        never show a progress line
+      --dry-run            print each item's command line, shell-quoted, one per
+                           line on stdout; run nothing and create nothing ({run}
+                           and {out} show where a run started now would write)
+                             e.g. shoal run --dry-run | head
+      --progress           a live progress line on stderr (done/total, failed,
+                           items/s, elapsed, ETA, a bar), even when stderr is not
+                           a terminal (default: only on a terminal, without -q)
+                             e.g. shoal run --progress 2>progress.log
+      --no-progress        no live line: a plain status line every
+                           output.status_every instead, as when stderr is a file
+                             e.g. shoal run --no-progress --set output.status_every=1m
+)";
+
+constexpr char kShardOption[] = R"(
+Shard option:
+      --shard K/N          input.shard: run only shard K (0 to N-1) of N, the items
+                           whose text hashes to K; default: from the environment,
+                           SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT of an array
+                           0-(N-1), or JOB_COMPLETION_INDEX with SHOAL_SHARDS=N
+                             e.g. --shard 2/8    (--shard 0/1: the whole input)
+)";
+
+constexpr char kSlurmOptions[] = R"(
+Slurm options:
+      --shards N           array tasks, each running one shard of the input
+      --partition P        #SBATCH --partition=P
+                             e.g. --partition batch
+      --time T             #SBATCH --time=T, a limit per task
+                             e.g. --time 2:00:00
+      --cpus-per-task C    #SBATCH --cpus-per-task=C; each shard then runs C workers
+                           unless job.workers is set
+      --sbatch=ARG         any other sbatch option, as an #SBATCH line; repeatable
+                             e.g. --sbatch=--mem=8G --sbatch=--account=proj
+      --submit             submit with sbatch: the array, then the merge job
+                           (--dependency=afterany on the array)
+      --wait               with --submit: wait for the merge job and exit with its
+                           status (0 all items ok, 1 some failed, 2 merge refused)
 )";
 
 constexpr char kOutputOptions[] = R"(
 Output options:
-  -q, --quiet              print only errors
+  -q, --quiet              print only errors: no progress or status lines, and no
+                           summary when every item succeeded (log.txt has it all)
+                             e.g. shoal run -q || cat runs/*/failed.txt
   -v, --verbose            print more; repeat for more still (-vv)
+                             e.g. shoal run -v
   -h, --help               show this help
+                             e.g. shoal run --help
       --version            print the version
+                             e.g. shoal --version
 )";
 
 }  // namespace
@@ -310,8 +437,21 @@ Examples:
   shoal run                                  ./settings.toml as written
   shoal run jobs/gzip.toml -j 8 -i /data     eight workers over /data
   shoal run jobs/gzip.toml --items runs/gzip-20261122-031500/failed.txt
+  shoal run jobs/gzip.toml --shard 0/4       a quarter of the items, on this machine
+  shoal run --set job.retries=2 --set job.retry_delay=5s --set job.max_failures=5%
+
+While it runs: on a terminal, one live line on stderr (done/total, failed,
+items/s, elapsed, ETA, a bar); otherwise a status line every
+output.status_every, e.g. "1200 done, 3 failed, 8800 remaining, 250 items/s,
+elapsed 4.8s, ETA 39s". log.txt gets the same status lines, and at the end a
+summary: counts per failure reason, CPU time, item durations (p50/p95/p99/max)
+and the slowest items. A failed item is tried job.retries more times, after
+job.retry_delay, doubling each time. Once job.max_failures ("10" or "5%")
+items failed, no new items start: the running ones finish, the run exits 1,
+and 'shoal resume RUN_DIR' runs the rest. With output.order = "input",
+results are written in input order.
 )") + kOverrideOptions +
-           kRunOptions + kOutputOptions;
+           kRunOptions + kShardOption + kOutputOptions;
   }
   if (topic == "retry") {
     return std::string(R"(Usage: shoal retry RUN_DIR [OPTIONS]
@@ -322,8 +462,14 @@ Options override those settings.
 Examples:
   shoal retry runs/checksums-20261122-031500
   shoal retry runs/checksums-20261122-031500 --set job.timeout=10m
+  shoal retry runs/checksums-slurm/merged --shards 8 --submit
+                                   the failed items as a Slurm array of 8 shards
+
+With --shards N, nothing runs here: retry writes (with --submit, submits) a
+Slurm job array over RUN_DIR/failed.txt and a job that merges its shards, as
+'shoal slurm' does.
 )") + kOverrideOptions +
-           kRunOptions + kOutputOptions;
+           kRunOptions + kSlurmOptions + kOutputOptions;
   }
   if (topic == "resume") {
     return std::string(R"(Usage: shoal resume RUN_DIR [OPTIONS]
@@ -348,7 +494,50 @@ Examples:
   shoal check
   shoal check jobs/gzip.toml -j 8 --set job.timeout=1m
 )") + kOverrideOptions +
-           kOutputOptions;
+           kShardOption + kOutputOptions;
+  }
+  if (topic == "slurm") {
+    return std::string(R"(Usage: shoal slurm [SETTINGS] --shards N [OPTIONS]
+
+Run the job of SETTINGS on a Slurm cluster: an array of N tasks, each one a
+'shoal run' of its shard of the input on its node, then a job that merges the
+shards into one run directory. Writes <output.dir>/<job.name>-<stamp>-slurm/
+with settings.toml (the effective settings), shards.sbatch, merge.sbatch and
+submit.sh; with --submit also submits them. The shards write into shards/ of
+that directory, the merged run is merged/. shoal, the settings, the input and
+output.dir must be on a file system that every node sees at the same path.
+
+Examples:
+  shoal slurm jobs/checksums.toml --shards 16 --partition batch --time 4:00:00
+  shoal slurm jobs/checksums.toml --shards 4 --submit --wait
+)") + kOverrideOptions +
+           kSlurmOptions + kOutputOptions;
+  }
+  if (topic == "merge") {
+    return R"(Usage: shoal merge RUN_DIR... -o DIR
+
+Merge the run directories of the shards of one job (shoal run --shard K/N, or
+the tasks of 'shoal slurm') into DIR, which must not exist or be empty:
+results, errors.jsonl and failed.txt of all shards; log.txt with each shard's
+summary and the total; settings.toml without input.shard, so that
+'shoal retry DIR' re-runs every failed item. Refuses shards of different
+settings, a missing or duplicated shard, and a shard that did not finish;
+reports items that appear in two shards.
+
+Examples:
+  shoal merge runs/checksums-*-shard-*-of-4 -o runs/checksums-all
+  shoal merge runs/checksums-20261122-031500-slurm/shards/* -o /tmp/merged
+
+Options:
+  -o, --output-dir DIR     where the merged run directory goes (required)
+  -q, --quiet              print only errors
+  -v, --verbose            print more
+  -h, --help               show this help
+      --version            print the version
+
+Exit status: 0 every item succeeded; 1 at least one item failed; 2 the shards
+cannot be merged (nothing written); 3 internal error.
+)";
   }
   if (topic == "init") {
     return R"(Usage: shoal init [PATH]
@@ -365,7 +554,10 @@ Options:
       --version            print the version
 )";
   }
-  return kOverview;
+  // The overview explains the options too: most users never look further.
+  return std::string(kOverview) +
+         "\nOptions of run, retry and resume ('shoal help COMMAND' for each command's):\n" +
+         kOverrideOptions + kRunOptions + kOutputOptions;
 }
 
 }  // namespace shoal

@@ -11,15 +11,29 @@
 
 namespace shoal {
 
-enum class Verb { kRun, kRetry, kResume, kCheck, kInit, kHelp, kVersion };
+enum class Verb { kRun, kRetry, kResume, kCheck, kInit, kMerge, kSlurm, kHelp, kVersion };
+
+// shoal slurm, and shoal retry --shards: how the sbatch scripts are written.
+struct SlurmCommandLine {
+  int shards = 0;  // --shards N; 0 = not given (retry then runs here)
+  std::string partition;
+  std::string time;
+  int cpus_per_task = 0;                 // 0 = Slurm's default
+  std::vector<std::string> sbatch_args;  // --sbatch=ARG, each an #SBATCH line
+  bool submit = false;
+  bool wait = false;  // with submit: until the merge job has ended
+};
 
 struct CommandLine {
   Verb verb = Verb::kHelp;
-  std::string help_topic;       // verb named with --help ("run"), or "" for general
-  std::string settings_path;    // run/check: default "settings.toml"
-  bool settings_given = false;  // the user named a settings file
-  std::string run_dir;          // retry/resume
-  std::string init_path;        // init: default "settings.toml"
+  std::string help_topic;             // verb named with --help ("run"), or "" for general
+  std::string settings_path;          // run/check/slurm: default "settings.toml"
+  bool settings_given = false;        // the user named a settings file
+  std::string run_dir;                // retry/resume
+  std::vector<std::string> run_dirs;  // merge: the shard run directories
+  std::string merge_dir;              // merge: -o DIR
+  SlurmCommandLine slurm;             // slurm, retry --shards
+  std::string init_path;              // init: default "settings.toml"
   std::vector<Override> overrides;
   std::string items_file;  // --items FILE ("" = none, "-" = stdin)
   bool dry_run = false;

@@ -156,7 +156,7 @@ TEST(CliTest, HelpAndVersion) {
   EXPECT_EQ(Ok({"--version"}).verb, Verb::kVersion);
   EXPECT_EQ(Ok({"run", "--version"}).verb, Verb::kVersion);
   EXPECT_EQ(Error({"help", "frobnicate"}),
-            "no help for 'frobnicate', the commands are run retry resume check init; "
+            "no help for 'frobnicate', the commands are run retry resume check init merge slurm; "
             "see 'shoal --help'");
   EXPECT_EQ(std::string(kShoalVersion), "0.1.0");
 }
@@ -186,6 +186,80 @@ TEST(CliTest, UsageErrors) {
   EXPECT_EQ(Error({"--version", "x"}), "unexpected argument 'x'; see 'shoal --help'");
 }
 
+TEST(CliTest, ShardIsAnOverride) {
+  CommandLine cl = Ok({"run", "--shard", "2/8", "-j", "4"});
+  ASSERT_EQ(cl.overrides.size(), 2u);
+  ExpectOverride(cl.overrides[0], "input.shard", "2/8", true, "--shard 2/8");
+  cl = Ok({"check", "--shard=0/1"});
+  ASSERT_EQ(cl.overrides.size(), 1u);
+  ExpectOverride(cl.overrides[0], "input.shard", "0/1", true, "--shard=0/1");
+  EXPECT_EQ(Error({"resume", "r", "--shard", "1/2"}),
+            "unknown option '--shard'; see 'shoal resume --help'");
+}
+
+TEST(CliTest, Merge) {
+  CommandLine cl = Ok({"merge", "runs/a-shard-0-of-2", "runs/a-shard-1-of-2", "-o", "merged"});
+  EXPECT_EQ(cl.verb, Verb::kMerge);
+  EXPECT_EQ(cl.run_dirs, (std::vector<std::string>{"runs/a-shard-0-of-2", "runs/a-shard-1-of-2"}));
+  EXPECT_EQ(cl.merge_dir, "merged");
+  EXPECT_TRUE(cl.overrides.empty()) << "-o of merge is the merged directory, not output.dir";
+  EXPECT_EQ(Ok({"merge", "-o", "m", "a", "-q"}).run_dirs, (std::vector<std::string>{"a"}));
+  EXPECT_EQ(Error({"merge", "a", "b"}),
+            "merge needs -o DIR, the directory to write the merged run to; "
+            "see 'shoal merge --help'");
+  EXPECT_EQ(Error({"merge", "-o", "m"}),
+            "merge needs the run directories of the shards; see 'shoal merge --help'");
+  EXPECT_EQ(Error({"merge", "a", "-o", "m", "-j", "2"}),
+            "unknown option '-j'; see 'shoal merge --help'");
+}
+
+TEST(CliTest, Slurm) {
+  CommandLine cl = Ok({"slurm", "jobs/a.toml", "--shards", "16", "--partition", "batch", "--time",
+                       "2:00:00", "--cpus-per-task", "8", "--sbatch=--mem=8G",
+                       "--sbatch=--account=p", "--submit", "--wait", "-o", "/scratch/runs"});
+  EXPECT_EQ(cl.verb, Verb::kSlurm);
+  EXPECT_EQ(cl.settings_path, "jobs/a.toml");
+  EXPECT_EQ(cl.slurm.shards, 16);
+  EXPECT_EQ(cl.slurm.partition, "batch");
+  EXPECT_EQ(cl.slurm.time, "2:00:00");
+  EXPECT_EQ(cl.slurm.cpus_per_task, 8);
+  EXPECT_EQ(cl.slurm.sbatch_args, (std::vector<std::string>{"--mem=8G", "--account=p"}));
+  EXPECT_TRUE(cl.slurm.submit);
+  EXPECT_TRUE(cl.slurm.wait);
+  ASSERT_EQ(cl.overrides.size(), 1u);
+  ExpectOverride(cl.overrides[0], "output.dir", "/scratch/runs", true, "-o /scratch/runs");
+  EXPECT_EQ(Ok({"slurm", "--shards", "2"}).settings_path, "settings.toml");
+  EXPECT_FALSE(Ok({"slurm", "--shards", "2"}).slurm.submit);
+
+  EXPECT_EQ(Error({"slurm", "a.toml"}),
+            "slurm needs --shards N, the number of array tasks; see 'shoal slurm --help'");
+  EXPECT_EQ(Error({"slurm", "--shards", "0"}),
+            "--shards takes a whole number from 1 to 100000, got '0'; see 'shoal slurm --help'");
+  EXPECT_EQ(Error({"slurm", "--shards", "x"}).substr(0, 46),
+            "--shards takes a whole number from 1 to 100000");
+  EXPECT_EQ(Error({"slurm", "--shards", "2", "--wait"}),
+            "--wait needs --submit (it waits for the submitted merge job); "
+            "see 'shoal slurm --help'");
+  EXPECT_EQ(Error({"slurm", "--shards", "2", "--partition", "a b\nc"}).substr(0, 14),
+            "--partition 'a");
+  EXPECT_EQ(Error({"slurm", "--shards", "2", "--sbatch=--x='y'"}).substr(0, 10), "--sbatch '");
+  EXPECT_EQ(Error({"slurm", "--shards", "2", "--dry-run"}),
+            "unknown option '--dry-run'; see 'shoal slurm --help'");
+}
+
+TEST(CliTest, RetryWithShards) {
+  CommandLine cl = Ok({"retry", "runs/x-slurm/merged", "--shards", "4", "--submit"});
+  EXPECT_EQ(cl.verb, Verb::kRetry);
+  EXPECT_EQ(cl.run_dir, "runs/x-slurm/merged");
+  EXPECT_EQ(cl.slurm.shards, 4);
+  EXPECT_TRUE(cl.slurm.submit);
+  EXPECT_EQ(Ok({"retry", "r"}).slurm.shards, 0);
+  EXPECT_EQ(Error({"retry", "r", "--submit"}),
+            "the Slurm options of retry need --shards N; see 'shoal retry --help'");
+  EXPECT_EQ(Error({"retry", "r", "--partition", "p"}),
+            "the Slurm options of retry need --shards N; see 'shoal retry --help'");
+}
+
 TEST(CliTest, HelpTextCoversEveryOption) {
   const std::string run = HelpText("run");
   for (const char* option : {"--workers", "-j,", "--input", "-i,", "--output-dir", "-o,", "--items",
@@ -200,9 +274,18 @@ TEST(CliTest, HelpTextCoversEveryOption) {
   EXPECT_NE(HelpText("check").find("Usage: shoal check"), std::string::npos);
   EXPECT_EQ(HelpText("check").find("--dry-run"), std::string::npos);
   EXPECT_NE(HelpText("init").find("Usage: shoal init [PATH]"), std::string::npos);
+  EXPECT_NE(run.find("--shard K/N"), std::string::npos);
+  EXPECT_NE(run.find("SLURM_ARRAY_TASK_ID"), std::string::npos);
+  const std::string slurm = HelpText("slurm");
+  for (const char* option : {"Usage: shoal slurm", "--shards N", "--partition P", "--time T",
+                             "--cpus-per-task C", "--sbatch=ARG", "--submit", "--wait", "--set"}) {
+    EXPECT_NE(slurm.find(option), std::string::npos) << option;
+  }
+  EXPECT_NE(HelpText("retry").find("--shards N"), std::string::npos);
+  EXPECT_NE(HelpText("merge").find("Usage: shoal merge RUN_DIR... -o DIR"), std::string::npos);
   const std::string overview = HelpText("");
   for (const char* verb : {"shoal run", "shoal retry", "shoal resume", "shoal check", "shoal init",
-                           "shoal help", "shoal --version"}) {
+                           "shoal slurm", "shoal merge", "shoal help", "shoal --version"}) {
     EXPECT_NE(overview.find(verb), std::string::npos) << verb;
   }
   EXPECT_EQ(HelpText("help"), overview);

@@ -67,6 +67,7 @@ constexpr KeySpec kKeys[] = {
     {"input", "skip_header", Kind::kBoolean, "true"},
     {"input", "column", Kind::kInteger, "1"},
     {"input", "items", Kind::kString, "\"failed.txt\""},
+    {"input", "shard", Kind::kString, "\"0/4\""},
     {"command", "argv", Kind::kStringArray, "[\"gzip\", \"-kf\", \"{path}\"]"},
     {"command", "shell", Kind::kBoolean, "false"},
     {"command", "stdout", Kind::kEnum, "\"result\""},
@@ -434,6 +435,7 @@ class SettingsReader {
     ReadBool("input", "skip_header", &in->skip_header);
     ReadInt("input", "column", 0, INT_MAX, &in->column);
     ReadPath("input", "items", &in->items);
+    if (ReadString("input", "shard", &in->shard)) CheckShard(in->shard);
   }
 
   void ReadCommand(CommandSettings* cmd) {
@@ -495,6 +497,35 @@ class SettingsReader {
     if (!s.input.require.empty() && s.input.select != Select::kDirs) {
       Fail("input", "require", "input.require only applies to directories",
            "set select = \"dirs\" under [input], or remove require");
+    }
+  }
+
+  // "K/N" with 0 <= K < N, both decimal; "" = no sharding.
+  void CheckShard(const std::string& shard) {
+    if (shard.empty()) return;
+    const std::string fix = OriginOf("input.shard") != nullptr
+                                ? "write K/N with K from 0 to N-1, e.g. --shard 0/4"
+                                : "write K/N with K from 0 to N-1, e.g. shard = \"0/4\"";
+    const size_t slash = shard.find('/');
+    int64_t k = -1, n = -1;
+    const bool parsed = slash != std::string::npos &&
+                        shard.find_first_not_of("0123456789/") == std::string::npos &&
+                        LooksLikeInteger(std::string_view(shard).substr(0, slash), &k) &&
+                        LooksLikeInteger(std::string_view(shard).substr(slash + 1), &n);
+    if (!parsed) {
+      return Fail("input", "shard", "input.shard must be K/N, got " + Quote(shard), fix);
+    }
+    if (n < 1 || n > 1'000'000) {
+      return Fail("input", "shard",
+                  "input.shard " + Quote(shard) + " has " + std::to_string(n) +
+                      " shards; N must be between 1 and 1000000",
+                  fix);
+    }
+    if (k >= n) {
+      return Fail("input", "shard",
+                  "input.shard " + Quote(shard) + ": shard " + std::to_string(k) +
+                      " does not exist, shards are numbered 0 to " + std::to_string(n - 1),
+                  fix);
     }
   }
 
@@ -1084,6 +1115,7 @@ std::string SettingsToToml(const Settings& s) {
   out += Line("skip_header", TomlBool(s.input.skip_header));
   out += Line("column", std::to_string(s.input.column));
   out += Line("items", TomlString(s.input.items));
+  out += Line("shard", TomlString(s.input.shard));
   out += "\n[command]\n";
   out += Line("argv", TomlArray(s.command.argv));
   out += Line("shell", TomlBool(s.command.shell));
@@ -1136,6 +1168,7 @@ separator = "newline"     # list: newline | nul
 skip_header = false       # list: drop the first line
 column = 0                # list: 1-based CSV column to take as the item; 0 = whole line
 items = ""                # run only the items listed in this file (e.g. a failed.txt), as --items does
+shard = ""                # "K/N": only shard K (0-based) of N, by a hash of each item; see 'shoal slurm'
 
 [command]                 # handler = "command"
 # Placeholders: {path} {item} {rel} {name} {stem} {ext} {dir} {index} {worker} {run} {out}

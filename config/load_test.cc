@@ -51,6 +51,7 @@ void ExpectSame(const Settings& a, const Settings& b) {
   EXPECT_EQ(a.input.skip_header, b.input.skip_header);
   EXPECT_EQ(a.input.column, b.input.column);
   EXPECT_EQ(a.input.items, b.input.items);
+  EXPECT_EQ(a.input.shard, b.input.shard);
   EXPECT_EQ(a.command.argv, b.command.argv);
   EXPECT_EQ(a.command.shell, b.command.shell);
   EXPECT_EQ(a.command.stdout_mode, b.command.stdout_mode);
@@ -115,6 +116,7 @@ separator = "nul"
 skip_header = true
 column = 2
 items = "failed.txt"
+shard = "3/8"
 
 [command]
 argv = ["curl", "-sf", "https://x/{item}"]
@@ -158,6 +160,7 @@ TEST(LoadTest, EveryKeyIsRead) {
   EXPECT_EQ(s.input.select, Select::kDirs);
   EXPECT_EQ(s.input.require, "CMakeLists.txt");
   EXPECT_EQ(s.input.include, (std::vector<std::string>{"*.csv", "a/**"}));
+  EXPECT_EQ(s.input.shard, "3/8");
   EXPECT_EQ(s.input.exclude, (std::vector<std::string>{".git"}));
   EXPECT_TRUE(s.input.follow_links);
   EXPECT_EQ(s.input.separator, Separator::kNul);
@@ -384,6 +387,31 @@ struct DurationCase {
   const char* text;
   int64_t ms;
 };
+
+TEST(LoadTest, Shard) {
+  EXPECT_EQ(Parse("[input]\nshard = \"0/1\"\n").input.shard, "0/1");
+  EXPECT_EQ(Parse("[input]\nshard = \"15/16\"\n").input.shard, "15/16");
+  EXPECT_EQ(Parse("").input.shard, "");
+  EXPECT_EQ(Parse("[input]\nshard = \"\"\n").input.shard, "");
+  EXPECT_EQ(Error("[input]\nshard = \"4/4\"\n"),
+            "s.toml:2:9: input.shard \"4/4\": shard 4 does not exist, shards are numbered 0 to "
+            "3; write K/N with K from 0 to N-1, e.g. shard = \"0/4\"");
+  EXPECT_EQ(Error("[input]\nshard = \"1/0\"\n"),
+            "s.toml:2:9: input.shard \"1/0\" has 0 shards; N must be between 1 and 1000000; "
+            "write K/N with K from 0 to N-1, e.g. shard = \"0/4\"");
+  for (const char* bad :
+       {"1", "1/", "/4", "a/4", "-1/4", "1/4/2", " 1/4", "1/99999999999999999999"}) {
+    const std::string e = Error(std::string("[input]\nshard = \"") + bad + "\"\n");
+    EXPECT_EQ(e.rfind("s.toml:2:9: input.shard must be K/N, got", 0), 0u) << bad << ": " << e;
+  }
+  EXPECT_EQ(Error("[input]\nshard = 3\n"),
+            "s.toml:2:9: input.shard must be a string, got integer 3; write e.g. shard = \"0/4\"");
+  // From --shard: the message names the option.
+  EXPECT_EQ(Parse("", {{"input.shard", "2/3", true, "--shard 2/3"}}).input.shard, "2/3");
+  EXPECT_EQ(Error("", {{"input.shard", "3/3", true, "--shard 3/3"}}),
+            "--shard 3/3: input.shard \"3/3\": shard 3 does not exist, shards are numbered 0 to "
+            "2; write K/N with K from 0 to N-1, e.g. --shard 0/4");
+}
 
 TEST(DurationTest, Accepted) {
   const DurationCase cases[] = {
@@ -617,41 +645,15 @@ std::vector<std::string> KeysIn(const std::string& text) {
 }
 
 const std::vector<std::string> kSpecOrder = {
-    "job.name",
-    "job.workers",
-    "job.handler",
-    "job.timeout",
-    "job.retries",
-    "job.retry_delay",
-    "job.max_failures",
-    "job.grace",
-    "input.path",
-    "input.kind",
-    "input.recursive",
-    "input.max_depth",
-    "input.select",
-    "input.require",
-    "input.include",
-    "input.exclude",
-    "input.follow_links",
-    "input.separator",
-    "input.skip_header",
-    "input.column",
-    "input.items",
-    "command.argv",
-    "command.shell",
-    "command.stdout",
-    "command.stdout_path",
-    "command.env",
-    "command.cwd",
-    "plugin.library",
-    "plugin.config",
-    "output.dir",
-    "output.format",
-    "output.order",
-    "output.item_logs",
-    "output.status_every",
-    "queue.slots",
+    "job.name",           "job.workers",         "job.handler",         "job.timeout",
+    "job.retries",        "job.retry_delay",     "job.max_failures",    "job.grace",
+    "input.path",         "input.kind",          "input.recursive",     "input.max_depth",
+    "input.select",       "input.require",       "input.include",       "input.exclude",
+    "input.follow_links", "input.separator",     "input.skip_header",   "input.column",
+    "input.items",        "input.shard",         "command.argv",        "command.shell",
+    "command.stdout",     "command.stdout_path", "command.env",         "command.cwd",
+    "plugin.library",     "plugin.config",       "output.dir",          "output.format",
+    "output.order",       "output.item_logs",    "output.status_every", "queue.slots",
     "queue.batch",
 };
 

@@ -53,6 +53,10 @@ struct InputSettings {
   // Run only the items listed in this file (a failed.txt), in the input's
   // own form, instead of all of input.path. Set by --items; "" = none.
   std::string items;
+  // "K/N": run only shard K (0-based) of N, chosen by a stable hash of each
+  // item's text (master/shard.h); "" = the whole input. Set by --shard, by
+  // the Slurm or Kubernetes environment of `shoal run`, or in the file.
+  std::string shard;
 };
 
 struct CommandSettings {

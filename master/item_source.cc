@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "master/list_reader.h"
+#include "master/shard.h"
 #include "master/tree_walker.h"
 
 namespace shoal {
@@ -61,8 +62,10 @@ Result<InputKind> ResolveInputKind(const InputSettings& input) {
   return S_ISDIR(st.st_mode) ? InputKind::kTree : InputKind::kList;
 }
 
-Result<std::unique_ptr<ItemSource>> OpenItemSource(const Settings& settings,
-                                                   const std::string& items_file) {
+namespace {
+
+Result<std::unique_ptr<ItemSource>> OpenUnsharded(const Settings& settings,
+                                                  const std::string& items_file) {
   const InputSettings& input = settings.input;
   if (!items_file.empty()) {
     // A failed list (or any --items file) holds items as they were produced:
@@ -90,6 +93,20 @@ Result<std::unique_ptr<ItemSource>> OpenItemSource(const Settings& settings,
     return std::unique_ptr<ItemSource>(std::move(w).value());
   }
   return OpenList(input);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ItemSource>> OpenItemSource(const Settings& settings,
+                                                   const std::string& items_file) {
+  Result<std::unique_ptr<ItemSource>> source = OpenUnsharded(settings, items_file);
+  if (!source.ok() || settings.input.shard.empty()) return source;
+  // Indices stay those of the whole input (or items file): the shards'
+  // records merge by index.
+  Result<ShardSpec> spec = ParseShard(settings.input.shard);
+  if (!spec.ok()) return Status::Error("input.shard: " + spec.status().message());
+  return std::unique_ptr<ItemSource>(
+      std::make_unique<ShardFilter>(std::move(source).value(), *spec));
 }
 
 }  // namespace shoal

@@ -3,14 +3,19 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <string>
 
 #include "config/cli.h"
 #include "config/load.h"
 #include "master/master.h"
+#include "master/merge.h"
 #include "master/resume.h"
 #include "master/run_dir.h"
+#include "master/shard.h"
+#include "master/slurm.h"
 
 namespace shoal {
 namespace {
@@ -28,6 +33,42 @@ RunOptions OptionsOf(const CommandLine& cl) {
   o.quiet = cl.quiet;
   o.verbose = cl.verbose;
   return o;
+}
+
+// Without --shard or input.shard, a run in a Slurm array task or a Kubernetes
+// Indexed Job takes its shard from the environment; an environment that names
+// no consistent shard is an error rather than a run of the wrong items.
+Status ApplyEnvironmentShard(const CommandLine& cl, Settings* settings) {
+  if (!settings->input.shard.empty()) return Status::Ok();
+  Result<EnvShard> env = ShardFromEnvironment(::getenv);
+  if (!env.ok()) return env.status();
+  if (!env->note.empty() && !cl.quiet) std::fprintf(stderr, "shoal: note: %s\n", env->note.c_str());
+  if (!env->shard.empty() && cl.verbose > 0) {
+    std::fprintf(stderr, "shoal: shard %s, from %s\n", env->shard.c_str(), env->source.c_str());
+  }
+  settings->input.shard = env->shard;
+  return Status::Ok();
+}
+
+int Merge(const CommandLine& cl) {
+  Result<MergeReport> report = MergeShards(cl.run_dirs, cl.merge_dir);
+  if (!report.ok()) return PrintError(report.status().message(), kExitUsage);
+  if (report->duplicates > 0) {
+    std::fprintf(stderr,
+                 "shoal: warning: %llu record(s) repeat the index of another record (items in "
+                 "two shards, or shards that did not see the same input); all were kept:\n",
+                 static_cast<unsigned long long>(report->duplicates));
+    for (const std::string& e : report->duplicate_examples) {
+      std::fprintf(stderr, "shoal:   %s\n", e.c_str());
+    }
+  }
+  if (!cl.quiet || report->exit_code != kExitOk) {
+    std::fprintf(stderr,
+                 "shoal: merged %u shards: %llu ok, %llu failed\nshoal: run directory: %s\n",
+                 report->shards, static_cast<unsigned long long>(report->ok),
+                 static_cast<unsigned long long>(report->failed), report->dir.c_str());
+  }
+  return report->exit_code;
 }
 
 int Init(const CommandLine& cl) {
@@ -61,14 +102,31 @@ int Main(int argc, char** argv) {
     case Verb::kCheck: {
       auto settings = LoadSettings(cl->settings_path, cl->overrides);
       if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
+      Status st = ApplyEnvironmentShard(*cl, &*settings);
+      if (!st.ok()) return PrintError(st.message(), kExitUsage);
       std::fputs(SettingsToToml(*settings).c_str(), stdout);
       return kExitOk;
     }
     case Verb::kRun: {
       auto settings = LoadSettings(cl->settings_path, cl->overrides);
       if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
+      Status st = ApplyEnvironmentShard(*cl, &*settings);
+      if (!st.ok()) return PrintError(st.message(), kExitUsage);
       return RunJob(*settings, OptionsOf(*cl));
     }
+    case Verb::kSlurm: {
+      auto settings = LoadSettings(cl->settings_path, cl->overrides);
+      if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
+      if (!settings->input.shard.empty()) {
+        return PrintError("input.shard = \"" + settings->input.shard + "\" is set in " +
+                              cl->settings_path +
+                              "; shoal slurm gives each array task its own shard: remove it",
+                          kExitUsage);
+      }
+      return RunSlurmJob(*settings, cl->slurm, cl->quiet);
+    }
+    case Verb::kMerge:
+      return Merge(*cl);
     case Verb::kRetry: {
       // The run's own effective settings, and exactly its failed items.
       auto settings = LoadSettings(cl->run_dir + "/settings.toml", cl->overrides);
@@ -85,6 +143,12 @@ int Main(int argc, char** argv) {
         std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n",
                      cl->run_dir.c_str());
         return kExitOk;
+      }
+      if (cl->slurm.shards > 0) {
+        // A Slurm array over just the failed items: each task a shard of them.
+        settings->input.items = std::filesystem::absolute(options.items_file).lexically_normal();
+        settings->input.shard.clear();
+        return RunSlurmJob(*settings, cl->slurm, cl->quiet);
       }
       return RunJob(*settings, options);
     }

@@ -1,0 +1,497 @@
+#include "master/merge.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "common/fd.h"
+#include "common/json.h"
+#include "config/load.h"
+#include "master/resume.h"
+#include "master/run_dir.h"
+#include "master/shard.h"
+
+namespace shoal {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kMaxExamples = 10;
+constexpr size_t kFlushBytes = 1 << 20;
+
+struct Shard {
+  std::string dir;
+  Settings settings;
+  ShardSpec spec;
+  // The "summary: ..." lines of its last run (resume makes several runs),
+  // without their timestamps.
+  std::vector<std::string> summary;
+};
+
+std::string Name(const Shard& s) {
+  return "shard " + std::to_string(s.spec.index) + " (" + s.dir + ")";
+}
+
+// Calls on_line(line) for every line of a file, read-only; a missing file has
+// no lines. `torn` is set when the last line has no terminator.
+template <typename F>
+Status ForEachLine(const std::string& path, char terminator, bool* torn, F on_line) {
+  *torn = false;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::FromErrno("cannot open " + path, errno);
+  }
+  std::string pending;
+  std::vector<char> buf(1 << 20);
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("cannot read " + path, errno);
+    }
+    if (n == 0) break;
+    std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    size_t pos = 0;
+    for (size_t end; (end = chunk.find(terminator, pos)) != std::string_view::npos; pos = end + 1) {
+      if (pending.empty()) {
+        on_line(chunk.substr(pos, end - pos));
+      } else {
+        pending.append(chunk.substr(pos, end - pos));
+        on_line(std::string_view(pending));
+        pending.clear();
+      }
+    }
+    pending.append(chunk.substr(pos));
+  }
+  *torn = !pending.empty();
+  return Status::Ok();
+}
+
+// The text after a log line's timestamp ("2026-...Z message").
+std::string_view LogMessage(std::string_view line) {
+  size_t space = line.find(' ');
+  return space == std::string_view::npos ? line : line.substr(space + 1);
+}
+
+// Reads the shard's log: its last summary and how its last run ended.
+Status ReadShardLog(Shard* shard) {
+  const std::string path = shard->dir + "/log.txt";
+  int ended = -1;
+  bool torn = false;
+  Status st = ForEachLine(path, '\n', &torn, [&](std::string_view line) {
+    std::string_view m = LogMessage(line);
+    constexpr std::string_view kEnded = "run ended, exit status ";
+    if (m.starts_with("summary: ")) {
+      shard->summary.emplace_back(m);
+    } else if (m.starts_with(kEnded)) {
+      ended = std::atoi(std::string(m.substr(kEnded.size())).c_str());
+    } else if (m.starts_with("run started")) {
+      ended = -1;  // a later run (resume) in the same directory has not ended yet
+      shard->summary.clear();
+    }
+  });
+  if (!st.ok()) return st;
+  const std::string fix =
+      "; finish it with 'shoal resume " + shard->dir + "' (anywhere), then merge again";
+  if (ended < 0) {
+    return Status::Error(Name(*shard) +
+                         " has not finished: its log.txt has no 'run ended' line after its "
+                         "last start (still running, killed, or out of time?)" +
+                         fix);
+  }
+  if (ended != 0 && ended != 1) {
+    return Status::Error(
+        Name(*shard) + " did not finish: it ended with exit status " + std::to_string(ended) +
+        (ended == 3 ? " (internal error, see its log.txt)" : " (interrupted)") + fix);
+  }
+  return Status::Ok();
+}
+
+// The settings a shard's run directory must share with the others.
+std::string Comparable(Settings s) {
+  s.input.shard.clear();
+  s.output.dir.clear();
+  s.job.workers = 0;
+  return SettingsToToml(s);
+}
+
+// "job.timeout = "1m"" for the first line where two settings texts differ.
+std::string FirstDifference(const std::string& a, const std::string& b) {
+  std::vector<std::string> la, lb;
+  for (const std::string* text : {&a, &b}) {
+    auto& lines = text == &a ? la : lb;
+    size_t pos = 0;
+    while (pos < text->size()) {
+      size_t nl = text->find('\n', pos);
+      if (nl == std::string::npos) nl = text->size();
+      lines.push_back(text->substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+  }
+  std::string section;
+  for (size_t i = 0; i < std::max(la.size(), lb.size()); ++i) {
+    const std::string x = i < la.size() ? la[i] : "";
+    const std::string y = i < lb.size() ? lb[i] : "";
+    if (x.starts_with("[")) section = x.substr(1, x.find(']') - 1);
+    if (x != y) {
+      const size_t eq = x.find(" = ");
+      const std::string key = eq == std::string::npos ? x : x.substr(0, eq);
+      const std::string vy = y.find(" = ") == std::string::npos ? y : y.substr(y.find(" = ") + 3);
+      const std::string vx = eq == std::string::npos ? x : x.substr(eq + 3);
+      return section + "." + key + " = " + vx + " in one, " + vy + " in the other";
+    }
+  }
+  return "";
+}
+
+// The index of a record line: jsonl (shoal writes "index" first; anything
+// else is parsed in full) or results.tsv. 0 = none.
+uint64_t IndexOf(std::string_view line, bool tsv) {
+  auto digits = [](std::string_view s) {
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; i < s.size() && s[i] >= '0' && s[i] <= '9' && i < 19; ++i) v = v * 10 + (s[i] - '0');
+    return std::pair{v, i};
+  };
+  if (tsv) {
+    auto [v, n] = digits(line);
+    return n > 0 && n < line.size() && line[n] == '\t' ? v : 0;
+  }
+  constexpr std::string_view kPrefix = "{\"index\":";
+  if (line.starts_with(kPrefix)) {
+    auto [v, n] = digits(line.substr(kPrefix.size()));
+    const size_t end = kPrefix.size() + n;
+    if (n > 0 && end < line.size() && (line[end] == ',' || line[end] == '}')) return v;
+  }
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (!ParseFlatJsonObject(line, &fields)) return 0;
+  for (const auto& [k, v] : fields) {
+    if (k == "index") return digits(v).second == v.size() ? digits(v).first : 0;
+  }
+  return 0;
+}
+
+// The item of a record line, for messages.
+std::string ItemOf(std::string_view line, bool tsv) {
+  if (tsv) {
+    const size_t tab = line.find('\t');
+    const size_t tab2 = line.find('\t', tab + 1);
+    return tab == std::string_view::npos ? "" : std::string(line.substr(tab + 1, tab2 - tab - 1));
+  }
+  std::vector<std::pair<std::string, std::string>> fields;
+  if (!ParseFlatJsonObject(line, &fields)) return "";
+  std::string item;
+  for (const auto& [k, v] : fields) {
+    if (k == "item" && item.empty()) item = v;
+    if (k == "item_b64") DecodeBase64(v, &item);
+  }
+  return item;
+}
+
+Status CheckOutDir(const std::string& out_dir) {
+  struct stat st;
+  if (::stat(out_dir.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::FromErrno("cannot look at " + out_dir, errno);
+  }
+  std::error_code ec;
+  if (!S_ISDIR(st.st_mode) || !fs::is_empty(out_dir, ec)) {
+    return Status::Error(out_dir +
+                         " exists and is not an empty directory; merge writes a new run "
+                         "directory: name one that does not exist yet");
+  }
+  return Status::Ok();
+}
+
+// Loads and checks the shards; sorted by shard index.
+Result<std::vector<Shard>> LoadShards(const std::vector<std::string>& run_dirs) {
+  std::vector<Shard> shards;
+  for (std::string dir : run_dirs) {
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    struct stat st;
+    if (::stat((dir + "/settings.toml").c_str(), &st) != 0) {
+      return Status::Error(dir + " is not a shoal run directory (no settings.toml)");
+    }
+    Result<Settings> settings = LoadSettings(dir + "/settings.toml", {});
+    if (!settings.ok()) return settings.status();
+    if (settings->input.shard.empty()) {
+      return Status::Error(dir +
+                           " is not the run of a shard (its input.shard is empty); merge takes "
+                           "the run directories of 'shoal run --shard K/N' or of 'shoal slurm'");
+    }
+    Result<ShardSpec> spec = ParseShard(settings->input.shard);
+    if (!spec.ok()) return Status::Error(dir + ": " + spec.status().message());
+    shards.push_back(Shard{dir, std::move(settings).value(), *spec, {}});
+  }
+  std::stable_sort(shards.begin(), shards.end(),
+                   [](const Shard& a, const Shard& b) { return a.spec.index < b.spec.index; });
+
+  const uint32_t n = shards.front().spec.count;
+  for (const Shard& s : shards) {
+    if (s.spec.count != n) {
+      return Status::Error(Name(s) + " is one of " + std::to_string(s.spec.count) + " shards, " +
+                           Name(shards.front()) + " one of " + std::to_string(n) +
+                           "; merge takes the shards of one split");
+    }
+  }
+  std::vector<std::vector<const Shard*>> by_index(n);
+  for (const Shard& s : shards) by_index[s.spec.index].push_back(&s);
+  std::string missing, twice;
+  for (uint32_t k = 0; k < n; ++k) {
+    if (by_index[k].empty()) missing += (missing.empty() ? "" : ", ") + std::to_string(k);
+    if (by_index[k].size() > 1) {
+      twice += "\n  shard " + std::to_string(k) + " in";
+      for (const Shard* s : by_index[k]) twice += " " + s->dir;
+    }
+  }
+  if (!twice.empty()) {
+    return Status::Error(
+        "a shard is given more than once (a task that ran twice?); keep one "
+        "run directory of each:" +
+        twice);
+  }
+  if (!missing.empty()) {
+    const bool one = missing.find(',') == std::string::npos;
+    return Status::Error("missing shard" + std::string(one ? " " : "s ") + missing + " of " +
+                         std::to_string(n) + " (shards are 0 to " + std::to_string(n - 1) +
+                         "); run " + (one ? "it" : "each") + " with 'shoal run SETTINGS --shard " +
+                         (one ? missing : "K") + "/" + std::to_string(n) +
+                         "' and name its run directory too");
+  }
+
+  const std::string first = Comparable(shards.front().settings);
+  for (const Shard& s : shards) {
+    const std::string mine = Comparable(s.settings);
+    if (mine != first) {
+      return Status::Error(Name(s) + " and " + Name(shards.front()) +
+                           " ran with different settings (" + FirstDifference(mine, first) +
+                           "); merge takes the shards of one job");
+    }
+  }
+  return shards;
+}
+
+// A finished shard's record files end with a whole record: a torn one means
+// the shard was killed after its log said it ended, or the file was edited.
+Status CheckWhole(const std::string& path, char terminator, const Shard& shard) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno == ENOENT ? Status::Ok() : Status::FromErrno(path, errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(path, errno);
+  char last = terminator;
+  if (st.st_size > 0 && ::pread(fd.get(), &last, 1, st.st_size - 1) != 1) {
+    return Status::FromErrno("cannot read " + path, errno);
+  }
+  if (last != terminator) {
+    return Status::Error(path + " ends in a torn record; 'shoal resume " + shard.dir +
+                         "' repairs " + Name(shard) + ", then merge again");
+  }
+  return Status::Ok();
+}
+
+class Merger {
+ public:
+  Merger(std::vector<Shard> shards, std::string out_dir)
+      : shards_(std::move(shards)), out_dir_(std::move(out_dir)) {
+    const Settings& s = shards_.front().settings;
+    tsv_ = s.output.format == OutputFormat::kTsv;
+    // results.tsv of the sha256 handler is sha256sum's format: no index.
+    indexed_results_ = !(tsv_ && s.job.handler == HandlerKind::kSha256);
+    separator_ = s.input.separator == Separator::kNul ? '\0' : '\n';
+    results_name_ = ResultsFileName(s.output.format);
+  }
+
+  Result<MergeReport> Run() {
+    for (const Shard& s : shards_) {
+      for (auto [name, terminator] :
+           {std::pair{results_name_, '\n'}, std::pair{std::string("errors.jsonl"), '\n'},
+            std::pair{std::string("failed.txt"), separator_}}) {
+        Status st = CheckWhole(s.dir + "/" + name, terminator, s);
+        if (!st.ok()) return st;
+      }
+    }
+    std::error_code ec;
+    fs::create_directories(out_dir_, ec);
+    if (ec) return Status::Error("cannot create " + out_dir_ + ": " + ec.message());
+    report_.dir = out_dir_;
+    report_.shards = static_cast<uint32_t>(shards_.size());
+
+    Status st = WriteSettings();
+    if (st.ok()) st = CopyRecords(results_name_, /*ok=*/true);
+    if (st.ok()) st = CopyRecords("errors.jsonl", /*ok=*/false);
+    if (st.ok()) st = CopyFailed();
+    if (st.ok() && report_.duplicates > 0) st = DescribeDuplicates();
+    if (st.ok()) st = WriteLog();
+    if (!st.ok()) return st;
+    return report_;
+  }
+
+ private:
+  Status WriteSettings() {
+    Settings merged = shards_.front().settings;
+    merged.input.shard.clear();
+    // 'shoal retry' of the merged run writes its run beside it.
+    merged.output.dir = fs::absolute(out_dir_).lexically_normal().parent_path().string();
+    for (const Shard& s : shards_) {
+      if (s.settings.job.workers != merged.job.workers) merged.job.workers = 0;
+    }
+    RecordFile file;
+    Status st = file.Open(out_dir_ + "/settings.toml");
+    if (!st.ok()) return st;
+    file.Append(SettingsToToml(merged));
+    return file.Flush();
+  }
+
+  Status CopyRecords(const std::string& name, bool ok) {
+    RecordFile out;
+    Status st = out.Open(out_dir_ + "/" + name);
+    if (!st.ok()) return st;
+    const bool tsv = ok && tsv_;
+    const bool indexed = !ok || indexed_results_;
+    for (const Shard& shard : shards_) {
+      const std::string path = shard.dir + "/" + name;
+      bool torn = false;
+      Status bad;
+      uint64_t line_no = 0;
+      st = ForEachLine(path, '\n', &torn, [&](std::string_view line) {
+        ++line_no;
+        if (!bad.ok()) return;
+        (ok ? report_.ok : report_.failed)++;
+        if (indexed) {
+          const uint64_t index = IndexOf(line, tsv);
+          if (index == 0) {
+            bad = Status::Error(path + ":" + std::to_string(line_no) +
+                                ": a record without an index; was this file edited?");
+            return;
+          }
+          if (!done_.Add(index)) {
+            ++report_.duplicates;
+            if (examples_.size() < kMaxExamples) examples_.insert(index);
+          }
+        }
+        out.Append(line);
+        out.Append("\n");
+        if (out.pending() >= kFlushBytes) bad = out.Flush();
+      });
+      if (st.ok()) st = bad;
+      if (!st.ok()) return st;
+    }
+    return out.Flush();
+  }
+
+  Status CopyFailed() {
+    RecordFile out;
+    Status st = out.Open(out_dir_ + "/failed.txt");
+    if (!st.ok()) return st;
+    for (const Shard& shard : shards_) {
+      bool torn = false;
+      Status bad;
+      st = ForEachLine(shard.dir + "/failed.txt", separator_, &torn, [&](std::string_view item) {
+        if (!bad.ok()) return;
+        out.Append(item);
+        out.buffer()->push_back(separator_);
+        if (out.pending() >= kFlushBytes) bad = out.Flush();
+      });
+      if (st.ok()) st = bad;
+      if (!st.ok()) return st;
+    }
+    return out.Flush();
+  }
+
+  // A second pass over the records, only for the indices shown as examples.
+  Status DescribeDuplicates() {
+    std::map<uint64_t, std::pair<std::string, std::string>> seen;  // index -> item, where
+    for (const Shard& shard : shards_) {
+      for (bool ok : {true, false}) {
+        if (ok && !indexed_results_) continue;
+        bool torn = false;
+        Status st = ForEachLine(shard.dir + "/" + (ok ? results_name_ : "errors.jsonl"), '\n',
+                                &torn, [&](std::string_view line) {
+                                  const uint64_t index = IndexOf(line, ok && tsv_);
+                                  if (!examples_.contains(index)) return;
+                                  auto& [item, where] = seen[index];
+                                  if (item.empty()) item = ItemOf(line, ok && tsv_);
+                                  where += (where.empty() ? "" : ", ") + std::string("shard ") +
+                                           std::to_string(shard.spec.index) +
+                                           (ok ? " (ok)" : " (failed)");
+                                });
+        if (!st.ok()) return st;
+      }
+    }
+    for (const auto& [index, entry] : seen) {
+      std::string quoted;
+      AppendJsonString(&quoted, entry.first);
+      report_.duplicate_examples.push_back("item " + std::to_string(index) + " " + quoted + ": " +
+                                           entry.second);
+    }
+    return Status::Ok();
+  }
+
+  Status WriteLog() {
+    RecordFile log;
+    Status st = log.Open(out_dir_ + "/log.txt");
+    if (!st.ok()) return st;
+    auto line = [&](const std::string& message) {
+      log.Append(TimestampNow() + " " + message + "\n");
+    };
+    const uint32_t n = shards_.front().spec.count;
+    line("merge of " + std::to_string(n) + " shards of job " + shards_.front().settings.job.name +
+         " into " + out_dir_);
+    for (const Shard& s : shards_) {
+      const std::string shard = "shard " + FormatShard(s.spec) + " " + s.dir + ": ";
+      if (s.summary.empty()) line(shard + "summary: (none in its log.txt)");
+      for (const std::string& summary : s.summary) line(shard + summary);
+    }
+    report_.exit_code = report_.failed > 0 ? 1 : 0;
+    line("total: " + std::to_string(report_.ok) + " ok, " + std::to_string(report_.failed) +
+         " failed, " + std::to_string(report_.ok + report_.failed) + " items in " +
+         std::to_string(n) + " shards");
+    if (report_.duplicates > 0) {
+      line("warning: " + std::to_string(report_.duplicates) +
+           " record(s) repeat the index of another record: items in two shards, or shards "
+           "that did not see the same input; all records were kept");
+      for (const std::string& e : report_.duplicate_examples) line("duplicate: " + e);
+    }
+    line("merge ended, exit status " + std::to_string(report_.exit_code));
+    return log.Flush();
+  }
+
+  std::vector<Shard> shards_;
+  std::string out_dir_;
+  bool tsv_ = false;
+  bool indexed_results_ = true;
+  char separator_ = '\n';
+  std::string results_name_;
+  DoneSet done_;
+  std::set<uint64_t> examples_;
+  MergeReport report_;
+};
+
+}  // namespace
+
+Result<MergeReport> MergeShards(const std::vector<std::string>& run_dirs,
+                                const std::string& out_dir) {
+  if (run_dirs.empty()) return Status::Error("merge needs the run directories of the shards");
+  std::error_code ec;
+  std::string out = fs::absolute(out_dir, ec).lexically_normal().string();
+  if (ec) return Status::Error("cannot resolve " + out_dir + ": " + ec.message());
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  Result<std::vector<Shard>> shards = LoadShards(run_dirs);
+  if (!shards.ok()) return shards.status();
+  for (Shard& s : *shards) {
+    Status st = ReadShardLog(&s);
+    if (!st.ok()) return st;
+  }
+  Status st = CheckOutDir(out);
+  if (!st.ok()) return st;
+  return Merger(std::move(shards).value(), out).Run();
+}
+
+}  // namespace shoal

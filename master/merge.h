@@ -1,0 +1,43 @@
+// shoal merge: the run directories of one job's shards become one run
+// directory, as if one machine had run the whole input: results, errors.jsonl
+// and failed.txt of every shard, a log.txt with each shard's summary line and
+// the total, and a settings.toml without input.shard, so that 'shoal retry'
+// on the merged directory runs every failed item again, anywhere.
+//
+// Nothing is written unless the shards fit together: the same settings
+// (input.shard, output.dir and job.workers may differ), each shard 0..N-1
+// exactly once, and every shard finished ("run ended, exit status 0|1" in its
+// log.txt; an interrupted shard must be resumed first, or its unfinished items
+// would be lost from the failed list). Records are copied as they are; a
+// record whose index another record already has (an item in two shards) is
+// kept and reported, never silently dropped.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace shoal {
+
+struct MergeReport {
+  std::string dir;  // the merged run directory
+  uint32_t shards = 0;
+  uint64_t ok = 0;
+  uint64_t failed = 0;
+  // Records whose index an earlier record (of another shard, or the same one)
+  // had already; with examples such as
+  // "item 17 \"d/f.bin\": shard 0 (ok), shard 2 (failed)".
+  uint64_t duplicates = 0;
+  std::vector<std::string> duplicate_examples;
+  int exit_code = 0;  // SPEC's: 0 every item succeeded, 1 some failed
+};
+
+// Merges `run_dirs` (the run directories of shards) into `out_dir`, which is
+// created and must not exist or be empty. An error means nothing was merged
+// (exit status 2); its message names the directory and what to do.
+Result<MergeReport> MergeShards(const std::vector<std::string>& run_dirs,
+                                const std::string& out_dir);
+
+}  // namespace shoal
