@@ -344,14 +344,22 @@ TEST_F(E2eShm, ObjectsArePrivateAndRemoved) {
             "\n"
             "[command]\n"
             "argv = [\"sleep\", \"0.2\"]\n");
-  const std::set<std::string> before = DevShmEntries();
+  // A master names its objects shoal-<pid>-<random>: watch only this run's,
+  // so that other shoal runs on the machine cannot disturb the test.
+  auto ours = [](pid_t master) {
+    std::vector<std::string> names;
+    for (const std::string& name : DevShmEntries()) {
+      if (name.starts_with("shoal-" + std::to_string(master) + "-")) names.push_back(name);
+    }
+    return names;
+  };
 
   Child child(WithShoal({"run", "settings.toml", "-o", runs_.string()}), dir_, NextCapture());
+  const pid_t master = child.pid();
   std::set<std::string> seen;
   auto deadline = steady_clock::now() + seconds(120);
   while (!child.Exited() && steady_clock::now() < deadline) {
-    for (const std::string& name : DevShmEntries()) {
-      if (before.count(name)) continue;
+    for (const std::string& name : ours(master)) {
       struct stat st;
       if (lstat(("/dev/shm/" + name).c_str(), &st) != 0) continue;  // just removed
       if (seen.insert(name).second) {
@@ -363,21 +371,15 @@ TEST_F(E2eShm, ObjectsArePrivateAndRemoved) {
   }
   ProcessResult r = child.Wait(seconds(1));
   ASSERT_EQ(r.status, 0) << Describe(r);
-  EXPECT_FALSE(seen.empty()) << "no /dev/shm/shoal-* object was seen while the run went on";
-
-  auto leftovers = [&] {
-    std::vector<std::string> left;
-    for (const std::string& name : DevShmEntries()) {
-      if (!before.count(name)) left.push_back(name);
-    }
-    return left;
-  };
-  EXPECT_EQ(leftovers(), std::vector<std::string>{}) << "after a successful run";
+  EXPECT_FALSE(seen.empty()) << "no /dev/shm/shoal-" << master << "-* object was seen";
+  EXPECT_EQ(ours(master), std::vector<std::string>{}) << "after a successful run";
 
   WriteFile(dir_ / "bad.toml", "[job]\nname = \"bad\"\n\n[input]\npath = \"no-such-input\"\n");
-  r = Shoal({"run", "bad.toml", "-o", runs_.string()});
+  Child bad(WithShoal({"run", "bad.toml", "-o", runs_.string()}), dir_, NextCapture());
+  const pid_t bad_master = bad.pid();
+  r = bad.Wait(seconds(60));
   EXPECT_EQ(r.status, 2) << Describe(r);
-  EXPECT_EQ(leftovers(), std::vector<std::string>{}) << "after a run rejected with exit 2";
+  EXPECT_EQ(ours(bad_master), std::vector<std::string>{}) << "after a run rejected with exit 2";
 }
 
 // h. check and init.
