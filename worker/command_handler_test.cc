@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -42,13 +43,25 @@ class CommandHandlerTest : public ::testing::Test {
 
   // Runs one list item through a handler built from settings_.
   Outcome RunItem(const std::string& item, uint64_t index = 1, int stop_fd = -1) {
-    HandlerContext context{settings_, InputKind::kList, run_, 1};
+    return RunItemOf(InputKind::kList, item, index, stop_fd);
+  }
+  // Runs one tree item (a path relative to settings_.input.path).
+  Outcome RunTreeItem(const std::string& rel, uint64_t index = 1) {
+    return RunItemOf(InputKind::kTree, rel, index, -1);
+  }
+  Outcome RunItemOf(InputKind kind, const std::string& item, uint64_t index, int stop_fd) {
+    HandlerContext context{settings_, kind, run_, 1};
     context.stop_fd = stop_fd;
     Result<std::unique_ptr<Handler>> handler = MakeCommandHandler(context);
     EXPECT_TRUE(handler.ok()) << handler.status().message();
     if (!handler.ok()) return Outcome();
-    ItemPaths paths = MakeItemPaths(settings_, InputKind::kList, item, index, 1, run_);
+    ItemPaths paths = MakeItemPaths(settings_, kind, item, index, 1, run_);
     return (*handler)->Run(paths, log_);
+  }
+
+  std::string RunFile(const std::string& rel) const {
+    std::ifstream in(run_ + "/" + rel, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
   }
 
   void Argv(std::vector<std::string> argv) { settings_.command.argv = std::move(argv); }
@@ -195,6 +208,23 @@ TEST_F(CommandHandlerTest, EnvAndCwd) {
   EXPECT_EQ(o.output, "v a l|/nowhere|" + run_ + "\n");
 }
 
+TEST_F(CommandHandlerTest, CwdWithPlaceholdersIsPerItem) {
+  settings_.input.path = run_ + "/in";
+  fs::create_directories(run_ + "/in/a/b");
+  settings_.command.cwd = "{dir}";
+  Argv({"pwd"});
+  Outcome o = RunTreeItem("a/b/f.txt");
+  ASSERT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(o.output, run_ + "/in/a/b\n");
+  // A directory that is missing fails only its item.
+  o = RunTreeItem("missing/f.txt");
+  EXPECT_FALSE(o.ok);
+  EXPECT_NE(o.reason.find("command.cwd " + run_ + "/in/missing"), std::string::npos) << o.reason;
+  settings_.command.cwd = "{nope}";
+  HandlerContext context{settings_, InputKind::kTree, run_, 1};
+  EXPECT_FALSE(MakeCommandHandler(context).ok());
+}
+
 TEST_F(CommandHandlerTest, PathFromEnvIsSearched) {
   fs::create_directory(run_ + "/bin");
   std::string tool = run_ + "/bin/shoal-test-tool";
@@ -281,6 +311,208 @@ TEST_F(CommandHandlerTest, StdoutToFileInsideRun) {
   EXPECT_FALSE(o.ok);
   EXPECT_NE(o.reason.find("not inside"), std::string::npos) << o.reason;
   EXPECT_FALSE(fs::exists("/tmp/a.escape"));
+}
+
+// command.stdout = "file" with the default stdout_path "{out}/{name}.out":
+// each tree item's stdout lands beside its mirror under {run}/out.
+TEST_F(CommandHandlerTest, StdoutFileDefaultPathMirrorsTheTree) {
+  settings_.input.path = run_ + "/in";
+  settings_.command.stdout_mode = StdoutMode::kFile;
+  ASSERT_EQ(settings_.command.stdout_path, "{out}/{name}.out");
+  Argv({"printf", "%s|%s", "{rel}", "{name}"});
+  const std::vector<std::string> rels = {"z.txt", "a/y.txt", "a/b/x.txt", "a/b/it's here"};
+  uint64_t index = 0;
+  for (const std::string& rel : rels) {
+    Outcome o = RunTreeItem(rel, ++index);
+    ASSERT_TRUE(o.ok) << rel << ": " << o.reason;
+    EXPECT_EQ(o.output, "");
+    EXPECT_EQ(o.output_file, "out/" + rel + ".out");
+    std::string name = fs::path(rel).filename().string();
+    EXPECT_EQ(RunFile("out/" + rel + ".out"), rel + "|" + name);
+  }
+}
+
+TEST_F(CommandHandlerTest, StdoutFileOfAFailedItemIsKept) {
+  settings_.input.path = run_ + "/in";
+  settings_.command.stdout_mode = StdoutMode::kFile;
+  settings_.command.stdout_path = "{out}/{stem}.gz";
+  Argv({"sh", "-c", "echo partial; exit 2"});
+  Outcome o = RunTreeItem("d/f.txt");
+  EXPECT_EQ(o.reason, "exit 2");
+  EXPECT_EQ(o.output_file, "out/d/f.gz");
+  EXPECT_EQ(RunFile("out/d/f.gz"), "partial\n");
+}
+
+const std::regex& IsoTime() {
+  static const std::regex re(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
+  return re;
+}
+
+// The value of "key: value" in an item log ("" when absent).
+std::string LogField(const std::string& log, const std::string& key) {
+  std::istringstream in(log);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key + ": ", 0) == 0) return line.substr(key.size() + 2);
+  }
+  return "";
+}
+
+TEST_F(CommandHandlerTest, ItemLogHoldsCommandTimesStatusAndOutput) {
+  settings_.output.item_logs = true;
+  Argv({"sh", "-c", "echo out1; echo err1 >&2; sleep 0.1; echo out2; exit 3", "it's {item}"});
+  Outcome o = RunItem("a b", 5);
+  EXPECT_EQ(o.reason, "exit 3");
+  EXPECT_EQ(o.output, "out1\nout2\n") << "stdout still goes to the record";
+  EXPECT_EQ(o.stderr_tail, "err1\n");
+
+  std::string log = RunFile("logs/5.log");
+  EXPECT_EQ(LogField(log, "command"),
+            "sh -c 'echo out1; echo err1 >&2; sleep 0.1; echo out2; exit 3' 'it'\\''s a b'")
+      << log;
+  EXPECT_EQ(LogField(log, "item"), "'a b'");
+  EXPECT_EQ(LogField(log, "index"), "5");
+  EXPECT_TRUE(std::regex_match(LogField(log, "start"), IsoTime())) << log;
+  EXPECT_TRUE(std::regex_match(LogField(log, "end"), IsoTime())) << log;
+  EXPECT_LE(LogField(log, "start"), LogField(log, "end"));
+  EXPECT_EQ(LogField(log, "exit"), "3");
+  EXPECT_EQ(LogField(log, "status"), "failed: exit 3");
+  // Every line of both streams, each under its stream's marker, in order.
+  size_t out1 = log.find("--- stdout ---\nout1\n");
+  size_t err1 = log.find("--- stderr ---\nerr1\n");
+  size_t out2 = log.find("--- stdout ---\nout2\n");
+  EXPECT_NE(out1, std::string::npos) << log;
+  EXPECT_NE(err1, std::string::npos) << log;
+  EXPECT_NE(out2, std::string::npos) << log;
+  EXPECT_LT(out1, out2);
+  EXPECT_LT(log.find("start: "), out1);
+  EXPECT_LT(out2, log.find("end: "));
+}
+
+TEST_F(CommandHandlerTest, ItemLogOfATreeItemMirrorsItsPath) {
+  settings_.input.path = run_ + "/in";
+  settings_.output.item_logs = true;
+  Argv({"echo", "{rel}"});
+  Outcome o = RunTreeItem("d1/sub/f.txt", 9);
+  ASSERT_TRUE(o.ok) << o.reason;
+  std::string log = RunFile("logs/d1/sub/f.txt.log");
+  EXPECT_EQ(LogField(log, "command"), "echo d1/sub/f.txt");
+  EXPECT_EQ(LogField(log, "exit"), "0");
+  EXPECT_EQ(LogField(log, "status"), "ok");
+  EXPECT_NE(log.find("--- stdout ---\nd1/sub/f.txt\n"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(run_ + "/logs/9.log"));
+}
+
+TEST_F(CommandHandlerTest, ItemLogNeverSplitsALine) {
+  // stdout writes half a line, stderr a whole one, then stdout ends its line.
+  settings_.output.item_logs = true;
+  Argv({"sh", "-c", "printf abc; sleep 0.1; echo E1 >&2; sleep 0.1; echo def; printf tail"});
+  Outcome o = RunItem("x", 2);
+  ASSERT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(o.output, "abcdef\ntail");
+  std::string log = RunFile("logs/2.log");
+  EXPECT_NE(log.find("--- stderr ---\nE1\n--- stdout ---\nabcdef\ntail\n--- end ---\n"),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(CommandHandlerTest, ItemLogOfACommandThatCannotStart) {
+  settings_.output.item_logs = true;
+  Argv({"shoal-no-such-program-xyz", "{item}"});
+  Outcome o = RunItem("x", 3);
+  EXPECT_EQ(o.reason, "not found: shoal-no-such-program-xyz");
+  std::string log = RunFile("logs/3.log");
+  EXPECT_EQ(LogField(log, "command"), "shoal-no-such-program-xyz x");
+  EXPECT_EQ(LogField(log, "status"), "failed: not found: shoal-no-such-program-xyz");
+  EXPECT_EQ(LogField(log, "exit"), "");
+}
+
+TEST_F(CommandHandlerTest, ItemLogOfACommandThatCannotBeBuilt) {
+  settings_.output.item_logs = true;
+  Argv({"printf", "%s", "{item}"});
+  Outcome o = RunItem(std::string("a\0b", 3), 11);
+  EXPECT_FALSE(o.ok);
+  std::string log = RunFile("logs/11.log");
+  EXPECT_EQ(LogField(log, "command"), "(none)") << log;
+  EXPECT_EQ(LogField(log, "index"), "11");
+  EXPECT_NE(LogField(log, "status").find("NUL"), std::string::npos) << log;
+}
+
+TEST_F(CommandHandlerTest, ItemLogHoldsShoalsNotesAfterTheOutput) {
+  settings_.output.item_logs = true;
+  Argv({"sh", "-c", "sleep 100 & printf started"});
+  Outcome o = RunItem("x", 12);
+  EXPECT_TRUE(o.ok) << o.reason;
+  std::string log = RunFile("logs/12.log");
+  EXPECT_NE(log.find("--- stdout ---\nstarted\nshoal: ended processes that still held its output"),
+            std::string::npos)
+      << log;
+}
+
+TEST_F(CommandHandlerTest, ItemLogRecordsATimeout) {
+  settings_.output.item_logs = true;
+  settings_.job.timeout = Millis(200);
+  Argv({"sh", "-c", "echo started; exec sleep 100"});
+  Outcome o = RunItem("x", 4);
+  EXPECT_EQ(o.reason, "timeout");
+  std::string log = RunFile("logs/4.log");
+  EXPECT_NE(log.find("started\n"), std::string::npos) << log;
+  EXPECT_EQ(LogField(log, "signal"), "15");
+  EXPECT_EQ(LogField(log, "status"), "failed: timeout");
+}
+
+// stdout = "file" keeps stdout in its own file; the log says where, and holds stderr.
+TEST_F(CommandHandlerTest, ItemLogWithStdoutFile) {
+  settings_.output.item_logs = true;
+  settings_.command.stdout_mode = StdoutMode::kFile;
+  Argv({"sh", "-c", "echo payload; echo note >&2"});
+  Outcome o = RunItem("f", 6);
+  ASSERT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(RunFile("out/f.out"), "payload\n");
+  std::string log = RunFile("logs/6.log");
+  EXPECT_EQ(LogField(log, "stdout"), "in out/f.out");
+  EXPECT_EQ(log.find("\npayload\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("--- stderr ---\nnote\n"), std::string::npos) << log;
+}
+
+// Fifty megabytes of stdout (discarded from the records, kept in the log) and
+// of one endless line on stderr stream through with bounded memory.
+TEST_F(CommandHandlerTest, ItemLogStreamsLargeOutput) {
+  constexpr uint64_t kSize = 50ull << 20;
+  settings_.output.item_logs = true;
+  settings_.command.stdout_mode = StdoutMode::kDiscard;
+  const std::string n = std::to_string(kSize);
+  Argv({"sh", "-c", "head -c " + n + " /dev/zero | tr '\\0' '\\121' >&2; yes line | head -c " + n});
+  struct rusage before {};
+  getrusage(RUSAGE_SELF, &before);
+  Outcome o = RunItem("x", 7);
+  struct rusage after {};
+  getrusage(RUSAGE_SELF, &after);
+  ASSERT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(o.output, "");
+  EXPECT_EQ(o.output_file, "");
+  EXPECT_LE(o.stderr_tail.size(), kStderrTail);
+  EXPECT_GT(fs::file_size(run_ + "/logs/7.log"), 2 * kSize);
+  EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 16 * 1024);  // KiB
+  std::string log = RunFile("logs/7.log");
+  EXPECT_EQ(std::count(log.begin(), log.end(), 'Q'), static_cast<ptrdiff_t>(kSize))
+      << "every byte of stderr (Q, written as \\121 in the command)";
+  EXPECT_EQ(LogField(log, "status"), "ok");
+}
+
+// A log that cannot be made inside the run fails the item before it runs.
+TEST_F(CommandHandlerTest, ItemLogRefusesASymlinkOutOfTheRun) {
+  settings_.output.item_logs = true;
+  std::string outside = run_ + "-outside";
+  fs::create_directory(outside);
+  fs::create_directory_symlink(outside, run_ + "/logs");
+  std::string marker = run_ + "/ran";
+  Argv({"touch", marker});
+  Outcome o = RunItem("x", 8);
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.reason.rfind("item log: ", 0), 0u) << o.reason;
+  EXPECT_FALSE(fs::exists(marker)) << "the command ran";
+  EXPECT_TRUE(fs::is_empty(outside));
+  fs::remove_all(outside);
 }
 
 TEST_F(CommandHandlerTest, DiscardMode) {
