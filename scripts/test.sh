@@ -27,7 +27,9 @@ done
 scripts/setup.sh --build-dir "$build_dir" "${flags[@]}"
 
 # Sanitizer reports fail the test that triggered them, with a stack.
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+# handle_segv=0: a worker that segfaults must die of SIGSEGV, as in a normal
+# build, not exit 1 after ASan's report (the crash tests check the reason).
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:handle_segv=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1}
 
