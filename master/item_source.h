@@ -35,6 +35,13 @@ class ItemSource {
   // ("cannot read directory 'a/b': Permission denied"); the master logs them.
   // A source keeps a bounded number between calls, so call it now and then.
   virtual std::vector<std::string> TakeWarnings() { return {}; }
+  // For inputs that arrive over time (a pipe, a terminal): true when the
+  // next Next() would wait for the writer, and the fd to watch until it is
+  // readable. The master then waits in epoll rather than in read(), so it
+  // goes on draining results and hears signals while the producer is slow.
+  // (A record the writer left half-written can still block, briefly.)
+  virtual bool WouldBlock() { return false; }
+  virtual int WaitFd() const { return -1; }
 };
 
 // The source for a job: a tree walker or a list reader per settings.input

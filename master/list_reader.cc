@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <utility>
@@ -32,7 +34,16 @@ ListReader::ListReader(int fd, bool owns_fd, std::string name, ListOptions optio
       options_(std::move(options)),
       sep_(options_.separator == Separator::kNul ? '\0' : '\n'),
       buf_(new char[kReadBytes]),
-      header_pending_(options_.skip_header) {}
+      header_pending_(options_.skip_header) {
+  struct stat st;
+  regular_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+bool ListReader::WouldBlock() {
+  if (regular_ || eof_ || done_ || pos_ != end_) return false;
+  pollfd p{fd_, POLLIN, 0};
+  return ::poll(&p, 1, 0) == 0;
+}
 
 // Refills buf_ from the start (nothing in it is needed any more: records are
 // copied out as they are scanned). False at the end of the input or on error.

@@ -66,6 +66,8 @@ class ListReader : public ItemSource {
   Status status() const override { return status_; }
   uint64_t seen() const override { return seen_; }
   bool done() const override { return done_; }
+  bool WouldBlock() override;
+  int WaitFd() const override { return regular_ ? -1 : fd_; }
 
  private:
   // What one record turned out to be; the item's bytes are in the Item.
@@ -78,7 +80,8 @@ class ListReader : public ItemSource {
   const char* Unit() const { return sep_ == '\n' ? "line" : "record"; }
 
   int fd_;
-  UniqueFd owned_fd_;  // fd_ when the reader owns it; standard input is not closed
+  bool regular_ = true;  // a regular file never makes read() wait
+  UniqueFd owned_fd_;    // fd_ when the reader owns it; standard input is not closed
   std::string name_;
   ListOptions options_;
   char sep_;

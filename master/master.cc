@@ -77,6 +77,7 @@ constexpr size_t kMinDelayedCap = 1024;
 // epoll tags: pidfds carry their slot number; these are above any slot.
 constexpr uint64_t kTagWake = 1ULL << 40;
 constexpr uint64_t kTagSignal = kTagWake + 1;
+constexpr uint64_t kTagInput = kTagWake + 2;
 
 struct Pending {
   uint64_t index;
@@ -129,6 +130,7 @@ class Master {
   void Loop();
   bool Feed();
   bool NextPending(Pending* p);
+  void WatchInput();
   bool Drain(WorkerSlot& w);
   bool AnyOutputPending();
   void OnOutcome(WorkerSlot& w, const OutcomeRecord& o);
@@ -189,8 +191,10 @@ class Master {
   uint64_t next_seq_ = 0;
   uint64_t worker_deaths_ = 0;
   uint64_t prior_ok_ = 0, prior_failed_ = 0;  // recorded before a resume
+  bool input_watched_ = false;                // the input's fd is armed in epoll (one-shot)
+  bool input_registered_ = false;
   uint64_t last_progress_ns_ = 0;  // when an item last finished (or the run started)
-  int start_failures_ = 0;                    // consecutive workers that died before getting ready
+  int start_failures_ = 0;         // consecutive workers that died before getting ready
   bool source_done_ = false;
   bool stopping_ = false;   // no new tasks; wind down
   int stop_signal_ = 0;     // the signal that stopped the run, 0 = none
@@ -367,6 +371,10 @@ bool Master::NextPending(Pending* p) {
     return true;
   }
   while (!source_done_ && CanReadInput()) {
+    if (source_->WouldBlock()) {
+      WatchInput();
+      return false;
+    }
     Item item;
     if (!source_->Next(&item)) {
       source_done_ = true;
@@ -388,6 +396,20 @@ bool Master::NextPending(Pending* p) {
     return true;
   }
   return false;
+}
+
+// The input would make read() wait: sleep in epoll until it is readable.
+// One-shot, so a readable input the rings have no room for never wakes the
+// loop again and again.
+void Master::WatchInput() {
+  if (input_watched_) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.u64 = kTagInput;
+  int op = input_registered_ ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (::epoll_ctl(epoll_.get(), op, source_->WaitFd(), &ev) == 0) {
+    input_watched_ = input_registered_ = true;
+  }
 }
 
 bool Master::Feed() {
@@ -879,6 +901,8 @@ void Master::Loop() {
       if (tag == kTagWake) {
         uint64_t count;
         [[maybe_unused]] ssize_t r = ::read(wake_.get(), &count, sizeof count);
+      } else if (tag == kTagInput) {
+        input_watched_ = false;  // one-shot: readable now, the next feed reads it
       } else if (tag == kTagSignal) {
         OnSignal();
       } else if (tag < slots_.size() && slots_[tag].running) {

@@ -225,9 +225,11 @@ void RunDirectory::FormatFailure(const Finished& f, std::string* errors,
   o.Bytes("stderr", f.stderr_tail);
   o.EndLine();
   // An item the input could not deliver whole (too long, a missing CSV
-  // column) has no text to run again: errors.jsonl holds it, failed.txt
-  // stays a list of runnable items.
-  if (f.item.empty()) return;
+  // column) has no text to run again, and one that holds the separator (a
+  // file name with a newline, separator = "newline") would come back as two
+  // items: errors.jsonl holds them (item_b64 when needed), failed.txt stays
+  // a list of runnable items.
+  if (f.item.empty() || f.item.find(separator_) != std::string_view::npos) return;
   failed->append(f.item);
   failed->push_back(separator_);
 }

@@ -58,7 +58,14 @@ class RunDirectory {
   // A results record (jsonl or tsv).
   void RecordSuccess(const Finished& f) { FormatSuccess(f, results_.buffer()); }
   // An errors.jsonl record and the item in failed.txt, in the input's own form.
-  void RecordFailure(const Finished& f) { FormatFailure(f, errors_.buffer(), failed_.buffer()); }
+  void RecordFailure(const Finished& f) {
+    FormatFailure(f, errors_.buffer(), failed_.buffer());
+    if (!f.item.empty() && f.item.find(separator_) != std::string_view::npos) {
+      Log("item " + std::to_string(f.index) +
+          " failed but holds the list separator, so failed.txt cannot list it; it is in "
+          "errors.jsonl. Set input.separator = \"nul\" to retry such items with --items");
+    }
+  }
   // The same records appended to the caller's buffers instead (output.order
   // = "input" holds them in a RecordWindow until their turn).
   void FormatSuccess(const Finished& f, std::string* results) const;

@@ -68,6 +68,8 @@ class ShardFilter : public ItemSource {
   uint64_t seen() const override { return passed_; }
   bool done() const override { return inner_->done(); }
   std::vector<std::string> TakeWarnings() override { return inner_->TakeWarnings(); }
+  bool WouldBlock() override { return inner_->WouldBlock(); }
+  int WaitFd() const override { return inner_->WaitFd(); }
 
   // Items of other shards dropped so far.
   uint64_t dropped() const { return dropped_; }

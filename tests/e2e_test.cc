@@ -382,6 +382,91 @@ TEST_F(E2eShm, ObjectsArePrivateAndRemoved) {
   EXPECT_EQ(ours(bad_master), std::vector<std::string>{}) << "after a run rejected with exit 2";
 }
 
+// Every byte string a name can be (issue 4): through a run, into failed.txt in
+// the input's own NUL-separated form, and back with --items, unchanged.
+TEST_F(E2e, AwkwardItemsRoundTripThroughFailedListWithNulSeparator) {
+  const std::vector<std::string> items = {"with space",
+                                          "quote'single",
+                                          "dq\"double",
+                                          "$HOME",
+                                          "*glob*",
+                                          "new\nline",
+                                          "-n",
+                                          "--",
+                                          "tab\there",
+                                          "back\\slash",
+                                          "inv\xff\xfeutf8",
+                                          "\xc3\xa9\xe6\x97\xa5\xe6\x9c\xac",
+                                          "ctrl\x01x",
+                                          "trailing space ",
+                                          " leading"};
+  std::string list;
+  for (const std::string& item : items) list += item + '\0';
+  WriteFile(dir_ / "items.bin", list);
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"awkward\"\nworkers = 2\n\n[input]\npath = \"items.bin\"\n"
+            "separator = \"nul\"\n\n[command]\n"
+            "argv = [\"sh\", \"-c\", \"printf %s \\\"$1\\\"; exit 3\", \"sh\", \"{item}\"]\n");
+  ProcessResult r = RunJob();
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  std::set<fs::path> dirs = RunDirs();
+  ASSERT_EQ(dirs.size(), 1u);
+  fs::path first = *dirs.begin();
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(first, &results, &errors));
+  EXPECT_TRUE(results.empty());
+  ExpectEachItemOnce(results, errors, items);
+  for (const Record& e : errors) {
+    EXPECT_EQ(e.reason.value_or(""), "exit 3") << e.item;
+    EXPECT_EQ(e.output.value_or(""), e.item) << "the item reached argv changed";
+  }
+  // failed.txt is the input's own form: NUL-terminated items, each exactly once.
+  std::vector<std::string> listed;
+  std::string failed = ReadFile(first / "failed.txt");
+  ASSERT_FALSE(failed.empty());
+  ASSERT_EQ(failed.back(), '\0');
+  for (size_t start = 0; start < failed.size();) {
+    size_t end = failed.find('\0', start);
+    listed.push_back(failed.substr(start, end - start));
+    start = end + 1;
+  }
+  EXPECT_EQ(Sorted(listed), Sorted(items));
+
+  // Back through --items with a command that succeeds: the same bytes arrive.
+  r = RunJob({"--items", (first / "failed.txt").string(), "--set",
+              "command.argv=[\"printf\", \"%s\", \"{item}\"]"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  std::set<fs::path> after = RunDirs();
+  ASSERT_EQ(after.size(), 2u);
+  after.erase(first);
+  ASSERT_TRUE(ReadRun(*after.begin(), &results, &errors));
+  EXPECT_TRUE(errors.empty());
+  ExpectEachItemOnce(results, errors, items);
+  for (const Record& res : results) EXPECT_EQ(res.output.value_or(""), res.item);
+}
+
+// A slow producer on standard input must not stall the master: while the
+// pipe is idle it still drains and writes what finished (and hears signals).
+TEST_F(E2e, SlowStandardInputDoesNotStallTheMaster) {
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"stdin\"\nworkers = 1\n\n[input]\npath = \"-\"\n\n"
+            "[command]\nargv = [\"printf\", \"%s\", \"{item}\"]\n");
+  std::vector<std::string> shoal = WithShoal({"run", "settings.toml", "-o", runs_.string()});
+  std::string command = "(echo first; sleep 30; echo second) | '" + shoal[0] +
+                        "' run settings.toml -o '" + runs_.string() + "'";
+  Child child({"sh", "-c", command}, dir_, NextCapture());
+  auto deadline = steady_clock::now() + seconds(20);
+  bool recorded = false;
+  while (!recorded && steady_clock::now() < deadline && !child.Exited()) {
+    std::set<fs::path> dirs = RunDirs();
+    recorded = !dirs.empty() &&
+               ReadFile(*dirs.begin() / "results.jsonl").find("\"first\"") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(recorded) << "the first item's record did not appear while the producer slept";
+  // The destructor kills the pipeline's process group.
+}
+
 // h. check and init.
 TEST_F(E2e, CheckPrintsEffectiveSettingsAndInitWritesAValidFile) {
   WriteFile(dir_ / "data" / "one.txt", "1\n");
