@@ -38,42 +38,6 @@ std::string Name(const Shard& s) {
   return "shard " + std::to_string(s.spec.index) + " (" + s.dir + ")";
 }
 
-// Calls on_line(line) for every line of a file, read-only; a missing file has
-// no lines. `torn` is set when the last line has no terminator.
-template <typename F>
-Status ForEachLine(const std::string& path, char terminator, bool* torn, F on_line) {
-  *torn = false;
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) {
-    if (errno == ENOENT) return Status::Ok();
-    return Status::FromErrno("cannot open " + path, errno);
-  }
-  std::string pending;
-  std::vector<char> buf(1 << 20);
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno("cannot read " + path, errno);
-    }
-    if (n == 0) break;
-    std::string_view chunk(buf.data(), static_cast<size_t>(n));
-    size_t pos = 0;
-    for (size_t end; (end = chunk.find(terminator, pos)) != std::string_view::npos; pos = end + 1) {
-      if (pending.empty()) {
-        on_line(chunk.substr(pos, end - pos));
-      } else {
-        pending.append(chunk.substr(pos, end - pos));
-        on_line(std::string_view(pending));
-        pending.clear();
-      }
-    }
-    pending.append(chunk.substr(pos));
-  }
-  *torn = !pending.empty();
-  return Status::Ok();
-}
-
 // The text after a log line's timestamp ("2026-...Z message").
 std::string_view LogMessage(std::string_view line) {
   size_t space = line.find(' ');
@@ -85,7 +49,7 @@ Status ReadShardLog(Shard* shard) {
   const std::string path = shard->dir + "/log.txt";
   int ended = -1;
   bool torn = false;
-  Status st = ForEachLine(path, '\n', &torn, [&](std::string_view line) {
+  Status st = ForEachLine(path, '\n', /*cut_torn=*/false, &torn, [&](std::string_view line) {
     std::string_view m = LogMessage(line);
     constexpr std::string_view kEnded = "run ended, exit status ";
     if (m.starts_with("summary: ")) {
@@ -360,7 +324,7 @@ class Merger {
       bool torn = false;
       Status bad;
       uint64_t line_no = 0;
-      st = ForEachLine(path, '\n', &torn, [&](std::string_view line) {
+      st = ForEachLine(path, '\n', /*cut_torn=*/false, &torn, [&](std::string_view line) {
         ++line_no;
         if (!bad.ok()) return;
         (ok ? report_.ok : report_.failed)++;
@@ -393,12 +357,13 @@ class Merger {
     for (const Shard& shard : shards_) {
       bool torn = false;
       Status bad;
-      st = ForEachLine(shard.dir + "/failed.txt", separator_, &torn, [&](std::string_view item) {
-        if (!bad.ok()) return;
-        out.Append(item);
-        out.buffer()->push_back(separator_);
-        if (out.pending() >= kFlushBytes) bad = out.Flush();
-      });
+      st = ForEachLine(shard.dir + "/failed.txt", separator_, /*cut_torn=*/false, &torn,
+                       [&](std::string_view item) {
+                         if (!bad.ok()) return;
+                         out.Append(item);
+                         out.buffer()->push_back(separator_);
+                         if (out.pending() >= kFlushBytes) bad = out.Flush();
+                       });
       if (st.ok()) st = bad;
       if (!st.ok()) return st;
     }
@@ -413,7 +378,7 @@ class Merger {
         if (ok && !indexed_results_) continue;
         bool torn = false;
         Status st = ForEachLine(shard.dir + "/" + (ok ? results_name_ : "errors.jsonl"), '\n',
-                                &torn, [&](std::string_view line) {
+                                /*cut_torn=*/false, &torn, [&](std::string_view line) {
                                   const uint64_t index = IndexOf(line, ok && tsv_);
                                   if (!examples_.contains(index)) return;
                                   auto& [item, where] = seen[index];

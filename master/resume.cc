@@ -18,54 +18,6 @@ namespace {
 
 constexpr size_t kSampleSize = 4096;
 
-// Calls on_line for every complete line of a file; cuts a torn last line
-// (no newline at the end) off the file. Returns the number of torn lines cut.
-template <typename F>
-Result<uint64_t> ForEachLine(const std::string& path, F on_line) {
-  int raw = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
-  if (raw < 0) {
-    if (errno == ENOENT) return uint64_t{0};
-    return Status::FromErrno("cannot open " + path, errno);
-  }
-  UniqueFd fd(raw);
-  std::string pending;
-  std::vector<char> buf(1 << 20);
-  uint64_t offset = 0;      // bytes read so far
-  uint64_t line_start = 0;  // file offset of `pending`
-  while (true) {
-    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::FromErrno("cannot read " + path, errno);
-    }
-    if (n == 0) break;
-    offset += static_cast<uint64_t>(n);
-    std::string_view chunk(buf.data(), static_cast<size_t>(n));
-    size_t pos = 0;
-    while (true) {
-      size_t nl = chunk.find('\n', pos);
-      if (nl == std::string_view::npos) {
-        pending.append(chunk.substr(pos));
-        break;
-      }
-      if (pending.empty()) {
-        on_line(chunk.substr(pos, nl - pos));
-      } else {
-        pending.append(chunk.substr(pos, nl - pos));
-        on_line(std::string_view(pending));
-        pending.clear();
-      }
-      line_start = offset - static_cast<uint64_t>(n) + nl + 1;
-      pos = nl + 1;
-    }
-  }
-  if (pending.empty()) return uint64_t{0};
-  if (::ftruncate(fd.get(), static_cast<off_t>(line_start)) != 0) {
-    return Status::FromErrno("cannot cut the torn last line of " + path, errno);
-  }
-  return uint64_t{1};
-}
-
 struct RecordKey {
   bool ok = false;
   uint64_t index = 0;
@@ -168,15 +120,17 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
   };
   std::string results = run_dir + "/" + ResultsFileName(settings.output.format);
   bool tsv = settings.output.format == OutputFormat::kTsv;
-  auto torn = ForEachLine(results, [&](std::string_view line) {
+  bool torn = false;
+  Status st = ForEachLine(results, '\n', /*cut_torn=*/true, &torn, [&](std::string_view line) {
     add(tsv ? KeyOfTsv(line) : KeyOfJson(line), true, results);
   });
-  if (!torn.ok()) return torn.status();
-  records.torn += *torn;
+  if (!st.ok()) return st;
+  records.torn += torn;
   std::string errors = run_dir + "/errors.jsonl";
-  torn = ForEachLine(errors, [&](std::string_view line) { add(KeyOfJson(line), false, errors); });
-  if (!torn.ok()) return torn.status();
-  records.torn += *torn;
+  st = ForEachLine(errors, '\n', /*cut_torn=*/true, &torn,
+                   [&](std::string_view line) { add(KeyOfJson(line), false, errors); });
+  if (!st.ok()) return st;
+  records.torn += torn;
   if (bad_line) {
     return Status::Error(bad_file +
                          ": a record without a readable index and item; "

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <vector>
 
 #include "common/json.h"
 #include "master/shard.h"
@@ -33,6 +34,48 @@ Status RecordFile::Flush() {
 
 const char* ResultsFileName(OutputFormat format) {
   return format == OutputFormat::kTsv ? "results.tsv" : "results.jsonl";
+}
+
+Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool* torn,
+                   const std::function<void(std::string_view)>& on_line) {
+  *torn = false;
+  UniqueFd fd(::open(path.c_str(), (cut_torn ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+  if (!fd.valid()) {
+    if (errno == ENOENT) return Status::Ok();
+    return Status::FromErrno("cannot open " + path, errno);
+  }
+  std::string pending;
+  std::vector<char> buf(1 << 20);
+  uint64_t offset = 0;      // bytes read so far
+  uint64_t line_start = 0;  // file offset of the record in `pending`
+  while (true) {
+    ssize_t n = ::read(fd.get(), buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno("cannot read " + path, errno);
+    }
+    if (n == 0) break;
+    std::string_view chunk(buf.data(), static_cast<size_t>(n));
+    size_t pos = 0;
+    for (size_t end; (end = chunk.find(terminator, pos)) != std::string_view::npos; pos = end + 1) {
+      if (pending.empty()) {
+        on_line(chunk.substr(pos, end - pos));
+      } else {
+        pending.append(chunk.substr(pos, end - pos));
+        on_line(std::string_view(pending));
+        pending.clear();
+      }
+      line_start = offset + end + 1;
+    }
+    pending.append(chunk.substr(pos));
+    offset += static_cast<uint64_t>(n);
+  }
+  if (pending.empty()) return Status::Ok();
+  *torn = true;
+  if (cut_torn && ::ftruncate(fd.get(), static_cast<off_t>(line_start)) != 0) {
+    return Status::FromErrno("cannot cut the torn last line of " + path, errno);
+  }
+  return Status::Ok();
 }
 
 std::string TimestampNow() {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -125,6 +126,14 @@ class RecordWindow {
   size_t held_bytes_ = 0;
   std::deque<Entry> entries_;  // by index
 };
+
+// Calls on_line for every record of a run-directory file (results, errors,
+// failed.txt), `terminator` ending each; a missing file has none. A last
+// record without its terminator (a master killed mid-write) is not passed
+// on: *torn is set, and with cut_torn it is also cut off the file so that
+// appending goes on at a record boundary.
+Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool* torn,
+                   const std::function<void(std::string_view)>& on_line);
 
 // "2026-11-22T03:15:00.123Z" for a wall-clock time now.
 std::string TimestampNow();

@@ -105,6 +105,12 @@ class Crash : public E2e {
     return child;
   }
 
+  // `shoal run` to its end with SHOAL_FAULT set (see common/fault.h).
+  ProcessResult RunWithFault(const std::string& fault) {
+    std::unique_ptr<Child> child = Start({"SHOAL_FAULT=" + fault});
+    return child->Wait(seconds(120));
+  }
+
   // Waits until `pred` holds or `timeout` passes.
   template <typename P>
   bool WaitFor(P pred, milliseconds timeout) {
@@ -222,15 +228,7 @@ INSTANTIATE_TEST_SUITE_P(TenRounds, Chaos, ::testing::Range(0, 10));
 
 TEST_F(Crash, WorkerKilledAfterTakingATaskLosesNothing) {
   WriteJob(300, "workers = 2");
-  ProcessResult r = Run(
-      [&] {
-        std::vector<std::string> argv{"env", "SHOAL_FAULT=worker-after-take:7"};
-        for (const std::string& a : WithShoal({"run", "settings.toml", "-o", runs_.string()})) {
-          argv.push_back(a);
-        }
-        return argv;
-      }(),
-      seconds(120));
+  ProcessResult r = RunWithFault("worker-after-take:7");
   ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
@@ -242,15 +240,7 @@ TEST_F(Crash, WorkerKilledAfterTakingATaskLosesNothing) {
 
 TEST_F(Crash, WorkerKilledBeforePublishingAnOutcomeLosesNothing) {
   WriteJob(300, "workers = 2\nretries = 0");
-  ProcessResult r = Run(
-      [&] {
-        std::vector<std::string> argv{"env", "SHOAL_FAULT=worker-before-publish:7"};
-        for (const std::string& a : WithShoal({"run", "settings.toml", "-o", runs_.string()})) {
-          argv.push_back(a);
-        }
-        return argv;
-      }(),
-      seconds(120));
+  ProcessResult r = RunWithFault("worker-before-publish:7");
   ASSERT_EQ(r.status, 1) << Describe(r);  // the items it held used their one attempt
   fs::path run;
   std::vector<Record> results, errors;
@@ -262,15 +252,7 @@ TEST_F(Crash, WorkerKilledBeforePublishingAnOutcomeLosesNothing) {
 
 TEST_F(Crash, WorkerKilledWhileWaitingForWorkLosesNothing) {
   WriteJob(200, "workers = 2", /*sleep_ms=*/5);
-  ProcessResult r = Run(
-      [&] {
-        std::vector<std::string> argv{"env", "SHOAL_FAULT=worker-idle:2"};
-        for (const std::string& a : WithShoal({"run", "settings.toml", "-o", runs_.string()})) {
-          argv.push_back(a);
-        }
-        return argv;
-      }(),
-      seconds(120));
+  ProcessResult r = RunWithFault("worker-idle:2");
   ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
