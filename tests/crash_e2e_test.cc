@@ -11,8 +11,8 @@
 
 #include "tests/e2e_support.h"
 
-#ifndef SHOAL_RECORD_EXEC
-#error "SHOAL_RECORD_EXEC must name the built record_exec helper"
+#if !defined(SHOAL_RECORD_EXEC) || !defined(SHOAL_FAILSOME_PLUGIN) || !defined(SHOAL_CRASHY_PLUGIN)
+#error "the build must name record_exec and the failsome and crashy plugins"
 #endif
 
 namespace shoal {
@@ -287,6 +287,76 @@ TEST_F(Crash, MasterKilledWhileDrainingThenResumed) {
   EXPECT_TRUE(errors.empty());
   // The killed master's segment is gone: the next start removed it.
   EXPECT_TRUE(SegmentsOf(shoal->pid()).empty());
+}
+
+TEST_F(Crash, WorkerKilledMidLogRecordLosesNothing) {
+  WriteFile(dir_ / "items.txt", [] {
+    std::string items;
+    for (int i = 1; i <= 200; ++i) items += std::to_string(i) + "\n";
+    return items;
+  }());
+  // failsome logs "seen <item>" for each item and fails none with every = 100000.
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"midlog\"\nworkers = 2\nretries = 5\nhandler = \"plugin\"\n"
+            "[input]\npath = \"items.txt\"\n[plugin]\nlibrary = \"" SHOAL_FAILSOME_PLUGIN
+            "\"\nconfig = { every = 100000 }\n");
+  ProcessResult r = RunWithFault("worker-mid-log:7");
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  fs::path run;
+  std::vector<Record> results, errors;
+  ExpectExactlyOnce(200, &run, &results, &errors);
+  EXPECT_TRUE(errors.empty());
+  std::string log = ReadFile(run / "log.txt");
+  EXPECT_NE(log.find("died: signal 9"), std::string::npos);
+  for (int i = 1; i <= 200; ++i) {
+    EXPECT_NE(log.find("seen " + std::to_string(i) + "\n"), std::string::npos) << "item " << i;
+  }
+}
+
+TEST_F(Crash, WorkersDyingAtEveryStartStopTheRunWithExit3) {
+  WriteJob(50, "workers = 2");
+  ProcessResult r = RunWithFault("worker-start:1");
+  EXPECT_EQ(r.status, 3) << Describe(r);
+  EXPECT_NE(r.err.find("workers keep dying at start"), std::string::npos) << r.err;
+}
+
+TEST_F(Crash, InProcessHandlerOverrunningTheTimeoutIsKilledAndReplaced) {
+  WriteFile(dir_ / "items.txt", "a\nb\nhang\nc\nd\ne\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"overrun\"\nworkers = 2\nhandler = \"plugin\"\ntimeout = \"300ms\"\n"
+            "[input]\npath = \"items.txt\"\n[plugin]\nlibrary = \"" SHOAL_CRASHY_PLUGIN
+            "\"\nconfig = { crash_on = \"never\", hang_on = \"hang\" }\n");
+  ProcessResult r = RunJob({}, seconds(60));
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  std::set<fs::path> dirs = RunDirs();
+  ASSERT_EQ(dirs.size(), 1u);
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(*dirs.begin(), &results, &errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].item, "hang");
+  EXPECT_EQ(errors[0].reason.value_or(""), "timeout");
+  EXPECT_EQ(results.size(), 5u);
+}
+
+TEST_F(Crash, ResumeRefusesAnInputThatChanged) {
+  WriteJob(60, "workers = 2\ngrace = \"5s\"", /*sleep_ms=*/40);
+  std::unique_ptr<Child> shoal = Start();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        std::set<fs::path> dirs = RunDirs();
+        return !dirs.empty() && Lines(ReadFile(*dirs.begin() / "execs")).size() >= 10;
+      },
+      milliseconds(20000)));
+  ASSERT_EQ(kill(shoal->pid(), SIGTERM), 0);
+  ProcessResult r = shoal->Wait(seconds(30));
+  ASSERT_EQ(r.status, 128 + SIGTERM) << Describe(r);
+  fs::path run = *RunDirs().begin();
+  // The first item, surely recorded by now, is no longer the same.
+  std::string items = ReadFile(dir_ / "items.txt");
+  WriteFile(dir_ / "items.txt", "changed" + items.substr(items.find('\n')));
+  ProcessResult resumed = Shoal({"resume", run.string()});
+  EXPECT_EQ(resumed.status, 2) << Describe(resumed);
+  EXPECT_NE(resumed.err.find("the input changed"), std::string::npos) << resumed.err;
 }
 
 // ---- A poison item kills its worker on every attempt ----

@@ -215,6 +215,7 @@ int RunWorker(const WorkerArgs& args) {
   auto handler = MakeHandler(context);
   if (!handler.ok()) return fail(handler.status().message());
 
+  FaultPoint("worker-start");
   channel.control->pid.store(static_cast<uint32_t>(::getpid()), std::memory_order_relaxed);
   channel.control->ready.store(1, std::memory_order_release);
   Worker worker(args, header, channel);

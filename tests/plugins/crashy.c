@@ -1,15 +1,18 @@
-/* A test-only plugin for tests/plugin_e2e_test.cc: the item equal to
- * plugin.config `crash_on` dies of SIGSEGV (a write through a null pointer);
- * every other item succeeds with the item as its output. */
+/* A test-only plugin for the end-to-end tests: the item equal to
+ * plugin.config `crash_on` dies of SIGSEGV (a write through a null pointer),
+ * the item equal to `hang_on` (optional) never returns; every other item
+ * succeeds with the item as its output. */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <shoal/plugin.h>
 
 typedef struct crashy_state {
   char crash_on[1024];
+  char hang_on[1024];
 } crashy_state;
 
 static void* crashy_init(const shoal_config* config, char* error, size_t error_size) {
@@ -20,6 +23,8 @@ static void* crashy_init(const shoal_config* config, char* error, size_t error_s
   }
   crashy_state* s = calloc(1, sizeof *s);
   if (s != NULL) strcpy(s->crash_on, crash_on);
+  const char* hang_on = shoal_config_get(config, "hang_on", "");
+  if (s != NULL && strlen(hang_on) < sizeof s->hang_on) strcpy(s->hang_on, hang_on);
   return s;
 }
 
@@ -34,6 +39,9 @@ static int crashy_process(void* state, const shoal_item* item, shoal_sink* sink)
      * write into a trap instruction (SIGILL). */
     volatile int* volatile nowhere = NULL;
     *nowhere = 1;
+  }
+  if (s->hang_on[0] != '\0' && strcmp(item->item, s->hang_on) == 0) {
+    for (;;) pause(); /* an in-process handler that overruns job.timeout */
   }
   sink->write(sink, item->item, item->item_size);
   return 0;
