@@ -1,5 +1,6 @@
 #include "common/json.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -44,21 +45,30 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
-void AppendJsonString(std::string* out, std::string_view s) {
+bool AppendJsonString(std::string* out, std::string_view s) {
+  bool valid = true;
   out->push_back('"');
+  size_t run = 0;  // start of the pending run of bytes that need no escape
+  auto flush = [&](size_t i) { out->append(s.data() + run, i - run); };
   for (size_t i = 0; i < s.size();) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x80) {
-      size_t n = Utf8SequenceLength(s, i);
-      if (n == 0) {
-        out->append("\xEF\xBF\xBD");  // U+FFFD
-        ++i;
-      } else {
-        out->append(s.substr(i, n));
-        i += n;
-      }
+    if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F && c < 0x80) {
+      ++i;
       continue;
     }
+    if (c >= 0x80) {
+      size_t n = Utf8SequenceLength(s, i);
+      if (n != 0) {
+        i += n;
+        continue;
+      }
+      flush(i);
+      out->append("\xEF\xBF\xBD");  // U+FFFD
+      valid = false;
+      run = ++i;
+      continue;
+    }
+    flush(i);
     switch (c) {
       case '"':
         out->append("\\\"");
@@ -81,18 +91,17 @@ void AppendJsonString(std::string* out, std::string_view s) {
       case '\f':
         out->append("\\f");
         break;
-      default:
-        if (c < 0x20 || c == 0x7F) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out->append(buf);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
+      default: {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out->append(buf);
+      }
     }
-    ++i;
+    run = ++i;
   }
+  flush(s.size());
   out->push_back('"');
+  return valid;
 }
 
 void AppendBase64(std::string* out, std::string_view s) {
@@ -298,20 +307,6 @@ bool ParseFlatJsonObject(std::string_view s,
   }
 }
 
-void JsonObject::Key(std::string_view key) {
-  if (!first_) out_->push_back(',');
-  first_ = false;
-  out_->push_back('"');
-  out_->append(key);
-  out_->append("\":");
-}
-
-JsonObject& JsonObject::Int(std::string_view key, int64_t value) {
-  Key(key);
-  out_->append(std::to_string(value));
-  return *this;
-}
-
 JsonObject& JsonObject::Double(std::string_view key, double value, int decimals) {
   Key(key);
   if (!std::isfinite(value)) {  // "nan"/"inf" are not JSON: the line would not parse
@@ -319,29 +314,20 @@ JsonObject& JsonObject::Double(std::string_view key, double value, int decimals)
     return *this;
   }
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
-  out_->append(buf);
-  return *this;
-}
-
-JsonObject& JsonObject::Bool(std::string_view key, bool value) {
-  Key(key);
-  out_->append(value ? "true" : "false");
-  return *this;
-}
-
-JsonObject& JsonObject::Bytes(std::string_view key, std::string_view value) {
-  Key(key);
-  AppendJsonString(out_, value);
-  if (!IsValidUtf8(value)) {
-    out_->push_back(',');
-    out_->push_back('"');
-    out_->append(key);
-    out_->append("_b64\":\"");
-    AppendBase64(out_, value);
-    out_->push_back('"');
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, decimals);
+  if (ec != std::errc()) {  // too long for fixed notation: general is still valid JSON
+    end = std::to_chars(buf, buf + sizeof buf, value).ptr;
   }
+  out_->append(buf, end);
   return *this;
+}
+
+void JsonObject::AppendB64Field(std::string_view key, std::string_view value) {
+  out_->append(",\"");
+  out_->append(key);
+  out_->append("_b64\":\"");
+  AppendBase64(out_, value);
+  out_->push_back('"');
 }
 
 }  // namespace shoal

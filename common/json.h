@@ -4,7 +4,9 @@
 // record is valid JSON and nothing is lost.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,7 +16,8 @@ namespace shoal {
 
 bool IsValidUtf8(std::string_view bytes);
 // Appends "..." escaped per RFC 8259; invalid UTF-8 becomes U+FFFD.
-void AppendJsonString(std::string* out, std::string_view bytes);
+// Returns false when something was replaced (the bytes were not UTF-8).
+bool AppendJsonString(std::string* out, std::string_view bytes);
 void AppendBase64(std::string* out, std::string_view bytes);
 // Decodes standard base64; false on bad input.
 bool DecodeBase64(std::string_view text, std::string* out);
@@ -29,16 +32,46 @@ bool ParseFlatJsonObject(std::string_view line,
 class JsonObject {
  public:
   explicit JsonObject(std::string* out) : out_(out) { out_->push_back('{'); }
-  JsonObject& Int(std::string_view key, int64_t value);
+  // Inline on purpose: one record per item is written on the master's hot
+  // path, and with the key a literal the compiler folds its length.
+  JsonObject& Int(std::string_view key, int64_t value) {
+    Key(key);
+    char buf[24];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    out_->append(buf, end);
+    return *this;
+  }
+  // Fixed notation; non-finite values (not JSON) become null.
   JsonObject& Double(std::string_view key, double value, int decimals);
-  JsonObject& Bool(std::string_view key, bool value);
+  JsonObject& Bool(std::string_view key, bool value) {
+    Key(key);
+    out_->append(value ? "true" : "false");
+    return *this;
+  }
   // Adds key_b64 beside key when `value` is not valid UTF-8.
-  JsonObject& Bytes(std::string_view key, std::string_view value);
+  JsonObject& Bytes(std::string_view key, std::string_view value) {
+    Key(key);
+    if (!AppendJsonString(out_, value)) AppendB64Field(key, value);
+    return *this;
+  }
   // Ends the object and the line.
   void EndLine() { out_->append("}\n"); }
 
  private:
-  void Key(std::string_view key);
+  void Key(std::string_view key) {
+    size_t n = out_->size();
+    out_->resize(n + key.size() + 4);
+    char* p = out_->data() + n;
+    if (!first_) *p++ = ',';
+    first_ = false;
+    *p++ = '"';
+    std::memcpy(p, key.data(), key.size());
+    p += key.size();
+    *p++ = '"';
+    *p++ = ':';
+    out_->resize(static_cast<size_t>(p - out_->data()));
+  }
+  void AppendB64Field(std::string_view key, std::string_view value);
   std::string* out_;
   bool first_ = true;
 };

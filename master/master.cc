@@ -193,7 +193,8 @@ class Master {
   uint64_t prior_ok_ = 0, prior_failed_ = 0;  // recorded before a resume
   bool input_watched_ = false;                // the input's fd is armed in epoll (one-shot)
   bool input_registered_ = false;
-  uint64_t last_progress_ns_ = 0;  // when an item last finished (or the run started)
+  uint64_t last_progress_ns_ = 0;
+  bool progressed_ = false;  // an item finished since the loop last looked  // when an item last finished (or the run started)
   int start_failures_ = 0;         // consecutive workers that died before getting ready
   bool source_done_ = false;
   bool stopping_ = false;   // no new tasks; wind down
@@ -511,7 +512,7 @@ bool Master::AnyOutputPending() {
 }
 
 void Master::OnOutcome(WorkerSlot& w, const OutcomeRecord& o) {
-  last_progress_ns_ = MonotonicNanos();
+  progressed_ = true;  // the loop stamps last_progress_ns_ once per round
   auto it = std::find_if(w.inflight.begin(), w.inflight.end(),
                          [&](const InFlight& f) { return f.seq == o.seq && !f.done; });
   if (it == w.inflight.end()) {
@@ -879,7 +880,12 @@ void Master::Loop() {
     if (stopping_ && AllWorkersGone()) break;
     if (stopping_ && MonotonicNanos() >= stop_deadline_ns_) OnStopDeadline();
     CheckTimeouts();
-    Tick(MonotonicNanos());
+    uint64_t now = MonotonicNanos();
+    if (progressed_) {
+      last_progress_ns_ = now;
+      progressed_ = false;
+    }
+    Tick(now);
     MaybeFlush(false);
 
     int timeout = 0;
