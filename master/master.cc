@@ -29,6 +29,7 @@
 #include "common/wire.h"
 #include "config/cli.h"
 #include "config/load.h"
+#include "master/dry_run.h"
 #include "master/item_source.h"
 #include "master/progress.h"
 #include "master/resume.h"
@@ -194,8 +195,9 @@ class Master {
   bool input_watched_ = false;                // the input's fd is armed in epoll (one-shot)
   bool input_registered_ = false;
   uint64_t last_progress_ns_ = 0;
-  bool progressed_ = false;  // an item finished since the loop last looked  // when an item last finished (or the run started)
-  int start_failures_ = 0;         // consecutive workers that died before getting ready
+  bool progressed_ = false;  // an item finished since the loop last looked  // when an item last
+                             // finished (or the run started)
+  int start_failures_ = 0;   // consecutive workers that died before getting ready
   bool source_done_ = false;
   bool stopping_ = false;   // no new tasks; wind down
   int stop_signal_ = 0;     // the signal that stopped the run, 0 = none
@@ -211,41 +213,8 @@ int OnlineCores() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-// What a run or a dry run reads: the resolved input kind, the items file (if
-// any) and the source, with the command templates checked.
-struct Input {
-  InputKind kind = InputKind::kList;
-  std::string items;
-  std::unique_ptr<ItemSource> source;
-};
-
-Result<Input> OpenInput(const Settings& s, const RunOptions& options) {
-  Input input;
-  auto kind = ResolveInputKind(s.input);
-  if (!kind.ok()) return kind.status();
-  input.kind = *kind;
-  if (s.job.handler == HandlerKind::kPlugin) {
-    Status st = CheckPluginLibrary(s.plugin.library);
-    if (!st.ok()) return st;
-  }
-  if (s.job.handler == HandlerKind::kCommand) {
-    for (const std::string& a : s.command.argv) {
-      Status st = ValidateTemplate(a);
-      if (!st.ok()) return Status::Error("command.argv: " + st.message());
-    }
-  }
-  input.items = options.items_file.empty() ? s.input.items : options.items_file;
-  if (!input.items.empty() && input.items != "-") {
-    input.items = std::filesystem::absolute(input.items).lexically_normal();
-  }
-  auto source = OpenItemSource(s, input.items);
-  if (!source.ok()) return source.status();
-  input.source = std::move(*source);
-  return input;
-}
-
 Status Master::Prepare() {
-  auto input = OpenInput(s_, options_);
+  auto input = OpenJobInput(s_, options_);
   if (!input.ok()) return input.status();
   kind_ = input->kind;
   source_ = std::move(input->source);
@@ -1032,130 +1001,32 @@ int Master::Run() {
   return Summarize();
 }
 
-// One argument as a shell word: bare when it is made of characters no shell
-// treats specially, else in single quotes; with control characters (a newline
-// in an item) in $'...', so that each command stays on one line.
-void AppendShellWord(std::string* out, std::string_view arg) {
-  auto safe = [](unsigned char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("_@%+=:,./-").find(static_cast<char>(c)) != std::string_view::npos;
-  };
-  auto control = [](unsigned char c) { return c < 0x20 || c == 0x7f; };
-  if (!arg.empty() && std::all_of(arg.begin(), arg.end(), [&](char c) { return safe(c); })) {
-    out->append(arg);
-  } else if (std::any_of(arg.begin(), arg.end(), [&](char c) { return control(c); })) {
-    out->append("$'");
-    for (char c : arg) {
-      unsigned char u = static_cast<unsigned char>(c);
-      if (c == '\\' || c == '\'') {
-        out->push_back('\\');
-        out->push_back(c);
-      } else if (c == '\n') {
-        out->append("\\n");
-      } else if (c == '\t') {
-        out->append("\\t");
-      } else if (control(u)) {
-        char buf[8];
-        std::snprintf(buf, sizeof buf, "\\x%02x", u);
-        out->append(buf);
-      } else {
-        out->push_back(c);
-      }
-    }
-    out->push_back('\'');
-  } else {
-    out->push_back('\'');
-    for (char c : arg) {
-      if (c == '\'') {
-        out->append("'\\''");
-      } else {
-        out->push_back(c);
-      }
-    }
-    out->push_back('\'');
-  }
-}
-
-// The argv a worker would run for one item (as the command handler builds
-// it); the sha256 and plugin handlers run in-process and show as a pseudo-argv.
-Result<std::vector<std::string>> DryRunArgv(const Settings& s, const ItemPaths& paths) {
-  switch (s.job.handler) {
-    case HandlerKind::kSha256:
-      return std::vector<std::string>{"sha256", paths.path};
-    case HandlerKind::kPlugin:
-      return std::vector<std::string>{"plugin", s.plugin.library, paths.path};
-    case HandlerKind::kCommand:
-      break;
-  }
-  const CommandSettings& command = s.command;
-  if (command.argv.empty()) return std::vector<std::string>{"/bin/sh", "-c", paths.item};
-  if (command.shell) {
-    auto script = ExpandTemplate(command.argv[0], paths, /*shell_quote=*/true,
-                                 /*make_out_dir=*/false);
-    if (!script.ok()) return script.status();
-    return std::vector<std::string>{"/bin/sh", "-c", std::move(script).value()};
-  }
-  std::vector<std::string> args;
-  for (const std::string& t : command.argv) {
-    auto arg = ExpandTemplate(t, paths, /*shell_quote=*/false, /*make_out_dir=*/false);
-    if (!arg.ok()) return arg.status();
-    args.push_back(std::move(arg).value());
-  }
-  return args;
-}
-
-// --dry-run: each item's argv, shell-quoted, one line each on stdout. Nothing
-// runs and nothing is created (no run directory, no shared memory): {run} and
-// {out} name the directory a run started now would create.
-int DryRun(const Settings& s, const RunOptions& options) {
-  auto input = OpenInput(s, options);
-  if (!input.ok()) {
-    std::fprintf(stderr, "shoal: %s\n", input.status().message().c_str());
-    return kExitUsage;
-  }
-  std::string run_dir = options.resume_dir;
-  if (run_dir.empty()) {
-    time_t now = ::time(nullptr);
-    struct tm tm;
-    ::localtime_r(&now, &tm);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    run_dir = s.output.dir + "/" + s.job.name + "-" + stamp;
-  }
-  ItemSource& source = *input->source;
-  std::string line;
-  Item item;
-  while (source.Next(&item)) {
-    if (options.resume && options.resume->done.Contains(item.index)) continue;
-    Result<std::vector<std::string>> argv = Status::Error(item.error);
-    if (item.error.empty()) {
-      argv = DryRunArgv(s, MakeItemPaths(s, input->kind, item.text, item.index, 1, run_dir));
-    }
-    if (!argv.ok()) {
-      std::fflush(stdout);
-      std::fprintf(stderr, "shoal: item %llu would fail: %s\n",
-                   static_cast<unsigned long long>(item.index), argv.status().message().c_str());
-      continue;
-    }
-    line.clear();
-    for (const std::string& arg : *argv) {
-      if (!line.empty()) line.push_back(' ');
-      AppendShellWord(&line, arg);
-    }
-    line.push_back('\n');
-    std::fwrite(line.data(), 1, line.size(), stdout);
-  }
-  std::fflush(stdout);
-  for (const std::string& w : source.TakeWarnings())
-    std::fprintf(stderr, "shoal: input: %s\n", w.c_str());
-  if (!source.status().ok()) {
-    std::fprintf(stderr, "shoal: %s\n", source.status().message().c_str());
-    return kExitInternal;
-  }
-  return kExitOk;
-}
-
 }  // namespace
+
+Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
+  JobInput input;
+  auto kind = ResolveInputKind(s.input);
+  if (!kind.ok()) return kind.status();
+  input.kind = *kind;
+  if (s.job.handler == HandlerKind::kPlugin) {
+    Status st = CheckPluginLibrary(s.plugin.library);
+    if (!st.ok()) return st;
+  }
+  if (s.job.handler == HandlerKind::kCommand) {
+    for (const std::string& a : s.command.argv) {
+      Status st = ValidateTemplate(a);
+      if (!st.ok()) return Status::Error("command.argv: " + st.message());
+    }
+  }
+  input.items = options.items_file.empty() ? s.input.items : options.items_file;
+  if (!input.items.empty() && input.items != "-") {
+    input.items = std::filesystem::absolute(input.items).lexically_normal();
+  }
+  auto source = OpenItemSource(s, input.items);
+  if (!source.ok()) return source.status();
+  input.source = std::move(*source);
+  return input;
+}
 
 int RunJob(const Settings& settings, const RunOptions& options) {
   if (options.dry_run) return DryRun(settings, options);

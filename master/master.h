@@ -9,7 +9,9 @@
 #include <memory>
 #include <string>
 
+#include "common/status.h"
 #include "config/settings.h"
+#include "master/item_source.h"
 
 namespace shoal {
 
@@ -31,6 +33,16 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitItemsFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitInternal = 3;
+
+// What a run or a dry run reads: the resolved input kind, the items file
+// (absolute; "" = the input itself) and the source. Opening it also checks
+// what can fail before anything runs: command templates, a plugin library.
+struct JobInput {
+  InputKind kind = InputKind::kList;
+  std::string items;
+  std::unique_ptr<ItemSource> source;
+};
+Result<JobInput> OpenJobInput(const Settings& settings, const RunOptions& options);
 
 // Runs the job to its end and returns the exit status. Problems found
 // before anything runs (missing input, bad template) print a message and

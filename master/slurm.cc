@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "common/fd.h"
+#include "common/shell_quote.h"
 #include "config/load.h"
 #include "master/item_source.h"
 #include "master/master.h"
@@ -29,20 +30,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A word for /bin/bash: single-quoted unless it needs no quotes.
 std::string ShellQuote(const std::string& s) {
-  const bool plain = !s.empty() && s.find_first_not_of(
-                                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                       "0123456789_-./=:,+@%") == std::string::npos;
-  if (plain) return s;
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
+  return ShellWords({s});
 }
 
 // #SBATCH lines are read by sbatch, not by a shell: no quoting, so no spaces.

@@ -17,6 +17,8 @@
 #include <string>
 #include <vector>
 
+#include "common/shell_quote.h"
+
 extern char** environ;
 
 namespace shoal {
@@ -137,37 +139,6 @@ std::string UtcNow() {
   return text;
 }
 
-// One word as /bin/sh reads it back: bare when it holds only safe characters,
-// single-quoted otherwise, so a logged command line can be pasted into a shell.
-void AppendShellWord(std::string& out, std::string_view word) {
-  auto safe = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           std::string_view("@%+=:,./_-").find(c) != std::string_view::npos;
-  };
-  if (!word.empty() && std::all_of(word.begin(), word.end(), safe)) {
-    out += word;
-    return;
-  }
-  out += '\'';
-  for (char c : word) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  out += '\'';
-}
-
-std::string ShellQuoted(const std::vector<std::string>& words) {
-  std::string line;
-  for (const std::string& w : words) {
-    if (!line.empty()) line += ' ';
-    AppendShellWord(line, w);
-  }
-  return line;
-}
-
 // Where an item's log goes, relative to the run directory: a tree item mirrors
 // its {rel} (logs/d01/f003.bin.log), a list item is known by its position
 // (logs/17.log), since a line of a list is no file name.
@@ -198,8 +169,8 @@ class ItemLog {
   void Start(const ItemPaths& paths, const std::vector<std::string>& argv) {
     started_ = true;
     std::string head =
-        "command: " + (argv.empty() ? std::string("(none)") : ShellQuoted(argv)) + "\nitem: ";
-    AppendShellWord(head, paths.item);
+        "command: " + (argv.empty() ? std::string("(none)") : ShellWords(argv)) + "\nitem: ";
+    AppendShellWord(&head, paths.item);
     head += "\nindex: " + std::to_string(paths.index) +
             "\nworker: " + std::to_string(paths.worker) + "\nstart: " + UtcNow() + "\n";
     Write(head);
@@ -449,27 +420,7 @@ Status CommandHandler::Prepare() {
 }
 
 Result<std::vector<std::string>> CommandHandler::BuildArgv(const ItemPaths& paths) const {
-  std::vector<std::string> args;
-  if (command_.argv.empty()) {
-    args = {"/bin/sh", "-c", paths.item};
-  } else if (command_.shell) {
-    Result<std::string> script = ExpandTemplate(command_.argv[0], paths, /*shell_quote=*/true);
-    if (!script.ok()) return script.status();
-    args = {"/bin/sh", "-c", std::move(script).value()};
-  } else {
-    args.reserve(command_.argv.size());
-    for (const std::string& t : command_.argv) {
-      Result<std::string> arg = ExpandTemplate(t, paths, /*shell_quote=*/false);
-      if (!arg.ok()) return arg.status();
-      args.push_back(std::move(arg).value());
-    }
-  }
-  for (const std::string& a : args) {
-    if (a.find('\0') != std::string::npos) {
-      return Status::Error("an argument contains a NUL byte, which no process argument can carry");
-    }
-  }
-  return args;
+  return CommandArgv(command_, paths);
 }
 
 std::string CommandHandler::SpawnError(int err, const std::string& prog,
@@ -745,6 +696,32 @@ ChildEnd CommandHandler::Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCa
 }
 
 }  // namespace
+
+Result<std::vector<std::string>> CommandArgv(const CommandSettings& command, const ItemPaths& paths,
+                                             bool make_out_dir) {
+  std::vector<std::string> args;
+  if (command.argv.empty()) {
+    args = {"/bin/sh", "-c", paths.item};
+  } else if (command.shell) {
+    Result<std::string> script =
+        ExpandTemplate(command.argv[0], paths, /*shell_quote=*/true, make_out_dir);
+    if (!script.ok()) return script.status();
+    args = {"/bin/sh", "-c", std::move(script).value()};
+  } else {
+    args.reserve(command.argv.size());
+    for (const std::string& t : command.argv) {
+      Result<std::string> arg = ExpandTemplate(t, paths, /*shell_quote=*/false, make_out_dir);
+      if (!arg.ok()) return arg.status();
+      args.push_back(std::move(arg).value());
+    }
+  }
+  for (const std::string& a : args) {
+    if (a.find('\0') != std::string::npos) {
+      return Status::Error("an argument contains a NUL byte, which no process argument can carry");
+    }
+  }
+  return args;
+}
 
 Result<std::unique_ptr<Handler>> MakeCommandHandler(const HandlerContext& context) {
   auto handler = std::make_unique<CommandHandler>(context);

@@ -27,6 +27,8 @@
 
 #include <chrono>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "worker/handler.h"
@@ -42,5 +44,12 @@ inline constexpr std::chrono::milliseconds kOrphanGrace{2000};
 // Fails (a settings error, before any item runs) on a bad template, shell =
 // true with more than one argv string, or a fixed cwd that is not a directory.
 Result<std::unique_ptr<Handler>> MakeCommandHandler(const HandlerContext& context);
+
+// The argv one item runs: the argv templates expanded (shell = false), one
+// script with shell-quoted values for /bin/sh -c (shell = true), or the item
+// itself as a command line (empty argv). With make_out_dir false, {out} is
+// named but not created (--dry-run).
+Result<std::vector<std::string>> CommandArgv(const CommandSettings& command, const ItemPaths& paths,
+                                             bool make_out_dir = true);
 
 }  // namespace shoal

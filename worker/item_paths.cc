@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/shell_quote.h"
 #include "worker/handler.h"
 
 namespace shoal {
@@ -106,18 +107,6 @@ Status ParseTemplate(std::string_view tmpl, Literal&& literal, Placeholder&& pla
     i = close + 1;
   }
   return Status::Ok();
-}
-
-void AppendShellQuoted(std::string& out, std::string_view value) {
-  out += '\'';
-  for (char c : value) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  out += '\'';
 }
 
 std::vector<std::string_view> SplitComponents(std::string_view path) {
@@ -293,7 +282,7 @@ Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths
   bool out_made = false;
   auto append = [&](std::string_view value) {
     if (shell_quote) {
-      AppendShellQuoted(result, value);
+      AppendShellQuoted(&result, value);
     } else {
       result += value;
     }

@@ -1,0 +1,13 @@
+// --dry-run: print what each item would run, shell-quoted, one line each on
+// stdout. Nothing runs and nothing is created (no run directory, no shared
+// memory); {run} and {out} name the directory a run started now would create.
+#pragma once
+
+#include "config/settings.h"
+#include "master/master.h"
+
+namespace shoal {
+
+int DryRun(const Settings& settings, const RunOptions& options);
+
+}  // namespace shoal
