@@ -153,8 +153,8 @@ TEST_F(ListReaderTest, OverLongItemFailsAloneWithoutBeingKept) {
   V csv = Read("1," + big + "\n2," + big + "\n", Csv(1));
   EXPECT_EQ(csv, (V{"1", "2"}));
   csv = Read("1,\"" + big + "\",x\n2,y\n", Csv(2));
-  EXPECT_EQ(csv, (V{"!item longer than 131072 bytes (line 1); split the line or use a tree input",
-                    "y"}));
+  EXPECT_EQ(
+      csv, (V{"!item longer than 131072 bytes (line 1); split the line or use a tree input", "y"}));
 }
 
 TEST_F(ListReaderTest, RecordsAcrossReadBlocks) {
