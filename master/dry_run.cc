@@ -49,11 +49,13 @@ int DryRun(const Settings& s, const RunOptions& options) {
   ItemSource& source = *input->source;
   std::string line;
   Item item;
+  ItemPaths paths;
   while (source.Next(&item)) {
     if (options.resume && options.resume->done.Contains(item.index)) continue;
     Result<std::vector<std::string>> argv = Status::Error(item.error);
     if (item.error.empty()) {
-      argv = DryRunArgv(s, MakeItemPaths(s, input->kind, item.text, item.index, 1, run_dir));
+      FillItemPaths(s, input->kind, item.text, item.index, 1, run_dir, &paths);
+      argv = DryRunArgv(s, paths);
     }
     if (!argv.ok()) {
       std::fflush(stdout);

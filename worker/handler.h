@@ -34,6 +34,9 @@ struct ItemPaths {
 // kind must be resolved (kTree or kList).
 ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_view item,
                         uint64_t index, int worker, const std::string& run_dir);
+// The same into an existing ItemPaths, reusing its buffers (per-item loops).
+void FillItemPaths(const Settings& settings, InputKind kind, std::string_view item, uint64_t index,
+                   int worker, const std::string& run_dir, ItemPaths* paths);
 
 // Expands placeholders in one template. With shell_quote, every substituted
 // value is quoted for /bin/sh. {out} creates the directory (never outside

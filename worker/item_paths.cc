@@ -151,23 +151,6 @@ std::string_view TrimTrailingSlashes(std::string_view path) {
   return path;
 }
 
-// POSIX basename(3) and dirname(3), on bytes and without touching the input.
-std::string BaseName(std::string_view path) {
-  path = TrimTrailingSlashes(path);
-  if (path == "/") return "/";
-  size_t slash = path.rfind('/');
-  return std::string(slash == std::string_view::npos ? path : path.substr(slash + 1));
-}
-
-std::string DirName(std::string_view path) {
-  path = TrimTrailingSlashes(path);
-  size_t slash = path.rfind('/');
-  if (slash == std::string_view::npos) return ".";
-  std::string_view head = path.substr(0, slash);
-  while (!head.empty() && head.back() == '/') head.remove_suffix(1);
-  return head.empty() ? "/" : std::string(head);
-}
-
 // Opens (O_DIRECTORY, close-on-exec) the directory `components` below
 // `root_fd`, creating what is missing with mode 0755. O_NOFOLLOW on every step
 // refuses a symlink anywhere on the way, so the walk cannot be redirected out.
@@ -227,46 +210,100 @@ Status EnsureOutDir(const ItemPaths& paths) {
 
 }  // namespace
 
-ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_view item,
-                        uint64_t index, int worker, const std::string& run_dir) {
-  ItemPaths p;
-  p.item = std::string(item);
+namespace {
+
+// POSIX basename(3) and dirname(3) on bytes, as views into `path` (or into
+// a literal), without touching the input.
+std::string_view BaseNameView(std::string_view path) {
+  path = TrimTrailingSlashes(path);
+  if (path == "/") return "/";
+  size_t slash = path.rfind('/');
+  return slash == std::string_view::npos ? path : path.substr(slash + 1);
+}
+
+std::string_view DirNameView(std::string_view path) {
+  path = TrimTrailingSlashes(path);
+  size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return ".";
+  std::string_view head = path.substr(0, slash);
+  while (!head.empty() && head.back() == '/') head.remove_suffix(1);
+  return head.empty() ? std::string_view("/") : head;
+}
+
+// True when normalizing `item` would not change it: what the tree walker
+// produces, and most list items. Saves splitting and joining per item.
+bool AlreadyNormal(std::string_view item) {
+  if (item.empty() || item.front() == '/' || item.back() == '/') return false;
+  size_t start = 0;
+  while (true) {
+    size_t slash = item.find('/', start);
+    std::string_view c =
+        item.substr(start, slash == std::string_view::npos ? slash : slash - start);
+    if (c.empty() || c == "." || c == "..") return false;
+    if (slash == std::string_view::npos) return true;
+    start = slash + 1;
+  }
+}
+
+}  // namespace
+
+void FillItemPaths(const Settings& settings, InputKind kind, std::string_view item, uint64_t index,
+                   int worker, const std::string& run_dir, ItemPaths* p) {
+  // assign() everywhere: a reused ItemPaths keeps its buffers, so a worker
+  // or a dry run allocates nothing per item once warm.
+  p->item.assign(item);
   if (kind == InputKind::kTree) {
-    p.path = settings.input.path;
-    if (p.path.empty() || p.path.back() != '/') p.path += '/';
-    p.path += item;
+    p->path.assign(settings.input.path);
+    if (p->path.empty() || p->path.back() != '/') p->path += '/';
+    p->path.append(item);
   } else {
-    p.path = p.item;
+    p->path.assign(item);
   }
   // {rel} names things under {run}/out, so it must never escape: the item is
   // normalized lexically (a leading '/', "./" and empty components are dropped;
   // ".." removes the component before it, and at the top it is dropped). A tree
   // item from the walker is already in this form and comes out unchanged;
   // "../../etc/passwd" becomes "etc/passwd", "/abs/f" becomes "abs/f".
-  std::vector<std::string_view> rel = NormalComponents(item);
-  p.rel = Join(rel, 0, rel.size());
+  if (AlreadyNormal(item)) {
+    p->rel.assign(item);
+  } else {
+    std::vector<std::string_view> rel = NormalComponents(item);
+    p->rel = Join(rel, 0, rel.size());
+  }
 
-  p.name = BaseName(p.path);
-  p.dir = DirName(p.path);
+  std::string_view name = BaseNameView(p->path);
+  p->name.assign(name);
+  p->dir.assign(DirNameView(p->path));
   // The last extension is what follows the last '.', but leading dots belong to
   // the name (".bashrc" has none) and so does a trailing one ("file." has none).
-  size_t first = p.name.find_first_not_of('.');
-  size_t dot = p.name.rfind('.');
-  if (first != std::string::npos && dot != std::string::npos && dot > first &&
-      dot + 1 < p.name.size()) {
-    p.stem = p.name.substr(0, dot);
-    p.ext = p.name.substr(dot + 1);
-    std::string_view trimmed = TrimTrailingSlashes(p.path);
-    p.noext = std::string(trimmed.substr(0, trimmed.size() - p.ext.size() - 1));
+  size_t first = name.find_first_not_of('.');
+  size_t dot = name.rfind('.');
+  if (first != std::string_view::npos && dot != std::string_view::npos && dot > first &&
+      dot + 1 < name.size()) {
+    p->stem.assign(name.substr(0, dot));
+    p->ext.assign(name.substr(dot + 1));
+    std::string_view trimmed = TrimTrailingSlashes(p->path);
+    p->noext.assign(trimmed.substr(0, trimmed.size() - p->ext.size() - 1));
   } else {
-    p.stem = p.name;
-    p.noext = p.path;
+    p->stem.assign(name);
+    p->noext.assign(p->path);
   }
-  p.index = index;
-  p.worker = worker;
-  p.run = run_dir;
-  p.out = run_dir + "/out";
-  if (rel.size() > 1) p.out += "/" + Join(rel, 0, rel.size() - 1);
+  p->index = index;
+  p->worker = worker;
+  p->run.assign(run_dir);
+  p->out.assign(run_dir);
+  p->out.append("/out");
+  size_t last_slash = p->rel.rfind('/');
+  if (last_slash != std::string::npos) {
+    p->out.push_back('/');
+    p->out.append(p->rel, 0, last_slash);
+  }
+}
+
+ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_view item,
+                        uint64_t index, int worker, const std::string& run_dir) {
+  ItemPaths p;
+  FillItemPaths(settings, kind, item, index, worker, run_dir, &p);
   return p;
 }
 

@@ -38,8 +38,8 @@ class Worker : public LogSink {
       ch_.control->current_start_ns.store(MonotonicNanos(), std::memory_order_relaxed);
       ch_.control->current_seq.store(task.seq, std::memory_order_release);
       current_seq_ = task.seq;
-      ItemPaths paths =
-          MakeItemPaths(settings, kind, item, task.index, args_.slot + 1, args_.run_dir);
+      FillItemPaths(settings, kind, item, task.index, args_.slot + 1, args_.run_dir, &paths_);
+      const ItemPaths& paths = paths_;
       uint64_t start = MonotonicNanos();
       Outcome outcome = handler.Run(paths, *this);
       double ms = static_cast<double>(MonotonicNanos() - start) / 1e6;
@@ -158,6 +158,7 @@ class Worker : public LogSink {
   Channel ch_;
   std::string buffer_;
   std::string scratch_;
+  ItemPaths paths_;  // reused for every item
   uint64_t current_seq_ = 0;
   uint64_t last_wake_ns_ = 0;
   bool master_gone_ = false;
