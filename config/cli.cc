@@ -416,7 +416,8 @@ Output options:
   -q, --quiet              print only errors: no progress or status lines, and no
                            summary when every item succeeded (log.txt has it all)
                              e.g. shoal run -q || cat runs/*/failed.txt
-  -v, --verbose            print more; repeat for more still (-vv)
+  -v, --verbose            also print log.txt as it is written: workers started
+                           and died, retries, handler log lines, the summary
                              e.g. shoal run -v
   -h, --help               show this help
                              e.g. shoal run --help

@@ -972,6 +972,7 @@ int Master::Run() {
     std::fprintf(stderr, "shoal: %s\n", st.message().c_str());
     return kExitUsage;
   }
+  if (options_.verbose > 0 && !options_.quiet) run_.EchoLogTo(2);
   if (options_.resume) {
     run_.Log("run resumed: " + std::to_string(prior_ok_ + prior_failed_) +
              " items already recorded (" + std::to_string(prior_failed_) + " failed), " +
@@ -982,6 +983,11 @@ int Master::Run() {
            s_.input.path +
            (options_.items_file.empty() ? "" : ", items from " + options_.items_file));
   ProgressMode mode = ChooseProgressMode(options_.progress, options_.quiet, ::isatty(2) != 0);
+  // -v echoes log.txt to stderr; a live line would be torn by it, so the
+  // plain status lines stand in (unless --progress insists).
+  if (options_.verbose > 0 && mode == ProgressMode::kLive && options_.progress != 1) {
+    mode = ProgressMode::kLines;
+  }
   uint64_t every_ns =
       static_cast<uint64_t>(std::max<int64_t>(s_.output.status_every.count(), 0)) * 1'000'000ULL;
   progress_ = std::make_unique<ProgressDisplay>(mode, 2, every_ns, start_ns_);

@@ -164,10 +164,14 @@ Status RunDirectory::OpenFiles() {
 
 void RunDirectory::Log(std::string_view message) {
   std::string* b = log_.buffer();
+  size_t start = b->size();
   b->append(TimestampNow());
   b->push_back(' ');
   b->append(message);
   if (message.empty() || message.back() != '\n') b->push_back('\n');
+  if (echo_fd_ >= 0) {
+    (void)WriteAll(echo_fd_, std::string_view(*b).substr(start), "the log echo");
+  }
 }
 
 Status RunDirectory::Flush() {

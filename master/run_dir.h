@@ -79,6 +79,8 @@ class RunDirectory {
 
   // A timestamped line in log.txt ("2026-11-22T03:15:00.123Z message").
   void Log(std::string_view message);
+  // Also write every log line to `fd` as it is logged (-v: stderr).
+  void EchoLogTo(int fd) { echo_fd_ = fd; }
   Status Flush();
 
  private:
@@ -87,6 +89,7 @@ class RunDirectory {
   std::string path_;
   OutputFormat format_ = OutputFormat::kJsonl;
   char separator_ = '\n';
+  int echo_fd_ = -1;
   bool sha256_sums_ = false;  // tsv as sha256sum writes it
   std::string input_prefix_;  // tree: "<input.path>/", the {path} of an item
   RecordFile results_, errors_, failed_, log_;

@@ -467,6 +467,21 @@ TEST_F(E2e, SlowStandardInputDoesNotStallTheMaster) {
   // The destructor kills the pipeline's process group.
 }
 
+// -v: log.txt lines (worker starts, retries, handler logs) also go to stderr.
+TEST_F(E2e, VerboseEchoesTheLogToStderr) {
+  WriteFile(dir_ / "items.txt", "a\nb\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"verbose\"\nworkers = 1\n\n[input]\npath = \"items.txt\"\n\n"
+            "[command]\nargv = [\"true\"]\n");
+  ProcessResult quiet = RunJob();
+  ASSERT_EQ(quiet.status, 0) << Describe(quiet);
+  EXPECT_EQ(quiet.err.find("worker 1 started"), std::string::npos) << quiet.err;
+  ProcessResult loud = RunJob({"-v"});
+  ASSERT_EQ(loud.status, 0) << Describe(loud);
+  EXPECT_NE(loud.err.find("worker 1 started"), std::string::npos) << loud.err;
+  EXPECT_NE(loud.err.find("summary:"), std::string::npos) << loud.err;
+}
+
 // h. check and init.
 TEST_F(E2e, CheckPrintsEffectiveSettingsAndInitWritesAValidFile) {
   WriteFile(dir_ / "data" / "one.txt", "1\n");
