@@ -78,17 +78,6 @@ Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool
   return Status::Ok();
 }
 
-std::string TimestampNow() {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  ::gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03ldZ", ts.tv_nsec / 1000000);
-  return buf;
-}
-
 void RunDirectory::Configure(const Settings& settings, InputKind kind) {
   format_ = settings.output.format;
   separator_ = settings.input.separator == Separator::kNul ? '\0' : '\n';

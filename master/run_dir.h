@@ -12,6 +12,7 @@
 
 #include "common/fd.h"
 #include "common/status.h"
+#include "common/timestamp.h"
 #include "config/settings.h"
 
 namespace shoal {
@@ -138,8 +139,6 @@ class RecordWindow {
 Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool* torn,
                    const std::function<void(std::string_view)>& on_line);
 
-// "2026-11-22T03:15:00.123Z" for a wall-clock time now.
-std::string TimestampNow();
 // The results file name for a format: results.jsonl or results.tsv.
 const char* ResultsFileName(OutputFormat format);
 
