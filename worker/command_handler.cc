@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <vector>
@@ -213,6 +214,7 @@ class CommandHandler final : public Handler {
   std::vector<std::string> env_;
   std::vector<char*> envp_;
   const std::string* path_override_ = nullptr;  // PATH from command.env, if any
+  std::string resolved_prog_;  // argv[0] found in PATH once, when it is a literal name
   UniqueFd dev_null_;
   posix_spawnattr_t attr_;
   bool attr_ready_ = false;
@@ -262,6 +264,17 @@ Status CommandHandler::Prepare() {
   for (std::string& e : env_) envp_.push_back(e.data());
   envp_.push_back(nullptr);
   if (auto it = command_.env.find("PATH"); it != command_.env.end()) path_override_ = &it->second;
+  // A program named literally is looked up once per worker, not per item:
+  // posix_spawnp would try every PATH entry before the right one, a failed
+  // execve each, for every item.
+  if (!command_.argv.empty() && !command_.shell) {
+    const std::string& prog = command_.argv.front();
+    const char* path = path_override_ != nullptr ? path_override_->c_str() : std::getenv("PATH");
+    if (!prog.empty() && prog.find_first_of("{}/") == std::string::npos && path != nullptr) {
+      std::string found;
+      if (SearchPath(prog, path, found) == 0) resolved_prog_ = std::move(found);
+    }
+  }
 
   dev_null_.Reset(::open("/dev/null", O_RDWR | O_CLOEXEC));
   if (!dev_null_.valid()) return Status::FromErrno("cannot open /dev/null", errno);
@@ -383,7 +396,10 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
   const std::string& prog = args->front();
   pid_t pid = -1;
   int err;
-  if (path_override_ != nullptr && prog.find('/') == std::string::npos) {
+  if (!resolved_prog_.empty() && prog == command_.argv.front()) {
+    err =
+        posix_spawn(&pid, resolved_prog_.c_str(), actions.get(), &attr_, argv.data(), envp_.data());
+  } else if (path_override_ != nullptr && prog.find('/') == std::string::npos) {
     std::string resolved;
     err = SearchPath(prog, *path_override_, resolved);
     if (err == 0) {
