@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs what shoal is compared against (GNU parallel, hyperfine, python3,
+# GNU time, openssl) from Debian packages when missing, builds Release into
+# build-bench/, then runs every benchmark and prints one table (bench/bench.py).
+#
+# usage: scripts/bench.sh
+#   BENCH_QUICK=1 scripts/bench.sh                 small sizes, a few minutes
+#   BENCH_ONLY=command,sha256 scripts/bench.sh     some benchmarks only
+#   more variables (sizes, runs, data dir) in bench/README.md
+# Generated inputs are kept in $BENCH_DATA (default /work/bench-data) and reused.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
+
+case ${1:-} in
+  -h|--help) sed -n '2,10s/^# \{0,1\}//p' scripts/bench.sh; exit 0 ;;
+  '') ;;
+  *) die "unknown argument '$1' (see scripts/bench.sh --help)" ;;
+esac
+
+build_dir=${BENCH_BUILD:-build-bench}
+packages=(parallel hyperfine python3 time openssl findutils)
+
+# --- build -------------------------------------------------------------------
+# The first time, setup.sh installs the build's own packages and builds all;
+# later only what the benchmarks run is rebuilt (not the tests).
+if [[ ! -f $build_dir/CMakeCache.txt ]]; then
+  scripts/setup.sh --build-dir "$build_dir" -DCMAKE_BUILD_TYPE=Release >&2
+fi
+cmake -S . -B "$build_dir" --log-level=WARNING -DCMAKE_BUILD_TYPE=Release >&2
+targets=(shoal shoal-worker spawn_loop)
+# The no-op plugin, if this tree has it; bench.py skips its benchmark if not.
+if cmake --build "$build_dir" --target help 2>/dev/null | grep -q 'shoal_plugin_noop'; then
+  targets+=(shoal_plugin_noop)
+fi
+say "building ${targets[*]} in $build_dir (Release)"
+cmake --build "$build_dir" -j"$(nproc)" --target "${targets[@]}" >&2
+
+# --- what shoal is compared against ---------------------------------------
+if command -v dpkg-query >/dev/null 2>&1; then
+  missing=()
+  for pkg in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    [[ $status == "install ok installed" ]] || missing+=("$pkg")
+  done
+  if ((${#missing[@]})); then
+    say "installing ${missing[*]}"
+    sudo=()
+    if ((EUID != 0)); then
+      command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install ${missing[*]} as root"
+      sudo=(sudo)
+      [[ -t 0 ]] || sudo=(sudo -n)
+    fi
+    apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
+    # The package lists are usually fresh already (setup.sh may have just
+    # updated them): update only if installing without it fails.
+    if ! "${sudo[@]}" "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >&2; then
+      "${sudo[@]}" "${apt[@]}" update >&2
+      "${sudo[@]}" "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >&2
+    fi
+  fi
+else
+  say "no dpkg-query (not Debian?): assuming ${packages[*]} are installed"
+fi
+
+# Debian's python3: the peer benchmark measures the interpreter users have.
+python=python3
+[[ -x /usr/bin/python3 ]] && python=/usr/bin/python3
+BENCH_BUILD=$(cd "$build_dir" && pwd) exec "$python" -B bench/bench.py
