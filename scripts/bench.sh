@@ -39,31 +39,9 @@ say "building ${targets[*]} in $build_dir (Release)"
 cmake --build "$build_dir" -j"$(nproc)" --target "${targets[@]}" >&2
 
 # --- what shoal is compared against ---------------------------------------
-if command -v dpkg-query >/dev/null 2>&1; then
-  missing=()
-  for pkg in "${packages[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-    [[ $status == "install ok installed" ]] || missing+=("$pkg")
-  done
-  if ((${#missing[@]})); then
-    say "installing ${missing[*]}"
-    sudo=()
-    if ((EUID != 0)); then
-      command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install ${missing[*]} as root"
-      sudo=(sudo)
-      [[ -t 0 ]] || sudo=(sudo -n)
-    fi
-    apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q -o DPkg::Lock::Timeout=300)
-    # The package lists are usually fresh already (setup.sh may have just
-    # updated them): update only if installing without it fails.
-    if ! "${sudo[@]}" "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >&2; then
-      "${sudo[@]}" "${apt[@]}" update >&2
-      "${sudo[@]}" "${apt[@]}" install -y --no-install-recommends "${missing[@]}" >&2
-    fi
-  fi
-else
-  say "no dpkg-query (not Debian?): assuming ${packages[*]} are installed"
-fi
+# shellcheck source=scripts/packages.sh
+source scripts/packages.sh
+install_missing "${packages[@]}"
 
 # Debian's python3: the peer benchmark measures the interpreter users have.
 python=python3

@@ -35,28 +35,9 @@ if [[ -n ${SHOAL_CMAKE_FLAGS:-} ]]; then
 fi
 
 # --- packages ---------------------------------------------------------------
-if command -v dpkg-query >/dev/null 2>&1; then
-  missing=()
-  for pkg in "${packages[@]}"; do
-    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
-    [[ $status == "install ok installed" ]] || missing+=("$pkg")
-  done
-  if ((${#missing[@]})); then
-    say "installing ${missing[*]}"
-    sudo=()
-    if ((EUID != 0)); then
-      command -v sudo >/dev/null 2>&1 || die "not root and no sudo: install ${missing[*]} as root"
-      sudo=(sudo)
-      [[ -t 0 ]] || sudo=(sudo -n)  # no terminal (CI): fail rather than wait for a password
-    fi
-    apt=(apt-get -q -o DPkg::Lock::Timeout=300)
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${apt[@]}" update
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive "${apt[@]}" install -y \
-      --no-install-recommends "${missing[@]}"
-  fi
-else
-  say "no dpkg-query (not Debian?): assuming ${packages[*]} or their equivalents are installed"
-fi
+# shellcheck source=scripts/packages.sh
+source scripts/packages.sh
+install_missing "${packages[@]}"
 
 # --- configure and build ----------------------------------------------------
 if [[ ! -f $build_dir/CMakeCache.txt ]]; then
