@@ -122,6 +122,16 @@ class Crash : public E2e {
     return true;
   }
 
+  // Waits (up to 20 s) until the run's items have run at least n times.
+  bool WaitForExecutions(size_t n) {
+    return WaitFor(
+        [&] {
+          std::set<fs::path> dirs = RunDirs();
+          return !dirs.empty() && Lines(ReadFile(*dirs.begin() / "execs")).size() >= n;
+        },
+        milliseconds(20000));
+  }
+
   // The workers of a master and the commands they run, right now.
   std::vector<pid_t> Descendants(pid_t master) {
     std::vector<pid_t> all;
@@ -135,10 +145,7 @@ class Crash : public E2e {
   // The single run directory, its records strict-checked, every item once.
   void ExpectExactlyOnce(int n, fs::path* run, std::vector<Record>* results,
                          std::vector<Record>* errors) {
-    std::set<fs::path> dirs = RunDirs();
-    ASSERT_EQ(dirs.size(), 1u);
-    *run = *dirs.begin();
-    ASSERT_TRUE(ReadRun(*run, results, errors));
+    ASSERT_TRUE(ReadOnlyRun(run, results, errors));
     ExpectEachItemOnce(*results, *errors, Numbers(n));
   }
 };
@@ -328,10 +335,9 @@ TEST_F(Crash, InProcessHandlerOverrunningTheTimeoutIsKilledAndReplaced) {
             "\"\nconfig = { crash_on = \"never\", hang_on = \"hang\" }\n");
   ProcessResult r = RunJob({}, seconds(60));
   ASSERT_EQ(r.status, 1) << Describe(r);
-  std::set<fs::path> dirs = RunDirs();
-  ASSERT_EQ(dirs.size(), 1u);
+  fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(*dirs.begin(), &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].item, "hang");
   EXPECT_EQ(errors[0].reason.value_or(""), "timeout");
@@ -341,12 +347,7 @@ TEST_F(Crash, InProcessHandlerOverrunningTheTimeoutIsKilledAndReplaced) {
 TEST_F(Crash, ResumeRefusesAnInputThatChanged) {
   WriteJob(60, "workers = 2\ngrace = \"5s\"", /*sleep_ms=*/40);
   std::unique_ptr<Child> shoal = Start();
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::set<fs::path> dirs = RunDirs();
-        return !dirs.empty() && Lines(ReadFile(*dirs.begin() / "execs")).size() >= 10;
-      },
-      milliseconds(20000)));
+  ASSERT_TRUE(WaitForExecutions(10));
   ASSERT_EQ(kill(shoal->pid(), SIGTERM), 0);
   ProcessResult r = shoal->Wait(seconds(30));
   ASSERT_EQ(r.status, 128 + SIGTERM) << Describe(r);
@@ -373,11 +374,9 @@ TEST_F(Crash, PoisonItemFailsAfterItsAttemptsOthersSucceed) {
             "$PPID; sleep 5; fi\", \"sh\", \"{item}\"]\n");
   ProcessResult r = RunJob();
   ASSERT_EQ(r.status, 1) << Describe(r);
-  std::set<fs::path> dirs = RunDirs();
-  ASSERT_EQ(dirs.size(), 1u);
-  fs::path run = *dirs.begin();
+  fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].item, "poison");
   EXPECT_EQ(errors[0].reason.value_or(""), "worker died: signal 11");
@@ -404,12 +403,7 @@ TEST_P(MasterStopped, NoProcessRemainsAndResumeCompletesTheRun) {
   WriteJob(120, "workers = 2\ngrace = \"5s\"", /*sleep_ms=*/40);
   std::unique_ptr<Child> shoal = Start();
   // Let it get going: some items done, commands running.
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        std::set<fs::path> dirs = RunDirs();
-        return !dirs.empty() && Lines(ReadFile(*dirs.begin() / "execs")).size() >= 20;
-      },
-      milliseconds(20000)));
+  ASSERT_TRUE(WaitForExecutions(20));
   std::set<pid_t> seen;
   for (pid_t p : Descendants(shoal->pid())) seen.insert(p);
   ASSERT_FALSE(seen.empty());
@@ -425,11 +419,9 @@ TEST_P(MasterStopped, NoProcessRemainsAndResumeCompletesTheRun) {
       milliseconds(2000)))
       << "a worker or command outlived its master";
 
-  std::set<fs::path> dirs = RunDirs();
-  ASSERT_EQ(dirs.size(), 1u);
-  fs::path run = *dirs.begin();
+  fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   EXPECT_LT(results.size(), 120u) << "stopped too late to test anything";
   if (c.signal != SIGKILL) {
     EXPECT_NE(ReadFile(run / "log.txt").find("shoal resume"), std::string::npos);
@@ -495,11 +487,9 @@ TEST_F(Hung, TimeoutKillsTheCommandAndItsGrandchild) {
   WriteHungJob("timeout = \"500ms\"");
   ProcessResult r = RunJob({}, seconds(60));
   ASSERT_EQ(r.status, 1) << Describe(r);
-  std::set<fs::path> dirs = RunDirs();
-  ASSERT_EQ(dirs.size(), 1u);
-  fs::path run = *dirs.begin();
+  fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   ASSERT_EQ(errors.size(), 2u);
   for (const Record& e : errors) EXPECT_EQ(e.reason.value_or(""), "timeout");
   std::vector<pid_t> grandchildren = Grandchildren(run);

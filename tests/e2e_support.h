@@ -322,6 +322,15 @@ class E2e : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
+  // The one run directory under runs/ (it must be the only one) and its
+  // records, strictly read.
+  ::testing::AssertionResult ReadOnlyRun(fs::path* run, std::vector<Record>* results,
+                                         std::vector<Record>* errors) {
+    auto found = NewRunDir({}, run);
+    if (!found) return found;
+    return ReadRun(*run, results, errors);
+  }
+
   ::testing::AssertionResult ReadRun(const fs::path& run, std::vector<Record>* results,
                                      std::vector<Record>* errors) {
     auto ok = ReadRecords(run / "results.jsonl", "results", results);

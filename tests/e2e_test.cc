@@ -115,9 +115,8 @@ TEST_F(E2e, TenThousandListItemsEachRunOnce) {
   ProcessResult r = RunJob({}, seconds(280));
   ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   EXPECT_EQ(errors.size(), 0u);
   ASSERT_EQ(results.size(), 10000u);
   std::vector<int> seen(10001, 0);
@@ -227,9 +226,8 @@ TEST_F(E2e, MissingProgramFailsOnlyItsItem) {
   ProcessResult r = RunJob();
   ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   EXPECT_EQ(Items(results), std::vector<std::string>{"true"});
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].item, "no-such-program-xyz");
@@ -264,9 +262,8 @@ TEST_F(E2e, HugeStdoutIsSpilledToAFile) {
   ASSERT_EQ(r.status, 0) << Describe(r);
 
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   ASSERT_EQ(results.size(), 1u);
   ASSERT_TRUE(results[0].output_file.has_value()) << "no output_file in the record";
   fs::path spilled = *results[0].output_file;

@@ -64,9 +64,8 @@ TEST_F(E2ePlugin, NoopRunsEveryItemOnce) {
   ProcessResult r = RunJob();
   ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   EXPECT_EQ(results.size(), 5000u);
   EXPECT_TRUE(errors.empty());
   ExpectEachItemOnce(results, errors, items);
@@ -85,9 +84,8 @@ TEST_F(E2ePlugin, FailsomeReasonsFailedListAndLogLines) {
   ProcessResult r = RunJob();
   ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   ExpectEachItemOnce(results, errors, items);
 
   std::map<std::string, std::string> expected;
@@ -149,9 +147,8 @@ TEST_F(E2ePlugin, WordcountMatchesWc) {
   ProcessResult r = Shoal(args);
   ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   ExpectEachItemOnce(results, errors, rels);
 
   // wc in the C locale (bytes, not characters, decide what a space is).
@@ -185,9 +182,8 @@ TEST_F(E2ePlugin, CrashingItemFailsAfterRetriesOthersSucceed) {
   ProcessResult r = RunJob();
   ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   ExpectEachItemOnce(results, errors, items);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].item, "item 13");
@@ -256,9 +252,8 @@ TEST_F(E2ePlugin, ZstdCompressesIntoOutMirroringTheTree) {
   ProcessResult r = RunJob();
   ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   ExpectEachItemOnce(results, errors, rels);
   for (const std::string& rel : rels) {
     fs::path packed = run / "out" / (rel + ".zst");

@@ -193,9 +193,8 @@ TEST_F(RunExperience, RetriesWaitTheBackoff) {
   ProcessResult r = RunJob();
   ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   ExpectEachItemOnce(results, errors, {"1", "2", "3"});
   EXPECT_EQ(Count(ReadFile(run / "results.jsonl"), "\"attempts\":3,"), 3u)
       << ReadFile(run / "results.jsonl");
@@ -221,9 +220,8 @@ TEST_F(RunExperience, MaxFailuresByCountHaltsThenResumeFinishes) {
   EXPECT_NE(r.err.find("halting: 3 failures reached job.max_failures = 3"), std::string::npos)
       << r.err;
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   EXPECT_GE(errors.size(), 3u);
   EXPECT_LT(results.size() + errors.size(), 40u) << "it did not stop feeding";
   EXPECT_NE(ReadFile(run / "log.txt").find("halted: "), std::string::npos);
@@ -245,9 +243,8 @@ TEST_F(RunExperience, MaxFailuresByPercentHaltsAfterTheMinimumSample) {
   ASSERT_EQ(r.status, 1) << Describe(r);
   EXPECT_NE(r.err.find("job.max_failures = 10%"), std::string::npos) << r.err;
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   EXPECT_GE(results.size() + errors.size(), 20u) << "halted before the minimum sample";
   EXPECT_LT(results.size() + errors.size(), 120u) << "it did not stop feeding";
 
@@ -279,9 +276,8 @@ TEST_F(RunExperience, OrderInputWritesRecordsInInputOrder) {
   ProcessResult r = RunJob();
   ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
-  ASSERT_TRUE(NewRunDir({}, &run));
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   EXPECT_EQ(results.size() + errors.size(), 60u);
   EXPECT_EQ(errors.size(), 8u);
   for (const fs::path& file : {run / "results.jsonl", run / "errors.jsonl"}) {
