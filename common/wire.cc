@@ -93,12 +93,14 @@ bool DecodeOutcome(std::string_view payload, OutcomeRecord* o) {
 void EncodeLog(const LogRecord& log, std::string* out) {
   out->clear();
   Put(out, log.seq);
+  Put(out, log.index);
   PutBytes(out, log.text);
 }
 
 bool DecodeLog(std::string_view payload, LogRecord* log) {
   Reader r(payload);
   r.Get(&log->seq);
+  r.Get(&log->index);
   r.GetBytes(&log->text);
   return r.AtEnd();
 }

@@ -35,7 +35,9 @@ struct OutcomeRecord {
 };
 
 struct LogRecord {
-  uint64_t seq = 0;  // the task it belongs to; 0 = the worker itself
+  uint64_t seq = 0;    // the task it belongs to; 0 = the worker itself
+  uint64_t index = 0;  // that task's item position, carried so that the master
+                       // need not find the task (its outcome may be drained first)
   std::string_view text;
 };
 

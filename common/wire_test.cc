@@ -89,13 +89,15 @@ TEST(WireTest, OutcomeDefaultsRoundTrip) {
 TEST(WireTest, LogRoundTrip) {
   for (const std::string& text : Strings()) {
     LogRecord in;
-    in.seq = 0;
+    in.seq = 9;
+    in.index = 17;
     in.text = text;
     std::string payload;
     EncodeLog(in, &payload);
     LogRecord out;
     ASSERT_TRUE(DecodeLog(payload, &out));
-    EXPECT_EQ(out.seq, 0u);
+    EXPECT_EQ(out.seq, 9u);
+    EXPECT_EQ(out.index, 17u);
     EXPECT_EQ(out.text, text);
   }
 }
@@ -182,7 +184,7 @@ TEST(WireTest, LengthFieldLargerThanPayloadRejected) {
   EncodeLog(l, &p);
   for (uint32_t bad : {uint32_t{4}, uint32_t{1000}, std::numeric_limits<uint32_t>::max()}) {
     std::string q = p;
-    std::memcpy(q.data() + 8, &bad, sizeof bad);  // the text's length
+    std::memcpy(q.data() + 16, &bad, sizeof bad);  // the text's length, after seq and index
     LogRecord out;
     EXPECT_FALSE(DecodeLog(q, &out)) << bad;
   }

@@ -437,9 +437,7 @@ bool Master::Drain(WorkerSlot& w) {
       break;
     }
     std::string line = "worker " + std::to_string(w.slot + 1);
-    for (const InFlight& f : w.inflight) {
-      if (f.seq == log.seq) line += " item " + std::to_string(f.index);
-    }
+    if (log.index != 0) line += " item " + std::to_string(log.index);
     line += ": ";
     line.append(log.text);
     run_.Log(line);

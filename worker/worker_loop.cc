@@ -38,6 +38,7 @@ class Worker : public LogSink {
       ch_.control->current_start_ns.store(MonotonicNanos(), std::memory_order_relaxed);
       ch_.control->current_seq.store(task.seq, std::memory_order_release);
       current_seq_ = task.seq;
+      current_index_ = task.index;
       FillItemPaths(settings, kind, item, task.index, args_.slot + 1, args_.run_dir, &paths_);
       const ItemPaths& paths = paths_;
       uint64_t start = MonotonicNanos();
@@ -47,12 +48,13 @@ class Worker : public LogSink {
       ch_.control->done.fetch_add(1, std::memory_order_relaxed);
       ch_.control->current_seq.store(0, std::memory_order_release);
       current_seq_ = 0;
+      current_index_ = 0;
       if (master_gone_) return kWorkerMasterGone;
     }
   }
 
   void Log(std::string_view line) override {
-    LogRecord rec{current_seq_, line.substr(0, 16 * 1024)};
+    LogRecord rec{current_seq_, current_index_, line.substr(0, 16 * 1024)};
     EncodeLog(rec, &buffer_);
     Push(ch_.logs, kLogRecord, buffer_);
   }
@@ -160,6 +162,7 @@ class Worker : public LogSink {
   std::string scratch_;
   ItemPaths paths_;  // reused for every item
   uint64_t current_seq_ = 0;
+  uint64_t current_index_ = 0;
   uint64_t last_wake_ns_ = 0;
   bool master_gone_ = false;
 };
