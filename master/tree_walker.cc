@@ -31,6 +31,14 @@ bool IsResourceError(int err) {
   return err == EMFILE || err == ENFILE || err == ENOMEM;
 }
 
+uint64_t SortKey(const char* name, size_t len) {
+  unsigned char bytes[8] = {};
+  memcpy(bytes, name, std::min<size_t>(len, 8));
+  uint64_t key = 0;
+  for (unsigned char b : bytes) key = (key << 8) | b;
+  return key;
+}
+
 }  // namespace
 
 TreeWalker::TreeWalker(const InputSettings& input)
@@ -124,13 +132,16 @@ int TreeWalker::ReadDir(size_t level) {
         continue;
       }
       const size_t len = strlen(name);
-      d.entries.push_back(
-          {static_cast<uint32_t>(d.names.size()), static_cast<uint16_t>(len), kind});
+      d.entries.push_back({SortKey(name, len), static_cast<uint32_t>(d.names.size()),
+                           static_cast<uint16_t>(len), kind});
       d.names.append(name, len + 1);
     }
   }
   const char* names = d.names.data();
+  // Byte order. Names hold no NUL, so comparing the zero-padded keys as
+  // numbers is comparing their first 8 bytes; only equal keys need the rest.
   std::sort(d.entries.begin(), d.entries.end(), [names](const Entry& a, const Entry& b) {
+    if (a.key != b.key) return a.key < b.key;
     return std::string_view(names + a.name, a.len) < std::string_view(names + b.name, b.len);
   });
   // The fd is needed only to open subdirectories.

@@ -65,6 +65,7 @@ class TreeWalker : public ItemSource {
  private:
   enum EntryType : uint8_t { kFile = 1, kDir = 2 };
   struct Entry {
+    uint64_t key;   // the name's first 8 bytes, big-endian, zero-padded: sorts most pairs alone
     uint32_t name;  // offset into Dir::names, NUL-terminated
     uint16_t len;
     EntryType type;

@@ -211,6 +211,35 @@ TEST_F(TreeWalkerTest, OrderIsByteOrderAtEachLevel) {
   EXPECT_EQ(items, (V{"B/z", "_u", "a/x", "a-b/y", "a.txt", "\xc3\xa9/w"}));
 }
 
+// Names longer than the 8-byte sort key, sharing it, shorter than it, and a
+// prefix of each other: the key decides most pairs, the rest decides ties.
+TEST_F(TreeWalkerTest, OrderIsByteOrderBeyondTheFirstEightBytes) {
+  V names = {"abcdefgh",
+             "abcdefghi",
+             "abcdefgh0",
+             "abcdefgg~",
+             "abcdefg",
+             "abcdefgh\xff",
+             "abcdefgh-",
+             "a",
+             "ab",
+             "\xff",
+             "\x01x",
+             "abcdefghij123456",
+             "abcdefghij12345",
+             "abcdefghij123457",
+             "zzzzzzzzz",
+             "zzzzzzzz"};
+  for (const std::string& n : names) File(n);
+  Result<std::unique_ptr<TreeWalker>> w = TreeWalker::Open(Input());
+  ASSERT_TRUE(w.ok());
+  V items;
+  Item item;
+  while ((*w)->Next(&item)) items.push_back(item.text);
+  std::sort(names.begin(), names.end());  // std::string compares bytes as unsigned
+  EXPECT_EQ(items, names);
+}
+
 TEST_F(TreeWalkerTest, MaxDepthAndNotRecursive) {
   MakeNestedTree();
   for (int depth = 1; depth <= 5; ++depth) {
