@@ -1,11 +1,13 @@
 #include "master/dry_run.h"
 
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "common/shell_quote.h"
 #include "master/resume.h"
 #include "worker/command_handler.h"
@@ -15,18 +17,53 @@ namespace shoal {
 
 namespace {
 
+// Output is gathered and written in chunks of about this size: a dry run over
+// a large tree prints one line per item, and a stdio call per line costs more
+// than building the line.
+constexpr size_t kOutputChunk = 256 * 1024;
+
 // The argv a worker would run for one item (as the command handler builds
 // it); the sha256 and plugin handlers run in-process and show as a pseudo-argv.
-Result<std::vector<std::string>> DryRunArgv(const Settings& s, const ItemPaths& paths) {
-  switch (s.job.handler) {
-    case HandlerKind::kSha256:
-      return std::vector<std::string>{"sha256", paths.path};
-    case HandlerKind::kPlugin:
-      return std::vector<std::string>{"plugin", s.plugin.library, paths.path};
-    case HandlerKind::kCommand:
-      break;
+class DryRunArgv {
+ public:
+  static Result<DryRunArgv> Make(const Settings& s) {
+    DryRunArgv d(s);
+    if (s.job.handler != HandlerKind::kCommand) return d;
+    Result<CommandLine> line = CommandLine::Compile(s.command);
+    if (!line.ok()) return Status::Error("command.argv: " + line.status().message());
+    d.line_ = std::move(line).value();
+    return d;
   }
-  return CommandArgv(s.command, paths, /*make_out_dir=*/false);
+
+  unsigned fields() const {
+    return settings_->job.handler == HandlerKind::kCommand ? line_.fields() : kFieldPath;
+  }
+
+  Status Build(const ItemPaths& paths, std::vector<std::string>* argv) const {
+    switch (settings_->job.handler) {
+      case HandlerKind::kSha256:
+        *argv = {"sha256", paths.path};
+        return Status::Ok();
+      case HandlerKind::kPlugin:
+        *argv = {"plugin", settings_->plugin.library, paths.path};
+        return Status::Ok();
+      case HandlerKind::kCommand:
+        break;
+    }
+    return line_.Build(paths, /*make_out_dir=*/false, argv);
+  }
+
+ private:
+  explicit DryRunArgv(const Settings& s) : settings_(&s) {}
+  const Settings* settings_;
+  CommandLine line_;
+};
+
+Status Flush(std::string* out) {
+  std::fflush(stdout);
+  Status s = WriteAll(STDOUT_FILENO, *out, "standard output");
+  out->clear();
+  return s;
 }
 
 }  // namespace
@@ -46,30 +83,43 @@ int DryRun(const Settings& s, const RunOptions& options) {
     std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
     run_dir = s.output.dir + "/" + s.job.name + "-" + stamp;
   }
+  Result<DryRunArgv> builder = DryRunArgv::Make(s);
+  if (!builder.ok()) {
+    std::fprintf(stderr, "shoal: %s\n", builder.status().message().c_str());
+    return kExitUsage;
+  }
   ItemSource& source = *input->source;
-  std::string line;
+  const unsigned fields = builder->fields();
+  std::string out;
+  out.reserve(kOutputChunk + 4096);
+  std::vector<std::string> argv;
   Item item;
   ItemPaths paths;
-  while (source.Next(&item)) {
+  Status written;
+  while (written.ok() && source.Next(&item)) {
     if (options.resume && options.resume->done.Contains(item.index)) continue;
-    Result<std::vector<std::string>> argv = Status::Error(item.error);
+    Status built = Status::Error(item.error);
     if (item.error.empty()) {
-      FillItemPaths(s, input->kind, item.text, item.index, 1, run_dir, &paths);
-      argv = DryRunArgv(s, paths);
+      FillItemPaths(s, input->kind, item.text, item.index, 1, run_dir, &paths, fields);
+      built = builder->Build(paths, &argv);
     }
-    if (!argv.ok()) {
-      std::fflush(stdout);
+    if (!built.ok()) {
+      written = Flush(&out);
       std::fprintf(stderr, "shoal: item %llu would fail: %s\n",
-                   static_cast<unsigned long long>(item.index), argv.status().message().c_str());
+                   static_cast<unsigned long long>(item.index), built.message().c_str());
       continue;
     }
-    line.clear();
-    for (const std::string& arg : *argv) {
-      if (!line.empty()) line.push_back(' ');
-      AppendShellWord(&line, arg);
+    for (size_t i = 0; i < argv.size(); ++i) {
+      if (i > 0) out.push_back(' ');
+      AppendShellWord(&out, argv[i]);
     }
-    line.push_back('\n');
-    std::fwrite(line.data(), 1, line.size(), stdout);
+    out.push_back('\n');
+    if (out.size() >= kOutputChunk) written = Flush(&out);
+  }
+  if (written.ok()) written = Flush(&out);
+  if (!written.ok()) {
+    std::fprintf(stderr, "shoal: dry run: %s\n", written.message().c_str());
+    return kExitInternal;
   }
   std::fflush(stdout);
   for (const std::string& w : source.TakeWarnings())

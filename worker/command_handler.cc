@@ -193,10 +193,10 @@ class CommandHandler final : public Handler {
 
   Status Prepare();
   Outcome Run(const ItemPaths& paths, LogSink& log) override;
+  unsigned fields() const override { return fields_; }
 
  private:
   Outcome Execute(const ItemPaths& paths, LogSink& log, ItemLog* item_log);
-  Result<std::vector<std::string>> BuildArgv(const ItemPaths& paths) const;
   std::string SpawnError(int err, const std::string& prog, const std::string& cwd) const;
   ChildEnd Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCapture* capture, StderrTail& tail,
                  ItemLog* item_log);
@@ -211,6 +211,11 @@ class CommandHandler final : public Handler {
   const int stop_fd_;
   std::atomic<int32_t>* const child_pgid_;
   std::unique_ptr<char[]> buffer_;  // one read buffer for every item
+  CommandLine line_;
+  Template stdout_path_;  // command.stdout_path, when stdout = "file"
+  Template cwd_;          // command.cwd, when it holds placeholders
+  unsigned fields_ = kAllFields;
+  std::vector<std::string> args_;  // the current item's argv; its strings are reused
   std::vector<std::string> env_;
   std::vector<char*> envp_;
   const std::string* path_override_ = nullptr;  // PATH from command.env, if any
@@ -221,23 +226,22 @@ class CommandHandler final : public Handler {
 };
 
 Status CommandHandler::Prepare() {
-  if (command_.shell && command_.argv.size() != 1) {
-    return Status::Error(
-        "command.shell = true needs argv to be one string (the /bin/sh -c "
-        "script), got " +
-        std::to_string(command_.argv.size()));
-  }
-  for (const std::string& t : command_.argv) {
-    Status s = ValidateTemplate(t);
-    if (!s.ok()) return Status::Error("command.argv: " + s.message());
-  }
+  Result<CommandLine> line = CommandLine::Compile(command_);
+  if (!line.ok()) return Status::Error("command.argv: " + line.status().message());
+  line_ = std::move(line).value();
+  fields_ = line_.fields() | kFieldItem | kFieldIndex | kFieldWorker;
+  if (item_logs_) fields_ |= kFieldRel;  // names the log file
   if (command_.stdout_mode == StdoutMode::kFile) {
-    Status s = ValidateTemplate(command_.stdout_path);
-    if (!s.ok()) return Status::Error("command.stdout_path: " + s.message());
+    Result<Template> t = Template::Parse(command_.stdout_path);
+    if (!t.ok()) return Status::Error("command.stdout_path: " + t.status().message());
+    stdout_path_ = std::move(t).value();
+    fields_ |= stdout_path_.fields();
   }
   if (cwd_is_template_) {
-    Status s = ValidateTemplate(command_.cwd);
-    if (!s.ok()) return Status::Error("command.cwd: " + s.message());
+    Result<Template> t = Template::Parse(command_.cwd);
+    if (!t.ok()) return Status::Error("command.cwd: " + t.status().message());
+    cwd_ = std::move(t).value();
+    fields_ |= cwd_.fields();
   } else if (!command_.cwd.empty()) {
     struct stat st;
     if (::stat(command_.cwd.c_str(), &st) != 0) {
@@ -300,10 +304,6 @@ Status CommandHandler::Prepare() {
   return Status::Ok();
 }
 
-Result<std::vector<std::string>> CommandHandler::BuildArgv(const ItemPaths& paths) const {
-  return CommandArgv(command_, paths);
-}
-
 std::string CommandHandler::SpawnError(int err, const std::string& prog,
                                        const std::string& cwd) const {
   // A chdir failure in the child also reports ENOENT/EACCES; tell it apart.
@@ -339,8 +339,9 @@ Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
 }
 
 Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* item_log) {
-  Result<std::vector<std::string>> args = BuildArgv(paths);
-  if (!args.ok()) return Failed(args.status().message());
+  Status built = line_.Build(paths, /*make_out_dir=*/true, &args_);
+  if (!built.ok()) return Failed(built.message());
+  std::vector<std::string>* const args = &args_;
   if (item_log != nullptr) item_log->Start(paths, *args);
 
   // stdout: a pipe we drain (result), a file inside the run (file) or /dev/null
@@ -356,9 +357,10 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
     if (!s.ok()) return Failed(s.message());
     child_stdout = out_write.get();
   } else if (command_.stdout_mode == StdoutMode::kFile) {
-    Result<std::string> path = ExpandTemplate(command_.stdout_path, paths, false);
-    if (!path.ok()) return Failed("stdout file: " + path.status().message());
-    Result<OutputFile> file = CreateOutputFile(run_dir_, *path);
+    std::string path;
+    Status expanded = stdout_path_.AppendTo(paths, /*shell_quote=*/false, true, &path);
+    if (!expanded.ok()) return Failed("stdout file: " + expanded.message());
+    Result<OutputFile> file = CreateOutputFile(run_dir_, path);
     if (!file.ok()) return Failed("stdout file: " + file.status().message());
     stdout_file = std::move(file).value();
     Status s = KeepAboveStdio(stdout_file.fd);
@@ -375,9 +377,9 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
   posix_spawn_file_actions_adddup2(actions.get(), err_write.get(), 2);
   std::string cwd = command_.cwd;
   if (cwd_is_template_) {
-    Result<std::string> expanded = ExpandTemplate(command_.cwd, paths, /*shell_quote=*/false);
-    if (!expanded.ok()) return Failed("command.cwd: " + expanded.status().message());
-    cwd = std::move(expanded).value();
+    cwd.clear();
+    Status expanded = cwd_.AppendTo(paths, /*shell_quote=*/false, true, &cwd);
+    if (!expanded.ok()) return Failed("command.cwd: " + expanded.message());
     if (cwd.empty()) cwd = ".";
   }
   if (!cwd.empty()) {
@@ -581,30 +583,54 @@ ChildEnd CommandHandler::Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCa
 
 }  // namespace
 
-Result<std::vector<std::string>> CommandArgv(const CommandSettings& command, const ItemPaths& paths,
-                                             bool make_out_dir) {
-  std::vector<std::string> args;
-  if (command.argv.empty()) {
-    args = {"/bin/sh", "-c", paths.item};
-  } else if (command.shell) {
-    Result<std::string> script =
-        ExpandTemplate(command.argv[0], paths, /*shell_quote=*/true, make_out_dir);
-    if (!script.ok()) return script.status();
-    args = {"/bin/sh", "-c", std::move(script).value()};
+Result<CommandLine> CommandLine::Compile(const CommandSettings& command) {
+  CommandLine line;
+  if (command.argv.empty()) return line;
+  if (command.shell && command.argv.size() != 1) {
+    return Status::Error(
+        "command.shell = true needs argv to be one string (the /bin/sh -c script), got " +
+        std::to_string(command.argv.size()));
+  }
+  line.form_ = command.shell ? Form::kScript : Form::kArgv;
+  line.fields_ = 0;
+  for (const std::string& text : command.argv) {
+    Result<Template> t = Template::Parse(text);
+    if (!t.ok()) return t.status();
+    line.fields_ |= t->fields();
+    line.templates_.push_back(std::move(t).value());
+  }
+  return line;
+}
+
+Status CommandLine::Build(const ItemPaths& paths, bool make_out_dir,
+                          std::vector<std::string>* argv) const {
+  const size_t n = form_ == Form::kArgv ? templates_.size() : 3;
+  argv->resize(n);
+  if (form_ == Form::kArgv) {
+    for (size_t i = 0; i < n; ++i) {
+      std::string& arg = (*argv)[i];
+      arg.clear();
+      Status s = templates_[i].AppendTo(paths, /*shell_quote=*/false, make_out_dir, &arg);
+      if (!s.ok()) return s;
+    }
   } else {
-    args.reserve(command.argv.size());
-    for (const std::string& t : command.argv) {
-      Result<std::string> arg = ExpandTemplate(t, paths, /*shell_quote=*/false, make_out_dir);
-      if (!arg.ok()) return arg.status();
-      args.push_back(std::move(arg).value());
+    (*argv)[0].assign("/bin/sh");
+    (*argv)[1].assign("-c");
+    std::string& script = (*argv)[2];
+    if (form_ == Form::kItemAsScript) {
+      script.assign(paths.item);
+    } else {
+      script.clear();
+      Status s = templates_[0].AppendTo(paths, /*shell_quote=*/true, make_out_dir, &script);
+      if (!s.ok()) return s;
     }
   }
-  for (const std::string& a : args) {
+  for (const std::string& a : *argv) {
     if (a.find('\0') != std::string::npos) {
       return Status::Error("an argument contains a NUL byte, which no process argument can carry");
     }
   }
-  return args;
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<Handler>> MakeCommandHandler(const HandlerContext& context) {

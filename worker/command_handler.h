@@ -47,9 +47,25 @@ Result<std::unique_ptr<Handler>> MakeCommandHandler(const HandlerContext& contex
 
 // The argv one item runs: the argv templates expanded (shell = false), one
 // script with shell-quoted values for /bin/sh -c (shell = true), or the item
-// itself as a command line (empty argv). With make_out_dir false, {out} is
-// named but not created (--dry-run).
-Result<std::vector<std::string>> CommandArgv(const CommandSettings& command, const ItemPaths& paths,
-                                             bool make_out_dir = true);
+// itself as a command line (empty argv). The templates are parsed once, by
+// Compile; Build runs per item.
+class CommandLine {
+ public:
+  // Fails on a bad template, or shell = true with more than one argv string.
+  static Result<CommandLine> Compile(const CommandSettings& command);
+  CommandLine() = default;
+
+  // The ItemPaths members Build reads (a PathField mask).
+  unsigned fields() const { return fields_; }
+  // Fills *argv, reusing its strings. With make_out_dir false, {out} is named
+  // but not created (--dry-run). Fails on an argument holding a NUL byte.
+  Status Build(const ItemPaths& paths, bool make_out_dir, std::vector<std::string>* argv) const;
+
+ private:
+  enum class Form { kItemAsScript, kScript, kArgv };
+  Form form_ = Form::kItemAsScript;
+  std::vector<Template> templates_;
+  unsigned fields_ = kFieldItem;
+};
 
 }  // namespace shoal

@@ -55,7 +55,9 @@ class CommandHandlerTest : public ::testing::Test {
     Result<std::unique_ptr<Handler>> handler = MakeCommandHandler(context);
     EXPECT_TRUE(handler.ok()) << handler.status().message();
     if (!handler.ok()) return Outcome();
-    ItemPaths paths = MakeItemPaths(settings_, kind, item, index, 1, run_);
+    // As the worker does: only the members this handler says it reads.
+    ItemPaths paths;
+    FillItemPaths(settings_, kind, item, index, 1, run_, &paths, (*handler)->fields());
     return (*handler)->Run(paths, log_);
   }
 

@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/fd.h"
 #include "common/status.h"
@@ -31,12 +32,57 @@ struct ItemPaths {
   std::string out;     // {out}: {run}/out/{rel}'s directory (created on demand)
 };
 
+// The members of ItemPaths, as bits of a mask: which ones a template or a
+// handler reads, so that FillItemPaths can skip the others.
+enum PathField : unsigned {
+  kFieldItem = 1u << 0,
+  kFieldPath = 1u << 1,
+  kFieldRel = 1u << 2,
+  kFieldName = 1u << 3,
+  kFieldStem = 1u << 4,
+  kFieldExt = 1u << 5,
+  kFieldDir = 1u << 6,
+  kFieldNoext = 1u << 7,
+  kFieldIndex = 1u << 8,
+  kFieldWorker = 1u << 9,
+  kFieldRun = 1u << 10,
+  kFieldOut = 1u << 11,
+  kAllFields = (1u << 12) - 1,
+};
+
 // kind must be resolved (kTree or kList).
 ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_view item,
                         uint64_t index, int worker, const std::string& run_dir);
 // The same into an existing ItemPaths, reusing its buffers (per-item loops).
+// Only the members in `fields` (a PathField mask) are certain to be set; item,
+// index and worker always are.
 void FillItemPaths(const Settings& settings, InputKind kind, std::string_view item, uint64_t index,
-                   int worker, const std::string& run_dir, ItemPaths* paths);
+                   int worker, const std::string& run_dir, ItemPaths* paths,
+                   unsigned fields = kAllFields);
+
+// A placeholder template, parsed once (per job) and expanded per item.
+class Template {
+ public:
+  // Fails on an unknown placeholder (naming it) or an unbalanced brace.
+  static Result<Template> Parse(std::string_view text);
+  Template() = default;
+
+  // The PathField bits of the values it substitutes.
+  unsigned fields() const { return fields_; }
+  // Appends the expansion to *out. With shell_quote, every substituted value
+  // is quoted for /bin/sh. {out} creates the directory (never outside
+  // {run}/out) unless make_out_dir is false (--dry-run: nothing is created).
+  Status AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir,
+                  std::string* out) const;
+
+ private:
+  struct Piece {
+    std::string literal;  // when field is 0
+    unsigned field = 0;   // one PathField bit
+  };
+  std::vector<Piece> pieces_;
+  unsigned fields_ = 0;
+};
 
 // Expands placeholders in one template. With shell_quote, every substituted
 // value is quoted for /bin/sh. {out} creates the directory (never outside
@@ -82,6 +128,8 @@ class LogSink {
 class Handler {
  public:
   virtual ~Handler() = default;
+  // The ItemPaths members Run reads (a PathField mask).
+  virtual unsigned fields() const { return kAllFields; }
   virtual Outcome Run(const ItemPaths& paths, LogSink& log) = 0;
 };
 

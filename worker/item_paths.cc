@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,46 +19,31 @@
 namespace shoal {
 namespace {
 
-enum class Field {
-  kItem,
-  kPath,
-  kRel,
-  kName,
-  kStem,
-  kExt,
-  kDir,
-  kNoext,
-  kIndex,
-  kWorker,
-  kRun,
-  kOut
-};
-
-std::optional<Field> LookupPlaceholder(std::string_view name) {
+std::optional<PathField> LookupPlaceholder(std::string_view name) {
   struct Entry {
     std::string_view name;
-    Field field;
+    PathField field;
   };
   static constexpr Entry kTable[] = {
-      {"item", Field::kItem},
-      {"path", Field::kPath},
-      {"rel", Field::kRel},
-      {"name", Field::kName},
-      {"stem", Field::kStem},
-      {"ext", Field::kExt},
-      {"dir", Field::kDir},
-      {"index", Field::kIndex},
-      {"worker", Field::kWorker},
-      {"run", Field::kRun},
-      {"out", Field::kOut},
+      {"item", kFieldItem},
+      {"path", kFieldPath},
+      {"rel", kFieldRel},
+      {"name", kFieldName},
+      {"stem", kFieldStem},
+      {"ext", kFieldExt},
+      {"dir", kFieldDir},
+      {"index", kFieldIndex},
+      {"worker", kFieldWorker},
+      {"run", kFieldRun},
+      {"out", kFieldOut},
       // GNU parallel spellings.
-      {"", Field::kPath},
-      {".", Field::kNoext},
-      {"/", Field::kName},
-      {"//", Field::kDir},
-      {"/.", Field::kStem},
-      {"#", Field::kIndex},
-      {"%", Field::kWorker},
+      {"", kFieldPath},
+      {".", kFieldNoext},
+      {"/", kFieldName},
+      {"//", kFieldDir},
+      {"/.", kFieldStem},
+      {"#", kFieldIndex},
+      {"%", kFieldWorker},
   };
   for (const Entry& e : kTable) {
     if (e.name == name) return e.field;
@@ -94,7 +80,7 @@ Status ParseTemplate(std::string_view tmpl, Literal&& literal, Placeholder&& pla
                            "\": write {{ for a literal brace");
     }
     std::string_view name = tmpl.substr(brace + 1, close - brace - 1);
-    std::optional<Field> field = LookupPlaceholder(name);
+    std::optional<PathField> field = LookupPlaceholder(name);
     if (!field) {
       return Status::Error("unknown placeholder {" + std::string(name) + "} in template \"" +
                            std::string(tmpl) +
@@ -248,55 +234,68 @@ bool AlreadyNormal(std::string_view item) {
 }  // namespace
 
 void FillItemPaths(const Settings& settings, InputKind kind, std::string_view item, uint64_t index,
-                   int worker, const std::string& run_dir, ItemPaths* p) {
+                   int worker, const std::string& run_dir, ItemPaths* p, unsigned fields) {
+  // What the wanted members are built from.
+  if (fields & kFieldOut) fields |= kFieldRel | kFieldRun;
+  if (fields & (kFieldName | kFieldStem | kFieldExt | kFieldDir | kFieldNoext))
+    fields |= kFieldPath;
   // assign() everywhere: a reused ItemPaths keeps its buffers, so a worker
   // or a dry run allocates nothing per item once warm.
   p->item.assign(item);
-  if (kind == InputKind::kTree) {
-    p->path.assign(settings.input.path);
-    if (p->path.empty() || p->path.back() != '/') p->path += '/';
-    p->path.append(item);
-  } else {
-    p->path.assign(item);
+  p->index = index;
+  p->worker = worker;
+  if (fields & kFieldPath) {
+    if (kind == InputKind::kTree) {
+      p->path.assign(settings.input.path);
+      if (p->path.empty() || p->path.back() != '/') p->path += '/';
+      p->path.append(item);
+    } else {
+      p->path.assign(item);
+    }
   }
   // {rel} names things under {run}/out, so it must never escape: the item is
   // normalized lexically (a leading '/', "./" and empty components are dropped;
   // ".." removes the component before it, and at the top it is dropped). A tree
   // item from the walker is already in this form and comes out unchanged;
   // "../../etc/passwd" becomes "etc/passwd", "/abs/f" becomes "abs/f".
-  if (AlreadyNormal(item)) {
-    p->rel.assign(item);
-  } else {
-    std::vector<std::string_view> rel = NormalComponents(item);
-    p->rel = Join(rel, 0, rel.size());
+  if (fields & kFieldRel) {
+    if (AlreadyNormal(item)) {
+      p->rel.assign(item);
+    } else {
+      std::vector<std::string_view> rel = NormalComponents(item);
+      p->rel = Join(rel, 0, rel.size());
+    }
   }
-
-  std::string_view name = BaseNameView(p->path);
-  p->name.assign(name);
-  p->dir.assign(DirNameView(p->path));
-  // The last extension is what follows the last '.', but leading dots belong to
-  // the name (".bashrc" has none) and so does a trailing one ("file." has none).
-  size_t first = name.find_first_not_of('.');
-  size_t dot = name.rfind('.');
-  if (first != std::string_view::npos && dot != std::string_view::npos && dot > first &&
-      dot + 1 < name.size()) {
-    p->stem.assign(name.substr(0, dot));
-    p->ext.assign(name.substr(dot + 1));
-    std::string_view trimmed = TrimTrailingSlashes(p->path);
-    p->noext.assign(trimmed.substr(0, trimmed.size() - p->ext.size() - 1));
-  } else {
-    p->stem.assign(name);
-    p->noext.assign(p->path);
+  if (fields & kFieldPath) {
+    std::string_view name = BaseNameView(p->path);
+    p->name.assign(name);
+    p->dir.assign(DirNameView(p->path));
+    // The last extension is what follows the last '.', but leading dots belong
+    // to the name (".bashrc" has none) and so does a trailing one ("file." has
+    // none).
+    size_t first = name.find_first_not_of('.');
+    size_t dot = name.rfind('.');
+    if (first != std::string_view::npos && dot != std::string_view::npos && dot > first &&
+        dot + 1 < name.size()) {
+      p->stem.assign(name.substr(0, dot));
+      p->ext.assign(name.substr(dot + 1));
+      std::string_view trimmed = TrimTrailingSlashes(p->path);
+      p->noext.assign(trimmed.substr(0, trimmed.size() - p->ext.size() - 1));
+    } else {
+      p->stem.assign(name);
+      p->ext.clear();
+      p->noext.assign(p->path);
+    }
   }
-  p->index = index;
-  p->worker = worker;
-  p->run.assign(run_dir);
-  p->out.assign(run_dir);
-  p->out.append("/out");
-  size_t last_slash = p->rel.rfind('/');
-  if (last_slash != std::string::npos) {
-    p->out.push_back('/');
-    p->out.append(p->rel, 0, last_slash);
+  if (fields & kFieldRun) p->run.assign(run_dir);
+  if (fields & kFieldOut) {
+    p->out.assign(run_dir);
+    p->out.append("/out");
+    size_t last_slash = p->rel.rfind('/');
+    if (last_slash != std::string::npos) {
+      p->out.push_back('/');
+      p->out.append(p->rel, 0, last_slash);
+    }
   }
 }
 
@@ -309,69 +308,95 @@ ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_vi
 
 Status ValidateTemplate(std::string_view tmpl) {
   return ParseTemplate(
-      tmpl, [](std::string_view) {}, [](Field) { return Status::Ok(); });
+      tmpl, [](std::string_view) {}, [](PathField) { return Status::Ok(); });
+}
+
+Result<Template> Template::Parse(std::string_view text) {
+  Template t;
+  Status s = ParseTemplate(
+      text,
+      [&](std::string_view literal) {
+        if (t.pieces_.empty() || t.pieces_.back().field != 0) t.pieces_.emplace_back();
+        t.pieces_.back().literal += literal;
+      },
+      [&](PathField field) {
+        t.pieces_.push_back({std::string(), field});
+        t.fields_ |= field;
+        return Status::Ok();
+      });
+  if (!s.ok()) return s;
+  return t;
+}
+
+Status Template::AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir,
+                          std::string* out) const {
+  bool out_made = false;
+  char number[24];
+  for (const Piece& piece : pieces_) {
+    std::string_view value;
+    switch (piece.field) {
+      case 0:
+        out->append(piece.literal);
+        continue;
+      case kFieldItem:
+        value = paths.item;
+        break;
+      case kFieldPath:
+        value = paths.path;
+        break;
+      case kFieldRel:
+        value = paths.rel;
+        break;
+      case kFieldName:
+        value = paths.name;
+        break;
+      case kFieldStem:
+        value = paths.stem;
+        break;
+      case kFieldExt:
+        value = paths.ext;
+        break;
+      case kFieldDir:
+        value = paths.dir;
+        break;
+      case kFieldNoext:
+        value = paths.noext;
+        break;
+      case kFieldIndex:
+      case kFieldWorker: {
+        const uint64_t n =
+            piece.field == kFieldIndex ? paths.index : static_cast<uint64_t>(paths.worker);
+        value =
+            std::string_view(number, std::to_chars(number, number + sizeof number, n).ptr - number);
+        break;
+      }
+      case kFieldRun:
+        value = paths.run;
+        break;
+      case kFieldOut:
+        if (make_out_dir && !out_made) {
+          Status made = EnsureOutDir(paths);
+          if (!made.ok()) return made;
+          out_made = true;
+        }
+        value = paths.out;
+        break;
+    }
+    if (shell_quote) {
+      AppendShellQuoted(out, value);
+    } else {
+      out->append(value);
+    }
+  }
+  return Status::Ok();
 }
 
 Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths, bool shell_quote,
                                    bool make_out_dir) {
+  Result<Template> t = Template::Parse(tmpl);
+  if (!t.ok()) return t.status();
   std::string result;
-  result.reserve(tmpl.size() + paths.path.size());
-  bool out_made = false;
-  auto append = [&](std::string_view value) {
-    if (shell_quote) {
-      AppendShellQuoted(&result, value);
-    } else {
-      result += value;
-    }
-  };
-  Status s = ParseTemplate(
-      tmpl, [&](std::string_view text) { result += text; },
-      [&](Field field) {
-        switch (field) {
-          case Field::kItem:
-            append(paths.item);
-            break;
-          case Field::kPath:
-            append(paths.path);
-            break;
-          case Field::kRel:
-            append(paths.rel);
-            break;
-          case Field::kName:
-            append(paths.name);
-            break;
-          case Field::kStem:
-            append(paths.stem);
-            break;
-          case Field::kExt:
-            append(paths.ext);
-            break;
-          case Field::kDir:
-            append(paths.dir);
-            break;
-          case Field::kNoext:
-            append(paths.noext);
-            break;
-          case Field::kIndex:
-            append(std::to_string(paths.index));
-            break;
-          case Field::kWorker:
-            append(std::to_string(paths.worker));
-            break;
-          case Field::kRun:
-            append(paths.run);
-            break;
-          case Field::kOut:
-            if (make_out_dir && !out_made) {
-              Status made = EnsureOutDir(paths);
-              if (!made.ok()) return made;
-              out_made = true;
-            }
-            append(paths.out);
-            break;
-        }
-        return Status::Ok();
-      });
+  Status s = t->AppendTo(paths, shell_quote, make_out_dir, &result);
   if (!s.ok()) return s;
   return result;
 }

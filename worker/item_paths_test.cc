@@ -120,6 +120,48 @@ TEST(ItemPathsTest, NamesStemsAndExtensions) {
   }
 }
 
+// A reused ItemPaths (the worker's, the dry run's) must not keep anything of
+// the item before.
+TEST(ItemPathsTest, ReusedPathsKeepNothingOfTheItemBefore) {
+  ItemPaths p;
+  FillItemPaths(Settings(), InputKind::kList, "d/a.txt", 1, 1, "/r", &p);
+  FillItemPaths(Settings(), InputKind::kList, "b", 2, 1, "/r", &p);
+  EXPECT_EQ(p.ext, "");
+  EXPECT_EQ(p.stem, "b");
+  EXPECT_EQ(p.noext, "b");
+  EXPECT_EQ(p.dir, ".");
+  EXPECT_EQ(p.out, "/r/out");
+}
+
+TEST(ItemPathsTest, TemplateKnowsTheFieldsItReads) {
+  Result<Template> t = Template::Parse("x {item} {{literal}} {/.} {#}");
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->fields(), unsigned{kFieldItem | kFieldStem | kFieldIndex});
+  Result<Template> none = Template::Parse("plain {{text}}");
+  ASSERT_TRUE(none.ok());
+  EXPECT_EQ(none->fields(), 0u);
+  EXPECT_FALSE(Template::Parse("{nmae}").ok());
+}
+
+// Filling only what a template reads gives the same expansion as filling all.
+TEST(ItemPathsTest, FillingOnlyTheFieldsATemplateReadsExpandsTheSame) {
+  TempDir run;
+  Settings s = TreeSettings("/data/in");
+  for (const char* text :
+       {"{item}", "{path} {name}", "{stem}.{ext} in {dir}", "{.}", "{out}/{name}",
+        "{rel} {index} {worker} {run}", "{/} {//} {/.} {#} {%} {}"}) {
+    Result<Template> t = Template::Parse(text);
+    ASSERT_TRUE(t.ok()) << text;
+    ItemPaths all = MakeItemPaths(s, InputKind::kTree, "d1/sub/a.tar.gz", 7, 2, run.path());
+    ItemPaths some;
+    FillItemPaths(s, InputKind::kTree, "d1/sub/a.tar.gz", 7, 2, run.path(), &some, t->fields());
+    std::string want, got;
+    ASSERT_TRUE(t->AppendTo(all, false, false, &want).ok());
+    ASSERT_TRUE(t->AppendTo(some, false, false, &got).ok());
+    EXPECT_EQ(got, want) << text;
+  }
+}
+
 TEST(ItemPathsTest, RelNeverEscapes) {
   struct Case {
     const char* item;

@@ -39,7 +39,8 @@ class Worker : public LogSink {
       ch_.control->current_seq.store(task.seq, std::memory_order_release);
       current_seq_ = task.seq;
       current_index_ = task.index;
-      FillItemPaths(settings, kind, item, task.index, args_.slot + 1, args_.run_dir, &paths_);
+      FillItemPaths(settings, kind, item, task.index, args_.slot + 1, args_.run_dir, &paths_,
+                    handler.fields());
       const ItemPaths& paths = paths_;
       uint64_t start = MonotonicNanos();
       Outcome outcome = handler.Run(paths, *this);
