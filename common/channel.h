@@ -50,14 +50,17 @@ struct SegmentHeader {
 };
 
 struct alignas(64) WorkerControl {
-  std::atomic<uint32_t> wake;              // futex word: bumped by the master
-  std::atomic<uint32_t> sleeping;          // the worker waits (or is about to) on `wake`
-  std::atomic<uint32_t> pid;               // set by the worker when it starts
-  std::atomic<uint32_t> ready;             // the worker finished its start-up
-  std::atomic<uint64_t> current_seq;       // task being run now; 0 = none
-  std::atomic<uint64_t> current_start_ns;  // CLOCK_MONOTONIC start of current_seq
-  std::atomic<uint64_t> done;              // items finished (for stats)
-  std::atomic<int32_t> child_pgid;         // process group of the running command; 0 = none
+  std::atomic<uint32_t> wake;      // futex word: bumped by the master
+  std::atomic<uint32_t> sleeping;  // the worker waits (or is about to) on `wake`
+  std::atomic<uint32_t> pid;       // set by the worker when it starts
+  std::atomic<uint32_t> ready;     // the worker finished its start-up
+  // Written by the worker for every item and read by the master only to watch
+  // timeouts and signal commands: a cache line of their own, so that the
+  // master's look at `sleeping` does not pull them back and forth.
+  alignas(64) std::atomic<uint64_t> current_seq;  // task being run now; 0 = none
+  std::atomic<uint64_t> current_start_ns;         // CLOCK_MONOTONIC start of current_seq
+  std::atomic<uint64_t> done;                     // items finished (for stats)
+  std::atomic<int32_t> child_pgid;                // process group of the running command; 0 = none
 };
 
 // A worker slot's view of the segment: its control block and four rings.

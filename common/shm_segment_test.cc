@@ -224,7 +224,7 @@ bool RingIsEmpty(ByteRing* ring) {
 
 bool ControlIsZero(const WorkerControl* c) {
   return c->wake == 0 && c->sleeping == 0 && c->pid == 0 && c->ready == 0 && c->current_seq == 0 &&
-         c->current_start_ns == 0 && c->done == 0 && c->child_pgid == 0;
+         c->current_start_ns == 0 && c->child_pgid == 0;
 }
 
 void SetControl(WorkerControl* c, uint32_t v) {
@@ -234,7 +234,6 @@ void SetControl(WorkerControl* c, uint32_t v) {
   c->ready = v;
   c->current_seq = v;
   c->current_start_ns = v;
-  c->done = v;
   c->child_pgid = static_cast<int32_t>(v);
 }
 

@@ -35,18 +35,17 @@ class Worker : public LogSink {
     while (true) {
       TaskRecord task;
       if (!NextTask(&task, &item)) return master_gone_ ? kWorkerMasterGone : 0;
-      ch_.control->current_start_ns.store(MonotonicNanos(), std::memory_order_relaxed);
+      // One clock read serves both the master's timeout watch and `ms`.
+      const uint64_t start = MonotonicNanos();
+      ch_.control->current_start_ns.store(start, std::memory_order_relaxed);
       ch_.control->current_seq.store(task.seq, std::memory_order_release);
       current_seq_ = task.seq;
       current_index_ = task.index;
       FillItemPaths(settings, kind, item, task.index, args_.slot + 1, args_.run_dir, &paths_,
                     handler.fields());
-      const ItemPaths& paths = paths_;
-      uint64_t start = MonotonicNanos();
-      Outcome outcome = handler.Run(paths, *this);
+      Outcome outcome = handler.Run(paths_, *this);
       double ms = static_cast<double>(MonotonicNanos() - start) / 1e6;
       PublishOutcome(task.seq, outcome, ms);
-      ch_.control->done.fetch_add(1, std::memory_order_relaxed);
       ch_.control->current_seq.store(0, std::memory_order_release);
       current_seq_ = 0;
       current_index_ = 0;
