@@ -6,6 +6,13 @@ namespace shoal {
 
 namespace {
 
+// The flags byte of an outcome.
+constexpr uint8_t kOutcomeOk = 1;
+constexpr uint8_t kOutcomeExit = 2;     // exit_code and signal follow
+constexpr uint8_t kOutcomeStrings = 4;  // reason, output, output_file, stderr_tail follow
+constexpr uint8_t kOutcomeExit0 = 8;    // exit_code 0, signal 0 (not written)
+constexpr uint8_t kOutcomeFlags = kOutcomeOk | kOutcomeExit | kOutcomeStrings | kOutcomeExit0;
+
 template <typename T>
 void Put(std::string* out, T value) {
   out->append(reinterpret_cast<const char*>(&value), sizeof value);
@@ -61,33 +68,54 @@ bool DecodeTask(std::string_view payload, TaskRecord* task) {
   return r.AtEnd();
 }
 
+// An outcome: seq, flags, ms; then exit code and signal unless they are the
+// usual (none, or exit 0), and the four strings unless all are empty. Every
+// byte of it crosses from the worker's core to the master's, so a plain
+// success is 17 bytes, not 49.
 void EncodeOutcome(const OutcomeRecord& o, std::string* out) {
   out->clear();
+  const bool exit0 = o.exit_code == 0 && o.signal == 0;
+  const bool exit = !exit0 && (o.exit_code != -1 || o.signal != 0);
+  const bool strings =
+      !o.reason.empty() || !o.output.empty() || !o.output_file.empty() || !o.stderr_tail.empty();
   Put(out, o.seq);
-  Put<uint8_t>(out, o.ok ? 1 : 0);
-  Put(out, o.exit_code);
-  Put(out, o.signal);
+  Put<uint8_t>(out, (o.ok ? kOutcomeOk : 0) | (exit ? kOutcomeExit : 0) |
+                        (strings ? kOutcomeStrings : 0) | (exit0 ? kOutcomeExit0 : 0));
   Put(out, o.ms);
-  PutBytes(out, o.reason);
-  PutBytes(out, o.output);
-  PutBytes(out, o.output_file);
-  PutBytes(out, o.stderr_tail);
+  if (exit) {
+    Put(out, o.exit_code);
+    Put(out, o.signal);
+  }
+  if (strings) {
+    PutBytes(out, o.reason);
+    PutBytes(out, o.output);
+    PutBytes(out, o.output_file);
+    PutBytes(out, o.stderr_tail);
+  }
 }
 
 bool DecodeOutcome(std::string_view payload, OutcomeRecord* o) {
   Reader r(payload);
-  uint8_t ok = 0;
+  uint8_t flags = 0;
   r.Get(&o->seq);
-  r.Get(&ok);
-  r.Get(&o->exit_code);
-  r.Get(&o->signal);
+  r.Get(&flags);
   r.Get(&o->ms);
-  r.GetBytes(&o->reason);
-  r.GetBytes(&o->output);
-  r.GetBytes(&o->output_file);
-  r.GetBytes(&o->stderr_tail);
-  o->ok = ok != 0;
-  return r.AtEnd() && ok <= 1;
+  o->ok = (flags & kOutcomeOk) != 0;
+  o->exit_code = (flags & kOutcomeExit0) != 0 ? 0 : -1;
+  o->signal = 0;
+  if ((flags & kOutcomeExit) != 0 && (flags & kOutcomeExit0) != 0) return false;
+  if (flags & kOutcomeExit) {
+    r.Get(&o->exit_code);
+    r.Get(&o->signal);
+  }
+  o->reason = o->output = o->output_file = o->stderr_tail = std::string_view();
+  if (flags & kOutcomeStrings) {
+    r.GetBytes(&o->reason);
+    r.GetBytes(&o->output);
+    r.GetBytes(&o->output_file);
+    r.GetBytes(&o->stderr_tail);
+  }
+  return r.AtEnd() && (flags & ~kOutcomeFlags) == 0;
 }
 
 void EncodeLog(const LogRecord& log, std::string* out) {

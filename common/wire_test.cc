@@ -11,6 +11,7 @@ namespace shoal {
 namespace {
 
 using namespace std::string_literals;  // "..."s keeps embedded NULs
+using namespace std::string_view_literals;
 
 const std::vector<std::string>& Strings() {
   static const std::vector<std::string> strings = {
@@ -86,6 +87,44 @@ TEST(WireTest, OutcomeDefaultsRoundTrip) {
   EXPECT_EQ(out.stderr_tail, "");
 }
 
+// Exit code and signal in every combination the handlers produce, with and
+// without strings: what is left out of the payload must decode the same.
+TEST(WireTest, OutcomeExitAndSignalRoundTrip) {
+  for (bool ok : {true, false}) {
+    for (auto [exit_code, signal] : std::vector<std::pair<int32_t, int32_t>>{
+             {-1, 0}, {0, 0}, {1, 0}, {255, 0}, {-1, 9}, {0, 15}, {-12345, 0}}) {
+      for (std::string_view reason : {""sv, "exit 1"sv}) {
+        OutcomeRecord in;
+        in.seq = 5;
+        in.ok = ok;
+        in.exit_code = exit_code;
+        in.signal = signal;
+        in.ms = 0.25;
+        in.reason = reason;
+        std::string payload;
+        EncodeOutcome(in, &payload);
+        OutcomeRecord out;
+        out.exit_code = 77;  // stale values must not survive
+        out.signal = 77;
+        out.output = "stale";
+        ASSERT_TRUE(DecodeOutcome(payload, &out));
+        EXPECT_EQ(out.ok, ok);
+        EXPECT_EQ(out.exit_code, exit_code);
+        EXPECT_EQ(out.signal, signal);
+        EXPECT_EQ(out.ms, 0.25);
+        EXPECT_EQ(out.reason, reason);
+        EXPECT_EQ(out.output, "");
+      }
+    }
+  }
+  OutcomeRecord plain;  // the common success: no exit bytes, no strings
+  plain.ok = true;
+  plain.exit_code = 0;
+  std::string payload;
+  EncodeOutcome(plain, &payload);
+  EXPECT_EQ(payload.size(), 17u);
+}
+
 TEST(WireTest, LogRoundTrip) {
   for (const std::string& text : Strings()) {
     LogRecord in;
@@ -127,6 +166,12 @@ std::vector<std::string> OutcomePayloads() {
   full.output_file = "/tmp/f";
   full.stderr_tail = "\xc3\x28";
   EncodeOutcome(full, &out.emplace_back());
+  OutcomeRecord exited;  // exit code and signal written out
+  exited.exit_code = 3;
+  EncodeOutcome(exited, &out.emplace_back());
+  OutcomeRecord signalled;
+  signalled.signal = 9;
+  EncodeOutcome(signalled, &out.emplace_back());
   return out;
 }
 
@@ -190,13 +235,19 @@ TEST(WireTest, LengthFieldLargerThanPayloadRejected) {
   }
 }
 
-TEST(WireTest, OutcomeOkByteMustBeZeroOrOne) {
+TEST(WireTest, OutcomeFlagsMustBeKnown) {
   OutcomeRecord in;
   in.ok = true;
   std::string p;
   EncodeOutcome(in, &p);
-  p[8] = 2;  // the byte after seq
+  p[8] = static_cast<char>(0x81);  // the flags byte, after seq
   OutcomeRecord out;
+  EXPECT_FALSE(DecodeOutcome(p, &out));
+  // "exit code follows" and "exited 0" contradict each other.
+  in.exit_code = 2;
+  EncodeOutcome(in, &p);
+  ASSERT_TRUE(DecodeOutcome(p, &out));
+  p[8] = static_cast<char>(p[8] | 8);
   EXPECT_FALSE(DecodeOutcome(p, &out));
 }
 
