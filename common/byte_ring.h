@@ -57,6 +57,9 @@ class ByteRing {
   void Publish();
   // Bytes free for writing now (re-reads the consumer's head).
   uint64_t FreeBytes();
+  // Bytes published or written and not yet taken by the consumer (re-reads
+  // the consumer's head).
+  uint64_t Backlog() { return capacity_ - FreeBytes(); }
   // True when the consumer has taken everything published.
   bool Drained() const;
 
@@ -72,6 +75,9 @@ class ByteRing {
   bool HasData() const;
   // Published but unread bytes, as the consumer sees them.
   uint64_t UsedBytes() const;
+  // The same as of the consumer's last look at the producer's tail: no
+  // shared memory is read, so it is free to call for every record.
+  uint64_t KnownBacklog() const { return cached_tail_ - local_head_; }
 
   static constexpr size_t kHeaderBytes = 8;
   static size_t RecordBytes(size_t payload) { return kHeaderBytes + ((payload + 7) & ~size_t{7}); }

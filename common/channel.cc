@@ -98,6 +98,7 @@ void SegmentLayout::ResetSlot(SegmentHeader* header, uint32_t slot) {
   control->sleeping.store(0);
   control->pid.store(0);
   control->ready.store(0);
+  control->needs_room.store(0);
   control->current_seq.store(0);
   control->current_start_ns.store(0);
   control->child_pgid.store(0);

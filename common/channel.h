@@ -50,10 +50,11 @@ struct SegmentHeader {
 };
 
 struct alignas(64) WorkerControl {
-  std::atomic<uint32_t> wake;      // futex word: bumped by the master
-  std::atomic<uint32_t> sleeping;  // the worker waits (or is about to) on `wake`
-  std::atomic<uint32_t> pid;       // set by the worker when it starts
-  std::atomic<uint32_t> ready;     // the worker finished its start-up
+  std::atomic<uint32_t> wake;        // futex word: bumped by the master
+  std::atomic<uint32_t> sleeping;    // the worker waits (or is about to) on `wake`
+  std::atomic<uint32_t> pid;         // set by the worker when it starts
+  std::atomic<uint32_t> ready;       // the worker finished its start-up
+  std::atomic<uint32_t> needs_room;  // the worker waits for room in a ring it writes
   // Written by the worker for every item and read by the master only to watch
   // timeouts and signal commands: a cache line of their own, so that the
   // master's look at `sleeping` does not pull them back and forth.

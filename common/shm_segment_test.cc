@@ -223,7 +223,7 @@ bool RingIsEmpty(ByteRing* ring) {
 }
 
 bool ControlIsZero(const WorkerControl* c) {
-  return c->wake == 0 && c->sleeping == 0 && c->pid == 0 && c->ready == 0 && c->current_seq == 0 &&
+  return c->wake == 0 && c->sleeping == 0 && c->pid == 0 && c->ready == 0 && c->needs_room == 0 && c->current_seq == 0 &&
          c->current_start_ns == 0 && c->child_pgid == 0;
 }
 
@@ -232,6 +232,7 @@ void SetControl(WorkerControl* c, uint32_t v) {
   c->sleeping = v;
   c->pid = v;
   c->ready = v;
+  c->needs_room = v;
   c->current_seq = v;
   c->current_start_ns = v;
   c->child_pgid = static_cast<int32_t>(v);

@@ -119,6 +119,7 @@ bool Master::Feed() {
     if (!w.unpublished) continue;
     w.unpublished = false;
     w.ch.tasks.Publish();
+    w.fed_backlog = w.ch.tasks.Backlog();
     WakeWorker(w.ch.control);
     any = true;
   }
@@ -177,6 +178,34 @@ bool Master::AnyOutputPending() {
   for (WorkerSlot& w : slots_) {
     if (w.ch.control == nullptr) continue;
     if (w.ch.results.HasData() || w.ch.errors.HasData() || w.ch.logs.HasData()) return true;
+  }
+  return false;
+}
+
+bool Master::NeedsRefill(WorkerSlot& w) {
+  return w.running && w.ch.tasks.Backlog() * 2 <= w.fed_backlog;
+}
+
+bool Master::FeedingOver() const {
+  return stopping_ || halted_ || (source_done_ && retry_.empty() && delayed_.empty());
+}
+
+// Rounds are what the master pays for, more than items: each one reads and
+// writes every ring's shared head and tail, checks who sleeps and polls its
+// events. A round is due when a worker has taken half of what it was given
+// (it says so, see the worker's AskForMoreEarly), when a ring it writes to is
+// half full or lacks room for a record, or when nothing is left to feed; not
+// for every few outcomes.
+bool Master::RoundDue() {
+  if (!AnyOutputPending()) return false;  // a round would find nothing to take
+  if (FeedingOver()) return true;
+  for (WorkerSlot& w : slots_) {
+    if (w.ch.control == nullptr) continue;
+    if (NeedsRefill(w)) return true;
+    if (w.ch.control->needs_room.load(std::memory_order_acquire) != 0) return true;
+    for (ByteRing* ring : {&w.ch.results, &w.ch.errors, &w.ch.logs}) {
+      if (ring->UsedBytes() * 2 >= ring->capacity()) return true;
+    }
   }
   return false;
 }

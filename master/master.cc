@@ -162,7 +162,9 @@ void Master::Loop() {
   epoll_event events[64];
   while (true) {
     bool busy = false;
-    for (WorkerSlot& w : slots_) busy |= Drain(w);
+    if (RoundDue()) {
+      for (WorkerSlot& w : slots_) busy |= Drain(w);
+    }
     if (!stopping_) {
       busy |= Feed();
       if (fatal_) BeginStop();
@@ -185,11 +187,12 @@ void Master::Loop() {
       // published between the drain above and now.
       bool counting = false;
       if (counter_ && counter_->active() && !stopping_ && !halted_) {
-        counting = !source_->done() && counter_->Step(kCountSliceNs);
+        // Workers come first: a round that falls due ends the slice.
+        counting = !source_->done() && counter_->Step(kCountSliceNs, [this] { return RoundDue(); });
       }
       header_->master_sleeping.store(1, std::memory_order_seq_cst);
       std::atomic_thread_fence(std::memory_order_seq_cst);
-      timeout = counting || AnyOutputPending() ? 0 : WaitTimeoutMs();
+      timeout = counting || RoundDue() ? 0 : WaitTimeoutMs();
     }
     int n = ::epoll_wait(epoll_.get(), events, 64, timeout);
     header_->master_sleeping.store(0, std::memory_order_relaxed);

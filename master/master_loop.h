@@ -119,6 +119,7 @@ struct WorkerSlot {
   size_t outstanding = 0;         // entries not done
   bool running = false;
   bool unpublished = false;         // tasks written to its ring, not yet published
+  uint64_t fed_backlog = 0;         // its task-ring backlog (bytes) after the last feed
   uint64_t killed_for_timeout = 0;  // seq of the item it was killed for
 };
 
@@ -137,6 +138,11 @@ class Master {
   void WatchInput();
   bool Drain(WorkerSlot& w);
   bool AnyOutputPending();
+  // Whether outcomes should be drained now, so that workers get more tasks
+  // or room (see dispatch.cc).
+  bool RoundDue();
+  bool NeedsRefill(WorkerSlot& w);
+  bool FeedingOver() const;
   void OnOutcome(WorkerSlot& w, const OutcomeRecord& o);
   void OnWorkerExit(WorkerSlot& w);
   void OnSignal();

@@ -130,7 +130,7 @@ double RateMeter::Rate(uint64_t now_ns, uint64_t finished) const {
   return static_cast<double>(finished) * 1e9 / static_cast<double>(now_ns - start_ns_);
 }
 
-bool InputCounter::Step(uint64_t budget_ns) {
+bool InputCounter::Step(uint64_t budget_ns, const std::function<bool()>& yield) {
   if (!source_) return false;
   uint64_t deadline = NowNs() + budget_ns;
   Item item;
@@ -144,9 +144,9 @@ bool InputCounter::Step(uint64_t budget_ns) {
       source_.reset();
       return false;
     }
-    if (n % 256 == 0) {
+    if (n % 64 == 0) {
       source_->TakeWarnings();  // the run's own source reports them
-      if (NowNs() >= deadline) return true;
+      if (NowNs() >= deadline || (yield && yield())) return true;
     }
   }
 }

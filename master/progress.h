@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,8 +71,9 @@ class InputCounter {
  public:
   InputCounter(std::unique_ptr<ItemSource> source, uint64_t max_items)
       : source_(std::move(source)), max_items_(max_items) {}
-  // Counts for about budget_ns at most; false once there is nothing more to do.
-  bool Step(uint64_t budget_ns);
+  // Counts for about budget_ns at most, and stops sooner once `yield()` says
+  // so (asked every few dozen items); false once there is nothing more to do.
+  bool Step(uint64_t budget_ns, const std::function<bool()>& yield = nullptr);
   bool active() const { return source_ != nullptr; }
   // Counted to the end of the input: total() is the number of items.
   bool finished() const { return finished_; }

@@ -77,6 +77,7 @@ class Worker : public LogSink {
         item->assign(task->item);
         task->item = *item;
         ch_.tasks.Release();
+        AskForMoreEarly();
         FaultPoint("worker-after-take");
         return true;
       }
@@ -124,6 +125,7 @@ class Worker : public LogSink {
       return;
     }
     while (!ring.TryWrite(type, payload)) {
+      ch_.control->needs_room.store(1, std::memory_order_seq_cst);
       WakeMaster(/*force=*/true);
       uint32_t seen = ch_.control->wake.load(std::memory_order_acquire);
       ch_.control->sleeping.store(1, std::memory_order_seq_cst);
@@ -134,8 +136,25 @@ class Worker : public LogSink {
       ch_.control->sleeping.store(0, std::memory_order_relaxed);
       if (MasterGone()) return;  // nobody will ever read it
     }
+    ch_.control->needs_room.store(0, std::memory_order_relaxed);
     FaultPoint(type == kLogRecord ? "worker-mid-log" : "worker-before-publish");
     ring.Publish();
+  }
+
+  // The master refills a worker once half of what it queued is taken (see
+  // Master::NeedsRefill) and sleeps until then: wake it at that point, while
+  // the other half keeps this worker busy, rather than when nothing is left.
+  void AskForMoreEarly() {
+    const uint64_t backlog = ch_.tasks.KnownBacklog();
+    if (backlog > last_backlog_) {  // tasks the master added since: a new batch
+      refill_mark_ = backlog / 2;
+      refill_armed_ = true;
+    }
+    last_backlog_ = backlog;
+    if (refill_armed_ && backlog <= refill_mark_) {
+      refill_armed_ = false;
+      WakeMaster(/*force=*/true);
+    }
   }
 
   // Wakes the master if it sleeps, at most every kWakeMasterEveryNs unless
@@ -164,6 +183,9 @@ class Worker : public LogSink {
   uint64_t current_seq_ = 0;
   uint64_t current_index_ = 0;
   uint64_t last_wake_ns_ = 0;
+  uint64_t last_backlog_ = 0;  // task bytes known unread, after the last take
+  uint64_t refill_mark_ = 0;   // wake the master once the backlog falls to this
+  bool refill_armed_ = false;
   bool master_gone_ = false;
 };
 
