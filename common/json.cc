@@ -314,6 +314,26 @@ JsonObject& JsonObject::Double(std::string_view key, double value, int decimals)
     return *this;
   }
   char buf[64];
+  // The common case, a duration in ms, without the general (and, per record,
+  // costly) correctly-rounded conversion: scaled to an integer, rounded half
+  // up. Below 1e9 the scaled value is exact to far better than the last digit.
+  static constexpr uint64_t kPow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+  if (decimals >= 0 && decimals <= 6 && value < 1e9 && value >= 0 && !std::signbit(value)) {
+    const uint64_t scale = kPow10[decimals];
+    const uint64_t scaled = static_cast<uint64_t>(value * static_cast<double>(scale) + 0.5);
+    char* p = std::to_chars(buf, buf + sizeof buf, scaled / scale).ptr;
+    if (decimals > 0) {
+      *p++ = '.';
+      uint64_t frac = scaled % scale;
+      for (int i = decimals - 1; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + frac % 10);
+        frac /= 10;
+      }
+      p += decimals;
+    }
+    out_->append(buf, p);
+    return *this;
+  }
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, decimals);
   if (ec != std::errc()) {  // too long for fixed notation: general is still valid JSON
     end = std::to_chars(buf, buf + sizeof buf, value).ptr;

@@ -4,9 +4,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -250,6 +252,29 @@ TEST(JsonTest, DoubleNonFiniteStillValidJson) {
     EXPECT_EQ(line, "{\"ms\":null}\n");
   }
   EXPECT_EQ(PythonJsonVerdicts(lines), "yyy");
+}
+
+// Durations take a fast path; it must print what the general conversion
+// prints, except exactly at a rounding tie, where it rounds half up.
+TEST(JsonTest, DoubleFastPathMatchesToChars) {
+  std::mt19937_64 rng(42);
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<double> values = {0.0,  0.0004,   0.0005001,  0.9994,      0.9996, 1.0,
+                                12.5, 999.9999, 123456.789, 999999999.0, 1e-300};
+  for (int i = 0; i < 20000; ++i) values.push_back(std::pow(10.0, unit(rng) * 12 - 3));
+  for (int decimals : {0, 1, 3, 6}) {
+    for (double v : values) {
+      if (v >= 1e9) continue;
+      double scaled = v * std::pow(10.0, decimals);
+      if (std::abs(scaled - std::floor(scaled) - 0.5) < 1e-6) continue;  // a tie
+      char want[64];
+      char* end =
+          std::to_chars(want, want + sizeof want, v, std::chars_format::fixed, decimals).ptr;
+      std::string line;
+      JsonObject(&line).Double("ms", v, decimals);
+      EXPECT_EQ(line, "{\"ms\":" + std::string(want, end)) << v << " " << decimals;
+    }
+  }
 }
 
 // ---- ParseFlatJsonObject: reading back what JsonObject wrote (resume) ----
