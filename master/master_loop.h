@@ -49,7 +49,7 @@ namespace shoal::master_detail {
 
 constexpr int kFlushEveryMs = 200;
 // ... or sooner, once this much is buffered: a fast run's buffers stay small.
-constexpr size_t kFlushAtBytes = 4u << 20;
+constexpr size_t kFlushAtBytes = 512u << 10;
 // Workers get this long to exit after the master asks them to.
 constexpr int kShutdownWaitMs = 5000;
 // Adaptive depth: keep about this much work queued per worker.
