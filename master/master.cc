@@ -186,7 +186,8 @@ void Master::Loop() {
       // Idle time goes to counting the input; then sleep, unless a worker
       // published between the drain above and now.
       bool counting = false;
-      if (counter_ && counter_->active() && !stopping_ && !halted_) {
+      const bool count_now = kind_ != InputKind::kTree || now - start_ns_ >= kCountTreeAfterNs;
+      if (counter_ && counter_->active() && count_now && !stopping_ && !halted_) {
         // Workers come first: a round that falls due ends the slice.
         counting = !source_->done() && counter_->Step(kCountSliceNs, [this] { return RoundDue(); });
       }

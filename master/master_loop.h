@@ -72,9 +72,12 @@ constexpr size_t kWindowPerSlot = 4;
 constexpr size_t kWindowMaxBytes = 64u << 20;
 // The counting pass over the input (progress's total) runs in slices this
 // long while the loop has nothing else to do; a tree is counted only up to
-// kMaxTreeCount entries (a huge tree is not walked twice).
+// kMaxTreeCount entries (a huge tree is not walked twice), and only once the
+// run has lasted kCountTreeAfterNs: a second walk costs as much as the first,
+// which a run that ends within a second does not need for its progress.
 constexpr uint64_t kCountSliceNs = 2'000'000;
 constexpr uint64_t kMaxTreeCount = 1'000'000;
+constexpr uint64_t kCountTreeAfterNs = 1'000'000'000;
 // Failed items waiting out their retry delay, at most (then no new items are
 // read until some are fed again): memory stays bounded even when every item fails.
 constexpr size_t kMinDelayedCap = 1024;
