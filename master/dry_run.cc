@@ -29,7 +29,7 @@ class DryRunArgv {
   static Result<DryRunArgv> Make(const Settings& s) {
     DryRunArgv d(s);
     if (s.job.handler != HandlerKind::kCommand) return d;
-    Result<CommandLine> line = CommandLine::Compile(s.command);
+    Result<ArgvBuilder> line = ArgvBuilder::Compile(s.command);
     if (!line.ok()) return Status::Error("command.argv: " + line.status().message());
     d.line_ = std::move(line).value();
     return d;
@@ -56,7 +56,7 @@ class DryRunArgv {
  private:
   explicit DryRunArgv(const Settings& s) : settings_(&s) {}
   const Settings* settings_;
-  CommandLine line_;
+  ArgvBuilder line_;
 };
 
 Status Flush(std::string* out) {

@@ -211,7 +211,7 @@ class CommandHandler final : public Handler {
   const int stop_fd_;
   std::atomic<int32_t>* const child_pgid_;
   std::unique_ptr<char[]> buffer_;  // one read buffer for every item
-  CommandLine line_;
+  ArgvBuilder line_;
   Template stdout_path_;  // command.stdout_path, when stdout = "file"
   Template cwd_;          // command.cwd, when it holds placeholders
   unsigned fields_ = kAllFields;
@@ -226,7 +226,7 @@ class CommandHandler final : public Handler {
 };
 
 Status CommandHandler::Prepare() {
-  Result<CommandLine> line = CommandLine::Compile(command_);
+  Result<ArgvBuilder> line = ArgvBuilder::Compile(command_);
   if (!line.ok()) return Status::Error("command.argv: " + line.status().message());
   line_ = std::move(line).value();
   fields_ = line_.fields() | kFieldItem | kFieldIndex | kFieldWorker;
@@ -583,8 +583,8 @@ ChildEnd CommandHandler::Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCa
 
 }  // namespace
 
-Result<CommandLine> CommandLine::Compile(const CommandSettings& command) {
-  CommandLine line;
+Result<ArgvBuilder> ArgvBuilder::Compile(const CommandSettings& command) {
+  ArgvBuilder line;
   if (command.argv.empty()) return line;
   if (command.shell && command.argv.size() != 1) {
     return Status::Error(
@@ -602,7 +602,7 @@ Result<CommandLine> CommandLine::Compile(const CommandSettings& command) {
   return line;
 }
 
-Status CommandLine::Build(const ItemPaths& paths, bool make_out_dir,
+Status ArgvBuilder::Build(const ItemPaths& paths, bool make_out_dir,
                           std::vector<std::string>* argv) const {
   const size_t n = form_ == Form::kArgv ? templates_.size() : 3;
   argv->resize(n);

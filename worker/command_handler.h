@@ -49,11 +49,11 @@ Result<std::unique_ptr<Handler>> MakeCommandHandler(const HandlerContext& contex
 // script with shell-quoted values for /bin/sh -c (shell = true), or the item
 // itself as a command line (empty argv). The templates are parsed once, by
 // Compile; Build runs per item.
-class CommandLine {
+class ArgvBuilder {
  public:
   // Fails on a bad template, or shell = true with more than one argv string.
-  static Result<CommandLine> Compile(const CommandSettings& command);
-  CommandLine() = default;
+  static Result<ArgvBuilder> Compile(const CommandSettings& command);
+  ArgvBuilder() = default;
 
   // The ItemPaths members Build reads (a PathField mask).
   unsigned fields() const { return fields_; }
