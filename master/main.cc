@@ -62,6 +62,15 @@ int Merge(const CommandLine& cl) {
       std::fprintf(stderr, "shoal:   %s\n", e.c_str());
     }
   }
+  if (report->file_conflicts > 0) {
+    std::fprintf(stderr,
+                 "shoal: warning: %llu file(s) exist in more than one shard at the same path; the "
+                 "first shard's is linked, the others stay in their shard directories:\n",
+                 static_cast<unsigned long long>(report->file_conflicts));
+    for (const std::string& e : report->file_conflict_examples) {
+      std::fprintf(stderr, "shoal:   %s\n", e.c_str());
+    }
+  }
   if (!cl.quiet || report->exit_code != kExitOk) {
     std::fprintf(stderr,
                  "shoal: merged %u shards: %llu ok, %llu failed\nshoal: run directory: %s\n",

@@ -292,6 +292,7 @@ class Merger {
     if (st.ok()) st = CopyRecords("errors.jsonl", /*ok=*/false);
     if (st.ok()) st = CopyFailed();
     if (st.ok() && report_.duplicates > 0) st = DescribeDuplicates();
+    if (st.ok()) st = LinkFiles();
     if (st.ok()) st = WriteLog();
     if (!st.ok()) return st;
     return report_;
@@ -370,6 +371,66 @@ class Merger {
     return out.Flush();
   }
 
+  // The files records name (output_file: out/..., spill/...) and item logs,
+  // at the same paths in the merged run: hard links when the shards are on
+  // the same file system (no copy, no space), copies otherwise. Symlinks are
+  // copied as symlinks, never followed.
+  Status LinkFiles() {
+    for (const Shard& shard : shards_) {
+      for (const char* sub : {"out", "spill", "logs"}) {
+        const fs::path from = fs::path(shard.dir) / sub;
+        std::error_code ec;
+        if (!fs::is_directory(fs::symlink_status(from, ec))) continue;
+        fs::create_directories(fs::path(out_dir_) / sub, ec);
+        fs::recursive_directory_iterator it(from, ec), end;
+        for (; !ec && it != end; it.increment(ec)) {
+          const fs::path rel = fs::path(sub) / it->path().lexically_relative(from);
+          const fs::path to = fs::path(out_dir_) / rel;
+          const fs::file_status status = it->symlink_status(ec);
+          if (ec) break;
+          if (fs::is_directory(status)) {
+            fs::create_directory(to, ec);
+          } else if (fs::is_regular_file(status) || fs::is_symlink(status)) {
+            Status st = LinkOne(it->path(), to, fs::is_symlink(status), rel.string(), shard);
+            if (!st.ok()) return st;
+          }
+        }
+        if (ec) {
+          return Status::Error("cannot link the files of " + Name(shard) + " under " +
+                               from.string() + ": " + ec.message());
+        }
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status LinkOne(const fs::path& from, const fs::path& to, bool symlink, const std::string& rel,
+                 const Shard& shard) {
+    std::error_code ec;
+    if (fs::exists(fs::symlink_status(to, ec))) {  // (ec says "no such file" otherwise)
+      ++report_.file_conflicts;
+      if (report_.file_conflict_examples.size() < kMaxExamples) {
+        report_.file_conflict_examples.push_back(rel + ": kept the first shard's, not " +
+                                                 Name(shard) + "'s");
+      }
+      return Status::Ok();
+    }
+    ec.clear();
+    if (symlink) {
+      fs::copy_symlink(from, to, ec);
+    } else if (::link(from.c_str(), to.c_str()) != 0) {
+      if (errno != EXDEV && errno != EPERM && errno != EMLINK) {
+        return Status::FromErrno("cannot link " + from.string() + " to " + to.string(), errno);
+      }
+      fs::copy_file(from, to, ec);
+    }
+    if (ec)
+      return Status::Error("cannot copy " + from.string() + " to " + to.string() + ": " +
+                           ec.message());
+    ++report_.files;
+    return Status::Ok();
+  }
+
   // A second pass over the records, only for the indices shown as examples.
   Status DescribeDuplicates() {
     std::map<uint64_t, std::pair<std::string, std::string>> seen;  // index -> item, where
@@ -423,6 +484,15 @@ class Merger {
            " record(s) repeat the index of another record: items in two shards, or shards "
            "that did not see the same input; all records were kept");
       for (const std::string& e : report_.duplicate_examples) line("duplicate: " + e);
+    }
+    if (report_.files > 0) {
+      line(std::to_string(report_.files) + " file(s) of out/, spill/ and logs/ linked in");
+    }
+    if (report_.file_conflicts > 0) {
+      line("warning: " + std::to_string(report_.file_conflicts) +
+           " file(s) exist in more than one shard at the same path; the first shard's is "
+           "linked, the others stay in their shard directories");
+      for (const std::string& e : report_.file_conflict_examples) line("conflict: " + e);
     }
     line("merge ended, exit status " + std::to_string(report_.exit_code));
     return log.Flush();

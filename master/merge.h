@@ -10,7 +10,9 @@
 // log.txt; an interrupted shard must be resumed first, or its unfinished items
 // would be lost from the failed list). Records are copied as they are; a
 // record whose index another record already has (an item in two shards) is
-// kept and reported, never silently dropped.
+// kept and reported, never silently dropped. The files records point to
+// (out/, spill/, logs/) are linked in beside them; the shards are left as
+// they are.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,13 @@ struct MergeReport {
   // "item 17 \"d/f.bin\": shard 0 (ok), shard 2 (failed)".
   uint64_t duplicates = 0;
   std::vector<std::string> duplicate_examples;
+  // Files under the shards' out/, spill/ and logs/ (what records name in
+  // output_file, and item logs), linked (or, across file systems, copied)
+  // into the merged directory at the same path; a path that two shards both
+  // have keeps the first shard's file and is counted here.
+  uint64_t files = 0;
+  uint64_t file_conflicts = 0;
+  std::vector<std::string> file_conflict_examples;
   int exit_code = 0;  // SPEC's: 0 every item succeeded, 1 some failed
 };
 

@@ -106,6 +106,44 @@ class MergeTest : public ::testing::Test {
   Settings base_;
 };
 
+// Records name files in their run directory (output_file: out/..., spill/...;
+// item logs in logs/): the merged run has them at the same paths.
+TEST_F(MergeTest, FilesTheRecordsNameAreLinkedIn) {
+  std::vector<std::string> dirs = ThreeShards();
+  WriteFile(fs::path(dirs[0]) / "out" / "d1" / "a.out", "output of a");
+  WriteFile(fs::path(dirs[1]) / "out" / "d2" / "b.out", "output of b");
+  WriteFile(fs::path(dirs[1]) / "spill" / "2.stdout", "spilled stdout of item 2");
+  WriteFile(fs::path(dirs[2]) / "logs" / "3.log", "item log of 3");
+  fs::create_symlink("a.out", fs::path(dirs[0]) / "out" / "d1" / "link");
+  // The same path in two shards: the first shard's is kept, the other reported.
+  WriteFile(fs::path(dirs[0]) / "out" / "summary.txt", "shard 0");
+  WriteFile(fs::path(dirs[2]) / "out" / "summary.txt", "shard 2");
+
+  Result<MergeReport> r = MergeShards(dirs, Out());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  const fs::path out = Out();
+  EXPECT_EQ(ReadFile(out / "out" / "d1" / "a.out"), "output of a");
+  EXPECT_EQ(ReadFile(out / "out" / "d2" / "b.out"), "output of b");
+  EXPECT_EQ(ReadFile(out / "spill" / "2.stdout"), "spilled stdout of item 2");
+  EXPECT_EQ(ReadFile(out / "logs" / "3.log"), "item log of 3");
+  EXPECT_TRUE(fs::is_symlink(out / "out" / "d1" / "link"));
+  EXPECT_EQ(fs::read_symlink(out / "out" / "d1" / "link"), "a.out");
+  EXPECT_TRUE(
+      fs::equivalent(out / "out" / "d1" / "a.out", fs::path(dirs[0]) / "out" / "d1" / "a.out"))
+      << "not a hard link on the same file system";
+  EXPECT_EQ(ReadFile(out / "out" / "summary.txt"), "shard 0");
+  EXPECT_EQ(r->files, 6u);
+  EXPECT_EQ(r->file_conflicts, 1u);
+  ASSERT_EQ(r->file_conflict_examples.size(), 1u);
+  EXPECT_NE(r->file_conflict_examples[0].find("out/summary.txt"), std::string::npos)
+      << r->file_conflict_examples[0];
+  const std::string log = ReadFile(out / "log.txt");
+  EXPECT_NE(log.find("6 file(s) of out/, spill/ and logs/ linked in"), std::string::npos) << log;
+  EXPECT_NE(log.find("conflict: out/summary.txt"), std::string::npos) << log;
+  // The shards keep their files.
+  EXPECT_EQ(ReadFile(fs::path(dirs[2]) / "out" / "summary.txt"), "shard 2");
+}
+
 TEST_F(MergeTest, MergesShardsIntoOneRun) {
   std::vector<std::string> dirs = ThreeShards();
   std::swap(dirs[0], dirs[2]);  // any order on the command line
