@@ -89,8 +89,14 @@ bool Master::Feed() {
   size_t depth = Depth();
   bool more = true;
   // Level by level: a short input or slow items spread over every worker
-  // instead of queueing behind one while another idles.
-  for (size_t level = 1; level <= depth && more; ++level) {
+  // instead of queueing behind one while another idles. Levels every worker
+  // already fills are skipped: with many workers and a deep queue, walking
+  // them all on each call would cost depth x workers steps per round.
+  size_t first = depth + 1;
+  for (const WorkerSlot& w : slots_) {
+    if (w.running) first = std::min(first, w.outstanding + 1);
+  }
+  for (size_t level = first; level <= depth && more; ++level) {
     for (WorkerSlot& w : slots_) {
       if (!w.running || w.outstanding >= level) continue;
       Pending p;
