@@ -7,6 +7,7 @@
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "config/cli.h"
 #include "config/load.h"
@@ -50,27 +51,24 @@ Status ApplyEnvironmentShard(const CommandLine& cl, Settings* settings) {
   return Status::Ok();
 }
 
+// "shoal: warning: <count> <what>:" and the examples, one a line.
+void WarnWithExamples(uint64_t count, const char* what, const std::vector<std::string>& examples) {
+  if (count == 0) return;
+  std::fprintf(stderr, "shoal: warning: %llu %s:\n", static_cast<unsigned long long>(count), what);
+  for (const std::string& e : examples) std::fprintf(stderr, "shoal:   %s\n", e.c_str());
+}
+
 int Merge(const CommandLine& cl) {
   Result<MergeReport> report = MergeShards(cl.run_dirs, cl.merge_dir);
   if (!report.ok()) return PrintError(report.status().message(), kExitUsage);
-  if (report->duplicates > 0) {
-    std::fprintf(stderr,
-                 "shoal: warning: %llu record(s) repeat the index of another record (items in "
-                 "two shards, or shards that did not see the same input); all were kept:\n",
-                 static_cast<unsigned long long>(report->duplicates));
-    for (const std::string& e : report->duplicate_examples) {
-      std::fprintf(stderr, "shoal:   %s\n", e.c_str());
-    }
-  }
-  if (report->file_conflicts > 0) {
-    std::fprintf(stderr,
-                 "shoal: warning: %llu file(s) exist in more than one shard at the same path; the "
-                 "first shard's is linked, the others stay in their shard directories:\n",
-                 static_cast<unsigned long long>(report->file_conflicts));
-    for (const std::string& e : report->file_conflict_examples) {
-      std::fprintf(stderr, "shoal:   %s\n", e.c_str());
-    }
-  }
+  WarnWithExamples(report->duplicates,
+                   "record(s) repeat the index of another record (items in two shards, or shards "
+                   "that did not see the same input); all were kept",
+                   report->duplicate_examples);
+  WarnWithExamples(report->file_conflicts,
+                   "file(s) exist in more than one shard at the same path; the first shard's is "
+                   "linked, the others stay in their shard directories",
+                   report->file_conflict_examples);
   if (!cl.quiet || report->exit_code != kExitOk) {
     std::fprintf(stderr,
                  "shoal: merged %u shards: %llu ok, %llu failed\nshoal: run directory: %s\n",
