@@ -1,6 +1,7 @@
 #include "master/master.h"
 
 #include "master/master_loop.h"
+#include "master/read_ahead.h"
 
 namespace shoal {
 namespace master_detail {
@@ -346,6 +347,13 @@ Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
   auto source = OpenItemSource(s, input.items);
   if (!source.ok()) return source.status();
   input.source = std::move(*source);
+  if (input.kind == InputKind::kTree && input.items.empty()) {
+    // A walk is mostly getdents64 and sorting: on a thread of its own it
+    // overlaps dispatch rather than adding to it.
+    auto ahead = ReadAhead::Start(std::move(input.source));
+    if (!ahead.ok()) return ahead.status();
+    input.source = std::move(*ahead);
+  }
   return input;
 }
 

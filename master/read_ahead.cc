@@ -1,0 +1,134 @@
+#include "master/read_ahead.h"
+
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <system_error>
+#include <utility>
+
+namespace shoal {
+
+Result<std::unique_ptr<ReadAhead>> ReadAhead::Start(std::unique_ptr<ItemSource> source) {
+  UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!fd.valid()) return Status::FromErrno("eventfd for reading the input ahead", errno);
+  std::unique_ptr<ReadAhead> r(new ReadAhead(std::move(source), std::move(fd)));
+  // Signals belong to the master's signalfd and the thread that waits on it;
+  // one delivered to the reader would take its default action and end the
+  // run. The thread is created with every signal blocked (it inherits the
+  // mask), so none can reach it even before it runs.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  Status started;
+  try {
+    // Started here, not in the constructor: Run() uses the whole object.
+    r->thread_ = std::thread([p = r.get()] { p->Run(); });
+  } catch (const std::system_error& e) {
+    started =
+        Status::Error(std::string("cannot start the thread that reads the input: ") + e.what());
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (!started.ok()) return started;
+  return r;
+}
+
+ReadAhead::ReadAhead(std::unique_ptr<ItemSource> source, UniqueFd ready_fd)
+    : source_(std::move(source)), ready_fd_(std::move(ready_fd)) {}
+
+ReadAhead::~ReadAhead() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  room_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void ReadAhead::Run() {
+  std::vector<Item> batch;
+  bool more = true;
+  while (more) {
+    batch.resize(kBatchItems);
+    size_t n = 0;
+    while (n < kBatchItems && (more = source_->Next(&batch[n]))) ++n;
+    batch.resize(n);
+    seen_.fetch_add(n, std::memory_order_relaxed);
+    std::vector<std::string> warnings = source_->TakeWarnings();
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      room_.wait(lock, [&] { return stop_ || ready_.size() < kMaxBatches; });
+      if (stop_) return;
+      if (n > 0) ready_.push_back(std::move(batch));
+      for (std::string& w : warnings) {
+        if (warnings_.size() < kMaxWarnings) {
+          warnings_.push_back(std::move(w));
+        } else {
+          ++dropped_warnings_;
+        }
+      }
+      if (!more) {
+        finished_ = true;
+        status_ = source_->status();
+        finished_flag_.store(true, std::memory_order_release);
+      }
+    }
+    filled_.notify_one();
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t written = ::write(ready_fd_.get(), &one, sizeof one);
+    batch = std::vector<Item>();
+  }
+}
+
+bool ReadAhead::TakeBatch(bool wait) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (wait) filled_.wait(lock, [&] { return !ready_.empty() || finished_; });
+  if (ready_.empty()) {
+    if (!finished_) {
+      // Nothing ready: reset the eventfd, so that an event loop watching it
+      // sleeps until the reader's next write. Under the lock, so a batch
+      // pushed after this check always comes with a write after the reset.
+      uint64_t count;
+      [[maybe_unused]] ssize_t r = ::read(ready_fd_.get(), &count, sizeof count);
+    }
+    return false;
+  }
+  current_ = std::move(ready_.front());
+  ready_.pop_front();
+  pos_ = 0;
+  lock.unlock();
+  room_.notify_one();
+  return true;
+}
+
+bool ReadAhead::Next(Item* item) {
+  if (pos_ == current_.size() && !TakeBatch(/*wait=*/true)) return false;
+  *item = std::move(current_[pos_++]);
+  return true;
+}
+
+bool ReadAhead::WouldBlock() {
+  if (pos_ < current_.size()) return false;
+  if (TakeBatch(/*wait=*/false)) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  return !finished_;  // at the end, Next() returns false at once
+}
+
+Status ReadAhead::status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+std::vector<std::string> ReadAhead::TakeWarnings() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  out.swap(warnings_);
+  if (dropped_warnings_ > 0) {
+    out.push_back(std::to_string(dropped_warnings_) + " more warnings like these were not kept");
+    dropped_warnings_ = 0;
+  }
+  return out;
+}
+
+}  // namespace shoal
