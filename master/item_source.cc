@@ -97,6 +97,24 @@ Result<std::unique_ptr<ItemSource>> OpenUnsharded(const Settings& settings,
 
 }  // namespace
 
+void BoundedWarnings::Add(std::string message) {
+  if (kept_.size() < max_) {
+    kept_.push_back(std::move(message));
+  } else {
+    ++dropped_;
+  }
+}
+
+std::vector<std::string> BoundedWarnings::Take() {
+  std::vector<std::string> out;
+  out.swap(kept_);
+  if (dropped_ > 0) {
+    out.push_back(std::to_string(dropped_) + " more warnings like these were not kept");
+    dropped_ = 0;
+  }
+  return out;
+}
+
 Result<std::unique_ptr<ItemSource>> OpenItemSource(const Settings& settings,
                                                    const std::string& items_file) {
   Result<std::unique_ptr<ItemSource>> source = OpenUnsharded(settings, items_file);

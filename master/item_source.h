@@ -21,6 +21,23 @@ struct Item {
   std::string error;
 };
 
+// A source's warnings between two TakeWarnings() calls: at most `max` are
+// kept, later ones only counted and reported as one line, so that a tree of
+// a million unreadable directories cannot fill memory with messages.
+class BoundedWarnings {
+ public:
+  explicit BoundedWarnings(size_t max) : max_(max) {}
+  void Add(std::string message);
+  // The kept warnings, oldest first, then "N more warnings like these were
+  // not kept" if any were dropped; empties the list.
+  std::vector<std::string> Take();
+
+ private:
+  size_t max_;
+  std::vector<std::string> kept_;
+  uint64_t dropped_ = 0;
+};
+
 class ItemSource {
  public:
   virtual ~ItemSource() = default;

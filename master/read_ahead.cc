@@ -61,13 +61,7 @@ void ReadAhead::Run() {
       room_.wait(lock, [&] { return stop_ || ready_.size() < kMaxBatches; });
       if (stop_) return;
       if (n > 0) ready_.push_back(std::move(batch));
-      for (std::string& w : warnings) {
-        if (warnings_.size() < kMaxWarnings) {
-          warnings_.push_back(std::move(w));
-        } else {
-          ++dropped_warnings_;
-        }
-      }
+      for (std::string& w : warnings) warnings_.Add(std::move(w));
       if (!more) {
         finished_ = true;
         status_ = source_->status();
@@ -122,13 +116,7 @@ Status ReadAhead::status() const {
 
 std::vector<std::string> ReadAhead::TakeWarnings() {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<std::string> out;
-  out.swap(warnings_);
-  if (dropped_warnings_ > 0) {
-    out.push_back(std::to_string(dropped_warnings_) + " more warnings like these were not kept");
-    dropped_warnings_ = 0;
-  }
-  return out;
+  return warnings_.Take();
 }
 
 }  // namespace shoal

@@ -64,8 +64,7 @@ class ReadAhead final : public ItemSource {
   std::condition_variable room_;    // the reader waits for a free batch slot
   std::condition_variable filled_;  // Next() waits for a batch
   std::deque<std::vector<Item>> ready_;
-  std::vector<std::string> warnings_;
-  uint64_t dropped_warnings_ = 0;
+  BoundedWarnings warnings_{kMaxWarnings};
   bool finished_ = false;  // the reader reached the end or an error
   bool stop_ = false;
   Status status_;

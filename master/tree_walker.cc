@@ -159,21 +159,11 @@ int TreeWalker::OpenChild(const char* name) {
 }
 
 void TreeWalker::Warn(std::string message) {
-  if (warnings_.size() < kMaxPendingWarnings) {
-    warnings_.push_back(std::move(message));
-  } else {
-    ++dropped_warnings_;
-  }
+  warnings_.Add(std::move(message));
 }
 
 std::vector<std::string> TreeWalker::TakeWarnings() {
-  std::vector<std::string> out;
-  out.swap(warnings_);
-  if (dropped_warnings_ > 0) {
-    out.push_back(std::to_string(dropped_warnings_) + " more warnings like these were not kept");
-    dropped_warnings_ = 0;
-  }
-  return out;
+  return warnings_.Take();
 }
 
 bool TreeWalker::DirFailed(const char* what, int err) {

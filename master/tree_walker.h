@@ -110,8 +110,7 @@ class TreeWalker : public ItemSource {
   std::string path_;               // relative path of the entry being looked at
   std::unique_ptr<char[]> dents_;  // getdents64 buffer, shared by all levels
 
-  std::vector<std::string> warnings_;
-  uint64_t dropped_warnings_ = 0;
+  BoundedWarnings warnings_{kMaxPendingWarnings};
   uint64_t seen_ = 0;
   bool done_ = false;
   Status status_;
