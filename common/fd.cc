@@ -1,6 +1,8 @@
 #include "common/fd.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
+
 #include <cerrno>
 
 namespace shoal {
@@ -8,6 +10,16 @@ namespace shoal {
 void UniqueFd::Reset(int fd) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
+}
+
+Result<std::string> MakeFreshDir(const std::string& base, const std::string& what) {
+  for (int n = 1;; ++n) {
+    std::string candidate = n == 1 ? base : base + "-" + std::to_string(n);
+    if (::mkdir(candidate.c_str(), 0755) == 0) return candidate;
+    if (errno != EEXIST || n > 1000) {
+      return Status::FromErrno("cannot create " + what + " " + candidate, errno);
+    }
+  }
 }
 
 Status WriteAll(int fd, std::string_view data, const std::string& what) {

@@ -34,4 +34,9 @@ class UniqueFd {
 // Writes all of `data`, retrying on EINTR and short writes.
 Status WriteAll(int fd, std::string_view data, const std::string& what);
 
+// Creates the directory `base` (0755), or base-2, base-3, ... when it exists:
+// mkdir is the lock, so two processes starting in the same second never share
+// one. Returns the path it made; `what` names it in an error.
+Result<std::string> MakeFreshDir(const std::string& base, const std::string& what);
+
 }  // namespace shoal

@@ -18,4 +18,13 @@ std::string TimestampNow() {
   return buf;
 }
 
+std::string RunStamp() {
+  time_t now = ::time(nullptr);
+  struct tm tm;
+  ::localtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+  return stamp;
+}
+
 }  // namespace shoal

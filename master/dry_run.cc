@@ -1,6 +1,5 @@
 #include "master/dry_run.h"
 
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,7 +8,9 @@
 
 #include "common/fd.h"
 #include "common/shell_quote.h"
+#include "common/timestamp.h"
 #include "master/resume.h"
+#include "master/run_dir.h"
 #include "worker/command_handler.h"
 #include "worker/handler.h"
 
@@ -74,15 +75,9 @@ int DryRun(const Settings& s, const RunOptions& options) {
     std::fprintf(stderr, "shoal: %s\n", input.status().message().c_str());
     return kExitUsage;
   }
-  std::string run_dir = options.resume_dir;
-  if (run_dir.empty()) {
-    time_t now = ::time(nullptr);
-    struct tm tm;
-    ::localtime_r(&now, &tm);
-    char stamp[32];
-    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    run_dir = s.output.dir + "/" + s.job.name + "-" + stamp;
-  }
+  // The {run} a real run started now would most likely get (not -2, -3).
+  const std::string run_dir =
+      options.resume_dir.empty() ? RunDirName(s, RunStamp()) : options.resume_dir;
   Result<DryRunArgv> builder = DryRunArgv::Make(s);
   if (!builder.ok()) {
     std::fprintf(stderr, "shoal: %s\n", builder.status().message().c_str());

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -85,6 +84,16 @@ void RunDirectory::Configure(const Settings& settings, InputKind kind) {
   input_prefix_ = kind == InputKind::kTree ? settings.input.path + "/" : "";
 }
 
+std::string RunDirName(const Settings& settings, const std::string& stamp) {
+  // A shard's run says so in its name: the shards of one job sit side by side.
+  std::string shard;
+  if (Result<ShardSpec> spec = ParseShard(settings.input.shard);
+      !settings.input.shard.empty() && spec.ok()) {
+    shard = "-shard-" + std::to_string(spec->index) + "-of-" + std::to_string(spec->count);
+  }
+  return settings.output.dir + "/" + settings.job.name + "-" + stamp + shard;
+}
+
 Status RunDirectory::Create(const Settings& settings, InputKind kind,
                             const std::string& settings_toml, const std::string& suffix) {
   Configure(settings, kind);
@@ -94,29 +103,10 @@ Status RunDirectory::Create(const Settings& settings, InputKind kind,
     return Status::Error("cannot create output.dir '" + settings.output.dir + "': " + ec.message() +
                          "; set output.dir or pass -o DIR");
   }
-  time_t now = ::time(nullptr);
-  struct tm tm;
-  ::localtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  // A shard's run says so in its name: the shards of one job sit side by side.
-  std::string shard;
-  if (Result<ShardSpec> spec = ParseShard(settings.input.shard);
-      !settings.input.shard.empty() && spec.ok()) {
-    shard = "-shard-" + std::to_string(spec->index) + "-of-" + std::to_string(spec->count);
-  }
-  std::string base = settings.output.dir + "/" + settings.job.name + "-" + stamp + shard + suffix;
-  // mkdir is the lock: two runs started in the same second get -2, -3, ...
-  for (int n = 1;; ++n) {
-    std::string candidate = n == 1 ? base : base + "-" + std::to_string(n);
-    if (::mkdir(candidate.c_str(), 0755) == 0) {
-      path_ = candidate;
-      break;
-    }
-    if (errno != EEXIST || n > 1000) {
-      return Status::FromErrno("cannot create run directory " + candidate, errno);
-    }
-  }
+  Result<std::string> made =
+      MakeFreshDir(RunDirName(settings, RunStamp()) + suffix, "run directory");
+  if (!made.ok()) return made.status();
+  path_ = std::move(made).value();
   RecordFile settings_file;
   Status st = settings_file.Open(path_ + "/settings.toml");
   if (!st.ok()) return st;

@@ -33,6 +33,10 @@ class RecordFile {
   std::string buffer_;
 };
 
+// <output.dir>/<job.name>-<stamp>[-shard-K-of-N]: where a run started at
+// `stamp` (RunStamp()) goes, before any -2, -3 for a name already taken.
+std::string RunDirName(const Settings& settings, const std::string& stamp);
+
 class RunDirectory {
  public:
   // Makes <output.dir>/<job.name>-<YYYYmmdd-HHMMSS>[-N]/ (N when the name is

@@ -4,7 +4,6 @@
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +16,7 @@
 
 #include "common/fd.h"
 #include "common/shell_quote.h"
+#include "common/timestamp.h"
 #include "config/load.h"
 #include "master/item_source.h"
 #include "master/master.h"
@@ -250,22 +250,11 @@ Result<SlurmJob> WriteSlurmJob(const Settings& settings, const SlurmCommandLine&
     return Status::Error("cannot create output.dir '" + parent + "': " + ec.message() +
                          "; set output.dir or pass -o DIR");
   }
-  time_t now = ::time(nullptr);
-  struct tm tm;
-  ::localtime_r(&now, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-  const std::string base = parent + "/" + PlainName(settings.job.name) + "-" + stamp + "-slurm";
-  for (int n = 1;; ++n) {
-    const std::string candidate = n == 1 ? base : base + "-" + std::to_string(n);
-    if (::mkdir(candidate.c_str(), 0755) == 0) {
-      job.dir = candidate;
-      break;
-    }
-    if (errno != EEXIST || n > 1000) {
-      return Status::FromErrno("cannot create the job directory " + candidate, errno);
-    }
-  }
+  Result<std::string> made =
+      MakeFreshDir(parent + "/" + PlainName(settings.job.name) + "-" + RunStamp() + "-slurm",
+                   "the job directory");
+  if (!made.ok()) return made.status();
+  job.dir = std::move(made).value();
 
   Settings frozen = settings;
   frozen.input.shard.clear();
