@@ -4,7 +4,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +14,8 @@
 #include <random>
 #include <string>
 #include <utility>
+
+#include "common/test_util.h"
 
 namespace shoal {
 namespace {
@@ -480,18 +481,7 @@ class Child {
   // body's return value (or 99 on an exception).
   template <typename Body>
   static Child Fork(Body body) {
-    pid_t pid = ::fork();
-    if (pid < 0) std::abort();
-    if (pid == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int code = 99;
-      try {
-        code = body();
-      } catch (...) {
-      }
-      ::_exit(code);
-    }
-    return Child(pid);
+    return Child(test::ForkChild(body));
   }
   Child(Child&& other) noexcept : pid_(std::exchange(other.pid_, -1)) {}
   ~Child() {

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "common/channel.h"
+#include "common/test_util.h"
 
 namespace shoal {
 namespace {
@@ -30,17 +31,7 @@ bool ShmExists(const std::string& name) {
 // exit normally). The child never returns into gtest.
 template <typename Body>
 int RunInChild(Body body) {
-  pid_t pid = ::fork();
-  if (pid < 0) std::abort();
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int code = 99;
-    try {
-      code = body();
-    } catch (...) {
-    }
-    ::_exit(code);
-  }
+  const pid_t pid = test::ForkChild(body);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -223,8 +214,8 @@ bool RingIsEmpty(ByteRing* ring) {
 }
 
 bool ControlIsZero(const WorkerControl* c) {
-  return c->wake == 0 && c->sleeping == 0 && c->pid == 0 && c->ready == 0 && c->needs_room == 0 && c->current_seq == 0 &&
-         c->current_start_ns == 0 && c->child_pgid == 0;
+  return c->wake == 0 && c->sleeping == 0 && c->pid == 0 && c->ready == 0 && c->needs_room == 0 &&
+         c->current_seq == 0 && c->current_start_ns == 0 && c->child_pgid == 0;
 }
 
 void SetControl(WorkerControl* c, uint32_t v) {

@@ -6,8 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
+#include "common/test_util.h"
 #include "config/load.h"
 
 namespace shoal {
@@ -15,18 +15,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void WriteFile(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-}
+using test::ReadFile;
+using test::WriteFile;
 
 std::string Ok(uint64_t index, const std::string& item) {
   return "{\"index\":" + std::to_string(index) + ",\"item\":\"" + item +

@@ -6,9 +6,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "common/test_util.h"
 #include "config/load.h"
 
 namespace shoal {
@@ -16,15 +15,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::ReadFile;
 
 void WriteFile(const fs::path& path, const std::string& text, fs::perms perms) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
+  test::WriteFile(path, text);
   fs::permissions(path, perms);
 }
 

@@ -9,11 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+
+#include "common/test_util.h"
 
 #if !defined(SHOAL_PROBE_PLUGIN) || !defined(SHOAL_PROBE_BADABI_PLUGIN) || \
     !defined(SHOAL_PROBE_NOENTRY_PLUGIN) || !defined(SHOAL_NOOP_PLUGIN) || \
@@ -32,12 +33,7 @@ class RecordingLog : public LogSink {
   std::vector<std::string> lines;
 };
 
-std::string ReadFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using test::ReadFile;
 
 class PluginHandlerTest : public ::testing::Test {
  protected:
