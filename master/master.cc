@@ -2,6 +2,7 @@
 
 #include "master/master_loop.h"
 #include "master/read_ahead.h"
+#include "worker/command_handler.h"
 
 namespace shoal {
 namespace master_detail {
@@ -335,10 +336,9 @@ Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
     if (!st.ok()) return st;
   }
   if (s.job.handler == HandlerKind::kCommand) {
-    for (const std::string& a : s.command.argv) {
-      Status st = ValidateTemplate(a);
-      if (!st.ok()) return Status::Error("command.argv: " + st.message());
-    }
+    // What every worker will compile, checked once before anything runs.
+    Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command);
+    if (!argv.ok()) return Status::Error("command.argv: " + argv.status().message());
   }
   input.items = options.items_file.empty() ? s.input.items : options.items_file;
   if (!input.items.empty() && input.items != "-") {

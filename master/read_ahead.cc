@@ -65,7 +65,6 @@ void ReadAhead::Run() {
       if (!more) {
         finished_ = true;
         status_ = source_->status();
-        finished_flag_.store(true, std::memory_order_release);
       }
     }
     filled_.notify_one();
@@ -107,6 +106,11 @@ bool ReadAhead::WouldBlock() {
   if (TakeBatch(/*wait=*/false)) return false;
   std::lock_guard<std::mutex> lock(mu_);
   return !finished_;  // at the end, Next() returns false at once
+}
+
+bool ReadAhead::done() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return finished_;
 }
 
 Status ReadAhead::status() const {

@@ -45,7 +45,7 @@ class ReadAhead final : public ItemSource {
   bool Next(Item* item) override;
   Status status() const override;
   uint64_t seen() const override { return seen_.load(std::memory_order_relaxed); }
-  bool done() const override { return finished_flag_.load(std::memory_order_acquire); }
+  bool done() const override;
   std::vector<std::string> TakeWarnings() override;
   bool WouldBlock() override;
   int WaitFd() const override { return ready_fd_.get(); }
@@ -70,7 +70,6 @@ class ReadAhead final : public ItemSource {
   Status status_;
 
   std::atomic<uint64_t> seen_{0};
-  std::atomic<bool> finished_flag_{false};
   std::vector<Item> current_;  // the consumer's batch
   size_t pos_ = 0;
   std::thread thread_;
