@@ -333,11 +333,9 @@ TEST_F(Crash, InProcessHandlerOverrunningTheTimeoutIsKilledAndReplaced) {
             "[job]\nname = \"overrun\"\nworkers = 2\nhandler = \"plugin\"\ntimeout = \"300ms\"\n"
             "[input]\npath = \"items.txt\"\n[plugin]\nlibrary = \"" SHOAL_CRASHY_PLUGIN
             "\"\nconfig = { crash_on = \"never\", hang_on = \"hang\" }\n");
-  ProcessResult r = RunJob({}, seconds(60));
-  ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors, {}, seconds(60)));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].item, "hang");
   EXPECT_EQ(errors[0].reason.value_or(""), "timeout");
@@ -372,11 +370,9 @@ TEST_F(Crash, PoisonItemFailsAfterItsAttemptsOthersSucceed) {
             "[job]\nname = \"poison\"\nworkers = 2\nretries = 2\n[input]\npath = \"items.txt\"\n"
             "[command]\nargv = [\"sh\", \"-c\", \"if [ \\\"$1\\\" = poison ]; then kill -SEGV "
             "$PPID; sleep 5; fi\", \"sh\", \"{item}\"]\n");
-  ProcessResult r = RunJob();
-  ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].item, "poison");
   EXPECT_EQ(errors[0].reason.value_or(""), "worker died: signal 11");
@@ -485,11 +481,9 @@ class Hung : public Crash {
 
 TEST_F(Hung, TimeoutKillsTheCommandAndItsGrandchild) {
   WriteHungJob("timeout = \"500ms\"");
-  ProcessResult r = RunJob({}, seconds(60));
-  ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors, {}, seconds(60)));
   ASSERT_EQ(errors.size(), 2u);
   for (const Record& e : errors) EXPECT_EQ(e.reason.value_or(""), "timeout");
   std::vector<pid_t> grandchildren = Grandchildren(run);

@@ -331,6 +331,16 @@ class E2e : public ::testing::Test {
     return ReadRun(*run, results, errors);
   }
 
+  // RunJob(extra, timeout), its exit status checked, then ReadOnlyRun. Use as
+  // ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors)).
+  void RunAndRead(int status, fs::path* run, std::vector<Record>* results,
+                  std::vector<Record>* errors, const std::vector<std::string>& extra = {},
+                  seconds timeout = seconds(120)) {
+    ProcessResult r = RunJob(extra, timeout);
+    ASSERT_EQ(r.status, status) << Describe(r);
+    ASSERT_TRUE(ReadOnlyRun(run, results, errors));
+  }
+
   ::testing::AssertionResult ReadRun(const fs::path& run, std::vector<Record>* results,
                                      std::vector<Record>* errors) {
     auto ok = ReadRecords(run / "results.jsonl", "results", results);

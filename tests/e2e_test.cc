@@ -112,11 +112,9 @@ TEST_F(E2e, TenThousandListItemsEachRunOnce) {
             "[command]\n"
             "argv = [\"printf\", \"%s\", \"{item}\"]\n");
 
-  ProcessResult r = RunJob({}, seconds(280));
-  ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors, {}, seconds(280)));
   EXPECT_EQ(errors.size(), 0u);
   ASSERT_EQ(results.size(), 10000u);
   std::vector<int> seen(10001, 0);
@@ -223,11 +221,9 @@ TEST_F(E2e, MissingProgramFailsOnlyItsItem) {
             "\n"
             "[command]\n"
             "argv = [\"{item}\"]\n");
-  ProcessResult r = RunJob();
-  ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
   EXPECT_EQ(Items(results), std::vector<std::string>{"true"});
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].item, "no-such-program-xyz");

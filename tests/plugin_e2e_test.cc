@@ -61,11 +61,9 @@ class E2ePlugin : public E2e {
 TEST_F(E2ePlugin, NoopRunsEveryItemOnce) {
   std::vector<std::string> items = WriteList(5000);
   WriteSettings(SHOAL_NOOP_PLUGIN, "{}", "workers = 2\n");
-  ProcessResult r = RunJob();
-  ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
   EXPECT_EQ(results.size(), 5000u);
   EXPECT_TRUE(errors.empty());
   ExpectEachItemOnce(results, errors, items);
@@ -81,11 +79,9 @@ TEST_F(E2ePlugin, NoopRunsEveryItemOnce) {
 TEST_F(E2ePlugin, FailsomeReasonsFailedListAndLogLines) {
   std::vector<std::string> items = WriteList(200);
   WriteSettings(SHOAL_FAILSOME_PLUGIN, "{ every = 7 }", "workers = 3\n");
-  ProcessResult r = RunJob();
-  ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
   ExpectEachItemOnce(results, errors, items);
 
   std::map<std::string, std::string> expected;
@@ -179,11 +175,9 @@ TEST_F(E2ePlugin, WordcountMatchesWc) {
 TEST_F(E2ePlugin, CrashingItemFailsAfterRetriesOthersSucceed) {
   std::vector<std::string> items = WriteList(40);
   WriteSettings(SHOAL_CRASHY_PLUGIN, "{ crash_on = \"item 13\" }", "workers = 2\nretries = 1\n");
-  ProcessResult r = RunJob();
-  ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
   ExpectEachItemOnce(results, errors, items);
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].item, "item 13");
@@ -249,11 +243,9 @@ TEST_F(E2ePlugin, ZstdCompressesIntoOutMirroringTheTree) {
   WriteFile(dir_ / "settings.toml", std::string("[job]\nname = \"z\"\nhandler = \"plugin\"\n") +
                                         "[input]\npath = \"data\"\n[plugin]\nlibrary = \"" +
                                         SHOAL_ZSTD_PLUGIN + "\"\nconfig = { level = 5 }\n");
-  ProcessResult r = RunJob();
-  ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
   ExpectEachItemOnce(results, errors, rels);
   for (const std::string& rel : rels) {
     fs::path packed = run / "out" / (rel + ".zst");

@@ -190,11 +190,9 @@ TEST_F(RunExperience, RetriesWaitTheBackoff) {
       3,
       R"(["sh", "-c", "date +%s%N >> times/$1; n=$(wc -l < times/$1); [ $n -ge 3 ]", "sh", "{item}"])",
       "retries = 2\nretry_delay = \"300ms\"\n");
-  ProcessResult r = RunJob();
-  ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
   ExpectEachItemOnce(results, errors, {"1", "2", "3"});
   EXPECT_EQ(Count(ReadFile(run / "results.jsonl"), "\"attempts\":3,"), 3u)
       << ReadFile(run / "results.jsonl");
@@ -273,11 +271,9 @@ TEST_F(RunExperience, OrderInputWritesRecordsInInputOrder) {
             "[job]\nname = \"order\"\nworkers = 4\n\n[input]\npath = \"items.txt\"\n\n"
             "[command]\nargv = [\"sh\", \"-c\", 'set -- $1; sleep $2; [ $(($1 % 7)) -ne 0 ]', "
             "\"sh\", \"{item}\"]\n\n[output]\norder = \"input\"\n\n[queue]\nslots = 2\n");
-  ProcessResult r = RunJob();
-  ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path run;
   std::vector<Record> results, errors;
-  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
   EXPECT_EQ(results.size() + errors.size(), 60u);
   EXPECT_EQ(errors.size(), 8u);
   for (const fs::path& file : {run / "results.jsonl", run / "errors.jsonl"}) {
