@@ -87,41 +87,57 @@ def text(value):
     return json.dumps(value)
 
 
-def main(argv):
-    if len(argv) != 3 or argv[1] not in ("results", "errors"):
-        print(__doc__, file=sys.stderr)
-        return 2
-    kind, path = argv[1], argv[2]
+def each_record(path, kind, use):
+    """Reads PATH strictly (see above) and calls use(record) for each record,
+    in file order; use may raise Invalid. Returns 0, or 1 after printing
+    FILE:LINE and the first violation to stderr."""
     with open(path, "rb") as f:
         data = f.read()
     if data and not data.endswith(b"\n"):
         print(f"{path}: the last line has no newline (torn record?)", file=sys.stderr)
         return 1
-    out = sys.stdout.buffer
-    lines = data.split(b"\n")[:-1] if data else []
-    for number, raw in enumerate(lines, start=1):
+    for number, raw in enumerate(data.split(b"\n")[:-1] if data else [], start=1):
         try:
-            line = raw.decode("utf-8")
-            record = json.loads(line, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+            record = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates,
+                                parse_constant=no_constants)
             check(record, kind)
-            for key in FIELDS:
-                if key + "_b64" in record:
-                    # Not valid UTF-8: the exact bytes are in KEY_b64.
-                    value = base64.b64decode(record[key + "_b64"], validate=True)
-                    if b"\0" in value:
-                        raise Invalid(f"{key}_b64 holds a NUL byte; this checker cannot pass it on")
-                    out.write(b"+" + value + b"\0")
-                elif key in record:
-                    value = text(record[key])
-                    if "\0" in value:
-                        raise Invalid(f"{key} holds a NUL byte; this checker cannot pass it on")
-                    out.write(b"+" + value.encode("utf-8", "surrogateescape") + b"\0")
-                else:
-                    out.write(b"-\0")
+            use(record)
         except (Invalid, ValueError, UnicodeError, binascii.Error) as e:
             print(f"{path}:{number}: {e}: {raw[:300]!r}", file=sys.stderr)
             return 1
     return 0
+
+
+def write_field(out, key, value):
+    """Writes "+VALUE\0" (VALUE as str or bytes) or, for None, "-\0"."""
+    if value is None:
+        out.write(b"-\0")
+        return
+    if isinstance(value, str):
+        if "\0" in value:
+            raise Invalid(f"{key} holds a NUL byte; this reader cannot pass it on")
+        value = value.encode("utf-8", "surrogateescape")
+    elif b"\0" in value:
+        raise Invalid(f"{key}_b64 holds a NUL byte; this reader cannot pass it on")
+    out.write(b"+" + value + b"\0")
+
+
+def main(argv):
+    if len(argv) != 3 or argv[1] not in ("results", "errors"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    kind, path = argv[1], argv[2]
+    out = sys.stdout.buffer
+
+    def use(record):
+        for key in FIELDS:
+            if key + "_b64" in record:
+                # Not valid UTF-8: the exact bytes are in KEY_b64.
+                write_field(out, key, base64.b64decode(record[key + "_b64"], validate=True))
+            else:
+                write_field(out, key, text(record[key]) if key in record else None)
+
+    return each_record(path, kind, use)
 
 
 if __name__ == "__main__":

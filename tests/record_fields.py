@@ -9,12 +9,11 @@ order, prints each FIELD as "+VALUE" or "-" (absent), each followed by a NUL
 byte. Any field can be asked for, "stderr" and "signal" included.
 """
 
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_records import Invalid, check, no_constants, no_duplicates, text  # noqa: E402
+from check_records import each_record, text, write_field  # noqa: E402
 
 
 def main(argv):
@@ -22,29 +21,13 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     kind, path, fields = argv[1], argv[2], argv[3:]
-    with open(path, "rb") as f:
-        data = f.read()
-    if data and not data.endswith(b"\n"):
-        print(f"{path}: the last line has no newline (torn record?)", file=sys.stderr)
-        return 1
     out = sys.stdout.buffer
-    for number, raw in enumerate(data.split(b"\n")[:-1] if data else [], start=1):
-        try:
-            record = json.loads(raw.decode("utf-8"), object_pairs_hook=no_duplicates,
-                                parse_constant=no_constants)
-            check(record, kind)
-            for key in fields:
-                if key not in record:
-                    out.write(b"-\0")
-                    continue
-                value = text(record[key])
-                if "\0" in value:
-                    raise Invalid(f"{key} holds a NUL byte; this reader cannot pass it on")
-                out.write(b"+" + value.encode("utf-8", "surrogateescape") + b"\0")
-        except (Invalid, ValueError, UnicodeError) as e:
-            print(f"{path}:{number}: {e}: {raw[:300]!r}", file=sys.stderr)
-            return 1
-    return 0
+
+    def use(record):
+        for key in fields:
+            write_field(out, key, text(record[key]) if key in record else None)
+
+    return each_record(path, kind, use)
 
 
 if __name__ == "__main__":
