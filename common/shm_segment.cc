@@ -55,7 +55,7 @@ Result<std::unique_ptr<SharedSegment>> SharedSegment::Create(size_t size) {
       throw;
     }
   } catch (const bip::interprocess_exception& e) {
-    return Status::Error("cannot create shared memory /dev/shm/" + name + " of " +
+    return Status::IoError("cannot create shared memory /dev/shm/" + name + " of " +
                          std::to_string(size) + " bytes: " + e.what() +
                          "; check free memory and the size of /dev/shm");
   }
@@ -68,7 +68,7 @@ Result<std::unique_ptr<SharedSegment>> SharedSegment::Open(const std::string& na
     mapping->region = bip::mapped_region(shm, bip::read_write);
     return std::unique_ptr<SharedSegment>(new SharedSegment(name, std::move(mapping), false));
   } catch (const bip::interprocess_exception& e) {
-    return Status::Error("cannot open shared memory /dev/shm/" + name + ": " + e.what());
+    return Status::IoError("cannot open shared memory /dev/shm/" + name + ": " + e.what());
   }
 }
 

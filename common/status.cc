@@ -4,8 +4,8 @@
 
 namespace shoal {
 
-Status Status::FromErrno(const std::string& what, int err) {
-  return Status(what + ": " + std::strerror(err));
+Status Status::FromErrno(const std::string& what, int err, StatusCode code) {
+  return Status(code == StatusCode::kOk ? StatusCode::kIo : code, what + ": " + std::strerror(err));
 }
 
 }  // namespace shoal

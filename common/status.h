@@ -1,5 +1,7 @@
-// Errors as values. A Status is ok or carries one message that names the
-// file, the line and what to do; Result<T> is a T or such a Status.
+// Errors as values. A Status is ok or carries a kind and one message that
+// names the file, the line and what to do; Result<T> is a T or such a Status.
+// The kind says whose problem it is, and so how the run ends: master/main.cc
+// alone maps kinds to exit statuses (LevelDB's Status codes).
 #pragma once
 
 #include <cassert>
@@ -9,20 +11,42 @@
 
 namespace shoal {
 
+enum class StatusCode {
+  kOk,
+  // What the user gave is wrong: the command line, a setting, the input it
+  // names (missing, unreadable, malformed). Nothing ran: exit 2.
+  kUsage,
+  // The system failed an operation shoal needed (creating the run
+  // directory, writing a record, shared memory, starting a worker): exit 3.
+  kIo,
+  // A state shoal should never reach: exit 3.
+  kInternal,
+};
+
 class Status {
  public:
   Status() = default;
   static Status Ok() { return Status(); }
-  static Status Error(std::string message) { return Status(std::move(message)); }
+  // A problem in what the user gave (kUsage).
+  static Status Error(std::string message) {
+    return Status(StatusCode::kUsage, std::move(message));
+  }
+  static Status IoError(std::string message) { return Status(StatusCode::kIo, std::move(message)); }
+  static Status Internal(std::string message) {
+    return Status(StatusCode::kInternal, std::move(message));
+  }
   // errno becomes a message here and nowhere else: "what: strerror(err)".
-  static Status FromErrno(const std::string& what, int err);
+  // An I/O error unless told otherwise (an input the user named that cannot
+  // be opened is kUsage).
+  static Status FromErrno(const std::string& what, int err, StatusCode code = StatusCode::kIo);
 
-  bool ok() const { return !failed_; }
+  bool ok() const { return code_ == StatusCode::kOk; }
+  StatusCode code() const { return code_; }
   const std::string& message() const { return message_; }
 
  private:
-  explicit Status(std::string message) : failed_(true), message_(std::move(message)) {}
-  bool failed_ = false;
+  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  StatusCode code_ = StatusCode::kOk;
   std::string message_;
 };
 

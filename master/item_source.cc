@@ -37,7 +37,8 @@ Result<std::unique_ptr<ItemSource>> OpenList(const InputSettings& input) {
   UniqueFd fd(::open(input.path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) return Missing(input.path);
-    return Status::FromErrno("cannot open input.path '" + input.path + "'", errno);
+    return Status::FromErrno("cannot open input.path '" + input.path + "'", errno,
+                             StatusCode::kUsage);
   }
   // A directory opens fine and fails only at the first read: say it now.
   struct stat st;
@@ -57,7 +58,8 @@ Result<InputKind> ResolveInputKind(const InputSettings& input) {
   struct stat st;
   if (::stat(input.path.c_str(), &st) != 0) {
     if (errno == ENOENT) return Missing(input.path);
-    return Status::FromErrno("cannot look at input.path '" + input.path + "'", errno);
+    return Status::FromErrno("cannot look at input.path '" + input.path + "'", errno,
+                             StatusCode::kUsage);
   }
   return S_ISDIR(st.st_mode) ? InputKind::kTree : InputKind::kList;
 }
@@ -77,7 +79,10 @@ Result<std::unique_ptr<ItemSource>> OpenUnsharded(const Settings& settings,
           std::make_unique<ListReader>(STDIN_FILENO, false, "standard input", std::move(options)));
     }
     UniqueFd fd(::open(items_file.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd.valid()) return Status::FromErrno("cannot open items file '" + items_file + "'", errno);
+    if (!fd.valid()) {
+      return Status::FromErrno("cannot open items file '" + items_file + "'", errno,
+                               StatusCode::kUsage);
+    }
     return std::unique_ptr<ItemSource>(std::make_unique<ListReader>(
         fd.Release(), true, "'" + items_file + "'", std::move(options)));
   }

@@ -23,7 +23,9 @@ Result<std::unique_ptr<ListReader>> ListReader::Open(const std::string& path, Li
     return std::make_unique<ListReader>(STDIN_FILENO, false, "standard input", std::move(options));
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno("cannot open list file '" + path + "'", errno);
+  if (fd < 0) {
+    return Status::FromErrno("cannot open list file '" + path + "'", errno, StatusCode::kUsage);
+  }
   return std::make_unique<ListReader>(fd, true, "'" + path + "'", std::move(options));
 }
 

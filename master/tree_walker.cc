@@ -70,7 +70,7 @@ Result<std::unique_ptr<TreeWalker>> TreeWalker::Open(const InputSettings& input)
       return Status::Error("input.path '" + input.path +
                            "' is not a directory; a tree input walks a directory (input.kind)");
     }
-    return Status::FromErrno("cannot read directory '" + input.path + "'", err);
+    return Status::FromErrno("cannot read directory '" + input.path + "'", err, StatusCode::kUsage);
   }
   w->stack_.emplace_back();
   w->stack_[0].fd = std::move(fd);
@@ -78,7 +78,7 @@ Result<std::unique_ptr<TreeWalker>> TreeWalker::Open(const InputSettings& input)
   int err = w->Identify(0);
   if (err == 0) err = w->ReadDir(0);
   if (err != 0) {
-    return Status::FromErrno("cannot read directory '" + input.path + "'", err);
+    return Status::FromErrno("cannot read directory '" + input.path + "'", err, StatusCode::kUsage);
   }
   return w;
 }
