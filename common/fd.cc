@@ -1,5 +1,6 @@
 #include "common/fd.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,6 +33,20 @@ Status WriteAll(int fd, std::string_view data, const std::string& what) {
     data.remove_prefix(static_cast<size_t>(n));
   }
   return Status::Ok();
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view data) {
+  const std::string temp = path + ".tmp";
+  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd.valid()) return Status::FromErrno("cannot create " + temp, errno);
+  Status st = WriteAll(fd.get(), data, temp);
+  if (st.ok() && ::fsync(fd.get()) != 0) st = Status::FromErrno("cannot sync " + temp, errno);
+  fd.Reset();
+  if (st.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
+    st = Status::FromErrno("cannot rename " + temp + " to " + path, errno);
+  }
+  if (!st.ok()) ::unlink(temp.c_str());
+  return st;
 }
 
 }  // namespace shoal

@@ -39,4 +39,9 @@ Status WriteAll(int fd, std::string_view data, const std::string& what);
 // one. Returns the path it made; `what` names it in an error.
 Result<std::string> MakeFreshDir(const std::string& base, const std::string& what);
 
+// Replaces `path` with `data` so that a reader, or a crash at any point,
+// sees either the old file or the new one whole: written to path.tmp,
+// synced, renamed over path.
+Status WriteFileAtomically(const std::string& path, std::string_view data);
+
 }  // namespace shoal

@@ -1,5 +1,6 @@
 #include "master/dry_run.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,8 +10,11 @@
 #include "common/fd.h"
 #include "common/shell_quote.h"
 #include "common/timestamp.h"
+#include "master/clock.h"
 #include "master/resume.h"
 #include "master/run_dir.h"
+#include "master/scheduler.h"
+#include "master/worker_pool.h"
 #include "worker/command_handler.h"
 #include "worker/handler.h"
 
@@ -60,67 +64,137 @@ class DryRunArgv {
   ArgvBuilder line_;
 };
 
-Status Flush(std::string* out) {
-  std::fflush(stdout);
-  Status s = WriteAll(STDOUT_FILENO, *out, "standard output");
-  out->clear();
-  return s;
-}
+// The pool of a dry run: one slot that "runs" each task by printing its argv
+// (buffered: one line per item of a large tree) and reports it done at once.
+// The scheduler in front of it reads the input and skips what a resumed run
+// has recorded exactly as in a real run.
+class DryRunPool final : public WorkerPool {
+ public:
+  DryRunPool(const Settings& s, const DryRunArgv& builder, InputKind kind, std::string run_dir)
+      : s_(s), builder_(builder), kind_(kind), run_dir_(std::move(run_dir)) {
+    out_.reserve(kOutputChunk + 4096);
+  }
+
+  Result<int> Start(int) override { return static_cast<int>(::getpid()); }
+  OfferResult Offer(int, const TaskRecord& task) override {
+    FillItemPaths(s_, kind_, task.item, task.index, 1, run_dir_, &paths_, builder_.fields());
+    Status built = builder_.Build(paths_, &argv_);
+    if (built.ok()) {
+      for (size_t i = 0; i < argv_.size(); ++i) {
+        if (i > 0) out_.push_back(' ');
+        AppendShellWord(&out_, argv_[i]);
+      }
+      out_.push_back('\n');
+      if (out_.size() >= kOutputChunk) Flush();
+    } else {
+      WouldFail(task.index, built.message());
+    }
+    done_.push_back(task.seq);
+    return OfferResult::kQueued;
+  }
+  void Publish(int) override {}
+  RunningTask Running(int) const override { return {}; }
+  void Kill(int) override {}
+  void SignalCommand(int, int) override {}
+  void Shutdown() override { shut_down_ = true; }
+
+  // Reports every printed task done (ok: the dry run itself printed why an
+  // item would fail, and retries would only print it again).
+  void Deliver(WorkerEvents& events) {
+    for (uint64_t seq : done_) {
+      OutcomeRecord o;
+      o.seq = seq;
+      o.ok = true;
+      o.exit_code = 0;
+      events.OnOutcome(0, o);
+    }
+    done_.clear();
+  }
+  void WouldFail(uint64_t index, std::string_view why) {
+    Flush();
+    std::fprintf(stderr, "shoal: item %llu would fail: %.*s\n",
+                 static_cast<unsigned long long>(index), static_cast<int>(why.size()), why.data());
+  }
+  void Flush() {
+    std::fflush(stdout);
+    Status st = WriteAll(STDOUT_FILENO, out_, "standard output");
+    if (!st.ok() && written_.ok()) written_ = st;
+    out_.clear();
+  }
+  bool shut_down() const { return shut_down_; }
+  const Status& written() const { return written_; }
+
+ private:
+  const Settings& s_;
+  const DryRunArgv& builder_;
+  InputKind kind_;
+  std::string run_dir_;
+  ItemPaths paths_;
+  std::vector<std::string> argv_;
+  std::string out_;
+  std::vector<uint64_t> done_;
+  Status written_;
+  bool shut_down_ = false;
+};
+
+// Records of a dry run: none; an item the input could not produce is said
+// as any item that would fail.
+class DryRunRecorder final : public RunRecorder {
+ public:
+  explicit DryRunRecorder(DryRunPool& pool) : pool_(pool) {}
+  void Succeeded(const RunDirectory::Finished&) override {}
+  void Failed(const RunDirectory::Finished& f) override { pool_.WouldFail(f.index, f.reason); }
+  void Log(std::string_view) override {}
+  void Say(const std::string& message) override { std::fprintf(stderr, "%s\n", message.c_str()); }
+
+ private:
+  DryRunPool& pool_;
+};
 
 }  // namespace
 
-int DryRun(const Settings& s, const RunOptions& options) {
+Result<int> DryRun(const Settings& s, const RunOptions& options) {
   auto input = OpenJobInput(s, options);
-  if (!input.ok()) {
-    std::fprintf(stderr, "shoal: %s\n", input.status().message().c_str());
-    return kExitUsage;
-  }
+  if (!input.ok()) return input.status();
   // The {run} a real run started now would most likely get (not -2, -3).
   const std::string run_dir =
       options.resume_dir.empty() ? RunDirName(s, RunStamp()) : options.resume_dir;
   Result<DryRunArgv> builder = DryRunArgv::Make(s);
-  if (!builder.ok()) {
-    std::fprintf(stderr, "shoal: %s\n", builder.status().message().c_str());
-    return kExitUsage;
-  }
+  if (!builder.ok()) return builder.status();
   ItemSource& source = *input->source;
-  const unsigned fields = builder->fields();
-  std::string out;
-  out.reserve(kOutputChunk + 4096);
-  std::vector<std::string> argv;
-  Item item;
-  ItemPaths paths;
-  Status written;
-  while (written.ok() && source.Next(&item)) {
-    if (options.resume && options.resume->done.Contains(item.index)) continue;
-    Status built = Status::Error(item.error);
-    if (item.error.empty()) {
-      FillItemPaths(s, input->kind, item.text, item.index, 1, run_dir, &paths, fields);
-      built = builder->Build(paths, &argv);
+  DryRunPool pool(s, *builder, input->kind, run_dir);
+  DryRunRecorder recorder(pool);
+  MonotonicClock clock;
+  // Every item is shown: nothing fails for real, so nothing halts or retries.
+  Settings shown = s;
+  shown.job.max_failures = 0;
+  shown.job.max_failures_percent = 0;
+  shown.job.retries = 0;
+  const DoneSet* done = options.resume ? &options.resume->done : nullptr;
+  Scheduler scheduler(shown, 1, source, done, pool, recorder, clock);
+  Status started = scheduler.StartWorkers();
+  if (!started.ok()) return started;
+  while (!scheduler.Finished()) {
+    scheduler.Feed();
+    if (scheduler.input_would_block()) {
+      pollfd p{source.WaitFd(), POLLIN, 0};
+      ::poll(&p, 1, -1);
     }
-    if (!built.ok()) {
-      written = Flush(&out);
-      std::fprintf(stderr, "shoal: item %llu would fail: %s\n",
-                   static_cast<unsigned long long>(item.index), built.message().c_str());
-      continue;
-    }
-    for (size_t i = 0; i < argv.size(); ++i) {
-      if (i > 0) out.push_back(' ');
-      AppendShellWord(&out, argv[i]);
-    }
-    out.push_back('\n');
-    if (out.size() >= kOutputChunk) written = Flush(&out);
+    pool.Deliver(scheduler);
+    if (!pool.written().ok()) scheduler.BeginStop();
+    if (!scheduler.stopping() && scheduler.WorkDone()) scheduler.BeginStop();
+    if (pool.shut_down() && scheduler.running(0)) scheduler.OnWorkerExit(0, WorkerExit{0, true, 0});
   }
-  if (written.ok()) written = Flush(&out);
-  if (!written.ok()) {
-    std::fprintf(stderr, "shoal: dry run: %s\n", written.message().c_str());
+  if (pool.written().ok()) pool.Flush();
+  if (!pool.written().ok()) {
+    std::fprintf(stderr, "shoal: dry run: %s\n", pool.written().message().c_str());
     return kExitInternal;
   }
   std::fflush(stdout);
   for (const std::string& w : source.TakeWarnings())
     std::fprintf(stderr, "shoal: input: %s\n", w.c_str());
-  if (!source.status().ok()) {
-    std::fprintf(stderr, "shoal: %s\n", source.status().message().c_str());
+  if (scheduler.fatal()) {
+    std::fprintf(stderr, "shoal: %s\n", scheduler.fatal_message().c_str());
     return kExitInternal;
   }
   return kExitOk;

@@ -1,6 +1,8 @@
 // --dry-run: print what each item would run, shell-quoted, one line each on
 // stdout. Nothing runs and nothing is created (no run directory, no shared
 // memory); {run} and {out} name the directory a run started now would create.
+// It is the run's own Scheduler over a pool that prints (ninja's
+// DryRunCommandRunner): the same input loop, the same resume skip.
 #pragma once
 
 #include "config/settings.h"
@@ -8,6 +10,6 @@
 
 namespace shoal {
 
-int DryRun(const Settings& settings, const RunOptions& options);
+Result<int> DryRun(const Settings& settings, const RunOptions& options);
 
 }  // namespace shoal

@@ -26,6 +26,29 @@ int PrintError(const std::string& message, int code) {
   return code;
 }
 
+// The one mapping from an error's kind to an exit status.
+int ExitStatusOf(const Status& status) {
+  switch (status.code()) {
+    case StatusCode::kOk:
+      return kExitOk;
+    case StatusCode::kUsage:
+      return kExitUsage;
+    case StatusCode::kIo:
+    case StatusCode::kInternal:
+      return kExitInternal;
+  }
+  return kExitInternal;
+}
+
+int PrintError(const Status& status) {
+  return PrintError(status.message(), ExitStatusOf(status));
+}
+
+// A run's exit status, or the error that kept it from running.
+int ExitStatusOf(const Result<int>& run) {
+  return run.ok() ? run.value() : PrintError(run.status());
+}
+
 RunOptions OptionsOf(const CommandLine& cl) {
   RunOptions o;
   o.items_file = cl.items_file;
@@ -60,7 +83,7 @@ void WarnWithExamples(uint64_t count, const char* what, const std::vector<std::s
 
 int Merge(const CommandLine& cl) {
   Result<MergeReport> report = MergeShards(cl.run_dirs, cl.merge_dir);
-  if (!report.ok()) return PrintError(report.status().message(), kExitUsage);
+  if (!report.ok()) return PrintError(report.status());
   WarnWithExamples(report->duplicates,
                    "record(s) repeat the index of another record (items in two shards, or shards "
                    "that did not see the same input); all were kept",
@@ -96,7 +119,7 @@ int Init(const CommandLine& cl) {
 
 int Main(int argc, char** argv) {
   auto cl = ParseCommandLine(argc, argv);
-  if (!cl.ok()) return PrintError(cl.status().message(), kExitUsage);
+  if (!cl.ok()) return PrintError(cl.status());
   switch (cl->verb) {
     case Verb::kHelp:
       std::fputs(HelpText(cl->help_topic).c_str(), stdout);
@@ -108,22 +131,22 @@ int Main(int argc, char** argv) {
       return Init(*cl);
     case Verb::kCheck: {
       auto settings = LoadSettings(cl->settings_path, cl->overrides);
-      if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
+      if (!settings.ok()) return PrintError(settings.status());
       Status st = ApplyEnvironmentShard(*cl, &*settings);
-      if (!st.ok()) return PrintError(st.message(), kExitUsage);
+      if (!st.ok()) return PrintError(st);
       std::fputs(SettingsToToml(*settings).c_str(), stdout);
       return kExitOk;
     }
     case Verb::kRun: {
       auto settings = LoadSettings(cl->settings_path, cl->overrides);
-      if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
+      if (!settings.ok()) return PrintError(settings.status());
       Status st = ApplyEnvironmentShard(*cl, &*settings);
-      if (!st.ok()) return PrintError(st.message(), kExitUsage);
-      return RunJob(*settings, OptionsOf(*cl));
+      if (!st.ok()) return PrintError(st);
+      return ExitStatusOf(RunJob(*settings, OptionsOf(*cl)));
     }
     case Verb::kSlurm: {
       auto settings = LoadSettings(cl->settings_path, cl->overrides);
-      if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
+      if (!settings.ok()) return PrintError(settings.status());
       if (!settings->input.shard.empty()) {
         return PrintError("input.shard = \"" + settings->input.shard + "\" is set in " +
                               cl->settings_path +
@@ -137,7 +160,7 @@ int Main(int argc, char** argv) {
     case Verb::kRetry: {
       // The run's own effective settings, and exactly its failed items.
       auto settings = LoadSettings(cl->run_dir + "/settings.toml", cl->overrides);
-      if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
+      if (!settings.ok()) return PrintError(settings.status());
       RunOptions options = OptionsOf(*cl);
       options.items_file = cl->run_dir + "/failed.txt";
       struct stat st;
@@ -157,10 +180,10 @@ int Main(int argc, char** argv) {
         settings->input.shard.clear();
         return RunSlurmJob(*settings, cl->slurm, cl->quiet);
       }
-      return RunJob(*settings, options);
+      return ExitStatusOf(RunJob(*settings, options));
     }
     case Verb::kResume:
-      return ResumeJob(cl->run_dir, cl->overrides, OptionsOf(*cl));
+      return ExitStatusOf(ResumeJob(cl->run_dir, cl->overrides, OptionsOf(*cl)));
   }
   return kExitInternal;
 }

@@ -1,18 +1,58 @@
+// The master's event loop: one thread, one epoll set over the pool's wake
+// eventfd, a signalfd and one pidfd per worker. The Scheduler decides; this
+// file waits, hands it what happened, writes the records it makes, flushes
+// them, draws progress and sums the run up.
 #include "master/master.h"
 
-#include "master/master_loop.h"
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+
+#include "common/fd.h"
+#include "config/cli.h"
+#include "config/load.h"
+#include "master/clock.h"
+#include "master/dry_run.h"
+#include "master/process_pool.h"
+#include "master/progress.h"
 #include "master/read_ahead.h"
+#include "master/resume.h"
+#include "master/run_dir.h"
+#include "master/run_recorder.h"
+#include "master/scheduler.h"
 #include "worker/command_handler.h"
+#include "worker/plugin_handler.h"
 
 namespace shoal {
-namespace master_detail {
-
 namespace {
 
-int OnlineCores() {
-  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? static_cast<int>(n) : 1;
-}
+constexpr int kFlushEveryMs = 200;
+// ... or sooner, once this much is buffered: a fast run's buffers stay small.
+constexpr size_t kFlushAtBytes = 512u << 10;
+// output.order = "input": records held back, per task-ring slot, and in bytes.
+constexpr size_t kWindowPerSlot = 4;
+constexpr size_t kWindowMaxBytes = 64u << 20;
+// The counting pass over the input (progress's total) runs in slices this
+// long while the loop has nothing else to do; a tree is counted only up to
+// kMaxTreeCount entries (a huge tree is not walked twice), and only once the
+// run has lasted kCountTreeAfterNs: a second walk costs as much as the first,
+// which a run that ends within a second does not need for its progress.
+constexpr uint64_t kCountSliceNs = 2'000'000;
+constexpr uint64_t kMaxTreeCount = 1'000'000;
+constexpr uint64_t kCountTreeAfterNs = 1'000'000'000;
+// epoll tags beside the pool's.
+constexpr uint64_t kTagSignal = ProcessPool::kFirstFreeTag;
+constexpr uint64_t kTagInput = ProcessPool::kFirstFreeTag + 1;
 
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -27,75 +67,122 @@ std::string Sha256Hex(std::string_view data) {
   return hex;
 }
 
-}  // namespace
+int OnlineCores() {
+  long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+class Master {
+ public:
+  Master(const Settings& settings, const RunOptions& options) : s_(settings), options_(options) {}
+  Result<int> Run();
+
+ private:
+  Status Prepare();
+  Status SetUpLoop();
+  void Loop();
+  void WatchInput();
+  void OnSignalFd();
+  int WaitTimeoutMs() const;
+  ProgressCounts Counts(uint64_t now) const;
+  void Tick(uint64_t now);
+  void MaybeFlush(bool force);
+  int Summarize();
+
+  const Settings& s_;
+  RunOptions options_;
+  MonotonicClock clock_;
+  JobInput input_;
+  int workers_ = 1;
+  RunDirectory run_;
+  std::unique_ptr<RecordWindow> window_;  // output.order = "input"
+  std::unique_ptr<ProgressDisplay> progress_;
+  std::unique_ptr<RunFiles> records_;
+  UniqueFd epoll_, signal_fd_;
+  std::unique_ptr<ProcessPool> pool_;
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<InputCounter> counter_;
+  RateMeter rate_{0};
+  std::string settings_toml_;                 // the effective settings, as the workers read them
+  uint64_t next_status_ns_ = 0;               // next status line in log.txt; 0 = never
+  uint64_t prior_ok_ = 0, prior_failed_ = 0;  // recorded before a resume
+  bool input_watched_ = false;                // the input's fd is armed in epoll (one-shot)
+  bool input_registered_ = false;
+  uint64_t start_ns_ = 0, last_flush_ns_ = 0;
+};
 
 Status Master::Prepare() {
   auto input = OpenJobInput(s_, options_);
   if (!input.ok()) return input.status();
-  kind_ = input->kind;
-  source_ = std::move(input->source);
+  input_ = std::move(*input);
   // Only what can be read twice is counted: a regular list file or a tree,
   // never stdin or a pipe (the counter would take the run's items).
-  const std::string& read = input->items.empty() ? s_.input.path : input->items;
+  const std::string& read = input_.items.empty() ? s_.input.path : input_.items;
   struct stat st;
-  bool countable = read != "-" && ::stat(read.c_str(), &st) == 0 &&
-                   (S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && kind_ == InputKind::kTree));
+  bool countable =
+      read != "-" && ::stat(read.c_str(), &st) == 0 &&
+      (S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && input_.kind == InputKind::kTree));
   if (countable) {
-    auto counting = OpenItemSource(s_, input->items);
+    auto counting = OpenItemSource(s_, input_.items);
     if (counting.ok()) {
       counter_ = std::make_unique<InputCounter>(
-          std::move(*counting), kind_ == InputKind::kTree ? kMaxTreeCount : UINT64_MAX);
+          std::move(*counting), input_.kind == InputKind::kTree ? kMaxTreeCount : UINT64_MAX);
     }
   }
   if (s_.output.order == OutputOrder::kInput) {
     size_t slots = static_cast<size_t>(std::max(s_.queue.slots, 1));
     window_ = std::make_unique<RecordWindow>(slots * kWindowPerSlot, kWindowMaxBytes);
   }
-
   workers_ = s_.job.workers > 0 ? s_.job.workers : OnlineCores();
+  // What the workers read is exactly what this master runs by: the input
+  // kind and the items file fixed, overrides included (resume rewrites the
+  // run's copy, so `resume --set ...` reaches the commands too).
+  Settings effective = s_;
+  effective.input.kind = input_.kind;
+  effective.input.items = input_.items;
+  effective.job.workers = workers_;
+  settings_toml_ = SettingsToToml(effective);
   if (options_.resume) {
     prior_ok_ = options_.resume->ok;
     prior_failed_ = options_.resume->failed;
-    settings_toml_ = SettingsToToml(s_);
-    return run_.OpenExisting(options_.resume_dir, s_, kind_);
+    Status opened = run_.OpenExisting(options_.resume_dir, s_, input_.kind);
+    if (!opened.ok()) return opened;
+    return run_.RewriteSettings(settings_toml_);
   }
-  // The copy in the run directory is what the workers, retry and resume read:
-  // the input kind and the items file are fixed there so that all of them
-  // agree with this run.
-  Settings effective = s_;
-  effective.input.kind = kind_;
-  effective.input.items = input->items;
-  effective.job.workers = workers_;
-  settings_toml_ = SettingsToToml(effective);
-  return run_.Create(effective, kind_, settings_toml_);
+  return run_.Create(effective, input_.kind, settings_toml_);
 }
 
-bool Master::WorkDone() const {
-  // Halted: what was fed finishes; retries and the rest of the input wait for resume.
-  if (!halted_ && (!source_done_ || !retry_.empty() || !delayed_.empty())) return false;
-  return std::all_of(slots_.begin(), slots_.end(),
-                     [](const WorkerSlot& w) { return w.outstanding == 0; });
-}
-
-bool Master::AllWorkersGone() const {
-  return std::none_of(slots_.begin(), slots_.end(), [](const WorkerSlot& w) { return w.running; });
+Status Master::SetUpLoop() {
+  // Signals arrive through the signalfd only; workers get a clean mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&mask, sig);
+  ::sigprocmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_.Reset(::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  epoll_.Reset(::epoll_create1(EPOLL_CLOEXEC));
+  if (!signal_fd_.valid() || !epoll_.valid()) {
+    return Status::FromErrno("cannot set up the event loop", errno);
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kTagSignal;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signal_fd_.get(), &ev);
+  auto pool = ProcessPool::Create(workers_, epoll_.get(), run_.path());
+  if (!pool.ok()) return pool.status();
+  pool_ = std::move(*pool);
+  const DoneSet* done = options_.resume ? &options_.resume->done : nullptr;
+  scheduler_ =
+      std::make_unique<Scheduler>(s_, workers_, *input_.source, done, *pool_, *records_, clock_);
+  return scheduler_->StartWorkers();
 }
 
 int Master::WaitTimeoutMs() const {
-  uint64_t now = MonotonicNanos();
+  uint64_t now = clock_.NowNs();
   int64_t ms = kFlushEveryMs - static_cast<int64_t>((now - last_flush_ns_) / 1000000);
-  if (stopping_) {
-    int64_t left = static_cast<int64_t>(stop_deadline_ns_ - std::min(now, stop_deadline_ns_));
-    ms = std::min<int64_t>(ms, left / 1000000 + 1);
-  }
-  if (s_.job.timeout.count() > 0) ms = std::min<int64_t>(ms, kTimeoutCheckMs);
-  // The next progress redraw or status line, and the next retry due, if a
-  // worker has room for it (else a finishing worker wakes the loop anyway).
-  uint64_t due = std::min(progress_ ? progress_->next_due_ns() : UINT64_MAX,
-                          next_status_ns_ != 0 ? next_status_ns_ : UINT64_MAX);
-  if (!stopping_ && !halted_ && !delayed_.empty() && RoomToFeed()) {
-    due = std::min(due, delayed_.front().ready_ns);
-  }
+  // The scheduler's next deadline, the next progress redraw or status line.
+  uint64_t due =
+      std::min({scheduler_->NextDeadlineNs(), progress_ ? progress_->next_due_ns() : UINT64_MAX,
+                next_status_ns_ != 0 ? next_status_ns_ : UINT64_MAX});
   if (due != UINT64_MAX) {
     uint64_t wait_ns = due - std::min(now, due);
     ms = std::min<int64_t>(ms, static_cast<int64_t>((wait_ns + 999'999) / 1'000'000));
@@ -103,19 +190,14 @@ int Master::WaitTimeoutMs() const {
   return static_cast<int>(std::clamp<int64_t>(ms, 0, kFlushEveryMs));
 }
 
-bool Master::RoomToFeed() const {
-  size_t depth = Depth();
-  return std::any_of(slots_.begin(), slots_.end(),
-                     [&](const WorkerSlot& w) { return w.running && w.outstanding < depth; });
-}
-
 ProgressCounts Master::Counts(uint64_t now) const {
   ProgressCounts c;
-  uint64_t finished = stats_.finished();
+  const RunStats& stats = scheduler_->stats();
+  uint64_t finished = stats.finished();
   c.done = prior_ok_ + prior_failed_ + finished;
-  c.failed = prior_failed_ + stats_.failed;
-  c.seen = source_ ? source_->seen() : 0;
-  c.total_known = source_ && source_->done();
+  c.failed = prior_failed_ + stats.failed;
+  c.seen = input_.source->seen();
+  c.total_known = input_.source->done();
   if (!c.total_known && counter_ && counter_->finished()) {
     c.seen = std::max(c.seen, counter_->total());
     c.total_known = true;
@@ -126,7 +208,7 @@ ProgressCounts Master::Counts(uint64_t now) const {
 }
 
 void Master::Tick(uint64_t now) {
-  rate_.Add(now, stats_.finished());
+  rate_.Add(now, scheduler_->stats().finished());
   bool status_due = next_status_ns_ != 0 && now >= next_status_ns_;
   if (!status_due && (!progress_ || now < progress_->next_due_ns())) return;
   ProgressCounts c = Counts(now);
@@ -137,49 +219,56 @@ void Master::Tick(uint64_t now) {
   }
 }
 
-void Master::Say(const std::string& message) {
-  if (progress_) progress_->Clear();
-  std::fprintf(stderr, "%s\n", message.c_str());
-}
-
 void Master::MaybeFlush(bool force) {
-  uint64_t now = MonotonicNanos();
+  uint64_t now = clock_.NowNs();
   size_t buffered = run_.results().pending() + run_.errors().pending() + run_.failed().pending();
   if (!force && now - last_flush_ns_ < kFlushEveryMs * 1000000ULL && buffered < kFlushAtBytes) {
     return;
   }
   last_flush_ns_ = now;
-  if (source_) {
-    for (const std::string& w : source_->TakeWarnings()) run_.Log("input: " + w);
-  }
+  for (const std::string& w : input_.source->TakeWarnings()) run_.Log("input: " + w);
   Status st = run_.Flush();
-  if (!st.ok() && !fatal_) {
-    fatal_ = true;
-    fatal_message_ = st.message();
-    BeginStop();
+  if (!st.ok() && scheduler_) scheduler_->Fatal(st.message());
+}
+
+// The input would make read() wait: sleep in epoll until it is readable.
+// One-shot, so a readable input the rings have no room for never wakes the
+// loop again and again.
+void Master::WatchInput() {
+  if (input_watched_) return;
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLONESHOT;
+  ev.data.u64 = kTagInput;
+  int op = input_registered_ ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+  if (::epoll_ctl(epoll_.get(), op, input_.source->WaitFd(), &ev) == 0) {
+    input_watched_ = input_registered_ = true;
+  }
+}
+
+void Master::OnSignalFd() {
+  signalfd_siginfo info;
+  while (::read(signal_fd_.get(), &info, sizeof info) == sizeof info) {
+    scheduler_->OnSignal(static_cast<int>(info.ssi_signo));
   }
 }
 
 void Master::Loop() {
+  Scheduler& sched = *scheduler_;
   epoll_event events[64];
   while (true) {
     bool busy = false;
-    if (RoundDue()) {
-      for (WorkerSlot& w : slots_) busy |= Drain(w);
+    if (pool_->RoundDue(sched.FeedingOver())) {
+      for (int i = 0; i < workers_; ++i) busy |= pool_->Drain(i, sched);
     }
-    if (!stopping_) {
-      busy |= Feed();
-      if (fatal_) BeginStop();
+    if (!sched.stopping()) {
+      busy |= sched.Feed();
+      if (sched.input_would_block()) WatchInput();
     }
-    if (!stopping_ && WorkDone()) BeginStop();
-    if (stopping_ && AllWorkersGone()) break;
-    if (stopping_ && MonotonicNanos() >= stop_deadline_ns_) OnStopDeadline();
-    CheckTimeouts();
-    uint64_t now = MonotonicNanos();
-    if (progressed_) {
-      last_progress_ns_ = now;
-      progressed_ = false;
-    }
+    if (!sched.stopping() && sched.WorkDone()) sched.BeginStop();
+    if (sched.Finished()) break;
+    sched.Tick();
+    sched.EndRound();
+    uint64_t now = clock_.NowNs();
     Tick(now);
     MaybeFlush(false);
 
@@ -188,28 +277,31 @@ void Master::Loop() {
       // Idle time goes to counting the input; then sleep, unless a worker
       // published between the drain above and now.
       bool counting = false;
-      const bool count_now = kind_ != InputKind::kTree || now - start_ns_ >= kCountTreeAfterNs;
-      if (counter_ && counter_->active() && count_now && !stopping_ && !halted_) {
+      const bool count_now =
+          input_.kind != InputKind::kTree || now - start_ns_ >= kCountTreeAfterNs;
+      if (counter_ && counter_->active() && count_now && !sched.stopping() && !sched.halted()) {
         // Workers come first: a round that falls due ends the slice.
-        counting = !source_->done() && counter_->Step(kCountSliceNs, [this] { return RoundDue(); });
+        counting = !input_.source->done() && counter_->Step(kCountSliceNs, [&] {
+          return pool_->RoundDue(sched.FeedingOver());
+        });
       }
-      header_->master_sleeping.store(1, std::memory_order_seq_cst);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      timeout = counting || RoundDue() ? 0 : WaitTimeoutMs();
+      pool_->SetMasterSleeping(true);
+      timeout = counting || pool_->RoundDue(sched.FeedingOver()) ? 0 : WaitTimeoutMs();
     }
     int n = ::epoll_wait(epoll_.get(), events, 64, timeout);
-    header_->master_sleeping.store(0, std::memory_order_relaxed);
+    pool_->SetMasterSleeping(false);
     for (int i = 0; i < n; ++i) {
       uint64_t tag = events[i].data.u64;
-      if (tag == kTagWake) {
-        uint64_t count;
-        [[maybe_unused]] ssize_t r = ::read(wake_.get(), &count, sizeof count);
+      if (tag == ProcessPool::kWakeTag) {
+        pool_->ClearWake();
       } else if (tag == kTagInput) {
         input_watched_ = false;  // one-shot: readable now, the next feed reads it
       } else if (tag == kTagSignal) {
-        OnSignal();
-      } else if (tag < slots_.size() && slots_[tag].running) {
-        OnWorkerExit(slots_[tag]);
+        OnSignalFd();
+      } else if (tag < static_cast<uint64_t>(workers_) && sched.running(static_cast<int>(tag))) {
+        int slot = static_cast<int>(tag);
+        WorkerExit exit = pool_->Reap(slot, sched);
+        sched.OnWorkerExit(slot, exit);
       }
     }
   }
@@ -217,7 +309,7 @@ void Master::Loop() {
 
 int Master::Summarize() {
   if (window_) window_->ReleaseAll(run_);
-  uint64_t now = MonotonicNanos();
+  uint64_t now = clock_.NowNs();
   double secs = static_cast<double>(now - start_ns_) / 1e9;
   struct rusage self {
   }, children{};
@@ -227,50 +319,53 @@ int Master::Summarize() {
     return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
            static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
   };
+  const Scheduler& sched = *scheduler_;
+  const RunStats& stats = sched.stats();
   RunTotals totals;
   totals.wall_s = secs;
   totals.cpu_master_s = cpu(self);
   totals.cpu_workers_s = cpu(children);
-  totals.worker_deaths = worker_deaths_;
+  totals.worker_deaths = sched.worker_deaths();
   totals.prior = prior_ok_ + prior_failed_;
   ProgressCounts counts = Counts(now);
   totals.not_run = counts.total_known
                        ? static_cast<int64_t>(counts.seen - std::min(counts.seen, counts.done))
                        : -1;
-  for (const std::string& line : SummaryLines(stats_, totals)) run_.Log(line);
+  for (const std::string& line : SummaryLines(stats, totals)) run_.Log(line);
 
-  uint64_t total = stats_.finished();
+  uint64_t total = stats.finished();
   double rate = secs > 0 ? static_cast<double>(total) / secs : 0;
   char line[512];
-  std::snprintf(
-      line, sizeof line,
-      "%llu ok, %llu failed, %llu items in %.2f s (%.0f items/s); %llu retried, "
-      "%llu worker deaths; cpu master %.2f s, workers %.2f s",
-      static_cast<unsigned long long>(stats_.ok), static_cast<unsigned long long>(stats_.failed),
-      static_cast<unsigned long long>(total), secs, rate,
-      static_cast<unsigned long long>(stats_.retried),
-      static_cast<unsigned long long>(worker_deaths_), totals.cpu_master_s, totals.cpu_workers_s);
+  std::snprintf(line, sizeof line,
+                "%llu ok, %llu failed, %llu items in %.2f s (%.0f items/s); %llu retried, "
+                "%llu worker deaths; cpu master %.2f s, workers %.2f s",
+                static_cast<unsigned long long>(stats.ok),
+                static_cast<unsigned long long>(stats.failed),
+                static_cast<unsigned long long>(total), secs, rate,
+                static_cast<unsigned long long>(stats.retried),
+                static_cast<unsigned long long>(sched.worker_deaths()), totals.cpu_master_s,
+                totals.cpu_workers_s);
   int code = kExitOk;
   std::string resume_hint = "'shoal resume " + run_.path() + "' finishes the run";
-  if (fatal_) {
-    run_.Log("run failed: " + fatal_message_);
+  if (sched.fatal()) {
+    run_.Log("run failed: " + sched.fatal_message());
     code = kExitInternal;
-  } else if (stop_signal_ != 0) {
+  } else if (sched.stop_signal() != 0) {
     run_.Log("interrupted; " + resume_hint);
-    code = 128 + stop_signal_;
-  } else if (stats_.failed + prior_failed_ > 0) {
+    code = 128 + sched.stop_signal();
+  } else if (stats.failed + prior_failed_ > 0) {
     code = kExitItemsFailed;
   }
-  if (halted_) run_.Log("halted: " + halt_reason_ + "; " + resume_hint);
+  if (sched.halted()) run_.Log("halted: " + sched.halt_reason() + "; " + resume_hint);
   run_.Log("run ended, exit status " + std::to_string(code));
   MaybeFlush(true);
   if (progress_) progress_->Clear();
-  if (fatal_) std::fprintf(stderr, "shoal: %s\n", fatal_message_.c_str());
-  if (halted_) {
+  if (sched.fatal()) std::fprintf(stderr, "shoal: %s\n", sched.fatal_message().c_str());
+  if (sched.halted()) {
     std::string not_run = totals.not_run >= 0 ? std::to_string(totals.not_run) + " items not run"
                                               : "the rest of the input not run";
-    std::fprintf(stderr, "shoal: halted: %s; %s; %s\n", halt_reason_.c_str(), not_run.c_str(),
-                 resume_hint.c_str());
+    std::fprintf(stderr, "shoal: halted: %s; %s; %s\n", sched.halt_reason().c_str(),
+                 not_run.c_str(), resume_hint.c_str());
   }
   if (!options_.quiet || code != kExitOk) {
     std::fprintf(stderr, "shoal: %s\nshoal: run directory: %s\n", line, run_.path().c_str());
@@ -278,15 +373,11 @@ int Master::Summarize() {
   return code;
 }
 
-int Master::Run() {
-  start_ns_ = MonotonicNanos();
+Result<int> Master::Run() {
+  start_ns_ = clock_.NowNs();
   last_flush_ns_ = start_ns_;
-  last_progress_ns_ = start_ns_;
   Status st = Prepare();
-  if (!st.ok()) {
-    std::fprintf(stderr, "shoal: %s\n", st.message().c_str());
-    return kExitUsage;
-  }
+  if (!st.ok()) return st;
   if (options_.verbose > 0 && !options_.quiet) run_.EchoLogTo(2);
   if (options_.resume) {
     run_.Log("run resumed: " + std::to_string(prior_ok_ + prior_failed_) +
@@ -306,25 +397,24 @@ int Master::Run() {
   uint64_t every_ns =
       static_cast<uint64_t>(std::max<int64_t>(s_.output.status_every.count(), 0)) * 1'000'000ULL;
   progress_ = std::make_unique<ProgressDisplay>(mode, 2, every_ns, start_ns_);
+  records_ = std::make_unique<RunFiles>(run_, window_.get(), progress_.get(), options_.quiet);
   rate_ = RateMeter(start_ns_);
   next_status_ns_ = every_ns > 0 ? start_ns_ + every_ns : 0;
-  st = StartWorkers();
-  if (!st.ok()) {
-    fatal_ = true;
-    fatal_message_ = st.message();
-    if (header_ != nullptr) {
-      BeginStop();
-      Loop();
-    }
-    return Summarize();
+  st = SetUpLoop();
+  if (!scheduler_) {
+    // No pool, so nothing started: the run ends here, its directory says why.
+    run_.Log("run failed: " + st.message());
+    run_.Log("run ended, exit status " + std::to_string(kExitInternal));
+    MaybeFlush(true);
+    std::fprintf(stderr, "shoal: %s\nshoal: run directory: %s\n", st.message().c_str(),
+                 run_.path().c_str());
+    return kExitInternal;
   }
   Loop();
   return Summarize();
 }
 
-}  // namespace master_detail
-
-using master_detail::Master;
+}  // namespace
 
 Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
   JobInput input;
@@ -357,7 +447,7 @@ Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
   return input;
 }
 
-int RunJob(const Settings& settings, const RunOptions& options) {
+Result<int> RunJob(const Settings& settings, const RunOptions& options) {
   if (options.dry_run) return DryRun(settings, options);
   Master master(settings, options);
   return master.Run();

@@ -28,7 +28,7 @@ struct RunOptions {
   std::shared_ptr<const RunRecords> resume;
 };
 
-// SPEC's exit statuses.
+// The exit statuses (main maps a Status's kind to the last two).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitItemsFailed = 1;
 inline constexpr int kExitUsage = 2;
@@ -44,9 +44,11 @@ struct JobInput {
 };
 Result<JobInput> OpenJobInput(const Settings& settings, const RunOptions& options);
 
-// Runs the job to its end and returns the exit status. Problems found
-// before anything runs (missing input, bad template) print a message and
-// return kExitUsage without creating a run directory.
-int RunJob(const Settings& settings, const RunOptions& options);
+// Runs the job to its end and returns its exit status (kExitOk,
+// kExitItemsFailed, kExitInternal for a run that failed part-way, 128 + the
+// signal that interrupted it). A problem found before anything runs (missing
+// input, bad template, a run directory that cannot be made) is the Status
+// instead; no run directory is left then.
+Result<int> RunJob(const Settings& settings, const RunOptions& options);
 
 }  // namespace shoal

@@ -139,25 +139,22 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
   return records;
 }
 
-int ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
-              RunOptions options) {
-  auto fail = [](const std::string& message) {
-    std::fprintf(stderr, "shoal: %s\n", message.c_str());
-    return kExitUsage;
-  };
+Result<int> ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
+                      RunOptions options) {
+  auto fail = [](const std::string& message) { return Status::Error(message); };
   struct stat st;
   if (::stat((run_dir + "/settings.toml").c_str(), &st) != 0) {
     return fail(run_dir + " is not a shoal run directory (no settings.toml)");
   }
   auto settings = LoadSettings(run_dir + "/settings.toml", overrides);
-  if (!settings.ok()) return fail(settings.status().message());
+  if (!settings.ok()) return settings.status();
   auto records = ReadRunRecords(run_dir, *settings);
-  if (!records.ok()) return fail(records.status().message());
+  if (!records.ok()) return records.status();
 
   // The input must be the one the run had: compare the recorded items with
   // what the input holds at the same positions, before anything runs.
   auto source = OpenItemSource(*settings, settings->input.items);
-  if (!source.ok()) return fail(source.status().message());
+  if (!source.ok()) return source.status();
   auto next_sample = records->sample.begin();
   Item item;
   while (next_sample != records->sample.end() && (*source)->Next(&item)) {

@@ -53,8 +53,8 @@ uint64_t ItemHash(std::string_view item);
 // appending continues on a line boundary.
 Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& settings);
 
-// shoal resume RUN_DIR: returns SPEC's exit status.
-int ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
+// shoal resume RUN_DIR: the run's exit status, as RunJob.
+Result<int> ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
               RunOptions options);
 
 }  // namespace shoal

@@ -100,8 +100,8 @@ Status RunDirectory::Create(const Settings& settings, InputKind kind,
   std::error_code ec;
   std::filesystem::create_directories(settings.output.dir, ec);
   if (ec) {
-    return Status::Error("cannot create output.dir '" + settings.output.dir + "': " + ec.message() +
-                         "; set output.dir or pass -o DIR");
+    return Status::IoError("cannot create output.dir '" + settings.output.dir +
+                           "': " + ec.message() + "; set output.dir or pass -o DIR");
   }
   Result<std::string> made =
       MakeFreshDir(RunDirName(settings, RunStamp()) + suffix, "run directory");
@@ -129,6 +129,10 @@ Status RunDirectory::OpenExisting(const std::string& path, const Settings& setti
     Log(ShardLogLine(settings.input.shard, ::getenv));
   }
   return st;
+}
+
+Status RunDirectory::RewriteSettings(const std::string& settings_toml) {
+  return WriteFileAtomically(path_ + "/settings.toml", settings_toml);
 }
 
 Status RunDirectory::OpenFiles() {

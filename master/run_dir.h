@@ -46,6 +46,10 @@ class RunDirectory {
                 const std::string& suffix = "");
   // Opens an existing run directory for appending (resume).
   Status OpenExisting(const std::string& path, const Settings& settings, InputKind kind);
+  // Replaces its settings.toml (atomically) with the effective settings of
+  // this invocation: a resume with overrides runs, and later resumes and
+  // retries read, what the master runs by.
+  Status RewriteSettings(const std::string& settings_toml);
 
   // What one finished item contributes to the records.
   struct Finished {

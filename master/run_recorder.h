@@ -1,0 +1,48 @@
+// The scheduler's RunRecorder for a real run: records into the run
+// directory (through the reorder window when output.order = "input"), lines
+// into log.txt, messages on stderr on a clean line beside the progress line.
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "master/progress.h"
+#include "master/run_dir.h"
+#include "master/scheduler.h"
+
+namespace shoal {
+
+class RunFiles final : public RunRecorder {
+ public:
+  // `window` and `progress` may be null.
+  RunFiles(RunDirectory& run, RecordWindow* window, ProgressDisplay* progress, bool quiet)
+      : run_(run), window_(window), progress_(progress), quiet_(quiet) {}
+
+  void Succeeded(const RunDirectory::Finished& f) override {
+    window_ ? window_->Success(run_, f) : run_.RecordSuccess(f);
+  }
+  void Failed(const RunDirectory::Finished& f) override {
+    window_ ? window_->Failure(run_, f) : run_.RecordFailure(f);
+  }
+  void Log(std::string_view line) override { run_.Log(line); }
+  void Say(const std::string& message) override {
+    if (progress_) progress_->Clear();
+    std::fprintf(stderr, "%s\n", message.c_str());
+  }
+  void Notice(const std::string& message) override {
+    if (!quiet_) Say(message);
+  }
+  void Opened(uint64_t index) override {
+    if (window_) window_->Open(index);
+  }
+  bool Full() const override { return window_ && window_->full(); }
+
+ private:
+  RunDirectory& run_;
+  RecordWindow* window_;
+  ProgressDisplay* progress_;
+  bool quiet_;
+};
+
+}  // namespace shoal

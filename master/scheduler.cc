@@ -1,0 +1,303 @@
+// The per-item path of the scheduler: reading the input, feeding workers,
+// taking outcomes, retries with backoff, halting. Workers' lives (starts,
+// deaths, timeouts, signals, stopping) are in scheduler_workers.cc.
+#include "master/scheduler.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "master/resume.h"
+
+namespace shoal {
+
+namespace {
+
+// output.order = "input": records held back, per task-ring slot (the
+// reorder window's size is the master's; this bounds the delayed retries).
+constexpr size_t kDelayedPerSlot = 4;
+
+}  // namespace
+
+Scheduler::Scheduler(const Settings& settings, int workers, ItemSource& source, const DoneSet* done,
+                     WorkerPool& pool, RunRecorder& records, const Clock& clock,
+                     SchedulerLimits limits)
+    : s_(settings),
+      workers_(std::max(workers, 1)),
+      source_(source),
+      done_(done),
+      pool_(pool),
+      records_(records),
+      clock_(clock),
+      limits_(limits),
+      slots_(static_cast<size_t>(workers_)) {
+  last_progress_ns_ = clock_.NowNs();
+}
+
+size_t Scheduler::Depth() const {
+  size_t max_depth = std::max<size_t>(1, static_cast<size_t>(s_.queue.slots) / workers_);
+  if (s_.queue.batch > 0) return std::min<size_t>(max_depth, static_cast<size_t>(s_.queue.batch));
+  // Until durations are known, one each: slow items must not queue up.
+  if (avg_item_ms_ < 0) return 1;
+  double want = limits_.queued_work_ms / std::max(avg_item_ms_, 1e-4);
+  return std::clamp<size_t>(static_cast<size_t>(want), 1, max_depth);
+}
+
+size_t Scheduler::in_flight() const {
+  size_t n = 0;
+  for (const Slot& w : slots_) n += w.outstanding;
+  return n;
+}
+
+bool Scheduler::CanReadInput() const {
+  size_t delayed_cap = std::max(limits_.min_delayed_cap,
+                                static_cast<size_t>(std::max(s_.queue.slots, 1)) * kDelayedPerSlot);
+  return !halted_ && !records_.Full() && delayed_.size() < delayed_cap;
+}
+
+bool Scheduler::NextPending(Pending* p) {
+  if (halted_) return false;  // not even retries: what has no record, resume runs
+  if (!retry_.empty()) {
+    *p = std::move(retry_.front());
+    retry_.pop_front();
+    return true;
+  }
+  if (!delayed_.empty() && delayed_.front().ready_ns <= clock_.NowNs()) {
+    std::pop_heap(delayed_.begin(), delayed_.end(), LaterFirst{});
+    *p = std::move(delayed_.back().pending);
+    delayed_.pop_back();
+    return true;
+  }
+  while (!source_done_ && CanReadInput()) {
+    if (source_.WouldBlock()) {
+      input_would_block_ = true;
+      return false;
+    }
+    Item item;
+    if (!source_.Next(&item)) {
+      source_done_ = true;
+      if (!source_.status().ok()) Fatal(source_.status().message());
+      break;
+    }
+    if (done_ != nullptr && done_->Contains(item.index)) continue;
+    records_.Opened(item.index);
+    if (!item.error.empty()) {
+      Fail(item.index, item.text, 0, 0, item.error, nullptr);
+      continue;
+    }
+    p->index = item.index;
+    p->attempt = 1;
+    p->item = std::move(item.text);
+    return true;
+  }
+  return false;
+}
+
+bool Scheduler::RoomToFeed() const {
+  size_t depth = Depth();
+  return std::any_of(slots_.begin(), slots_.end(),
+                     [&](const Slot& w) { return w.running && w.outstanding < depth; });
+}
+
+bool Scheduler::Feed() {
+  if (stopping_) return false;
+  input_would_block_ = false;
+  size_t depth = Depth();
+  bool more = true;
+  // Level by level: a short input or slow items spread over every worker
+  // instead of queueing behind one while another idles. Levels every worker
+  // already fills are skipped: with many workers and a deep queue, walking
+  // them all on each call would cost depth x workers steps per round.
+  size_t first = depth + 1;
+  for (const Slot& w : slots_) {
+    if (w.running) first = std::min(first, w.outstanding + 1);
+  }
+  for (size_t level = first; level <= depth && more; ++level) {
+    for (size_t i = 0; i < slots_.size() && more; ++i) {
+      Slot& w = slots_[i];
+      if (!w.running || w.outstanding >= level) continue;
+      Pending p;
+      if (!NextPending(&p)) {
+        more = false;
+        break;
+      }
+      TaskRecord task{next_seq_ + 1, p.index, p.attempt, p.item};
+      switch (pool_.Offer(static_cast<int>(i), task)) {
+        case OfferResult::kTooLong:
+          Fail(p.index, p.item, p.attempt - 1, 0, "item too long for the task ring", nullptr);
+          continue;
+        case OfferResult::kFull:
+          retry_.push_front(std::move(p));
+          continue;
+        case OfferResult::kQueued:
+          break;
+      }
+      ++next_seq_;
+      w.inflight.push_back({next_seq_, p.index, p.attempt, std::move(p.item)});
+      ++w.outstanding;
+      w.unpublished = true;
+    }
+  }
+  bool any = false;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (!slots_[i].unpublished) continue;
+    slots_[i].unpublished = false;
+    pool_.Publish(static_cast<int>(i));
+    any = true;
+  }
+  return any;
+}
+
+bool Scheduler::FeedingOver() const {
+  return stopping_ || halted_ || (source_done_ && retry_.empty() && delayed_.empty());
+}
+
+bool Scheduler::WorkDone() const {
+  // Halted: what was fed finishes; retries and the rest of the input wait for resume.
+  if (!halted_ && (!source_done_ || !retry_.empty() || !delayed_.empty())) return false;
+  return std::all_of(slots_.begin(), slots_.end(),
+                     [](const Slot& w) { return w.outstanding == 0; });
+}
+
+void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
+  Slot& w = slots_[slot];
+  progressed_ = true;  // EndRound stamps last_progress_ns_ once per round
+  auto it = std::find_if(w.inflight.begin(), w.inflight.end(),
+                         [&](const InFlight& f) { return f.seq == o.seq && !f.done; });
+  if (it == w.inflight.end()) {
+    records_.Log(WorkerName(slot) + " reported an unknown task; ignored");
+    return;
+  }
+  it->done = true;
+  --w.outstanding;
+  avg_item_ms_ = avg_item_ms_ < 0 ? o.ms : 0.9 * avg_item_ms_ + 0.1 * o.ms;
+  if (o.ok) {
+    Record(true,
+           {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
+            o.output, o.output_file, o.stderr_tail},
+           o.ms);
+  } else if (forwarded_) {
+    // Killed by our own forwarded interrupt: not the item's fault. Left
+    // without a record, so resume runs it again.
+  } else if (it->attempt <= static_cast<uint32_t>(s_.job.retries) && !stopping_) {
+    Retry(it->index, it->attempt, std::move(it->item), o.reason);
+  } else {
+    Fail(it->index, it->item, it->attempt, slot + 1, o.reason, &o);
+  }
+  while (!w.inflight.empty() && w.inflight.front().done) w.inflight.pop_front();
+}
+
+void Scheduler::OnLog(int slot, const LogRecord& log) {
+  std::string line = WorkerName(slot);
+  if (log.index != 0) line += " item " + std::to_string(log.index);
+  line += ": ";
+  line.append(log.text);
+  records_.Log(line);
+}
+
+void Scheduler::EndRound() {
+  if (!progressed_) return;
+  last_progress_ns_ = clock_.NowNs();
+  progressed_ = false;
+}
+
+void Scheduler::Fail(uint64_t index, std::string_view item, uint32_t attempts, int worker,
+                     std::string_view reason, const OutcomeRecord* o) {
+  RunDirectory::Finished f{index, item, attempts, worker, 0, -1, 0, reason, {}, {}, {}};
+  if (o != nullptr) {
+    f.ms = o->ms;
+    f.exit_code = o->exit_code;
+    f.signal = o->signal;
+    f.output = o->output;
+    f.output_file = o->output_file;
+    f.stderr_tail = o->stderr_tail;
+  }
+  Record(false, f, o != nullptr ? o->ms : -1);
+}
+
+void Scheduler::Record(bool ok, const RunDirectory::Finished& f, double ms) {
+  if (ok) {
+    stats_.Succeeded(f.index, f.item, ms);
+    records_.Succeeded(f);
+  } else {
+    stats_.Failed(f.index, f.item, ms, f.reason);
+    records_.Failed(f);
+    CheckHalt();
+  }
+}
+
+// job.retry_delay x 2^(attempt - 2) before attempt 2, 3, ...; capped at
+// job.retry_delay_max (or at retry_delay itself when that is larger).
+uint64_t Scheduler::BackoffMs(uint32_t next_attempt) const {
+  const auto delay = static_cast<uint64_t>(std::max<int64_t>(s_.job.retry_delay.count(), 0));
+  if (delay == 0) return 0;
+  uint32_t doublings = std::min<uint32_t>(next_attempt >= 2 ? next_attempt - 2 : 0, 30);
+  uint64_t ms = delay << doublings;
+  const auto cap = static_cast<uint64_t>(std::max<int64_t>(s_.job.retry_delay_max.count(), 0));
+  return std::min(ms, std::max(cap, delay));
+}
+
+void Scheduler::Retry(uint64_t index, uint32_t failed_attempt, std::string item,
+                      std::string_view reason) {
+  std::string what = "item " + std::to_string(index) + " attempt " +
+                     std::to_string(failed_attempt) + " failed (" + std::string(reason) + ")";
+  if (halted_) {
+    records_.Log(what + "; not retried while halting: no record, resume runs it again");
+    return;
+  }
+  ++stats_.retried;
+  uint64_t delay_ms = BackoffMs(failed_attempt + 1);
+  Pending p{index, failed_attempt + 1, std::move(item)};
+  if (delay_ms == 0) {
+    records_.Log(what + "; retrying");
+    retry_.push_back(std::move(p));
+    return;
+  }
+  records_.Log(what + "; attempt " + std::to_string(failed_attempt + 1) + " in " +
+               FormatMillis(static_cast<double>(delay_ms)));
+  delayed_.push_back({clock_.NowNs() + delay_ms * 1'000'000ULL, ++delayed_order_, std::move(p)});
+  std::push_heap(delayed_.begin(), delayed_.end(), LaterFirst{});
+}
+
+void Scheduler::CheckHalt() {
+  if (halted_ || stopping_) return;
+  const JobSettings& job = s_.job;
+  uint64_t failed = stats_.failed, finished = stats_.finished();
+  char why[256];
+  if (job.max_failures > 0 && failed >= static_cast<uint64_t>(job.max_failures)) {
+    std::snprintf(why, sizeof why, "%llu failures reached job.max_failures = %lld",
+                  static_cast<unsigned long long>(failed),
+                  static_cast<long long>(job.max_failures));
+  } else if (job.max_failures_percent > 0 && finished >= limits_.halt_min_sample &&
+             static_cast<double>(failed) * 100.0 >=
+                 job.max_failures_percent * static_cast<double>(finished)) {
+    std::snprintf(
+        why, sizeof why, "%llu of %llu finished items failed (%.1f%%), job.max_failures = %g%%",
+        static_cast<unsigned long long>(failed), static_cast<unsigned long long>(finished),
+        100.0 * static_cast<double>(failed) / static_cast<double>(finished),
+        job.max_failures_percent);
+  } else {
+    return;
+  }
+  halted_ = true;
+  halt_reason_ = why;
+  size_t running = in_flight();
+  records_.Log("halting: " + halt_reason_ + "; no new items, " + std::to_string(running) +
+               " fed item(s) finish; resume runs the rest");
+  records_.Say("shoal: halting: " + halt_reason_ + "; letting " + std::to_string(running) +
+               " fed item(s) finish");
+}
+
+uint64_t Scheduler::NextDeadlineNs() const {
+  uint64_t due = UINT64_MAX;
+  const uint64_t now = clock_.NowNs();
+  if (stopping_) due = stop_deadline_ns_;
+  if (s_.job.timeout.count() > 0) due = std::min(due, now + limits_.timeout_check_ns);
+  // A retry due, if a worker has room for it (else a finishing worker wakes
+  // the loop anyway).
+  if (!stopping_ && !halted_ && !delayed_.empty() && RoomToFeed()) {
+    due = std::min(due, delayed_.front().ready_ns);
+  }
+  return due;
+}
+
+}  // namespace shoal

@@ -1,0 +1,234 @@
+// The scheduler: where every item of a run is, and what happens to it next.
+//
+// An item read from the input is pending, then queued to a worker slot
+// (offered to its pool queue), running, and finally recorded as succeeded or
+// failed; a failed attempt may instead wait out a backoff and become pending
+// again. The scheduler owns all of that state and makes every decision about
+// it: how deep each worker's queue is, which item goes where, retries and
+// their backoff, halting on job.max_failures, what a dead worker's items
+// become, timeouts, and the interrupt with its grace period.
+//
+// It never touches the OS. Work goes out through a WorkerPool, records and
+// messages through a RunRecorder, time comes from a Clock; its owner (the
+// master's event loop, or the dry run) feeds it what happened. So the whole
+// policy is unit-tested with a fake pool and a fake clock
+// (master/scheduler_test.cc), without a process or a sleep.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/settings.h"
+#include "master/clock.h"
+#include "master/item_source.h"
+#include "master/run_dir.h"
+#include "master/run_stats.h"
+#include "master/worker_pool.h"
+
+namespace shoal {
+
+class DoneSet;
+
+// Where the scheduler's records and messages go.
+class RunRecorder {
+ public:
+  virtual ~RunRecorder() = default;
+  virtual void Succeeded(const RunDirectory::Finished& f) = 0;
+  virtual void Failed(const RunDirectory::Finished& f) = 0;
+  // A line for log.txt.
+  virtual void Log(std::string_view line) = 0;
+  // A message for the person at the terminal (stderr); Notice is one that
+  // -q silences.
+  virtual void Say(const std::string& message) = 0;
+  virtual void Notice(const std::string& message) { Say(message); }
+  // output.order = "input": item `index` was read, its records wait their
+  // turn; while Full(), no more items are read.
+  virtual void Opened(uint64_t index) { (void)index; }
+  virtual bool Full() const { return false; }
+};
+
+// Tuning that is not a setting; the defaults are what runs use, tests may
+// shrink them.
+struct SchedulerLimits {
+  // Adaptive depth: keep about this much work queued per worker.
+  double queued_work_ms = 5.0;
+  // A command handler enforces job.timeout itself (it kills the process
+  // group); the scheduler steps in only if the worker does not deliver by
+  // this much later.
+  uint64_t command_timeout_slack_ns = 5'000'000'000ULL;
+  // With a timeout set, running items are looked at at least this often.
+  uint64_t timeout_check_ns = 50'000'000ULL;
+  // Failing worker starts stop the run only after this long without progress.
+  uint64_t no_progress_ns = 2'000'000'000ULL;
+  // After the interrupt is forwarded to running commands, the hard kill follows.
+  uint64_t kill_after_signal_ns = 2'000'000'000ULL;
+  // Workers get this long to exit after they are asked to.
+  uint64_t shutdown_wait_ns = 5'000'000'000ULL;
+  // job.max_failures as a percentage is judged only once this many items finished.
+  uint64_t halt_min_sample = 20;
+  // Retries waiting out their delay, at most this many (then no new items
+  // are read until some are fed again): memory stays bounded even when
+  // every item fails.
+  size_t min_delayed_cap = 1024;
+};
+
+class Scheduler final : public WorkerEvents {
+ public:
+  // `workers` is resolved (>= 1). `done`: items that already have a record
+  // (resume), skipped as they are read; may be null. All references must
+  // outlive the scheduler.
+  Scheduler(const Settings& settings, int workers, ItemSource& source, const DoneSet* done,
+            WorkerPool& pool, RunRecorder& records, const Clock& clock,
+            SchedulerLimits limits = {});
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Starts every worker slot. A failure is returned and also ends the run
+  // (fatal); the owner then still drives it to Finished().
+  Status StartWorkers();
+
+  // Offers items to the workers with room, level by level; true if any
+  // worker got a task. Reads the input only as far as queues have room.
+  bool Feed();
+
+  // What the pool delivered.
+  void OnOutcome(int slot, const OutcomeRecord& outcome) override;
+  void OnLog(int slot, const LogRecord& log) override;
+  // The worker is killed, its items retried.
+  void OnMalformed(int slot) override;
+  // The worker of `slot` ended (reaped, everything it published delivered).
+  void OnWorkerExit(int slot, const WorkerExit& exit);
+  // SIGINT / SIGTERM / SIGHUP.
+  void OnSignal(int sig);
+  // Timeouts and the stop deadline: call when NextDeadlineNs() has passed
+  // (calling more often is harmless).
+  void Tick();
+  // Something outside the scheduler ends the run (a record file cannot be
+  // written, the input failed).
+  void Fatal(const std::string& message);
+  // Once per round of the owner's loop: items finished since the last call
+  // count as progress at this time (one clock read per round, not per item).
+  void EndRound();
+
+  // Everything fed has finished and nothing is left to feed.
+  bool WorkDone() const;
+  // No new tasks; workers are asked to exit. Idempotent.
+  void BeginStop();
+  bool stopping() const { return stopping_; }
+  // Stopping and every worker has exited: the run is over.
+  bool Finished() const { return stopping_ && AllWorkersGone(); }
+  // When Tick or Feed next has something to do that no event will announce
+  // (a timeout check, the stop deadline, a retry's backoff ending); UINT64_MAX
+  // if nothing.
+  uint64_t NextDeadlineNs() const;
+  // No more items will be offered, ever (stopping, halted, or input exhausted
+  // with no retries left).
+  bool FeedingOver() const;
+  // The last Feed stopped because the input would wait for its writer: watch
+  // its fd, Feed again once readable.
+  bool input_would_block() const { return input_would_block_; }
+
+  const RunStats& stats() const { return stats_; }
+  uint64_t worker_deaths() const { return worker_deaths_; }
+  bool halted() const { return halted_; }
+  const std::string& halt_reason() const { return halt_reason_; }
+  int stop_signal() const { return stop_signal_; }
+  bool fatal() const { return fatal_; }
+  const std::string& fatal_message() const { return fatal_message_; }
+  bool input_done() const { return source_done_; }
+  bool running(int slot) const { return slots_[slot].running; }
+  size_t slots() const { return slots_.size(); }
+  // Items queued to or running on a worker.
+  size_t in_flight() const;
+  // Items per worker queue that Feed aims for (adaptive unless queue.batch).
+  size_t Depth() const;
+
+ private:
+  struct Pending {
+    uint64_t index;
+    uint32_t attempt;
+    std::string item;
+  };
+  // A retry waiting out its backoff; delayed_ is a min-heap on (ready_ns, order).
+  struct Delayed {
+    uint64_t ready_ns;
+    uint64_t order;
+    Pending pending;
+  };
+  struct LaterFirst {
+    bool operator()(const Delayed& a, const Delayed& b) const {
+      return a.ready_ns != b.ready_ns ? a.ready_ns > b.ready_ns : a.order > b.order;
+    }
+  };
+  struct InFlight {
+    uint64_t seq;
+    uint64_t index;
+    uint32_t attempt;
+    std::string item;
+    bool done = false;
+  };
+  struct Slot {
+    int pid = 0;
+    bool running = false;
+    bool unpublished = false;         // offered tasks not yet published
+    std::deque<InFlight> inflight;    // in task order; done ones popped from the front
+    size_t outstanding = 0;           // entries not done
+    uint64_t killed_for_timeout = 0;  // seq of the task it was killed for
+  };
+
+  Status StartSlot(int slot);
+  bool NextPending(Pending* p);
+  bool CanReadInput() const;
+  bool RoomToFeed() const;
+  bool AllWorkersGone() const;
+  void Fail(uint64_t index, std::string_view item, uint32_t attempts, int worker,
+            std::string_view reason, const OutcomeRecord* o);
+  void Record(bool ok, const RunDirectory::Finished& f, double ms);
+  // Another attempt after a failed one, once its backoff has passed; none
+  // while halting (the item is left for resume).
+  void Retry(uint64_t index, uint32_t failed_attempt, std::string item, std::string_view reason);
+  uint64_t BackoffMs(uint32_t next_attempt) const;
+  void CheckHalt();
+  void CheckTimeouts(uint64_t now);
+  void OnStopDeadline(uint64_t now);
+  void KillWorkers();
+  std::string WorkerName(int slot) const { return "worker " + std::to_string(slot + 1); }
+
+  const Settings& s_;
+  const int workers_;
+  ItemSource& source_;
+  const DoneSet* done_;
+  WorkerPool& pool_;
+  RunRecorder& records_;
+  const Clock& clock_;
+  const SchedulerLimits limits_;
+
+  std::vector<Slot> slots_;
+  std::deque<Pending> retry_;     // to feed again at once (never started, or no delay)
+  std::vector<Delayed> delayed_;  // retries waiting out their backoff (heap)
+  uint64_t delayed_order_ = 0;
+  std::string buffer_;
+
+  RunStats stats_;
+  uint64_t next_seq_ = 0;
+  uint64_t worker_deaths_ = 0;
+  double avg_item_ms_ = -1;
+  uint64_t last_progress_ns_ = 0;  // when an item last finished (or the run started)
+  bool progressed_ = false;        // an item finished since EndRound
+  int start_failures_ = 0;         // consecutive workers that died before getting ready
+  bool source_done_ = false;
+  bool input_would_block_ = false;
+  bool halted_ = false;  // job.max_failures reached: nothing new is fed
+  std::string halt_reason_;
+  bool stopping_ = false;
+  int stop_signal_ = 0;     // the signal that stopped the run, 0 = none
+  bool forwarded_ = false;  // the grace ran out and running commands got the signal
+  uint64_t stop_deadline_ns_ = 0;
+  bool fatal_ = false;
+  std::string fatal_message_;
+};
+
+}  // namespace shoal

@@ -1,0 +1,592 @@
+// The scheduler's policy with a fake pool, a fake clock and items in memory:
+// no process, no sleep, every step exact (ninja's build_test.cc over its
+// FakeCommandRunner).
+#include "master/scheduler.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "master/resume.h"
+#include "worker/worker_loop.h"  // kWorkerStartFailed
+
+namespace shoal {
+namespace {
+
+constexpr uint64_t kMs = 1'000'000;
+constexpr uint64_t kSec = 1'000 * kMs;
+
+class FakeClock final : public Clock {
+ public:
+  uint64_t NowNs() const override { return now_; }
+  void Advance(uint64_t ns) { now_ += ns; }
+
+ private:
+  uint64_t now_ = 1000 * kSec;
+};
+
+class FakePool final : public WorkerPool {
+ public:
+  struct Offered {
+    int slot;
+    TaskRecord task;
+    std::string item;
+  };
+  Result<int> Start(int slot) override {
+    if (fail_start) return Status::IoError("cannot start worker");
+    starts.push_back(slot);
+    return 100 + static_cast<int>(starts.size());
+  }
+  OfferResult Offer(int slot, const TaskRecord& task) override {
+    if (task.item == too_long_item) return OfferResult::kTooLong;
+    if (full_slots.count(slot) != 0) return OfferResult::kFull;
+    offered.push_back({slot, task, std::string(task.item)});
+    return OfferResult::kQueued;
+  }
+  void Publish(int slot) override { ++published[slot]; }
+  RunningTask Running(int slot) const override {
+    auto it = running.find(slot);
+    return it == running.end() ? RunningTask{} : it->second;
+  }
+  void Kill(int slot) override { kills.push_back(slot); }
+  void SignalCommand(int slot, int sig) override { signals.push_back({slot, sig}); }
+  void Shutdown() override { shut_down = true; }
+
+  // The tasks offered to `slot` so far, in order.
+  std::vector<Offered> To(int slot) const {
+    std::vector<Offered> out;
+    for (const Offered& o : offered) {
+      if (o.slot == slot) out.push_back(o);
+    }
+    return out;
+  }
+
+  bool fail_start = false;
+  std::string too_long_item = "\x01never";
+  std::set<int> full_slots;
+  std::vector<int> starts;
+  std::vector<Offered> offered;
+  std::map<int, int> published;
+  std::map<int, RunningTask> running;
+  std::vector<int> kills;
+  std::vector<std::pair<int, int>> signals;
+  bool shut_down = false;
+};
+
+class FakeRecorder final : public RunRecorder {
+ public:
+  struct Record {
+    uint64_t index;
+    std::string item;
+    uint32_t attempts;
+    int worker;
+    std::string reason;
+  };
+  void Succeeded(const RunDirectory::Finished& f) override { ok.push_back(Of(f)); }
+  void Failed(const RunDirectory::Finished& f) override { failed.push_back(Of(f)); }
+  void Log(std::string_view line) override { logs.emplace_back(line); }
+  void Say(const std::string& message) override { said.push_back(message); }
+  void Opened(uint64_t index) override { open.push_back(index); }
+  bool Full() const override { return window > 0 && open.size() - released >= window; }
+
+  bool Logged(std::string_view part) const {
+    for (const std::string& l : logs) {
+      if (l.find(part) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+  std::vector<Record> ok, failed;
+  std::vector<std::string> logs, said;
+  std::vector<uint64_t> open;
+  size_t window = 0;    // > 0: full once this many opened items are not released
+  size_t released = 0;  // what the test says has left the window
+
+ private:
+  static Record Of(const RunDirectory::Finished& f) {
+    return {f.index, std::string(f.item), f.attempts, f.worker, std::string(f.reason)};
+  }
+};
+
+class VectorSource final : public ItemSource {
+ public:
+  explicit VectorSource(std::vector<std::string> items) : items_(std::move(items)) {}
+  bool Next(Item* item) override {
+    if (next_ >= items_.size()) return false;
+    item->index = next_ + 1;
+    item->text = items_[next_];
+    item->error = item->text == "bad" ? "line too long" : "";
+    ++next_;
+    return true;
+  }
+  Status status() const override { return Status::Ok(); }
+  uint64_t seen() const override { return next_; }
+  bool done() const override { return next_ >= items_.size(); }
+
+ private:
+  std::vector<std::string> items_;
+  size_t next_ = 0;
+};
+
+std::vector<std::string> Items(int n) {
+  std::vector<std::string> items;
+  for (int i = 1; i <= n; ++i) items.push_back("item" + std::to_string(i));
+  return items;
+}
+
+OutcomeRecord Ok(uint64_t seq, double ms = 1) {
+  OutcomeRecord o;
+  o.seq = seq;
+  o.ok = true;
+  o.exit_code = 0;
+  o.ms = ms;
+  return o;
+}
+
+OutcomeRecord Failed(uint64_t seq, std::string_view reason = "exit 1") {
+  OutcomeRecord o;
+  o.seq = seq;
+  o.ok = false;
+  o.exit_code = 1;
+  o.ms = 1;
+  o.reason = reason;
+  return o;
+}
+
+class SchedulerTest : public ::testing::Test {
+ protected:
+  // Builds the scheduler over `n` items and starts its workers.
+  void Start(int workers, std::vector<std::string> items, const DoneSet* done = nullptr) {
+    source_ = std::make_unique<VectorSource>(std::move(items));
+    sched_ =
+        std::make_unique<Scheduler>(s_, workers, *source_, done, pool_, records_, clock_, limits_);
+    ASSERT_TRUE(sched_->StartWorkers().ok());
+  }
+  // The last task offered to `slot`.
+  TaskRecord Last(int slot) const {
+    auto to = pool_.To(slot);
+    EXPECT_FALSE(to.empty());
+    return to.empty() ? TaskRecord{} : to.back().task;
+  }
+  // Runs everything offered and not yet answered with `ok` outcomes until
+  // the scheduler has nothing left, then stops it.
+  void Finish() {
+    size_t answered = answered_;
+    for (int round = 0; round < 1000 && !sched_->WorkDone(); ++round) {
+      sched_->Feed();
+      for (; answered < pool_.offered.size(); ++answered) {
+        sched_->OnOutcome(pool_.offered[answered].slot, Ok(pool_.offered[answered].task.seq));
+      }
+    }
+    answered_ = answered;
+  }
+  void Exit(int slot, int wait_status, bool was_ready, uint64_t current_seq) {
+    sched_->OnWorkerExit(slot, WorkerExit{wait_status, was_ready, current_seq});
+  }
+
+  Settings s_;
+  SchedulerLimits limits_;
+  FakeClock clock_;
+  FakePool pool_;
+  FakeRecorder records_;
+  std::unique_ptr<VectorSource> source_;
+  std::unique_ptr<Scheduler> sched_;
+  size_t answered_ = 0;
+};
+
+TEST_F(SchedulerTest, SpreadsTheFirstItemsOverEveryWorkerOneEach) {
+  Start(3, Items(10));
+  EXPECT_EQ(pool_.starts, (std::vector<int>{0, 1, 2}));
+  EXPECT_TRUE(sched_->Feed());
+  // Until durations are known, one each: slow items must not queue up.
+  ASSERT_EQ(pool_.offered.size(), 3u);
+  for (int slot = 0; slot < 3; ++slot) {
+    EXPECT_EQ(Last(slot).index, static_cast<uint64_t>(slot + 1));
+    EXPECT_EQ(pool_.published[slot], 1);
+  }
+  EXPECT_FALSE(sched_->Feed());  // every queue is at its depth
+  EXPECT_EQ(sched_->in_flight(), 3u);
+}
+
+TEST_F(SchedulerTest, FastItemsDeepenTheQueuesUpToTheRing) {
+  s_.queue.slots = 64;
+  Start(2, Items(1000));
+  sched_->Feed();
+  sched_->OnOutcome(0, Ok(Last(0).seq, /*ms=*/0.001));
+  // 5 ms of work at 1 µs an item is far more than 64 slots / 2 workers.
+  EXPECT_EQ(sched_->Depth(), 32u);
+  sched_->Feed();
+  EXPECT_EQ(pool_.To(0).size(), 33u);  // the one done + 32 queued
+  EXPECT_EQ(pool_.To(1).size(), 32u);
+}
+
+TEST_F(SchedulerTest, QueueBatchFixesTheDepth) {
+  s_.queue.batch = 4;
+  Start(2, Items(100));
+  EXPECT_EQ(sched_->Depth(), 4u);
+  sched_->Feed();
+  EXPECT_EQ(pool_.To(0).size(), 4u);
+  EXPECT_EQ(pool_.To(1).size(), 4u);
+}
+
+TEST_F(SchedulerTest, EveryItemIsRecordedOnceThenTheWorkIsDone) {
+  Start(2, Items(25));
+  Finish();
+  EXPECT_TRUE(sched_->WorkDone());
+  ASSERT_EQ(records_.ok.size(), 25u);
+  std::set<uint64_t> indices;
+  for (const auto& r : records_.ok) indices.insert(r.index);
+  EXPECT_EQ(indices.size(), 25u);
+  EXPECT_EQ(sched_->stats().ok, 25u);
+  EXPECT_TRUE(records_.failed.empty());
+  sched_->BeginStop();
+  EXPECT_TRUE(pool_.shut_down);
+  EXPECT_FALSE(sched_->Finished());  // workers still to exit
+  Exit(0, 0, true, 0);
+  Exit(1, 0, true, 0);
+  EXPECT_TRUE(sched_->Finished());
+  EXPECT_EQ(sched_->worker_deaths(), 0u);
+}
+
+TEST_F(SchedulerTest, ResumeSkipsTheItemsAlreadyRecorded) {
+  DoneSet done;
+  done.Add(2);
+  done.Add(3);
+  Start(1, Items(5), &done);
+  Finish();
+  std::vector<uint64_t> offered;
+  for (const auto& o : pool_.offered) offered.push_back(o.task.index);
+  EXPECT_EQ(offered, (std::vector<uint64_t>{1, 4, 5}));
+  EXPECT_EQ(records_.ok.size(), 3u);
+}
+
+TEST_F(SchedulerTest, ABadInputItemFailsAloneWithoutReachingAWorker) {
+  Start(1, {"a", "bad", "c"});
+  Finish();
+  ASSERT_EQ(records_.failed.size(), 1u);
+  EXPECT_EQ(records_.failed[0].index, 2u);
+  EXPECT_EQ(records_.failed[0].reason, "line too long");
+  EXPECT_EQ(records_.failed[0].attempts, 0u);
+  EXPECT_EQ(records_.failed[0].worker, 0);
+  EXPECT_EQ(records_.ok.size(), 2u);
+}
+
+TEST_F(SchedulerTest, AnItemTooLongForTheRingFailsAndAFullRingIsOfferedAgain) {
+  pool_.too_long_item = "item2";
+  Start(1, Items(3));
+  pool_.full_slots.insert(0);
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_TRUE(pool_.offered.empty());
+  pool_.full_slots.clear();
+  Finish();
+  ASSERT_EQ(records_.failed.size(), 1u);
+  EXPECT_EQ(records_.failed[0].reason, "item too long for the task ring");
+  EXPECT_EQ(records_.ok.size(), 2u);
+  EXPECT_EQ(pool_.offered.front().task.index, 1u);  // the one refused came first again
+}
+
+TEST_F(SchedulerTest, RetriesWaitOutADoublingBackoffCappedByRetryDelayMax) {
+  s_.job.retries = 4;
+  s_.job.retry_delay = Millis(1000);
+  s_.job.retry_delay_max = Millis(3000);
+  Start(1, Items(1));
+  const uint64_t expected_waits[] = {1 * kSec, 2 * kSec, 3 * kSec, 3 * kSec};
+  sched_->Feed();
+  for (uint64_t wait : expected_waits) {
+    TaskRecord t = Last(0);
+    sched_->OnOutcome(0, Failed(t.seq));
+    EXPECT_TRUE(records_.failed.empty());
+    EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + wait);
+    clock_.Advance(wait - 1);
+    EXPECT_FALSE(sched_->Feed()) << "fed before its backoff ended";
+    clock_.Advance(1);
+    EXPECT_TRUE(sched_->Feed());
+    EXPECT_EQ(Last(0).attempt, t.attempt + 1);
+    EXPECT_EQ(Last(0).index, 1u);
+  }
+  sched_->OnOutcome(0, Failed(Last(0).seq, "exit 7"));
+  ASSERT_EQ(records_.failed.size(), 1u);
+  EXPECT_EQ(records_.failed[0].attempts, 5u);
+  EXPECT_EQ(records_.failed[0].reason, "exit 7");
+  EXPECT_EQ(sched_->stats().retried, 4u);
+  EXPECT_TRUE(sched_->WorkDone());
+}
+
+TEST_F(SchedulerTest, ARetryWithoutDelayIsFedAtOnceAndASuccessEndsIt) {
+  s_.job.retries = 1;
+  s_.queue.batch = 1;
+  Start(1, Items(2));
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  sched_->Feed();
+  EXPECT_EQ(Last(0).index, 1u);
+  EXPECT_EQ(Last(0).attempt, 2u);
+  sched_->OnOutcome(0, Ok(Last(0).seq));
+  ASSERT_EQ(records_.ok.size(), 1u);
+  EXPECT_EQ(records_.ok[0].attempts, 2u);
+  EXPECT_TRUE(records_.Logged("item 1 attempt 1 failed (exit 1); retrying"));
+}
+
+TEST_F(SchedulerTest, MaxFailuresCountHaltsFeedingAndLetsFedItemsFinish) {
+  s_.job.max_failures = 2;
+  s_.queue.batch = 2;
+  Start(1, Items(10));
+  sched_->Feed();
+  ASSERT_EQ(pool_.offered.size(), 2u);
+  sched_->OnOutcome(0, Failed(pool_.offered[0].task.seq));
+  sched_->Feed();
+  ASSERT_EQ(pool_.offered.size(), 3u);
+  sched_->OnOutcome(0, Failed(pool_.offered[1].task.seq));
+  EXPECT_TRUE(sched_->halted());
+  EXPECT_NE(sched_->halt_reason().find("2 failures reached job.max_failures = 2"),
+            std::string::npos);
+  EXPECT_FALSE(sched_->WorkDone());  // item 3 is still fed
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_EQ(pool_.offered.size(), 3u);
+  sched_->OnOutcome(0, Ok(pool_.offered[2].task.seq));
+  EXPECT_TRUE(sched_->WorkDone());
+  EXPECT_EQ(records_.ok.size() + records_.failed.size(), 3u);  // the rest: resume's
+  ASSERT_EQ(records_.said.size(), 1u);
+  EXPECT_NE(records_.said[0].find("halting"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, MaxFailuresPercentWaitsForItsSampleThenHalts) {
+  s_.job.max_failures_percent = 50;
+  limits_.halt_min_sample = 4;
+  Start(1, Items(20));
+  // fail, ok, fail: 67 % but only 3 finished; the 4th (fail) makes 75 % of 4.
+  const bool outcome_ok[] = {false, true, false};
+  for (bool ok : outcome_ok) {
+    sched_->Feed();
+    sched_->OnOutcome(0, ok ? Ok(Last(0).seq) : Failed(Last(0).seq));
+    EXPECT_FALSE(sched_->halted());
+  }
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  EXPECT_TRUE(sched_->halted());
+  EXPECT_NE(sched_->halt_reason().find("3 of 4 finished items failed (75.0%)"), std::string::npos);
+}
+
+TEST_F(SchedulerTest, ARetryDueWhileHaltingIsLeftForResume) {
+  s_.job.max_failures = 1;
+  s_.job.retries = 3;
+  s_.queue.batch = 2;
+  Start(2, {"a", "b", "bad"});
+  sched_->Feed();  // a -> 0, b -> 1; then "bad" fails on reading: halted
+  EXPECT_TRUE(sched_->halted());
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  EXPECT_TRUE(records_.Logged("not retried while halting"));
+  sched_->OnOutcome(1, Ok(Last(1).seq));
+  EXPECT_TRUE(sched_->WorkDone());
+  EXPECT_EQ(records_.failed.size(), 1u);  // only "bad": "a" has no record
+}
+
+TEST_F(SchedulerTest, ADeadWorkersRunningItemUsesAnAttemptTheQueuedOnesDoNot) {
+  s_.job.retries = 1;
+  s_.queue.batch = 3;
+  Start(1, Items(3));
+  sched_->Feed();
+  auto fed = pool_.To(0);
+  ASSERT_EQ(fed.size(), 3u);
+  Exit(0, SIGKILL, true, fed[0].task.seq);
+  EXPECT_EQ(sched_->worker_deaths(), 1u);
+  EXPECT_EQ(pool_.starts, (std::vector<int>{0, 0}));  // replaced
+  EXPECT_TRUE(records_.Logged("died: signal 9, holding 3 item(s)"));
+  EXPECT_TRUE(sched_->Feed());
+  auto again = pool_.To(0);
+  ASSERT_EQ(again.size(), 6u);
+  // The queued ones first, in their order, then the retry.
+  std::vector<std::pair<uint64_t, uint32_t>> order;
+  for (size_t i = 3; i < 6; ++i) order.push_back({again[i].task.index, again[i].task.attempt});
+  EXPECT_EQ(order, (std::vector<std::pair<uint64_t, uint32_t>>{{2, 1}, {3, 1}, {1, 2}}));
+  // Items 2 and 3 finish; its second death, on item 1, leaves no retry.
+  sched_->OnOutcome(0, Ok(again[3].task.seq));
+  sched_->OnOutcome(0, Ok(again[4].task.seq));
+  Exit(0, SIGSEGV, true, again[5].task.seq);
+  EXPECT_FALSE(sched_->Feed());  // finds the input's end
+  EXPECT_TRUE(sched_->WorkDone());
+  ASSERT_EQ(records_.failed.size(), 1u);
+  EXPECT_EQ(records_.failed[0].index, 1u);
+  EXPECT_EQ(records_.failed[0].reason, "worker died: signal 11");
+  EXPECT_EQ(records_.failed[0].attempts, 2u);
+  EXPECT_EQ(records_.ok.size(), 2u);
+}
+
+TEST_F(SchedulerTest, OutcomesAlreadyPublishedByADeadWorkerCount) {
+  s_.queue.batch = 2;
+  Start(1, Items(2));
+  sched_->Feed();
+  auto fed = pool_.To(0);
+  sched_->OnOutcome(0, Ok(fed[0].task.seq));  // drained from its rings after death
+  Exit(0, SIGKILL, true, fed[1].task.seq);
+  EXPECT_EQ(records_.ok.size(), 1u);
+  ASSERT_EQ(records_.failed.size(), 1u);
+  EXPECT_EQ(records_.failed[0].index, 2u);
+  EXPECT_TRUE(records_.Logged("holding 1 item(s)"));
+}
+
+TEST_F(SchedulerTest, AnUnknownOrRepeatedOutcomeIsIgnored) {
+  Start(1, Items(1));
+  sched_->Feed();
+  uint64_t seq = Last(0).seq;
+  sched_->OnOutcome(0, Ok(seq + 100));
+  sched_->OnOutcome(0, Ok(seq));
+  sched_->OnOutcome(0, Ok(seq));
+  EXPECT_EQ(records_.ok.size(), 1u);
+  EXPECT_TRUE(records_.Logged("reported an unknown task; ignored"));
+}
+
+TEST_F(SchedulerTest, AWorkerThatCannotStartEndsTheRun) {
+  Start(2, Items(4));
+  sched_->Feed();
+  Exit(1, W_EXITCODE(kWorkerStartFailed, 0), /*was_ready=*/false, 0);
+  EXPECT_TRUE(sched_->fatal());
+  EXPECT_NE(sched_->fatal_message().find("worker 2 could not start"), std::string::npos);
+  EXPECT_TRUE(sched_->stopping());
+  EXPECT_TRUE(pool_.shut_down);
+  EXPECT_EQ(pool_.starts.size(), 2u);  // not replaced
+}
+
+TEST_F(SchedulerTest, WorkersDyingAtStartEndTheRunOnlyOnceNothingProgresses) {
+  Start(1, Items(4));
+  // Killed while starting, again and again, but the clock says items
+  // finished recently: replaced each time.
+  for (int i = 0; i < 5; ++i) Exit(0, SIGKILL, false, 0);
+  EXPECT_FALSE(sched_->fatal());
+  EXPECT_EQ(pool_.starts.size(), 6u);
+  clock_.Advance(limits_.no_progress_ns + 1);
+  Exit(0, SIGKILL, false, 0);
+  EXPECT_TRUE(sched_->fatal());
+  EXPECT_NE(sched_->fatal_message().find("workers keep dying at start (6 in a row"),
+            std::string::npos);
+}
+
+TEST_F(SchedulerTest, TimeoutKillsAnInProcessItemsWorker) {
+  s_.job.handler = HandlerKind::kSha256;
+  s_.job.timeout = Millis(1000);
+  Start(1, Items(2));
+  sched_->Feed();
+  uint64_t seq = Last(0).seq;
+  pool_.running[0] = {seq, clock_.NowNs()};
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + limits_.timeout_check_ns);
+  clock_.Advance(999 * kMs);
+  sched_->Tick();
+  EXPECT_TRUE(pool_.kills.empty());
+  clock_.Advance(1 * kMs);
+  sched_->Tick();
+  EXPECT_EQ(pool_.kills, (std::vector<int>{0}));
+  sched_->Tick();  // killed once, not again
+  EXPECT_EQ(pool_.kills.size(), 1u);
+  pool_.running.clear();
+  Exit(0, SIGKILL, true, seq);
+  ASSERT_EQ(records_.failed.size(), 1u);
+  EXPECT_EQ(records_.failed[0].reason, "timeout");
+}
+
+TEST_F(SchedulerTest, ACommandGetsTheSlackToEnforceItsOwnTimeout) {
+  s_.job.timeout = Millis(1000);
+  Start(1, Items(1));
+  sched_->Feed();
+  pool_.running[0] = {Last(0).seq, clock_.NowNs()};
+  clock_.Advance(1 * kSec + limits_.command_timeout_slack_ns - 1);
+  sched_->Tick();
+  EXPECT_TRUE(pool_.kills.empty());
+  clock_.Advance(1);
+  sched_->Tick();
+  EXPECT_EQ(pool_.kills.size(), 1u);
+}
+
+TEST_F(SchedulerTest, InterruptStopsFeedingThenForwardsAfterTheGraceThenKills) {
+  s_.job.grace = Millis(3000);
+  s_.queue.batch = 2;
+  Start(2, Items(10));
+  sched_->Feed();
+  size_t fed = pool_.offered.size();
+  sched_->OnSignal(SIGINT);
+  EXPECT_TRUE(sched_->stopping());
+  EXPECT_TRUE(pool_.shut_down);
+  EXPECT_EQ(sched_->stop_signal(), SIGINT);
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_EQ(pool_.offered.size(), fed);
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 3 * kSec);
+  // A running item finishes within the grace: recorded as usual.
+  sched_->OnOutcome(0, Ok(pool_.To(0)[0].task.seq));
+  EXPECT_EQ(records_.ok.size(), 1u);
+  clock_.Advance(3 * kSec - 1);
+  sched_->Tick();
+  EXPECT_TRUE(pool_.signals.empty());
+  clock_.Advance(1);
+  sched_->Tick();
+  EXPECT_EQ(pool_.signals, (std::vector<std::pair<int, int>>{{0, SIGINT}, {1, SIGINT}}));
+  EXPECT_TRUE(records_.Logged("grace over"));
+  // Killed by the forwarded signal: not the item's fault, no record.
+  sched_->OnOutcome(1, Failed(pool_.To(1)[0].task.seq, "signal 2"));
+  EXPECT_TRUE(records_.failed.empty());
+  EXPECT_TRUE(pool_.kills.empty());
+  clock_.Advance(limits_.kill_after_signal_ns);
+  sched_->Tick();
+  EXPECT_EQ(pool_.kills, (std::vector<int>{0, 1}));
+  Exit(0, SIGKILL, true, 0);
+  Exit(1, SIGKILL, true, 0);
+  EXPECT_TRUE(sched_->Finished());
+  EXPECT_TRUE(records_.failed.empty());  // what did not finish is resume's
+  EXPECT_EQ(pool_.starts.size(), 2u);    // nothing restarted while stopping
+}
+
+TEST_F(SchedulerTest, ASecondSignalKillsAtOnce) {
+  Start(1, Items(3));
+  sched_->Feed();
+  sched_->OnSignal(SIGTERM);
+  EXPECT_TRUE(pool_.kills.empty());
+  sched_->OnSignal(SIGTERM);
+  EXPECT_EQ(pool_.kills, (std::vector<int>{0}));
+  EXPECT_TRUE(records_.Logged("second signal"));
+}
+
+TEST_F(SchedulerTest, SighupStopsLikeSigterm) {
+  Start(1, Items(1));
+  sched_->OnSignal(SIGHUP);
+  EXPECT_EQ(sched_->stop_signal(), SIGTERM);
+}
+
+TEST_F(SchedulerTest, AFullInputOrderWindowStopsReadingTheInput) {
+  records_.window = 3;
+  s_.queue.batch = 10;
+  Start(2, Items(20));
+  sched_->Feed();
+  EXPECT_EQ(records_.open.size(), 3u);
+  EXPECT_EQ(pool_.offered.size(), 3u);
+  EXPECT_EQ(source_->seen(), 3u);  // not read ahead of the window
+  records_.released = 2;           // the first two records left the window
+  sched_->Feed();
+  EXPECT_EQ(records_.open.size(), 5u);
+  EXPECT_EQ(source_->seen(), 5u);
+}
+
+TEST_F(SchedulerTest, AFatalErrorStopsTheRun) {
+  Start(1, Items(3));
+  sched_->Feed();
+  sched_->Fatal("cannot write results.jsonl: No space left on device");
+  sched_->Fatal("a second problem");
+  EXPECT_TRUE(sched_->stopping());
+  EXPECT_EQ(sched_->fatal_message(), "cannot write results.jsonl: No space left on device");
+  EXPECT_FALSE(sched_->Feed());
+}
+
+TEST_F(SchedulerTest, WorkersThatDoNotExitAfterStoppingAreKilled) {
+  Start(1, Items(1));
+  Finish();
+  sched_->BeginStop();
+  clock_.Advance(limits_.shutdown_wait_ns);
+  sched_->Tick();
+  EXPECT_EQ(pool_.kills, (std::vector<int>{0}));
+  EXPECT_TRUE(records_.Logged("did not stop in time"));
+}
+
+}  // namespace
+}  // namespace shoal
