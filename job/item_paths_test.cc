@@ -9,7 +9,7 @@
 
 #include <gtest/gtest.h>
 
-#include "worker/handler.h"
+#include "job/item_paths.h"
 
 namespace shoal {
 namespace {

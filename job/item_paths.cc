@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "common/shell_quote.h"
-#include "worker/handler.h"
+#include "job/item_paths.h"
 
 namespace shoal {
 namespace {
