@@ -1,15 +1,13 @@
-// What one item becomes, below both the master and the workers: the values
-// behind its placeholders (ItemPaths), templates over them, and the one safe
-// way to create files inside the run directory.
+// The values behind the placeholders for one item ({item} {path} {rel} ...),
+// computed from the settings, the item's text and where it runs. Pure
+// functions of their arguments: nothing here touches the file system, so the
+// master (dry run) and the workers get the same values for the same item.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "common/fd.h"
-#include "common/status.h"
 #include "config/settings.h"
 
 namespace shoal {
@@ -57,51 +55,5 @@ ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_vi
 void FillItemPaths(const Settings& settings, InputKind kind, std::string_view item, uint64_t index,
                    int worker, const std::string& run_dir, ItemPaths* paths,
                    unsigned fields = kAllFields);
-
-// A placeholder template, parsed once (per job) and expanded per item.
-class Template {
- public:
-  // Fails on an unknown placeholder (naming it) or an unbalanced brace.
-  static Result<Template> Parse(std::string_view text);
-  Template() = default;
-
-  // The PathField bits of the values it substitutes.
-  unsigned fields() const { return fields_; }
-  // Appends the expansion to *out. With shell_quote, every substituted value
-  // is quoted for /bin/sh. {out} creates the directory (never outside
-  // {run}/out) unless make_out_dir is false (--dry-run: nothing is created).
-  Status AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir,
-                  std::string* out) const;
-
- private:
-  struct Piece {
-    std::string literal;  // when field is 0
-    unsigned field = 0;   // one PathField bit
-  };
-  std::vector<Piece> pieces_;
-  unsigned fields_ = 0;
-};
-
-// Expands placeholders in one template. With shell_quote, every substituted
-// value is quoted for /bin/sh. {out} creates the directory (never outside
-// {run}/out) unless make_out_dir is false (--dry-run: nothing is created).
-// An unknown placeholder is an error naming it.
-Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths, bool shell_quote,
-                                   bool make_out_dir = true);
-
-// Checks a template once, before anything runs (unknown placeholder, unbalanced brace).
-Status ValidateTemplate(std::string_view tmpl);
-
-// A file a handler writes inside the run directory (stdout = "file", spilled output).
-struct OutputFile {
-  UniqueFd fd;      // write-only, close-on-exec, truncated
-  std::string rel;  // the path relative to the run directory, for Outcome.output_file
-};
-
-// Creates (or truncates, 0644) `path` for writing; a relative path is taken from
-// run_dir. Once normalized the path must lie beneath run_dir, missing directories
-// are created (0755), and no component below run_dir may be a symlink: a hostile
-// item or template cannot make a handler write outside the run.
-Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view path);
 
 }  // namespace shoal

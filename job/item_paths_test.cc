@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include "job/item_paths.h"
+#include "job/output_file.h"
+#include "job/template.h"
 
 namespace shoal {
 namespace {

@@ -19,6 +19,8 @@
 #include <vector>
 
 #include "common/shell_quote.h"
+#include "job/output_file.h"
+#include "job/template.h"
 #include "worker/item_log.h"
 
 extern char** environ;

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "job/template.h"
 #include "worker/handler.h"
 
 namespace shoal {

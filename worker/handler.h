@@ -1,16 +1,18 @@
 // What a worker runs for one item. A Handler is built once per worker (argv
 // templates, environment, library handles are prepared there, not per item)
 // and then called for each item in turn; it never throws and never exits.
+// What an item becomes (its placeholders, argv, output files, plugin library)
+// is job/'s, shared with the master; running it and reporting the Outcome is
+// the worker's alone.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
-#include "common/fd.h"
 #include "common/status.h"
 #include "config/settings.h"
 #include "job/item_paths.h"

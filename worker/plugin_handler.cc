@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "job/output_file.h"
+#include "job/template.h"
 #include "shoal/plugin.h"
 
 namespace shoal {
