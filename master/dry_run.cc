@@ -9,9 +9,9 @@
 #include "common/fd.h"
 #include "common/shell_quote.h"
 #include "common/timestamp.h"
+#include "job/argv_builder.h"
 #include "master/resume.h"
 #include "master/run_dir.h"
-#include "worker/command_handler.h"
 #include "worker/handler.h"
 
 namespace shoal {

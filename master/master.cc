@@ -1,8 +1,8 @@
 #include "master/master.h"
 
+#include "job/argv_builder.h"
 #include "master/master_loop.h"
 #include "master/read_ahead.h"
-#include "worker/command_handler.h"
 
 namespace shoal {
 namespace master_detail {
