@@ -10,9 +10,9 @@
 #include "common/shell_quote.h"
 #include "common/timestamp.h"
 #include "job/argv_builder.h"
+#include "job/item_paths.h"
 #include "master/resume.h"
 #include "master/run_dir.h"
-#include "worker/handler.h"
 
 namespace shoal {
 

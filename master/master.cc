@@ -1,5 +1,7 @@
 #include "master/master.h"
 
+#include <openssl/evp.h>
+
 #include "job/argv_builder.h"
 #include "job/plugin_library.h"
 #include "master/master_loop.h"

@@ -15,8 +15,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
@@ -32,6 +30,7 @@
 #include "common/fd.h"
 #include "common/shm_segment.h"
 #include "common/wire.h"
+#include "common/worker_exit.h"
 #include "config/cli.h"
 #include "config/load.h"
 #include "master/dry_run.h"
@@ -41,9 +40,6 @@
 #include "master/run_dir.h"
 #include "master/run_stats.h"
 #include "master/supervisor.h"
-#include "worker/handler.h"
-#include "worker/plugin_handler.h"
-#include "worker/worker_loop.h"
 
 namespace shoal::master_detail {
 
