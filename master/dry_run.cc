@@ -10,13 +10,13 @@
 #include "common/fd.h"
 #include "common/shell_quote.h"
 #include "common/timestamp.h"
+#include "job/argv_builder.h"
+#include "job/item_paths.h"
 #include "master/clock.h"
 #include "master/resume.h"
 #include "master/run_dir.h"
 #include "master/scheduler.h"
 #include "master/worker_pool.h"
-#include "worker/command_handler.h"
-#include "worker/handler.h"
 
 namespace shoal {
 

@@ -21,6 +21,8 @@
 #include "common/fd.h"
 #include "config/cli.h"
 #include "config/load.h"
+#include "job/argv_builder.h"
+#include "job/plugin_library.h"
 #include "master/clock.h"
 #include "master/dry_run.h"
 #include "master/process_pool.h"
@@ -30,8 +32,6 @@
 #include "master/run_dir.h"
 #include "master/run_recorder.h"
 #include "master/scheduler.h"
-#include "worker/command_handler.h"
-#include "worker/plugin_handler.h"
 
 namespace shoal {
 namespace {

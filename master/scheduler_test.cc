@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/worker_exit.h"
 #include "master/resume.h"
-#include "worker/worker_loop.h"  // kWorkerStartFailed
 
 namespace shoal {
 namespace {

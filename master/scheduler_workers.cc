@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/worker_exit.h"
 #include "config/load.h"
 #include "master/scheduler.h"
 #include "master/supervisor.h"
-#include "worker/worker_loop.h"  // kWorkerStartFailed
 
 namespace shoal {
 

@@ -19,6 +19,9 @@
 #include <vector>
 
 #include "common/shell_quote.h"
+#include "job/argv_builder.h"
+#include "job/output_file.h"
+#include "job/template.h"
 #include "worker/item_log.h"
 
 extern char** environ;
@@ -582,56 +585,6 @@ ChildEnd CommandHandler::Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCa
 }
 
 }  // namespace
-
-Result<ArgvBuilder> ArgvBuilder::Compile(const CommandSettings& command) {
-  ArgvBuilder line;
-  if (command.argv.empty()) return line;
-  if (command.shell && command.argv.size() != 1) {
-    return Status::Error(
-        "command.shell = true needs argv to be one string (the /bin/sh -c script), got " +
-        std::to_string(command.argv.size()));
-  }
-  line.form_ = command.shell ? Form::kScript : Form::kArgv;
-  line.fields_ = 0;
-  for (const std::string& text : command.argv) {
-    Result<Template> t = Template::Parse(text);
-    if (!t.ok()) return t.status();
-    line.fields_ |= t->fields();
-    line.templates_.push_back(std::move(t).value());
-  }
-  return line;
-}
-
-Status ArgvBuilder::Build(const ItemPaths& paths, bool make_out_dir,
-                          std::vector<std::string>* argv) const {
-  const size_t n = form_ == Form::kArgv ? templates_.size() : 3;
-  argv->resize(n);
-  if (form_ == Form::kArgv) {
-    for (size_t i = 0; i < n; ++i) {
-      std::string& arg = (*argv)[i];
-      arg.clear();
-      Status s = templates_[i].AppendTo(paths, /*shell_quote=*/false, make_out_dir, &arg);
-      if (!s.ok()) return s;
-    }
-  } else {
-    (*argv)[0].assign("/bin/sh");
-    (*argv)[1].assign("-c");
-    std::string& script = (*argv)[2];
-    if (form_ == Form::kItemAsScript) {
-      script.assign(paths.item);
-    } else {
-      script.clear();
-      Status s = templates_[0].AppendTo(paths, /*shell_quote=*/true, make_out_dir, &script);
-      if (!s.ok()) return s;
-    }
-  }
-  for (const std::string& a : *argv) {
-    if (a.find('\0') != std::string::npos) {
-      return Status::Error("an argument contains a NUL byte, which no process argument can carry");
-    }
-  }
-  return Status::Ok();
-}
 
 Result<std::unique_ptr<Handler>> MakeCommandHandler(const HandlerContext& context) {
   auto handler = std::make_unique<CommandHandler>(context);

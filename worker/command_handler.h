@@ -27,8 +27,6 @@
 
 #include <chrono>
 #include <memory>
-#include <string>
-#include <vector>
 
 #include "common/status.h"
 #include "worker/handler.h"
@@ -44,28 +42,5 @@ inline constexpr std::chrono::milliseconds kOrphanGrace{2000};
 // Fails (a settings error, before any item runs) on a bad template, shell =
 // true with more than one argv string, or a fixed cwd that is not a directory.
 Result<std::unique_ptr<Handler>> MakeCommandHandler(const HandlerContext& context);
-
-// The argv one item runs: the argv templates expanded (shell = false), one
-// script with shell-quoted values for /bin/sh -c (shell = true), or the item
-// itself as a command line (empty argv). The templates are parsed once, by
-// Compile; Build runs per item.
-class ArgvBuilder {
- public:
-  // Fails on a bad template, or shell = true with more than one argv string.
-  static Result<ArgvBuilder> Compile(const CommandSettings& command);
-  ArgvBuilder() = default;
-
-  // The ItemPaths members Build reads (a PathField mask).
-  unsigned fields() const { return fields_; }
-  // Fills *argv, reusing its strings. With make_out_dir false, {out} is named
-  // but not created (--dry-run). Fails on an argument holding a NUL byte.
-  Status Build(const ItemPaths& paths, bool make_out_dir, std::vector<std::string>* argv) const;
-
- private:
-  enum class Form { kItemAsScript, kScript, kArgv };
-  Form form_ = Form::kItemAsScript;
-  std::vector<Template> templates_;
-  unsigned fields_ = kFieldItem;
-};
 
 }  // namespace shoal

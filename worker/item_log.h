@@ -9,6 +9,7 @@
 #include "common/shell_quote.h"
 #include "common/status.h"
 #include "common/timestamp.h"
+#include "job/output_file.h"
 #include "worker/handler.h"
 
 namespace shoal {

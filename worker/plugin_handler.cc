@@ -1,16 +1,16 @@
 #include "worker/plugin_handler.h"
 
-#include <dlfcn.h>
-#include <sys/stat.h>
-
-#include <cerrno>
 #include <exception>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "job/output_file.h"
+#include "job/plugin_library.h"
+#include "job/template.h"
 #include "shoal/plugin.h"
 
 namespace shoal {
@@ -164,82 +164,25 @@ class ItemSink {
   std::optional<std::string> reason_;
 };
 
-// Everything about a library that can be checked without running its init:
-// it exists, loads, exports the entry point and speaks our ABI version.
-Status OpenPluginLibrary(const std::string& path, void** library, const shoal_plugin** plugin) {
-  if (path.empty()) {
-    return Status::Error(
-        "plugin.library is empty: set library = \"./libmyjob.so\" under [plugin] "
-        "(see examples/plugins/README.md)");
-  }
-  const std::string what = "plugin.library " + path;
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR) {
-      return Status::Error(what +
-                           " does not exist: build the plugin or fix library under [plugin] "
-                           "(see examples/plugins/README.md)");
-    }
-    return Status::FromErrno(what, errno);
-  }
-  if (S_ISDIR(st.st_mode)) {
-    return Status::Error(what + " is a directory: name the .so file itself");
-  }
-
-  ::dlerror();
-  *library = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (*library == nullptr) {
-    const char* why = ::dlerror();
-    return Status::Error(what + " cannot be loaded: " + (why ? why : "unknown dlopen error") +
-                         "; it must be a shared library for this machine (cc -shared -fPIC "
-                         "-I include -o libmy.so my.c) with every library it links installed");
-  }
-  ::dlerror();
-  void* symbol = ::dlsym(*library, SHOAL_PLUGIN_ENTRY);
-  if (symbol == nullptr) {
-    return Status::Error(what + " does not export " SHOAL_PLUGIN_ENTRY
-                                ": define `const struct shoal_plugin* " SHOAL_PLUGIN_ENTRY
-                                "(void)` from <shoal/plugin.h> (in C++ inside extern \"C\")");
-  }
-  using Entry = const shoal_plugin* (*)();
-  *plugin = reinterpret_cast<Entry>(symbol)();
-  if (*plugin == nullptr) {
-    return Status::Error(what + ": " SHOAL_PLUGIN_ENTRY
-                                "() returned NULL; return the address "
-                                "of a static struct shoal_plugin");
-  }
-  if ((*plugin)->abi_version != SHOAL_PLUGIN_ABI_VERSION) {
-    return Status::Error(what + " was built for plugin ABI version " +
-                         std::to_string((*plugin)->abi_version) + ", this shoal speaks version " +
-                         std::to_string(SHOAL_PLUGIN_ABI_VERSION) +
-                         ": rebuild it against this shoal's include/shoal/plugin.h");
-  }
-  const char* name =
-      (*plugin)->name != nullptr && (*plugin)->name[0] != '\0' ? (*plugin)->name : "unnamed";
-  if ((*plugin)->process == nullptr) {
-    return Status::Error(what + " (plugin \"" + name +
-                         "\") has no process function: set shoal_plugin.process");
-  }
-  return Status::Ok();
-}
-
 class PluginHandler final : public Handler {
  public:
   PluginHandler() = default;
   PluginHandler(const PluginHandler&) = delete;
   PluginHandler& operator=(const PluginHandler&) = delete;
 
+  // finish runs here, before library_ (a member) unloads the code it calls.
   ~PluginHandler() override {
     if (initialized_ && plugin_->finish != nullptr) plugin_->finish(state_);
-    if (library_ != nullptr) ::dlclose(library_);
   }
 
   Status Load(const HandlerContext& context) {
     path_ = context.settings.plugin.library;
-    Status opened = OpenPluginLibrary(path_, &library_, &plugin_);
-    if (!opened.ok()) return opened;
+    Result<PluginLibrary> opened = PluginLibrary::Open(path_);
+    if (!opened.ok()) return opened.status();
+    library_.emplace(std::move(opened).value());
+    plugin_ = &library_->entry();
     const std::string what = "plugin.library " + path_;
-    name_ = plugin_->name != nullptr && plugin_->name[0] != '\0' ? plugin_->name : "unnamed";
+    name_ = library_->name();
 
     // shoal_config points into these copies: valid until finish returns.
     config_copy_ = context.settings.plugin.config;
@@ -297,8 +240,8 @@ class PluginHandler final : public Handler {
  private:
   std::string path_;
   std::string name_;
-  void* library_ = nullptr;
-  const shoal_plugin* plugin_ = nullptr;
+  std::optional<PluginLibrary> library_;
+  const shoal_plugin* plugin_ = nullptr;  // library_'s entry table
   void* state_ = nullptr;
   bool initialized_ = false;
   std::map<std::string, std::string> config_copy_;
@@ -309,14 +252,6 @@ class PluginHandler final : public Handler {
 };
 
 }  // namespace
-
-Status CheckPluginLibrary(const std::string& library) {
-  void* handle = nullptr;
-  const shoal_plugin* plugin = nullptr;
-  Status st = OpenPluginLibrary(library, &handle, &plugin);
-  if (handle != nullptr) ::dlclose(handle);
-  return st;
-}
 
 Result<std::unique_ptr<Handler>> MakePluginHandler(const HandlerContext& context) {
   auto handler = std::make_unique<PluginHandler>();

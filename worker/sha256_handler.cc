@@ -10,6 +10,8 @@
 
 #include <cerrno>
 
+#include "common/fd.h"
+
 namespace shoal {
 namespace {
 

@@ -2,10 +2,13 @@
 // the handler on each, publish the outcome (results ring when ok, errors ring
 // when failed) and the handler's log lines (logs ring). The worker never holds
 // anything the master waits on: if it dies at any instruction, the master
-// reads what was published and gives the rest another attempt.
+// reads what was published and gives the rest another attempt. RunWorker's
+// return value is the process's exit status (common/worker_exit.h).
 #pragma once
 
 #include <string>
+
+#include "common/worker_exit.h"
 
 namespace shoal {
 
@@ -16,10 +19,6 @@ struct WorkerArgs {
   int wake_fd = -1;     // eventfd that wakes the master
   int master_pid = 0;
 };
-
-// Exit status of the worker process: 0 after an orderly shutdown.
-inline constexpr int kWorkerStartFailed = 3;
-inline constexpr int kWorkerMasterGone = 4;
 
 int RunWorker(const WorkerArgs& args);
 

@@ -9,7 +9,9 @@
 
 #include <gtest/gtest.h>
 
-#include "worker/handler.h"
+#include "job/item_paths.h"
+#include "job/output_file.h"
+#include "job/template.h"
 
 namespace shoal {
 namespace {

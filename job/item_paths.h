@@ -1,0 +1,59 @@
+// The values behind the placeholders for one item ({item} {path} {rel} ...),
+// computed from the settings, the item's text and where it runs. Pure
+// functions of their arguments: nothing here touches the file system, so the
+// master (dry run) and the workers get the same values for the same item.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "config/settings.h"
+
+namespace shoal {
+
+// The values behind the placeholders for one item.
+struct ItemPaths {
+  std::string item;    // {item}: as read
+  std::string path;    // {path} {}: the item as a path (tree: input.path/rel)
+  std::string rel;     // {rel}: relative to input.path, never absolute, never ".."
+  std::string name;    // {name} {/}
+  std::string stem;    // {stem} {/.}
+  std::string ext;     // {ext}
+  std::string dir;     // {dir} {//}
+  std::string noext;   // {.}: path without its last extension
+  uint64_t index = 0;  // {index} {#}
+  int worker = 0;      // {worker} {%}: 1..N
+  std::string run;     // {run}
+  std::string out;     // {out}: {run}/out/{rel}'s directory (created on demand)
+};
+
+// The members of ItemPaths, as bits of a mask: which ones a template or a
+// handler reads, so that FillItemPaths can skip the others.
+enum PathField : unsigned {
+  kFieldItem = 1u << 0,
+  kFieldPath = 1u << 1,
+  kFieldRel = 1u << 2,
+  kFieldName = 1u << 3,
+  kFieldStem = 1u << 4,
+  kFieldExt = 1u << 5,
+  kFieldDir = 1u << 6,
+  kFieldNoext = 1u << 7,
+  kFieldIndex = 1u << 8,
+  kFieldWorker = 1u << 9,
+  kFieldRun = 1u << 10,
+  kFieldOut = 1u << 11,
+  kAllFields = (1u << 12) - 1,
+};
+
+// kind must be resolved (kTree or kList).
+ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_view item,
+                        uint64_t index, int worker, const std::string& run_dir);
+// The same into an existing ItemPaths, reusing its buffers (per-item loops).
+// Only the members in `fields` (a PathField mask) are certain to be set; item,
+// index and worker always are.
+void FillItemPaths(const Settings& settings, InputKind kind, std::string_view item, uint64_t index,
+                   int worker, const std::string& run_dir, ItemPaths* paths,
+                   unsigned fields = kAllFields);
+
+}  // namespace shoal

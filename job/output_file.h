@@ -1,0 +1,34 @@
+// The one safe way to create files and directories inside the run directory:
+// spilled output, command.stdout = "file", item logs and {out}. Every path is
+// normalized lexically and must stay beneath the run directory, and the walk
+// down opens each directory with O_NOFOLLOW, so a hostile item, template or
+// planted symlink cannot make a handler write outside the run. Safe to call
+// from several workers at once on the same directories (a lost mkdir race is
+// not an error).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/fd.h"
+#include "common/status.h"
+
+namespace shoal {
+
+// A file a handler writes inside the run directory (stdout = "file", spilled output).
+struct OutputFile {
+  UniqueFd fd;      // write-only, close-on-exec, truncated
+  std::string rel;  // the path relative to the run directory, for Outcome.output_file
+};
+
+// Creates (or truncates, 0644) `path` for writing; a relative path is taken from
+// run_dir. Once normalized the path must lie beneath run_dir, missing directories
+// are created (0755), and no component below run_dir may be a symlink: a hostile
+// item or template cannot make a handler write outside the run.
+Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view path);
+
+// Creates the directory `out` (an ItemPaths::out: run_dir/out or below it,
+// already normalized) and what is missing above it, with the same checks.
+Status CreateOutDir(const std::string& run_dir, std::string_view out);
+
+}  // namespace shoal

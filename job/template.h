@@ -1,0 +1,50 @@
+// Placeholder templates ("gzip -k {path}", "{out}/{stem}.txt"): parsed once per
+// job, expanded per item from an ItemPaths. The one parser behind argv,
+// command.cwd, command.stdout_path and the master's checks before a run, so
+// that a template the master accepts is one every worker can expand.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "job/item_paths.h"
+
+namespace shoal {
+
+// A placeholder template, parsed once (per job) and expanded per item.
+class Template {
+ public:
+  // Fails on an unknown placeholder (naming it) or an unbalanced brace.
+  static Result<Template> Parse(std::string_view text);
+  Template() = default;
+
+  // The PathField bits of the values it substitutes.
+  unsigned fields() const { return fields_; }
+  // Appends the expansion to *out. With shell_quote, every substituted value
+  // is quoted for /bin/sh. {out} creates the directory (never outside
+  // {run}/out) unless make_out_dir is false (--dry-run: nothing is created).
+  Status AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir,
+                  std::string* out) const;
+
+ private:
+  struct Piece {
+    std::string literal;  // when field is 0
+    unsigned field = 0;   // one PathField bit
+  };
+  std::vector<Piece> pieces_;
+  unsigned fields_ = 0;
+};
+
+// Expands placeholders in one template. With shell_quote, every substituted
+// value is quoted for /bin/sh. {out} creates the directory (never outside
+// {run}/out) unless make_out_dir is false (--dry-run: nothing is created).
+// An unknown placeholder is an error naming it.
+Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths, bool shell_quote,
+                                   bool make_out_dir = true);
+
+// Checks a template once, before anything runs (unknown placeholder, unbalanced brace).
+Status ValidateTemplate(std::string_view tmpl);
+
+}  // namespace shoal
