@@ -36,6 +36,9 @@ struct JobSettings {
   int64_t max_failures = 0;
   double max_failures_percent = 0;
   Millis grace{10000};  // on SIGINT/SIGTERM: how long running items may finish
+  // A worker that does not finish starting, or does not take the tasks
+  // queued to it, within this is killed and replaced; 0 = never.
+  Millis worker_timeout{60000};
 };
 
 struct InputSettings {

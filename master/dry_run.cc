@@ -93,7 +93,7 @@ class DryRunPool final : public WorkerPool {
     return OfferResult::kQueued;
   }
   void Publish(int) override {}
-  RunningTask Running(int) const override { return {}; }
+  WorkerState State(int) const override { return {true, 0, 0}; }
   void Kill(int) override {}
   void SignalCommand(int, int) override {}
   void Shutdown() override { shut_down_ = true; }

@@ -79,10 +79,11 @@ void ProcessPool::Publish(int slot) {
   WakeWorker(p.ch.control);
 }
 
-RunningTask ProcessPool::Running(int slot) const {
+WorkerState ProcessPool::State(int slot) const {
   const Proc& p = procs_[slot];
   if (p.ch.control == nullptr) return {};
-  RunningTask t;
+  WorkerState t;
+  t.ready = p.ch.control->ready.load(std::memory_order_acquire) != 0;
   t.seq = p.ch.control->current_seq.load(std::memory_order_acquire);
   t.start_ns = p.ch.control->current_start_ns.load(std::memory_order_relaxed);
   return t;

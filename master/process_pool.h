@@ -40,7 +40,7 @@ class ProcessPool final : public WorkerPool {
   Result<int> Start(int slot) override;
   OfferResult Offer(int slot, const TaskRecord& task) override;
   void Publish(int slot) override;
-  RunningTask Running(int slot) const override;
+  WorkerState State(int slot) const override;
   void Kill(int slot) override;
   void SignalCommand(int slot, int sig) override;
   void Shutdown() override;

@@ -51,7 +51,21 @@ size_t Scheduler::in_flight() const {
 bool Scheduler::CanReadInput() const {
   size_t delayed_cap = std::max(limits_.min_delayed_cap,
                                 static_cast<size_t>(std::max(s_.queue.slots, 1)) * kDelayedPerSlot);
-  return !halted_ && !records_.Full() && delayed_.size() < delayed_cap;
+  return !halted_ && !records_.Full() && delayed_.size() < delayed_cap && !FailuresCouldHalt();
+}
+
+bool Scheduler::FailuresCouldHalt() const {
+  if (retrying_ == 0) return false;
+  const JobSettings& job = s_.job;
+  const uint64_t failing = stats_.failed + retrying_;
+  if (job.max_failures > 0) return failing >= static_cast<uint64_t>(job.max_failures);
+  if (job.max_failures_percent > 0) {
+    const uint64_t judged = stats_.finished() + retrying_;
+    return judged >= limits_.halt_min_sample &&
+           static_cast<double>(failing) * 100.0 >=
+               job.max_failures_percent * static_cast<double>(judged);
+  }
+  return false;
 }
 
 bool Scheduler::NextPending(Pending* p) {
@@ -132,6 +146,7 @@ bool Scheduler::Feed() {
           break;
       }
       ++next_seq_;
+      if (w.outstanding == 0) w.active_ns = clock_.NowNs();  // idle until now: not stuck
       w.inflight.push_back({next_seq_, p.index, p.attempt, std::move(p.item)});
       ++w.outstanding;
       w.unpublished = true;
@@ -169,16 +184,21 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
   }
   it->done = true;
   --w.outstanding;
+  ++w.outcomes;
   avg_item_ms_ = avg_item_ms_ < 0 ? o.ms : 0.9 * avg_item_ms_ + 0.1 * o.ms;
   if (o.ok) {
     Record(true,
            {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
             o.output, o.output_file, o.stderr_tail},
            o.ms);
-  } else if (forwarded_) {
-    // Killed by our own forwarded interrupt: not the item's fault. Left
-    // without a record, so resume runs it again.
-  } else if (it->attempt <= static_cast<uint32_t>(s_.job.retries) && !stopping_) {
+  } else if (stop_signal_ != 0) {
+    // Ended during an interrupt, most likely by it (forwarded, or reaching
+    // the command some other way): never a final outcome. Left without a
+    // record, so resume runs it again.
+    if (it->attempt > 1) --retrying_;
+    records_.Log("item " + std::to_string(it->index) + " failed (" + std::string(o.reason) +
+                 ") during the interrupt; no record, resume runs it again");
+  } else if (it->attempt <= static_cast<uint32_t>(s_.job.retries) && (!stopping_ || halted_)) {
     Retry(it->index, it->attempt, std::move(it->item), o.reason);
   } else {
     Fail(it->index, it->item, it->attempt, slot + 1, o.reason, &o);
@@ -215,6 +235,7 @@ void Scheduler::Fail(uint64_t index, std::string_view item, uint32_t attempts, i
 }
 
 void Scheduler::Record(bool ok, const RunDirectory::Finished& f, double ms) {
+  if (f.attempts > 1) --retrying_;
   if (ok) {
     stats_.Succeeded(f.index, f.item, ms);
     records_.Succeeded(f);
@@ -241,9 +262,11 @@ void Scheduler::Retry(uint64_t index, uint32_t failed_attempt, std::string item,
   std::string what = "item " + std::to_string(index) + " attempt " +
                      std::to_string(failed_attempt) + " failed (" + std::string(reason) + ")";
   if (halted_) {
+    if (failed_attempt > 1) --retrying_;
     records_.Log(what + "; not retried while halting: no record, resume runs it again");
     return;
   }
+  if (failed_attempt == 1) ++retrying_;
   ++stats_.retried;
   uint64_t delay_ms = BackoffMs(failed_attempt + 1);
   Pending p{index, failed_attempt + 1, std::move(item)};
@@ -280,18 +303,27 @@ void Scheduler::CheckHalt() {
   }
   halted_ = true;
   halt_reason_ = why;
-  size_t running = in_flight();
-  records_.Log("halting: " + halt_reason_ + "; no new items, " + std::to_string(running) +
-               " fed item(s) finish; resume runs the rest");
+  size_t running = 0;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].running && pool_.State(static_cast<int>(i)).seq != 0) ++running;
+  }
+  records_.Log("halting: " + halt_reason_ + "; no new items start, " + std::to_string(running) +
+               " running item(s) finish; resume runs the rest");
   records_.Say("shoal: halting: " + halt_reason_ + "; letting " + std::to_string(running) +
-               " fed item(s) finish");
+               " running item(s) finish");
+  // Workers take nothing more, queued tasks included: what has not started
+  // is left for resume. Running items get all the time they need.
+  BeginStop(/*wait_ns=*/UINT64_MAX / 2);
 }
 
 uint64_t Scheduler::NextDeadlineNs() const {
   uint64_t due = UINT64_MAX;
   const uint64_t now = clock_.NowNs();
   if (stopping_) due = stop_deadline_ns_;
-  if (s_.job.timeout.count() > 0) due = std::min(due, now + limits_.timeout_check_ns);
+  // Timeouts and liveness are looked at now and then, not to the nanosecond.
+  if (s_.job.timeout.count() > 0 || s_.job.worker_timeout.count() > 0) {
+    due = std::min(due, now + limits_.timeout_check_ns);
+  }
   // A retry due, if a worker has room for it (else a finishing worker wakes
   // the loop anyway).
   if (!stopping_ && !halted_ && !delayed_.empty() && RoomToFeed()) {

@@ -103,8 +103,8 @@ class Scheduler final : public WorkerEvents {
   void OnWorkerExit(int slot, const WorkerExit& exit);
   // SIGINT / SIGTERM / SIGHUP.
   void OnSignal(int sig);
-  // Timeouts and the stop deadline: call when NextDeadlineNs() has passed
-  // (calling more often is harmless).
+  // Timeouts, liveness and the stop deadline: call when NextDeadlineNs()
+  // has passed (calling more often is harmless).
   void Tick();
   // Something outside the scheduler ends the run (a record file cannot be
   // written, the input failed).
@@ -115,8 +115,10 @@ class Scheduler final : public WorkerEvents {
 
   // Everything fed has finished and nothing is left to feed.
   bool WorkDone() const;
-  // No new tasks; workers are asked to exit. Idempotent.
-  void BeginStop();
+  // No new tasks; workers are asked to exit, and killed if they have not
+  // within wait_ns (by default: the grace after a signal, else
+  // SchedulerLimits::shutdown_wait_ns). Idempotent.
+  void BeginStop(uint64_t wait_ns = 0);
   bool stopping() const { return stopping_; }
   // Stopping and every worker has exited: the run is over.
   bool Finished() const { return stopping_ && AllWorkersGone(); }
@@ -177,6 +179,14 @@ class Scheduler final : public WorkerEvents {
     std::deque<InFlight> inflight;    // in task order; done ones popped from the front
     size_t outstanding = 0;           // entries not done
     uint64_t killed_for_timeout = 0;  // seq of the task it was killed for
+    bool killed_as_stuck = false;     // killed for missing job.worker_timeout
+    // Liveness: when it was started, and when it last showed that it works
+    // (took a task, finished one, or was given work while idle).
+    uint64_t started_ns = 0;
+    uint64_t active_ns = 0;
+    uint64_t seen_seq = 0;       // the task it was running when last looked at
+    uint64_t outcomes = 0;       // outcomes it delivered
+    uint64_t seen_outcomes = 0;  // ... as counted when last looked at
   };
 
   Status StartSlot(int slot);
@@ -193,6 +203,12 @@ class Scheduler final : public WorkerEvents {
   uint64_t BackoffMs(uint32_t next_attempt) const;
   void CheckHalt();
   void CheckTimeouts(uint64_t now);
+  // Kills workers that missed job.worker_timeout: not ready in time, or
+  // holding queued tasks without taking any.
+  void CheckLiveness(uint64_t now);
+  // Failed attempts waiting for their next one also count against
+  // job.max_failures: no new item is read while they could reach it.
+  bool FailuresCouldHalt() const;
   void OnStopDeadline(uint64_t now);
   void KillWorkers();
   std::string WorkerName(int slot) const { return "worker " + std::to_string(slot + 1); }
@@ -214,6 +230,7 @@ class Scheduler final : public WorkerEvents {
 
   RunStats stats_;
   uint64_t next_seq_ = 0;
+  uint64_t retrying_ = 0;  // items between a failed attempt and their next outcome
   uint64_t worker_deaths_ = 0;
   double avg_item_ms_ = -1;
   uint64_t last_progress_ns_ = 0;  // when an item last finished (or the run started)

@@ -49,9 +49,10 @@ class FakePool final : public WorkerPool {
     return OfferResult::kQueued;
   }
   void Publish(int slot) override { ++published[slot]; }
-  RunningTask Running(int slot) const override {
+  WorkerState State(int slot) const override {
     auto it = running.find(slot);
-    return it == running.end() ? RunningTask{} : it->second;
+    if (it != running.end()) return it->second;
+    return WorkerState{not_ready.count(slot) == 0, 0, 0};
   }
   void Kill(int slot) override { kills.push_back(slot); }
   void SignalCommand(int slot, int sig) override { signals.push_back({slot, sig}); }
@@ -69,10 +70,11 @@ class FakePool final : public WorkerPool {
   bool fail_start = false;
   std::string too_long_item = "\x01never";
   std::set<int> full_slots;
+  std::set<int> not_ready;
   std::vector<int> starts;
   std::vector<Offered> offered;
   std::map<int, int> published;
-  std::map<int, RunningTask> running;
+  std::map<int, WorkerState> running;
   std::vector<int> kills;
   std::vector<std::pair<int, int>> signals;
   bool shut_down = false;
@@ -189,7 +191,13 @@ class SchedulerTest : public ::testing::Test {
     sched_->OnWorkerExit(slot, WorkerExit{wait_status, was_ready, current_seq});
   }
 
-  Settings s_;
+  // Liveness is off unless a test is about it: its periodic look would
+  // otherwise be the next deadline of every test.
+  Settings s_ = [] {
+    Settings s;
+    s.job.worker_timeout = Millis(0);
+    return s;
+  }();
   SchedulerLimits limits_;
   FakeClock clock_;
   FakePool pool_;
@@ -345,7 +353,10 @@ TEST_F(SchedulerTest, MaxFailuresCountHaltsFeedingAndLetsFedItemsFinish) {
   EXPECT_TRUE(sched_->halted());
   EXPECT_NE(sched_->halt_reason().find("2 failures reached job.max_failures = 2"),
             std::string::npos);
-  EXPECT_FALSE(sched_->WorkDone());  // item 3 is still fed
+  // No new item starts, not even the ones queued: workers take nothing more.
+  EXPECT_TRUE(sched_->stopping());
+  EXPECT_TRUE(pool_.shut_down);
+  EXPECT_FALSE(sched_->WorkDone());  // item 3 is still running
   EXPECT_FALSE(sched_->Feed());
   EXPECT_EQ(pool_.offered.size(), 3u);
   sched_->OnOutcome(0, Ok(pool_.offered[2].task.seq));
@@ -472,7 +483,7 @@ TEST_F(SchedulerTest, TimeoutKillsAnInProcessItemsWorker) {
   Start(1, Items(2));
   sched_->Feed();
   uint64_t seq = Last(0).seq;
-  pool_.running[0] = {seq, clock_.NowNs()};
+  pool_.running[0] = {true, seq, clock_.NowNs()};
   EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + limits_.timeout_check_ns);
   clock_.Advance(999 * kMs);
   sched_->Tick();
@@ -492,7 +503,7 @@ TEST_F(SchedulerTest, ACommandGetsTheSlackToEnforceItsOwnTimeout) {
   s_.job.timeout = Millis(1000);
   Start(1, Items(1));
   sched_->Feed();
-  pool_.running[0] = {Last(0).seq, clock_.NowNs()};
+  pool_.running[0] = {true, Last(0).seq, clock_.NowNs()};
   clock_.Advance(1 * kSec + limits_.command_timeout_slack_ns - 1);
   sched_->Tick();
   EXPECT_TRUE(pool_.kills.empty());
@@ -586,6 +597,128 @@ TEST_F(SchedulerTest, WorkersThatDoNotExitAfterStoppingAreKilled) {
   sched_->Tick();
   EXPECT_EQ(pool_.kills, (std::vector<int>{0}));
   EXPECT_TRUE(records_.Logged("did not stop in time"));
+}
+
+TEST_F(SchedulerTest, HaltingGivesRunningItemsAllTheTimeTheyNeed) {
+  s_.job.max_failures = 1;
+  Start(2, Items(4));
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  ASSERT_TRUE(sched_->halted());
+  EXPECT_EQ(sched_->NextDeadlineNs(), UINT64_MAX / 2 + clock_.NowNs());
+  clock_.Advance(3600 * kSec);
+  sched_->Tick();
+  EXPECT_TRUE(pool_.kills.empty());
+  sched_->OnOutcome(1, Ok(Last(1).seq));
+  EXPECT_EQ(records_.ok.size(), 1u);
+}
+
+TEST_F(SchedulerTest, FailuresWaitingForARetryCountAgainstMaxFailures) {
+  // Against a dead service: with 2 items failing and waiting out their
+  // backoff, no third item starts; they fail for good and the run halts.
+  s_.job.max_failures = 2;
+  s_.job.retries = 1;
+  s_.job.retry_delay = Millis(1000);
+  s_.queue.batch = 1;
+  Start(1, Items(10));
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));  // item 1: one failure, retry in 1 s
+  EXPECT_TRUE(sched_->Feed());                // item 2: still below the limit
+  EXPECT_EQ(Last(0).index, 2u);
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  EXPECT_FALSE(sched_->Feed()) << "read a new item while two failures wait for a retry";
+  clock_.Advance(1 * kSec);
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(Last(0).index, 1u);
+  sched_->OnOutcome(0, Failed(Last(0).seq));  // item 1 failed for good
+  EXPECT_FALSE(sched_->halted());
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(Last(0).index, 2u);
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  EXPECT_TRUE(sched_->halted());
+  std::set<uint64_t> offered;
+  for (const auto& o : pool_.offered) offered.insert(o.task.index);
+  EXPECT_EQ(offered, (std::set<uint64_t>{1, 2}));
+}
+
+TEST_F(SchedulerTest, PendingRetriesThatSucceedLetTheRunGoOn) {
+  s_.job.max_failures = 1;
+  s_.job.retries = 1;
+  s_.queue.batch = 1;
+  Start(1, Items(3));
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  EXPECT_TRUE(sched_->Feed());  // the retry, at once (no delay)
+  EXPECT_EQ(Last(0).attempt, 2u);
+  sched_->OnOutcome(0, Ok(Last(0).seq));
+  Finish();
+  EXPECT_FALSE(sched_->halted());
+  EXPECT_EQ(records_.ok.size(), 3u);
+}
+
+TEST_F(SchedulerTest, AFailureDuringTheInterruptIsNeverFinal) {
+  s_.job.retries = 0;
+  s_.queue.batch = 1;
+  Start(2, Items(2));
+  sched_->Feed();
+  sched_->OnSignal(SIGINT);
+  // Within the grace, before anything was forwarded: a command that got the
+  // interrupt some other way (its own terminal group, a wrapper) fails.
+  sched_->OnOutcome(0, Failed(Last(0).seq, "signal 2"));
+  sched_->OnOutcome(1, Ok(Last(1).seq));
+  EXPECT_TRUE(records_.failed.empty());
+  EXPECT_EQ(records_.ok.size(), 1u);
+  EXPECT_TRUE(records_.Logged("during the interrupt; no record, resume runs it again"));
+}
+
+TEST_F(SchedulerTest, AWorkerThatDoesNotFinishStartingIsKilledAndReplaced) {
+  s_.job.worker_timeout = Millis(30'000);
+  pool_.not_ready.insert(0);
+  Start(1, Items(2));
+  sched_->Feed();
+  clock_.Advance(30 * kSec - 1);
+  sched_->Tick();
+  EXPECT_TRUE(pool_.kills.empty());
+  clock_.Advance(1);
+  sched_->Tick();
+  EXPECT_EQ(pool_.kills, (std::vector<int>{0}));
+  EXPECT_TRUE(records_.Logged("worker 1 did not finish starting within job.worker_timeout (30s)"));
+  sched_->Tick();
+  EXPECT_EQ(pool_.kills.size(), 1u);  // once
+  pool_.not_ready.clear();
+  Exit(0, SIGKILL, /*was_ready=*/false, 0);
+  EXPECT_EQ(pool_.starts.size(), 2u);
+  sched_->Feed();
+  EXPECT_EQ(pool_.offered.size(), 2u);
+  EXPECT_EQ(pool_.offered[1].task.index, 1u);  // the same item again, no attempt used
+  EXPECT_EQ(pool_.offered[1].task.attempt, 1u);
+  EXPECT_TRUE(records_.failed.empty());
+}
+
+TEST_F(SchedulerTest, AWorkerHoldingQueuedTasksThatTakesNoneIsKilled) {
+  s_.job.worker_timeout = Millis(10'000);
+  s_.queue.batch = 2;
+  Start(2, Items(4));
+  clock_.Advance(60 * kSec);  // idle this long: it does not count
+  sched_->Feed();
+  clock_.Advance(10 * kSec - 1);
+  sched_->Tick();
+  EXPECT_TRUE(pool_.kills.empty());
+  // Worker 2 takes a task (and runs it for long: job.timeout's business).
+  pool_.running[1] = {true, pool_.To(1)[0].task.seq, clock_.NowNs()};
+  clock_.Advance(1);
+  sched_->Tick();
+  EXPECT_EQ(pool_.kills, (std::vector<int>{0}));
+  EXPECT_TRUE(records_.Logged("worker 1 took none of its 2 queued item(s)"));
+  clock_.Advance(100 * kSec);
+  sched_->Tick();
+  EXPECT_EQ(pool_.kills, (std::vector<int>{0}));  // worker 2 is busy, not stuck
+  Exit(0, SIGKILL, true, 0);
+  sched_->Feed();
+  std::vector<uint64_t> again;
+  for (const auto& o : pool_.To(0)) again.push_back(o.task.index);
+  EXPECT_EQ(again, (std::vector<uint64_t>{1, 3, 1, 3}));  // re-queued to its replacement
+  EXPECT_TRUE(records_.failed.empty());
 }
 
 }  // namespace

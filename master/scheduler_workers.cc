@@ -29,6 +29,10 @@ Status Scheduler::StartSlot(int slot) {
   if (!pid.ok()) return pid.status();
   w.pid = *pid;
   w.running = true;
+  w.killed_as_stuck = false;
+  w.started_ns = w.active_ns = clock_.NowNs();
+  w.seen_seq = 0;
+  w.outcomes = w.seen_outcomes = 0;
   records_.Log(WorkerName(slot) + " started, pid " + std::to_string(w.pid));
   return Status::Ok();
 }
@@ -108,14 +112,15 @@ void Scheduler::Fatal(const std::string& message) {
   BeginStop();
 }
 
-void Scheduler::BeginStop() {
+void Scheduler::BeginStop(uint64_t wait_ns) {
   if (stopping_) return;
   stopping_ = true;
   pool_.Shutdown();
-  uint64_t wait_ns =
-      stop_signal_ != 0
-          ? static_cast<uint64_t>(std::max<int64_t>(s_.job.grace.count(), 0)) * 1'000'000ULL
-          : limits_.shutdown_wait_ns;
+  if (wait_ns == 0) {
+    wait_ns = stop_signal_ != 0
+                  ? static_cast<uint64_t>(std::max<int64_t>(s_.job.grace.count(), 0)) * 1'000'000ULL
+                  : limits_.shutdown_wait_ns;
+  }
   stop_deadline_ns_ = clock_.NowNs() + wait_ns;
 }
 
@@ -123,6 +128,39 @@ void Scheduler::Tick() {
   const uint64_t now = clock_.NowNs();
   if (stopping_ && !AllWorkersGone() && now >= stop_deadline_ns_) OnStopDeadline(now);
   CheckTimeouts(now);
+  CheckLiveness(now);
+}
+
+void Scheduler::CheckLiveness(uint64_t now) {
+  const auto limit_ms = s_.job.worker_timeout.count();
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& w = slots_[i];
+    if (!w.running) continue;
+    const int slot = static_cast<int>(i);
+    WorkerState state = pool_.State(slot);
+    if (state.seq != w.seen_seq || w.outcomes != w.seen_outcomes) {
+      w.seen_seq = state.seq;
+      w.seen_outcomes = w.outcomes;
+      w.active_ns = now;
+    }
+    if (limit_ms <= 0 || w.killed_as_stuck || w.killed_for_timeout != 0) continue;
+    const uint64_t limit = static_cast<uint64_t>(limit_ms) * 1'000'000ULL;
+    std::string why;
+    if (!state.ready && now - std::min(now, w.started_ns) >= limit) {
+      why = " did not finish starting";
+    } else if (state.ready && state.seq == 0 && w.outstanding > 0 && !stopping_ &&
+               now - std::min(now, w.active_ns) >= limit) {
+      // A running item is job.timeout's business; a worker that holds
+      // queued tasks and takes none is stopped or stuck.
+      why = " took none of its " + std::to_string(w.outstanding) + " queued item(s)";
+    } else {
+      continue;
+    }
+    records_.Log(WorkerName(slot) + why + " within job.worker_timeout (" +
+                 FormatDuration(s_.job.worker_timeout) + "); killing it, its items go on");
+    w.killed_as_stuck = true;
+    pool_.Kill(slot);
+  }
 }
 
 void Scheduler::CheckTimeouts(uint64_t now) {
@@ -132,7 +170,7 @@ void Scheduler::CheckTimeouts(uint64_t now) {
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& w = slots_[i];
     if (!w.running || w.killed_for_timeout != 0) continue;
-    RunningTask task = pool_.Running(static_cast<int>(i));
+    WorkerState task = pool_.State(static_cast<int>(i));
     if (task.seq == 0 || task.start_ns == 0 || now - std::min(now, task.start_ns) < limit) continue;
     // An in-process handler cannot be interrupted safely: replace the worker.
     records_.Log(WorkerName(static_cast<int>(i)) + " exceeded job.timeout on its item; killing it");

@@ -23,10 +23,11 @@ enum class OfferResult {
   kTooLong,  // can never fit: the item fails
 };
 
-// The task a worker is running now, as it last reported it.
-struct RunningTask {
-  uint64_t seq = 0;       // 0 = none
-  uint64_t start_ns = 0;  // on the scheduler's clock
+// What a worker last reported of itself.
+struct WorkerState {
+  bool ready = false;     // it finished starting up (a plugin's init included)
+  uint64_t seq = 0;       // the task it is running now; 0 = none
+  uint64_t start_ns = 0;  // when it started that task, on the scheduler's clock
 };
 
 // How a worker ended.
@@ -45,7 +46,7 @@ class WorkerPool {
   virtual OfferResult Offer(int slot, const TaskRecord& task) = 0;
   // Makes what was offered to `slot` visible to its worker and wakes it.
   virtual void Publish(int slot) = 0;
-  virtual RunningTask Running(int slot) const = 0;
+  virtual WorkerState State(int slot) const = 0;
   // SIGKILL for the worker of `slot` and the command it runs; its exit is
   // reported later, like any other.
   virtual void Kill(int slot) = 0;
