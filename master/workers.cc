@@ -1,5 +1,6 @@
 // Worker processes: starting them, their deaths, timeouts, signals, stopping.
 #include "master/master_loop.h"
+#include "master/process_group.h"
 
 namespace shoal::master_detail {
 
@@ -159,7 +160,7 @@ void Master::CheckTimeouts() {
              " exceeded job.timeout on its item; killing it");
     w.killed_for_timeout = seq;
     int32_t pgid = w.ch.control->child_pgid.load(std::memory_order_relaxed);
-    if (pgid > 0) ::kill(-pgid, SIGKILL);
+    SignalChildGroup(w.pid, pgid, SIGKILL);  // checked: the worker wrote pgid
     ::kill(w.pid, SIGKILL);
   }
 }
@@ -173,7 +174,7 @@ void Master::OnStopDeadline() {
              " to running commands");
     for (WorkerSlot& w : slots_) {
       int32_t pgid = w.running ? w.ch.control->child_pgid.load(std::memory_order_relaxed) : 0;
-      if (pgid > 0) ::kill(-pgid, stop_signal_);
+      SignalChildGroup(w.pid, pgid, stop_signal_);
     }
     stop_deadline_ns_ = MonotonicNanos() + kKillAfterSignalNs;
     return;
@@ -189,7 +190,7 @@ void Master::KillWorkers() {
     // The command a worker runs is in its own process group: kill that too,
     // grandchildren included.
     int32_t pgid = w.ch.control->child_pgid.load(std::memory_order_relaxed);
-    if (pgid > 0) ::kill(-pgid, SIGKILL);
+    SignalChildGroup(w.pid, pgid, SIGKILL);  // checked: the worker wrote pgid
     ::kill(w.pid, SIGKILL);
   }
 }
