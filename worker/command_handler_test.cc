@@ -361,16 +361,17 @@ std::string LogField(const std::string& log, const std::string& key) {
 
 TEST_F(CommandHandlerTest, ItemLogHoldsCommandTimesStatusAndOutput) {
   settings_.output.item_logs = true;
-  Argv({"sh", "-c", "echo out1; echo err1 >&2; sleep 0.1; echo out2; exit 3", "it's {item}"});
+  // out2 only once err1 is in the log: the streams alternate in it.
+  const std::string script = "echo out1; echo err1 >&2; until grep -qx err1 " + run_ +
+                             "/logs/5.log; do sleep 0.01; done; echo out2; exit 3";
+  Argv({"sh", "-c", script, "it's {item}"});
   Outcome o = RunItem("a b", 5);
   EXPECT_EQ(o.reason, "exit 3");
   EXPECT_EQ(o.output, "out1\nout2\n") << "stdout still goes to the record";
   EXPECT_EQ(o.stderr_tail, "err1\n");
 
   std::string log = RunFile("logs/5.log");
-  EXPECT_EQ(LogField(log, "command"),
-            "sh -c 'echo out1; echo err1 >&2; sleep 0.1; echo out2; exit 3' 'it'\\''s a b'")
-      << log;
+  EXPECT_EQ(LogField(log, "command"), "sh -c '" + script + "' 'it'\\''s a b'") << log;
   EXPECT_EQ(LogField(log, "item"), "'a b'");
   EXPECT_EQ(LogField(log, "index"), "5");
   EXPECT_TRUE(std::regex_match(LogField(log, "start"), IsoTime())) << log;
@@ -405,9 +406,12 @@ TEST_F(CommandHandlerTest, ItemLogOfATreeItemMirrorsItsPath) {
 }
 
 TEST_F(CommandHandlerTest, ItemLogNeverSplitsALine) {
-  // stdout writes half a line, stderr a whole one, then stdout ends its line.
+  // stdout writes half a line, stderr a whole one, then (once that one is in
+  // the log) stdout ends its line.
   settings_.output.item_logs = true;
-  Argv({"sh", "-c", "printf abc; sleep 0.1; echo E1 >&2; sleep 0.1; echo def; printf tail"});
+  Argv({"sh", "-c",
+        "printf abc; echo E1 >&2; until grep -qx E1 " + run_ +
+            "/logs/2.log; do sleep 0.01; done; echo def; printf tail"});
   Outcome o = RunItem("x", 2);
   ASSERT_TRUE(o.ok) << o.reason;
   EXPECT_EQ(o.output, "abcdef\ntail");
