@@ -6,12 +6,15 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace shoal::test {
 
@@ -46,6 +49,32 @@ pid_t ForkChild(Body body) {
     ::_exit(code);
   }
   return pid;
+}
+
+// Polls `done` until it holds or `limit` has passed; true when it held. Tests
+// wait for an event this way (a file, a pid, a record) rather than sleep for a
+// guess: `limit` is a generous bound that catches a hang, never a measure of
+// speed.
+template <typename Pred, typename Rep, typename Period>
+bool WaitFor(Pred done, std::chrono::duration<Rep, Period> limit) {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  auto pause = std::chrono::milliseconds(1);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > give_up) return done();
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+// No such process, or a zombie nobody reaped yet (pid 1 in a container may not
+// reap): either way it runs no more.
+inline bool ProcessGone(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  size_t paren = line.rfind(')');
+  return paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z';
 }
 
 }  // namespace shoal::test

@@ -10,6 +10,7 @@
 
 #include "common/fault.h"
 #include "common/wire.h"
+#include "master/process_group.h"
 
 namespace shoal {
 
@@ -90,9 +91,8 @@ WorkerState ProcessPool::State(int slot) const {
 }
 
 void ProcessPool::SignalCommandGroup(const Proc& p, int sig) const {
-  if (p.ch.control == nullptr) return;
-  int32_t pgid = p.ch.control->child_pgid.load(std::memory_order_relaxed);
-  if (pgid > 1) ::kill(-pgid, sig);
+  if (p.ch.control == nullptr || p.pid <= 0) return;
+  SignalChildGroup(p.pid, p.ch.control->child_pgid.load(std::memory_order_relaxed), sig);
 }
 
 void ProcessPool::Kill(int slot) {

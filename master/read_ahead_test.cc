@@ -4,11 +4,18 @@
 #include <poll.h>
 #include <signal.h>
 
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "common/test_util.h"
 
 namespace shoal {
 namespace {
@@ -72,6 +79,21 @@ std::unique_ptr<ReadAhead> Start(std::unique_ptr<ItemSource> source) {
   return r.ok() ? std::move(r).value() : nullptr;
 }
 
+// Every thread of this process but the calling one is asleep in the kernel
+// (state S): the reader thread has nothing to do or no room to do it in.
+bool OtherThreadsAsleep() {
+  const std::string self = std::to_string(::syscall(SYS_gettid));
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    if (task.path().filename() == self) continue;
+    std::string stat = test::ReadFile(task.path() / "stat");
+    size_t paren = stat.rfind(')');
+    if (paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'S') {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool Readable(int fd, int timeout_ms) {
   pollfd p{fd, POLLIN, 0};
   return ::poll(&p, 1, timeout_ms) == 1;
@@ -130,7 +152,9 @@ TEST(ReadAheadTest, WouldBlockUntilABatchIsReady) {
   shared.gate = 0;  // nothing may be produced yet
   std::unique_ptr<ReadAhead> r = Start(std::make_unique<FakeSource>(10, &shared));
   EXPECT_TRUE(r->WouldBlock());
-  EXPECT_FALSE(Readable(r->WaitFd(), 50));
+  // The reader is stuck at the gate: nothing can have been made ready.
+  ASSERT_TRUE(test::WaitFor(OtherThreadsAsleep, std::chrono::seconds(30)));
+  EXPECT_FALSE(Readable(r->WaitFd(), 0));
   {
     std::lock_guard<std::mutex> lock(shared.mu);
     shared.gate = UINT64_MAX;
@@ -151,8 +175,11 @@ TEST(ReadAheadTest, ReadsOnlyAFewBatchesAheadAndStopsWhenDestroyed) {
   std::unique_ptr<ReadAhead> r = Start(std::make_unique<FakeSource>(10'000'000, &shared));
   Item item;
   ASSERT_TRUE(r->Next(&item));
-  for (int i = 0; i < 200 && shared.produced < 2 * ReadAhead::kBatchItems; ++i) ::usleep(10'000);
-  ::usleep(50'000);
+  // It runs ahead until it has no room and then sleeps: wait for that.
+  bool stopped = test::WaitFor(
+      [&] { return shared.produced >= 2 * ReadAhead::kBatchItems && OtherThreadsAsleep(); },
+      std::chrono::seconds(30));
+  EXPECT_TRUE(stopped) << "the reader kept running, " << shared.produced << " items read";
   EXPECT_LE(shared.produced.load(), (ReadAhead::kMaxBatches + 2) * ReadAhead::kBatchItems);
   r.reset();  // must not hang
 }

@@ -111,17 +111,6 @@ class Crash : public E2e {
     return child->Wait(seconds(120));
   }
 
-  // Waits until `pred` holds or `timeout` passes.
-  template <typename P>
-  bool WaitFor(P pred, milliseconds timeout) {
-    auto deadline = steady_clock::now() + timeout;
-    while (!pred()) {
-      if (steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    return true;
-  }
-
   // Waits (up to 20 s) until the run's items have run at least n times.
   bool WaitForExecutions(size_t n) {
     return WaitFor(
@@ -130,6 +119,28 @@ class Crash : public E2e {
           return !dirs.empty() && Lines(ReadFile(*dirs.begin() / "execs")).size() >= n;
         },
         milliseconds(20000));
+  }
+
+  // Adds the master's descendants to `seen` until it exits; false if it is
+  // still running after `limit` (a hang).
+  bool CollectUntilExit(Child& shoal, std::set<pid_t>* seen, seconds limit = seconds(120)) {
+    return WaitFor(
+        [&] {
+          for (pid_t p : Descendants(shoal.pid())) seen->insert(p);
+          return shoal.Exited();
+        },
+        limit);
+  }
+
+  // The worker deaths log.txt reports, e.g. "died: signal 9".
+  static size_t Deaths(const fs::path& run, const std::string& how) {
+    std::string log = ReadFile(run / "log.txt");
+    size_t n = 0;
+    for (size_t at = log.find(") died: " + how); at != std::string::npos;
+         at = log.find(") died: " + how, at + 1)) {
+      ++n;
+    }
+    return n;
   }
 
   // The workers of a master and the commands they run, right now.
@@ -200,7 +211,7 @@ TEST_P(Chaos, RandomWorkerKillsLoseNothing) {
       pid_t victim = workers[std::uniform_int_distribution<size_t>(0, workers.size() - 1)(rng)];
       if (kill(victim, SIGKILL) == 0) ++kills;
     }
-    ASSERT_LT(now - start, seconds(240)) << "the run did not finish";
+    ASSERT_LT(now - start, seconds(240)) << "the run did not finish (hung?)";
   }
   ProcessResult r = shoal->Wait(seconds(1));
   ASSERT_EQ(r.status, 0) << Describe(r);
@@ -222,8 +233,9 @@ TEST_P(Chaos, RandomWorkerKillsLoseNothing) {
   }
   // Each kill interrupts at most the one item its worker was running.
   EXPECT_LE(reruns, kills);
-  EXPECT_LT(longest_stall, milliseconds(1000));
   EXPECT_TRUE(SegmentsOf(shoal->pid()).empty());
+  // The stall and the time are for the reader, not asserted: they measure
+  // the machine's load as much as shoal.
   std::printf("chaos: %d kills, %d re-runs, longest stall %lld ms, %.1f s\n", kills, reruns,
               static_cast<long long>(longest_stall.count()),
               std::chrono::duration<double>(steady_clock::now() - start).count());
@@ -240,9 +252,10 @@ TEST_F(Crash, WorkerKilledAfterTakingATaskLosesNothing) {
   fs::path run;
   std::vector<Record> results, errors;
   ExpectExactlyOnce(300, &run, &results, &errors);
+  // The fault fired: a worker killed itself, holding the item it took.
+  EXPECT_GE(Deaths(run, "signal 9, holding"), 1u) << ReadFile(run / "log.txt");
   // Taken but never started: such an item runs later, once.
   for (auto [index, ran] : Executions(run)) EXPECT_EQ(ran, 1) << "item " << index;
-  EXPECT_NE(ReadFile(run / "log.txt").find("died: signal 9"), std::string::npos);
 }
 
 TEST_F(Crash, WorkerKilledBeforePublishingAnOutcomeLosesNothing) {
@@ -252,7 +265,9 @@ TEST_F(Crash, WorkerKilledBeforePublishingAnOutcomeLosesNothing) {
   fs::path run;
   std::vector<Record> results, errors;
   ExpectExactlyOnce(300, &run, &results, &errors);
+  // The fault fired: the item whose outcome was lost failed with the death.
   ASSERT_FALSE(errors.empty());
+  EXPECT_GE(Deaths(run, "signal 9"), 1u);
   for (const Record& e : errors) EXPECT_EQ(e.reason.value_or(""), "worker died: signal 9");
   for (auto [index, ran] : Executions(run)) EXPECT_EQ(ran, 1) << "item " << index;
 }
@@ -264,6 +279,8 @@ TEST_F(Crash, WorkerKilledWhileWaitingForWorkLosesNothing) {
   fs::path run;
   std::vector<Record> results, errors;
   ExpectExactlyOnce(200, &run, &results, &errors);
+  // The fault fired: a worker killed itself while waiting for work.
+  EXPECT_GE(Deaths(run, "signal 9"), 1u) << ReadFile(run / "log.txt");
   // An idle worker holds nothing: no item runs twice.
   for (auto [index, ran] : Executions(run)) EXPECT_EQ(ran, 1) << "item " << index;
 }
@@ -272,16 +289,14 @@ TEST_F(Crash, MasterKilledWhileDrainingThenResumed) {
   WriteJob(300, "workers = 2", /*sleep_ms=*/5);
   std::unique_ptr<Child> shoal = Start({"SHOAL_FAULT=master-drain:50"});
   std::set<pid_t> seen;
-  while (!shoal->Exited()) {
-    for (pid_t p : Descendants(shoal->pid())) seen.insert(p);
-    std::this_thread::sleep_for(milliseconds(2));
-  }
+  ASSERT_TRUE(CollectUntilExit(*shoal, &seen));
   ProcessResult r = shoal->Wait(seconds(1));
+  // The fault fired: nothing else kills the master.
   ASSERT_EQ(r.status, 128 + SIGKILL) << Describe(r);
-  // Workers and their commands follow their master within a second or two.
+  // Workers and their commands follow their master (the bound catches a hang).
   EXPECT_TRUE(WaitFor(
       [&] { return std::none_of(seen.begin(), seen.end(), [](pid_t p) { return Alive(p); }); },
-      milliseconds(2000)));
+      seconds(30)));
   std::set<fs::path> dirs = RunDirs();
   ASSERT_EQ(dirs.size(), 1u);
   fs::path run = *dirs.begin();
@@ -350,7 +365,12 @@ TEST_F(Crash, ResumeRefusesAnInputThatChanged) {
   ProcessResult r = shoal->Wait(seconds(30));
   ASSERT_EQ(r.status, 128 + SIGTERM) << Describe(r);
   fs::path run = *RunDirs().begin();
-  // The first item, surely recorded by now, is no longer the same.
+  // The first item is recorded (it ran before the ten, and a SIGTERM lets
+  // running items finish); now it is no longer the same.
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  std::vector<std::string> recorded = Items(results);
+  ASSERT_NE(std::find(recorded.begin(), recorded.end(), "1"), recorded.end());
   std::string items = ReadFile(dir_ / "items.txt");
   WriteFile(dir_ / "items.txt", "changed" + items.substr(items.find('\n')));
   ProcessResult resumed = Shoal({"resume", run.string()});
@@ -404,15 +424,12 @@ TEST_P(MasterStopped, NoProcessRemainsAndResumeCompletesTheRun) {
   for (pid_t p : Descendants(shoal->pid())) seen.insert(p);
   ASSERT_FALSE(seen.empty());
   ASSERT_EQ(kill(shoal->pid(), c.signal), 0);
-  while (!shoal->Exited()) {
-    for (pid_t p : Descendants(shoal->pid())) seen.insert(p);
-    std::this_thread::sleep_for(milliseconds(5));
-  }
+  ASSERT_TRUE(CollectUntilExit(*shoal, &seen));
   ProcessResult r = shoal->Wait(seconds(1));
   EXPECT_EQ(r.status, c.expected_status) << Describe(r);
   EXPECT_TRUE(WaitFor(
       [&] { return std::none_of(seen.begin(), seen.end(), [](pid_t p) { return Alive(p); }); },
-      milliseconds(2000)))
+      seconds(30)))
       << "a worker or command outlived its master";
 
   fs::path run;
@@ -440,19 +457,30 @@ INSTANTIATE_TEST_SUITE_P(
 TEST_F(Crash, SecondInterruptStopsAtOnce) {
   WriteJob(10, "workers = 2\ngrace = \"60s\"", /*sleep_ms=*/30000);
   std::unique_ptr<Child> shoal = Start();
-  ASSERT_TRUE(WaitFor([&] { return Descendants(shoal->pid()).size() >= 4; }, milliseconds(10000)));
+  ASSERT_TRUE(WaitFor([&] { return Descendants(shoal->pid()).size() >= 4; }, seconds(30)));
   std::vector<pid_t> seen = Descendants(shoal->pid());
   ASSERT_EQ(kill(shoal->pid(), SIGINT), 0);
-  std::this_thread::sleep_for(milliseconds(300));
+  // Once the master has taken in the first interrupt, it and every item run on.
+  ASSERT_TRUE(
+      WaitFor([&] { return shoal->StderrSoFar().find("again to stop now") != std::string::npos; },
+              seconds(30)))
+      << shoal->StderrSoFar();
   EXPECT_FALSE(shoal->Exited()) << "the first interrupt must let running items finish";
+  EXPECT_TRUE(std::all_of(seen.begin(), seen.end(), [](pid_t p) { return Alive(p); }));
   ASSERT_EQ(kill(shoal->pid(), SIGINT), 0);
-  // The items would sleep 30 s and the grace is 60 s: only "at once" ends it now.
-  ASSERT_TRUE(WaitFor([&] { return shoal->Exited(); }, milliseconds(10000)));
+  // The items would sleep 30 s and the grace is 60 s: only "at once" ends it
+  // before they do, and then no item has a record.
+  ASSERT_TRUE(WaitFor([&] { return shoal->Exited(); }, seconds(60)));
   ProcessResult r = shoal->Wait(seconds(1));
   EXPECT_EQ(r.status, 128 + SIGINT) << Describe(r);
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  EXPECT_TRUE(results.empty());
+  EXPECT_NE(ReadFile(run / "log.txt").find("stopping at once"), std::string::npos);
   EXPECT_TRUE(WaitFor(
       [&] { return std::none_of(seen.begin(), seen.end(), [](pid_t p) { return Alive(p); }); },
-      milliseconds(2000)));
+      seconds(30)));
 }
 
 // ---- Hung commands: TERM ignored, a grandchild forked ----
@@ -502,14 +530,14 @@ TEST_F(Hung, InterruptKillsTheCommandAndItsGrandchild) {
         run = *dirs.begin();
         return Grandchildren(run).size() == 2;
       },
-      milliseconds(10000)));
+      seconds(30)));
   std::vector<pid_t> grandchildren = Grandchildren(run);
   ASSERT_EQ(kill(shoal->pid(), SIGINT), 0);
-  ASSERT_TRUE(WaitFor([&] { return shoal->Exited(); }, milliseconds(15000)));
+  ASSERT_TRUE(WaitFor([&] { return shoal->Exited(); }, seconds(60)));
   ProcessResult r = shoal->Wait(seconds(1));
   EXPECT_EQ(r.status, 128 + SIGINT) << Describe(r);
   for (pid_t p : grandchildren) {
-    EXPECT_TRUE(WaitFor([&] { return !Alive(p); }, milliseconds(2000))) << "grandchild " << p;
+    EXPECT_TRUE(WaitFor([&] { return !Alive(p); }, seconds(30))) << "grandchild " << p;
   }
   // Interrupted items have no record: resume would run them again.
   std::vector<Record> results, errors;

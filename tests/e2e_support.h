@@ -33,6 +33,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/test_util.h"
+
 extern char** environ;
 
 #ifndef SHOAL_BIN
@@ -48,6 +50,8 @@ namespace e2e {
 namespace fs = std::filesystem;
 using std::chrono::seconds;
 using std::chrono::steady_clock;
+
+using test::WaitFor;  // wait for an event (a file, a pid, a record), never sleep
 
 inline constexpr int kTimedOut = -1;
 
@@ -125,6 +129,8 @@ class Child {
   }
 
   pid_t pid() const { return pid_; }
+  // What it wrote to stderr so far.
+  std::string StderrSoFar() const { return ReadFile(err_path_); }
 
   // True once the child has exited (and was reaped).
   bool Exited() {

@@ -444,19 +444,23 @@ TEST_F(E2e, SlowStandardInputDoesNotStallTheMaster) {
   WriteFile(dir_ / "settings.toml",
             "[job]\nname = \"stdin\"\nworkers = 1\n\n[input]\npath = \"-\"\n\n"
             "[command]\nargv = [\"printf\", \"%s\", \"{item}\"]\n");
+  // The producer sends the second item only once the first one's record is
+  // on disk: a master that waited for more input would wait forever.
   std::vector<std::string> shoal = WithShoal({"run", "settings.toml", "-o", runs_.string()});
-  std::string command = "(echo first; sleep 30; echo second) | '" + shoal[0] +
+  std::string command = "(echo first; until grep -qs '\"first\"' '" + runs_.string() +
+                        "'/*/results.jsonl; do sleep 0.05; done; echo second) | '" + shoal[0] +
                         "' run settings.toml -o '" + runs_.string() + "'";
   Child child({"sh", "-c", command}, dir_, NextCapture());
-  auto deadline = steady_clock::now() + seconds(20);
   bool recorded = false;
-  while (!recorded && steady_clock::now() < deadline && !child.Exited()) {
-    std::set<fs::path> dirs = RunDirs();
-    recorded = !dirs.empty() &&
-               ReadFile(*dirs.begin() / "results.jsonl").find("\"first\"") != std::string::npos;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  EXPECT_TRUE(recorded) << "the first item's record did not appear while the producer slept";
+  WaitFor(
+      [&] {
+        std::set<fs::path> dirs = RunDirs();
+        recorded = !dirs.empty() &&
+                   ReadFile(*dirs.begin() / "results.jsonl").find("\"first\"") != std::string::npos;
+        return recorded || child.Exited();
+      },
+      seconds(60));
+  EXPECT_TRUE(recorded) << "the first item's record did not appear while the producer waited";
   // The destructor kills the pipeline's process group.
 }
 

@@ -202,10 +202,7 @@ TEST_F(Examples, ApiCallsListFailedIdsAndRetryFixesThem) {
                 port_file.string(), "--fail-file", (dir_ / "fail.txt").string(), "--request-log",
                 requests.string(), "--lifetime", "280"},
                dir_, NextCapture());
-  auto deadline = steady_clock::now() + seconds(20);
-  while (!fs::exists(port_file) && !server.Exited() && steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  WaitFor([&] { return fs::exists(port_file) || server.Exited(); }, seconds(20));
   ASSERT_TRUE(fs::exists(port_file))
       << "fake_api.py did not start: " << server.Wait(seconds(1)).err;
   const std::string base = "http://127.0.0.1:" + Lines(ReadFile(port_file)).at(0);
@@ -341,9 +338,12 @@ TEST_F(Examples, CommandListKeepsEachCommandsOutput) {
       "printf 'no newline'",
       "echo before; echo err-5 >&2; kill -9 $$",
   };
+  // A slow one ends only once two have started (or after 10 s): if the run
+  // lets them overlap, they do, however the machine schedules them.
   for (int i = 6; i <= 17; ++i) {
-    commands.push_back("echo + >> '" + running + "'; sleep 0.3; echo - >> '" + running +
-                       "'; echo slow-" + std::to_string(i));
+    commands.push_back("echo + >> '" + running + "'; i=0; while [ $(grep -c + '" + running +
+                       "') -lt 2 ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i+1)); done; " +
+                       "sleep 0.3; echo - >> '" + running + "'; echo slow-" + std::to_string(i));
   }
   std::string text;
   for (const std::string& c : commands) text += c + "\n";
