@@ -38,6 +38,9 @@ Result<Settings> ParseSettings(std::string_view text, std::string_view source_na
 // accepts and that yields the same Settings (round trip).
 std::string SettingsToToml(const Settings& settings);
 
+// The same document with each key's one-line doc as a comment (shoal check).
+std::string SettingsToAnnotatedToml(const Settings& settings);
+
 // An annotated settings.toml to start from (shoal init); accepted by LoadSettings.
 std::string InitTemplate();
 

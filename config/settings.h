@@ -35,6 +35,8 @@ struct JobSettings {
   int64_t max_failures = 0;
   double max_failures_percent = 0;
   Millis grace{10000};  // on SIGINT/SIGTERM: how long running items may finish
+
+  bool operator==(const JobSettings&) const = default;
 };
 
 struct InputSettings {
@@ -57,6 +59,8 @@ struct InputSettings {
   // item's text (master/shard.h); "" = the whole input. Set by --shard, by
   // the Slurm or Kubernetes environment of `shoal run`, or in the file.
   std::string shard;
+
+  bool operator==(const InputSettings&) const = default;
 };
 
 struct CommandSettings {
@@ -66,11 +70,15 @@ struct CommandSettings {
   std::string stdout_path = "{out}/{name}.out";  // for stdout = "file"
   std::map<std::string, std::string> env;
   std::string cwd;  // "" = the job's working directory
+
+  bool operator==(const CommandSettings&) const = default;
 };
 
 struct PluginSettings {
   std::string library;
   std::map<std::string, std::string> config;
+
+  bool operator==(const PluginSettings&) const = default;
 };
 
 struct OutputSettings {
@@ -79,11 +87,15 @@ struct OutputSettings {
   OutputOrder order = OutputOrder::kCompletion;
   bool item_logs = false;
   Millis status_every{30000};
+
+  bool operator==(const OutputSettings&) const = default;
 };
 
 struct QueueSettings {
   int slots = 1024;
   int batch = 0;  // 0 = automatic
+
+  bool operator==(const QueueSettings&) const = default;
 };
 
 struct Settings {
@@ -93,6 +105,8 @@ struct Settings {
   PluginSettings plugin;
   OutputSettings output;
   QueueSettings queue;
+
+  bool operator==(const Settings&) const = default;
 };
 
 }  // namespace shoal
