@@ -109,14 +109,22 @@ TEST(SettingsKeysTest, EveryKeyCanBeSetFromTheCommandLine) {
   }
 }
 
-TEST(SettingsKeysTest, EveryKeyIsInTheTemplateAndTheCheckOutput) {
+TEST(SettingsKeysTest, EveryKeyIsInTheTemplateAndTheReference) {
   const std::string init = InitTemplate();
   const std::string check = SettingsToAnnotatedToml(Settings{});
+  const std::string text = SettingsReference(false);
+  const std::string markdown = SettingsReference(true);
   for (const KeySpec& spec : Keys()) {
     SCOPED_TRACE(Dotted(spec));
     const std::string line = "\n" + std::string(spec.key) + " = ";
     EXPECT_NE(init.find(line), std::string::npos);
     EXPECT_NE(check.find(line), std::string::npos);
+    EXPECT_NE(text.find("  " + Dotted(spec) + " = "), std::string::npos);
+    EXPECT_NE(text.find(std::string(spec.doc)), std::string::npos);
+    EXPECT_NE(markdown.find("`" + Dotted(spec) + "`"), std::string::npos);
+    for (std::string_view name : Choices(spec)) {
+      EXPECT_NE(text.find("\"" + std::string(name) + "\""), std::string::npos) << name;
+    }
   }
 }
 

@@ -13,7 +13,8 @@ namespace {
 constexpr char kIntro[] =
     "# shoal settings: one job over many items. Check it with 'shoal check',\n"
     "# run it with 'shoal run'. Paths are relative to this file's directory.\n"
-    "# Durations are a number and a unit: ms, s, m, h (\"1.5s\", \"2m\", \"1h30m\").\n";
+    "# Durations are a number and a unit: ms, s, m, h (\"1.5s\", \"2m\", \"1h30m\").\n"
+    "# Every key: 'shoal help settings'.\n";
 
 constexpr size_t kCommentColumn = 26;
 constexpr size_t kWidth = 100;
