@@ -111,7 +111,7 @@ int Main(int argc, char** argv) {
       if (!settings.ok()) return PrintError(settings.status().message(), kExitUsage);
       Status st = ApplyEnvironmentShard(*cl, &*settings);
       if (!st.ok()) return PrintError(st.message(), kExitUsage);
-      std::fputs(SettingsToToml(*settings).c_str(), stdout);
+      std::fputs(SettingsToAnnotatedToml(*settings).c_str(), stdout);
       return kExitOk;
     }
     case Verb::kRun: {
