@@ -652,6 +652,7 @@ const std::vector<std::string> kSpecOrder = {
     "job.timeout",
     "job.retries",
     "job.retry_delay",
+    "job.retry_delay_max",
     "job.max_failures",
     "job.grace",
     // [input]

@@ -30,6 +30,7 @@ struct JobSettings {
   Millis timeout{0};  // per attempt; 0 = none
   int retries = 0;
   Millis retry_delay{0};
+  Millis retry_delay_max{600000};  // the backoff doubles retry_delay up to this
   // Stop feeding after this many failures; 0 = never. Either a count or a
   // percentage of the items seen so far (max_failures_percent > 0).
   int64_t max_failures = 0;
