@@ -223,6 +223,15 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
   }
   if (first == "help" || first == "-h" || first == "--help") {
     cl.verb = Verb::kHelp;
+    if (args.size() >= 2 && args[1] == "settings") {
+      // Not a command: the reference of every settings key, as text or Markdown.
+      if (args.size() > 3 || (args.size() == 3 && args[2] != "--markdown")) {
+        return UsageError(
+            "unexpected argument '" + args[2] + "', help settings takes only --markdown", "");
+      }
+      cl.help_topic = args.size() == 3 ? "settings --markdown" : "settings";
+      return cl;
+    }
     if (args.size() > 2) return UsageError("unexpected argument '" + args[2] + "'", "");
     if (args.size() == 2) {
       Verb verb;
@@ -343,6 +352,7 @@ Usage:
                                      shards of the input, and a job that merges them
   shoal merge RUN_DIR... -o DIR      merge the run directories of shards into one
   shoal help COMMAND                 help for one command (also: shoal COMMAND --help)
+  shoal help settings                every key of settings.toml: type, default, meaning
   shoal --version                    print the version
 
 Start with:
@@ -428,6 +438,9 @@ Output options:
 }  // namespace
 
 std::string HelpText(const std::string& topic) {
+  if (topic == "settings" || topic == "settings --markdown") {
+    return SettingsReference(topic != "settings");
+  }
   if (topic == "run") {
     return std::string(R"(Usage: shoal run [SETTINGS] [OPTIONS]
 

@@ -26,7 +26,7 @@ struct SlurmCommandLine {
 
 struct CommandLine {
   Verb verb = Verb::kHelp;
-  std::string help_topic;             // verb named with --help ("run"), or "" for general
+  std::string help_topic;             // verb named with --help ("run"), "settings", or ""
   std::string settings_path;          // run/check/slurm: default "settings.toml"
   bool settings_given = false;        // the user named a settings file
   std::string run_dir;                // retry/resume
@@ -46,7 +46,9 @@ struct CommandLine {
 // ("see 'shoal run --help'"); they mean exit 2.
 Result<CommandLine> ParseCommandLine(int argc, const char* const* argv);
 
-// Help text for a verb ("" = overview), every option with an example.
+// Help text for a verb ("" = overview), every option with an example; for
+// "settings" the reference of every settings key ("settings --markdown": the
+// same as Markdown, the text of docs/settings.md).
 std::string HelpText(const std::string& topic);
 
 extern const char kShoalVersion[];

@@ -38,8 +38,15 @@ Result<Settings> ParseSettings(std::string_view text, std::string_view source_na
 // accepts and that yields the same Settings (round trip).
 std::string SettingsToToml(const Settings& settings);
 
+// The same document with each key's one-line doc as a comment (shoal check).
+std::string SettingsToAnnotatedToml(const Settings& settings);
+
 // An annotated settings.toml to start from (shoal init); accepted by LoadSettings.
 std::string InitTemplate();
+
+// Every key with its type, default, example and doc: `shoal help settings`
+// as text, docs/settings.md as Markdown.
+std::string SettingsReference(bool markdown);
 
 // "0s", "1500ms", "2m", "1h", "1.5s" -> milliseconds. Bare numbers are refused.
 Result<Millis> ParseDuration(std::string_view text);

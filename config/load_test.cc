@@ -645,15 +645,50 @@ std::vector<std::string> KeysIn(const std::string& text) {
 }
 
 const std::vector<std::string> kSpecOrder = {
-    "job.name",           "job.workers",         "job.handler",         "job.timeout",
-    "job.retries",        "job.retry_delay",     "job.max_failures",    "job.grace",
-    "input.path",         "input.kind",          "input.recursive",     "input.max_depth",
-    "input.select",       "input.require",       "input.include",       "input.exclude",
-    "input.follow_links", "input.separator",     "input.skip_header",   "input.column",
-    "input.items",        "input.shard",         "command.argv",        "command.shell",
-    "command.stdout",     "command.stdout_path", "command.env",         "command.cwd",
-    "plugin.library",     "plugin.config",       "output.dir",          "output.format",
-    "output.order",       "output.item_logs",    "output.status_every", "queue.slots",
+    // [job]
+    "job.name",
+    "job.workers",
+    "job.handler",
+    "job.timeout",
+    "job.retries",
+    "job.retry_delay",
+    "job.retry_delay_max",
+    "job.max_failures",
+    "job.grace",
+    "job.worker_timeout",
+    // [input]
+    "input.path",
+    "input.kind",
+    "input.recursive",
+    "input.max_depth",
+    "input.select",
+    "input.require",
+    "input.include",
+    "input.exclude",
+    "input.follow_links",
+    "input.separator",
+    "input.skip_header",
+    "input.column",
+    "input.items",
+    "input.shard",
+    // [command]
+    "command.argv",
+    "command.shell",
+    "command.stdout",
+    "command.stdout_path",
+    "command.env",
+    "command.cwd",
+    // [plugin]
+    "plugin.library",
+    "plugin.config",
+    // [output]
+    "output.dir",
+    "output.format",
+    "output.order",
+    "output.item_logs",
+    "output.status_every",
+    // [queue]
+    "queue.slots",
     "queue.batch",
 };
 

@@ -30,7 +30,7 @@ struct JobSettings {
   Millis timeout{0};  // per attempt; 0 = none
   int retries = 0;
   Millis retry_delay{0};
-  Millis retry_delay_max{600000};
+  Millis retry_delay_max{600000};  // the backoff doubles retry_delay up to this
   // Stop feeding after this many failures; 0 = never. Either a count or a
   // percentage of the items seen so far (max_failures_percent > 0).
   int64_t max_failures = 0;
@@ -39,6 +39,8 @@ struct JobSettings {
   // A worker that does not finish starting, or does not take the tasks
   // queued to it, within this is killed and replaced; 0 = never.
   Millis worker_timeout{60000};
+
+  bool operator==(const JobSettings&) const = default;
 };
 
 struct InputSettings {
@@ -61,6 +63,8 @@ struct InputSettings {
   // item's text (master/shard.h); "" = the whole input. Set by --shard, by
   // the Slurm or Kubernetes environment of `shoal run`, or in the file.
   std::string shard;
+
+  bool operator==(const InputSettings&) const = default;
 };
 
 struct CommandSettings {
@@ -70,11 +74,15 @@ struct CommandSettings {
   std::string stdout_path = "{out}/{name}.out";  // for stdout = "file"
   std::map<std::string, std::string> env;
   std::string cwd;  // "" = the job's working directory
+
+  bool operator==(const CommandSettings&) const = default;
 };
 
 struct PluginSettings {
   std::string library;
   std::map<std::string, std::string> config;
+
+  bool operator==(const PluginSettings&) const = default;
 };
 
 struct OutputSettings {
@@ -83,11 +91,15 @@ struct OutputSettings {
   OutputOrder order = OutputOrder::kCompletion;
   bool item_logs = false;
   Millis status_every{30000};
+
+  bool operator==(const OutputSettings&) const = default;
 };
 
 struct QueueSettings {
   int slots = 1024;
   int batch = 0;  // 0 = automatic
+
+  bool operator==(const QueueSettings&) const = default;
 };
 
 struct Settings {
@@ -97,6 +109,8 @@ struct Settings {
   PluginSettings plugin;
   OutputSettings output;
   QueueSettings queue;
+
+  bool operator==(const Settings&) const = default;
 };
 
 }  // namespace shoal

@@ -134,7 +134,7 @@ int Main(int argc, char** argv) {
       if (!settings.ok()) return PrintError(settings.status());
       Status st = ApplyEnvironmentShard(*cl, &*settings);
       if (!st.ok()) return PrintError(st);
-      std::fputs(SettingsToToml(*settings).c_str(), stdout);
+      std::fputs(SettingsToAnnotatedToml(*settings).c_str(), stdout);
       return kExitOk;
     }
     case Verb::kRun: {

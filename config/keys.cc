@@ -1,0 +1,371 @@
+// The one table of settings keys. To add a key: add its member (with its
+// default) to config/settings.h and one entry here; reading, --set, the
+// effective settings.toml, `shoal init`, `shoal check` and the reference
+// (docs/settings.md: regenerate it) follow. keys_test.cc round-trips every
+// entry, so an entry whose accessor or kind is wrong fails there.
+#include "config/keys.h"
+
+#include <algorithm>
+#include <charconv>
+#include <type_traits>
+
+#include "config/load.h"
+#include "config/toml_text.h"
+
+namespace shoal {
+namespace {
+
+// Enum names, indexed by the enum's value; the first is the default.
+constexpr std::string_view kHandlers[] = {"command", "sha256", "plugin"};
+constexpr std::string_view kInputKinds[] = {"auto", "tree", "list"};
+constexpr std::string_view kSelects[] = {"files", "dirs"};
+constexpr std::string_view kSeparators[] = {"newline", "nul"};
+constexpr std::string_view kStdoutModes[] = {"result", "file", "discard"};
+constexpr std::string_view kFormats[] = {"jsonl", "tsv"};
+constexpr std::string_view kOrders[] = {"completion", "input"};
+
+std::span<const std::string_view> NamesOf(HandlerKind) {
+  return kHandlers;
+}
+std::span<const std::string_view> NamesOf(InputKind) {
+  return kInputKinds;
+}
+std::span<const std::string_view> NamesOf(Select) {
+  return kSelects;
+}
+std::span<const std::string_view> NamesOf(Separator) {
+  return kSeparators;
+}
+std::span<const std::string_view> NamesOf(StdoutMode) {
+  return kStdoutModes;
+}
+std::span<const std::string_view> NamesOf(OutputFormat) {
+  return kFormats;
+}
+std::span<const std::string_view> NamesOf(OutputOrder) {
+  return kOrders;
+}
+
+Complaint CheckJobName(const std::string& name, bool) {
+  std::string what;
+  if (name.empty()) {
+    what = "job.name is empty";
+  } else if (name == "." || name == "..") {
+    what = "job.name " + Quote(name) + " is not a usable directory name";
+  } else if (name.find('/') != std::string::npos) {
+    what = "job.name " + Quote(name) + " contains '/'";
+  } else if (std::any_of(name.begin(), name.end(), [](char c) {
+               return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+             })) {
+    what = "job.name " + Quote(name) + " contains a control character";
+  } else if (name.size() > 200) {
+    what = "job.name is " + std::to_string(name.size()) + " bytes long, more than 200";
+  }
+  return {what, "it names the run directory: write e.g. name = \"checksums\""};
+}
+
+bool ParseInt(std::string_view s, int64_t* out) {
+  if (s.empty()) return false;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+  return ec == std::errc() && ptr == s.data() + s.size();
+}
+
+// "K/N" with 0 <= K < N, both decimal; "" = no sharding.
+Complaint CheckShard(const std::string& shard, bool overridden) {
+  if (shard.empty()) return {};
+  const std::string fix = overridden ? "write K/N with K from 0 to N-1, e.g. --shard 0/4"
+                                     : "write K/N with K from 0 to N-1, e.g. shard = \"0/4\"";
+  const size_t slash = shard.find('/');
+  int64_t k = -1, n = -1;
+  const bool parsed = slash != std::string::npos &&
+                      shard.find_first_not_of("0123456789/") == std::string::npos &&
+                      ParseInt(std::string_view(shard).substr(0, slash), &k) &&
+                      ParseInt(std::string_view(shard).substr(slash + 1), &n);
+  if (!parsed) return {"input.shard must be K/N, got " + Quote(shard), fix};
+  if (n < 1 || n > 1'000'000) {
+    return {"input.shard " + Quote(shard) + " has " + std::to_string(n) +
+                " shards; N must be between 1 and 1000000",
+            fix};
+  }
+  if (k >= n) {
+    return {"input.shard " + Quote(shard) + ": shard " + std::to_string(k) +
+                " does not exist, shards are numbered 0 to " + std::to_string(n - 1),
+            fix};
+  }
+  return {};
+}
+
+Complaint CheckInputPath(const std::string& path, bool) {
+  if (!path.empty()) return {};
+  return {"input.path is empty", "name a directory, a list file, or \"-\" for standard input"};
+}
+
+Complaint CheckOutputDir(const std::string& dir, bool) {
+  if (!dir.empty()) return {};
+  return {"output.dir is empty", "name the directory runs are written to"};
+}
+
+constexpr SectionSpec kSections[] = {
+    {"job", "", ""},
+    {"input", "", ""},
+    {"command", "handler = \"command\"",
+     "# Placeholders: {path} {item} {rel} {name} {stem} {ext} {dir} {index} {worker} {run} {out}\n"
+     "# (GNU parallel's {} {.} {/} {//} {/.} {#} {%} too)."},
+    {"plugin", "handler = \"plugin\"", ""},
+    {"output", "", ""},
+    {"queue", "", ""},
+};
+
+// clang-format off
+constexpr KeySpec kKeys[] = {
+    {"job", "name", Kind::kString, [](Settings& s) -> auto& { return s.job.name; },
+     "names the run directory: runs/NAME-YYYYmmdd-HHMMSS/",
+     "\"checksums\"", {.check = CheckJobName}},
+    {"job", "workers", Kind::kInteger, [](Settings& s) -> auto& { return s.job.workers; },
+     "worker processes; 0 = one per online core; more for I/O-bound work", "8",
+     {.min = 0, .max = 4096}},
+    {"job", "handler", Kind::kEnum, [](Settings& s) -> auto& { return s.job.handler; },
+     "what runs each item", "\"command\""},
+    {"job", "timeout", Kind::kDuration, [](Settings& s) -> auto& { return s.job.timeout; },
+     "limit for one attempt of an item; \"0s\" = none", "\"2m\""},
+    {"job", "retries", Kind::kInteger, [](Settings& s) -> auto& { return s.job.retries; },
+     "extra attempts for a failed item inside the run", "2"},
+    {"job", "retry_delay", Kind::kDuration, [](Settings& s) -> auto& { return s.job.retry_delay; },
+     "wait before each retry", "\"5s\""},
+    {"job", "retry_delay_max", Kind::kDuration,
+     [](Settings& s) -> auto& { return s.job.retry_delay_max; },
+     "cap of the retry backoff: retry_delay doubles each attempt up to this", "\"30m\""},
+    {"job", "max_failures", Kind::kCountOrPercent, [](Settings& s) -> auto& { return s.job; },
+     "stop feeding items after N failures (0 = never) or a share, e.g. \"5%\"", "10"},
+    {"job", "grace", Kind::kDuration, [](Settings& s) -> auto& { return s.job.grace; },
+     "on Ctrl-C or SIGTERM: how long running items may finish", "\"10s\""},
+    {"job", "worker_timeout", Kind::kDuration,
+     [](Settings& s) -> auto& { return s.job.worker_timeout; },
+     "a worker not started, or taking none of its queued items, this long is replaced (0s = never)",
+     "\"2m\""},
+
+    {"input", "path", Kind::kPath, [](Settings& s) -> auto& { return s.input.path; },
+     "a directory to walk, a list file (an item a line), or \"-\" for stdin",
+     "\"data\"", {.check = CheckInputPath, .dash_is_stdin = true}},
+    {"input", "kind", Kind::kEnum, [](Settings& s) -> auto& { return s.input.kind; },
+     "auto: a directory is a tree, a file a list", "\"auto\""},
+    {"input", "recursive", Kind::kBoolean, [](Settings& s) -> auto& { return s.input.recursive; },
+     "tree: descend into sub-directories", "true"},
+    {"input", "max_depth", Kind::kInteger, [](Settings& s) -> auto& { return s.input.max_depth; },
+     "tree: how deep to descend; 0 = unlimited", "2"},
+    {"input", "select", Kind::kEnum, [](Settings& s) -> auto& { return s.input.select; },
+     "tree: take the files or the directories as items", "\"files\""},
+    {"input", "require", Kind::kString, [](Settings& s) -> auto& { return s.input.require; },
+     "tree, select = \"dirs\": keep only directories holding this name", "\"CMakeLists.txt\""},
+    {"input", "include", Kind::kStringArray, [](Settings& s) -> auto& { return s.input.include; },
+     "globs an item must match, on its path relative to input.path", "[\"*.log\"]"},
+    {"input", "exclude", Kind::kStringArray, [](Settings& s) -> auto& { return s.input.exclude; },
+     "globs that drop an item, or a whole sub-tree for a directory", "[\".git\"]"},
+    {"input", "follow_links", Kind::kBoolean,
+     [](Settings& s) -> auto& { return s.input.follow_links; },
+     "tree: follow symbolic links", "false"},
+    {"input", "separator", Kind::kEnum, [](Settings& s) -> auto& { return s.input.separator; },
+     "list: what ends an item", "\"newline\""},
+    {"input", "skip_header", Kind::kBoolean,
+     [](Settings& s) -> auto& { return s.input.skip_header; },
+     "list: drop the first line", "true"},
+    {"input", "column", Kind::kInteger, [](Settings& s) -> auto& { return s.input.column; },
+     "list: 1-based CSV column to take as the item; 0 = the whole line", "1"},
+    {"input", "items", Kind::kPath, [](Settings& s) -> auto& { return s.input.items; },
+     "run only the items listed in this file (a failed.txt), like --items",
+     "\"failed.txt\"", {.dash_is_stdin = true}},
+    {"input", "shard", Kind::kString, [](Settings& s) -> auto& { return s.input.shard; },
+     "\"K/N\": only shard K (from 0) of N, by a hash of each item",
+     "\"0/4\"", {.check = CheckShard}},
+
+    {"command", "argv", Kind::kStringArray, [](Settings& s) -> auto& { return s.command.argv; },
+     "the command, no shell; [] = run each item with /bin/sh -c",
+     "[\"gzip\", \"-kf\", \"{path}\"]", {.init_uses_example = true}},
+    {"command", "shell", Kind::kBoolean, [](Settings& s) -> auto& { return s.command.shell; },
+     "true: argv is one string run by /bin/sh -c, placeholders shell-quoted", "false"},
+    {"command", "stdout", Kind::kEnum, [](Settings& s) -> auto& { return s.command.stdout_mode; },
+     "where an item's output goes", "\"result\""},
+    {"command", "stdout_path", Kind::kString,
+     [](Settings& s) -> auto& { return s.command.stdout_path; },
+     "stdout = \"file\": the file of each item's output", "\"{out}/{name}.out\""},
+    {"command", "env", Kind::kStringTable, [](Settings& s) -> auto& { return s.command.env; },
+     "extra environment variables", "{ LC_ALL = \"C\" }"},
+    {"command", "cwd", Kind::kPath, [](Settings& s) -> auto& { return s.command.cwd; },
+     "working directory of the command; \"\" = the job's; \"{dir}\" = the item's",
+     "\"/tmp\"", {.per_item = true}},
+
+    {"plugin", "library", Kind::kPath, [](Settings& s) -> auto& { return s.plugin.library; },
+     "shared library with the C ABI of include/shoal/plugin.h", "\"./libmyjob.so\""},
+    {"plugin", "config", Kind::kScalarTable, [](Settings& s) -> auto& { return s.plugin.config; },
+     "passed to the plugin's init", "{ level = 3 }"},
+
+    {"output", "dir", Kind::kPath, [](Settings& s) -> auto& { return s.output.dir; },
+     "each run writes a new directory in it, named after job.name",
+     "\"runs\"", {.check = CheckOutputDir}},
+    {"output", "format", Kind::kEnum, [](Settings& s) -> auto& { return s.output.format; },
+     "format of the result records", "\"jsonl\""},
+    {"output", "order", Kind::kEnum, [](Settings& s) -> auto& { return s.output.order; },
+     "result records as items finish, or in input order", "\"completion\""},
+    {"output", "item_logs", Kind::kBoolean, [](Settings& s) -> auto& { return s.output.item_logs; },
+     "one log file per item under logs/", "false"},
+    {"output", "status_every", Kind::kDuration,
+     [](Settings& s) -> auto& { return s.output.status_every; },
+     "how often a status line (done, failed, remaining) is logged", "\"30s\""},
+
+    {"queue", "slots", Kind::kInteger, [](Settings& s) -> auto& { return s.queue.slots; },
+     "capacity of the task ring buffer", "1024", {.min = 1, .max = 1 << 20}},
+    {"queue", "batch", Kind::kInteger, [](Settings& s) -> auto& { return s.queue.batch; },
+     "items a worker takes per pull; 0 = chosen automatically", "16"},
+};
+// clang-format on
+
+// The Field alternative that a Kind needs (the enums share one answer).
+constexpr bool FieldFits(Kind kind, size_t index) {
+  switch (kind) {
+    case Kind::kString:
+    case Kind::kPath:
+      return index == 0;
+    case Kind::kInteger:
+      return index == 1;
+    case Kind::kBoolean:
+      return index == 2;
+    case Kind::kDuration:
+      return index == 3;
+    case Kind::kStringArray:
+      return index == 4;
+    case Kind::kStringTable:
+    case Kind::kScalarTable:
+      return index == 5;
+    case Kind::kCountOrPercent:
+      return index == 6;
+    case Kind::kEnum:
+      return index >= 7;
+  }
+  return false;
+}
+
+constexpr bool SectionKnown(std::string_view name) {
+  for (const SectionSpec& s : kSections) {
+    if (s.name == name) return true;
+  }
+  return false;
+}
+
+// What the compiler can check of the table: every entry is documented and
+// has an example, its member fits its kind, its section exists, the keys of a
+// section are together and in the order of kSections, and no key repeats.
+constexpr bool TableIsWellFormed() {
+  size_t section = 0;
+  for (size_t i = 0; i < std::size(kKeys); ++i) {
+    const KeySpec& k = kKeys[i];
+    if (k.doc.empty() || k.example.empty() || !FieldFits(k.kind, k.field.index())) return false;
+    if (!SectionKnown(k.section)) return false;
+    while (section < std::size(kSections) && kSections[section].name != k.section) ++section;
+    if (section == std::size(kSections)) return false;
+    if (k.rules.check != nullptr && k.kind != Kind::kString && k.kind != Kind::kPath) return false;
+    if ((k.rules.dash_is_stdin || k.rules.per_item) && k.kind != Kind::kPath) return false;
+    for (size_t j = 0; j < i; ++j) {
+      if (kKeys[j].section == k.section && kKeys[j].key == k.key) return false;
+    }
+  }
+  return true;
+}
+static_assert(TableIsWellFormed(),
+              "a settings key lacks a doc or an example, has a member that "
+              "does not fit its kind, or is out of its section");
+static_assert(std::variant_size_v<Field> == 14,
+              "a new Field alternative needs a case in FieldFits");
+
+template <typename T>
+const T& Get(Accessor<T> accessor, const Settings& settings) {
+  // Accessors only return a reference; nothing is written through it here.
+  return accessor(const_cast<Settings&>(settings));
+}
+
+std::string TomlMaxFailures(const JobSettings& job) {
+  if (job.max_failures_percent <= 0) return std::to_string(job.max_failures);
+  char buf[64];
+  // Fixed notation: "1e-05%" would not read back as a percentage.
+  auto [end, ec] =
+      std::to_chars(buf, buf + sizeof buf, job.max_failures_percent, std::chars_format::fixed);
+  return TomlString(std::string(buf, end) + "%");
+}
+
+}  // namespace
+
+std::span<const KeySpec> Keys() {
+  return kKeys;
+}
+
+std::span<const SectionSpec> Sections() {
+  return kSections;
+}
+
+const KeySpec* FindKey(std::string_view section, std::string_view key) {
+  for (const KeySpec& spec : kKeys) {
+    if (spec.section == section && spec.key == key) return &spec;
+  }
+  return nullptr;
+}
+
+bool IsSection(std::string_view name) {
+  return SectionKnown(name);
+}
+
+std::vector<std::string> SectionNames() {
+  std::vector<std::string> names;
+  for (const SectionSpec& s : kSections) names.emplace_back(s.name);
+  return names;
+}
+
+std::vector<std::string> KeysOf(std::string_view section) {
+  std::vector<std::string> keys;
+  for (const KeySpec& spec : kKeys) {
+    if (spec.section == section) keys.emplace_back(spec.key);
+  }
+  return keys;
+}
+
+std::span<const std::string_view> Choices(const KeySpec& spec) {
+  return std::visit(
+      [](auto accessor) -> std::span<const std::string_view> {
+        using T = std::remove_reference_t<decltype(accessor(std::declval<Settings&>()))>;
+        if constexpr (std::is_enum_v<T>) {
+          return NamesOf(T{});
+        } else {
+          return {};
+        }
+      },
+      spec.field);
+}
+
+std::string TomlValue(const KeySpec& spec, const Settings& settings) {
+  return std::visit(
+      [&](auto accessor) -> std::string {
+        const auto& v = Get(accessor, settings);
+        using T = std::remove_cvref_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          return TomlString(v);
+        } else if constexpr (std::is_same_v<T, int>) {
+          return std::to_string(v);
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, Millis>) {
+          return TomlString(FormatDuration(v));
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          return TomlArray(v);
+        } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
+          return TomlTable(v);
+        } else if constexpr (std::is_same_v<T, JobSettings>) {
+          return TomlMaxFailures(v);
+        } else {
+          static_assert(std::is_enum_v<T>, "a Field alternative without a writer");
+          const auto names = NamesOf(v);
+          const size_t i = static_cast<size_t>(v);
+          return TomlString(i < names.size() ? names[i] : names.front());
+        }
+      },
+      spec.field);
+}
+
+}  // namespace shoal
