@@ -48,6 +48,11 @@ class JsonObject {
     out_->append(value ? "true" : "false");
     return *this;
   }
+  JsonObject& Null(std::string_view key) {
+    Key(key);
+    out_->append("null");
+    return *this;
+  }
   // Adds key_b64 beside key when `value` is not valid UTF-8.
   JsonObject& Bytes(std::string_view key, std::string_view value) {
     Key(key);

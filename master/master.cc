@@ -264,6 +264,12 @@ int Master::Summarize() {
   if (halted_) run_.Log("halted: " + halt_reason_ + "; " + resume_hint);
   run_.Log("run ended, exit status " + std::to_string(code));
   MaybeFlush(true);
+  // After the flush: run.json never says ended before the records are written.
+  state_.End(code, prior_ok_ + stats_.ok, prior_failed_ + stats_.failed);
+  if (Status st = WriteRunState(run_.path(), state_); !st.ok()) {
+    std::fprintf(stderr, "shoal: %s\n", st.message().c_str());
+    code = kExitInternal;
+  }
   if (progress_) progress_->Clear();
   if (fatal_) std::fprintf(stderr, "shoal: %s\n", fatal_message_.c_str());
   if (halted_) {
@@ -297,6 +303,8 @@ int Master::Run() {
            Sha256Hex(settings_toml_) + ", " + std::to_string(workers_) + " workers, input " +
            s_.input.path +
            (options_.items_file.empty() ? "" : ", items from " + options_.items_file));
+  state_ = RunState::Start(Sha256Hex(settings_toml_), workers_, prior_ok_, prior_failed_);
+  st = WriteRunState(run_.path(), state_);
   ProgressMode mode = ChooseProgressMode(options_.progress, options_.quiet, ::isatty(2) != 0);
   // -v echoes log.txt to stderr; a live line would be torn by it, so the
   // plain status lines stand in (unless --progress insists).
@@ -308,7 +316,7 @@ int Master::Run() {
   progress_ = std::make_unique<ProgressDisplay>(mode, 2, every_ns, start_ns_);
   rate_ = RateMeter(start_ns_);
   next_status_ns_ = every_ns > 0 ? start_ns_ + every_ns : 0;
-  st = StartWorkers();
+  if (st.ok()) st = StartWorkers();
   if (!st.ok()) {
     fatal_ = true;
     fatal_message_ = st.message();

@@ -39,6 +39,7 @@
 #include "master/progress.h"
 #include "master/resume.h"
 #include "master/run_dir.h"
+#include "master/run_state.h"
 #include "master/run_stats.h"
 #include "master/supervisor.h"
 #include "worker/handler.h"
@@ -192,6 +193,7 @@ class Master {
   std::unique_ptr<RecordWindow> window_;  // output.order = "input"
   std::string buffer_, scratch_;
   std::string settings_toml_;  // the effective settings, as written to the run directory
+  RunState state_;             // what run.json says
 
   RunStats stats_;
   std::unique_ptr<ProgressDisplay> progress_;
