@@ -9,8 +9,6 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 namespace shoal {
 
@@ -21,12 +19,6 @@ bool AppendJsonString(std::string* out, std::string_view bytes);
 void AppendBase64(std::string* out, std::string_view bytes);
 // Decodes standard base64; false on bad input.
 bool DecodeBase64(std::string_view text, std::string* out);
-
-// Reads one flat JSON object (string, number, true/false/null values: the
-// records shoal writes) into key/value pairs; strings are unescaped to UTF-8,
-// other values kept as written. False on anything else, e.g. a torn line.
-bool ParseFlatJsonObject(std::string_view line,
-                         std::vector<std::pair<std::string, std::string>>* fields);
 
 // Builds one JSON object on one line into `out` (appends).
 class JsonObject {

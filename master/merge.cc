@@ -12,6 +12,7 @@
 #include "common/fd.h"
 #include "common/json.h"
 #include "config/load.h"
+#include "master/record_key.h"
 #include "master/resume.h"
 #include "master/run_dir.h"
 #include "master/shard.h"
@@ -113,50 +114,6 @@ std::string FirstDifference(const std::string& a, const std::string& b) {
     }
   }
   return "";
-}
-
-// The index of a record line: jsonl (shoal writes "index" first; anything
-// else is parsed in full) or results.tsv. 0 = none.
-uint64_t IndexOf(std::string_view line, bool tsv) {
-  auto digits = [](std::string_view s) {
-    uint64_t v = 0;
-    size_t i = 0;
-    for (; i < s.size() && s[i] >= '0' && s[i] <= '9' && i < 19; ++i) v = v * 10 + (s[i] - '0');
-    return std::pair{v, i};
-  };
-  if (tsv) {
-    auto [v, n] = digits(line);
-    return n > 0 && n < line.size() && line[n] == '\t' ? v : 0;
-  }
-  constexpr std::string_view kPrefix = "{\"index\":";
-  if (line.starts_with(kPrefix)) {
-    auto [v, n] = digits(line.substr(kPrefix.size()));
-    const size_t end = kPrefix.size() + n;
-    if (n > 0 && end < line.size() && (line[end] == ',' || line[end] == '}')) return v;
-  }
-  std::vector<std::pair<std::string, std::string>> fields;
-  if (!ParseFlatJsonObject(line, &fields)) return 0;
-  for (const auto& [k, v] : fields) {
-    if (k == "index") return digits(v).second == v.size() ? digits(v).first : 0;
-  }
-  return 0;
-}
-
-// The item of a record line, for messages.
-std::string ItemOf(std::string_view line, bool tsv) {
-  if (tsv) {
-    const size_t tab = line.find('\t');
-    const size_t tab2 = line.find('\t', tab + 1);
-    return tab == std::string_view::npos ? "" : std::string(line.substr(tab + 1, tab2 - tab - 1));
-  }
-  std::vector<std::pair<std::string, std::string>> fields;
-  if (!ParseFlatJsonObject(line, &fields)) return "";
-  std::string item;
-  for (const auto& [k, v] : fields) {
-    if (k == "item" && item.empty()) item = v;
-    if (k == "item_b64") DecodeBase64(v, &item);
-  }
-  return item;
 }
 
 Status CheckOutDir(const std::string& out_dir) {
@@ -314,6 +271,11 @@ class Merger {
     return file.Flush();
   }
 
+  // The index and item of a record line, into key_.
+  bool ReadKey(std::string_view line, bool tsv) {
+    return tsv ? ReadTsvRecordKey(line, &key_) : reader_.Read(line, &key_);
+  }
+
   Status CopyRecords(const std::string& name, bool ok) {
     RecordFile out;
     Status st = out.Open(out_dir_ + "/" + name);
@@ -330,15 +292,16 @@ class Merger {
         if (!bad.ok()) return;
         (ok ? report_.ok : report_.failed)++;
         if (indexed) {
-          const uint64_t index = IndexOf(line, tsv);
-          if (index == 0) {
+          if (!ReadKey(line, tsv)) {
             bad = Status::Error(path + ":" + std::to_string(line_no) +
-                                ": a record without an index; was this file edited?");
+                                ": a record without a readable index and item; was this file "
+                                "edited? fix or remove that line in " +
+                                Name(shard) + ", then merge again");
             return;
           }
-          if (!done_.Add(index)) {
+          if (!done_.Add(key_.index)) {
             ++report_.duplicates;
-            if (examples_.size() < kMaxExamples) examples_.insert(index);
+            if (examples_.size() < kMaxExamples) examples_.insert(key_.index);
           }
         }
         out.Append(line);
@@ -440,10 +403,10 @@ class Merger {
         bool torn = false;
         Status st = ForEachLine(shard.dir + "/" + (ok ? results_name_ : "errors.jsonl"), '\n',
                                 /*cut_torn=*/false, &torn, [&](std::string_view line) {
-                                  const uint64_t index = IndexOf(line, ok && tsv_);
-                                  if (!examples_.contains(index)) return;
-                                  auto& [item, where] = seen[index];
-                                  if (item.empty()) item = ItemOf(line, ok && tsv_);
+                                  if (!ReadKey(line, ok && tsv_)) return;
+                                  if (!examples_.contains(key_.index)) return;
+                                  auto& [item, where] = seen[key_.index];
+                                  if (item.empty()) item = key_.item;
                                   where += (where.empty() ? "" : ", ") + std::string("shard ") +
                                            std::to_string(shard.spec.index) +
                                            (ok ? " (ok)" : " (failed)");
@@ -505,6 +468,8 @@ class Merger {
   char separator_ = '\n';
   std::string results_name_;
   DoneSet done_;
+  RecordKeyReader reader_;
+  RecordKey key_;
   std::set<uint64_t> examples_;
   MergeReport report_;
 };
