@@ -303,7 +303,7 @@ int Master::Run() {
            Sha256Hex(settings_toml_) + ", " + std::to_string(workers_) + " workers, input " +
            s_.input.path +
            (options_.items_file.empty() ? "" : ", items from " + options_.items_file));
-  state_ = RunState::Start(Sha256Hex(settings_toml_), workers_, prior_ok_, prior_failed_);
+  state_ = RunState::Start(settings_toml_, workers_, prior_ok_, prior_failed_);
   st = WriteRunState(run_.path(), state_);
   ProgressMode mode = ChooseProgressMode(options_.progress, options_.quiet, ::isatty(2) != 0);
   // -v echoes log.txt to stderr; a live line would be torn by it, so the

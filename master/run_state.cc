@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
 #include <simdjson.h>
 
 #include <cerrno>
@@ -15,14 +16,33 @@
 
 namespace shoal {
 
-RunState RunState::Start(std::string settings_sha256, int workers, uint64_t ok_records,
+namespace {
+
+std::string Sha256Hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
+    return "";
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < size; ++i) {
+    hex += kHex[digest[i] >> 4];
+    hex += kHex[digest[i] & 15];
+  }
+  return hex;
+}
+
+}  // namespace
+
+RunState RunState::Start(std::string_view settings_toml, int workers, uint64_t ok_records,
                          uint64_t failed_records) {
   RunState s;
   s.shoal = kShoalVersion;
   s.started = TimestampNow();
   s.ok = ok_records;
   s.failed = failed_records;
-  s.settings_sha256 = std::move(settings_sha256);
+  s.settings_sha256 = Sha256Hex(settings_toml);
   s.workers = workers;
   return s;
 }

@@ -36,9 +36,10 @@ struct RunState {
   std::string settings_sha256;     // hex SHA-256 of the settings.toml text
   int workers = 0;                 // 0 for a merge of shards with different job.workers
 
-  // A run of this shoal starting now, with the records already in its
-  // directory (a resumed run's; 0 for a new run).
-  static RunState Start(std::string settings_sha256, int workers, uint64_t ok_records,
+  // A run of this shoal starting now with the settings `settings_toml` (the
+  // text of its settings.toml) and the records already in its directory (a
+  // resumed run's; 0 for a new run).
+  static RunState Start(std::string_view settings_toml, int workers, uint64_t ok_records,
                         uint64_t failed_records);
   // The run ended now with exit status `status` and these counts in all.
   void End(int status, uint64_t ok_records, uint64_t failed_records);

@@ -56,7 +56,7 @@ TEST_F(RunStateTest, StartedRunHasNullsWhereTheEndGoes) {
 }
 
 TEST_F(RunStateTest, StartIsThisShoalNow) {
-  const RunState s = RunState::Start(std::string(64, 'b'), 4, 10, 2);
+  const RunState s = RunState::Start("[job]\nname = \"x\"\n", 4, 10, 2);
   EXPECT_EQ(s.shoal, kShoalVersion);
   EXPECT_EQ(s.started.size(), std::string("2026-11-22T03:15:00.123Z").size()) << s.started;
   EXPECT_TRUE(s.started.ends_with("Z")) << s.started;
@@ -66,6 +66,8 @@ TEST_F(RunStateTest, StartIsThisShoalNow) {
   EXPECT_EQ(s.workers, 4);
   EXPECT_EQ(s.ok, 10u);
   EXPECT_EQ(s.failed, 2u);
+  // printf '[job]\nname = "x"\n' | sha256sum
+  EXPECT_EQ(s.settings_sha256, "650d182c10307755b01f404371c3aae31d105dd027d1c8f67ac9510233b98962");
 }
 
 TEST_F(RunStateTest, WriteThenReadGivesTheSameState) {
