@@ -2,6 +2,14 @@
 // a string that is not valid UTF-8 is written with U+FFFD in place of the bad
 // bytes, and the object also gets "<key>_b64" with the exact bytes, so every
 // record is valid JSON and nothing is lost.
+//
+// Written by hand, though records are read back with simdjson: the master
+// formats one record per item on its one thread, and JsonObject does that
+// about 5 times as fast as building an nlohmann::json and dump()ing it (3.1M
+// against 0.57M records/s, bench/json_write_perftest.cc), without allocating
+// per record, with a fixed number of decimals (dump() writes 0.059 as
+// 0.059000000000000004) and with item_b64 rather than an exception for bytes
+// that are not UTF-8.
 #pragma once
 
 #include <charconv>
