@@ -15,9 +15,9 @@ struct RecordKey {
   std::string item;    // its exact bytes ("item_b64" when not UTF-8)
 };
 
-// Parses record lines with simdjson's On-Demand API, one parser reused for
-// every line: resume reads runs of many millions of records, at about 20
-// times the speed of a DOM parser. Not thread-safe; one per reading thread.
+// Parses record lines with simdjson, one parser and its buffers reused for
+// every line: resume and merge read runs of many millions of records.
+// Not thread-safe; one per reading thread.
 class RecordKeyReader {
  public:
   RecordKeyReader();
@@ -27,7 +27,7 @@ class RecordKeyReader {
 
   // False unless `line` is one whole JSON object with a positive integer
   // "index" and an "item" string (or a valid "item_b64"): a torn or edited
-  // line is never taken for a record.
+  // line is never taken for a record. *key is undefined after false.
   bool Read(std::string_view line, RecordKey* key);
 
  private:
