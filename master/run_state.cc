@@ -111,21 +111,20 @@ class StateReader {
 
   Status Read(RunState* s) {
     int64_t version = 0;
-    if (!Int("version", &version)) return Bad("version", "a number");
+    if (!Int("version", &version) || version < 1) return Bad("version", "a version number");
     if (version > kRunStateVersion) {
       return Status::Error(path_ + " has version " + std::to_string(version) +
                            ", written by a newer shoal than this one (" +
                            std::to_string(kRunStateVersion) + "); use that shoal");
     }
     int64_t exit_status = 0, ok = 0, failed = 0, workers = 0;
-    bool exit_null = false;
     if (!String("shoal", &s->shoal)) return Bad("shoal", "a string");
     if (!String("started", &s->started)) return Bad("started", "a time");
     if (object_["ended"].get(s->ended) != simdjson::SUCCESS) return Bad("ended", "true or false");
     if (!IsNull("ended_at") && !String("ended_at", &s->ended_at)) {
       return Bad("ended_at", "a time or null");
     }
-    exit_null = IsNull("exit_status");
+    const bool exit_null = IsNull("exit_status");
     if (!exit_null && !Int("exit_status", &exit_status)) return Bad("exit_status", "a number");
     if (!exit_null) s->exit_status = static_cast<int>(exit_status);
     if (!Int("ok", &ok) || ok < 0) return Bad("ok", "a count");
@@ -142,7 +141,8 @@ class StateReader {
   }
 
  private:
-  static constexpr char kEdited[] = "; was the file edited? shoal rewrites it when the run ends";
+  static constexpr char kEdited[] =
+      "; was the file edited? 'shoal resume' of its run directory writes it anew";
 
   bool Int(const char* key, int64_t* v) { return object_[key].get(*v) == simdjson::SUCCESS; }
   bool String(const char* key, std::string* v) {
@@ -163,21 +163,22 @@ class StateReader {
   const std::string& path_;
 };
 
-}  // namespace
-
 Result<RunState> ParseRunState(std::string_view text, const std::string& path) {
   simdjson::dom::parser parser;
   simdjson::dom::object object;
   simdjson::padded_string padded(text);
   if (auto error = parser.parse(padded).get(object); error != simdjson::SUCCESS) {
     return Status::Error(path + " is not a JSON object (" + simdjson::error_message(error) +
-                         "); was the file edited? shoal rewrites it when the run ends");
+                         "); was the file edited? 'shoal resume' of its run directory "
+                         "writes it anew");
   }
   RunState state;
   Status st = StateReader(object, path).Read(&state);
   if (!st.ok()) return st;
   return state;
 }
+
+}  // namespace
 
 Result<RunState> ReadRunState(const std::string& run_dir) {
   const std::string path = run_dir + "/" + kRunStateFile;

@@ -12,6 +12,9 @@
 // the directory started, ok and failed count every record in the directory.
 // `shoal merge` writes one for the merged run. Readers ignore keys they do
 // not know; a change that older readers would misread bumps version.
+//
+// Named run.json because it describes the run its directory holds, beside
+// settings.toml; JSON because jq and every scripting language read it as is.
 #pragma once
 
 #include <cstdint>
@@ -33,8 +36,10 @@ struct RunState {
   std::optional<int> exit_status;  // the run's exit status once ended (null before)
   uint64_t ok = 0;                 // records in results
   uint64_t failed = 0;             // records in errors.jsonl
-  std::string settings_sha256;     // hex SHA-256 of the settings.toml text
-  int workers = 0;                 // 0 for a merge of shards with different job.workers
+  // Hex SHA-256 of the settings the run used: the bytes of its settings.toml
+  // (a resume with -j or other overrides: of the settings with them applied).
+  std::string settings_sha256;
+  int workers = 0;  // 0 for a merge of shards with different job.workers
 
   // A run of this shoal starting now with the settings `settings_toml` (the
   // text of its settings.toml) and the records already in its directory (a
@@ -58,8 +63,6 @@ Status WriteRunState(const std::string& run_dir, const RunState& state);
 // Reads <run_dir>/run.json. The error names the file and, for a directory
 // without one, says so in words a caller can add its own fix to.
 Result<RunState> ReadRunState(const std::string& run_dir);
-// The same, from text (`path` names it in errors).
-Result<RunState> ParseRunState(std::string_view text, const std::string& path);
 
 // True when `run_dir` has no run.json at all (a run of an older shoal).
 bool MissingRunState(const std::string& run_dir);
