@@ -2,6 +2,14 @@
 // a string that is not valid UTF-8 is written with U+FFFD in place of the bad
 // bytes, and the object also gets "<key>_b64" with the exact bytes, so every
 // record is valid JSON and nothing is lost.
+//
+// Written by hand, though records are read back with simdjson: the master
+// formats one record per item on its one thread, and JsonObject does that
+// about 5 times as fast as building an nlohmann::json and dump()ing it (3.1M
+// against 0.57M records/s, bench/json_write_perftest.cc), without allocating
+// per record, with a fixed number of decimals (dump() writes 0.059 as
+// 0.059000000000000004) and with item_b64 rather than an exception for bytes
+// that are not UTF-8.
 #pragma once
 
 #include <charconv>
@@ -9,8 +17,6 @@
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <vector>
 
 namespace shoal {
 
@@ -21,12 +27,6 @@ bool AppendJsonString(std::string* out, std::string_view bytes);
 void AppendBase64(std::string* out, std::string_view bytes);
 // Decodes standard base64; false on bad input.
 bool DecodeBase64(std::string_view text, std::string* out);
-
-// Reads one flat JSON object (string, number, true/false/null values: the
-// records shoal writes) into key/value pairs; strings are unescaped to UTF-8,
-// other values kept as written. False on anything else, e.g. a torn line.
-bool ParseFlatJsonObject(std::string_view line,
-                         std::vector<std::pair<std::string, std::string>>* fields);
 
 // Builds one JSON object on one line into `out` (appends).
 class JsonObject {
@@ -46,6 +46,11 @@ class JsonObject {
   JsonObject& Bool(std::string_view key, bool value) {
     Key(key);
     out_->append(value ? "true" : "false");
+    return *this;
+  }
+  JsonObject& Null(std::string_view key) {
+    Key(key);
+    out_->append("null");
     return *this;
   }
   // Adds key_b64 beside key when `value` is not valid UTF-8.

@@ -11,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -31,6 +29,7 @@
 #include "master/resume.h"
 #include "master/run_dir.h"
 #include "master/run_recorder.h"
+#include "master/run_state.h"
 #include "master/scheduler.h"
 
 namespace shoal {
@@ -53,19 +52,6 @@ constexpr uint64_t kCountTreeAfterNs = 1'000'000'000;
 // epoll tags beside the pool's.
 constexpr uint64_t kTagSignal = ProcessPool::kFirstFreeTag;
 constexpr uint64_t kTagInput = ProcessPool::kFirstFreeTag + 1;
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1) return "?";
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
-}
 
 int OnlineCores() {
   long n = ::sysconf(_SC_NPROCESSORS_ONLN);
@@ -104,6 +90,7 @@ class Master {
   std::unique_ptr<InputCounter> counter_;
   RateMeter rate_{0};
   std::string settings_toml_;                 // the effective settings, as the workers read them
+  RunState state_;                            // what run.json says
   uint64_t next_status_ns_ = 0;               // next status line in log.txt; 0 = never
   uint64_t prior_ok_ = 0, prior_failed_ = 0;  // recorded before a resume
   bool input_watched_ = false;                // the input's fd is armed in epoll (one-shot)
@@ -359,6 +346,12 @@ int Master::Summarize() {
   if (sched.halted()) run_.Log("halted: " + sched.halt_reason() + "; " + resume_hint);
   run_.Log("run ended, exit status " + std::to_string(code));
   MaybeFlush(true);
+  // After the flush: run.json never says ended before the records are written.
+  state_.End(code, prior_ok_ + stats.ok, prior_failed_ + stats.failed);
+  if (Status st = WriteRunState(run_.path(), state_); !st.ok()) {
+    std::fprintf(stderr, "shoal: %s\n", st.message().c_str());
+    code = kExitInternal;
+  }
   if (progress_) progress_->Clear();
   if (sched.fatal()) std::fprintf(stderr, "shoal: %s\n", sched.fatal_message().c_str());
   if (sched.halted()) {
@@ -384,10 +377,12 @@ Result<int> Master::Run() {
              " items already recorded (" + std::to_string(prior_failed_) + " failed), " +
              std::to_string(options_.resume->torn) + " torn line(s) cut");
   }
+  state_ = RunState::Start(settings_toml_, workers_, prior_ok_, prior_failed_);
   run_.Log(std::string("run started: shoal ") + kShoalVersion + ", settings sha256 " +
-           Sha256Hex(settings_toml_) + ", " + std::to_string(workers_) + " workers, input " +
+           state_.settings_sha256 + ", " + std::to_string(workers_) + " workers, input " +
            s_.input.path +
            (options_.items_file.empty() ? "" : ", items from " + options_.items_file));
+  st = WriteRunState(run_.path(), state_);
   ProgressMode mode = ChooseProgressMode(options_.progress, options_.quiet, ::isatty(2) != 0);
   // -v echoes log.txt to stderr; a live line would be torn by it, so the
   // plain status lines stand in (unless --progress insists).
@@ -400,12 +395,14 @@ Result<int> Master::Run() {
   records_ = std::make_unique<RunFiles>(run_, window_.get(), progress_.get(), options_.quiet);
   rate_ = RateMeter(start_ns_);
   next_status_ns_ = every_ns > 0 ? start_ns_ + every_ns : 0;
-  st = SetUpLoop();
+  if (st.ok()) st = SetUpLoop();
   if (!scheduler_) {
-    // No pool, so nothing started: the run ends here, its directory says why.
+    // Nothing started: the run ends here, its directory says why.
     run_.Log("run failed: " + st.message());
     run_.Log("run ended, exit status " + std::to_string(kExitInternal));
     MaybeFlush(true);
+    state_.End(kExitInternal, prior_ok_, prior_failed_);
+    (void)WriteRunState(run_.path(), state_);  // the message below says what went wrong
     std::fprintf(stderr, "shoal: %s\nshoal: run directory: %s\n", st.message().c_str(),
                  run_.path().c_str());
     return kExitInternal;

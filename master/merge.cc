@@ -11,9 +11,13 @@
 
 #include "common/fd.h"
 #include "common/json.h"
+#include "common/timestamp.h"
 #include "config/load.h"
+#include "master/master.h"
+#include "master/record_key.h"
 #include "master/resume.h"
 #include "master/run_dir.h"
+#include "master/run_state.h"
 #include "master/shard.h"
 
 namespace shoal {
@@ -44,38 +48,46 @@ std::string_view LogMessage(std::string_view line) {
   return space == std::string_view::npos ? line : line.substr(space + 1);
 }
 
-// Reads the shard's log: its last summary and how its last run ended.
-Status ReadShardLog(Shard* shard) {
-  const std::string path = shard->dir + "/log.txt";
-  int ended = -1;
-  bool torn = false;
-  Status st = ForEachLine(path, '\n', /*cut_torn=*/false, &torn, [&](std::string_view line) {
-    std::string_view m = LogMessage(line);
-    constexpr std::string_view kEnded = "run ended, exit status ";
-    if (m.starts_with("summary: ")) {
-      shard->summary.emplace_back(m);
-    } else if (m.starts_with(kEnded)) {
-      ended = std::atoi(std::string(m.substr(kEnded.size())).c_str());
-    } else if (m.starts_with("run started")) {
-      ended = -1;  // a later run (resume) in the same directory has not ended yet
-      shard->summary.clear();
-    }
-  });
-  if (!st.ok()) return st;
+// A shard must have finished, as its run.json says: one still running,
+// killed or interrupted would lose its unfinished items from the failed list.
+Status CheckShardEnded(const Shard& shard) {
   const std::string fix =
-      "; finish it with 'shoal resume " + shard->dir + "' (anywhere), then merge again";
-  if (ended < 0) {
-    return Status::Error(Name(*shard) +
-                         " has not finished: its log.txt has no 'run ended' line after its "
-                         "last start (still running, killed, or out of time?)" +
-                         fix);
+      "; finish it with 'shoal resume " + shard.dir + "' (anywhere), then merge again";
+  if (MissingRunState(shard.dir)) {
+    return Status::Error(Name(shard) + " has no " + kRunStateFile +
+                         " (run by an older shoal, or killed as it started), so whether it "
+                         "finished is not known" +
+                         fix + " (resume writes " + kRunStateFile + ")");
   }
-  if (ended != 0 && ended != 1) {
+  Result<RunState> state = ReadRunState(shard.dir);
+  if (!state.ok()) return Status::Error(Name(shard) + ": " + state.status().message());
+  if (!state->ended) {
+    return Status::Error(Name(shard) + " has not finished: its " + kRunStateFile +
+                         " says its last run, started " + state->started +
+                         ", has not ended (still running, killed, or out of time?)" + fix);
+  }
+  const int status = *state->exit_status;
+  if (status != kExitOk && status != kExitItemsFailed) {
     return Status::Error(
-        Name(*shard) + " did not finish: it ended with exit status " + std::to_string(ended) +
-        (ended == 3 ? " (internal error, see its log.txt)" : " (interrupted)") + fix);
+        Name(shard) + " did not finish: it ended with exit status " + std::to_string(status) +
+        (status == kExitInternal ? " (internal error, see its log.txt)" : " (interrupted)") + fix);
   }
   return Status::Ok();
+}
+
+// The "summary: ..." lines of the shard's last run, for the merged log
+// (people read them; nothing is decided by them).
+Status ReadShardSummary(Shard* shard) {
+  bool torn = false;
+  return ForEachLine(shard->dir + "/log.txt", '\n', /*cut_torn=*/false, &torn,
+                     [&](std::string_view line) {
+                       std::string_view m = LogMessage(line);
+                       if (m.starts_with("summary: ")) {
+                         shard->summary.emplace_back(m);
+                       } else if (m.starts_with("run started")) {
+                         shard->summary.clear();  // a later run (resume) in the same directory
+                       }
+                     });
 }
 
 // The settings a shard's run directory must share with the others.
@@ -113,50 +125,6 @@ std::string FirstDifference(const std::string& a, const std::string& b) {
     }
   }
   return "";
-}
-
-// The index of a record line: jsonl (shoal writes "index" first; anything
-// else is parsed in full) or results.tsv. 0 = none.
-uint64_t IndexOf(std::string_view line, bool tsv) {
-  auto digits = [](std::string_view s) {
-    uint64_t v = 0;
-    size_t i = 0;
-    for (; i < s.size() && s[i] >= '0' && s[i] <= '9' && i < 19; ++i) v = v * 10 + (s[i] - '0');
-    return std::pair{v, i};
-  };
-  if (tsv) {
-    auto [v, n] = digits(line);
-    return n > 0 && n < line.size() && line[n] == '\t' ? v : 0;
-  }
-  constexpr std::string_view kPrefix = "{\"index\":";
-  if (line.starts_with(kPrefix)) {
-    auto [v, n] = digits(line.substr(kPrefix.size()));
-    const size_t end = kPrefix.size() + n;
-    if (n > 0 && end < line.size() && (line[end] == ',' || line[end] == '}')) return v;
-  }
-  std::vector<std::pair<std::string, std::string>> fields;
-  if (!ParseFlatJsonObject(line, &fields)) return 0;
-  for (const auto& [k, v] : fields) {
-    if (k == "index") return digits(v).second == v.size() ? digits(v).first : 0;
-  }
-  return 0;
-}
-
-// The item of a record line, for messages.
-std::string ItemOf(std::string_view line, bool tsv) {
-  if (tsv) {
-    const size_t tab = line.find('\t');
-    const size_t tab2 = line.find('\t', tab + 1);
-    return tab == std::string_view::npos ? "" : std::string(line.substr(tab + 1, tab2 - tab - 1));
-  }
-  std::vector<std::pair<std::string, std::string>> fields;
-  if (!ParseFlatJsonObject(line, &fields)) return "";
-  std::string item;
-  for (const auto& [k, v] : fields) {
-    if (k == "item" && item.empty()) item = v;
-    if (k == "item_b64") DecodeBase64(v, &item);
-  }
-  return item;
 }
 
 Status CheckOutDir(const std::string& out_dir) {
@@ -273,6 +241,7 @@ class Merger {
   }
 
   Result<MergeReport> Run() {
+    const std::string started = TimestampNow();
     for (const Shard& s : shards_) {
       for (auto [name, terminator] :
            {std::pair{results_name_, '\n'}, std::pair{std::string("errors.jsonl"), '\n'},
@@ -294,6 +263,8 @@ class Merger {
     if (st.ok() && report_.duplicates > 0) st = DescribeDuplicates();
     if (st.ok()) st = LinkFiles();
     if (st.ok()) st = WriteLog();
+    // Last: the merged run.json says ended once everything else is written.
+    if (st.ok()) st = WriteMergedState(started);
     if (!st.ok()) return st;
     return report_;
   }
@@ -307,11 +278,26 @@ class Merger {
     for (const Shard& s : shards_) {
       if (s.settings.job.workers != merged.job.workers) merged.job.workers = 0;
     }
+    settings_toml_ = SettingsToToml(merged);
+    workers_ = merged.job.workers;
     RecordFile file;
     Status st = file.Open(out_dir_ + "/settings.toml");
     if (!st.ok()) return st;
-    file.Append(SettingsToToml(merged));
+    file.Append(settings_toml_);
     return file.Flush();
+  }
+
+  // The merged run's run.json, as a run that ended now would have it.
+  Status WriteMergedState(const std::string& started) {
+    RunState state = RunState::Start(settings_toml_, workers_, 0, 0);
+    state.started = started;
+    state.End(report_.exit_code, report_.ok, report_.failed);
+    return WriteRunState(out_dir_, state);
+  }
+
+  // The index and item of a record line, into key_.
+  bool ReadKey(std::string_view line, bool tsv) {
+    return tsv ? ReadTsvRecordKey(line, &key_) : reader_.Read(line, &key_);
   }
 
   Status CopyRecords(const std::string& name, bool ok) {
@@ -330,15 +316,16 @@ class Merger {
         if (!bad.ok()) return;
         (ok ? report_.ok : report_.failed)++;
         if (indexed) {
-          const uint64_t index = IndexOf(line, tsv);
-          if (index == 0) {
+          if (!ReadKey(line, tsv)) {
             bad = Status::Error(path + ":" + std::to_string(line_no) +
-                                ": a record without an index; was this file edited?");
+                                ": a record without a readable index and item; was this file "
+                                "edited? fix or remove that line in " +
+                                Name(shard) + ", then merge again");
             return;
           }
-          if (!done_.Add(index)) {
+          if (!done_.Add(key_.index)) {
             ++report_.duplicates;
-            if (examples_.size() < kMaxExamples) examples_.insert(index);
+            if (examples_.size() < kMaxExamples) examples_.insert(key_.index);
           }
         }
         out.Append(line);
@@ -440,10 +427,10 @@ class Merger {
         bool torn = false;
         Status st = ForEachLine(shard.dir + "/" + (ok ? results_name_ : "errors.jsonl"), '\n',
                                 /*cut_torn=*/false, &torn, [&](std::string_view line) {
-                                  const uint64_t index = IndexOf(line, ok && tsv_);
-                                  if (!examples_.contains(index)) return;
-                                  auto& [item, where] = seen[index];
-                                  if (item.empty()) item = ItemOf(line, ok && tsv_);
+                                  if (!ReadKey(line, ok && tsv_)) return;
+                                  if (!examples_.contains(key_.index)) return;
+                                  auto& [item, where] = seen[key_.index];
+                                  if (item.empty()) item = key_.item;
                                   where += (where.empty() ? "" : ", ") + std::string("shard ") +
                                            std::to_string(shard.spec.index) +
                                            (ok ? " (ok)" : " (failed)");
@@ -504,7 +491,11 @@ class Merger {
   bool indexed_results_ = true;
   char separator_ = '\n';
   std::string results_name_;
+  std::string settings_toml_;  // the merged settings.toml
+  int workers_ = 0;
   DoneSet done_;
+  RecordKeyReader reader_;
+  RecordKey key_;
   std::set<uint64_t> examples_;
   MergeReport report_;
 };
@@ -521,7 +512,8 @@ Result<MergeReport> MergeShards(const std::vector<std::string>& run_dirs,
   Result<std::vector<Shard>> shards = LoadShards(run_dirs);
   if (!shards.ok()) return shards.status();
   for (Shard& s : *shards) {
-    Status st = ReadShardLog(&s);
+    Status st = CheckShardEnded(s);
+    if (st.ok()) st = ReadShardSummary(&s);
     if (!st.ok()) return st;
   }
   Status st = CheckOutDir(out);

@@ -6,13 +6,14 @@
 //
 // Nothing is written unless the shards fit together: the same settings
 // (input.shard, output.dir and job.workers may differ), each shard 0..N-1
-// exactly once, and every shard finished ("run ended, exit status 0|1" in its
-// log.txt; an interrupted shard must be resumed first, or its unfinished items
-// would be lost from the failed list). Records are copied as they are; a
-// record whose index another record already has (an item in two shards) is
-// kept and reported, never silently dropped. The files records point to
-// (out/, spill/, logs/) are linked in beside them; the shards are left as
-// they are.
+// exactly once, and every shard finished (its run.json says it ended with
+// exit status 0 or 1; an interrupted shard must be resumed first, or its
+// unfinished items would be lost from the failed list). Records are copied
+// as they are; a record whose index another record already has (an item in
+// two shards) is kept and reported, never silently dropped. The files
+// records point to (out/, spill/, logs/) are linked in beside them; the
+// shards are left as they are. The merged directory gets a run.json of its
+// own, written last: ended, with the merge's exit status and counts.
 #pragma once
 
 #include <cstdint>

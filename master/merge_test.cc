@@ -6,9 +6,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "common/test_util.h"
 #include "config/load.h"
+#include "master/run_state.h"
 
 namespace shoal {
 namespace {
@@ -50,7 +52,7 @@ class MergeTest : public ::testing::Test {
     std::string results;
     std::string errors;
     std::string failed;
-    std::string log_end = "run ended, exit status 0";
+    std::optional<int> exit_status = 0;  // none: the run has not ended
   };
 
   // A shard's run directory as shoal run leaves it.
@@ -65,13 +67,17 @@ class MergeTest : public ::testing::Test {
     WriteFile(dir / "failed.txt", run.failed);
     const size_t ok = std::count(run.results.begin(), run.results.end(), '\n');
     const size_t failed = std::count(run.errors.begin(), run.errors.end(), '\n');
-    WriteFile(dir / "log.txt",
-              "2026-11-22T03:15:00.000Z shard " + run.shard +
-                  ": ...\n2026-11-22T03:15:00.001Z run started: 2 workers\n"
-                  "2026-11-22T03:15:01.000Z summary: " +
-                  std::to_string(ok) + " ok, " + std::to_string(failed) +
-                  " failed\n2026-11-22T03:15:01.000Z summary: wall 1s\n" +
-                  (run.log_end.empty() ? "" : "2026-11-22T03:15:01.001Z " + run.log_end + "\n"));
+    const std::string end =
+        run.exit_status ? "run ended, exit status " + std::to_string(*run.exit_status) : "";
+    WriteFile(dir / "log.txt", "2026-11-22T03:15:00.000Z shard " + run.shard +
+                                   ": ...\n2026-11-22T03:15:00.001Z run started: 2 workers\n"
+                                   "2026-11-22T03:15:01.000Z summary: " +
+                                   std::to_string(ok) + " ok, " + std::to_string(failed) +
+                                   " failed\n2026-11-22T03:15:01.000Z summary: wall 1s\n" +
+                                   (end.empty() ? "" : "2026-11-22T03:15:01.001Z " + end + "\n"));
+    RunState state = RunState::Start(SettingsToToml(settings), 2, 0, 0);
+    if (run.exit_status) state.End(*run.exit_status, ok, failed);
+    EXPECT_TRUE(WriteRunState(dir.string(), state).ok());
     return dir.string();
   }
   std::string MakeShard(const ShardRun& run) { return MakeShard(run, base_); }
@@ -248,7 +254,7 @@ TEST_F(MergeTest, UnfinishedShardIsRefused) {
   std::vector<std::string> dirs = ThreeShards();
   fs::remove_all(dirs[1]);
   ShardRun running{"1/3", Ok(2, "b"), "", ""};
-  running.log_end = "";
+  running.exit_status = std::nullopt;
   dirs[1] = MakeShard(running);
   std::string e = MergeError(dirs);
   EXPECT_NE(e.find("shard 1 (" + dirs[1] + ") has not finished"), std::string::npos) << e;
@@ -256,10 +262,67 @@ TEST_F(MergeTest, UnfinishedShardIsRefused) {
 
   fs::remove_all(dirs[1]);
   ShardRun interrupted{"1/3", Ok(2, "b"), "", ""};
-  interrupted.log_end = "run ended, exit status 143";
+  interrupted.exit_status = 143;
   dirs[1] = MakeShard(interrupted);
   e = MergeError(dirs);
-  EXPECT_NE(e.find("exit status 143"), std::string::npos) << e;
+  EXPECT_NE(e.find("exit status 143 (interrupted)"), std::string::npos) << e;
+}
+
+// What merge decides by is run.json, not the words of log.txt.
+TEST_F(MergeTest, FinishedIsWhatRunJsonSays) {
+  std::vector<std::string> dirs = ThreeShards();
+  // The log of a run that ended, but run.json of one that is still running
+  // (a run.json written at the start, then the master killed).
+  RunState started = RunState::Start(SettingsToToml(base_), 2, 0, 0);
+  ASSERT_TRUE(WriteRunState(dirs[2], started).ok());
+  std::string e = MergeError(dirs);
+  EXPECT_NE(e.find("shard 2 (" + dirs[2] +
+                   ") has not finished: its run.json says its last run, "
+                   "started " +
+                   started.started + ", has not ended"),
+            std::string::npos)
+      << e;
+
+  // And the other way round: a log without the words, a run.json that ended.
+  started.End(0, 2, 0);
+  ASSERT_TRUE(WriteRunState(dirs[2], started).ok());
+  WriteFile(fs::path(dirs[2]) / "log.txt", "");
+  Result<MergeReport> r = MergeShards(dirs, Out());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_NE(ReadFile(root_ / "merged/log.txt")
+                .find("shard 2/3 " + dirs[2] + ": summary: (none in its log.txt)"),
+            std::string::npos);
+}
+
+// A shard run by a shoal that wrote no run.json: refused, with the way out.
+TEST_F(MergeTest, ShardWithoutRunJsonIsRefused) {
+  std::vector<std::string> dirs = ThreeShards();
+  fs::remove(fs::path(dirs[0]) / "run.json");
+  std::string e = MergeError(dirs);
+  EXPECT_NE(e.find("shard 0 (" + dirs[0] + ") has no run.json"), std::string::npos) << e;
+  EXPECT_NE(e.find("'shoal resume " + dirs[0] + "'"), std::string::npos) << e;
+
+  WriteFile(fs::path(dirs[0]) / "run.json", "{\"version\":1,\"sho");
+  e = MergeError(dirs);
+  EXPECT_NE(e.find("shard 0 (" + dirs[0] + "): " + dirs[0] + "/run.json is not a JSON object"),
+            std::string::npos)
+      << e;
+}
+
+// The merged directory is a run directory like any other: its run.json too.
+TEST_F(MergeTest, MergedRunHasItsRunJson) {
+  Result<MergeReport> r = MergeShards(ThreeShards(), Out());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  Result<RunState> state = ReadRunState(Out());
+  ASSERT_TRUE(state.ok()) << state.status().message();
+  EXPECT_TRUE(state->ended);
+  EXPECT_EQ(state->exit_status, 1);
+  EXPECT_EQ(state->ok, 5u);
+  EXPECT_EQ(state->failed, 1u);
+  EXPECT_EQ(state->workers, 2);
+  EXPECT_EQ(state->settings_sha256,
+            RunState::Start(ReadFile(root_ / "merged/settings.toml"), 0, 0, 0).settings_sha256);
+  EXPECT_LE(state->started, state->ended_at);
 }
 
 TEST_F(MergeTest, ResumedShardCountsItsLastRun) {

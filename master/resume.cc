@@ -8,8 +8,8 @@
 #include <cstdio>
 
 #include "common/fd.h"
-#include "common/json.h"
 #include "master/item_source.h"
+#include "master/record_key.h"
 #include "master/run_dir.h"
 
 namespace shoal {
@@ -17,56 +17,6 @@ namespace shoal {
 namespace {
 
 constexpr size_t kSampleSize = 4096;
-
-struct RecordKey {
-  bool ok = false;
-  uint64_t index = 0;
-  std::string item;
-};
-
-RecordKey KeyOfJson(std::string_view line) {
-  thread_local std::vector<std::pair<std::string, std::string>> fields;
-  RecordKey key;
-  if (!ParseFlatJsonObject(line, &fields)) return key;
-  bool have_index = false, have_item = false;
-  for (auto& [k, v] : fields) {
-    if (k == "index") {
-      char* end = nullptr;
-      key.index = std::strtoull(v.c_str(), &end, 10);
-      have_index = end != v.c_str() && *end == '\0' && key.index > 0;
-    } else if (k == "item" && !have_item) {
-      key.item = v;
-      have_item = true;
-    } else if (k == "item_b64") {
-      have_item = DecodeBase64(v, &key.item);
-    }
-  }
-  key.ok = have_index && have_item;
-  return key;
-}
-
-// results.tsv of a non-sha256 job: "index \t item \t ok \t ...", escaped.
-RecordKey KeyOfTsv(std::string_view line) {
-  RecordKey key;
-  size_t tab = line.find('\t');
-  if (tab == std::string_view::npos) return key;
-  std::string idx(line.substr(0, tab));
-  char* end = nullptr;
-  key.index = std::strtoull(idx.c_str(), &end, 10);
-  if (end == idx.c_str() || *end != '\0' || key.index == 0) return key;
-  size_t tab2 = line.find('\t', tab + 1);
-  std::string_view field = line.substr(tab + 1, tab2 - tab - 1);
-  for (size_t i = 0; i < field.size(); ++i) {
-    if (field[i] == '\\' && i + 1 < field.size()) {
-      char c = field[++i];
-      key.item.push_back(c == 't' ? '\t' : c == 'n' ? '\n' : c == 'r' ? '\r' : c);
-    } else {
-      key.item.push_back(field[i]);
-    }
-  }
-  key.ok = true;
-  return key;
-}
 
 }  // namespace
 
@@ -99,12 +49,14 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
                          "has no item positions in its results, so it cannot be resumed; "
                          "retry its failed items or start a new run");
   }
-  bool bad_line = false;
-  std::string bad_file;
-  auto add = [&](const RecordKey& key, bool ok, const std::string& file) {
-    if (!key.ok) {
-      bad_line = true;
-      bad_file = file;
+  std::string bad_line;  // "file:line" of the first line that is not a record
+  uint64_t line_no = 0;
+  RecordKeyReader reader;
+  RecordKey key;
+  auto add = [&](bool read, bool ok, const std::string& file) {
+    ++line_no;
+    if (!read) {
+      if (bad_line.empty()) bad_line = file + ":" + std::to_string(line_no);
       return;
     }
     if (!records.done.Add(key.index)) {
@@ -122,17 +74,18 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
   bool tsv = settings.output.format == OutputFormat::kTsv;
   bool torn = false;
   Status st = ForEachLine(results, '\n', /*cut_torn=*/true, &torn, [&](std::string_view line) {
-    add(tsv ? KeyOfTsv(line) : KeyOfJson(line), true, results);
+    add(tsv ? ReadTsvRecordKey(line, &key) : reader.Read(line, &key), true, results);
   });
   if (!st.ok()) return st;
   records.torn += torn;
   std::string errors = run_dir + "/errors.jsonl";
+  line_no = 0;
   st = ForEachLine(errors, '\n', /*cut_torn=*/true, &torn,
-                   [&](std::string_view line) { add(KeyOfJson(line), false, errors); });
+                   [&](std::string_view line) { add(reader.Read(line, &key), false, errors); });
   if (!st.ok()) return st;
   records.torn += torn;
-  if (bad_line) {
-    return Status::Error(bad_file +
+  if (!bad_line.empty()) {
+    return Status::Error(bad_line +
                          ": a record without a readable index and item; "
                          "was this file edited? fix or remove that line, then resume");
   }

@@ -231,6 +231,7 @@ void RunDirectory::FormatSuccess(const Finished& f, std::string* out) const {
     out->push_back('\n');
     return;
   }
+  // By hand, not through a JSON library: see common/json.h for the numbers.
   JsonObject o(out);
   o.Int("index", static_cast<int64_t>(f.index)).Bytes("item", f.item).Bytes("status", "ok");
   if (f.exit_code >= 0) o.Int("exit", f.exit_code);

@@ -97,12 +97,15 @@ TEST_F(RunDirTest, RunRecordsToleratesATornLastRecord) {
 }
 
 TEST_F(RunDirTest, RunRecordsRefusesARecordWithoutIndexAndItem) {
-  Write("results.jsonl", "{\"item\":\"a\",\"status\":\"ok\"}\n");
+  Write("results.jsonl",
+        "{\"index\":1,\"item\":\"a\",\"status\":\"ok\"}\n{\"item\":\"b\",\"status\":\"ok\"}\n");
   Settings settings;
   auto records = ReadRunRecords(dir_.string(), settings);
   ASSERT_FALSE(records.ok());
-  EXPECT_NE(records.status().message().find("without a readable index and item"),
-            std::string::npos);
+  const std::string& e = records.status().message();
+  EXPECT_NE(e.find("results.jsonl:2: a record without a readable index and item"),
+            std::string::npos)
+      << e;
 }
 
 TEST(DoneSetTest, OneBitPerPositionAndDuplicatesAreReported) {

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -21,6 +20,7 @@
 #include "master/item_source.h"
 #include "master/master.h"
 #include "master/run_dir.h"
+#include "master/run_state.h"
 
 extern char** environ;
 
@@ -139,18 +139,11 @@ std::string Field(const std::string& text, const std::string& name) {
   return "";
 }
 
-// The status of "merge ended, exit status N" in a merged log.txt; -1 if none.
-int MergeEnded(const std::string& log_path) {
-  std::FILE* f = std::fopen(log_path.c_str(), "r");
-  if (f == nullptr) return -1;
-  int status = -1;
-  char line[4096];
-  constexpr char kEnded[] = " merge ended, exit status ";
-  while (std::fgets(line, sizeof line, f) != nullptr) {
-    if (const char* p = std::strstr(line, kEnded)) status = std::atoi(p + sizeof kEnded - 1);
-  }
-  std::fclose(f);
-  return status;
+// The exit status of the merge from the merged run's run.json; -1 if it
+// has none (the merge refused, or never ran).
+int MergeEnded(const std::string& merged_dir) {
+  Result<RunState> state = ReadRunState(merged_dir);
+  return state.ok() && state->ended ? *state->exit_status : -1;
 }
 
 }  // namespace
@@ -297,12 +290,12 @@ int WaitForMergeJob(const SlurmJob& job, const std::string& merge_id) {
     const std::string state = c.ok() && c->status == 0 ? Field(c->out, "JobState") : "";
     if (state.empty()) {
       // Gone from the controller (after MinJobAge) or scontrol failed: the
-      // merged log says how the merge ended, if it ran.
+      // merged run's run.json says how the merge ended, if it ran.
       if (++failures < 5) {
         std::this_thread::sleep_for(std::chrono::seconds(1));
         continue;
       }
-      const int ended = MergeEnded(job.dir + "/merged/log.txt");
+      const int ended = MergeEnded(job.dir + "/merged");
       if (ended >= 0) return ended;
       std::fprintf(stderr, "shoal: cannot read the state of job %s; see %s/merge.out\n",
                    merge_id.c_str(), job.dir.c_str());

@@ -9,6 +9,7 @@
 
 #include "common/test_util.h"
 #include "config/load.h"
+#include "master/run_state.h"
 
 namespace shoal {
 namespace {
@@ -227,6 +228,17 @@ TEST_F(FakeSlurmTest, WaitReturnsTheMergeJobsExitStatus) {
   EXPECT_EQ(WaitForMergeJob(job_, "42"), 0);
   Fake("scontrol", "echo 'JobId=42 JobState=CANCELLED Reason=None ExitCode=0:15'\n");
   EXPECT_EQ(WaitForMergeJob(job_, "42"), 3);
+}
+
+// Once the controller has forgotten the job (after MinJobAge), the merged
+// run's run.json says how the merge ended.
+TEST_F(FakeSlurmTest, WaitReadsTheMergedRunJsonOnceSlurmForgetsTheJob) {
+  Fake("scontrol", "echo 'slurm_load_jobs error: Invalid job id specified' >&2\nexit 1\n");
+  RunState merged = RunState::Start("", 0, 0, 0);
+  merged.End(1, 5, 1);
+  fs::create_directories(job_.dir + "/merged");
+  ASSERT_TRUE(WriteRunState(job_.dir + "/merged", merged).ok());
+  EXPECT_EQ(WaitForMergeJob(job_, "42"), 1);
 }
 
 TEST_F(FakeSlurmTest, WaitPollsUntilTheJobEnds) {

@@ -412,7 +412,19 @@ void PrintTo(const StopCase& c, std::ostream* os) {
   *os << "SIG" << sigabbrev_np(c.signal) << " -> exit " << c.expected_status;
 }
 
-class MasterStopped : public Crash, public ::testing::WithParamInterface<StopCase> {};
+class MasterStopped : public Crash, public ::testing::WithParamInterface<StopCase> {
+ protected:
+  // "ended exit_status ok failed" of the run's run.json; "False None" before it ends.
+  std::string RunState(const fs::path& run) {
+    ProcessResult r = Run({"python3", "-c",
+                           "import json, sys\n"
+                           "s = json.load(open(sys.argv[1]))\n"
+                           "print(s['ended'], s['exit_status'], "
+                           "*([s['ok'], s['failed']] if s['ended'] else []))",
+                           (run / "run.json").string()});
+    return r.status == 0 ? r.out.substr(0, r.out.find('\n')) : Describe(r);
+  }
+};
 
 TEST_P(MasterStopped, NoProcessRemainsAndResumeCompletesTheRun) {
   const StopCase c = GetParam();
@@ -440,12 +452,18 @@ TEST_P(MasterStopped, NoProcessRemainsAndResumeCompletesTheRun) {
     EXPECT_NE(ReadFile(run / "log.txt").find("shoal resume"), std::string::npos);
   }
 
+  // run.json, read by Python's json: a killed master never said it ended.
+  EXPECT_EQ(RunState(run), c.signal == SIGKILL ? "False None"
+                                               : "True " + std::to_string(c.expected_status) + " " +
+                                                     std::to_string(results.size()) + " 0");
+
   ProcessResult resumed = Shoal({"resume", run.string()});
   ASSERT_EQ(resumed.status, 0) << Describe(resumed);
   ASSERT_TRUE(ReadRun(run, &results, &errors));
   ExpectEachItemOnce(results, errors, Numbers(120));
   EXPECT_TRUE(errors.empty());
   EXPECT_TRUE(SegmentsOf(shoal->pid()).empty());
+  EXPECT_EQ(RunState(run), "True 0 120 0");
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -118,11 +118,19 @@ assert sorted(map(key, one)) == sorted(map(key, many)), "merged records differ f
 assert os.path.getsize(os.path.join(merged, "errors.jsonl")) == 0
 assert os.path.getsize(os.path.join(merged, "failed.txt")) == 0
 
+def state(d):
+    with open(os.path.join(d, "run.json"), encoding="utf-8") as f:
+        s = json.load(f)
+    return (s["ended"], s["exit_status"], s["ok"], s["failed"])
+
+assert state(merged) == (True, 0, 2000, 0), f"merged run.json: {state(merged)}"
+
 dirs = sorted(glob.glob(os.path.join(shards, "*-shard-*-of-4")))
 assert len(dirs) == 4, dirs
 for d in dirs:
     n = len(records(os.path.join(d, "results.jsonl")))
     assert 350 <= n <= 650, f"{d}: {n} of 2000 items, not about a quarter"
+    assert state(d) == (True, 0, n, 0), f"{d}/run.json: {state(d)}, {n} records"
     log = open(os.path.join(d, "log.txt"), encoding="utf-8").read()
     assert "(Slurm array job" in log, f"{d}/log.txt does not say which array task ran it"
 print("slurm-e2e: 2000 items, each in exactly one record, equal to the single-machine run")

@@ -1,0 +1,43 @@
+// Reading back the records of a run: what resume and merge need of a line of
+// results.jsonl, results.tsv or errors.jsonl is which input item it is
+// about, its index and its item text.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace shoal {
+
+struct RecordKey {
+  uint64_t index = 0;  // the item's position in the input, from 1
+  std::string item;    // its exact bytes ("item_b64" when not UTF-8)
+};
+
+// Parses record lines with simdjson, one parser and its buffers reused for
+// every line: resume and merge read runs of many millions of records.
+// Not thread-safe; one per reading thread.
+class RecordKeyReader {
+ public:
+  RecordKeyReader();
+  ~RecordKeyReader();
+  RecordKeyReader(const RecordKeyReader&) = delete;
+  RecordKeyReader& operator=(const RecordKeyReader&) = delete;
+
+  // False unless `line` is one whole JSON object with a positive integer
+  // "index" and an "item" string (or a valid "item_b64"): a torn or edited
+  // line is never taken for a record. *key is undefined after false.
+  bool Read(std::string_view line, RecordKey* key);
+
+ private:
+  struct Parser;
+  std::unique_ptr<Parser> parser_;
+};
+
+// A line of results.tsv (not the sha256 handler's, which is sha256sum's
+// format and has no index): "index \t item \t ok \t ...", with tab, newline,
+// carriage return and backslash escaped. False without an index.
+bool ReadTsvRecordKey(std::string_view line, RecordKey* key);
+
+}  // namespace shoal
