@@ -38,15 +38,27 @@ Status WriteAll(int fd, std::string_view data, const std::string& what) {
 Status WriteFileAtomically(const std::string& path, std::string_view data) {
   const std::string temp = path + ".tmp";
   UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return Status::FromErrno("cannot create " + temp, errno);
+  if (!fd.valid()) return Status::FromErrno("cannot write " + temp, errno);
   Status st = WriteAll(fd.get(), data, temp);
+  // Without the fsync a crash soon after the rename can leave an empty file
+  // on some file systems (ext4 without auto_da_alloc, xfs).
   if (st.ok() && ::fsync(fd.get()) != 0) st = Status::FromErrno("cannot sync " + temp, errno);
   fd.Reset();
   if (st.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
     st = Status::FromErrno("cannot rename " + temp + " to " + path, errno);
   }
-  if (!st.ok()) ::unlink(temp.c_str());
-  return st;
+  if (!st.ok()) {
+    ::unlink(temp.c_str());
+    return st;
+  }
+  // The rename itself lasts only once the directory is on disk.
+  const size_t slash = path.rfind('/');
+  const std::string dir_path = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid() || ::fsync(dir.get()) != 0) {
+    return Status::FromErrno("cannot sync the directory " + dir_path, errno);
+  }
+  return Status::Ok();
 }
 
 }  // namespace shoal

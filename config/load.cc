@@ -236,7 +236,7 @@ Result<Settings> LoadSettings(const std::string& path, const std::vector<Overrid
       return Status::Error(path + ": no such file; create one with 'shoal init " + path +
                            "' or name another");
     }
-    return Status::FromErrno(path, errno);
+    return Status::FromErrno(path, errno, StatusCode::kUsage);
   }
   std::string text;
   char buf[1 << 16];
@@ -244,7 +244,7 @@ Result<Settings> LoadSettings(const std::string& path, const std::vector<Overrid
   while ((n = std::fread(buf, 1, sizeof buf, file)) > 0) text.append(buf, n);
   const int err = std::ferror(file) ? errno : 0;
   std::fclose(file);
-  if (err != 0) return Status::FromErrno(path, err);
+  if (err != 0) return Status::FromErrno(path, err, StatusCode::kUsage);
   const std::string base_dir = fs::path(path).parent_path().string();
   return ParseSettings(text, path, base_dir, overrides);
 }

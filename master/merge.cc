@@ -131,7 +131,7 @@ Status CheckOutDir(const std::string& out_dir) {
   struct stat st;
   if (::stat(out_dir.c_str(), &st) != 0) {
     if (errno == ENOENT) return Status::Ok();
-    return Status::FromErrno("cannot look at " + out_dir, errno);
+    return Status::FromErrno("cannot look at " + out_dir, errno, StatusCode::kUsage);
   }
   std::error_code ec;
   if (!S_ISDIR(st.st_mode) || !fs::is_empty(out_dir, ec)) {
@@ -214,12 +214,13 @@ Result<std::vector<Shard>> LoadShards(const std::vector<std::string>& run_dirs) 
 // the shard was killed after its log said it ended, or the file was edited.
 Status CheckWhole(const std::string& path, char terminator, const Shard& shard) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return errno == ENOENT ? Status::Ok() : Status::FromErrno(path, errno);
+  if (!fd.valid())
+    return errno == ENOENT ? Status::Ok() : Status::FromErrno(path, errno, StatusCode::kUsage);
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(path, errno);
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(path, errno, StatusCode::kUsage);
   char last = terminator;
   if (st.st_size > 0 && ::pread(fd.get(), &last, 1, st.st_size - 1) != 1) {
-    return Status::FromErrno("cannot read " + path, errno);
+    return Status::FromErrno("cannot read " + path, errno, StatusCode::kUsage);
   }
   if (last != terminator) {
     return Status::Error(path + " ends in a torn record; 'shoal resume " + shard.dir +

@@ -77,28 +77,7 @@ std::string FormatRunState(const RunState& s) {
 }
 
 Status WriteRunState(const std::string& run_dir, const RunState& state) {
-  const std::string path = run_dir + "/" + kRunStateFile;
-  const std::string tmp = path + ".tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd.valid()) return Status::FromErrno("cannot write " + tmp, errno);
-  Status st = WriteAll(fd.get(), FormatRunState(state), tmp);
-  // Without the fsync a crash soon after the rename can leave an empty
-  // run.json on some file systems (ext4 without auto_da_alloc, xfs).
-  if (st.ok() && ::fsync(fd.get()) != 0) st = Status::FromErrno("cannot sync " + tmp, errno);
-  fd.Reset();
-  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = Status::FromErrno("cannot rename " + tmp + " to " + path, errno);
-  }
-  if (!st.ok()) {
-    ::unlink(tmp.c_str());
-    return st;
-  }
-  // The rename itself lasts only once the directory is on disk.
-  UniqueFd dir(::open(run_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid() || ::fsync(dir.get()) != 0) {
-    return Status::FromErrno("cannot sync the directory " + run_dir, errno);
-  }
-  return Status::Ok();
+  return WriteFileAtomically(run_dir + "/" + kRunStateFile, FormatRunState(state));
 }
 
 namespace {

@@ -511,6 +511,22 @@ TEST_F(E2e, CheckPrintsEffectiveSettingsAndInitWritesAValidFile) {
   EXPECT_NE(r.out.find("[job]"), std::string::npos) << r.out;
 }
 
+// What the user gave is wrong: exit 2, nothing made. The system refused an
+// operation the run needs: exit 3, whatever the settings say.
+TEST_F(E2e, ExitStatusSaysWhoseProblemItIs) {
+  WriteFile(dir_ / "items.txt", "a\n");
+  WriteFile(dir_ / "settings.toml",
+            "[input]\npath = \"items.txt\"\n[command]\nargv = [\"true\"]\n");
+  ProcessResult r = RunJob({"-i", "missing.txt"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_FALSE(fs::exists(runs_));
+
+  WriteFile(dir_ / "not-a-dir", "");
+  r = Shoal({"run", "settings.toml", "-o", (dir_ / "not-a-dir" / "runs").string()});
+  EXPECT_EQ(r.status, 3) << Describe(r);
+  EXPECT_NE(r.err.find("cannot create output.dir"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace e2e
 }  // namespace shoal
