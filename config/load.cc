@@ -227,11 +227,51 @@ Result<Settings> ParseSettings(std::string_view text, std::string_view source_na
   return settings;
 }
 
+Status CheckStorable(const Settings& settings) {
+  static constexpr std::string_view kName = "the effective settings";
+  const std::string text = SettingsToToml(settings);
+  Result<Settings> back = ParseSettings(text, kName, "", {});
+  if (back.ok() && *back == settings) return Status::Ok();
+  if (back.ok()) {
+    return Status::Internal(
+        "the effective settings read back differently from how they were "
+        "written; please report this with the output of 'shoal check'");
+  }
+  // "the effective settings:LINE:COL: ...": name the key on that line.
+  const std::string& message = back.status().message();
+  size_t line = 0;
+  if (message.starts_with(kName) && message.size() > kName.size() + 1) {
+    line = std::strtoul(message.c_str() + kName.size() + 1, nullptr, 10);
+  }
+  std::string section, key;
+  size_t at = 0;
+  for (size_t n = 1; n <= line && at < text.size(); ++n) {
+    const size_t end = std::min(text.find('\n', at), text.size());
+    const std::string_view l(text.data() + at, end - at);
+    if (l.starts_with("[") && l.ends_with("]")) section = l.substr(1, l.size() - 2);
+    if (n == line) key = std::string(l.substr(0, l.find(' ')));
+    at = end + 1;
+  }
+  const std::string what = key.empty() ? "a setting" : section + "." + key;
+  // The parser's words without its position and its "how to fix" part.
+  size_t from = message.find(": ", kName.size());
+  from = from == std::string::npos ? 0 : from + 2;
+  const std::string why = message.substr(from, message.find("; ", from) - from);
+  return Status::Error(what + " cannot be stored in a run directory's settings.toml (" + why +
+                       "); TOML holds only UTF-8: rename what it names, or give it in UTF-8");
+}
+
 Result<Settings> LoadSettings(const std::string& path, const std::vector<Override>& overrides,
                               bool allow_missing) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
-    if (errno == ENOENT && allow_missing) return ParseSettings("", path, "", overrides);
+    if (errno == ENOENT && allow_missing) {
+      Result<Settings> settings = ParseSettings("", path, "", overrides);
+      if (!settings.ok()) return settings;
+      Status storable = CheckStorable(*settings);
+      if (!storable.ok()) return storable;
+      return settings;
+    }
     if (errno == ENOENT) {
       return Status::Error(path + ": no such file; create one with 'shoal init " + path +
                            "' or name another");
@@ -246,7 +286,11 @@ Result<Settings> LoadSettings(const std::string& path, const std::vector<Overrid
   std::fclose(file);
   if (err != 0) return Status::FromErrno(path, err, StatusCode::kUsage);
   const std::string base_dir = fs::path(path).parent_path().string();
-  return ParseSettings(text, path, base_dir, overrides);
+  Result<Settings> settings = ParseSettings(text, path, base_dir, overrides);
+  if (!settings.ok()) return settings;
+  Status storable = CheckStorable(*settings);
+  if (!storable.ok()) return storable;
+  return settings;
 }
 
 }  // namespace shoal

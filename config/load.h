@@ -38,6 +38,13 @@ Result<Settings> ParseSettings(std::string_view text, std::string_view source_na
 // accepts and that yields the same Settings (round trip).
 std::string SettingsToToml(const Settings& settings);
 
+// Whether `settings` survive SettingsToToml and ParseSettings unchanged, as
+// a run directory's settings.toml must for its workers, resume and retry.
+// A value with bytes that are not UTF-8 (a Latin-1 path) does not: the
+// error names its key. LoadSettings checks this; so must whoever changes
+// settings after loading them.
+Status CheckStorable(const Settings& settings);
+
 // The same document with each key's one-line doc as a comment (shoal check).
 std::string SettingsToAnnotatedToml(const Settings& settings);
 

@@ -766,5 +766,24 @@ TEST_F(LoadFileTest, InitTemplateLoads) {
   EXPECT_EQ(r->input.path, dir_ + "/data");
 }
 
+// A run directory's settings.toml must read back as what the master runs by:
+// a value TOML cannot hold is refused when loading, naming its key.
+TEST_F(LoadFileTest, ValuesThatCannotBeStoredAreRefusedByName) {
+  const std::string path = Write("settings.toml", "[command]\nargv = [\"true\"]\n");
+  const std::string latin1 = dir_ + "/caf\xe9.txt";
+  Result<Settings> r = LoadSettings(path, {{"input.path", latin1, true, "-i " + latin1}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUsage);
+  EXPECT_TRUE(r.status().message().starts_with("input.path cannot be stored"))
+      << r.status().message();
+  r = LoadSettings(path, {{"command.env.NAME", "caf\xe9", false, ""}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_TRUE(r.status().message().starts_with("command.env")) << r.status().message();
+
+  r = LoadSettings(path, {{"input.path", dir_ + "/caf\xc3\xa9.txt", true, ""}});  // UTF-8
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(CheckStorable(*r).ok());
+}
+
 }  // namespace
 }  // namespace shoal

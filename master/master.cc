@@ -128,6 +128,8 @@ Status Master::Prepare() {
   effective.input.kind = input_.kind;
   effective.input.items = input_.items;
   effective.job.workers = workers_;
+  Status storable = CheckStorable(effective);  // --items may name a non-UTF-8 path
+  if (!storable.ok()) return storable;
   settings_toml_ = SettingsToToml(effective);
   if (options_.resume) {
     prior_ok_ = options_.resume->ok;
