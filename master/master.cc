@@ -19,8 +19,6 @@
 #include "common/fd.h"
 #include "config/cli.h"
 #include "config/load.h"
-#include "job/argv_builder.h"
-#include "job/plugin_library.h"
 #include "master/clock.h"
 #include "master/dry_run.h"
 #include "master/process_pool.h"
@@ -322,18 +320,7 @@ int Master::Summarize() {
                        : -1;
   for (const std::string& line : SummaryLines(stats, totals)) run_.Log(line);
 
-  uint64_t total = stats.finished();
-  double rate = secs > 0 ? static_cast<double>(total) / secs : 0;
-  char line[512];
-  std::snprintf(line, sizeof line,
-                "%llu ok, %llu failed, %llu items in %.2f s (%.0f items/s); %llu retried, "
-                "%llu worker deaths; cpu master %.2f s, workers %.2f s",
-                static_cast<unsigned long long>(stats.ok),
-                static_cast<unsigned long long>(stats.failed),
-                static_cast<unsigned long long>(total), secs, rate,
-                static_cast<unsigned long long>(stats.retried),
-                static_cast<unsigned long long>(sched.worker_deaths()), totals.cpu_master_s,
-                totals.cpu_workers_s);
+  const std::string line = TerminalSummary(stats, totals);
   int code = kExitOk;
   std::string resume_hint = "'shoal resume " + run_.path() + "' finishes the run";
   if (sched.fatal()) {
@@ -363,7 +350,8 @@ int Master::Summarize() {
                  not_run.c_str(), resume_hint.c_str());
   }
   if (!options_.quiet || code != kExitOk) {
-    std::fprintf(stderr, "shoal: %s\nshoal: run directory: %s\n", line, run_.path().c_str());
+    std::fprintf(stderr, "shoal: %s\nshoal: run directory: %s\n", line.c_str(),
+                 run_.path().c_str());
   }
   return code;
 }
@@ -414,37 +402,6 @@ Result<int> Master::Run() {
 }
 
 }  // namespace
-
-Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
-  JobInput input;
-  auto kind = ResolveInputKind(s.input);
-  if (!kind.ok()) return kind.status();
-  input.kind = *kind;
-  if (s.job.handler == HandlerKind::kPlugin) {
-    Status st = CheckPluginLibrary(s.plugin.library);
-    if (!st.ok()) return st;
-  }
-  if (s.job.handler == HandlerKind::kCommand) {
-    // What every worker will compile, checked once before anything runs.
-    Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command);
-    if (!argv.ok()) return Status::Error("command.argv: " + argv.status().message());
-  }
-  input.items = options.items_file.empty() ? s.input.items : options.items_file;
-  if (!input.items.empty() && input.items != "-") {
-    input.items = std::filesystem::absolute(input.items).lexically_normal();
-  }
-  auto source = OpenItemSource(s, input.items);
-  if (!source.ok()) return source.status();
-  input.source = std::move(*source);
-  if (input.kind == InputKind::kTree && input.items.empty()) {
-    // A walk is mostly getdents64 and sorting: on a thread of its own it
-    // overlaps dispatch rather than adding to it.
-    auto ahead = ReadAhead::Start(std::move(input.source));
-    if (!ahead.ok()) return ahead.status();
-    input.source = std::move(*ahead);
-  }
-  return input;
-}
 
 Result<int> RunJob(const Settings& settings, const RunOptions& options) {
   if (options.dry_run) return DryRun(settings, options);

@@ -163,6 +163,22 @@ std::string FormatMillis(double ms) {
   return buf;
 }
 
+std::string TerminalSummary(const RunStats& stats, const RunTotals& totals) {
+  const uint64_t total = stats.finished();
+  const double rate = totals.wall_s > 0 ? static_cast<double>(total) / totals.wall_s : 0;
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "%llu ok, %llu failed, %llu items in %.2f s (%.0f items/s); %llu retried, "
+                "%llu worker deaths; cpu master %.2f s, workers %.2f s",
+                static_cast<unsigned long long>(stats.ok),
+                static_cast<unsigned long long>(stats.failed),
+                static_cast<unsigned long long>(total), totals.wall_s, rate,
+                static_cast<unsigned long long>(stats.retried),
+                static_cast<unsigned long long>(totals.worker_deaths), totals.cpu_master_s,
+                totals.cpu_workers_s);
+  return line;
+}
+
 std::vector<std::string> SummaryLines(const RunStats& stats, const RunTotals& totals) {
   std::vector<std::string> lines;
   auto u = [](uint64_t v) { return std::to_string(v); };

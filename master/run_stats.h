@@ -111,6 +111,11 @@ struct RunTotals {
 //   summary: slowest: #17 120.4ms d01/f003.bin; #4 ...
 std::vector<std::string> SummaryLines(const RunStats& stats, const RunTotals& totals);
 
+// The one line a finished run prints on stderr:
+//   980 ok, 20 failed, 1000 items in 12.30 s (81 items/s); 3 retried, 0 worker
+//   deaths; cpu master 0.40 s, workers 45.10 s
+std::string TerminalSummary(const RunStats& stats, const RunTotals& totals);
+
 // "12.3ms", "4.56s", "2m05s", "1h02m": a duration for people.
 std::string FormatMillis(double ms);
 

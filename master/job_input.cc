@@ -1,0 +1,44 @@
+// What a run or a dry run reads, and the checks that must pass before
+// anything is created: the input kind, the command templates every worker
+// will compile, the plugin library every worker will load.
+#include <filesystem>
+
+#include "job/argv_builder.h"
+#include "job/plugin_library.h"
+#include "master/master.h"
+#include "master/read_ahead.h"
+
+namespace shoal {
+
+Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
+  JobInput input;
+  auto kind = ResolveInputKind(s.input);
+  if (!kind.ok()) return kind.status();
+  input.kind = *kind;
+  if (s.job.handler == HandlerKind::kPlugin) {
+    Status st = CheckPluginLibrary(s.plugin.library);
+    if (!st.ok()) return st;
+  }
+  if (s.job.handler == HandlerKind::kCommand) {
+    // What every worker will compile, checked once before anything runs.
+    Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command);
+    if (!argv.ok()) return Status::Error("command.argv: " + argv.status().message());
+  }
+  input.items = options.items_file.empty() ? s.input.items : options.items_file;
+  if (!input.items.empty() && input.items != "-") {
+    input.items = std::filesystem::absolute(input.items).lexically_normal();
+  }
+  auto source = OpenItemSource(s, input.items);
+  if (!source.ok()) return source.status();
+  input.source = std::move(*source);
+  if (input.kind == InputKind::kTree && input.items.empty()) {
+    // A walk is mostly getdents64 and sorting: on a thread of its own it
+    // overlaps dispatch rather than adding to it.
+    auto ahead = ReadAhead::Start(std::move(input.source));
+    if (!ahead.ok()) return ahead.status();
+    input.source = std::move(*ahead);
+  }
+  return input;
+}
+
+}  // namespace shoal
