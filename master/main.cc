@@ -153,7 +153,7 @@ int Main(int argc, char** argv) {
                               "; shoal slurm gives each array task its own shard: remove it",
                           kExitUsage);
       }
-      return RunSlurmJob(*settings, cl->slurm, cl->quiet);
+      return ExitStatusOf(RunSlurmJob(*settings, cl->slurm, cl->quiet));
     }
     case Verb::kMerge:
       return Merge(*cl);
@@ -178,7 +178,7 @@ int Main(int argc, char** argv) {
         // A Slurm array over just the failed items: each task a shard of them.
         settings->input.items = std::filesystem::absolute(options.items_file).lexically_normal();
         settings->input.shard.clear();
-        return RunSlurmJob(*settings, cl->slurm, cl->quiet);
+        return ExitStatusOf(RunSlurmJob(*settings, cl->slurm, cl->quiet));
       }
       return ExitStatusOf(RunJob(*settings, options));
     }

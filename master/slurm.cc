@@ -216,7 +216,7 @@ std::string SubmitScript(const SlurmJob& job) {
 Result<std::string> SelfExecutable() {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  if (ec) return Status::Error("cannot read /proc/self/exe: " + ec.message());
+  if (ec) return Status::Internal("cannot read /proc/self/exe: " + ec.message());
   return self.string();
 }
 
@@ -325,23 +325,14 @@ int WaitForMergeJob(const SlurmJob& job, const std::string& merge_id) {
   }
 }
 
-int RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool quiet) {
+Result<int> RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool quiet) {
   Result<std::string> self = SelfExecutable();
-  if (!self.ok()) {
-    std::fprintf(stderr, "shoal: %s\n", self.status().message().c_str());
-    return kExitInternal;
-  }
+  if (!self.ok()) return self.status();
   // A missing input is better said now than by every task on its node.
   Result<InputKind> kind = ResolveInputKind(settings.input);
-  if (!kind.ok()) {
-    std::fprintf(stderr, "shoal: %s\n", kind.status().message().c_str());
-    return kExitUsage;
-  }
+  if (!kind.ok()) return kind.status();
   Result<SlurmJob> job = WriteSlurmJob(settings, options, *self);
-  if (!job.ok()) {
-    std::fprintf(stderr, "shoal: %s\n", job.status().message().c_str());
-    return kExitUsage;
-  }
+  if (!job.ok()) return job.status();
   if (!options.submit) {
     std::printf("wrote %s/shards.sbatch (%d shards), merge.sbatch and submit.sh\n",
                 job->dir.c_str(), job->shards);
@@ -350,9 +341,8 @@ int RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool 
   }
   Result<SubmittedJob> submitted = SubmitSlurmJob(*job);
   if (!submitted.ok()) {
-    std::fprintf(stderr, "shoal: %s\nshoal: the scripts are in %s\n",
-                 submitted.status().message().c_str(), job->dir.c_str());
-    return kExitUsage;
+    // sbatch is missing or refused the job: the scripts are there to fix and submit by hand.
+    return Status::Error(submitted.status().message() + "\nshoal: the scripts are in " + job->dir);
   }
   std::printf("submitted the shards as job %s and the merge as job %s\n",
               submitted->array_id.c_str(), submitted->merge_id.c_str());

@@ -70,6 +70,6 @@ int WaitForMergeJob(const SlurmJob& job, const std::string& merge_id);
 
 // shoal slurm, and shoal retry --shards: writes the job, submits it with
 // options.submit, waits with options.wait. Returns SPEC's exit status.
-int RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool quiet);
+Result<int> RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool quiet);
 
 }  // namespace shoal
