@@ -320,10 +320,10 @@ uint64_t Scheduler::NextDeadlineNs() const {
   uint64_t due = UINT64_MAX;
   const uint64_t now = clock_.NowNs();
   if (stopping_) due = stop_deadline_ns_;
-  // Timeouts and liveness are looked at now and then, not to the nanosecond.
-  if (s_.job.timeout.count() > 0 || s_.job.worker_timeout.count() > 0) {
-    due = std::min(due, now + limits_.timeout_check_ns);
-  }
+  // Timeouts are looked at now and then, not to the nanosecond. Liveness
+  // (job.worker_timeout, seconds at least) needs no deadline of its own: the
+  // owner's loop ticks at least every flush interval.
+  if (s_.job.timeout.count() > 0) due = std::min(due, now + limits_.timeout_check_ns);
   // A retry due, if a worker has room for it (else a finishing worker wakes
   // the loop anyway).
   if (!stopping_ && !halted_ && !delayed_.empty() && RoomToFeed()) {

@@ -104,7 +104,8 @@ class Scheduler final : public WorkerEvents {
   // SIGINT / SIGTERM / SIGHUP.
   void OnSignal(int sig);
   // Timeouts, liveness and the stop deadline: call when NextDeadlineNs()
-  // has passed (calling more often is harmless).
+  // has passed, and at least every second or so (liveness has no deadline
+  // of its own); calling more often is harmless.
   void Tick();
   // Something outside the scheduler ends the run (a record file cannot be
   // written, the input failed).

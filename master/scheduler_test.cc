@@ -191,8 +191,7 @@ class SchedulerTest : public ::testing::Test {
     sched_->OnWorkerExit(slot, WorkerExit{wait_status, was_ready, current_seq});
   }
 
-  // Liveness is off unless a test is about it: its periodic look would
-  // otherwise be the next deadline of every test.
+  // Liveness is off unless a test is about it.
   Settings s_ = [] {
     Settings s;
     s.job.worker_timeout = Millis(0);
