@@ -12,6 +12,16 @@ namespace shoal {
 namespace e2e {
 namespace {
 
+// The /dev/shm entries of segments made by the master with pid `pid`: names
+// are "shoal-<pid>-<random>", so runs of other tests are not counted.
+std::vector<std::string> SegmentsOf(pid_t pid) {
+  std::vector<std::string> mine;
+  for (const std::string& name : DevShmEntries()) {
+    if (name.starts_with("shoal-" + std::to_string(pid) + "-")) mine.push_back(name);
+  }
+  return mine;
+}
+
 class Faults : public E2e {
  protected:
   void WriteCommandJob(const std::string& input, const std::string& script,
@@ -63,6 +73,39 @@ class Faults : public E2e {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
 };
+
+// `shoal run ... 2>&1 | head -1`: once head exits, every write to stderr
+// fails. Before, SIGPIPE killed the master (exit 141): no "run ended" in
+// log.txt, the segment left in /dev/shm.
+TEST_F(Faults, ABrokenStderrDoesNotStopTheRun) {
+  std::string list;
+  std::vector<std::string> items;
+  for (int i = 1; i <= 6; ++i) {
+    items.push_back("item" + std::to_string(i));
+    list += items.back() + "\n";
+  }
+  WriteFile(dir_ / "list.txt", list);
+  // Each command says which signals it ignores: SIGPIPE must not be one,
+  // though the master now ignores it.
+  WriteCommandJob("list.txt", "sleep 0.05; grep SigIgn /proc/self/status");
+  pid_t master = 0;
+  int status = RunWithBrokenStderr(&master);
+  ASSERT_EQ(status, 0) << "shoal with a broken stderr: exit status " << status;
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  EXPECT_TRUE(errors.empty());
+  for (const Record& rec : results) {
+    std::string out = rec.output.value_or("");
+    ASSERT_TRUE(out.starts_with("SigIgn:")) << out;
+    uint64_t ignored = std::stoull(out.substr(out.find_first_not_of(" \t", 7)), nullptr, 16);
+    EXPECT_EQ(ignored & (uint64_t{1} << (SIGPIPE - 1)), 0u) << rec.item << ": " << out;
+  }
+  std::string log = ReadFile(run / "log.txt");
+  EXPECT_NE(log.find("run ended, exit status 0"), std::string::npos) << log;
+  EXPECT_TRUE(SegmentsOf(master).empty()) << SegmentsOf(master)[0] << " left in /dev/shm";
+}
 
 // command.cwd fixed to a path that is not a directory: before, `shoal check`
 // accepted it and the run failed as an internal error (exit 3) once its
