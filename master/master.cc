@@ -100,6 +100,7 @@ class Master {
   std::unique_ptr<ProgressDisplay> progress_;
   std::unique_ptr<RunFiles> records_;
   UniqueFd epoll_, signal_fd_;
+  std::unique_ptr<SharedSegment> segment_;  // made in Prepare, then the pool's
   std::unique_ptr<ProcessPool> pool_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<InputCounter> counter_;
@@ -143,6 +144,11 @@ Status Master::Prepare() {
   effective.input.items = input_.items;
   effective.job.workers = workers_;
   settings_toml_ = SettingsToToml(effective);
+  // Shared memory before the run directory: a /dev/shm too small for the
+  // segment ends the start with a message and nothing left behind.
+  auto segment = ProcessPool::CreateSegment(workers_);
+  if (!segment.ok()) return segment.status();
+  segment_ = std::move(*segment);
   if (options_.resume) {
     prior_ok_ = options_.resume->ok;
     prior_failed_ = options_.resume->failed;
@@ -168,7 +174,7 @@ Status Master::SetUpLoop() {
   ev.events = EPOLLIN;
   ev.data.u64 = kTagSignal;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signal_fd_.get(), &ev);
-  auto pool = ProcessPool::Create(workers_, epoll_.get(), run_.path());
+  auto pool = ProcessPool::Create(std::move(segment_), workers_, epoll_.get(), run_.path());
   if (!pool.ok()) return pool.status();
   pool_ = std::move(*pool);
   const DoneSet* done = options_.resume ? &options_.resume->done : nullptr;

@@ -74,6 +74,31 @@ class Faults : public E2e {
   }
 };
 
+// A /dev/shm too small for the segment: before, the master died of SIGBUS
+// while it touched the pages (exit 135), leaving the segment and a run
+// directory. A tmpfs of 64 KiB is mounted over /dev/shm in a mount namespace
+// of the run's own (unshare -m), so nothing else on the machine sees it.
+TEST_F(Faults, TooLittleSharedMemoryIsAClearStartUpError) {
+  WriteFile(dir_ / "list.txt", "a\n");
+  WriteCommandJob("list.txt", "true");
+  const std::string script =
+      "mount -t tmpfs -o size=64k shoal-faults-test /dev/shm 2>/dev/null || exit 77\n"
+      "\"$@\"; rc=$?\n"
+      "ls -A /dev/shm > shm-left; exit $rc\n";
+  ProcessResult r = Run({"unshare", "-m", "sh", "-c", script, "sh", SHOAL_BIN, "run",
+                         "settings.toml", "-o", runs_.string()});
+  if (r.status == 77 || r.err.find("unshare failed") != std::string::npos ||
+      r.err.find("unshare:") != std::string::npos) {
+    GTEST_SKIP() << "cannot mount a tmpfs in a mount namespace here: " << r.err;
+  }
+  EXPECT_EQ(r.status, 3) << Describe(r);
+  EXPECT_NE(r.err.find("cannot create shared memory"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("size of /dev/shm"), std::string::npos) << r.err;
+  EXPECT_EQ(ReadFile(dir_ / "shm-left"), "") << "segment left behind in /dev/shm";
+  EXPECT_TRUE(RunDirs().empty()) << "a run directory was left under " << runs_;
+}
+
 // `shoal run ... 2>&1 | head -1`: once head exits, every write to stderr
 // fails. Before, SIGPIPE killed the master (exit 141): no "run ended" in
 // log.txt, the segment left in /dev/shm.
