@@ -316,6 +316,7 @@ void Master::Loop() {
 
 int Master::Summarize() {
   if (window_) window_->ReleaseAll(run_);
+  MaybeFlush(true);  // the input's last warnings go before the summary
   uint64_t now = clock_.NowNs();
   double secs = static_cast<double>(now - start_ns_) / 1e9;
   struct rusage self {
@@ -353,6 +354,7 @@ int Master::Summarize() {
                 static_cast<unsigned long long>(sched.worker_deaths()), totals.cpu_master_s,
                 totals.cpu_workers_s);
   int code = kExitOk;
+  const std::string incomplete = input_.source->Incomplete();
   std::string resume_hint = "'shoal resume " + run_.path() + "' finishes the run";
   if (sched.fatal()) {
     run_.Log("run failed: " + sched.fatal_message());
@@ -360,14 +362,15 @@ int Master::Summarize() {
   } else if (sched.stop_signal() != 0) {
     run_.Log("interrupted; " + resume_hint);
     code = 128 + sched.stop_signal();
-  } else if (stats.failed + prior_failed_ > 0) {
-    code = kExitItemsFailed;
+  } else if (stats.failed + prior_failed_ > 0 || !incomplete.empty()) {
+    code = kExitItemsFailed;  // an input cut short: the run did not see all of it
   }
   if (sched.halted()) run_.Log("halted: " + sched.halt_reason() + "; " + resume_hint);
   run_.Log("run ended, exit status " + std::to_string(code));
   MaybeFlush(true);
   if (progress_) progress_->Clear();
   if (sched.fatal()) std::fprintf(stderr, "shoal: %s\n", sched.fatal_message().c_str());
+  if (!incomplete.empty()) std::fprintf(stderr, "shoal: warning: input %s\n", incomplete.c_str());
   if (sched.halted()) {
     std::string not_run = totals.not_run >= 0 ? std::to_string(totals.not_run) + " items not run"
                                               : "the rest of the input not run";

@@ -155,6 +155,27 @@ TEST_F(Faults, AFixedCwdThatIsNoDirectoryIsRefusedBeforeAnythingRuns) {
   EXPECT_EQ(check.status, 0) << Describe(check);
 }
 
+// The list file emptied while the run reads it (here by the first item's
+// command, while the master holds the rest in its buffer): the run still
+// runs what it read, but it did not see its whole input. Before, exit 0 and
+// no word of it.
+TEST_F(Faults, AListTruncatedWhileItIsReadWarnsAndFailsTheRun) {
+  const std::string list = (dir_ / "list.txt").string();
+  WriteFile(list, "a\nb\nc\n");
+  WriteCommandJob("list.txt", "if [ \"$1\" = a ]; then : > " + list + "; sleep 0.2; fi");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ProcessResult r = RunJob();
+  EXPECT_EQ(r.status, 1) << Describe(r);
+  EXPECT_NE(r.err.find("was truncated while it was read"), std::string::npos) << r.err;
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  EXPECT_EQ(Items(results), (std::vector<std::string>{"a", "b", "c"}));
+  std::string log = ReadFile(run / "log.txt");
+  EXPECT_NE(log.find("input: '" + list + "' was truncated while it was read"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("run ended, exit status 1"), std::string::npos) << log;
+}
+
 }  // namespace
 }  // namespace e2e
 }  // namespace shoal
