@@ -22,6 +22,13 @@ std::vector<std::string> SegmentsOf(pid_t pid) {
   return mine;
 }
 
+// Whether `pid` names a live process (a zombie counts as gone: it runs nothing).
+bool Alive(pid_t pid) {
+  std::string stat = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
 class Faults : public E2e {
  protected:
   void WriteCommandJob(const std::string& input, const std::string& script,
@@ -130,6 +137,69 @@ TEST_F(Faults, ABrokenStderrDoesNotStopTheRun) {
   std::string log = ReadFile(run / "log.txt");
   EXPECT_NE(log.find("run ended, exit status 0"), std::string::npos) << log;
   EXPECT_TRUE(SegmentsOf(master).empty()) << SegmentsOf(master)[0] << " left in /dev/shm";
+}
+
+// A command that starts a daemon (setsid: out of its process group, so the
+// group kill misses it). Before, the daemon outlived its item and the run.
+// Item "start" starts it and writes its pid; item "check", on the same worker
+// after it, fails if the daemon still runs.
+TEST_F(Faults, ADaemonStartedByACommandEndsWithItsItem) {
+  const std::string pid_file = (dir_ / "daemon.pid").string();
+  WriteFile(dir_ / "list.txt", "start\ncheck\n");
+  // The daemon writes its own pid ($$ before exec), whether setsid forked or not.
+  std::string script = R"(if [ "$1" = start ]; then
+  setsid sh -c 'echo $$ > @PID@.tmp; mv @PID@.tmp @PID@; exec sleep 300' </dev/null >/dev/null 2>&1 &
+  while [ ! -s @PID@ ]; do sleep 0.01; done
+else
+  state=$(cut -d')' -f2 /proc/$(cat @PID@)/stat 2>/dev/null | cut -c2)
+  if [ -n "$state" ] && [ "$state" != Z ]; then echo "daemon alive" >&2; exit 1; fi
+fi
+)";
+  for (size_t at; (at = script.find("@PID@")) != std::string::npos;) {
+    script.replace(at, 5, pid_file);
+  }
+  WriteCommandJob("list.txt", script);
+  fs::path run;
+  std::vector<Record> results, errors;
+  ProcessResult r = RunJob();
+  std::string text = ReadFile(pid_file);
+  pid_t daemon = text.empty() ? 0 : static_cast<pid_t>(std::stol(text));
+  bool alive_after_run = daemon > 0 && Alive(daemon);
+  if (alive_after_run) ::kill(daemon, SIGKILL);  // not left to the machine
+  ASSERT_GT(daemon, 0) << "no daemon pid in " << pid_file << "; " << Describe(r);
+  EXPECT_EQ(r.status, 0) << Describe(r);
+  EXPECT_FALSE(alive_after_run) << "daemon " << daemon << " outlived the run";
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  EXPECT_TRUE(errors.empty()) << errors[0].item << ": " << errors[0].reason.value_or("");
+  EXPECT_EQ(Items(results), (std::vector<std::string>{"check", "start"}));
+}
+
+// The same daemon, started by an item that then runs on, and the master
+// killed outright (SIGKILL): its workers get SIGTERM (PDEATHSIG) and take the
+// command's process group down, and now what the command left outside it.
+TEST_F(Faults, ADaemonStartedByACommandEndsWithItsWorkerWhenTheMasterIsKilled) {
+  const std::string pid_file = (dir_ / "daemon.pid").string();
+  WriteFile(dir_ / "list.txt", "start\n");
+  WriteCommandJob("list.txt", "setsid sh -c 'echo $$ > " + pid_file + ".tmp; mv " + pid_file +
+                                  ".tmp " + pid_file +
+                                  "; exec sleep 300' </dev/null >/dev/null 2>&1 & sleep 300");
+  Child master(WithShoal({"run", "settings.toml", "-o", runs_.string()}), dir_, NextCapture());
+  pid_t daemon = 0;
+  for (int i = 0; i < 1000 && daemon == 0; ++i) {
+    std::string text = ReadFile(pid_file);
+    if (!text.empty()) daemon = static_cast<pid_t>(std::stol(text));
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_GT(daemon, 0) << "no daemon pid in " << pid_file;
+  ::kill(master.pid(), SIGKILL);
+  master.Wait(seconds(10));
+  bool alive = true;
+  for (int i = 0; i < 500 && alive; ++i) {
+    alive = Alive(daemon);
+    if (alive) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (alive) ::kill(daemon, SIGKILL);  // not left to the machine
+  EXPECT_FALSE(alive) << "daemon " << daemon << " outlived its worker";
 }
 
 // command.cwd fixed to a path that is not a directory: before, `shoal check`
