@@ -1,6 +1,7 @@
 #include "common/shm_segment.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -44,10 +45,22 @@ Result<std::unique_ptr<SharedSegment>> SharedSegment::Create(size_t size) {
     bip::shared_memory_object shm(bip::create_only, name.c_str(), bip::read_write, owner_only);
     try {
       shm.truncate(static_cast<bip::offset_t>(size));
+      // Reserve the memory itself: ftruncate reserves nothing on tmpfs, and
+      // touching a page /dev/shm has no room for raises SIGBUS. So a full
+      // /dev/shm is an error here, not a master killed mid-start.
+      int err = ::posix_fallocate(shm.get_mapping_handle().handle, 0, static_cast<off_t>(size));
+      if (err != 0) {
+        bip::shared_memory_object::remove(name.c_str());
+        Status why = Status::FromErrno("cannot create shared memory /dev/shm/" + name + " of " +
+                                           std::to_string(size) + " bytes",
+                                       err);
+        return Status::IoError(why.message() +
+                               "; check free memory and the size of /dev/shm (df -h /dev/shm)");
+      }
       auto mapping = std::make_unique<Mapping>();
       mapping->region = bip::mapped_region(shm, bip::read_write, 0, size);
-      // Touch every page now: on tmpfs a shortage then fails here, not as a
-      // SIGBUS in a worker hours later. Zero is also the initial state.
+      // Touch every page now, so that the memory is in place before any
+      // worker needs it. Zero is also the initial state.
       std::memset(mapping->region.get_address(), 0, size);
       return std::unique_ptr<SharedSegment>(new SharedSegment(name, std::move(mapping), true));
     } catch (...) {
@@ -56,8 +69,8 @@ Result<std::unique_ptr<SharedSegment>> SharedSegment::Create(size_t size) {
     }
   } catch (const bip::interprocess_exception& e) {
     return Status::IoError("cannot create shared memory /dev/shm/" + name + " of " +
-                         std::to_string(size) + " bytes: " + e.what() +
-                         "; check free memory and the size of /dev/shm");
+                           std::to_string(size) + " bytes: " + e.what() +
+                           "; check free memory and the size of /dev/shm");
   }
 }
 

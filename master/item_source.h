@@ -52,6 +52,11 @@ class ItemSource {
   // ("cannot read directory 'a/b': Permission denied"); the master logs them.
   // A source keeps a bounded number between calls, so call it now and then.
   virtual std::vector<std::string> TakeWarnings() { return {}; }
+  // Non-empty, and saying why, once the input has ended without delivering
+  // all of itself while read() saw no error: a list file truncated while it
+  // was read. The items it did deliver run; the run then ends with exit 1,
+  // since it cannot know what it missed. The source warns of it too.
+  virtual std::string Incomplete() const { return {}; }
   // For inputs that arrive over time (a pipe, a terminal): true when the
   // next Next() would wait for the writer, and the fd to watch until it is
   // readable. The master then waits in epoll rather than in read(), so it

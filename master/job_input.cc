@@ -4,26 +4,31 @@
 #include <filesystem>
 
 #include "job/argv_builder.h"
+#include "job/command_cwd.h"
 #include "job/plugin_library.h"
 #include "master/master.h"
 #include "master/read_ahead.h"
 
 namespace shoal {
 
+Status CheckJob(const Settings& s) {
+  if (s.job.handler == HandlerKind::kPlugin) return CheckPluginLibrary(s.plugin.library);
+  if (s.job.handler == HandlerKind::kCommand) {
+    // What every worker will compile, checked once before anything runs.
+    Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command);
+    if (!argv.ok()) return Status::Error("command.argv: " + argv.status().message());
+    return CheckFixedCwd(s.command);
+  }
+  return Status::Ok();
+}
+
 Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
   JobInput input;
   auto kind = ResolveInputKind(s.input);
   if (!kind.ok()) return kind.status();
   input.kind = *kind;
-  if (s.job.handler == HandlerKind::kPlugin) {
-    Status st = CheckPluginLibrary(s.plugin.library);
-    if (!st.ok()) return st;
-  }
-  if (s.job.handler == HandlerKind::kCommand) {
-    // What every worker will compile, checked once before anything runs.
-    Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command);
-    if (!argv.ok()) return Status::Error("command.argv: " + argv.status().message());
-  }
+  Status checked = CheckJob(s);
+  if (!checked.ok()) return checked;
   input.items = options.items_file.empty() ? s.input.items : options.items_file;
   if (!input.items.empty() && input.items != "-") {
     input.items = std::filesystem::absolute(input.items).lexically_normal();

@@ -39,6 +39,7 @@ ListReader::ListReader(int fd, bool owns_fd, std::string name, ListOptions optio
       header_pending_(options_.skip_header) {
   struct stat st;
   regular_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
+  if (regular_) size_at_open_ = st.st_size;
 }
 
 bool ListReader::WouldBlock() {
@@ -60,12 +61,30 @@ bool ListReader::Fill() {
     }
     if (n == 0) {
       eof_ = true;
+      CheckNotTruncated();
       return false;
     }
     if (errno == EINTR) continue;
     status_ = Status::FromErrno("cannot read " + name_, errno);
     return false;
   }
+}
+
+// At the end of a regular file: did it shrink under us? Then its end came
+// early, and what was cut off was never seen. Growing is fine (a list still
+// being appended to is read as far as it goes).
+void ListReader::CheckNotTruncated() {
+  if (!regular_) return;
+  struct stat st;
+  const off_t read_to = ::lseek(fd_, 0, SEEK_CUR);
+  if (read_to < 0 || ::fstat(fd_, &st) != 0) return;
+  if (st.st_size >= size_at_open_ && st.st_size >= read_to) return;
+  incomplete_ = name_ + " was truncated while it was read (" + std::to_string(size_at_open_) +
+                " bytes when opened, " + std::to_string(st.st_size) + " at the end, " +
+                std::to_string(read_to) +
+                " read): items it lost did not run; give shoal a list that does not change "
+                "during the run (a copy of it)";
+  warnings_.push_back(incomplete_);
 }
 
 ListReader::Record ListReader::ReadPlain(std::string* out) {

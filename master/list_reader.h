@@ -18,12 +18,18 @@
 // unterminated quote fails that one item: Next() returns an Item with an
 // empty text and `error` set, skips the rest of the record without keeping it,
 // and reading goes on. Bytes pass through unchanged: no encoding is assumed.
+//
+// A regular file that shrinks while it is read (below its size at open, or
+// below what was read) reaches its end early with no error from read(): that
+// input is Incomplete(), with a warning, and the run ends with exit 1.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/fd.h"
 #include "common/status.h"
@@ -68,20 +74,24 @@ class ListReader : public ItemSource {
   bool done() const override { return done_; }
   bool WouldBlock() override;
   int WaitFd() const override { return regular_ ? -1 : fd_; }
+  std::vector<std::string> TakeWarnings() override { return std::exchange(warnings_, {}); }
+  std::string Incomplete() const override { return incomplete_; }
 
  private:
   // What one record turned out to be; the item's bytes are in the Item.
   enum class Record { kEnd, kBlank, kItem, kTooLong, kMissingColumn, kEmptyField, kUnterminated };
 
   bool Fill();
+  void CheckNotTruncated();
   Record ReadPlain(std::string* out);
   Record ReadCsv(std::string* out);
   bool Keep(const std::string& text) const;
   const char* Unit() const { return sep_ == '\n' ? "line" : "record"; }
 
   int fd_;
-  bool regular_ = true;  // a regular file never makes read() wait
-  UniqueFd owned_fd_;    // fd_ when the reader owns it; standard input is not closed
+  bool regular_ = true;     // a regular file never makes read() wait
+  off_t size_at_open_ = 0;  // a regular file's size when the reader was made
+  UniqueFd owned_fd_;       // fd_ when the reader owns it; standard input is not closed
   std::string name_;
   ListOptions options_;
   char sep_;
@@ -96,6 +106,8 @@ class ListReader : public ItemSource {
   uint64_t seen_ = 0;
   bool done_ = false;
   Status status_;
+  std::string incomplete_;  // why the input ended early; "" = it did not
+  std::vector<std::string> warnings_;
 };
 
 }  // namespace shoal

@@ -229,5 +229,55 @@ TEST_F(ListReaderTest, ReadErrorStopsWithStatus) {
   EXPECT_EQ((*r)->status().message(), "cannot read '" + dir_ + "': Is a directory");
 }
 
+TEST_F(ListReaderTest, AFileTruncatedWhileReadEndsIncompleteWithAWarning) {
+  // Emptied after its only block was read: the items in hand still come.
+  std::string path = Write("a\nb\nc\n");
+  Result<std::unique_ptr<ListReader>> r = ListReader::Open(path, ListOptions{});
+  ASSERT_TRUE(r.ok());
+  ListReader& reader = **r;
+  Item item;
+  ASSERT_TRUE(reader.Next(&item));
+  ASSERT_EQ(::truncate(path.c_str(), 0), 0);
+  std::vector<std::string> got;
+  while (reader.Next(&item)) got.push_back(item.text);
+  EXPECT_EQ(got, (V{"b", "c"}));
+  EXPECT_TRUE(reader.done());
+  EXPECT_TRUE(reader.status().ok());
+  EXPECT_NE(reader.Incomplete().find("'" + path + "' was truncated while it was read"),
+            std::string::npos)
+      << reader.Incomplete();
+  std::vector<std::string> warnings = reader.TakeWarnings();
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0], reader.Incomplete());
+  EXPECT_TRUE(reader.TakeWarnings().empty());  // each warning once
+
+  // Cut in the middle, beyond the first read block: the rest is lost.
+  std::string big;
+  for (int i = 0; i < 300000; ++i) big += "item" + std::to_string(1000000 + i) + "\n";
+  path = Write(big);
+  r = ListReader::Open(path, ListOptions{});
+  ASSERT_TRUE(r.ok());
+  ASSERT_TRUE((*r)->Next(&item));
+  ASSERT_EQ(::truncate(path.c_str(), static_cast<off_t>(big.size() / 2)), 0);
+  uint64_t n = 1;
+  while ((*r)->Next(&item)) ++n;
+  EXPECT_LT(n, 300000u);
+  EXPECT_FALSE((*r)->Incomplete().empty());
+}
+
+TEST_F(ListReaderTest, AFileThatGrowsWhileReadIsComplete) {
+  std::string path = Write("a\n");
+  Result<std::unique_ptr<ListReader>> r = ListReader::Open(path, ListOptions{});
+  ASSERT_TRUE(r.ok());
+  Item item;
+  ASSERT_TRUE((*r)->Next(&item));
+  std::ofstream(path, std::ios::app) << "b\n";
+  ASSERT_TRUE((*r)->Next(&item));
+  EXPECT_EQ(item.text, "b");
+  EXPECT_FALSE((*r)->Next(&item));
+  EXPECT_EQ((*r)->Incomplete(), "");
+  EXPECT_TRUE((*r)->TakeWarnings().empty());
+}
+
 }  // namespace
 }  // namespace shoal

@@ -1,5 +1,6 @@
 // shoal: the command line of SPEC.md. Parses, loads settings, hands over to
 // RunJob, and is the only place that turns a result into an exit status.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -134,6 +135,8 @@ int Main(int argc, char** argv) {
       if (!settings.ok()) return PrintError(settings.status());
       Status st = ApplyEnvironmentShard(*cl, &*settings);
       if (!st.ok()) return PrintError(st);
+      st = CheckJob(*settings);  // what `shoal run` would refuse before running
+      if (!st.ok()) return PrintError(st);
       std::fputs(SettingsToAnnotatedToml(*settings).c_str(), stdout);
       return kExitOk;
     }
@@ -192,6 +195,11 @@ int Main(int argc, char** argv) {
 }  // namespace shoal
 
 int main(int argc, char** argv) {
+  // A closed stderr (`shoal run ... 2>&1 | head -1`) must not kill the run
+  // part-way: writes to it fail with EPIPE and are ignored. Workers and
+  // commands are started with SIGPIPE back at its default (Supervisor,
+  // CommandHandler).
+  ::signal(SIGPIPE, SIG_IGN);
   try {
     return shoal::Main(argc, argv);
   } catch (const std::exception& e) {

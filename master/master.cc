@@ -83,6 +83,7 @@ class Master {
   std::unique_ptr<ProgressDisplay> progress_;
   std::unique_ptr<RunFiles> records_;
   UniqueFd epoll_, signal_fd_;
+  std::unique_ptr<SharedSegment> segment_;  // made in Prepare, then the pool's
   std::unique_ptr<ProcessPool> pool_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<InputCounter> counter_;
@@ -129,6 +130,11 @@ Status Master::Prepare() {
   Status storable = CheckStorable(effective);  // --items may name a non-UTF-8 path
   if (!storable.ok()) return storable;
   settings_toml_ = SettingsToToml(effective);
+  // Shared memory before the run directory: a /dev/shm too small for the
+  // segment ends the start with a message and nothing left behind.
+  auto segment = ProcessPool::CreateSegment(workers_);
+  if (!segment.ok()) return segment.status();
+  segment_ = std::move(*segment);
   if (options_.resume) {
     prior_ok_ = options_.resume->ok;
     prior_failed_ = options_.resume->failed;
@@ -154,7 +160,7 @@ Status Master::SetUpLoop() {
   ev.events = EPOLLIN;
   ev.data.u64 = kTagSignal;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signal_fd_.get(), &ev);
-  auto pool = ProcessPool::Create(workers_, epoll_.get(), run_.path());
+  auto pool = ProcessPool::Create(std::move(segment_), workers_, epoll_.get(), run_.path());
   if (!pool.ok()) return pool.status();
   pool_ = std::move(*pool);
   const DoneSet* done = options_.resume ? &options_.resume->done : nullptr;
@@ -296,6 +302,7 @@ void Master::Loop() {
 
 int Master::Summarize() {
   if (window_) window_->ReleaseAll(run_);
+  MaybeFlush(true);  // the input's last warnings go before the summary
   uint64_t now = clock_.NowNs();
   double secs = static_cast<double>(now - start_ns_) / 1e9;
   struct rusage self {
@@ -322,6 +329,7 @@ int Master::Summarize() {
 
   const std::string line = TerminalSummary(stats, totals);
   int code = kExitOk;
+  const std::string incomplete = input_.source->Incomplete();
   std::string resume_hint = "'shoal resume " + run_.path() + "' finishes the run";
   if (sched.fatal()) {
     run_.Log("run failed: " + sched.fatal_message());
@@ -329,8 +337,8 @@ int Master::Summarize() {
   } else if (sched.stop_signal() != 0) {
     run_.Log("interrupted; " + resume_hint);
     code = 128 + sched.stop_signal();
-  } else if (stats.failed + prior_failed_ > 0) {
-    code = kExitItemsFailed;
+  } else if (stats.failed + prior_failed_ > 0 || !incomplete.empty()) {
+    code = kExitItemsFailed;  // an input cut short: the run did not see all of it
   }
   if (sched.halted()) run_.Log("halted: " + sched.halt_reason() + "; " + resume_hint);
   run_.Log("run ended, exit status " + std::to_string(code));
@@ -343,6 +351,7 @@ int Master::Summarize() {
   }
   if (progress_) progress_->Clear();
   if (sched.fatal()) std::fprintf(stderr, "shoal: %s\n", sched.fatal_message().c_str());
+  if (!incomplete.empty()) std::fprintf(stderr, "shoal: warning: input %s\n", incomplete.c_str());
   if (sched.halted()) {
     std::string not_run = totals.not_run >= 0 ? std::to_string(totals.not_run) + " items not run"
                                               : "the rest of the input not run";

@@ -34,9 +34,14 @@ inline constexpr int kExitItemsFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitInternal = 3;
 
+// What can be checked of the job itself before anything runs: the command's
+// templates and a fixed command.cwd, or the plugin library. A failure is a
+// bad setting (kUsage). `shoal check` runs it too.
+Status CheckJob(const Settings& settings);
+
 // What a run or a dry run reads: the resolved input kind, the items file
 // (absolute; "" = the input itself) and the source. Opening it also checks
-// what can fail before anything runs: command templates, a plugin library.
+// what can fail before anything runs (CheckJob).
 struct JobInput {
   InputKind kind = InputKind::kList;
   std::string items;

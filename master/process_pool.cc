@@ -14,16 +14,18 @@
 
 namespace shoal {
 
-Result<std::unique_ptr<ProcessPool>> ProcessPool::Create(int workers, int epoll_fd,
-                                                         const std::string& run_dir) {
+Result<std::unique_ptr<SharedSegment>> ProcessPool::CreateSegment(int workers) {
   RemoveStaleSegments();
-  RingSizes sizes;
-  size_t bytes = SegmentLayout::BytesFor(static_cast<uint32_t>(workers), sizes);
-  auto segment = SharedSegment::Create(bytes);
-  if (!segment.ok()) return segment.status();
+  return SharedSegment::Create(
+      SegmentLayout::BytesFor(static_cast<uint32_t>(workers), RingSizes{}));
+}
+
+Result<std::unique_ptr<ProcessPool>> ProcessPool::Create(std::unique_ptr<SharedSegment> segment,
+                                                         int workers, int epoll_fd,
+                                                         const std::string& run_dir) {
   SegmentHeader* header =
-      SegmentLayout::Init((*segment)->data(), (*segment)->size(), static_cast<uint32_t>(workers),
-                          sizes, static_cast<uint64_t>(::getpid()));
+      SegmentLayout::Init(segment->data(), segment->size(), static_cast<uint32_t>(workers),
+                          RingSizes{}, static_cast<uint64_t>(::getpid()));
   // Above fd 3 so that the dup2 to fd 3 in each worker is a real copy.
   int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) return Status::FromErrno("eventfd", errno);
@@ -37,7 +39,7 @@ Result<std::unique_ptr<ProcessPool>> ProcessPool::Create(int workers, int epoll_
     return Status::FromErrno("epoll_ctl", errno);
   }
   return std::unique_ptr<ProcessPool>(
-      new ProcessPool(epoll_fd, std::move(*segment), header, std::move(wake), run_dir, workers));
+      new ProcessPool(epoll_fd, std::move(segment), header, std::move(wake), run_dir, workers));
 }
 
 ProcessPool::ProcessPool(int epoll_fd, std::unique_ptr<SharedSegment> segment,

@@ -30,9 +30,14 @@ class ProcessPool final : public WorkerPool {
   static constexpr uint64_t kWakeTag = 1ULL << 40;
   static constexpr uint64_t kFirstFreeTag = kWakeTag + 1;
 
-  // Makes the segment (owner-only, touched so that a memory shortage fails
-  // here) and the wake eventfd; starts nothing.
-  static Result<std::unique_ptr<ProcessPool>> Create(int workers, int epoll_fd,
+  // Makes the segment for `workers` slots (owner-only, its memory reserved
+  // so that a shortage fails here), after removing stale ones. The master
+  // makes it before the run directory: a run that cannot have it leaves nothing.
+  static Result<std::unique_ptr<SharedSegment>> CreateSegment(int workers);
+  // Formats `segment` (from CreateSegment with the same `workers`) and makes
+  // the wake eventfd; starts nothing.
+  static Result<std::unique_ptr<ProcessPool>> Create(std::unique_ptr<SharedSegment> segment,
+                                                     int workers, int epoll_fd,
                                                      const std::string& run_dir);
   ProcessPool(const ProcessPool&) = delete;
   ProcessPool& operator=(const ProcessPool&) = delete;

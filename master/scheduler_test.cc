@@ -720,5 +720,23 @@ TEST_F(SchedulerTest, AWorkerHoldingQueuedTasksThatTakesNoneIsKilled) {
   EXPECT_TRUE(records_.failed.empty());
 }
 
+TEST_F(SchedulerTest, AWorkerThatExitsZeroOnAnInterruptIsNoDeathWhateverItHolds) {
+  s_.queue.batch = 3;
+  Start(1, Items(10));
+  sched_->Feed();
+  ASSERT_EQ(pool_.To(0).size(), 3u);
+  sched_->OnOutcome(0, Ok(pool_.To(0)[0].task.seq));
+  sched_->OnSignal(SIGINT);
+  // It finished the item it was running and took no more: the two queued
+  // ones never started and are left for resume.
+  Exit(0, 0, true, 0);
+  EXPECT_TRUE(sched_->Finished());
+  EXPECT_EQ(sched_->worker_deaths(), 0u);
+  EXPECT_FALSE(records_.Logged("died"));
+  EXPECT_TRUE(records_.Logged("2 unstarted item(s) left for resume"));
+  EXPECT_TRUE(records_.failed.empty());
+  EXPECT_EQ(pool_.starts.size(), 1u);
+}
+
 }  // namespace
 }  // namespace shoal

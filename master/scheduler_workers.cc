@@ -53,11 +53,16 @@ void Scheduler::OnWorkerExit(int slot, const WorkerExit& exit) {
   Slot& w = slots_[slot];
   w.running = false;
   std::string how = DescribeWaitStatus(exit.wait_status);
-  bool orderly = stopping_ && w.outstanding == 0 && exit.wait_status == 0;
+  // Exit 0 while stopping is the worker doing as asked, even holding items:
+  // on an interrupt it takes no more tasks, and its unstarted ones are resume's.
+  bool orderly = stopping_ && exit.wait_status == 0;
   std::string who = WorkerName(slot) + " (pid " + std::to_string(w.pid) + ")";
   if (!orderly) {
     ++worker_deaths_;
     records_.Log(who + " died: " + how + ", holding " + std::to_string(w.outstanding) + " item(s)");
+  } else if (w.outstanding > 0) {
+    records_.Log(who + " finished, " + std::to_string(w.outstanding) +
+                 " unstarted item(s) left for resume");
   } else {
     records_.Log(who + " finished");
   }

@@ -68,6 +68,7 @@ class ShardFilter : public ItemSource {
   uint64_t seen() const override { return passed_; }
   bool done() const override { return inner_->done(); }
   std::vector<std::string> TakeWarnings() override { return inner_->TakeWarnings(); }
+  std::string Incomplete() const override { return inner_->Incomplete(); }
   bool WouldBlock() override { return inner_->WouldBlock(); }
   int WaitFd() const override { return inner_->WaitFd(); }
 

@@ -20,9 +20,11 @@
 
 #include "common/shell_quote.h"
 #include "job/argv_builder.h"
+#include "job/command_cwd.h"
 #include "job/output_file.h"
 #include "job/template.h"
 #include "worker/item_log.h"
+#include "worker/orphans.h"
 
 extern char** environ;
 
@@ -183,10 +185,11 @@ class CommandHandler final : public Handler {
         run_dir_(context.run_dir),
         kind_(context.kind),
         item_logs_(context.settings.output.item_logs),
-        cwd_is_template_(context.settings.command.cwd.find_first_of("{}") != std::string::npos),
+        cwd_is_template_(CwdIsTemplate(context.settings.command)),
         timeout_(context.settings.job.timeout),
         stop_fd_(context.stop_fd),
         child_pgid_(context.child_pgid),
+        end_orphans_(context.end_orphans),
         buffer_(new char[kReadChunk]) {}
   ~CommandHandler() override {
     if (attr_ready_) posix_spawnattr_destroy(&attr_);
@@ -213,6 +216,7 @@ class CommandHandler final : public Handler {
   const Millis timeout_;
   const int stop_fd_;
   std::atomic<int32_t>* const child_pgid_;
+  const bool end_orphans_;
   std::unique_ptr<char[]> buffer_;  // one read buffer for every item
   ArgvBuilder line_;
   Template stdout_path_;  // command.stdout_path, when stdout = "file"
@@ -245,14 +249,9 @@ Status CommandHandler::Prepare() {
     if (!t.ok()) return Status::Error("command.cwd: " + t.status().message());
     cwd_ = std::move(t).value();
     fields_ |= cwd_.fields();
-  } else if (!command_.cwd.empty()) {
-    struct stat st;
-    if (::stat(command_.cwd.c_str(), &st) != 0) {
-      return Status::FromErrno("command.cwd " + command_.cwd, errno);
-    }
-    if (!S_ISDIR(st.st_mode)) {
-      return Status::Error("command.cwd " + command_.cwd + ": not a directory");
-    }
+  } else {
+    Status cwd = CheckFixedCwd(command_);
+    if (!cwd.ok()) return cwd;
   }
 
   // The environment block, once: environ with command.env laid over it.
@@ -427,6 +426,10 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
       Watch(pid, out_read, err_read,
             command_.stdout_mode == StdoutMode::kResult ? &capture : nullptr, tail, item_log);
   if (child_pgid_ != nullptr) child_pgid_->store(0, std::memory_order_relaxed);
+  // The child is reaped: any child of ours now is something the command left
+  // running outside its group (re-parented to us, the subreaper). It ends
+  // with its item.
+  const int orphans = end_orphans_ ? EndOrphans() : 0;
 
   Outcome outcome;
   outcome.stderr_tail = tail.Finish();
@@ -442,6 +445,10 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
   if (end.leftovers_killed) {
     note("ended processes that still held its output " + std::to_string(kOrphanGrace.count()) +
          " ms after the command exited");
+  }
+  if (orphans > 0) {
+    note("ended " + std::to_string(orphans) +
+         " process(es) it left behind outside its process group");
   }
   if (end.abandoned) {
     note(

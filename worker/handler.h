@@ -60,6 +60,10 @@ struct HandlerContext {
   // command it is running (0 when none), so that the master can signal it on
   // interrupt or timeout and the worker can kill it if the master dies.
   std::atomic<int32_t>* child_pgid = nullptr;
+  // The process is the subreaper of what commands leave behind
+  // (worker/orphans.h): after each item, the command handler ends every child
+  // of the process that is left. Only where no other child is meant to live.
+  bool end_orphans = false;
 };
 
 Result<std::unique_ptr<Handler>> MakeHandler(const HandlerContext& context);

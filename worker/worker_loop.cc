@@ -14,6 +14,7 @@
 #include "common/wire.h"
 #include "config/load.h"
 #include "worker/handler.h"
+#include "worker/orphans.h"
 
 namespace shoal {
 
@@ -200,6 +201,7 @@ void OnTerminate(int) {
     int32_t pgid = g_child_pgid->load(std::memory_order_relaxed);
     if (pgid > 0) ::kill(-pgid, SIGKILL);
   }
+  EndOrphans();  // and what commands left outside their group
   _exit(kWorkerMasterGone);
 }
 
@@ -214,6 +216,10 @@ int RunWorker(const WorkerArgs& args) {
   // and the getppid() check covers a master that died before prctl ran.
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (::getppid() != args.master_pid) return kWorkerMasterGone;
+  // Processes a command starts outside its process group (setsid, daemons)
+  // become ours when their parent exits, not init's, so that they end with
+  // the item and with this worker (worker/orphans.h says why not a cgroup).
+  const bool subreaper = BecomeSubreaper();
   // Ctrl-C reaches the whole foreground process group; the master decides
   // what an interrupt means for running items, so workers ignore it.
   ::signal(SIGINT, SIG_IGN);
@@ -238,6 +244,7 @@ int RunWorker(const WorkerArgs& args) {
   g_child_pgid = &channel.control->child_pgid;
   HandlerContext context{*settings, kind, args.run_dir, args.slot + 1};
   context.child_pgid = &channel.control->child_pgid;
+  context.end_orphans = subreaper;
   auto handler = MakeHandler(context);
   if (!handler.ok()) return fail(handler.status().message());
 
@@ -245,7 +252,9 @@ int RunWorker(const WorkerArgs& args) {
   channel.control->pid.store(static_cast<uint32_t>(::getpid()), std::memory_order_relaxed);
   channel.control->ready.store(1, std::memory_order_release);
   Worker worker(args, header, channel);
-  return worker.Loop(**handler, *settings, kind);
+  int code = worker.Loop(**handler, *settings, kind);
+  EndOrphans();  // nothing a command started outlives its worker
+  return code;
 }
 
 }  // namespace shoal
