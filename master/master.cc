@@ -160,7 +160,8 @@ Status Master::SetUpLoop() {
   ev.events = EPOLLIN;
   ev.data.u64 = kTagSignal;
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, signal_fd_.get(), &ev);
-  auto pool = ProcessPool::Create(std::move(segment_), workers_, epoll_.get(), run_.path());
+  auto pool = ProcessPool::Create(std::move(segment_), workers_, epoll_.get(), run_.path(),
+                                  state_.settings_sha256);
   if (!pool.ok()) return pool.status();
   pool_ = std::move(*pool);
   const DoneSet* done = options_.resume ? &options_.resume->done : nullptr;

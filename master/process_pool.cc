@@ -22,7 +22,8 @@ Result<std::unique_ptr<SharedSegment>> ProcessPool::CreateSegment(int workers) {
 
 Result<std::unique_ptr<ProcessPool>> ProcessPool::Create(std::unique_ptr<SharedSegment> segment,
                                                          int workers, int epoll_fd,
-                                                         const std::string& run_dir) {
+                                                         const std::string& run_dir,
+                                                         const std::string& settings_digest) {
   SegmentHeader* header =
       SegmentLayout::Init(segment->data(), segment->size(), static_cast<uint32_t>(workers),
                           RingSizes{}, static_cast<uint64_t>(::getpid()));
@@ -38,18 +39,19 @@ Result<std::unique_ptr<ProcessPool>> ProcessPool::Create(std::unique_ptr<SharedS
   if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, wake.get(), &ev) != 0) {
     return Status::FromErrno("epoll_ctl", errno);
   }
-  return std::unique_ptr<ProcessPool>(
-      new ProcessPool(epoll_fd, std::move(segment), header, std::move(wake), run_dir, workers));
+  return std::unique_ptr<ProcessPool>(new ProcessPool(
+      epoll_fd, std::move(segment), header, std::move(wake), run_dir, settings_digest, workers));
 }
 
 ProcessPool::ProcessPool(int epoll_fd, std::unique_ptr<SharedSegment> segment,
                          SegmentHeader* header, UniqueFd wake, const std::string& run_dir,
-                         int workers)
+                         const std::string& settings_digest, int workers)
     : epoll_fd_(epoll_fd),
       segment_(std::move(segment)),
       header_(header),
       wake_(std::move(wake)),
-      supervisor_(Supervisor::DefaultWorkerExe(), segment_->name(), run_dir, wake_.get()),
+      supervisor_(Supervisor::DefaultWorkerExe(), segment_->name(), run_dir, wake_.get(),
+                  settings_digest),
       procs_(static_cast<size_t>(workers)) {}
 
 Result<int> ProcessPool::Start(int slot) {

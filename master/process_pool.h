@@ -35,10 +35,12 @@ class ProcessPool final : public WorkerPool {
   // makes it before the run directory: a run that cannot have it leaves nothing.
   static Result<std::unique_ptr<SharedSegment>> CreateSegment(int workers);
   // Formats `segment` (from CreateSegment with the same `workers`) and makes
-  // the wake eventfd; starts nothing.
+  // the wake eventfd; starts nothing. Workers will check that the run's
+  // settings.toml has `settings_digest` (see job/settings_digest.h).
   static Result<std::unique_ptr<ProcessPool>> Create(std::unique_ptr<SharedSegment> segment,
                                                      int workers, int epoll_fd,
-                                                     const std::string& run_dir);
+                                                     const std::string& run_dir,
+                                                     const std::string& settings_digest);
   ProcessPool(const ProcessPool&) = delete;
   ProcessPool& operator=(const ProcessPool&) = delete;
 
@@ -73,7 +75,8 @@ class ProcessPool final : public WorkerPool {
     uint64_t fed_backlog = 0;  // its task-ring backlog (bytes) after the last publish
   };
   ProcessPool(int epoll_fd, std::unique_ptr<SharedSegment> segment, SegmentHeader* header,
-              UniqueFd wake, const std::string& run_dir, int workers);
+              UniqueFd wake, const std::string& run_dir, const std::string& settings_digest,
+              int workers);
   // Reads the outgoing rings of `slot` into `events`; false on a malformed
   // record (then the rest is not read).
   bool ReadRings(int slot, WorkerEvents& events, bool* any);

@@ -13,27 +13,11 @@
 #include "common/json.h"
 #include "common/timestamp.h"
 #include "config/cli.h"
+#include "job/settings_digest.h"
 
 namespace shoal {
 
-namespace {
-
-std::string Sha256Hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &size, EVP_sha256(), nullptr) != 1) {
-    return "";
-  }
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (unsigned int i = 0; i < size; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
-  }
-  return hex;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 RunState RunState::Start(std::string_view settings_toml, int workers, uint64_t ok_records,
                          uint64_t failed_records) {
@@ -42,7 +26,7 @@ RunState RunState::Start(std::string_view settings_toml, int workers, uint64_t o
   s.started = TimestampNow();
   s.ok = ok_records;
   s.failed = failed_records;
-  s.settings_sha256 = Sha256Hex(settings_toml);
+  s.settings_sha256 = SettingsDigest(settings_toml);
   s.workers = workers;
   return s;
 }

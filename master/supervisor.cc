@@ -21,11 +21,12 @@ constexpr int kWakeFdInWorker = 3;
 }
 
 Supervisor::Supervisor(std::string worker_exe, std::string segment, std::string run_dir,
-                       int wake_fd)
+                       int wake_fd, std::string settings_digest)
     : worker_exe_(std::move(worker_exe)),
       segment_(std::move(segment)),
       run_dir_(std::move(run_dir)),
-      wake_fd_(wake_fd) {}
+      wake_fd_(wake_fd),
+      settings_digest_(std::move(settings_digest)) {}
 
 std::string Supervisor::DefaultWorkerExe() {
   if (const char* env = std::getenv("SHOAL_WORKER"); env != nullptr && *env != '\0') return env;
@@ -42,7 +43,8 @@ Result<WorkerProcess> Supervisor::Start(int slot) {
                                    std::to_string(slot),
                                    run_dir_,
                                    std::to_string(kWakeFdInWorker),
-                                   std::to_string(::getpid())};
+                                   std::to_string(::getpid()),
+                                   settings_digest_};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -22,7 +22,10 @@ struct WorkerProcess {
 class Supervisor {
  public:
   // `wake_fd` becomes fd 3 of every worker (the eventfd that wakes the master).
-  Supervisor(std::string worker_exe, std::string segment, std::string run_dir, int wake_fd);
+  // `settings_digest`: SettingsDigest of the run's settings.toml as the
+  // master wrote it; a worker that reads anything else does not start.
+  Supervisor(std::string worker_exe, std::string segment, std::string run_dir, int wake_fd,
+             std::string settings_digest);
 
   Result<WorkerProcess> Start(int slot);
   // Collects the exit status of an exited worker (waitpid).
@@ -37,6 +40,7 @@ class Supervisor {
   std::string segment_;
   std::string run_dir_;
   int wake_fd_;
+  std::string settings_digest_;
 };
 
 // "exit 3", "signal 9" for a wait status.

@@ -1,6 +1,12 @@
 // Workers run exactly the settings the master runs by: overrides given to
 // `shoal resume` reach the commands of the items it runs, and the run's own
 // settings.toml records them for the next resume or retry.
+#include <signal.h>
+
+#include <fstream>
+#include <regex>
+
+#include "common/test_util.h"
 #include "tests/e2e_support.h"
 
 namespace shoal {
@@ -67,6 +73,42 @@ TEST_F(ResumeSettings, ATimeoutGivenToResumeHoldsForTheCommands) {
   auto reasons = ReasonsByItem(errors);
   EXPECT_EQ(reasons["b"], "timeout");
   EXPECT_EQ(reasons["c"], "timeout");
+}
+
+// A replacement worker reads the run's settings.toml again: if it no longer
+// holds what the master runs by, the worker refuses to start and says why,
+// rather than run other settings than the workers before it.
+TEST_F(ResumeSettings, AWorkerRefusesSettingsThatChangedUnderItsMaster) {
+  std::string list;
+  for (int i = 1; i <= 200; ++i) list += std::to_string(i) + "\n";
+  WriteFile(dir_ / "items.txt", list);
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"edited\"\nworkers = 1\n"
+            "[input]\npath = \"items.txt\"\n"
+            "[command]\nargv = [\"sleep\", \"0.05\"]\n");
+  Child run(WithShoal({"run", "settings.toml", "-o", runs_.string()}), dir_, NextCapture());
+  fs::path dir;
+  fs::path log;
+  pid_t worker = 0;
+  ASSERT_TRUE(test::WaitFor(
+      [&] {
+        if (!NewRunDir({}, &dir)) return false;
+        log = dir / "log.txt";
+        std::smatch m;
+        const std::string text = ReadFile(log);
+        static const std::regex started(R"(worker 1 started, pid (\d+))");
+        if (!std::regex_search(text, m, started)) return false;
+        worker = std::stoi(m[1]);
+        return true;
+      },
+      std::chrono::seconds(60)))
+      << "no worker started";
+  std::ofstream(dir / "settings.toml", std::ios::app) << "# edited during the run\n";
+  ASSERT_EQ(kill(worker, SIGKILL), 0);
+  ProcessResult r = run.Wait(std::chrono::seconds(120));
+  EXPECT_EQ(r.status, 3) << Describe(r);
+  EXPECT_NE(r.err.find("is not the settings this run started with"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("could not start"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -6,9 +6,9 @@
 #include "worker/worker_loop.h"
 
 int main(int argc, char** argv) {
-  if (argc != 6) {
+  if (argc != 7) {
     std::fprintf(stderr,
-                 "usage: shoal-worker SEGMENT SLOT RUN_DIR WAKE_FD MASTER_PID\n"
+                 "usage: shoal-worker SEGMENT SLOT RUN_DIR WAKE_FD MASTER_PID SETTINGS_SHA256\n"
                  "(started by 'shoal run'; not meant to be run by hand)\n");
     return 2;
   }
@@ -18,5 +18,6 @@ int main(int argc, char** argv) {
   args.run_dir = argv[3];
   args.wake_fd = std::atoi(argv[4]);
   args.master_pid = std::atoi(argv[5]);
+  args.settings_digest = argv[6];
   return shoal::RunWorker(args);
 }

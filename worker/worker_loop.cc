@@ -4,8 +4,11 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "common/channel.h"
@@ -13,6 +16,7 @@
 #include "common/shm_segment.h"
 #include "common/wire.h"
 #include "config/load.h"
+#include "job/settings_digest.h"
 #include "worker/handler.h"
 #include "worker/orphans.h"
 
@@ -190,6 +194,21 @@ class Worker : public LogSink {
   bool master_gone_ = false;
 };
 
+// The run's settings.toml, if it is still what the master wrote and runs by.
+Result<Settings> ReadMastersSettings(const WorkerArgs& args) {
+  const std::string path = args.run_dir + "/settings.toml";
+  std::ifstream in(path, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) return Status::FromErrno("cannot read " + path, errno);
+  if (SettingsDigest(text) != args.settings_digest) {
+    return Status::Error(path +
+                         " is not the settings this run started with (changed since, or "
+                         "rewritten by another shoal on the same run directory); nothing more "
+                         "runs: start a new run, or resume this one once nothing else uses it");
+  }
+  return ParseSettings(text, path, args.run_dir, {});
+}
+
 // The running command's process group, for the SIGTERM handler.
 std::atomic<int32_t>* g_child_pgid = nullptr;
 
@@ -238,7 +257,7 @@ int RunWorker(const WorkerArgs& args) {
   }
   Channel channel = SegmentLayout::ChannelOf(header, static_cast<uint32_t>(args.slot));
 
-  auto settings = LoadSettings(args.run_dir + "/settings.toml", {});
+  auto settings = ReadMastersSettings(args);
   if (!settings.ok()) return fail(settings.status().message());
   InputKind kind = settings->input.kind == InputKind::kTree ? InputKind::kTree : InputKind::kList;
   g_child_pgid = &channel.control->child_pgid;

@@ -18,6 +18,9 @@ struct WorkerArgs {
   std::string run_dir;  // holds settings.toml, the effective settings
   int wake_fd = -1;     // eventfd that wakes the master
   int master_pid = 0;
+  // SettingsDigest of settings.toml as the master wrote it: the worker runs
+  // by exactly those settings or not at all.
+  std::string settings_digest;
 };
 
 int RunWorker(const WorkerArgs& args);
