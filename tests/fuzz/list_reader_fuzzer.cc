@@ -6,10 +6,14 @@
 //
 // Input: [options] [column] [delta] list bytes...
 //   options bit 0: NUL separator (else newline); bit 1: skip_header;
-//   bits 2-3: grow the list by repeating it to kMaxItemBytes + delta bytes
-//   (1) or to one read block + delta (2), so that the length limit and a
-//   record across two reads are reached from a small input.
+//   bits 2-3: put a record of 'x' before the list, so that a small input
+//   reaches the length limit and the end of a read block: 1 = kMaxItemBytes +
+//   delta bytes joined to the first record; 2 = one read block + delta - 1
+//   bytes and a separator (the list starts around the block's end); 3 = one
+//   read block + delta bytes joined to the first record.
 //   column % 8: the CSV column (0 = the whole record).
+// A prefix rather than repeating the list: a megabyte of short records
+// would cost a million items per run.
 // The list is read from a memfd: from memory, yet a regular file to the reader.
 #include <sys/mman.h>
 #include <unistd.h>
@@ -62,11 +66,10 @@ std::vector<Expected> SplitPlain(std::string_view list, char sep, bool skip_head
   return items;
 }
 
-std::string Grow(std::string_view body, size_t target) {
-  std::string out;
-  if (body.empty()) return out;
-  out.reserve(target);
-  while (out.size() < target) out.append(body.substr(0, target - out.size()));
+std::string WithPrefix(std::string_view body, size_t x_bytes, bool separate, char sep) {
+  std::string out(x_bytes, 'x');
+  if (separate) out.push_back(sep);
+  out.append(body);
   return out;
 }
 
@@ -78,14 +81,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int column = data[1] % 8;
   const int delta = static_cast<int8_t>(data[2]);
   const std::string_view body(reinterpret_cast<const char*>(data) + 3, size - 3);
+  const char sep = (flags & 1) ? '\0' : '\n';
   std::string grown;
   std::string_view list = body;
   switch ((flags >> 2) & 3) {
     case 1:
-      list = grown = Grow(body, shoal::kMaxItemBytes + delta);
+      list = grown = WithPrefix(body, shoal::kMaxItemBytes + delta, false, sep);
       break;
     case 2:
-      list = grown = Grow(body, kReadBlock + delta);
+      list = grown = WithPrefix(body, kReadBlock + delta - 1, true, sep);
+      break;
+    case 3:
+      list = grown = WithPrefix(body, kReadBlock + delta, false, sep);
       break;
     default:
       break;
@@ -103,7 +110,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.separator = (flags & 1) ? shoal::Separator::kNul : shoal::Separator::kNewline;
   options.skip_header = (flags & 2) != 0;
   options.column = column;
-  const char sep = (flags & 1) ? '\0' : '\n';
   shoal::ListReader reader(fd, false, "fuzz list", options);
 
   std::vector<Expected> got;
