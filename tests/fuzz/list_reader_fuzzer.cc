@@ -4,23 +4,27 @@
 // or an error. Without a CSV column the items must also be exactly those of
 // a plain split on the separator (the reference model below).
 //
-// Input: [options] [column] [delta] list bytes...
+// Input: [options] [column] [delta] [cut] [cut2] list bytes...
 //   options bit 0: NUL separator (else newline); bit 1: skip_header;
-//   bits 2-3: put a record of 'x' before the list, so that a small input
-//   reaches the length limit and the end of a read block: 1 = kMaxItemBytes +
-//   delta bytes joined to the first record; 2 = one read block + delta - 1
-//   bytes and a separator (the list starts around the block's end); 3 = one
-//   read block + delta bytes joined to the first record.
+//   bit 2: join kMaxItemBytes + delta bytes of 'x' to the first record, so
+//   that a small input reaches the length limit;
+//   bit 3: deliver the list in three pieces, one per read(), split `cut`
+//   bytes and `cut` + 1 + `cut2` bytes in (counted from 128 bytes before
+//   the end of the 'x' prefix, if any): records across reads, cheaply.
 //   column % 8: the CSV column (0 = the whole record).
-// A prefix rather than repeating the list: a megabyte of short records
-// would cost a million items per run.
-// The list is read from a memfd: from memory, yet a regular file to the reader.
+// The list comes from memory: a memfd (a regular file to the reader), or in
+// pieces a SOCK_SEQPACKET socket (a read returns one piece, as from a pipe).
+// No input reaches the 1 MiB read block itself: in CSV mode a megabyte
+// costs 50 ms a run, and the pieces exercise the same refill.
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,8 +32,6 @@
 #include "master/list_reader.h"
 
 namespace {
-
-constexpr size_t kReadBlock = size_t{1} << 20;  // list_reader.cc's kReadBytes
 
 [[noreturn]] void Fail(const std::string& what) {
   std::fprintf(stderr, "list_reader_fuzzer: %s\n", what.c_str());
@@ -66,38 +68,8 @@ std::vector<Expected> SplitPlain(std::string_view list, char sep, bool skip_head
   return items;
 }
 
-std::string WithPrefix(std::string_view body, size_t x_bytes, bool separate, char sep) {
-  std::string out(x_bytes, 'x');
-  if (separate) out.push_back(sep);
-  out.append(body);
-  return out;
-}
-
-}  // namespace
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  if (size < 3) return 0;
-  const uint8_t flags = data[0];
-  const int column = data[1] % 8;
-  const int delta = static_cast<int8_t>(data[2]);
-  const std::string_view body(reinterpret_cast<const char*>(data) + 3, size - 3);
-  const char sep = (flags & 1) ? '\0' : '\n';
-  std::string grown;
-  std::string_view list = body;
-  switch ((flags >> 2) & 3) {
-    case 1:
-      list = grown = WithPrefix(body, shoal::kMaxItemBytes + delta, false, sep);
-      break;
-    case 2:
-      list = grown = WithPrefix(body, kReadBlock + delta - 1, true, sep);
-      break;
-    case 3:
-      list = grown = WithPrefix(body, kReadBlock + delta, false, sep);
-      break;
-    default:
-      break;
-  }
-
+// A memfd holding `list`, at offset 0. One for the process, refilled.
+int MemFd(std::string_view list) {
   static const int fd = memfd_create("list_reader_fuzzer", MFD_CLOEXEC);
   if (fd < 0) Fail("memfd_create failed");
   if (ftruncate(fd, 0) != 0 ||
@@ -105,12 +77,61 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       lseek(fd, 0, SEEK_SET) != 0) {
     Fail("cannot write the list to the memfd");
   }
+  return fd;
+}
+
+// The read end of a socket holding `list` as pieces ending at `cuts`, and
+// then the end of input. The caller closes it.
+int Pieces(std::string_view list, std::initializer_list<size_t> cuts) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) Fail("socketpair failed");
+  const int sndbuf = 4 << 20;
+  setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  size_t start = 0;
+  auto send_piece = [&](size_t end) {
+    end = std::min(end, list.size());
+    if (end <= start) return;  // an empty piece would read as the end
+    if (send(sv[1], list.data() + start, end - start, MSG_DONTWAIT) !=
+        static_cast<ssize_t>(end - start)) {
+      Fail("cannot queue a piece of the list");
+    }
+    start = end;
+  };
+  for (size_t cut : cuts) send_piece(cut);
+  send_piece(list.size());
+  close(sv[1]);
+  return sv[0];
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (size < 5) return 0;
+  const uint8_t flags = data[0];
+  const int column = data[1] % 8;
+  const int delta = static_cast<int8_t>(data[2]);
+  const size_t cut = data[3];
+  const size_t cut2 = data[4];
+  const std::string_view body(reinterpret_cast<const char*>(data) + 5, size - 5);
+  const char sep = (flags & 1) ? '\0' : '\n';
+  std::string prefixed;
+  std::string_view list = body;
+  size_t cuts_from = 0;
+  if (flags & 4) {
+    prefixed.assign(shoal::kMaxItemBytes + delta, 'x');
+    prefixed.append(body);
+    list = prefixed;
+    cuts_from = shoal::kMaxItemBytes + delta - 128;
+  }
+  const bool in_pieces = (flags & 8) != 0;
+  const int fd =
+      in_pieces ? Pieces(list, {cuts_from + cut, cuts_from + cut + 1 + cut2}) : MemFd(list);
 
   shoal::ListOptions options;
   options.separator = (flags & 1) ? shoal::Separator::kNul : shoal::Separator::kNewline;
   options.skip_header = (flags & 2) != 0;
   options.column = column;
-  shoal::ListReader reader(fd, false, "fuzz list", options);
+  shoal::ListReader reader(fd, in_pieces, "fuzz list", options);
 
   std::vector<Expected> got;
   shoal::Item item;
