@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of tests/fuzz with clang into build-fuzz/ and
 # runs each for SECONDS (default 60) over a copy of its seed corpus
-# tests/fuzz/corpus/<target>/ (the checked-in corpus does not grow). Every
+# tests/fuzz/corpus/<target>/ (the checked-in corpus does not grow), with
+# tests/fuzz/<target>.dict as its dictionary if there is one. Every
 # file in tests/fuzz/crashes/<target>/ is first run once as a regression
 # input. A crash, leak or hang fails the script; its input is copied to
 # tests/fuzz/crashes/<target>/, to be committed with the fix.
@@ -79,8 +80,10 @@ for target in "${targets[@]}"; do
   fi
 
   cp "tests/fuzz/corpus/$target"/* "$run_dir/$target/corpus/"
+  dict=()
+  [[ -f tests/fuzz/$target.dict ]] && dict=(-dict="tests/fuzz/$target.dict")
   status=0
-  "$bin" -max_total_time="$fuzz_seconds" -timeout=25 -print_final_stats=1 \
+  "$bin" -max_total_time="$fuzz_seconds" -timeout=25 -print_final_stats=1 "${dict[@]}" \
     -artifact_prefix="$run_dir/$target/artifacts/" "$run_dir/$target/corpus" >"$log" 2>&1 ||
     status=$?
   execs=$(awk '/^stat::number_of_executed_units:/ { print $2 }' "$log")
