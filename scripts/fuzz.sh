@@ -33,7 +33,7 @@ run_dir=$build_dir/fuzz-run
 # shellcheck source=scripts/packages.sh
 source scripts/packages.sh
 install_missing clang cmake ninja-build libboost-dev libboost-program-options-dev \
-  libtomlplusplus-dev libgtest-dev libssl-dev
+  libtomlplusplus-dev libgtest-dev libssl-dev libsimdjson-dev
 
 # --- configure and build ----------------------------------------------------
 if [[ ! -f $build_dir/CMakeCache.txt ]]; then
