@@ -1,0 +1,65 @@
+// Inputs as users write them, mistakes included: a list is read to its end
+// whatever one bad line holds, and what fails is listed in failed.txt as a
+// list that `shoal retry` can run again.
+#include "tests/e2e_support.h"
+
+namespace shoal {
+namespace e2e {
+namespace {
+
+// A stray quote in a CSV fails its own line, not the thousand after it.
+TEST_F(E2e, CsvStrayQuoteFailsOnlyItsLine) {
+  const std::string bad = "\"2,id with a stray quote";
+  std::string csv;
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 1000; ++i) {
+    if (i == 2) {
+      csv += bad + "\n";
+      continue;
+    }
+    ids.push_back("id" + std::to_string(i));
+    csv += ids.back() + ",row " + std::to_string(i) + "\n";
+  }
+  WriteFile(dir_ / "ids.csv", csv);
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"ids\"\n"
+            "workers = 2\n"
+            "handler = \"command\"\n"
+            "\n"
+            "[input]\n"
+            "path = \"ids.csv\"\n"
+            "column = 1\n"
+            "\n"
+            "[command]\n"
+            "argv = [\"printf\", \"%s\", \"{item}\"]\n");
+
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  EXPECT_EQ(results.size(), 999u);
+  EXPECT_EQ(Items(results), Sorted(ids));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].index, 2u);
+  EXPECT_EQ(errors[0].item, bad);
+  const std::string reason = errors[0].reason.value_or("");
+  EXPECT_TRUE(reason.starts_with("line 2: unclosed quote")) << reason;
+  EXPECT_EQ(ReadFile(run / "failed.txt"), bad + "\n");
+
+  // failed.txt is a list of items: the line runs again as it is.
+  std::set<fs::path> before = RunDirs();
+  ProcessResult r = Shoal({"retry", run.string()});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  fs::path retry;
+  ASSERT_TRUE(NewRunDir(before, &retry));
+  std::vector<Record> retried, retry_errors;
+  ASSERT_TRUE(ReadRun(retry, &retried, &retry_errors));
+  EXPECT_EQ(retry_errors.size(), 0u);
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].item, bad);
+  EXPECT_EQ(retried[0].output.value_or(""), bad);
+}
+
+}  // namespace
+}  // namespace e2e
+}  // namespace shoal
