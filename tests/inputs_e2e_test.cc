@@ -60,6 +60,33 @@ TEST_F(E2e, CsvStrayQuoteFailsOnlyItsLine) {
   EXPECT_EQ(retried[0].output.value_or(""), bad);
 }
 
+// TOML++ 3.3.0 dies on a non-ASCII character where it looks for whitespace,
+// and asserts on a control character in a key: settings errors instead.
+TEST_F(E2e, SettingsTheTomlParserWouldDieOnAreSettingsErrors) {
+  WriteFile(dir_ / "accent.toml", "[job]\n\xc3\xa9 = 1\n");
+  ProcessResult r = Shoal({"check", "accent.toml"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("accent.toml:2:1: non-ASCII character outside a string or comment; "),
+            std::string::npos)
+      << r.err;
+  WriteFile(dir_ / "control.toml", "[job\x01]\n");
+  r = Shoal({"check", "control.toml"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("control.toml:1:5: control character U+0001 outside a string; "),
+            std::string::npos)
+      << r.err;
+  // UTF-8 in strings and comments is what they are for.
+  WriteFile(dir_ / "utf8.toml",
+            "# donn\xc3\xa9es\n[input]\npath = \"donn\xc3\xa9es\"\n[job]\nname = 'caf\xc3\xa9'\n");
+  r = Shoal({"check", "utf8.toml"});
+  EXPECT_EQ(r.status, 0) << Describe(r);
+  EXPECT_NE(r.out.find("donn\xc3\xa9es"), std::string::npos) << r.out;
+  // A --set value that is not TOML is its text, "v = \xc3\xa9t\xc3\xa9" never parsed.
+  r = Shoal({"check", "utf8.toml", "--set", "job.name=\xc3\xa9t\xc3\xa9"});
+  EXPECT_EQ(r.status, 0) << Describe(r);
+  EXPECT_NE(r.out.find("name = \"\xc3\xa9t\xc3\xa9\""), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace e2e
 }  // namespace shoal
