@@ -113,8 +113,9 @@ ListReader::Record ListReader::ReadPlain(std::string* out) {
 // of the file one field. So once a quoted field runs past the record's first
 // line, the record's bytes are kept (raw_), and the quote counts as a stray
 // one that fails its first line alone (Unclosed) when it is not closed before
-// the end of the input or within kMaxItemBytes past that line, or when text
-// follows its closing quote (another stray quote closed it).
+// the end of the input, when the record runs on for more than kMaxItemBytes
+// past that line, or when text follows the closing quote (another stray
+// quote closed it). A record that fits on its line keeps no bytes.
 ListReader::Record ListReader::ReadCsv(std::string* out) {
   enum class State { kFieldStart, kUnquoted, kQuoted, kQuoteSeen };
   out->clear();
@@ -128,7 +129,6 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
   bool too_long = false;
   size_t first_end = std::string::npos;  // raw_ offset past the first line, once known
   bool first_long = false;               // the first line is too long to keep in raw_
-  uint64_t spilled = 0;                  // record bytes past the first line
   uint64_t quoted_seps = 0;              // separators inside quotes
   bool field_spans = false;              // the current field holds a separator
   auto put = [&](char c) {
@@ -141,7 +141,7 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
     out->push_back(c);
   };
   // raw_ gets the first line (if not over-long: it is the failed item's text)
-  // and what follows it (at most kMaxItemBytes + 1 bytes).
+  // and what follows it, up to a read block past the limit.
   auto keep = [&](const char* from, const char* to) {
     const size_t n = static_cast<size_t>(to - from);
     if (first_end == std::string::npos && !first_long &&
@@ -150,6 +150,11 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
       raw_.clear();
     }
     if (first_end != std::string::npos || !first_long) raw_.append(from, n);
+  };
+  // Past the first line, in raw_ and in the chunk up to `to`.
+  auto too_far = [&](const char* kept, const char* to) {
+    return first_end != std::string::npos &&
+           raw_.size() - first_end + static_cast<size_t>(to - kept) > kMaxItemBytes;
   };
   auto finish = [&]() {
     record_columns_ = field;
@@ -164,9 +169,8 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
     const bool again = replay_pos_ < replay_.size();
     if (!again && pos_ == end_ && !Fill()) {
       if (!status_.ok() || (bytes == 0 && !pending_cr)) return Record::kEnd;
-      if (state == State::kQuoted) {
-        return Unclosed(first_end, first_long, "no closing \" before the end of " + name_, out);
-      }
+      if (state == State::kQuoted) return Unclosed(first_end, first_long, Stray::kAtEnd, out);
+      if (too_far(nullptr, nullptr)) return Unclosed(first_end, first_long, Stray::kTooFar, out);
       return finish();  // the last record had no separator; a lone '\r' is dropped
     }
     const char* const base = again ? replay_.data() : buf_.get();
@@ -174,24 +178,23 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
     const char* p = base + at;
     const char* const e = base + (again ? replay_.size() : end_);
     const char* kept = p;  // raw_ holds this chunk's bytes before `kept`
-    auto unclosed = [&](const std::string& why) {
-      keep(kept, p);
-      at = static_cast<size_t>(p - base);
+    // Takes the positions by value: a reference would keep `p` out of a register.
+    auto stray = [&](Stray why, const char* from, const char* to) {
+      keep(from, to);
+      at = static_cast<size_t>(to - base);
       return Unclosed(first_end, first_long, why, out);
     };
+    bool ended = false;
     while (p < e) {
       const char c = *p++;
-      if (first_end != std::string::npos && ++spilled > kMaxItemBytes) {
-        return unclosed("no closing \" within " + std::to_string(kMaxItemBytes) + " bytes");
-      }
       // "line N" is the file's own line, so newlines inside quotes count too;
       // with NUL separators "record N" counts records.
       if (c == '\n' && sep_ == '\n') ++line_;
       if (pending_cr) {
         pending_cr = false;
         if (c == sep_) {
-          at = static_cast<size_t>(p - base);
-          return finish();
+          ended = true;
+          break;
         }
         ++bytes;
         put('\r');
@@ -200,8 +203,8 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
       if (c == sep_) {
         if (state != State::kQuoted) {
           if (sep_ == '\0') ++line_;
-          at = static_cast<size_t>(p - base);
-          return finish();
+          ended = true;
+          break;
         }
         ++quoted_seps;
         field_spans = true;
@@ -209,13 +212,9 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
           keep(kept, p);
           kept = p;
           first_end = raw_.size();
+        } else if (too_far(kept, p)) {
+          return stray(Stray::kTooFar, kept, p);
         }
-      }
-      if (state == State::kQuoteSeen && field_spans && c != ',' && c != '"' &&
-          !(c == '\r' && sep_ == '\n')) {
-        return unclosed("the \" on " + std::string(Unit()) + " " +
-                        std::to_string(record_line_ + quoted_seps) +
-                        " that would close it is followed by text, not a comma");
       }
       switch (state) {
         case State::kFieldStart:
@@ -236,6 +235,12 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
             put('"');
             state = State::kQuoted;
           } else {
+            // After the quote closing a field that holds a separator, only a
+            // comma, a quote or the end of the record may come.
+            if (state == State::kQuoteSeen && field_spans) {
+              stray_line_ = record_line_ + quoted_seps;
+              return stray(Stray::kTextAfter, kept, p);
+            }
             ++bytes;
             put(c);
             state = State::kUnquoted;
@@ -251,15 +256,18 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
           break;
       }
     }
-    keep(kept, p);
+    // A record may not run on for long past its first line, however it ends.
+    if (too_far(kept, p)) return stray(Stray::kTooFar, kept, p);
     at = static_cast<size_t>(p - base);
+    if (ended) return finish();
+    keep(kept, p);
   }
 }
 
 // The record in raw_ opened a quote that nothing closes: its first line
 // becomes the failed item, raw as it is (failed.txt can list it), and the
 // bytes after that line are read again, before the rest of the input.
-ListReader::Record ListReader::Unclosed(size_t first_end, bool first_long, std::string why,
+ListReader::Record ListReader::Unclosed(size_t first_end, bool first_long, Stray why,
                                         std::string* out) {
   if (first_end != std::string::npos) {
     std::string rest = raw_.substr(first_end);
@@ -272,8 +280,21 @@ ListReader::Record ListReader::Unclosed(size_t first_end, bool first_long, std::
   if (first_long) raw_.clear();
   if (sep_ == '\n' && !raw_.empty() && raw_.back() == '\r') raw_.pop_back();
   out->swap(raw_);
-  unclosed_ = std::move(why);
+  stray_ = why;
   return Record::kUnclosed;
+}
+
+std::string ListReader::StrayQuote() const {
+  switch (stray_) {
+    case Stray::kAtEnd:
+      return "no closing \" before the end of " + name_;
+    case Stray::kTooFar:
+      return "no closing \" within " + std::to_string(kMaxItemBytes) + " bytes";
+    case Stray::kTextAfter:
+      return "the \" on " + std::string(Unit()) + " " + std::to_string(stray_line_) +
+             " that would close it is followed by text, not a comma";
+  }
+  return "";
 }
 
 bool ListReader::Keep(const std::string& item) const {
@@ -324,7 +345,7 @@ bool ListReader::Next(Item* item) {
         item->error = where() + ": column " + std::to_string(options_.column) + " is empty";
         break;
       case Record::kUnclosed:
-        item->error = where() + ": unclosed quote (" + unclosed_ +
+        item->error = where() + ": unclosed quote (" + StrayQuote() +
                       "); this line alone fails: quote a field whole and double the quotes "
                       "inside it";
         break;

@@ -80,7 +80,12 @@ class ListReader : public ItemSource {
   bool Fill();
   Record ReadPlain(std::string* out);
   Record ReadCsv(std::string* out);
-  Record Unclosed(size_t first_end, bool first_long, std::string why, std::string* out);
+  // Why a quote counts as a stray one: not closed before the end of the
+  // input, nor within kMaxItemBytes past its line, or text after the quote
+  // that closes it.
+  enum class Stray { kAtEnd, kTooFar, kTextAfter };
+  Record Unclosed(size_t first_end, bool first_long, Stray why, std::string* out);
+  std::string StrayQuote() const;
   bool Keep(const std::string& text) const;
   const char* Unit() const { return sep_ == '\n' ? "line" : "record"; }
 
@@ -94,13 +99,14 @@ class ListReader : public ItemSource {
   size_t pos_ = 0;  // next unread byte of buf_
   size_t end_ = 0;  // end of the bytes read into buf_
   bool eof_ = false;
-  uint64_t line_ = 0;         // separators consumed so far
-  uint64_t record_line_ = 0;  // 1-based line where the last record started
-  int record_columns_ = 0;    // CSV: fields in the last record
-  std::string raw_;           // CSV: the record's bytes, kept once a quote spans lines
-  std::string replay_;        // CSV: bytes to read again before buf_ (after an unclosed quote)
-  size_t replay_pos_ = 0;     // next unread byte of replay_
-  std::string unclosed_;      // CSV: why the last record's quote counts as unclosed
+  uint64_t line_ = 0;            // separators consumed so far
+  uint64_t record_line_ = 0;     // 1-based line where the last record started
+  int record_columns_ = 0;       // CSV: fields in the last record
+  std::string raw_;              // CSV: the record's bytes, kept once a quote spans lines
+  std::string replay_;           // CSV: bytes to read again before buf_ (after an unclosed quote)
+  size_t replay_pos_ = 0;        // next unread byte of replay_
+  Stray stray_ = Stray::kAtEnd;  // CSV: why the last record's quote counts as unclosed
+  uint64_t stray_line_ = 0;      // CSV: where the quote that closes it is (kTextAfter)
   bool header_pending_;
   uint64_t seen_ = 0;
   bool done_ = false;

@@ -77,10 +77,15 @@ TEST_F(E2e, SettingsTheTomlParserWouldDieOnAreSettingsErrors) {
       << r.err;
   // UTF-8 in strings and comments is what they are for.
   WriteFile(dir_ / "utf8.toml",
-            "# donn\xc3\xa9es\n[input]\npath = \"donn\xc3\xa9es\"\n[job]\nname = 'caf\xc3\xa9'\n");
+            "# donn\xc3\xa9"
+            "es\n[input]\npath = \"donn\xc3\xa9"
+            "es\"\n[job]\nname = 'caf\xc3\xa9'\n");
   r = Shoal({"check", "utf8.toml"});
   EXPECT_EQ(r.status, 0) << Describe(r);
-  EXPECT_NE(r.out.find("donn\xc3\xa9es"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("donn\xc3\xa9"
+                       "es"),
+            std::string::npos)
+      << r.out;
   // A --set value that is not TOML is its text, "v = \xc3\xa9t\xc3\xa9" never parsed.
   r = Shoal({"check", "utf8.toml", "--set", "job.name=\xc3\xa9t\xc3\xa9"});
   EXPECT_EQ(r.status, 0) << Describe(r);
