@@ -6,8 +6,6 @@
 
 #include <toml++/toml.h>
 
-#include <toml++/toml.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -16,6 +14,7 @@
 
 #include "config/keys.h"
 #include "config/reader.h"
+#include "config/toml_precheck.h"
 
 namespace shoal {
 namespace {
@@ -128,6 +127,7 @@ void ApplyOverride(const Override& o, size_t index, toml::table* root, Origins* 
   // How the text is taken: a raw value is a string, except that an integer key
   // takes a number (-j 8); --set text is TOML when it parses as one, but a
   // string key keeps the text as typed (an input directory named 2024).
+  // Text the pre-check refuses is no TOML either (--set job.name=été).
   const bool string_key = spec->kind == Kind::kString || spec->kind == Kind::kPath ||
                           spec->kind == Kind::kDuration || spec->kind == Kind::kEnum ||
                           (!sub.empty() && spec->kind == Kind::kStringTable);
@@ -138,9 +138,9 @@ void ApplyOverride(const Override& o, size_t index, toml::table* root, Origins* 
       target->insert_or_assign(key, number);
       placed = true;
     }
-  } else {
+  } else if (const std::string text = "v = " + o.value; !PrecheckToml(text)) {
     try {
-      toml::table parsed = toml::parse("v = " + o.value, std::string_view(origin.text));
+      toml::table parsed = toml::parse(text, std::string_view(origin.text));
       toml::node* v = parsed.get("v");
       if (parsed.size() == 1 && v != nullptr && !(string_key && !v->is_string())) {
         v->visit([&](auto& value) { target->insert_or_assign(key, std::move(value)); });
@@ -204,6 +204,12 @@ Result<Settings> ParseSettings(std::string_view text, std::string_view source_na
   if (ec) return Status::FromErrno("cannot read the current directory", ec.value());
   const fs::path base = (base_dir.empty() ? cwd : cwd / base_dir).lexically_normal();
 
+  // TOML++ 3.3.0 must not see what it cannot survive (config/toml_precheck.h).
+  if (std::optional<TomlTextProblem> p = PrecheckToml(text)) {
+    Problems problems{std::string(source_name)};
+    problems.Add(problems.At(p->line, p->column), p->what, p->fix);
+    return problems.ToStatus();
+  }
   toml::table root;
   try {
     root = toml::parse(text, std::string_view(source_name));

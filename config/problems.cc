@@ -9,9 +9,13 @@
 namespace shoal {
 
 Loc Problems::At(const toml::source_region& region) const {
+  return At(region.begin.line, region.begin.column);
+}
+
+Loc Problems::At(uint64_t line, uint64_t column) const {
   Loc loc;
-  loc.line = region.begin.line;
-  loc.column = region.begin.column;
+  loc.line = line;
+  loc.column = column;
   loc.text = source_;
   if (loc.line > 0) {
     loc.text += ":" + std::to_string(loc.line) + ":" + std::to_string(loc.column);

@@ -38,6 +38,7 @@ class Problems {
   explicit Problems(std::string source) : source_(std::move(source)) {}
 
   Loc At(const toml::source_region& region) const;
+  Loc At(uint64_t line, uint64_t column) const;
   static Loc At(const OriginInfo& origin) { return Loc{1, origin.index, 0, origin.text}; }
 
   void Add(const Loc& loc, const std::string& what, const std::string& fix);

@@ -43,7 +43,7 @@ ListReader::ListReader(int fd, bool owns_fd, std::string name, ListOptions optio
 }
 
 bool ListReader::WouldBlock() {
-  if (regular_ || eof_ || done_ || pos_ != end_) return false;
+  if (regular_ || eof_ || done_ || pos_ != end_ || replay_pos_ < replay_.size()) return false;
   pollfd p{fd_, POLLIN, 0};
   return ::poll(&p, 1, 0) == 0;
 }
@@ -127,9 +127,18 @@ ListReader::Record ListReader::ReadPlain(std::string* out) {
 
 // RFC 4180, leniently: a quote inside an unquoted field is data, and so is
 // text after a closing quote ("ab"c reads as abc), as Python's csv does.
+//
+// A quoted field may hold separators, but a stray quote would make the rest
+// of the file one field. So once a quoted field runs past the record's first
+// line, the record's bytes are kept (raw_), and the quote counts as a stray
+// one that fails its first line alone (Unclosed) when it is not closed before
+// the end of the input, when the record runs on for more than kMaxItemBytes
+// past that line, or when text follows the closing quote (another stray
+// quote closed it). A record that fits on its line keeps no bytes.
 ListReader::Record ListReader::ReadCsv(std::string* out) {
   enum class State { kFieldStart, kUnquoted, kQuoted, kQuoteSeen };
   out->clear();
+  raw_.clear();
   record_line_ = line_ + 1;
   State state = State::kFieldStart;
   const int want = options_.column;
@@ -137,6 +146,10 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
   uint64_t bytes = 0;       // record bytes seen, separator and dropped '\r' aside
   bool pending_cr = false;  // a '\r' outside quotes: dropped if a '\n' follows
   bool too_long = false;
+  size_t first_end = std::string::npos;  // raw_ offset past the first line, once known
+  bool first_long = false;               // the first line is too long to keep in raw_
+  uint64_t quoted_seps = 0;              // separators inside quotes
+  bool field_spans = false;              // the current field holds a separator
   auto put = [&](char c) {
     if (field != want || too_long) return;
     if (out->size() == kMaxItemBytes) {
@@ -146,9 +159,24 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
     }
     out->push_back(c);
   };
+  // raw_ gets the first line (if not over-long: it is the failed item's text)
+  // and what follows it, up to a read block past the limit.
+  auto keep = [&](const char* from, const char* to) {
+    const size_t n = static_cast<size_t>(to - from);
+    if (first_end == std::string::npos && !first_long &&
+        raw_.size() + n > kMaxItemBytes + 2) {  // room for "\r\n"
+      first_long = true;
+      raw_.clear();
+    }
+    if (first_end != std::string::npos || !first_long) raw_.append(from, n);
+  };
+  // Past the first line, in raw_ and in the chunk up to `to`.
+  auto too_far = [&](const char* kept, const char* to) {
+    return first_end != std::string::npos &&
+           raw_.size() - first_end + static_cast<size_t>(to - kept) > kMaxItemBytes;
+  };
   auto finish = [&]() {
     record_columns_ = field;
-    if (state == State::kQuoted) return Record::kUnterminated;
     if (too_long) return Record::kTooLong;
     if (bytes == 0) return Record::kBlank;
     if (field < want) return Record::kMissingColumn;
@@ -156,12 +184,26 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
     return Record::kItem;
   };
   for (;;) {
-    if (pos_ == end_ && !Fill()) {
+    // Bytes an unclosed quote gave back come first, then buf_.
+    const bool again = replay_pos_ < replay_.size();
+    if (!again && pos_ == end_ && !Fill()) {
       if (!status_.ok() || (bytes == 0 && !pending_cr)) return Record::kEnd;
+      if (state == State::kQuoted) return Unclosed(first_end, first_long, Stray::kAtEnd, out);
+      if (too_far(nullptr, nullptr)) return Unclosed(first_end, first_long, Stray::kTooFar, out);
       return finish();  // the last record had no separator; a lone '\r' is dropped
     }
-    const char* p = buf_.get() + pos_;
-    const char* const e = buf_.get() + end_;
+    const char* const base = again ? replay_.data() : buf_.get();
+    size_t& at = again ? replay_pos_ : pos_;
+    const char* p = base + at;
+    const char* const e = base + (again ? replay_.size() : end_);
+    const char* kept = p;  // raw_ holds this chunk's bytes before `kept`
+    // Takes the positions by value: a reference would keep `p` out of a register.
+    auto stray = [&](Stray why, const char* from, const char* to) {
+      keep(from, to);
+      at = static_cast<size_t>(to - base);
+      return Unclosed(first_end, first_long, why, out);
+    };
+    bool ended = false;
     while (p < e) {
       const char c = *p++;
       // "line N" is the file's own line, so newlines inside quotes count too;
@@ -170,17 +212,28 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
       if (pending_cr) {
         pending_cr = false;
         if (c == sep_) {
-          pos_ = p - buf_.get();
-          return finish();
+          ended = true;
+          break;
         }
         ++bytes;
         put('\r');
         state = State::kUnquoted;
       }
-      if (c == sep_ && state != State::kQuoted) {
-        if (sep_ == '\0') ++line_;
-        pos_ = p - buf_.get();
-        return finish();
+      if (c == sep_) {
+        if (state != State::kQuoted) {
+          if (sep_ == '\0') ++line_;
+          ended = true;
+          break;
+        }
+        ++quoted_seps;
+        field_spans = true;
+        if (first_end == std::string::npos) {
+          keep(kept, p);
+          kept = p;
+          first_end = raw_.size();
+        } else if (too_far(kept, p)) {
+          return stray(Stray::kTooFar, kept, p);
+        }
       }
       switch (state) {
         case State::kFieldStart:
@@ -189,6 +242,7 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
           if (c == ',') {
             ++bytes;
             ++field;
+            field_spans = false;
             state = State::kFieldStart;
           } else if (c == '\r' && sep_ == '\n') {
             pending_cr = true;
@@ -200,6 +254,12 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
             put('"');
             state = State::kQuoted;
           } else {
+            // After the quote closing a field that holds a separator, only a
+            // comma, a quote or the end of the record may come.
+            if (state == State::kQuoteSeen && field_spans) {
+              stray_line_ = record_line_ + quoted_seps;
+              return stray(Stray::kTextAfter, kept, p);
+            }
             ++bytes;
             put(c);
             state = State::kUnquoted;
@@ -215,8 +275,45 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
           break;
       }
     }
-    pos_ = end_;
+    // A record may not run on for long past its first line, however it ends.
+    if (too_far(kept, p)) return stray(Stray::kTooFar, kept, p);
+    at = static_cast<size_t>(p - base);
+    if (ended) return finish();
+    keep(kept, p);
   }
+}
+
+// The record in raw_ opened a quote that nothing closes: its first line
+// becomes the failed item, raw as it is (failed.txt can list it), and the
+// bytes after that line are read again, before the rest of the input.
+ListReader::Record ListReader::Unclosed(size_t first_end, bool first_long, Stray why,
+                                        std::string* out) {
+  if (first_end != std::string::npos) {
+    std::string rest = raw_.substr(first_end);
+    rest.append(replay_, replay_pos_);
+    replay_ = std::move(rest);
+    replay_pos_ = 0;
+    raw_.resize(first_end - (first_long ? 0 : 1));  // the separator
+    line_ = record_line_;
+  }
+  if (first_long) raw_.clear();
+  if (sep_ == '\n' && !raw_.empty() && raw_.back() == '\r') raw_.pop_back();
+  out->swap(raw_);
+  stray_ = why;
+  return Record::kUnclosed;
+}
+
+std::string ListReader::StrayQuote() const {
+  switch (stray_) {
+    case Stray::kAtEnd:
+      return "no closing \" before the end of " + name_;
+    case Stray::kTooFar:
+      return "no closing \" within " + std::to_string(kMaxItemBytes) + " bytes";
+    case Stray::kTextAfter:
+      return "the \" on " + std::string(Unit()) + " " + std::to_string(stray_line_) +
+             " that would close it is followed by text, not a comma";
+  }
+  return "";
 }
 
 bool ListReader::Keep(const std::string& item) const {
@@ -266,14 +363,16 @@ bool ListReader::Next(Item* item) {
       case Record::kEmptyField:
         item->error = where() + ": column " + std::to_string(options_.column) + " is empty";
         break;
-      case Record::kUnterminated:
-        item->error = where() + ": a quoted field is not closed before the end of " + name_;
+      case Record::kUnclosed:
+        item->error = where() + ": unclosed quote (" + StrayQuote() +
+                      "); this line alone fails: quote a field whole and double the quotes "
+                      "inside it";
         break;
       case Record::kEnd:
       case Record::kBlank:
         break;
     }
-    if (!item->error.empty()) item->text.clear();
+    if (!item->error.empty() && r != Record::kUnclosed) item->text.clear();
     item->index = ++seen_;
     return true;
   }

@@ -14,10 +14,14 @@
 // "record N" with NUL separators) for the file's own numbering, blank lines
 // and the header included, so `sed -n Np` shows the culprit.
 //
-// An item over kMaxItemBytes, a missing CSV column, an empty CSV field or an
-// unterminated quote fails that one item: Next() returns an Item with an
-// empty text and `error` set, skips the rest of the record without keeping it,
-// and reading goes on. Bytes pass through unchanged: no encoding is assumed.
+// An item over kMaxItemBytes, a missing CSV column or an empty CSV field
+// fails that one item: Next() returns an Item with an empty text and `error`
+// set, skips the rest of the record without keeping it, and reading goes on.
+// A quote that is not closed before the end of the input or within
+// kMaxItemBytes past its line, or whose closing quote on a later line is
+// followed by text, is a stray one: its line alone fails, the Item's text
+// being that raw line, and reading starts again on the next line. Bytes pass
+// through unchanged: no encoding is assumed.
 //
 // A regular file that shrinks while it is read (below its size at open, or
 // below what was read) reaches its end early with no error from read(): that
@@ -79,12 +83,18 @@ class ListReader : public ItemSource {
 
  private:
   // What one record turned out to be; the item's bytes are in the Item.
-  enum class Record { kEnd, kBlank, kItem, kTooLong, kMissingColumn, kEmptyField, kUnterminated };
+  enum class Record { kEnd, kBlank, kItem, kTooLong, kMissingColumn, kEmptyField, kUnclosed };
 
   bool Fill();
   void CheckNotTruncated();
   Record ReadPlain(std::string* out);
   Record ReadCsv(std::string* out);
+  // Why a quote counts as a stray one: not closed before the end of the
+  // input, nor within kMaxItemBytes past its line, or text after the quote
+  // that closes it.
+  enum class Stray { kAtEnd, kTooFar, kTextAfter };
+  Record Unclosed(size_t first_end, bool first_long, Stray why, std::string* out);
+  std::string StrayQuote() const;
   bool Keep(const std::string& text) const;
   const char* Unit() const { return sep_ == '\n' ? "line" : "record"; }
 
@@ -99,9 +109,14 @@ class ListReader : public ItemSource {
   size_t pos_ = 0;  // next unread byte of buf_
   size_t end_ = 0;  // end of the bytes read into buf_
   bool eof_ = false;
-  uint64_t line_ = 0;         // separators consumed so far
-  uint64_t record_line_ = 0;  // 1-based line where the last record started
-  int record_columns_ = 0;    // CSV: fields in the last record
+  uint64_t line_ = 0;            // separators consumed so far
+  uint64_t record_line_ = 0;     // 1-based line where the last record started
+  int record_columns_ = 0;       // CSV: fields in the last record
+  std::string raw_;              // CSV: the record's bytes, kept once a quote spans lines
+  std::string replay_;           // CSV: bytes to read again before buf_ (after an unclosed quote)
+  size_t replay_pos_ = 0;        // next unread byte of replay_
+  Stray stray_ = Stray::kAtEnd;  // CSV: why the last record's quote counts as unclosed
+  uint64_t stray_line_ = 0;      // CSV: where the quote that closes it is (kTextAfter)
   bool header_pending_;
   uint64_t seen_ = 0;
   bool done_ = false;

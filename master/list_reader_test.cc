@@ -27,20 +27,20 @@ class ListReaderTest : public ::testing::Test {
     return path;
   }
 
-  // Every item of `bytes`; an item with an error reads "!error".
-  std::vector<std::string> Read(const std::string& bytes, ListOptions options = {}) {
+  // Every item of `bytes`.
+  std::vector<Item> ReadItems(const std::string& bytes, ListOptions options = {}) {
     Result<std::unique_ptr<ListReader>> r = ListReader::Open(Write(bytes), std::move(options));
     EXPECT_TRUE(r.ok());
     if (!r.ok()) return {};
     ListReader& reader = **r;
-    std::vector<std::string> out;
+    std::vector<Item> out;
     Item item;
     uint64_t expected_index = 0;
     while (reader.Next(&item)) {
       EXPECT_FALSE(reader.done());
       EXPECT_EQ(item.index, ++expected_index);
       EXPECT_EQ(reader.seen(), item.index);
-      out.push_back(item.error.empty() ? item.text : "!" + item.error);
+      out.push_back(item);
     }
     EXPECT_TRUE(reader.done());
     EXPECT_TRUE(reader.status().ok()) << reader.status().message();
@@ -48,6 +48,18 @@ class ListReaderTest : public ::testing::Test {
     EXPECT_FALSE(reader.Next(&item));  // stays at the end
     return out;
   }
+
+  // Every item of `bytes`; an item with an error reads "!error".
+  std::vector<std::string> Read(const std::string& bytes, ListOptions options = {}) {
+    std::vector<std::string> out;
+    for (const Item& item : ReadItems(bytes, std::move(options))) {
+      out.push_back(item.error.empty() ? item.text : "!" + item.error);
+    }
+    return out;
+  }
+
+  // How messages name the file the last Read or ReadItems wrote.
+  std::string Name() const { return "'" + dir_ + "/list" + std::to_string(files_) + "'"; }
 
   static ListOptions Csv(int column, bool header = false) {
     ListOptions o;
@@ -61,6 +73,9 @@ class ListReaderTest : public ::testing::Test {
 };
 
 using V = std::vector<std::string>;
+
+constexpr char kUnclosedHow[] =
+    "this line alone fails: quote a field whole and double the quotes inside it";
 
 TEST_F(ListReaderTest, Newlines) {
   EXPECT_EQ(Read("a\nb\nc\n"), (V{"a", "b", "c"}));
@@ -126,14 +141,98 @@ TEST_F(ListReaderTest, CsvOddities) {
   EXPECT_EQ(Read("\"ab\"c,d\n", Csv(1)), (V{"abc"}));  // text after a closing quote
   EXPECT_EQ(Read("a\rb,c\n", Csv(1)), (V{"a\rb"}));    // a bare '\r' is data
   V open = Read("x\n\"open,\nnever closed\n", Csv(1));
-  ASSERT_EQ(open.size(), 2u);
+  ASSERT_EQ(open.size(), 3u);
   EXPECT_EQ(open[0], "x");
-  EXPECT_EQ(open[1], "!line 2: a quoted field is not closed before the end of '" + dir_ + "/list" +
-                         std::to_string(files_) + "'");
+  EXPECT_EQ(open[1], "!line 2: unclosed quote (no closing \" before the end of '" + dir_ + "/list" +
+                         std::to_string(files_) + "'); " + kUnclosedHow);
+  EXPECT_EQ(open[2], "never closed");
   ListOptions nul = Csv(2);
   nul.separator = Separator::kNul;
   EXPECT_EQ(Read(std::string("a,b\nc\0d,\"e\0f\"\0", 15), nul),
             (V{"b\nc", std::string("e\0f", 3)}));
+}
+
+TEST_F(ListReaderTest, StrayQuoteFailsItsLineAloneAsItIs) {
+  std::string csv;
+  for (int i = 1; i <= 1000; ++i) {
+    csv += i == 2 ? "\"2,stray quote\n" : std::to_string(i) + ",x\n";
+  }
+  std::vector<Item> items = ReadItems(csv, Csv(1));
+  ASSERT_EQ(items.size(), 1000u);
+  EXPECT_EQ(items[0].text, "1");
+  EXPECT_EQ(items[1].text, "\"2,stray quote");  // the raw line: failed.txt can list it
+  EXPECT_EQ(items[1].error, "line 2: unclosed quote (no closing \" before the end of " + Name() +
+                                "); " + kUnclosedHow);
+  for (int i = 3; i <= 1000; ++i) {
+    EXPECT_EQ(items[i - 1].text, std::to_string(i));
+    EXPECT_EQ(items[i - 1].error, "");
+  }
+
+  // The same at the end of the file, after a CRLF, with NUL separators, and in the header.
+  V crlf = Read("1\r\n\"2\r\n3\r\n", Csv(1));
+  EXPECT_EQ(crlf, (V{"1",
+                     "!line 2: unclosed quote (no closing \" before the end of " + Name() + "); " +
+                         kUnclosedHow,
+                     "3"}));
+  items = ReadItems("1\n\"2,x", Csv(1));
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[1].text, "\"2,x");
+  ListOptions nul = Csv(2);
+  nul.separator = Separator::kNul;
+  items = ReadItems(std::string("a,b\0c,\"d\ne\0f,g\0", 15), nul);
+  ASSERT_EQ(items.size(), 3u);
+  EXPECT_EQ(items[0].text, "b");
+  EXPECT_EQ(items[1].text, "c,\"d\ne");
+  EXPECT_TRUE(items[1].error.starts_with("record 2: unclosed quote")) << items[1].error;
+  EXPECT_EQ(items[2].text, "g");
+  EXPECT_EQ(Read("\"id,name\n1,a\n2,b\n", Csv(2, true)), (V{"a", "b"}));
+}
+
+TEST_F(ListReaderTest, QuoteClosedByAnotherStrayQuoteFailsBothLines) {
+  // The quote opened on line 1 "closes" on line 3, followed by text: two
+  // stray quotes, not a field over three lines.
+  V got = Read("1,\"a\n2,b\n3,\"c\n4,d\n", Csv(1));
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0],
+            "!line 1: unclosed quote (the \" on line 3 that would close it is followed by text, "
+            "not a comma); " +
+                std::string(kUnclosedHow));
+  EXPECT_EQ(got[1], "2");
+  EXPECT_EQ(got[2], "!line 3: unclosed quote (no closing \" before the end of " + Name() + "); " +
+                        kUnclosedHow);
+  EXPECT_EQ(got[3], "4");
+  // A field over lines that closes properly is one field.
+  EXPECT_EQ(Read("1,\"a\n\"\"b\"\"\nc\",x\n2,y\n", Csv(2)), (V{"a\n\"b\"\nc", "y"}));
+  EXPECT_EQ(Read("1,\"a\nb\"\r\n2,y\n", Csv(2)), (V{"a\nb", "y"}));
+}
+
+TEST_F(ListReaderTest, UnclosedQuoteStopsLookingAfterTheItemLimit) {
+  // No quote follows the stray one: the search ends kMaxItemBytes past its
+  // line, and reading starts again on the next line, across read blocks.
+  // Fields over three lines come often, but not within reach of a stray quote.
+  V want;
+  std::string csv;
+  int stray = 0;
+  int line = 0;
+  for (int i = 1; csv.size() < 3 * (size_t{1} << 20); ++i) {
+    ++line;
+    if (i % 40000 == 7) {
+      csv += "\"" + std::to_string(i) + ",no closing quote\n";
+      want.push_back("!line " + std::to_string(line) +
+                     ": unclosed quote (no closing \" within 131072 bytes); " + kUnclosedHow);
+      ++stray;
+      continue;
+    }
+    want.push_back(std::to_string(i));
+    if (i % 40000 > 25000 && i % 100 == 0) {
+      csv += want.back() + ",\"a field\nover\nlines\"\n";
+      line += 2;
+    } else {
+      csv += want.back() + ",x\n";
+    }
+  }
+  EXPECT_GE(stray, 5);
+  EXPECT_EQ(Read(csv, Csv(1)), want);
 }
 
 TEST_F(ListReaderTest, OverLongItemFailsAloneWithoutBeingKept) {
