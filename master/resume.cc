@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 
 #include "common/fd.h"
 #include "master/item_source.h"
@@ -92,8 +93,19 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
   return records;
 }
 
-Result<int> ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
+std::string ResolveRunDir(const std::string& run_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path resolved = fs::canonical(run_dir, ec);
+  if (ec) resolved = fs::absolute(run_dir, ec).lexically_normal();
+  std::string s = ec ? run_dir : resolved.string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+Result<int> ResumeJob(const std::string& given_dir, const std::vector<Override>& overrides,
                       RunOptions options) {
+  const std::string run_dir = ResolveRunDir(given_dir);
   auto fail = [](const std::string& message) { return Status::Error(message); };
   struct stat st;
   if (::stat((run_dir + "/settings.toml").c_str(), &st) != 0) {

@@ -53,8 +53,13 @@ uint64_t ItemHash(std::string_view item);
 // appending continues on a line boundary.
 Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& settings);
 
+// RUN_DIR as resume and retry use it: absolute, normalized, symlinks
+// resolved. Commands run in another directory (command.cwd) and workers
+// write {out} beneath it, so a relative path would point elsewhere there.
+std::string ResolveRunDir(const std::string& run_dir);
+
 // shoal resume RUN_DIR: the run's exit status, as RunJob.
 Result<int> ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
-              RunOptions options);
+                      RunOptions options);
 
 }  // namespace shoal
