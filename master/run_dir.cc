@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "common/fault.h"
 #include "common/json.h"
 #include "master/shard.h"
 
@@ -26,6 +27,12 @@ Status RecordFile::Open(const std::string& path) {
 
 Status RecordFile::Flush() {
   if (buffer_.empty() || !fd_.valid()) return Status::Ok();
+  // Tests: a disk that fills up half-way through this write.
+  if (fault_point_ != nullptr && FaultFail(fault_point_)) {
+    Status st = WriteAll(fd_.get(), std::string_view(buffer_).substr(0, buffer_.size() / 2), path_);
+    buffer_.clear();
+    return st.ok() ? Status::FromErrno("cannot write " + path_, ENOSPC) : st;
+  }
   Status st = WriteAll(fd_.get(), buffer_, path_);
   buffer_.clear();
   return st;
@@ -141,6 +148,7 @@ Status RunDirectory::OpenFiles() {
         std::pair{&failed_, "failed.txt"}, std::pair{&log_, "log.txt"}}) {
     Status st = file->Open(path_ + "/" + name);
     if (!st.ok()) return st;
+    if (file != &log_) file->set_fault_point("record-write-fail");
   }
   return Status::Ok();
 }
@@ -159,9 +167,11 @@ void RunDirectory::Log(std::string_view message) {
 
 Status RunDirectory::Flush() {
   // Records before the log, so the log never mentions a record not on disk.
+  const bool records = results_.pending() + errors_.pending() + failed_.pending() > 0;
   for (RecordFile* f : {&results_, &errors_, &failed_, &log_}) {
     Status st = f->Flush();
     if (!st.ok()) return st;
+    if (records && f != &log_) FaultPoint("master-between-files");
   }
   return Status::Ok();
 }

@@ -26,10 +26,13 @@ class RecordFile {
   size_t pending() const { return buffer_.size(); }
   Status Flush();
   const std::string& path() const { return path_; }
+  // Tests: SHOAL_FAULT=<point>:N fails this file's N-th flush (common/fault.h).
+  void set_fault_point(const char* point) { fault_point_ = point; }
 
  private:
   std::string path_;
   UniqueFd fd_;
+  const char* fault_point_ = nullptr;
   std::string buffer_;
 };
 
