@@ -296,6 +296,14 @@ void Master::Loop() {
 
 int Master::Summarize() {
   if (window_) window_->ReleaseAll(run_);
+  // The counts say what is on disk: records a failed write dropped are not
+  // counted (resume runs their items again).
+  MaybeFlush(true);
+  RunStats stats = scheduler_->stats();
+  const uint64_t lost_ok = std::min(stats.ok, run_.results().lost());
+  const uint64_t lost_failed = std::min(stats.failed, run_.errors().lost());
+  stats.ok -= lost_ok;
+  stats.failed -= lost_failed;
   uint64_t now = clock_.NowNs();
   double secs = static_cast<double>(now - start_ns_) / 1e9;
   struct rusage self {
@@ -307,7 +315,6 @@ int Master::Summarize() {
            static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
   };
   const Scheduler& sched = *scheduler_;
-  const RunStats& stats = sched.stats();
   RunTotals totals;
   totals.wall_s = secs;
   totals.cpu_master_s = cpu(self);
@@ -315,10 +322,15 @@ int Master::Summarize() {
   totals.worker_deaths = sched.worker_deaths();
   totals.prior = prior_ok_ + prior_failed_;
   ProgressCounts counts = Counts(now);
+  counts.done -= lost_ok + lost_failed;
   totals.not_run = counts.total_known
                        ? static_cast<int64_t>(counts.seen - std::min(counts.seen, counts.done))
                        : -1;
   for (const std::string& line : SummaryLines(stats, totals)) run_.Log(line);
+  if (lost_ok + lost_failed > 0) {
+    run_.Log("summary: " + std::to_string(lost_ok + lost_failed) +
+             " finished items have no record (a write failed); resume runs them again");
+  }
 
   const std::string line = TerminalSummary(stats, totals);
   int code = kExitOk;
