@@ -81,7 +81,8 @@ Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
   const std::string path = run_dir + "/failed.txt";
   const std::string temp = path + ".tmp";
   ::unlink(temp.c_str());
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     FileModeIn(run_dir)));
   if (!fd.valid()) return Status::FromErrno("cannot create " + temp, errno);
   std::string buffer;
   Status written;

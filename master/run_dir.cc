@@ -17,10 +17,15 @@
 
 namespace shoal {
 
-Status RecordFile::Open(const std::string& path, char terminator, mode_t mode) {
+Status RecordFile::Open(const std::string& path, char terminator, int mode) {
   path_ = path;
   terminator_ = terminator;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (mode < 0) {
+    const size_t slash = path.rfind('/');
+    mode = static_cast<int>(FileModeIn(slash == std::string::npos ? "." : path.substr(0, slash)));
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+                  static_cast<mode_t>(mode));
   if (fd < 0 && errno == ELOOP) {
     return Status::IoError(path + " is a symbolic link; a run's files must be regular files");
   }
@@ -189,12 +194,15 @@ Status RunDirectory::Create(const Settings& settings, InputKind kind,
     return Status::IoError("cannot create output.dir '" + settings.output.dir +
                            "': " + ec.message() + "; set output.dir or pass -o DIR");
   }
-  Result<std::string> made =
-      MakeFreshDir(RunDirName(settings, RunStamp()) + suffix, "run directory");
+  // Private by default: settings.toml may hold secrets (command.env).
+  const int mode = RunDirMode(settings.output.mode);
+  Result<std::string> made = MakeFreshDir(RunDirName(settings, RunStamp()) + suffix,
+                                          "run directory", mode >= 0 ? mode : 0700);
   if (!made.ok()) return made.status();
   path_ = std::move(made).value();
+  file_mode_ = FileModeIn(path_);
   RecordFile settings_file;
-  Status st = settings_file.Open(path_ + "/settings.toml");
+  Status st = settings_file.Open(path_ + "/settings.toml", '\n', static_cast<int>(file_mode_));
   if (!st.ok()) return st;
   settings_file.Append(settings_toml);
   st = settings_file.Flush();
@@ -210,6 +218,7 @@ Status RunDirectory::OpenExisting(const std::string& path, const Settings& setti
                                   InputKind kind) {
   Configure(settings, kind);
   path_ = path;
+  file_mode_ = FileModeIn(path_);
   Status st = OpenFiles();
   if (st.ok() && !settings.input.shard.empty()) {
     Log(ShardLogLine(settings.input.shard, ::getenv));
@@ -225,7 +234,8 @@ Status RunDirectory::OpenFiles() {
   for (auto [file, name] :
        {std::pair{&results_, ResultsFileName(format_)}, std::pair{&errors_, "errors.jsonl"},
         std::pair{&failed_, "failed.txt"}, std::pair{&log_, "log.txt"}}) {
-    Status st = file->Open(path_ + "/" + name, file == &failed_ ? separator_ : '\n');
+    Status st = file->Open(path_ + "/" + name, file == &failed_ ? separator_ : '\n',
+                           static_cast<int>(file_mode_));
     if (!st.ok()) return st;
     if (file != &log_) file->set_fault_point("record-write-fail");
   }

@@ -26,9 +26,10 @@ namespace shoal {
 // appended that never reached the file.
 class RecordFile {
  public:
-  // Opens `path` for appending (created with `mode`), refusing a symlink or
-  // anything else that is not a regular file.
-  Status Open(const std::string& path, char terminator = '\n', mode_t mode = 0600);
+  // Opens `path` for appending, refusing a symlink or anything else that is
+  // not a regular file. Created with `mode`; by default FileModeIn its
+  // directory (common/fd.h), so a run's output.mode reaches it.
+  Status Open(const std::string& path, char terminator = '\n', int mode = -1);
   void Append(std::string_view bytes) {
     if (failed_) return Drop(bytes);
     buffer_.append(bytes);
@@ -123,6 +124,7 @@ class RunDirectory {
   int echo_fd_ = -1;
   bool sha256_sums_ = false;  // tsv as sha256sum writes it
   std::string input_prefix_;  // tree: "<input.path>/", the {path} of an item
+  mode_t file_mode_ = 0600;   // of the files it creates: FileModeIn(path_)
   RecordFile results_, errors_, failed_, log_;
 };
 

@@ -312,6 +312,59 @@ TEST_F(Records, ResumeChecksEveryFileBeforeCuttingATornLine) {
   EXPECT_EQ(ReadFile(run / "results.jsonl"), results) << "cut before everything was checked";
 }
 
+// ---- what a run creates is private unless output.mode says otherwise ----
+
+struct ModeCase {
+  const char* setting;  // output.mode; "" = the default
+  unsigned dir_mode;
+};
+
+class RunModes : public Records, public ::testing::WithParamInterface<ModeCase> {};
+
+TEST_P(RunModes, EveryDirectoryAndFileOfTheRunHasTheModeOfTheSetting) {
+  const ModeCase c = GetParam();
+  WriteItems(20);
+  // Outputs to files under out/, item logs, a secret in the settings; a
+  // failure, and a resume that rebuilds failed.txt.
+  std::string output = c.setting[0] != '\0' ? "[output]\nmode = \"" + std::string(c.setting) +
+                                                  "\"\nitem_logs = true\n"
+                                            : "[output]\nitem_logs = true\n";
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"modes\"\nworkers = 2\n[input]\npath = \"items.txt\"\n"
+            "[command]\nstdout = \"file\"\nstdout_path = \"{out}/d{index}/{item}.out\"\n"
+            "env = { API_TOKEN = \"secret\" }\nargv = [\"sh\", \"-c\", "
+            "\"echo out; echo err >&2; [ $1 -ne 7 ]\", \"sh\", \"{item}\"]\n" +
+                output);
+  ProcessResult r = RunJob({"--set", "job.retries=0"});
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  fs::path run = OnlyRun();
+  ProcessResult resumed = Shoal({"resume", run.string()});
+  ASSERT_EQ(resumed.status, 1) << Describe(resumed);
+  const unsigned file_mode = c.dir_mode & 0666;
+  auto mode_of = [](const fs::path& p) {
+    struct stat st;
+    return lstat(p.c_str(), &st) == 0 ? st.st_mode & 07777 : 07777u;
+  };
+  EXPECT_EQ(mode_of(run), c.dir_mode);
+  size_t files = 0, dirs = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(run)) {
+    bool dir = entry.is_directory();
+    (dir ? dirs : files)++;
+    EXPECT_EQ(mode_of(entry.path()), dir ? c.dir_mode : file_mode) << entry.path();
+  }
+  EXPECT_GE(dirs, 20u);   // out/, out/dN/, logs/
+  EXPECT_GE(files, 46u);  // settings, records, log, run.json, outputs, item logs
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, RunModes,
+                         ::testing::Values(ModeCase{"", 0700}, ModeCase{"private", 0700},
+                                           ModeCase{"shared", 0755}, ModeCase{"0750", 0750}),
+                         [](const auto& info) {
+                           return info.param.setting[0] != '\0'
+                                      ? "m" + std::string(info.param.setting)
+                                      : std::string("default");
+                         });
+
 }  // namespace
 }  // namespace e2e
 }  // namespace shoal
