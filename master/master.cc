@@ -347,6 +347,17 @@ int Master::Summarize() {
   if (sched.halted()) run_.Log("halted: " + sched.halt_reason() + "; " + resume_hint);
   run_.Log("run ended, exit status " + std::to_string(code));
   MaybeFlush(true);
+  // Records are synced once, here, at the end of every run (finished,
+  // interrupted, halted or failed), before run.json says it ended: a run
+  // whose run.json says ended has its records on disk, even if the machine
+  // crashes next. Not during the run: a master killed mid-run loses nothing
+  // the kernel holds, and after a machine crash resume cuts what is torn and
+  // runs the rest again, so a sync per flush (5 a second) would buy little.
+  // Its cost, measured on 1M no-op items, is in the commit that added it.
+  if (Status synced = run_.Sync(); !synced.ok()) {
+    std::fprintf(stderr, "shoal: %s\n", synced.message().c_str());
+    code = kExitInternal;
+  }
   // After the flush: run.json never says ended before the records are written.
   state_.End(code, prior_ok_ + stats.ok, prior_failed_ + stats.failed);
   if (Status st = WriteRunState(run_.path(), state_); !st.ok()) {

@@ -88,6 +88,12 @@ Status RecordFile::Flush() {
   return error_;
 }
 
+Status RecordFile::Sync() {
+  if (!fd_.valid() || failed_) return Status::Ok();
+  if (::fdatasync(fd_.get()) != 0) return Status::FromErrno("cannot sync " + path_, errno);
+  return Status::Ok();
+}
+
 const char* ResultsFileName(OutputFormat format) {
   return format == OutputFormat::kTsv ? "results.tsv" : "results.jsonl";
 }
@@ -267,6 +273,14 @@ Status RunDirectory::Flush() {
   }
   Status st = log_.Flush();
   return first.ok() ? st : first;
+}
+
+Status RunDirectory::Sync() {
+  for (RecordFile* f : {&results_, &errors_, &failed_, &log_}) {
+    Status st = f->Sync();
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
 }
 
 }  // namespace shoal

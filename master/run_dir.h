@@ -37,6 +37,8 @@ class RecordFile {
   std::string* buffer() { return failed_ ? &dropped_ : &buffer_; }
   size_t pending() const { return buffer_.size(); }
   Status Flush();
+  // fdatasync: what was flushed survives a crash of the machine.
+  Status Sync();
   const std::string& path() const { return path_; }
   bool failed() const { return failed_; }
   uint64_t lost() const;
@@ -114,6 +116,8 @@ class RunDirectory {
   // Also write every log line to `fd` as it is logged (-v: stderr).
   void EchoLogTo(int fd) { echo_fd_ = fd; }
   Status Flush();
+  // Syncs every file (after a Flush): see Master::Summarize for when.
+  Status Sync();
 
  private:
   Status OpenFiles();
