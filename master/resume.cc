@@ -53,11 +53,13 @@ std::string ResultsPath(const std::string& run_dir, const Settings& settings) {
 // first line that is not a record.
 Status ScanRecords(const std::string& run_dir, const Settings& settings, LineScan* results_scan,
                    LineScan* errors_scan, std::string* bad_line,
-                   const std::function<void(const RecordKey&, bool)>& on_record) {
+                   const std::function<void(const RecordKey&, bool)>& on_record,
+                   bool errors_only = false) {
   RecordKeyReader reader;
   RecordKey key;
   const bool tsv = settings.output.format == OutputFormat::kTsv;
   for (bool ok : {true, false}) {
+    if (ok && errors_only) continue;
     std::string path = ok ? ResultsPath(run_dir, settings) : run_dir + "/errors.jsonl";
     uint64_t line_no = 0;
     Status st = ScanLines(path, '\n', ok ? results_scan : errors_scan, [&](std::string_view line) {
@@ -86,16 +88,20 @@ Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
   if (!fd.valid()) return Status::FromErrno("cannot create " + temp, errno);
   std::string buffer;
   Status written;
-  Status st = ForEachRecord(run_dir, settings, [&](uint64_t, std::string_view item, bool ok) {
+  LineScan results, errors;
+  std::string bad_line;  // checked by ReadRunRecords
+  auto add = [&](const RecordKey& key, bool) {
     // Items that cannot be listed are in errors.jsonl only (see FormatFailure).
-    if (ok || item.empty() || item.find(separator) != std::string_view::npos) return;
-    buffer.append(item);
+    if (key.item.empty() || key.item.find(separator) != std::string::npos) return;
+    buffer.append(key.item);
     buffer.push_back(separator);
     if (buffer.size() >= (1u << 20) && written.ok()) {
       written = WriteAll(fd.get(), buffer, temp);
       buffer.clear();
     }
-  });
+  };
+  Status st = ScanRecords(run_dir, settings, &results, &errors, &bad_line, add,
+                          /*errors_only=*/true);
   if (st.ok()) st = written;
   if (st.ok()) st = WriteAll(fd.get(), buffer, temp);
   if (st.ok() && ::fsync(fd.get()) != 0) st = Status::FromErrno("cannot sync " + temp, errno);
