@@ -83,8 +83,9 @@ Status RecordFile::Flush() {
   buffer_.clear();
   buffer_.shrink_to_fit();
   error_ = Status::FromErrno("cannot write " + path_, err);
-  error_ = Status::IoError(error_.message() + " (errno " + std::to_string(err) +
-                           "); records after the last whole one are not written");
+  error_ = Status::IoError(
+      error_.message() + " (errno " + std::to_string(err) +
+      "); the run stops: 'shoal resume' of its directory finishes it once the file can be written");
   return error_;
 }
 
