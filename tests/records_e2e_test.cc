@@ -4,6 +4,8 @@
 // what a run creates, and resume from a relative path. After each, resume
 // must finish the run with every item recorded exactly once.
 
+#include <sys/mount.h>
+
 #include "tests/e2e_support.h"
 
 namespace shoal {
@@ -169,6 +171,39 @@ TEST_P(WriteFailure, StopsTheRunAndResumeRepairsTheFiles) {
 }
 
 INSTANTIATE_TEST_SUITE_P(NthFlush, WriteFailure, ::testing::Values(1, 2, 3, 4, 5, 6));
+
+// The same with a real full disk: a 256 KB tmpfs (root only; skipped where
+// mount is not allowed), given room afterwards.
+TEST_F(Records, FullDiskStopsTheRunAndResumeFinishesItOnceThereIsRoom) {
+  const fs::path disk = dir_ / "disk";
+  fs::create_directories(disk);
+  if (Run({"mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", disk.string()}).status != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  }
+  struct Unmount {
+    fs::path path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{disk};
+  WriteItems(5000);
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"full\"\nworkers = 2\nhandler = \"plugin\"\n[input]\n"
+            "path = \"items.txt\"\n[plugin]\nlibrary = \"" SHOAL_NOOP_PLUGIN "\"\n");
+  ProcessResult r = Shoal({"run", "settings.toml", "-o", (disk / "runs").string()});
+  ASSERT_EQ(r.status, 3) << Describe(r);
+  EXPECT_NE(r.err.find("No space left on device (errno 28)"), std::string::npos) << r.err;
+  std::vector<fs::path> runs;
+  for (const auto& e : fs::directory_iterator(disk / "runs")) runs.push_back(e.path());
+  ASSERT_EQ(runs.size(), 1u);
+  const size_t recorded = WholeRecords(runs[0] / "results.jsonl");
+  EXPECT_LT(recorded, 5000u);
+  EXPECT_NE(r.err.find(std::to_string(recorded) + " ok, 0 failed"), std::string::npos) << r.err;
+  ASSERT_EQ(Run({"mount", "-o", "remount,size=16m", disk.string()}).status, 0);
+  ProcessResult resumed = Shoal({"resume", runs[0].string()});
+  ASSERT_EQ(resumed.status, 0) << Describe(resumed);
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(runs[0], &results, &errors));
+  ExpectEachItemOnce(results, errors, Numbers(5000));
+}
 
 // ---- the master killed between the writes of the record files ----
 
