@@ -37,14 +37,30 @@ std::vector<Armed>* Parse() {
   return armed;
 }
 
+std::vector<Armed>& ArmedPoints() {
+  static std::vector<Armed>* armed = Parse();
+  return *armed;
+}
+
+// True the N-th time `point` is reached.
+bool Reached(const char* point) {
+  std::vector<Armed>& armed = ArmedPoints();
+  if (armed.empty()) return false;
+  bool hit = false;
+  for (Armed& a : armed) {
+    if (a.point == point && --a.remaining == 0) hit = true;
+  }
+  return hit;
+}
+
 }  // namespace
 
 void FaultPoint(const char* point) {
-  static std::vector<Armed>* armed = Parse();
-  if (armed->empty()) return;
-  for (Armed& a : *armed) {
-    if (a.point == point && --a.remaining == 0) ::kill(::getpid(), SIGKILL);
-  }
+  if (Reached(point)) ::kill(::getpid(), SIGKILL);
+}
+
+bool FaultFail(const char* point) {
+  return Reached(point);
 }
 
 }  // namespace shoal

@@ -8,10 +8,19 @@
 //   worker-mid-log         a log record is written, not published
 //   worker-idle            the worker is about to sleep waiting for work
 //   master-drain           the master read records it has not yet written out
+//   master-between-files   the master flushed one record file of a batch
+//                          (results, errors, failed.txt: hits 1, 2, 3 of each
+//                          batch that has records), not yet the next
+// FaultFail(point) instead returns true the N-th time, once, so a test can make
+// an operation fail as if the OS refused it:
+//   record-write-fail      the flush of a record file (results, errors,
+//                          failed.txt; one that has data) writes half its
+//                          buffer, then fails with ENOSPC
 #pragma once
 
 namespace shoal {
 
 void FaultPoint(const char* point);
+bool FaultFail(const char* point);
 
 }  // namespace shoal

@@ -13,10 +13,10 @@ void UniqueFd::Reset(int fd) {
   fd_ = fd;
 }
 
-Result<std::string> MakeFreshDir(const std::string& base, const std::string& what) {
+Result<std::string> MakeFreshDir(const std::string& base, const std::string& what, mode_t mode) {
   for (int n = 1;; ++n) {
     std::string candidate = n == 1 ? base : base + "-" + std::to_string(n);
-    if (::mkdir(candidate.c_str(), 0755) == 0) return candidate;
+    if (::mkdir(candidate.c_str(), mode) == 0) return candidate;
     if (errno != EEXIST || n > 1000) {
       return Status::FromErrno("cannot create " + what + " " + candidate, errno);
     }
@@ -35,9 +35,18 @@ Status WriteAll(int fd, std::string_view data, const std::string& what) {
   return Status::Ok();
 }
 
+mode_t FileModeIn(const std::string& dir) {
+  struct stat st;
+  if (::stat(dir.c_str(), &st) != 0) return 0600;
+  return st.st_mode & 0666;
+}
+
 Status WriteFileAtomically(const std::string& path, std::string_view data) {
   const std::string temp = path + ".tmp";
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  const size_t last_slash = path.rfind('/');
+  const mode_t mode =
+      FileModeIn(last_slash == std::string::npos ? "." : path.substr(0, last_slash + 1));
+  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode));
   if (!fd.valid()) return Status::FromErrno("cannot write " + temp, errno);
   Status st = WriteAll(fd.get(), data, temp);
   // Without the fsync a crash soon after the rename can leave an empty file

@@ -1,6 +1,8 @@
 // RAII for file descriptors: one owner, closed exactly once.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -34,14 +36,23 @@ class UniqueFd {
 // Writes all of `data`, retrying on EINTR and short writes.
 Status WriteAll(int fd, std::string_view data, const std::string& what);
 
-// Creates the directory `base` (0755), or base-2, base-3, ... when it exists:
-// mkdir is the lock, so two processes starting in the same second never share
-// one. Returns the path it made; `what` names it in an error.
-Result<std::string> MakeFreshDir(const std::string& base, const std::string& what);
+// Creates the directory `base` (`mode`, less the umask), or base-2, base-3,
+// ... when it exists: mkdir is the lock, so two processes starting in the
+// same second never share one. Returns the path it made; `what` names it in
+// an error.
+Result<std::string> MakeFreshDir(const std::string& base, const std::string& what,
+                                 mode_t mode = 0755);
+
+// The mode for a file created in the directory `dir`: the directory's own
+// permission bits without execute (a run directory of 0700 gets 0600 files),
+// so the run's output.mode reaches every file without being passed around.
+// 0600 if `dir` cannot be read.
+mode_t FileModeIn(const std::string& dir);
 
 // Replaces `path` with `data` so that a reader, or a crash at any point,
-// sees either the old file or the new one whole: written to path.tmp,
-// synced, renamed over path.
+// sees either the old file or the new one whole: written to path.tmp (with
+// FileModeIn of its directory, never through a symlink), synced, renamed
+// over path.
 Status WriteFileAtomically(const std::string& path, std::string_view data);
 
 }  // namespace shoal

@@ -105,6 +105,30 @@ Complaint CheckOutputDir(const std::string& dir, bool) {
   return {"output.dir is empty", "name the directory runs are written to"};
 }
 
+Complaint CheckOutputMode(const std::string& mode, bool) {
+  if (RunDirMode(mode) >= 0) return {};
+  return {"output.mode " + Quote(mode) +
+              " is not \"private\", \"shared\" or an octal mode "
+              "that gives the owner rwx",
+          "write \"private\" (0700, files 0600), \"shared\" (0755, files 0644) or e.g. \"0750\""};
+}
+
+}  // namespace
+
+int RunDirMode(std::string_view mode) {
+  if (mode == "private") return 0700;
+  if (mode == "shared") return 0755;
+  if (mode.size() < 3 || mode.size() > 4) return -1;
+  int bits = 0;
+  for (char c : mode) {
+    if (c < '0' || c > '7') return -1;
+    bits = bits * 8 + (c - '0');
+  }
+  return bits <= 0777 && (bits & 0700) == 0700 ? bits : -1;
+}
+
+namespace {
+
 constexpr SectionSpec kSections[] = {
     {"job", "", ""},
     {"input", "", ""},
@@ -211,6 +235,10 @@ constexpr KeySpec kKeys[] = {
     {"output", "status_every", Kind::kDuration,
      [](Settings& s) -> auto& { return s.output.status_every; },
      "how often a status line (done, failed, remaining) is logged", "\"30s\""},
+    {"output", "mode", Kind::kString, [](Settings& s) -> auto& { return s.output.mode; },
+     "permissions of each run directory: \"private\" = 0700, its files 0600 (settings.toml may "
+     "hold secrets); \"shared\" = 0755 and 0644; or octal, e.g. \"0750\" (files without x)",
+     "\"shared\"", {.check = CheckOutputMode}},
 
     {"queue", "slots", Kind::kInteger, [](Settings& s) -> auto& { return s.queue.slots; },
      "capacity of the task ring buffer", "1024", {.min = 1, .max = 1 << 20}},

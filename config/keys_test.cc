@@ -154,3 +154,21 @@ TEST(SettingsKeysTest, Lookup) {
 
 }  // namespace
 }  // namespace shoal
+
+namespace shoal {
+namespace {
+
+TEST(RunDirModeTest, NamesAndOctal) {
+  EXPECT_EQ(RunDirMode("private"), 0700);
+  EXPECT_EQ(RunDirMode("shared"), 0755);
+  EXPECT_EQ(RunDirMode("0750"), 0750);
+  EXPECT_EQ(RunDirMode("700"), 0700);
+  EXPECT_EQ(RunDirMode("0644"), -1);  // the owner could not enter it
+  EXPECT_EQ(RunDirMode("4755"), -1);
+  EXPECT_EQ(RunDirMode("0778"), -1);
+  EXPECT_EQ(RunDirMode(""), -1);
+  EXPECT_EQ(RunDirMode("public"), -1);
+}
+
+}  // namespace
+}  // namespace shoal

@@ -65,6 +65,7 @@ void ExpectSame(const Settings& a, const Settings& b) {
   EXPECT_EQ(a.output.order, b.output.order);
   EXPECT_EQ(a.output.item_logs, b.output.item_logs);
   EXPECT_EQ(a.output.status_every.count(), b.output.status_every.count());
+  EXPECT_EQ(a.output.mode, b.output.mode);
   EXPECT_EQ(a.queue.slots, b.queue.slots);
   EXPECT_EQ(a.queue.batch, b.queue.batch);
 }
@@ -687,6 +688,7 @@ const std::vector<std::string> kSpecOrder = {
     "output.order",
     "output.item_logs",
     "output.status_every",
+    "output.mode",
     // [queue]
     "queue.slots",
     "queue.batch",

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace shoal {
@@ -91,6 +92,9 @@ struct OutputSettings {
   OutputOrder order = OutputOrder::kCompletion;
   bool item_logs = false;
   Millis status_every{30000};
+  // Permissions of the run directory; everything shoal creates in it gets
+  // the same, without execute for files. See RunDirMode.
+  std::string mode = "private";
 
   bool operator==(const OutputSettings&) const = default;
 };
@@ -101,6 +105,11 @@ struct QueueSettings {
 
   bool operator==(const QueueSettings&) const = default;
 };
+
+// output.mode as the run directory's permission bits: "private" 0700,
+// "shared" 0755, or octal digits ("0750") that give the owner rwx; -1 for
+// anything else.
+int RunDirMode(std::string_view mode);
 
 struct Settings {
   JobSettings job;

@@ -14,10 +14,10 @@ namespace shoal {
 namespace {
 
 // Opens (O_DIRECTORY, close-on-exec) the directory `components` below
-// `root_fd`, creating what is missing with mode 0755. O_NOFOLLOW on every step
+// `root_fd`, creating what is missing with `dir_mode`. O_NOFOLLOW on every step
 // refuses a symlink anywhere on the way, so the walk cannot be redirected out.
 Result<UniqueFd> OpenDirsBeneath(int root_fd, const std::vector<std::string_view>& components,
-                                 const std::string& root_name) {
+                                 const std::string& root_name, mode_t dir_mode) {
   UniqueFd dir(::dup(root_fd));
   if (!dir.valid()) return Status::FromErrno("dup " + root_name, errno);
   std::string where = root_name;
@@ -29,7 +29,7 @@ Result<UniqueFd> OpenDirsBeneath(int root_fd, const std::vector<std::string_view
     if (fd < 0 && errno == ENOENT) {
       // Existing directories are the common case; create only on a miss, and
       // accept losing a race to another worker creating the same directory.
-      if (::mkdirat(dir.get(), name.c_str(), 0755) != 0 && errno != EEXIST) {
+      if (::mkdirat(dir.get(), name.c_str(), dir_mode) != 0 && errno != EEXIST) {
         return Status::FromErrno("cannot create directory " + where, errno);
       }
       fd = ::openat(dir.get(), name.c_str(), kFlags);
@@ -52,11 +52,17 @@ Result<UniqueFd> OpenDirsBeneath(int root_fd, const std::vector<std::string_view
 }
 
 // The run directory itself is trusted (the master made it); below it, nothing is.
+// What is created below it gets the run directory's own permissions (its
+// output.mode), files without execute: *file_mode.
 Result<UniqueFd> OpenRunSubdir(const std::string& run_dir,
-                               const std::vector<std::string_view>& components) {
+                               const std::vector<std::string_view>& components,
+                               mode_t* file_mode = nullptr) {
   UniqueFd root(::open(run_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root.valid()) return Status::FromErrno("cannot open run directory " + run_dir, errno);
-  return OpenDirsBeneath(root.get(), components, run_dir);
+  struct stat st;
+  mode_t dir_mode = ::fstat(root.get(), &st) == 0 ? (st.st_mode & 0777) : 0700;
+  if (file_mode != nullptr) *file_mode = dir_mode & 0666;
+  return OpenDirsBeneath(root.get(), components, run_dir, dir_mode);
 }
 
 }  // namespace
@@ -74,13 +80,14 @@ Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view
   }
   std::vector<std::string_view> dirs(full.begin() + static_cast<ptrdiff_t>(run.size()),
                                      full.end() - 1);
-  Result<UniqueFd> dir = OpenRunSubdir(run_dir, dirs);
+  mode_t file_mode = 0600;
+  Result<UniqueFd> dir = OpenRunSubdir(run_dir, dirs, &file_mode);
   if (!dir.ok()) return dir.status();
   std::string name(full.back());
   OutputFile file;
   file.rel = JoinComponents(full, run.size(), full.size());
   file.fd.Reset(::openat(dir->get(), name.c_str(),
-                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, file_mode));
   if (!file.fd.valid()) {
     if (errno == ELOOP) return Status::Error("refusing symlink " + run_dir + "/" + file.rel);
     return Status::FromErrno("cannot create " + run_dir + "/" + file.rel, errno);

@@ -21,10 +21,12 @@ struct OutputFile {
   std::string rel;  // the path relative to the run directory, for Outcome.output_file
 };
 
-// Creates (or truncates, 0644) `path` for writing; a relative path is taken from
+// Creates (or truncates) `path` for writing; a relative path is taken from
 // run_dir. Once normalized the path must lie beneath run_dir, missing directories
-// are created (0755), and no component below run_dir may be a symlink: a hostile
-// item or template cannot make a handler write outside the run.
+// are created, and no component below run_dir may be a symlink: a hostile
+// item or template cannot make a handler write outside the run. Directories
+// get the run directory's permissions (output.mode), files the same without
+// execute (0700 -> 0600).
 Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view path);
 
 // Creates the directory `out` (an ItemPaths::out: run_dir/out or below it,

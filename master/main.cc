@@ -161,6 +161,7 @@ int Main(int argc, char** argv) {
     case Verb::kMerge:
       return Merge(*cl);
     case Verb::kRetry: {
+      cl->run_dir = ResolveRunDir(cl->run_dir);
       // The run's own effective settings, and exactly its failed items.
       auto settings = LoadSettings(cl->run_dir + "/settings.toml", cl->overrides);
       if (!settings.ok()) return PrintError(settings.status());

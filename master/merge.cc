@@ -254,6 +254,11 @@ class Merger {
     std::error_code ec;
     fs::create_directories(out_dir_, ec);
     if (ec) return Status::Error("cannot create " + out_dir_ + ": " + ec.message());
+    // The merged run is as private as the shards' output.mode says; its
+    // files follow (FileModeIn).
+    if (int mode = RunDirMode(shards_.front().settings.output.mode); mode >= 0) {
+      ::chmod(out_dir_.c_str(), static_cast<mode_t>(mode));
+    }
     report_.dir = out_dir_;
     report_.shards = static_cast<uint32_t>(shards_.size());
 

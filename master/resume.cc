@@ -6,17 +6,111 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 
 #include "common/fd.h"
 #include "master/item_source.h"
 #include "master/record_key.h"
+#include "master/recorded_input.h"
 #include "master/run_dir.h"
 
 namespace shoal {
 
 namespace {
 
-constexpr size_t kSampleSize = 4096;
+// SplitMix64's finalizer: spreads an index or a hash over all 64 bits.
+uint64_t Mix(uint64_t x) {
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ULL;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+// Files of the run that resume appends to or replaces but does not read:
+// they too must be regular files (or missing), never a symlink.
+Status CheckRegularOrMissing(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return errno == ENOENT ? Status::Ok() : Status::FromErrno("cannot stat " + path, errno);
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return Status::IoError(path +
+                           " is a symbolic link; a run's files must be regular files "
+                           "(replace it with the file it points to)");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Status::IoError(path + " is not a regular file; a run's files must be regular files");
+  }
+  return Status::Ok();
+}
+
+std::string ResultsPath(const std::string& run_dir, const Settings& settings) {
+  return run_dir + "/" + ResultsFileName(settings.output.format);
+}
+
+// Reads the records of results and errors; `bad_line` gets "file:line" of the
+// first line that is not a record.
+Status ScanRecords(const std::string& run_dir, const Settings& settings, LineScan* results_scan,
+                   LineScan* errors_scan, std::string* bad_line,
+                   const std::function<void(const RecordKey&, bool)>& on_record,
+                   bool errors_only = false) {
+  RecordKeyReader reader;
+  RecordKey key;
+  const bool tsv = settings.output.format == OutputFormat::kTsv;
+  for (bool ok : {true, false}) {
+    if (ok && errors_only) continue;
+    std::string path = ok ? ResultsPath(run_dir, settings) : run_dir + "/errors.jsonl";
+    uint64_t line_no = 0;
+    Status st = ScanLines(path, '\n', ok ? results_scan : errors_scan, [&](std::string_view line) {
+      ++line_no;
+      bool read = ok && tsv ? ReadTsvRecordKey(line, &key) : reader.Read(line, &key);
+      if (!read) {
+        if (bad_line->empty()) *bad_line = path + ":" + std::to_string(line_no);
+        return;
+      }
+      on_record(key, ok);
+    });
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+// failed.txt as FormatFailure writes it, from errors.jsonl: written beside
+// it, synced and renamed over it, so a crash leaves the old list or the new.
+Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
+  const char separator = settings.input.separator == Separator::kNul ? '\0' : '\n';
+  const std::string path = run_dir + "/failed.txt";
+  const std::string temp = path + ".tmp";
+  ::unlink(temp.c_str());
+  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     FileModeIn(run_dir)));
+  if (!fd.valid()) return Status::FromErrno("cannot create " + temp, errno);
+  std::string buffer;
+  Status written;
+  LineScan results, errors;
+  std::string bad_line;  // checked by ReadRunRecords
+  auto add = [&](const RecordKey& key, bool) {
+    // Items that cannot be listed are in errors.jsonl only (see FormatFailure).
+    if (key.item.empty() || key.item.find(separator) != std::string::npos) return;
+    buffer.append(key.item);
+    buffer.push_back(separator);
+    if (buffer.size() >= (1u << 20) && written.ok()) {
+      written = WriteAll(fd.get(), buffer, temp);
+      buffer.clear();
+    }
+  };
+  Status st = ScanRecords(run_dir, settings, &results, &errors, &bad_line, add,
+                          /*errors_only=*/true);
+  if (st.ok()) st = written;
+  if (st.ok()) st = WriteAll(fd.get(), buffer, temp);
+  if (st.ok() && ::fsync(fd.get()) != 0) st = Status::FromErrno("cannot sync " + temp, errno);
+  if (st.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
+    st = Status::FromErrno("cannot rename " + temp + " to " + path, errno);
+  }
+  if (!st.ok()) ::unlink(temp.c_str());
+  return st;
+}
 
 }  // namespace
 
@@ -40,6 +134,10 @@ uint64_t ItemHash(std::string_view item) {
   return h;
 }
 
+uint64_t RecordTerm(uint64_t index, std::string_view item) {
+  return Mix(Mix(index) ^ ItemHash(item));
+}
+
 Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& settings) {
   RunRecords records;
   if (settings.output.format == OutputFormat::kTsv &&
@@ -49,41 +147,22 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
                          "has no item positions in its results, so it cannot be resumed; "
                          "retry its failed items or start a new run");
   }
-  std::string bad_line;  // "file:line" of the first line that is not a record
-  uint64_t line_no = 0;
-  RecordKeyReader reader;
-  RecordKey key;
-  auto add = [&](bool read, bool ok, const std::string& file) {
-    ++line_no;
-    if (!read) {
-      if (bad_line.empty()) bad_line = file + ":" + std::to_string(line_no);
-      return;
-    }
-    if (!records.done.Add(key.index)) {
-      ++records.duplicates;
-      return;
-    }
-    (ok ? records.ok : records.failed)++;
-    if (records.sample.size() < kSampleSize || key.index < records.sample.rbegin()->first) {
-      records.sample[key.index] = ItemHash(key.item);
-      if (records.sample.size() > kSampleSize)
-        records.sample.erase(std::prev(records.sample.end()));
-    }
-  };
-  std::string results = run_dir + "/" + ResultsFileName(settings.output.format);
-  bool tsv = settings.output.format == OutputFormat::kTsv;
-  bool torn = false;
-  Status st = ForEachLine(results, '\n', /*cut_torn=*/true, &torn, [&](std::string_view line) {
-    add(tsv ? ReadTsvRecordKey(line, &key) : reader.Read(line, &key), true, results);
-  });
+  for (const char* name : {"failed.txt", "log.txt", "run.json", "settings.toml"}) {
+    Status st = CheckRegularOrMissing(run_dir + "/" + name);
+    if (!st.ok()) return st;
+  }
+  std::string bad_line;
+  Status st = ScanRecords(run_dir, settings, &records.results, &records.errors, &bad_line,
+                          [&](const RecordKey& key, bool ok) {
+                            if (!records.done.Add(key.index)) {
+                              ++records.duplicates;
+                              return;
+                            }
+                            (ok ? records.ok : records.failed)++;
+                            records.digest += RecordTerm(key.index, key.item);
+                          });
   if (!st.ok()) return st;
-  records.torn += torn;
-  std::string errors = run_dir + "/errors.jsonl";
-  line_no = 0;
-  st = ForEachLine(errors, '\n', /*cut_torn=*/true, &torn,
-                   [&](std::string_view line) { add(reader.Read(line, &key), false, errors); });
-  if (!st.ok()) return st;
-  records.torn += torn;
+  records.torn = records.results.torn + records.errors.torn;
   if (!bad_line.empty()) {
     return Status::Error(bad_line +
                          ": a record without a readable index and item; "
@@ -92,38 +171,49 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
   return records;
 }
 
-Result<int> ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
+Status ForEachRecord(const std::string& run_dir, const Settings& settings,
+                     const std::function<void(uint64_t, std::string_view, bool)>& on_record) {
+  LineScan results, errors;
+  std::string bad_line;  // checked by ReadRunRecords; such lines are passed over
+  return ScanRecords(run_dir, settings, &results, &errors, &bad_line,
+                     [&](const RecordKey& key, bool ok) { on_record(key.index, key.item, ok); });
+}
+
+Status RepairRunRecords(const std::string& run_dir, const Settings& settings,
+                        const RunRecords& records) {
+  Status st = CutTornTail(ResultsPath(run_dir, settings), records.results);
+  if (st.ok()) st = CutTornTail(run_dir + "/errors.jsonl", records.errors);
+  if (st.ok()) st = RebuildFailedList(run_dir, settings);
+  return st;
+}
+
+std::string ResolveRunDir(const std::string& run_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path resolved = fs::canonical(run_dir, ec);
+  if (ec) resolved = fs::absolute(run_dir, ec).lexically_normal();
+  std::string s = ec ? run_dir : resolved.string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+Result<int> ResumeJob(const std::string& given_dir, const std::vector<Override>& overrides,
                       RunOptions options) {
-  auto fail = [](const std::string& message) { return Status::Error(message); };
+  const std::string run_dir = ResolveRunDir(given_dir);
   struct stat st;
   if (::stat((run_dir + "/settings.toml").c_str(), &st) != 0) {
-    return fail(run_dir + " is not a shoal run directory (no settings.toml)");
+    return Status::Error(run_dir + " is not a shoal run directory (no settings.toml)");
   }
   auto settings = LoadSettings(run_dir + "/settings.toml", overrides);
   if (!settings.ok()) return settings.status();
+  // Everything is checked before anything changes: the records, then the
+  // input against them; only then are torn lines cut and failed.txt rebuilt.
   auto records = ReadRunRecords(run_dir, *settings);
   if (!records.ok()) return records.status();
-
-  // The input must be the one the run had: compare the recorded items with
-  // what the input holds at the same positions, before anything runs.
-  auto source = OpenItemSource(*settings, settings->input.items);
-  if (!source.ok()) return source.status();
-  auto next_sample = records->sample.begin();
-  Item item;
-  while (next_sample != records->sample.end() && (*source)->Next(&item)) {
-    if (item.index < next_sample->first) continue;
-    if (item.index > next_sample->first || ItemHash(item.text) != next_sample->second) {
-      return fail("the input changed since " + run_dir + " ran: item " +
-                  std::to_string(next_sample->first) +
-                  " is not the one recorded there; resume needs the same input "
-                  "(start a new run, or 'shoal retry' its failed items)");
-    }
-    ++next_sample;
-  }
-  if (next_sample != records->sample.end()) {
-    return fail("the input changed since " + run_dir + " ran: it ends before item " +
-                std::to_string(next_sample->first) + ", which has a record");
-  }
+  Status checked = CheckRecordedInput(run_dir, *settings, *records);
+  if (!checked.ok()) return checked;
+  Status repaired = RepairRunRecords(run_dir, *settings, *records);
+  if (!repaired.ok()) return repaired;
   options.resume_dir = run_dir;
   options.resume = std::make_shared<RunRecords>(std::move(*records));
   return RunJob(*settings, options);

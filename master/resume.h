@@ -4,7 +4,7 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +13,7 @@
 #include "config/load.h"
 #include "config/settings.h"
 #include "master/master.h"
+#include "master/run_dir.h"
 
 namespace shoal {
 
@@ -39,22 +40,44 @@ struct RunRecords {
   uint64_t ok = 0;
   uint64_t failed = 0;
   uint64_t duplicates = 0;  // records for an index seen before (should be 0)
-  uint64_t torn = 0;        // torn last lines dropped
-  // Hash of the item text for the smallest recorded indices: checked against
-  // the input before anything runs, so a changed input is refused early.
-  std::map<uint64_t, uint64_t> sample;
+  uint64_t torn = 0;        // torn last lines (cut by RepairRunRecords)
+  // The sum of RecordTerm(index, item) over the recorded items: the input
+  // must give the same sum at the same positions (CheckRecordedInput).
+  uint64_t digest = 0;
+  LineScan results, errors;  // what RepairRunRecords cuts
 };
 
 // FNV-1a of the item text: what identifies an item beside its index.
 uint64_t ItemHash(std::string_view item);
+// One item's part of RunRecords::digest: a sum of these does not depend on
+// the order of the records (completion order), so the whole input is checked
+// in one streaming pass with no memory per item.
+uint64_t RecordTerm(uint64_t index, std::string_view item);
 
-// Reads results.jsonl / results.tsv and errors.jsonl of a run directory.
-// A torn last line (a master killed mid-write) is cut off the file so that
-// appending continues on a line boundary.
+// Reads results.jsonl / results.tsv and errors.jsonl of a run directory and
+// checks every one of the run's files, changing nothing: each line must be
+// a record (a torn last line is only noted), and no file may be a symlink or
+// anything but a regular file.
 Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& settings);
+
+// Calls on_record(index, item, ok) for every record of the run (duplicates
+// included), reading the files ReadRunRecords checked.
+Status ForEachRecord(const std::string& run_dir, const Settings& settings,
+                     const std::function<void(uint64_t, std::string_view, bool)>& on_record);
+
+// Once everything is checked: cuts the torn last lines, and rebuilds
+// failed.txt from errors.jsonl (failed.txt is derived: a master killed between
+// the two writes leaves it short).
+Status RepairRunRecords(const std::string& run_dir, const Settings& settings,
+                        const RunRecords& records);
+
+// RUN_DIR as resume and retry use it: absolute, normalized, symlinks
+// resolved. Commands run in another directory (command.cwd) and workers
+// write {out} beneath it, so a relative path would point elsewhere there.
+std::string ResolveRunDir(const std::string& run_dir);
 
 // shoal resume RUN_DIR: the run's exit status, as RunJob.
 Result<int> ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
-              RunOptions options);
+                      RunOptions options);
 
 }  // namespace shoal

@@ -11,42 +11,119 @@
 #include <filesystem>
 #include <vector>
 
+#include "common/fault.h"
 #include "common/json.h"
 #include "master/shard.h"
 
 namespace shoal {
 
-Status RecordFile::Open(const std::string& path) {
+Status RecordFile::Open(const std::string& path, char terminator, int mode) {
   path_ = path;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  terminator_ = terminator;
+  if (mode < 0) {
+    const size_t slash = path.rfind('/');
+    mode = static_cast<int>(FileModeIn(slash == std::string::npos ? "." : path.substr(0, slash)));
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+                  static_cast<mode_t>(mode));
+  if (fd < 0 && errno == ELOOP) {
+    return Status::IoError(path + " is a symbolic link; a run's files must be regular files");
+  }
   if (fd < 0) return Status::FromErrno("cannot open " + path, errno);
   fd_.Reset(fd);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::FromErrno("cannot stat " + path, errno);
+  if (!S_ISREG(st.st_mode)) {
+    fd_.Reset();
+    return Status::IoError(path + " is not a regular file; a run's files must be regular files");
+  }
   return Status::Ok();
 }
 
+void RecordFile::Drop(std::string_view bytes) {
+  lost_ += static_cast<uint64_t>(std::count(bytes.begin(), bytes.end(), terminator_));
+}
+
+uint64_t RecordFile::lost() const {
+  return lost_ + static_cast<uint64_t>(std::count(dropped_.begin(), dropped_.end(), terminator_));
+}
+
 Status RecordFile::Flush() {
+  if (failed_) {
+    Drop(dropped_);
+    dropped_.clear();
+    return error_;
+  }
   if (buffer_.empty() || !fd_.valid()) return Status::Ok();
-  Status st = WriteAll(fd_.get(), buffer_, path_);
+  std::string_view rest = buffer_;
+  // Tests: a disk that fills up half-way through this write.
+  const bool inject = fault_point_ != nullptr && FaultFail(fault_point_);
+  if (inject) rest = rest.substr(0, rest.size() / 2);
+  int err = 0;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd_.get(), rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      err = errno;
+      break;
+    }
+    rest.remove_prefix(static_cast<size_t>(n));
+  }
+  if (inject && err == 0) {
+    rest = std::string_view(buffer_).substr(buffer_.size() / 2);
+    err = ENOSPC;
+  }
+  if (err == 0) {
+    buffer_.clear();
+    return Status::Ok();
+  }
+  // Part of a record may be on disk: nothing more may follow it.
+  failed_ = true;
+  Drop(rest);
   buffer_.clear();
-  return st;
+  buffer_.shrink_to_fit();
+  error_ = Status::FromErrno("cannot write " + path_, err);
+  error_ = Status::IoError(
+      error_.message() + " (errno " + std::to_string(err) +
+      "); the run stops: 'shoal resume' of its directory finishes it once the file can be written");
+  return error_;
+}
+
+Status RecordFile::Sync() {
+  if (!fd_.valid() || failed_) return Status::Ok();
+  if (::fdatasync(fd_.get()) != 0) return Status::FromErrno("cannot sync " + path_, errno);
+  return Status::Ok();
 }
 
 const char* ResultsFileName(OutputFormat format) {
   return format == OutputFormat::kTsv ? "results.tsv" : "results.jsonl";
 }
 
-Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool* torn,
-                   const std::function<void(std::string_view)>& on_line) {
-  *torn = false;
-  UniqueFd fd(::open(path.c_str(), (cut_torn ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+Status ScanLines(const std::string& path, char terminator, LineScan* scan,
+                 const std::function<void(std::string_view)>& on_line) {
+  *scan = LineScan{};
+  // O_NONBLOCK: a FIFO planted in the run must not hang the open.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) return Status::Ok();
+    if (errno == ELOOP) {
+      return Status::IoError(path +
+                             " is a symbolic link; a run's files must be regular files "
+                             "(replace it with the file it points to)");
+    }
     return Status::FromErrno("cannot open " + path, errno);
   }
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno("cannot stat " + path, errno);
+  if (!S_ISREG(st.st_mode)) {
+    return Status::IoError(path + " is not a regular file; a run's files must be regular files");
+  }
+  scan->exists = true;
+  scan->dev = st.st_dev;
+  scan->ino = st.st_ino;
   std::string pending;
   std::vector<char> buf(1 << 20);
-  uint64_t offset = 0;      // bytes read so far
-  uint64_t line_start = 0;  // file offset of the record in `pending`
+  uint64_t offset = 0;  // bytes read so far
   while (true) {
     ssize_t n = ::read(fd.get(), buf.data(), buf.size());
     if (n < 0) {
@@ -64,17 +141,38 @@ Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool
         on_line(std::string_view(pending));
         pending.clear();
       }
-      line_start = offset + end + 1;
+      scan->whole_bytes = offset + end + 1;
     }
     pending.append(chunk.substr(pos));
     offset += static_cast<uint64_t>(n);
   }
-  if (pending.empty()) return Status::Ok();
-  *torn = true;
-  if (cut_torn && ::ftruncate(fd.get(), static_cast<off_t>(line_start)) != 0) {
+  scan->torn = !pending.empty();
+  return Status::Ok();
+}
+
+Status CutTornTail(const std::string& path, const LineScan& scan) {
+  if (!scan.torn) return Status::Ok();
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid())
+    return Status::FromErrno("cannot open " + path + " to cut its torn last line", errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_dev != scan.dev ||
+      st.st_ino != scan.ino) {
+    return Status::IoError(path + " changed while it was being read; nothing was cut");
+  }
+  if (::ftruncate(fd.get(), static_cast<off_t>(scan.whole_bytes)) != 0) {
     return Status::FromErrno("cannot cut the torn last line of " + path, errno);
   }
   return Status::Ok();
+}
+
+Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool* torn,
+                   const std::function<void(std::string_view)>& on_line) {
+  LineScan scan;
+  Status st = ScanLines(path, terminator, &scan, on_line);
+  *torn = scan.torn;
+  if (!st.ok() || !cut_torn) return st;
+  return CutTornTail(path, scan);
 }
 
 void RunDirectory::Configure(const Settings& settings, InputKind kind) {
@@ -103,12 +201,15 @@ Status RunDirectory::Create(const Settings& settings, InputKind kind,
     return Status::IoError("cannot create output.dir '" + settings.output.dir +
                            "': " + ec.message() + "; set output.dir or pass -o DIR");
   }
-  Result<std::string> made =
-      MakeFreshDir(RunDirName(settings, RunStamp()) + suffix, "run directory");
+  // Private by default: settings.toml may hold secrets (command.env).
+  const int mode = RunDirMode(settings.output.mode);
+  Result<std::string> made = MakeFreshDir(RunDirName(settings, RunStamp()) + suffix,
+                                          "run directory", mode >= 0 ? mode : 0700);
   if (!made.ok()) return made.status();
   path_ = std::move(made).value();
+  file_mode_ = FileModeIn(path_);
   RecordFile settings_file;
-  Status st = settings_file.Open(path_ + "/settings.toml");
+  Status st = settings_file.Open(path_ + "/settings.toml", '\n', static_cast<int>(file_mode_));
   if (!st.ok()) return st;
   settings_file.Append(settings_toml);
   st = settings_file.Flush();
@@ -124,6 +225,7 @@ Status RunDirectory::OpenExisting(const std::string& path, const Settings& setti
                                   InputKind kind) {
   Configure(settings, kind);
   path_ = path;
+  file_mode_ = FileModeIn(path_);
   Status st = OpenFiles();
   if (st.ok() && !settings.input.shard.empty()) {
     Log(ShardLogLine(settings.input.shard, ::getenv));
@@ -139,8 +241,10 @@ Status RunDirectory::OpenFiles() {
   for (auto [file, name] :
        {std::pair{&results_, ResultsFileName(format_)}, std::pair{&errors_, "errors.jsonl"},
         std::pair{&failed_, "failed.txt"}, std::pair{&log_, "log.txt"}}) {
-    Status st = file->Open(path_ + "/" + name);
+    Status st = file->Open(path_ + "/" + name, file == &failed_ ? separator_ : '\n',
+                           static_cast<int>(file_mode_));
     if (!st.ok()) return st;
+    if (file != &log_) file->set_fault_point("record-write-fail");
   }
   return Status::Ok();
 }
@@ -159,8 +263,22 @@ void RunDirectory::Log(std::string_view message) {
 
 Status RunDirectory::Flush() {
   // Records before the log, so the log never mentions a record not on disk.
-  for (RecordFile* f : {&results_, &errors_, &failed_, &log_}) {
+  // A file that cannot be written stops the run (the caller's Fatal), but
+  // the others are still flushed: what reached them is counted as recorded.
+  const bool records = results_.pending() + errors_.pending() + failed_.pending() > 0;
+  Status first;
+  for (RecordFile* f : {&results_, &errors_, &failed_}) {
     Status st = f->Flush();
+    if (first.ok()) first = st;
+    if (records) FaultPoint("master-between-files");
+  }
+  Status st = log_.Flush();
+  return first.ok() ? st : first;
+}
+
+Status RunDirectory::Sync() {
+  for (RecordFile* f : {&results_, &errors_, &failed_, &log_}) {
+    Status st = f->Sync();
     if (!st.ok()) return st;
   }
   return Status::Ok();

@@ -4,6 +4,7 @@
 // line, which resume tolerates.
 #pragma once
 
+#include <sys/types.h>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -17,20 +18,44 @@
 
 namespace shoal {
 
-// One append-only file with a write buffer.
+// One append-only file with a write buffer, one record per `terminator`.
+// A write that fails (ENOSPC, EIO) may have put part of a record on disk;
+// from then on the file refuses every write (Flush returns the first error
+// again, Append drops), so nothing ever follows a torn record and resume can
+// cut the file back to its last whole record. lost() counts the records
+// appended that never reached the file.
 class RecordFile {
  public:
-  Status Open(const std::string& path);
-  void Append(std::string_view bytes) { buffer_.append(bytes); }
-  std::string* buffer() { return &buffer_; }
+  // Opens `path` for appending, refusing a symlink or anything else that is
+  // not a regular file. Created with `mode`; by default FileModeIn its
+  // directory (common/fd.h), so a run's output.mode reaches it.
+  Status Open(const std::string& path, char terminator = '\n', int mode = -1);
+  void Append(std::string_view bytes) {
+    if (failed_) return Drop(bytes);
+    buffer_.append(bytes);
+  }
+  std::string* buffer() { return failed_ ? &dropped_ : &buffer_; }
   size_t pending() const { return buffer_.size(); }
   Status Flush();
+  // fdatasync: what was flushed survives a crash of the machine.
+  Status Sync();
   const std::string& path() const { return path_; }
+  bool failed() const { return failed_; }
+  uint64_t lost() const;
+  // Tests: SHOAL_FAULT=<point>:N fails this file's N-th flush (common/fault.h).
+  void set_fault_point(const char* point) { fault_point_ = point; }
 
  private:
+  void Drop(std::string_view bytes);
   std::string path_;
   UniqueFd fd_;
+  char terminator_ = '\n';
+  const char* fault_point_ = nullptr;
   std::string buffer_;
+  bool failed_ = false;
+  Status error_;
+  uint64_t lost_ = 0;    // records that never reached the file
+  std::string dropped_;  // what buffer() hands out once failed; counted in lost()
 };
 
 // <output.dir>/<job.name>-<stamp>[-shard-K-of-N]: where a run started at
@@ -91,6 +116,8 @@ class RunDirectory {
   // Also write every log line to `fd` as it is logged (-v: stderr).
   void EchoLogTo(int fd) { echo_fd_ = fd; }
   Status Flush();
+  // Syncs every file (after a Flush): see Master::Summarize for when.
+  Status Sync();
 
  private:
   Status OpenFiles();
@@ -101,6 +128,7 @@ class RunDirectory {
   int echo_fd_ = -1;
   bool sha256_sums_ = false;  // tsv as sha256sum writes it
   std::string input_prefix_;  // tree: "<input.path>/", the {path} of an item
+  mode_t file_mode_ = 0600;   // of the files it creates: FileModeIn(path_)
   RecordFile results_, errors_, failed_, log_;
 };
 
@@ -139,11 +167,29 @@ class RecordWindow {
   std::deque<Entry> entries_;  // by index
 };
 
+// What ScanLines found in a run-directory file.
+struct LineScan {
+  bool exists = false;
+  bool torn = false;         // a last record without its terminator
+  uint64_t whole_bytes = 0;  // the file up to the end of its last whole record
+  dev_t dev = 0;             // which file it was, for CutTornTail
+  ino_t ino = 0;
+};
+
 // Calls on_line for every record of a run-directory file (results, errors,
 // failed.txt), `terminator` ending each; a missing file has none. A last
 // record without its terminator (a master killed mid-write) is not passed
-// on: *torn is set, and with cut_torn it is also cut off the file so that
-// appending goes on at a record boundary.
+// on but noted in *scan. Read-only; a symlink or anything but a regular
+// file is refused, never followed.
+Status ScanLines(const std::string& path, char terminator, LineScan* scan,
+                 const std::function<void(std::string_view)>& on_line);
+
+// Cuts the torn last record that ScanLines found off the file, so that
+// appending goes on at a record boundary; nothing if there was none. Refuses
+// a file that is no longer the one scanned.
+Status CutTornTail(const std::string& path, const LineScan& scan);
+
+// ScanLines, then with cut_torn CutTornTail; *torn says whether there was one.
 Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool* torn,
                    const std::function<void(std::string_view)>& on_line);
 

@@ -1,5 +1,7 @@
 #include "master/run_dir.h"
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -92,8 +94,12 @@ TEST_F(RunDirTest, RunRecordsToleratesATornLastRecord) {
   EXPECT_FALSE(records->done.Contains(2));
   EXPECT_TRUE(records->done.Contains(3));
   EXPECT_TRUE(records->done.Contains(4));
-  EXPECT_EQ(records->sample.at(1), ItemHash("a"));
+  EXPECT_EQ(records->digest, RecordTerm(1, "a") + RecordTerm(3, "c") + RecordTerm(4, "d"));
+  // Reading changes nothing; the repair cuts the torn line.
+  EXPECT_NE(Read("results.jsonl").back(), '\n');
+  ASSERT_TRUE(RepairRunRecords(dir_.string(), settings, *records).ok());
   EXPECT_EQ(Read("results.jsonl").back(), '\n');
+  EXPECT_EQ(Read("failed.txt"), "d\n");
 }
 
 TEST_F(RunDirTest, RunRecordsRefusesARecordWithoutIndexAndItem) {
@@ -106,6 +112,31 @@ TEST_F(RunDirTest, RunRecordsRefusesARecordWithoutIndexAndItem) {
   EXPECT_NE(e.find("results.jsonl:2: a record without a readable index and item"),
             std::string::npos)
       << e;
+}
+
+// resume must never follow a planted symlink, nor write through one.
+TEST_F(RunDirTest, RecordFilesRefuseSymlinks) {
+  Write("target", "{\"index\":1,\"item\":\"a\",\"status\":\"ok\"}\n{\"ind");
+  std::filesystem::create_symlink(dir_ / "target", dir_ / "results.jsonl");
+  RecordFile file;
+  Status st = file.Open((dir_ / "results.jsonl").string());
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("is a symbolic link"), std::string::npos) << st.message();
+  Settings settings;
+  auto records = ReadRunRecords(dir_.string(), settings);
+  ASSERT_FALSE(records.ok());
+  EXPECT_NE(records.status().message().find("results.jsonl is a symbolic link"), std::string::npos)
+      << records.status().message();
+  EXPECT_EQ(Read("target").back(), 'd');  // not cut
+}
+
+TEST_F(RunDirTest, RecordFilesAreCreatedWithTheModeOfTheirDirectory) {
+  ASSERT_EQ(::chmod(dir_.c_str(), 0750), 0);
+  RecordFile file;
+  ASSERT_TRUE(file.Open((dir_ / "log.txt").string()).ok());
+  struct stat st;
+  ASSERT_EQ(::stat((dir_ / "log.txt").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
 }
 
 TEST(DoneSetTest, OneBitPerPositionAndDuplicatesAreReported) {

@@ -243,9 +243,13 @@ Result<SlurmJob> WriteSlurmJob(const Settings& settings, const SlurmCommandLine&
     return Status::Error("cannot create output.dir '" + parent + "': " + ec.message() +
                          "; set output.dir or pass -o DIR");
   }
+  // As private as a run directory (output.mode): its settings.toml may hold secrets.
+  const int dir_mode =
+      RunDirMode(settings.output.mode) >= 0 ? RunDirMode(settings.output.mode) : 0700;
+  const mode_t file_mode = static_cast<mode_t>(dir_mode) & 0666;
   Result<std::string> made =
       MakeFreshDir(parent + "/" + PlainName(settings.job.name) + "-" + RunStamp() + "-slurm",
-                   "the job directory");
+                   "the job directory", static_cast<mode_t>(dir_mode));
   if (!made.ok()) return made.status();
   job.dir = std::move(made).value();
 
@@ -253,11 +257,13 @@ Result<SlurmJob> WriteSlurmJob(const Settings& settings, const SlurmCommandLine&
   frozen.input.shard.clear();
   frozen.output.dir = job.dir + "/shards";
   if (frozen.job.workers == 0 && job.cpus_per_task > 0) frozen.job.workers = job.cpus_per_task;
-  Status st = WriteFile(job.dir + "/settings.toml", SettingsToToml(frozen), 0644);
-  if (st.ok()) st = WriteFile(job.dir + "/shards.sbatch", ShardsScript(job), 0644);
-  if (st.ok()) st = WriteFile(job.dir + "/merge.sbatch", MergeScript(job), 0644);
-  if (st.ok()) st = WriteFile(job.dir + "/submit.sh", SubmitScript(job), 0755);
-  if (st.ok() && ::mkdir((job.dir + "/shards").c_str(), 0755) != 0) {
+  Status st = WriteFile(job.dir + "/settings.toml", SettingsToToml(frozen), file_mode);
+  if (st.ok()) st = WriteFile(job.dir + "/shards.sbatch", ShardsScript(job), file_mode);
+  if (st.ok()) st = WriteFile(job.dir + "/merge.sbatch", MergeScript(job), file_mode);
+  if (st.ok()) {
+    st = WriteFile(job.dir + "/submit.sh", SubmitScript(job), static_cast<mode_t>(dir_mode));
+  }
+  if (st.ok() && ::mkdir((job.dir + "/shards").c_str(), static_cast<mode_t>(dir_mode)) != 0) {
     st = Status::FromErrno("cannot create " + job.dir + "/shards", errno);
   }
   if (!st.ok()) return st;
@@ -276,9 +282,9 @@ Result<SubmittedJob> SubmitSlurmJob(const SlurmJob& job) {
                          " (scancel " + *array + " to cancel them)");
   }
   submitted.merge_id = *merge;
-  Status st =
-      WriteFile(job.dir + "/jobs.txt",
-                "shards " + submitted.array_id + "\nmerge " + submitted.merge_id + "\n", 0644);
+  Status st = WriteFile(job.dir + "/jobs.txt",
+                        "shards " + submitted.array_id + "\nmerge " + submitted.merge_id + "\n",
+                        FileModeIn(job.dir));
   if (!st.ok()) return st;
   return submitted;
 }
