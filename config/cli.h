@@ -1,4 +1,4 @@
-// The command line of SPEC.md (Boost.Program_options). Parsing only: the
+// The command line (Boost.Program_options). Parsing only: the
 // verbs are carried out by master/. Options that set a key become Overrides,
 // so the command line wins over settings.toml through one mechanism.
 #pragma once

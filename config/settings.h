@@ -1,5 +1,5 @@
 // The effective settings of a job: settings.toml merged with the command line,
-// validated once, then immutable. Every key of SPEC.md's settings.toml is here.
+// validated once, then immutable. Each member is read and written through its entry in config/keys.cc.
 // Relative paths are resolved at load time: paths written in a settings file
 // are relative to that file's directory, paths given on the command line to
 // the current directory, so a run directory's settings.toml works from anywhere.

@@ -1,4 +1,4 @@
-// shoal: the command line of SPEC.md. Parses, loads settings, hands over to
+// shoal: the command line. Parses, loads settings, hands over to
 // RunJob, and is the only place that turns a result into an exit status.
 #include <signal.h>
 #include <sys/stat.h>

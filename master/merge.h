@@ -41,7 +41,7 @@ struct MergeReport {
   uint64_t files = 0;
   uint64_t file_conflicts = 0;
   std::vector<std::string> file_conflict_examples;
-  int exit_code = 0;  // SPEC's: 0 every item succeeded, 1 some failed
+  int exit_code = 0;  // 0 every item succeeded, 1 some failed
 };
 
 // Merges `run_dirs` (the run directories of shards) into `out_dir`, which is

@@ -1,4 +1,4 @@
-// The run directory of SPEC.md and the files in it. The master is the only
+// The run directory and the files in it (README: "The run directory"). The master is the only
 // writer. Records are appended whole lines at a time from an in-memory
 // buffer and flushed in batches (Flush), so a crash leaves at most a torn last
 // line, which resume tolerates.

@@ -5,7 +5,7 @@ usage: check_records.py results|errors FILE
 
 Python's json module is the independent parser: every line of FILE must be one
 JSON object (valid UTF-8, no duplicate keys, no NaN/Infinity) with the fields
-SPEC.md gives a record of that kind, and a non-empty file must end with a
+the README gives a record of that kind, and a non-empty file must end with a
 newline (a finished run leaves no torn line). On success, prints for each
 record, in this order, the fields
 

@@ -1,6 +1,6 @@
 // End-to-end tests: run the built `shoal` binary (SHOAL_BIN) on data each test
 // generates in a fresh temporary directory, and check the run directory that
-// SPEC.md promises. Records are read by python3's json module through
+// the README promises. Records are read by python3's json module through
 // tests/check_records.py: a strict parser independent of shoal's own writer.
 // Processes are started with posix_spawn, stdin from /dev/null, in their own
 // process group so that a hung run is killed whole at its deadline.

@@ -1,4 +1,4 @@
-// The five jobs of SPEC.md as shipped in examples/<job>/settings.toml, each run
+// The five jobs shoal is built for, as shipped in examples/<job>/settings.toml, each run
 // end to end exactly as a user runs it: `shoal run examples/<job>/settings.toml
 // -i DATA -o RUNS`, on data the test generates. The only other options a test
 // passes are --set for a path or a port (the destination of sync-dirs, the

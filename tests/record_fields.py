@@ -4,7 +4,7 @@
 usage: record_fields.py results|errors FILE FIELD...
 
 Each record is first checked as tests/check_records.py checks it (strict JSON,
-the fields SPEC.md gives a record of that kind). Then, for each record in file
+the fields the README gives a record of that kind). Then, for each record in file
 order, prints each FIELD as "+VALUE" or "-" (absent), each followed by a NUL
 byte. Any field can be asked for, "stderr" and "signal" included.
 """
