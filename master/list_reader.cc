@@ -372,7 +372,11 @@ bool ListReader::Next(Item* item) {
       case Record::kBlank:
         break;
     }
-    if (!item->error.empty() && r != Record::kUnclosed) item->text.clear();
+    // A stray quote's line keeps its raw text for failed.txt, unless it is
+    // longer than any item may be (then errors.jsonl alone says where it is).
+    if (!item->error.empty() && (r != Record::kUnclosed || item->text.size() > kMaxItemBytes)) {
+      item->text.clear();
+    }
     item->index = ++seen_;
     return true;
   }
