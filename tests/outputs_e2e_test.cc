@@ -1,5 +1,6 @@
 // The files shoal writes for items: one at its final path means the item
-// succeeded.
+// succeeded, and a stdout path that cannot be inside the run directory is
+// refused before anything runs.
 #include "tests/e2e_support.h"
 
 namespace shoal {
@@ -53,6 +54,44 @@ TEST_F(E2e, StdoutFilesExistOnlyForItemsThatSucceeded) {
   for (const Record& r : errors) {
     const std::string file = r.output_file.value_or("");
     EXPECT_TRUE(file.empty() || fs::exists(run / file)) << r.item << ": " << file;
+  }
+}
+
+// A stdout path outside the run directory would fail every item at run time:
+// check and run refuse it first, and no run directory is made.
+TEST_F(E2e, StdoutPathOutsideTheRunIsRefusedBeforeAnythingRuns) {
+  WriteFile(dir_ / "items.txt", "a\nb\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"mirror\"\n"
+            "handler = \"command\"\n"
+            "\n"
+            "[input]\n"
+            "path = \"items.txt\"\n"
+            "\n"
+            "[command]\n"
+            "argv = [\"echo\", \"{item}\"]\n"
+            "stdout = \"file\"\n");
+  for (const std::string path : {"/data/mirror/{rel}.gz", "{out}/../../{rel}.gz", "../{rel}"}) {
+    SCOPED_TRACE(path);
+    const std::string set = "command.stdout_path=" + path;
+    ProcessResult r = Shoal({"check", "settings.toml", "--set", set});
+    EXPECT_EQ(r.status, 2) << Describe(r);
+    EXPECT_NE(r.err.find("command.stdout_path"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("write it under {out}, e.g. \"{out}/"), std::string::npos) << r.err;
+    r = RunJob({"--set", set});
+    EXPECT_EQ(r.status, 2) << Describe(r);
+    EXPECT_NE(r.err.find("command.stdout_path"), std::string::npos) << r.err;
+    EXPECT_TRUE(RunDirs().empty());
+  }
+  ProcessResult r =
+      Shoal({"check", "settings.toml", "--set", "command.stdout_path=/data/mirror/{rel}.gz"});
+  EXPECT_NE(r.err.find("e.g. \"{out}/{rel}.gz\""), std::string::npos) << r.err;
+  // Inside the run, however it is spelled, passes.
+  for (const std::string path :
+       {"{out}/{rel}.gz", "{run}/x/{name}", "{out}/../{name}", "y/{name}"}) {
+    r = Shoal({"check", "settings.toml", "--set", "command.stdout_path=" + path});
+    EXPECT_EQ(r.status, 0) << path << ": " << Describe(r);
   }
 }
 
