@@ -65,9 +65,16 @@ Result<UniqueFd> OpenRunSubdir(const std::string& run_dir,
   return OpenDirsBeneath(root.get(), components, run_dir, dir_mode);
 }
 
-}  // namespace
+// Where an output file goes: its directory (created and opened with the
+// checks above), its last component, its mode and its path below run_dir.
+struct OutputPlace {
+  UniqueFd dir;
+  std::string name;
+  std::string rel;
+  mode_t file_mode = 0600;
+};
 
-Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view path) {
+Result<OutputPlace> PlaceOutputFile(const std::string& run_dir, std::string_view path) {
   std::string absolute =
       (!path.empty() && path[0] == '/') ? std::string(path) : run_dir + "/" + std::string(path);
   std::vector<std::string_view> run = NormalComponents(run_dir);
@@ -80,19 +87,68 @@ Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view
   }
   std::vector<std::string_view> dirs(full.begin() + static_cast<ptrdiff_t>(run.size()),
                                      full.end() - 1);
-  mode_t file_mode = 0600;
-  Result<UniqueFd> dir = OpenRunSubdir(run_dir, dirs, &file_mode);
+  OutputPlace place;
+  Result<UniqueFd> dir = OpenRunSubdir(run_dir, dirs, &place.file_mode);
   if (!dir.ok()) return dir.status();
-  std::string name(full.back());
-  OutputFile file;
-  file.rel = JoinComponents(full, run.size(), full.size());
-  file.fd.Reset(::openat(dir->get(), name.c_str(),
-                         O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, file_mode));
-  if (!file.fd.valid()) {
-    if (errno == ELOOP) return Status::Error("refusing symlink " + run_dir + "/" + file.rel);
-    return Status::FromErrno("cannot create " + run_dir + "/" + file.rel, errno);
+  place.dir = std::move(dir).value();
+  place.name = std::string(full.back());
+  place.rel = JoinComponents(full, run.size(), full.size());
+  return place;
+}
+
+Result<UniqueFd> OpenOutputFile(const OutputPlace& place, const std::string& name,
+                                const std::string& where) {
+  UniqueFd fd(::openat(place.dir.get(), name.c_str(),
+                       O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, place.file_mode));
+  if (!fd.valid()) {
+    if (errno == ELOOP) return Status::Error("refusing symlink " + where);
+    return Status::FromErrno("cannot create " + where, errno);
   }
+  return fd;
+}
+
+}  // namespace
+
+Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view path) {
+  Result<OutputPlace> place = PlaceOutputFile(run_dir, path);
+  if (!place.ok()) return place.status();
+  Result<UniqueFd> fd = OpenOutputFile(*place, place->name, run_dir + "/" + place->rel);
+  if (!fd.ok()) return fd.status();
+  OutputFile file;
+  file.fd = std::move(fd).value();
+  file.rel = std::move(place->rel);
   return file;
+}
+
+Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir, std::string_view path,
+                                                  uint64_t index) {
+  Result<OutputPlace> place = PlaceOutputFile(run_dir, path);
+  if (!place.ok()) return place.status();
+  PendingOutputFile file;
+  file.temp_ = "." + place->name + ".shoal-tmp-" + std::to_string(index);
+  file.where_ = run_dir + "/" + place->rel;
+  Result<UniqueFd> fd = OpenOutputFile(*place, file.temp_, file.where_);
+  if (!fd.ok()) return fd.status();
+  file.fd = std::move(fd).value();
+  file.dir_ = std::move(place->dir);
+  file.name_ = std::move(place->name);
+  file.rel = std::move(place->rel);
+  return file;
+}
+
+PendingOutputFile::~PendingOutputFile() {
+  if (dir_.valid()) ::unlinkat(dir_.get(), temp_.c_str(), 0);
+}
+
+Status PendingOutputFile::Commit() {
+  if (!dir_.valid()) return Status::Error("nothing to commit for " + where_);
+  // The same directory fd on both sides: the rename cannot be redirected by
+  // a symlink planted on the path since the file was created.
+  if (::renameat(dir_.get(), temp_.c_str(), dir_.get(), name_.c_str()) != 0) {
+    return Status::FromErrno("cannot rename the temporary file to " + where_, errno);
+  }
+  dir_.Reset();
+  return Status::Ok();
 }
 
 Status CreateOutDir(const std::string& run_dir, std::string_view out) {

@@ -7,6 +7,7 @@
 // not an error).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -28,6 +29,38 @@ struct OutputFile {
 // get the run directory's permissions (output.mode), files the same without
 // execute (0700 -> 0600).
 Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view path);
+
+// A file shoal writes for one item that must exist at its final path only if
+// the item succeeds (stdout = "file"). It is created, with CreateOutputFile's
+// checks, as ".NAME.shoal-tmp-<index>" beside NAME (hidden, one per item);
+// Commit() renames it to NAME, and if it is never committed (the item failed,
+// timed out or was interrupted, or an early return) the destructor removes it.
+class PendingOutputFile {
+ public:
+  PendingOutputFile() = default;
+  PendingOutputFile(PendingOutputFile&&) noexcept = default;
+  PendingOutputFile& operator=(PendingOutputFile&&) = delete;  // would drop a temporary
+  ~PendingOutputFile();
+
+  // Renames the temporary file to its final name; afterwards the destructor
+  // leaves it alone.
+  Status Commit();
+
+  UniqueFd fd;      // write-only, close-on-exec, truncated: the temporary file
+  std::string rel;  // the final path relative to the run directory
+
+ private:
+  friend Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir,
+                                                           std::string_view path, uint64_t index);
+  UniqueFd dir_;  // the directory both names are in; invalid once committed
+  std::string name_;
+  std::string temp_;
+  std::string where_;  // run_dir/rel, for messages
+};
+
+// Creates the temporary file for `path` (as CreateOutputFile would), for item `index`.
+Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir, std::string_view path,
+                                                  uint64_t index);
 
 // Creates the directory `out` (an ItemPaths::out: run_dir/out or below it,
 // already normalized) and what is missing above it, with the same checks.

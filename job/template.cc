@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "common/shell_quote.h"
+#include "job/lexical_path.h"
 #include "job/output_file.h"
 
 namespace shoal {
@@ -169,6 +170,38 @@ Status Template::AppendTo(const ItemPaths& paths, bool shell_quote, bool make_ou
     } else {
       out->append(value);
     }
+  }
+  return Status::Ok();
+}
+
+Status Template::CheckInsideRun() const {
+  // A template starts at {run} (depth 0), {out} (depth 1: {run}/out or
+  // below) or, relative, at the run directory itself.
+  size_t i = 0;
+  int depth = 0;
+  if (!pieces_.empty() && (pieces_[0].field == kFieldRun || pieces_[0].field == kFieldOut)) {
+    depth = pieces_[0].field == kFieldOut ? 1 : 0;
+    i = 1;
+  }
+  if (i >= pieces_.size() || pieces_[i].field != 0) return Status::Ok();
+  std::string_view literal = pieces_[i].literal;
+  if (i == 0 && !literal.empty() && literal[0] == '/') {
+    return Status::Error("an absolute path outside the run directory");
+  }
+  // Only whole components count: "{out}x" continues {out}'s last one, and
+  // "..{stem}" is not "..".
+  if (i == 1 && !literal.starts_with('/')) {
+    size_t slash = literal.find('/');
+    literal = slash == std::string_view::npos ? std::string_view() : literal.substr(slash);
+  }
+  if (i + 1 < pieces_.size()) {
+    size_t slash = literal.rfind('/');
+    literal = slash == std::string_view::npos ? std::string_view() : literal.substr(0, slash);
+  }
+  for (std::string_view c : SplitComponents(literal)) {
+    if (c == ".") continue;
+    depth += c == ".." ? -1 : 1;
+    if (depth < 0) return Status::Error("\"..\" climbs out of the run directory");
   }
   return Status::Ok();
 }

@@ -27,6 +27,11 @@ class Template {
   // {run}/out) unless make_out_dir is false (--dry-run: nothing is created).
   Status AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir,
                   std::string* out) const;
+  // For a template that names a file: fails if its fixed part already puts it
+  // outside the run directory for every item (an absolute literal start, or
+  // ".." climbing above {run}, {out} or a relative start). Values substituted
+  // per item are checked when the file is created.
+  Status CheckInsideRun() const;
 
  private:
   struct Piece {

@@ -6,10 +6,32 @@
 #include "job/argv_builder.h"
 #include "job/command_cwd.h"
 #include "job/plugin_library.h"
+#include "job/template.h"
 #include "master/master.h"
 #include "master/read_ahead.h"
 
 namespace shoal {
+namespace {
+
+// command.stdout_path must name a file inside the run directory for every
+// item; a fixed part that cannot would fail every item at run time.
+Status CheckStdoutPath(const CommandSettings& command) {
+  if (command.stdout_mode != StdoutMode::kFile) return Status::Ok();
+  const std::string& text = command.stdout_path;
+  Result<Template> t = Template::Parse(text);
+  if (!t.ok()) return Status::Error("command.stdout_path: " + t.status().message());
+  Status inside = t->CheckInsideRun();
+  if (inside.ok()) return inside;
+  // The suggestion keeps what follows the fixed directories: "/data/mirror/{rel}.gz"
+  // becomes "{out}/{rel}.gz".
+  size_t brace = text.find('{', text.starts_with("{run}") || text.starts_with("{out}") ? 5 : 0);
+  size_t slash = text.rfind('/', brace == std::string::npos ? std::string::npos : brace);
+  std::string rest = slash == std::string::npos ? text : text.substr(slash + 1);
+  return Status::Error("command.stdout_path \"" + text + "\" is not inside the run directory (" +
+                       inside.message() + "): write it under {out}, e.g. \"{out}/" + rest + "\"");
+}
+
+}  // namespace
 
 Status CheckJob(const Settings& s) {
   if (s.job.handler == HandlerKind::kPlugin) return CheckPluginLibrary(s.plugin.library);
@@ -17,6 +39,8 @@ Status CheckJob(const Settings& s) {
     // What every worker will compile, checked once before anything runs.
     Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command);
     if (!argv.ok()) return Status::Error("command.argv: " + argv.status().message());
+    Status stdout_path = CheckStdoutPath(s.command);
+    if (!stdout_path.ok()) return stdout_path;
     return CheckFixedCwd(s.command);
   }
   return Status::Ok();

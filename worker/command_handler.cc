@@ -203,6 +203,7 @@ class CommandHandler final : public Handler {
 
  private:
   Outcome Execute(const ItemPaths& paths, LogSink& log, ItemLog* item_log);
+  Outcome ExecuteLogged(const ItemPaths& paths, LogSink& log);
   std::string SpawnError(int err, const std::string& prog, const std::string& cwd) const;
   ChildEnd Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCapture* capture, StderrTail& tail,
                  ItemLog* item_log);
@@ -221,6 +222,9 @@ class CommandHandler final : public Handler {
   ArgvBuilder line_;
   Template stdout_path_;  // command.stdout_path, when stdout = "file"
   Template cwd_;          // command.cwd, when it holds placeholders
+  // The current item's stdout file (stdout = "file"), under its temporary
+  // name until Run knows the item succeeded.
+  std::optional<PendingOutputFile> stdout_file_;
   unsigned fields_ = kAllFields;
   std::vector<std::string> args_;  // the current item's argv; its strings are reused
   std::vector<std::string> env_;
@@ -325,7 +329,25 @@ bool CommandHandler::StopRequested() const {
 
 Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
   if (StopRequested()) return Failed("interrupted");
-  if (!item_logs_) return Execute(paths, log, nullptr);
+  Outcome outcome = item_logs_ ? ExecuteLogged(paths, log) : Execute(paths, log, nullptr);
+  // Only now is the item's fate known: its stdout file appears at its final
+  // path if it succeeded, and not at all if it failed (the destructor removes it).
+  if (stdout_file_) {
+    if (outcome.ok) {
+      Status committed = stdout_file_->Commit();
+      if (committed.ok()) {
+        outcome.output_file = stdout_file_->rel;
+      } else {
+        outcome.ok = false;
+        outcome.reason = "stdout file: " + committed.message();
+      }
+    }
+    stdout_file_.reset();
+  }
+  return outcome;
+}
+
+Outcome CommandHandler::ExecuteLogged(const ItemPaths& paths, LogSink& log) {
   // The log is created first: an item that cannot have the log it was asked
   // for fails before its command runs, like one whose stdout file cannot be made.
   Result<ItemLog> item_log = ItemLog::Open(run_dir_, ItemLogPath(paths, kind_));
@@ -351,7 +373,6 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
   // item log takes stdout too, except in file mode, where it has its own file:
   // with discard, the log is then the only place it is kept.
   UniqueFd out_read, out_write, err_read, err_write;
-  OutputFile stdout_file;
   int child_stdout = dev_null_.get();
   if (command_.stdout_mode == StdoutMode::kResult ||
       (command_.stdout_mode == StdoutMode::kDiscard && item_log != nullptr)) {
@@ -362,13 +383,13 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
     std::string path;
     Status expanded = stdout_path_.AppendTo(paths, /*shell_quote=*/false, true, &path);
     if (!expanded.ok()) return Failed("stdout file: " + expanded.message());
-    Result<OutputFile> file = CreateOutputFile(run_dir_, path);
+    Result<PendingOutputFile> file = CreatePendingOutputFile(run_dir_, path, paths.index);
     if (!file.ok()) return Failed("stdout file: " + file.status().message());
-    stdout_file = std::move(file).value();
-    Status s = KeepAboveStdio(stdout_file.fd);
+    stdout_file_.emplace(std::move(file).value());
+    Status s = KeepAboveStdio(stdout_file_->fd);
     if (!s.ok()) return Failed(s.message());
-    child_stdout = stdout_file.fd.get();
-    if (item_log != nullptr) item_log->Line("stdout: in " + stdout_file.rel);
+    child_stdout = stdout_file_->fd.get();
+    if (item_log != nullptr) item_log->Line("stdout: in " + stdout_file_->rel);
   }
   Status piped = MakePipe(err_read, err_write);
   if (!piped.ok()) return Failed(piped.message());
@@ -415,7 +436,7 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
   // Our copies of the child's ends must go, or the pipes never reach EOF.
   out_write.Reset();
   err_write.Reset();
-  stdout_file.fd.Reset();
+  if (stdout_file_) stdout_file_->fd.Reset();
   if (err != 0) return Failed(SpawnError(err, prog, cwd));
 
   // The child leads its own process group (POSIX_SPAWN_SETPGROUP, 0).
@@ -434,7 +455,6 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
   Outcome outcome;
   outcome.stderr_tail = tail.Finish();
   capture.MoveInto(outcome);
-  if (command_.stdout_mode == StdoutMode::kFile) outcome.output_file = std::move(stdout_file.rel);
   if (WIFEXITED(end.status)) outcome.exit_code = WEXITSTATUS(end.status);
   if (WIFSIGNALED(end.status)) outcome.signal = WTERMSIG(end.status);
 

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <chrono>
 #include <filesystem>
@@ -334,15 +335,42 @@ TEST_F(CommandHandlerTest, StdoutFileDefaultPathMirrorsTheTree) {
   }
 }
 
-TEST_F(CommandHandlerTest, StdoutFileOfAFailedItemIsKept) {
-  settings_.input.path = run_ + "/in";
+// A file at the stdout path means the item succeeded: the output is written
+// under a hidden temporary name and renamed only on success; a failed item
+// (exit != 0, signal, timeout) leaves neither the file nor the temporary.
+TEST_F(CommandHandlerTest, StdoutFileAppearsOnlyWhenTheItemSucceeds) {
   settings_.command.stdout_mode = StdoutMode::kFile;
-  settings_.command.stdout_path = "{out}/{stem}.gz";
-  Argv({"sh", "-c", "echo partial; exit 2"});
-  Outcome o = RunTreeItem("d/f.txt");
-  EXPECT_EQ(o.reason, "exit 2");
-  EXPECT_EQ(o.output_file, "out/d/f.gz");
-  EXPECT_EQ(RunFile("out/d/f.gz"), "partial\n");
+  settings_.command.stdout_path = "{out}/{item}.txt";
+  Argv({"sh", "-c", "echo item $0; exit $(( $0 % 2 ))", "{item}"});
+  for (uint64_t i = 1; i <= 6; ++i) {
+    const std::string item = std::to_string(i);
+    Outcome o = RunItem(item, i);
+    if (i % 2 == 0) {
+      ASSERT_TRUE(o.ok) << item << ": " << o.reason;
+      EXPECT_EQ(o.output_file, "out/" + item + ".txt");
+      EXPECT_EQ(RunFile(o.output_file), "item " + item + "\n");
+    } else {
+      EXPECT_EQ(o.reason, "exit 1");
+      EXPECT_EQ(o.output_file, "");
+      EXPECT_FALSE(fs::exists(run_ + "/out/" + item + ".txt")) << item;
+    }
+  }
+
+  Argv({"sh", "-c", "echo partial; kill -9 $$"});
+  Outcome o = RunItem("signal", 7);
+  EXPECT_EQ(o.reason, "signal 9");
+  settings_.job.timeout = Millis(200);
+  Argv({"sh", "-c", "echo partial; exec sleep 5"});
+  o = RunItem("timeout", 8);
+  EXPECT_EQ(o.reason, "timeout");
+  EXPECT_EQ(o.output_file, "");
+
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(run_ + "/out")) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"2.txt", "4.txt", "6.txt"}));
 }
 
 const std::regex& IsoTime() {

@@ -1,0 +1,100 @@
+// The files shoal writes for items: one at its final path means the item
+// succeeded, and a stdout path that cannot be inside the run directory is
+// refused before anything runs.
+#include "tests/e2e_support.h"
+
+namespace shoal {
+namespace e2e {
+namespace {
+
+// Every file below `dir`, relative to it, sorted.
+std::vector<std::string> FilesBelow(const fs::path& dir) {
+  std::vector<std::string> files;
+  for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+    if (!entry.is_directory()) files.push_back(fs::relative(entry.path(), dir).string());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+// Half the items fail: only the others' stdout files exist, no temporary is
+// left, and each result's output_file names a file that is there.
+TEST_F(E2e, StdoutFilesExistOnlyForItemsThatSucceeded) {
+  std::string list;
+  std::vector<std::string> expected;
+  for (int i = 1; i <= 20; ++i) {
+    list += std::to_string(i) + "\n";
+    if (i % 2 == 0) expected.push_back(std::to_string(i) + ".out");
+  }
+  std::sort(expected.begin(), expected.end());
+  WriteFile(dir_ / "items.txt", list);
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"half\"\n"
+            "workers = 2\n"
+            "handler = \"command\"\n"
+            "\n"
+            "[input]\n"
+            "path = \"items.txt\"\n"
+            "\n"
+            "[command]\n"
+            "argv = [\"sh\", \"-c\", \"echo item $0; exit $(( $0 % 2 ))\", \"{item}\"]\n"
+            "stdout = \"file\"\n");
+
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  EXPECT_EQ(results.size(), 10u);
+  EXPECT_EQ(errors.size(), 10u);
+  EXPECT_EQ(FilesBelow(run / "out"), expected);
+  for (const Record& r : results) {
+    ASSERT_TRUE(r.output_file.has_value()) << r.item;
+    EXPECT_EQ(ReadFile(run / *r.output_file), "item " + r.item + "\n") << r.item;
+  }
+  for (const Record& r : errors) {
+    const std::string file = r.output_file.value_or("");
+    EXPECT_TRUE(file.empty() || fs::exists(run / file)) << r.item << ": " << file;
+  }
+}
+
+// A stdout path outside the run directory would fail every item at run time:
+// check and run refuse it first, and no run directory is made.
+TEST_F(E2e, StdoutPathOutsideTheRunIsRefusedBeforeAnythingRuns) {
+  WriteFile(dir_ / "items.txt", "a\nb\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"mirror\"\n"
+            "handler = \"command\"\n"
+            "\n"
+            "[input]\n"
+            "path = \"items.txt\"\n"
+            "\n"
+            "[command]\n"
+            "argv = [\"echo\", \"{item}\"]\n"
+            "stdout = \"file\"\n");
+  for (const std::string path : {"/data/mirror/{rel}.gz", "{out}/../../{rel}.gz", "../{rel}"}) {
+    SCOPED_TRACE(path);
+    const std::string set = "command.stdout_path=" + path;
+    ProcessResult r = Shoal({"check", "settings.toml", "--set", set});
+    EXPECT_EQ(r.status, 2) << Describe(r);
+    EXPECT_NE(r.err.find("command.stdout_path"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("write it under {out}, e.g. \"{out}/"), std::string::npos) << r.err;
+    r = RunJob({"--set", set});
+    EXPECT_EQ(r.status, 2) << Describe(r);
+    EXPECT_NE(r.err.find("command.stdout_path"), std::string::npos) << r.err;
+    EXPECT_TRUE(RunDirs().empty());
+  }
+  ProcessResult r =
+      Shoal({"check", "settings.toml", "--set", "command.stdout_path=/data/mirror/{rel}.gz"});
+  EXPECT_NE(r.err.find("e.g. \"{out}/{rel}.gz\""), std::string::npos) << r.err;
+  // Inside the run, however it is spelled, passes.
+  for (const std::string path :
+       {"{out}/{rel}.gz", "{run}/x/{name}", "{out}/../{name}", "y/{name}"}) {
+    r = Shoal({"check", "settings.toml", "--set", "command.stdout_path=" + path});
+    EXPECT_EQ(r.status, 0) << path << ": " << Describe(r);
+  }
+}
+
+}  // namespace
+}  // namespace e2e
+}  // namespace shoal
