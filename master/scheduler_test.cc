@@ -612,6 +612,21 @@ TEST_F(SchedulerTest, HaltingGivesRunningItemsAllTheTimeTheyNeed) {
   EXPECT_EQ(records_.ok.size(), 1u);
 }
 
+TEST_F(SchedulerTest, AnInterruptWhileHaltedGivesRunningItemsTheGraceOnly) {
+  s_.job.max_failures = 1;
+  s_.job.grace = Millis(2000);
+  Start(2, Items(4));
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  ASSERT_TRUE(sched_->halted());
+  clock_.Advance(3600 * kSec);
+  sched_->OnSignal(SIGINT);
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 2 * kSec);
+  clock_.Advance(2 * kSec);
+  sched_->Tick();
+  EXPECT_EQ(pool_.signals, (std::vector<std::pair<int, int>>{{0, SIGINT}, {1, SIGINT}}));
+}
+
 TEST_F(SchedulerTest, FailuresWaitingForARetryCountAgainstMaxFailures) {
   // Against a dead service: with 2 items failing and waiting out their
   // backoff, no third item starts; they fail for good and the run halts.

@@ -220,6 +220,14 @@ void Scheduler::OnSignal(int sig) {
                FormatDuration(s_.job.grace) + " to finish");
   records_.Notice(std::string("shoal: ") + strsignal(sig) + ": finishing running items (up to " +
                   FormatDuration(s_.job.grace) + "); again to stop now");
+  if (stopping_) {
+    // Already winding down (halted: running items had all the time they
+    // needed; finished): from now on they have the grace, like any other.
+    const uint64_t grace_ns =
+        static_cast<uint64_t>(std::max<int64_t>(s_.job.grace.count(), 0)) * 1'000'000ULL;
+    stop_deadline_ns_ = std::min(stop_deadline_ns_, clock_.NowNs() + grace_ns);
+    return;
+  }
   BeginStop();
 }
 
