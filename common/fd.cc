@@ -41,33 +41,56 @@ mode_t FileModeIn(const std::string& dir) {
   return st.st_mode & 0666;
 }
 
-Status WriteFileAtomically(const std::string& path, std::string_view data) {
-  const std::string temp = path + ".tmp";
-  const size_t last_slash = path.rfind('/');
-  const mode_t mode =
-      FileModeIn(last_slash == std::string::npos ? "." : path.substr(0, last_slash + 1));
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode));
-  if (!fd.valid()) return Status::FromErrno("cannot write " + temp, errno);
-  Status st = WriteAll(fd.get(), data, temp);
+Result<AtomicFile> AtomicFile::Create(const std::string& path) {
+  AtomicFile f;
+  f.path_ = path;
+  f.temp_ = path + ".tmp";
+  const size_t slash = path.rfind('/');
+  f.dir_ = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+  ::unlink(f.temp_.c_str());  // a crash's leftover
+  f.fd_.Reset(::open(f.temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                     FileModeIn(f.dir_)));
+  if (!f.fd_.valid()) return Status::FromErrno("cannot write " + f.temp_, errno);
+  return f;
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_.valid()) {
+    fd_.Reset();
+    ::unlink(temp_.c_str());
+  }
+}
+
+Status AtomicFile::Append(std::string_view data) {
+  return WriteAll(fd_.get(), data, temp_);
+}
+
+Status AtomicFile::Commit() {
   // Without the fsync a crash soon after the rename can leave an empty file
   // on some file systems (ext4 without auto_da_alloc, xfs).
-  if (st.ok() && ::fsync(fd.get()) != 0) st = Status::FromErrno("cannot sync " + temp, errno);
-  fd.Reset();
-  if (st.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    st = Status::FromErrno("cannot rename " + temp + " to " + path, errno);
+  Status st;
+  if (::fsync(fd_.get()) != 0) st = Status::FromErrno("cannot sync " + temp_, errno);
+  fd_.Reset();
+  if (st.ok() && ::rename(temp_.c_str(), path_.c_str()) != 0) {
+    st = Status::FromErrno("cannot rename " + temp_ + " to " + path_, errno);
   }
   if (!st.ok()) {
-    ::unlink(temp.c_str());
+    ::unlink(temp_.c_str());
     return st;
   }
   // The rename itself lasts only once the directory is on disk.
-  const size_t slash = path.rfind('/');
-  const std::string dir_path = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-  UniqueFd dir(::open(dir_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.valid() || ::fsync(dir.get()) != 0) {
-    return Status::FromErrno("cannot sync the directory " + dir_path, errno);
+    return Status::FromErrno("cannot sync the directory " + dir_, errno);
   }
   return Status::Ok();
+}
+
+Status WriteFileAtomically(const std::string& path, std::string_view data) {
+  Result<AtomicFile> file = AtomicFile::Create(path);
+  if (!file.ok()) return file.status();
+  Status st = file->Append(data);
+  return st.ok() ? file->Commit() : st;
 }
 
 }  // namespace shoal

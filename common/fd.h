@@ -49,6 +49,26 @@ Result<std::string> MakeFreshDir(const std::string& base, const std::string& wha
 // 0600 if `dir` cannot be read.
 mode_t FileModeIn(const std::string& dir);
 
+// A file replaced whole, written as it comes: appended to path.tmp (created
+// with the mode of its directory's files, never through a symlink); Commit()
+// syncs it, renames it over path and syncs the directory, so a reader or a
+// crash sees the old file or the new one whole. Without Commit() the
+// temporary file is removed.
+class AtomicFile {
+ public:
+  static Result<AtomicFile> Create(const std::string& path);
+  AtomicFile(AtomicFile&&) = default;
+  AtomicFile& operator=(AtomicFile&&) = default;
+  ~AtomicFile();
+  Status Append(std::string_view data);
+  Status Commit();
+
+ private:
+  AtomicFile() = default;
+  std::string path_, temp_, dir_;
+  UniqueFd fd_;
+};
+
 // Replaces `path` with `data` so that a reader, or a crash at any point,
 // sees either the old file or the new one whole: written to path.tmp (with
 // FileModeIn of its directory, never through a symlink), synced, renamed

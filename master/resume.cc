@@ -80,12 +80,8 @@ Status ScanRecords(const std::string& run_dir, const Settings& settings, LineSca
 // it, synced and renamed over it, so a crash leaves the old list or the new.
 Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
   const char separator = settings.input.separator == Separator::kNul ? '\0' : '\n';
-  const std::string path = run_dir + "/failed.txt";
-  const std::string temp = path + ".tmp";
-  ::unlink(temp.c_str());
-  UniqueFd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                     FileModeIn(run_dir)));
-  if (!fd.valid()) return Status::FromErrno("cannot create " + temp, errno);
+  Result<AtomicFile> file = AtomicFile::Create(run_dir + "/failed.txt");
+  if (!file.ok()) return file.status();
   std::string buffer;
   Status written;
   LineScan results, errors;
@@ -96,19 +92,15 @@ Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
     buffer.append(key.item);
     buffer.push_back(separator);
     if (buffer.size() >= (1u << 20) && written.ok()) {
-      written = WriteAll(fd.get(), buffer, temp);
+      written = file->Append(buffer);
       buffer.clear();
     }
   };
   Status st = ScanRecords(run_dir, settings, &results, &errors, &bad_line, add,
                           /*errors_only=*/true);
   if (st.ok()) st = written;
-  if (st.ok()) st = WriteAll(fd.get(), buffer, temp);
-  if (st.ok() && ::fsync(fd.get()) != 0) st = Status::FromErrno("cannot sync " + temp, errno);
-  if (st.ok() && ::rename(temp.c_str(), path.c_str()) != 0) {
-    st = Status::FromErrno("cannot rename " + temp + " to " + path, errno);
-  }
-  if (!st.ok()) ::unlink(temp.c_str());
+  if (st.ok()) st = file->Append(buffer);
+  if (st.ok()) st = file->Commit();
   return st;
 }
 
