@@ -436,6 +436,25 @@ Result<int> RetryJob(const std::string& given_dir, const std::vector<Override>& 
     }
     return ResumeJob(run_dir, overrides, std::move(options));
   }
+  if (settings.output.format == OutputFormat::kTsv &&
+      settings.job.handler == HandlerKind::kSha256) {
+    // sha256sum's format has no index: a retry in place could not tell,
+    // after a crash, which items it had already done. Such a run is
+    // retried as before, into a new run directory.
+    if (!options.quiet) {
+      std::fprintf(stderr,
+                   "shoal: note: results.tsv of the sha256 handler has no item positions; "
+                   "the failed items of %s run in a new run directory\n",
+                   run_dir.c_str());
+    }
+    options.items_file = run_dir + "/failed.txt";
+    struct stat failed;
+    if (::stat(options.items_file.c_str(), &failed) == 0 && failed.st_size == 0) {
+      std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n", run_dir.c_str());
+      return kExitOk;
+    }
+    return RunJob(settings, options);
+  }
   if (!state.ended) {
     return Status::Error(run_dir +
                          " has not ended (interrupted, killed or still running): its items "
