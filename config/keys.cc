@@ -226,6 +226,10 @@ constexpr KeySpec kKeys[] = {
     {"output", "dir", Kind::kPath, [](Settings& s) -> auto& { return s.output.dir; },
      "each run writes a new directory in it, named after job.name",
      "\"runs\"", {.check = CheckOutputDir}},
+    {"output", "tree", Kind::kPath, [](Settings& s) -> auto& { return s.output.tree; },
+     "a root for {out} outside the run directory: {out} is the directory of {rel} under it "
+     "(created when a template uses it); \"\" = the run's out/",
+     "\"/data/converted\""},
     {"output", "format", Kind::kEnum, [](Settings& s) -> auto& { return s.output.format; },
      "format of the result records", "\"jsonl\""},
     {"output", "order", Kind::kEnum, [](Settings& s) -> auto& { return s.output.order; },

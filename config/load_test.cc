@@ -61,6 +61,7 @@ void ExpectSame(const Settings& a, const Settings& b) {
   EXPECT_EQ(a.plugin.library, b.plugin.library);
   EXPECT_EQ(a.plugin.config, b.plugin.config);
   EXPECT_EQ(a.output.dir, b.output.dir);
+  EXPECT_EQ(a.output.tree, b.output.tree);
   EXPECT_EQ(a.output.format, b.output.format);
   EXPECT_EQ(a.output.order, b.output.order);
   EXPECT_EQ(a.output.item_logs, b.output.item_logs);
@@ -684,6 +685,7 @@ const std::vector<std::string> kSpecOrder = {
     "plugin.config",
     // [output]
     "output.dir",
+    "output.tree",
     "output.format",
     "output.order",
     "output.item_logs",

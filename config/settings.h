@@ -88,6 +88,9 @@ struct PluginSettings {
 
 struct OutputSettings {
   std::string dir = "runs";  // absolute after loading
+  // Where {out} is rooted instead of <run>/out ("" = there); absolute after
+  // loading. Nothing is written outside it: see job/output_file.h.
+  std::string tree;
   OutputFormat format = OutputFormat::kJsonl;
   OutputOrder order = OutputOrder::kCompletion;
   bool item_logs = false;
