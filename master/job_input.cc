@@ -11,6 +11,7 @@
 #include "master/master.h"
 #include "master/read_ahead.h"
 #include "master/resume.h"
+#include "master/retry.h"
 
 namespace shoal {
 namespace {

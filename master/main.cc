@@ -15,6 +15,7 @@
 #include "master/master.h"
 #include "master/merge.h"
 #include "master/resume.h"
+#include "master/retry.h"
 #include "master/run_dir.h"
 #include "master/shard.h"
 #include "master/slurm.h"

@@ -15,6 +15,7 @@
 #include "master/item_source.h"
 #include "master/master.h"
 #include "master/run_dir.h"
+#include "master/run_state.h"
 
 namespace shoal {
 
@@ -72,6 +73,10 @@ Status ForEachRecord(const std::string& run_dir, const Settings& settings,
 Status RepairRunRecords(const std::string& run_dir, const Settings& settings,
                         const RunRecords& records);
 
+// Files of the run that resume and retry append to or replace without
+// reading them: they too must be regular files (or missing), never symlinks.
+Status CheckRegularOrMissing(const std::string& path);
+
 // RUN_DIR as resume and retry use it: absolute, normalized, symlinks
 // resolved. Commands run in another directory (command.cwd) and workers
 // write {out} beneath it, so a relative path would point elsewhere there.
@@ -82,35 +87,15 @@ std::string ResolveRunDir(const std::string& run_dir);
 Result<int> ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
                       RunOptions options);
 
-// shoal retry RUN_DIR: runs the failed items of an ended run again in its
-// own directory, each with its original index, so that afterwards the run
-// directory holds every item's latest outcome exactly once.
-//
-// Retry N first moves the failure records aside, crash-safely:
-//   1. retries/N.tmp/errors.jsonl (the failed records that can run again)
-//      and failed.txt are written and synced, the directory renamed to
-//      retries/N;
-//   2. errors.jsonl.retry (the failed records that stay: items the input
-//      could not deliver whole, which have no text to run) is written whole;
-//   3. run.json says retries = N, retrying = true: the commit point;
-//   4. errors.jsonl.retry is renamed over errors.jsonl, failed.txt rebuilt.
-// A crash before 3 leaves leftovers that the next retry or resume removes
-// (nothing changed); after 3, resume redoes 4 if it is still to do and runs
-// the items of retries/N/errors.jsonl that have no record yet. New outcomes
-// are appended to the run's own records; run.json's retrying goes back to
-// false once every one of them has one.
-Result<int> RetryJob(const std::string& run_dir, const std::vector<Override>& overrides,
-                     RunOptions options);
-
-// The items of a retry: the records of retries/N/errors.jsonl, in file
-// order, each with its recorded index and exact item bytes; records without
-// an item (which cannot run again) are passed over. Streamed.
-Result<std::unique_ptr<ItemSource>> OpenRetryItems(const std::string& path);
-
 // Removes the temporary files of command.stdout = "file"
 // (".NAME.shoal-tmp-INDEX") that a killed worker left in the run directory
-// and in output.tree; *removed counts them. Run before anything runs again.
-Status RemoveLeftoverTemporaries(const std::string& run_dir, const Settings& settings,
-                                 uint64_t* removed);
+// and in output.tree, and says how many on stderr unless quiet. Run before
+// anything runs again.
+Status RemoveLeftoverTemporaries(const std::string& run_dir, const Settings& settings, bool quiet);
+
+// The common start of resume and retry: the run's settings (overrides
+// applied) and its run.json (an older run without one reads as ended).
+Status OpenRunDir(const std::string& run_dir, const std::vector<Override>& overrides,
+                  Settings* settings, RunState* state);
 
 }  // namespace shoal
