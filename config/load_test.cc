@@ -60,6 +60,7 @@ void ExpectSame(const Settings& a, const Settings& b) {
   EXPECT_EQ(a.command.cwd, b.command.cwd);
   EXPECT_EQ(a.plugin.library, b.plugin.library);
   EXPECT_EQ(a.plugin.config, b.plugin.config);
+  EXPECT_EQ(a.http, b.http);
   EXPECT_EQ(a.output.dir, b.output.dir);
   EXPECT_EQ(a.output.format, b.output.format);
   EXPECT_EQ(a.output.order, b.output.order);
@@ -682,6 +683,19 @@ const std::vector<std::string> kSpecOrder = {
     // [plugin]
     "plugin.library",
     "plugin.config",
+    // [http]
+    "http.url",
+    "http.method",
+    "http.headers",
+    "http.body",
+    "http.body_file",
+    "http.concurrency",
+    "http.connect_timeout",
+    "http.success",
+    "http.retry_on",
+    "http.max_body",
+    "http.insecure",
+    "http.ca_file",
     // [output]
     "output.dir",
     "output.format",
@@ -704,6 +718,7 @@ TEST(InitTemplateTest, AcceptedAndComplete) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   Settings expected = Defaults();
   expected.command.argv = {"gzip", "-kf", "{path}"};
+  expected.http.url = "https://api.example/customers/{item}";
   ExpectSame(*r, expected);
   EXPECT_EQ(KeysIn(text), kSpecOrder);
   EXPECT_NE(text.find("# "), std::string::npos);
