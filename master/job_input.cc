@@ -5,6 +5,7 @@
 
 #include "job/argv_builder.h"
 #include "job/command_cwd.h"
+#include "job/http_request.h"
 #include "job/plugin_library.h"
 #include "job/template.h"
 #include "master/master.h"
@@ -35,6 +36,7 @@ Status CheckStdoutPath(const CommandSettings& command) {
 
 Status CheckJob(const Settings& s) {
   if (s.job.handler == HandlerKind::kPlugin) return CheckPluginLibrary(s.plugin.library);
+  if (s.job.handler == HandlerKind::kHttp) return CheckHttpJob(s, nullptr);
   if (s.job.handler == HandlerKind::kCommand) {
     // What every worker will compile, checked once before anything runs.
     Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command);
