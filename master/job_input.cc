@@ -5,6 +5,7 @@
 
 #include "job/argv_builder.h"
 #include "job/command_cwd.h"
+#include "job/http_request.h"
 #include "job/output_file.h"
 #include "job/plugin_library.h"
 #include "job/template.h"
@@ -40,6 +41,7 @@ Status CheckJob(const Settings& s) {
   Status tree = CheckOutputTree(s.output.tree, /*create=*/false);
   if (!tree.ok()) return tree;
   if (s.job.handler == HandlerKind::kPlugin) return CheckPluginLibrary(s.plugin.library);
+  if (s.job.handler == HandlerKind::kHttp) return CheckHttpJob(s, nullptr);
   if (s.job.handler == HandlerKind::kCommand) {
     // What every worker will compile, checked once before anything runs.
     Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command);
