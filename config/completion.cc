@@ -63,7 +63,7 @@ std::string Bash() {
       "# tables of its verbs, options and settings keys. Needs no bash-completion helpers.\n"
       "_shoal_files() {\n"
       "  compopt -o filenames 2>/dev/null\n"
-      "  if [[ -n $1 ]]; then\n"
+      "  if [[ -n ${1-} ]]; then\n"
       "    mapfile -t COMPREPLY < <(compgen -d -- \"$cur\"; compgen -f -X \"!$1\" -- \"$cur\")\n"
       "  else\n"
       "    mapfile -t COMPREPLY < <(compgen -f -- \"$cur\")\n"
@@ -124,7 +124,7 @@ std::string Bash() {
   }
   out +=
       "    esac\n"
-      "    [[ ${COMPREPLY[0]} == *= ]] && compopt -o nospace 2>/dev/null\n"
+      "    [[ ${COMPREPLY[0]-} == *= ]] && compopt -o nospace 2>/dev/null\n"
       "    return\n"
       "  fi\n"
       "  case ${COMP_WORDS[1]} in\n";
