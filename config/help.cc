@@ -381,13 +381,6 @@ const VerbSpec* FindVerbSpec(std::string_view name) {
   return nullptr;
 }
 
-const VerbSpec& SpecOf(Verb verb) {
-  for (const VerbSpec& v : kVerbs) {
-    if (v.verb == verb) return v;
-  }
-  return kVerbs[0];  // kVersion has no page of its own
-}
-
 std::string_view GroupTitle(OptionGroup group) {
   switch (group) {
     case OptionGroup::kSettings:

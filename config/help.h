@@ -85,7 +85,6 @@ std::span<const UsageSpec> Usages();
 std::span<const ExitStatusSpec> ExitStatuses();
 
 const VerbSpec* FindVerbSpec(std::string_view name);
-const VerbSpec& SpecOf(Verb verb);
 std::string_view GroupTitle(OptionGroup group);  // "Run options", no colon
 // "--name", or "-j, --workers": how an option is named in text.
 std::string OptionLabel(const OptionSpec& option);
