@@ -326,8 +326,9 @@ TEST(CliTest, OptionsTableIsWhatTheParserTakes) {
         if (other.name == option.name && (other.verbs & VerbBit(verb.verb))) declared = true;
       }
       EXPECT_EQ(unknown, !declared) << verb.name << " " << flag;
-      if (takes)
+      if (takes) {
         EXPECT_NE(help.find(OptionSynopsis(option)), std::string::npos) << verb.name << " " << flag;
+      }
     }
   }
   EXPECT_NE(HelpText("retry").find("e.g. shoal retry --help"), std::string::npos);
