@@ -72,12 +72,14 @@ expect zsh shoal help completion z
 
 # Keys after --set, each with its '=' (a table's with a '.').
 keys=$("$shoal" help settings | sed -n 's/^  \([a-z_]*\.[a-z_]*\) = .*/\1/p')
-[[ -n $keys ]] || { echo "cannot read the keys of '$shoal help settings'" >&2; exit 1; }
+tables=$("$shoal" help settings | sed -n 's/^  \([a-z_]*\.[a-z_]*\) = .*(table of .*/\1/p')
+[[ -n $keys && -n $tables ]] || { echo "cannot read the keys of '$shoal help settings'" >&2; exit 1; }
 for key in $keys; do
-  case $key in
-    command.env | plugin.config) expect "$key." shoal run --set "" ;;
-    *) expect "$key=" shoal run --set "" ;;
-  esac
+  if grep -qxF -- "$key" <<<"$tables"; then
+    expect "$key." shoal run --set ""
+  else
+    expect "$key=" shoal run --set ""
+  fi
 done
 expect job.workers= shoal run --set job.wor
 expect job.workers= shoal check x.toml --set = job.wor   # --set=job.wor, as bash splits it
