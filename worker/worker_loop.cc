@@ -16,6 +16,7 @@
 #include "common/shm_segment.h"
 #include "common/wire.h"
 #include "config/load.h"
+#include "job/fields.h"
 #include "job/settings_digest.h"
 #include "worker/handler.h"
 #include "worker/orphans.h"
@@ -35,7 +36,8 @@ class Worker : public LogSink {
   Worker(const WorkerArgs& args, SegmentHeader* header, Channel channel)
       : args_(args), header_(header), ch_(channel) {}
 
-  int Loop(Handler& handler, const Settings& settings, InputKind kind) {
+  int Loop(Handler& handler, const Settings& settings, InputKind kind,
+           const FieldSplitter& splitter) {
     std::string item;
     while (true) {
       TaskRecord task;
@@ -47,7 +49,7 @@ class Worker : public LogSink {
       current_seq_ = task.seq;
       current_index_ = task.index;
       FillItemPaths(settings, kind, item, task.index, args_.slot + 1, args_.run_dir, &paths_,
-                    handler.fields());
+                    handler.fields(), &splitter);
       Outcome outcome = handler.Run(paths_, *this);
       double ms = static_cast<double>(MonotonicNanos() - start) / 1e6;
       PublishOutcome(task.seq, outcome, ms);
@@ -266,12 +268,16 @@ int RunWorker(const WorkerArgs& args) {
   context.end_orphans = subreaper;
   auto handler = MakeHandler(context);
   if (!handler.ok()) return fail(handler.status().message());
+  // Each item's {1} {2} ... come from its record, split here as the master
+  // read it (job/fields.h).
+  auto splitter = FieldSplitter::Make(settings->input);
+  if (!splitter.ok()) return fail(splitter.status().message());
 
   FaultPoint("worker-start");
   channel.control->pid.store(static_cast<uint32_t>(::getpid()), std::memory_order_relaxed);
   channel.control->ready.store(1, std::memory_order_release);
   Worker worker(args, header, channel);
-  int code = worker.Loop(**handler, *settings, kind);
+  int code = worker.Loop(**handler, *settings, kind, *splitter);
   EndOrphans();  // nothing a command started outlives its worker
   return code;
 }

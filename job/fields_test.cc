@@ -1,0 +1,3 @@
+#include "job/fields.h"
+
+#include <gtest/gtest.h>
