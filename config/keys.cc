@@ -206,8 +206,8 @@ constexpr KeySpec kKeys[] = {
      [](Settings& s) -> auto& { return s.input.follow_links; },
      "tree: follow symbolic links", "false"},
     {"input", "separator", Kind::kEnum, [](Settings& s) -> auto& { return s.input.separator; },
-     "list: what ends a record: \"newline\" is LF, CRLF or CR (the file's first line end "
-     "decides CR); {index} is the record's line, blank lines and the header counted",
+     "list: what ends a record: \"newline\" is LF, CRLF, or CR in a file with no LF; "
+     "{index} is the record's line, blank lines and the header counted",
      "\"newline\""},
     {"input", "skip_header", Kind::kBoolean,
      [](Settings& s) -> auto& { return s.input.skip_header; },

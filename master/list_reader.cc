@@ -91,11 +91,12 @@ bool ListReader::FillMore() {
   }
 }
 
-// The first line end of the input decides, once, so that the per-record
-// scan stays one memchr for one byte: a '\r' not followed by '\n' makes CR
-// the separator; anything else leaves LF (CRLF drops its '\r' per record).
-// A first line longer than the read block (1 MiB, longer than any item)
-// leaves LF too.
+// Decided once, from the first block read, so that the per-record scan stays
+// one memchr for one byte: a block with no '\n' at all but a '\r' is from
+// a CR-only file (old Mac, some spreadsheet exports); any '\n' leaves LF,
+// where a '\r' before the '\n' is dropped per record and one elsewhere is
+// data. A pipe's first read may be short: it reads on until it sees a '\n'
+// or a '\r' with a byte after it (a CRLF may be split between two reads).
 void ListReader::DetectLineEnd() {
   line_end_known_ = true;
   if (sep_ != '\n') return;
@@ -103,17 +104,14 @@ void ListReader::DetectLineEnd() {
   for (;;) {
     const char* start = buf_.get() + pos_;
     const size_t avail = end_ - pos_;
-    const char* lf = static_cast<const char*>(memchr(start, '\n', avail));
-    const char* cr =
-        static_cast<const char*>(memchr(start, '\r', lf ? static_cast<size_t>(lf - start) : avail));
-    if (cr == nullptr && lf != nullptr) return;
+    if (memchr(start, '\n', avail) != nullptr) return;
+    const char* cr = static_cast<const char*>(memchr(start, '\r', avail));
     if (cr != nullptr && cr + 1 < start + avail) {
-      if (cr[1] != '\n') sep_ = '\r';
+      sep_ = '\r';
       return;
     }
-    // No line end yet, or a '\r' last: what follows decides.
     if (!FillMore()) {
-      if (cr != nullptr && eof_) sep_ = '\r';
+      if (cr != nullptr && status_.ok()) sep_ = '\r';
       return;
     }
   }

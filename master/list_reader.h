@@ -3,10 +3,11 @@
 // size of the file.
 //
 // A record ends at the separator (a line end, or NUL). Line ends are LF, CRLF
-// or CR: the first line end of the input decides. A '\r' not followed by '\n'
-// makes CR the line end of the whole input (old Mac files); otherwise it is
-// LF, and one '\r' before it is dropped, so CRLF and LF lines may mix. The
-// scan for the separator stays one memchr either way.
+// or CR, decided once per input from its first read block (up to 1 MiB): one
+// with a '\r' but no '\n' at all has CR line ends (old Mac files, some
+// spreadsheet exports); otherwise they are LF, one '\r' before the '\n'
+// being dropped, so CRLF and LF lines may mix and a '\r' elsewhere is data.
+// The scan for the separator stays one memchr either way.
 //
 // Blank records are no items; a line of spaces is an item. With column = C > 0
 // a record is an RFC 4180 CSV record (`delimiter` between fields) and the
