@@ -165,7 +165,7 @@ Result<int> DryRun(const Settings& settings, const RunOptions& options) {
   if (!input.ok()) return input.status();
   // What the workers would run by: the names of the header's fields.
   Settings s = settings;
-  s.input.field_names = input->field_names;
+  if (s.input.field_names.empty()) s.input.field_names = input->field_names;
   // The {run} a real run started now would most likely get (not -2, -3).
   const std::string run_dir =
       options.resume_dir.empty() ? RunDirName(s, RunStamp()) : options.resume_dir;

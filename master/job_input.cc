@@ -114,10 +114,17 @@ Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
     // templates are checked against them (standard input's are known only now).
     const std::string* header = input.items.empty() ? input.source->Header() : nullptr;
     if (!input.source->status().ok()) return input.source->status();
+    static const std::string kEmptyInput;  // no header line: no names
+    if (input.items.empty() && header == nullptr) header = &kEmptyInput;
     Status named = CheckJobWith(s, header);
     if (!named.ok()) return named;
     Result<FieldContext> fields = JobFields(s, header);
     if (!fields.ok()) return fields.status();
+    if (!fields->names_known) {
+      return Status::Error(
+          "input.header = true, but with --items the names come from input.path's first line, "
+          "which cannot be read (standard input, or no list): give them with input.field_names");
+    }
     input.field_names = std::move(fields->names);
   }
   if (input.kind == InputKind::kTree && input.items.empty()) {
