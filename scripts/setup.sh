@@ -15,7 +15,7 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 trap 'printf "setup: failed: %s\n" "$BASH_COMMAND" >&2' ERR
 
 packages=(build-essential g++ cmake ninja-build pkg-config libboost-dev
-          libboost-program-options-dev libtomlplusplus-dev libgtest-dev libssl-dev
+          libboost-program-options-dev libboost-regex-dev libtomlplusplus-dev libgtest-dev libssl-dev
           libzstd-dev libsimdjson-dev libcurl4-openssl-dev zstd python3 rsync curl time)
 
 build_dir=build
