@@ -1,8 +1,14 @@
 // What a run or a dry run reads, and the checks that must pass before
 // anything is created: the input kind, the command templates every worker
-// will compile, the plugin library every worker will load.
+// will compile, the plugin library every worker will load. `shoal check`
+// runs the same checks (CheckJobInput), so it accepts what `shoal run` does.
+#include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 
+#include "config/load.h"
 #include "job/argv_builder.h"
 #include "job/command_cwd.h"
 #include "job/plugin_library.h"
@@ -31,6 +37,51 @@ Status CheckStdoutPath(const CommandSettings& command) {
                        inside.message() + "): write it under {out}, e.g. \"{out}/" + rest + "\"");
 }
 
+// output.dir is made by the run: a part of it that is a file, or a directory
+// it cannot write in, is a bad setting found now rather than an I/O error
+// after the input was opened.
+Status CheckOutputDir(const std::string& dir) {
+  const std::string fix = "; set output.dir or pass -o DIR";
+  std::filesystem::path p = dir;
+  for (;;) {
+    struct stat st;
+    if (::stat(p.c_str(), &st) == 0) {
+      if (!S_ISDIR(st.st_mode)) {
+        return Status::Error("output.dir '" + dir + "': '" + p.string() + "' is not a directory" +
+                             fix);
+      }
+      if (::access(p.c_str(), W_OK | X_OK) != 0) {
+        return Status::FromErrno(
+            "output.dir '" + dir + "': cannot create a run directory in '" + p.string() + "'",
+            errno, StatusCode::kUsage);
+      }
+      return Status::Ok();
+    }
+    // ENOTDIR: a part above is a file, which the loop reaches and names.
+    if (errno != ENOENT && errno != ENOTDIR) {
+      return Status::FromErrno("output.dir '" + dir + "': cannot look at '" + p.string() + "'",
+                               errno, StatusCode::kUsage);
+    }
+    if (!p.has_relative_path()) return Status::Ok();
+    p = p.parent_path();
+  }
+}
+
+// A walk of output.dir itself would take every earlier run's records as
+// items; a directory below input.path is left out of the walk instead
+// (OpenItemSource), but the root cannot be.
+Status CheckOutputOutsideWalk(const Settings& s) {
+  std::error_code ec;
+  std::filesystem::path in = std::filesystem::weakly_canonical(s.input.path, ec);
+  if (ec) return Status::Ok();
+  std::filesystem::path out = std::filesystem::weakly_canonical(s.output.dir, ec);
+  if (ec || in != out) return Status::Ok();
+  return Status::Error("output.dir '" + s.output.dir + "' is input.path '" + s.input.path +
+                       "' itself: each run would walk the run directories of the runs before it; "
+                       "set output.dir to a directory below input.path (e.g. \"runs\") or outside "
+                       "it");
+}
+
 }  // namespace
 
 Status CheckJob(const Settings& s) {
@@ -46,7 +97,7 @@ Status CheckJob(const Settings& s) {
   return Status::Ok();
 }
 
-Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
+Result<JobInput> CheckJobInput(const Settings& s, const RunOptions& options) {
   JobInput input;
   auto kind = ResolveInputKind(s.input);
   if (!kind.ok()) return kind.status();
@@ -57,9 +108,33 @@ Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
   if (!input.items.empty() && input.items != "-") {
     input.items = std::filesystem::absolute(input.items).lexically_normal();
   }
+  // Opening the source is what checks the input: its path and kind, the
+  // globs, the items file, the shard.
   auto source = OpenItemSource(s, input.items);
   if (!source.ok()) return source.status();
   input.source = std::move(*source);
+  // What the run's settings.toml will hold (--items may name a non-UTF-8 path).
+  Settings effective = s;
+  effective.input.kind = input.kind;
+  effective.input.items = input.items;
+  checked = CheckStorable(effective);
+  if (!checked.ok()) return checked;
+  if (input.kind == InputKind::kTree && input.items.empty()) {
+    checked = CheckOutputOutsideWalk(s);
+    if (!checked.ok()) return checked;
+  }
+  // A dry run creates nothing; a resume writes into its existing directory.
+  if (!options.dry_run && options.resume_dir.empty()) {
+    checked = CheckOutputDir(s.output.dir);
+    if (!checked.ok()) return checked;
+  }
+  return input;
+}
+
+Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
+  Result<JobInput> checked = CheckJobInput(s, options);
+  if (!checked.ok()) return checked.status();
+  JobInput input = std::move(*checked);
   if (input.kind == InputKind::kTree && input.items.empty()) {
     // A walk is mostly getdents64 and sorting: on a thread of its own it
     // overlaps dispatch rather than adding to it.

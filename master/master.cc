@@ -126,9 +126,7 @@ Status Master::Prepare() {
   Settings effective = s_;
   effective.input.kind = input_.kind;
   effective.input.items = input_.items;
-  effective.job.workers = workers_;
-  Status storable = CheckStorable(effective);  // --items may name a non-UTF-8 path
-  if (!storable.ok()) return storable;
+  effective.job.workers = workers_;  // checked storable by OpenJobInput
   settings_toml_ = SettingsToToml(effective);
   // Shared memory before the run directory: a /dev/shm too small for the
   // segment ends the start with a message and nothing left behind.
