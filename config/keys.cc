@@ -188,6 +188,10 @@ constexpr KeySpec kKeys[] = {
     {"input", "follow_links", Kind::kBoolean,
      [](Settings& s) -> auto& { return s.input.follow_links; },
      "tree: follow symbolic links", "false"},
+    {"input", "hidden", Kind::kBoolean, [](Settings& s) -> auto& { return s.input.hidden; },
+     "tree: take entries whose name starts with '.' (.git/ too; exclude = [\".git\"] drops it); "
+     "false leaves them out and log.txt says how many",
+     "false"},
     {"input", "separator", Kind::kEnum, [](Settings& s) -> auto& { return s.input.separator; },
      "list: what ends an item", "\"newline\""},
     {"input", "skip_header", Kind::kBoolean,
