@@ -2,10 +2,6 @@
 // anything is created: the input kind, the command templates every worker
 // will compile, the plugin library every worker will load. `shoal check`
 // runs the same checks (CheckJobInput), so it accepts what `shoal run` does.
-#include <errno.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <filesystem>
 
 #include "config/load.h"
@@ -35,36 +31,6 @@ Status CheckStdoutPath(const CommandSettings& command) {
   std::string rest = slash == std::string::npos ? text : text.substr(slash + 1);
   return Status::Error("command.stdout_path \"" + text + "\" is not inside the run directory (" +
                        inside.message() + "): write it under {out}, e.g. \"{out}/" + rest + "\"");
-}
-
-// output.dir is made by the run: a part of it that is a file, or a directory
-// it cannot write in, is a bad setting found now rather than an I/O error
-// after the input was opened.
-Status CheckOutputDir(const std::string& dir) {
-  const std::string fix = "; set output.dir or pass -o DIR";
-  std::filesystem::path p = dir;
-  for (;;) {
-    struct stat st;
-    if (::stat(p.c_str(), &st) == 0) {
-      if (!S_ISDIR(st.st_mode)) {
-        return Status::Error("output.dir '" + dir + "': '" + p.string() + "' is not a directory" +
-                             fix);
-      }
-      if (::access(p.c_str(), W_OK | X_OK) != 0) {
-        return Status::FromErrno(
-            "output.dir '" + dir + "': cannot create a run directory in '" + p.string() + "'",
-            errno, StatusCode::kUsage);
-      }
-      return Status::Ok();
-    }
-    // ENOTDIR: a part above is a file, which the loop reaches and names.
-    if (errno != ENOENT && errno != ENOTDIR) {
-      return Status::FromErrno("output.dir '" + dir + "': cannot look at '" + p.string() + "'",
-                               errno, StatusCode::kUsage);
-    }
-    if (!p.has_relative_path()) return Status::Ok();
-    p = p.parent_path();
-  }
 }
 
 // A walk of output.dir itself would take every earlier run's records as
@@ -121,11 +87,6 @@ Result<JobInput> CheckJobInput(const Settings& s, const RunOptions& options) {
   if (!checked.ok()) return checked;
   if (input.kind == InputKind::kTree && input.items.empty()) {
     checked = CheckOutputOutsideWalk(s);
-    if (!checked.ok()) return checked;
-  }
-  // A dry run creates nothing; a resume writes into its existing directory.
-  if (!options.dry_run && options.resume_dir.empty()) {
-    checked = CheckOutputDir(s.output.dir);
     if (!checked.ok()) return checked;
   }
   return input;

@@ -48,8 +48,10 @@ struct JobInput {
 };
 // Every check a run makes before it creates anything: the input (path, kind,
 // globs, items file, shard), CheckJob, what its settings.toml must hold, and
-// output.dir (not for a dry run or a resume). `shoal check` runs exactly
-// this, so that check and run refuse alike. The source is opened, not read.
+// that a walk is not of output.dir itself. `shoal check` runs exactly this,
+// so that check and run refuse alike. The source is opened, not read.
+// (An output.dir that cannot be made is the system's refusal, found when
+// the run makes it: exit 3.)
 Result<JobInput> CheckJobInput(const Settings& settings, const RunOptions& options);
 // CheckJobInput, then a tree's walk started on a thread of its own.
 Result<JobInput> OpenJobInput(const Settings& settings, const RunOptions& options);
