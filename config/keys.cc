@@ -231,6 +231,10 @@ constexpr KeySpec kKeys[] = {
     {"input", "follow_links", Kind::kBoolean,
      [](Settings& s) -> auto& { return s.input.follow_links; },
      "tree: follow symbolic links", "false"},
+    {"input", "hidden", Kind::kBoolean, [](Settings& s) -> auto& { return s.input.hidden; },
+     "tree: take entries whose name starts with '.' (.git/ too; exclude = [\".git\"] drops it); "
+     "false leaves them out and log.txt says how many",
+     "false"},
     {"input", "separator", Kind::kEnum, [](Settings& s) -> auto& { return s.input.separator; },
      "list: what ends a record: \"newline\" is LF, CRLF, or CR in a file with no LF; "
      "{index} is the record's line, blank lines and the header counted",

@@ -54,6 +54,9 @@ struct InputSettings {
   std::vector<std::string> include;
   std::vector<std::string> exclude;
   bool follow_links = false;
+  // Tree: entries named ".*" are items (and walked) like any other. True by
+  // default: a batch tool that skips files must say so, and find does not skip.
+  bool hidden = true;
   Separator separator = Separator::kNewline;
   bool skip_header = false;
   int column = 0;  // 1-based CSV column; 0 = whole line

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "job/fields.h"
 #include "master/list_reader.h"
 #include "master/shard.h"
@@ -70,6 +72,21 @@ Result<InputKind> ResolveInputKind(const InputSettings& input) {
 
 namespace {
 
+// output.dir below input.path: the walk must not take the records and
+// outputs of this run, or of earlier ones, as items. Compared canonical, so
+// "./runs" and a path through a symlink to input.path match too.
+std::vector<TreeWalker::LeftOut> OutputInsideInput(const Settings& settings) {
+  std::error_code ec;
+  std::filesystem::path in = std::filesystem::weakly_canonical(settings.input.path, ec);
+  if (ec) return {};
+  std::filesystem::path out = std::filesystem::weakly_canonical(settings.output.dir, ec);
+  if (ec) return {};
+  std::filesystem::path rel = out.lexically_relative(in);
+  // Outside, or input.path itself (refused by CheckJobInput).
+  if (rel.empty() || rel == "." || *rel.begin() == "..") return {};
+  return {{rel.string(), "it is output.dir, where runs write their records"}};
+}
+
 Result<std::unique_ptr<ItemSource>> OpenUnsharded(const Settings& settings,
                                                   const std::string& items_file) {
   const InputSettings& input = settings.input;
@@ -101,7 +118,7 @@ Result<std::unique_ptr<ItemSource>> OpenUnsharded(const Settings& settings,
       return Status::Error(
           "input.kind = \"tree\" needs a directory, but input.path is '-' (standard input)");
     }
-    Result<std::unique_ptr<TreeWalker>> w = TreeWalker::Open(input);
+    Result<std::unique_ptr<TreeWalker>> w = TreeWalker::Open(input, OutputInsideInput(settings));
     if (!w.ok()) return w.status();
     return std::unique_ptr<ItemSource>(std::move(w).value());
   }

@@ -1,8 +1,10 @@
 // What a run or a dry run reads, and the checks that must pass before
 // anything is created: the input kind, the command templates every worker
-// will compile, the plugin library every worker will load.
+// will compile, the plugin library every worker will load. `shoal check`
+// runs the same checks (CheckJobInput), so it accepts what `shoal run` does.
 #include <filesystem>
 
+#include "config/load.h"
 #include "job/argv_builder.h"
 #include "job/command_cwd.h"
 #include "job/fields.h"
@@ -74,6 +76,21 @@ Result<FieldContext> JobFields(const Settings& s, const std::string* header) {
   return fields;
 }
 
+// A walk of output.dir itself would take every earlier run's records as
+// items; a directory below input.path is left out of the walk instead
+// (OpenItemSource), but the root cannot be.
+Status CheckOutputOutsideWalk(const Settings& s) {
+  std::error_code ec;
+  std::filesystem::path in = std::filesystem::weakly_canonical(s.input.path, ec);
+  if (ec) return Status::Ok();
+  std::filesystem::path out = std::filesystem::weakly_canonical(s.output.dir, ec);
+  if (ec || in != out) return Status::Ok();
+  return Status::Error("output.dir '" + s.output.dir + "' is input.path '" + s.input.path +
+                       "' itself: each run would walk the run directories of the runs before it; "
+                       "set output.dir to a directory below input.path (e.g. \"runs\") or outside "
+                       "it");
+}
+
 Status CheckJobWith(const Settings& s, const std::string* header) {
   Status tree = CheckOutputTree(s.output.tree, /*create=*/false);
   if (!tree.ok()) return tree;
@@ -102,7 +119,7 @@ Status CheckJob(const Settings& s) {
   return CheckJobWith(s, nullptr);
 }
 
-Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
+Result<JobInput> CheckJobInput(const Settings& s, const RunOptions& options) {
   JobInput input;
   auto kind = ResolveInputKind(s.input);
   if (!kind.ok()) return kind.status();
@@ -124,6 +141,8 @@ Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
   if (!input.items.empty() && input.items != "-") {
     input.items = std::filesystem::absolute(input.items).lexically_normal();
   }
+  // Opening the source is what checks the input: its path and kind, the
+  // globs, the items file, the shard.
   auto source = OpenItemSource(s, input.items);
   if (!source.ok()) return source.status();
   input.source = std::move(*source);
@@ -146,6 +165,27 @@ Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
     }
     input.field_names = std::move(fields->names);
   }
+  // What the run's settings.toml will hold (--items may name a non-UTF-8
+  // path, a header non-UTF-8 names).
+  Settings effective = s;
+  effective.input.kind = input.kind;
+  effective.input.items = input.items;
+  if (effective.input.header && effective.input.field_names.empty()) {
+    effective.input.field_names = input.field_names;
+  }
+  checked = CheckStorable(effective);
+  if (!checked.ok()) return checked;
+  if (input.kind == InputKind::kTree && input.items.empty()) {
+    checked = CheckOutputOutsideWalk(s);
+    if (!checked.ok()) return checked;
+  }
+  return input;
+}
+
+Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
+  Result<JobInput> checked = CheckJobInput(s, options);
+  if (!checked.ok()) return checked.status();
+  JobInput input = std::move(*checked);
   if (input.kind == InputKind::kTree && input.items.empty()) {
     // A walk is mostly getdents64 and sorting: on a thread of its own it
     // overlaps dispatch rather than adding to it.

@@ -158,8 +158,9 @@ int Main(int argc, char** argv) {
       if (!settings.ok()) return PrintError(settings.status());
       Status st = ApplyEnvironmentShard(*cl, &*settings);
       if (!st.ok()) return PrintError(st);
-      st = CheckJob(*settings);  // what `shoal run` would refuse before running
-      if (!st.ok()) return PrintError(st);
+      // Exactly what `shoal run` refuses before it creates anything.
+      auto input = CheckJobInput(*settings, OptionsOf(*cl));
+      if (!input.ok()) return PrintError(input.status());
       std::fputs(SettingsToAnnotatedToml(*settings).c_str(), stdout);
       return kExitOk;
     }

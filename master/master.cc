@@ -4,6 +4,7 @@
 // them, draws progress and sums the run up.
 #include "master/master.h"
 
+#include <errno.h>  // program_invocation_name
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
@@ -129,9 +130,7 @@ Status Master::Prepare() {
   if (effective.input.header && effective.input.field_names.empty()) {
     effective.input.field_names = input_.field_names;
   }
-  effective.job.workers = workers_;
-  Status storable = CheckStorable(effective);  // --items may name a non-UTF-8 path
-  if (!storable.ok()) return storable;
+  effective.job.workers = workers_;  // checked storable by CheckJobInput
   settings_toml_ = SettingsToToml(effective);
   // Shared memory before the run directory: a /dev/shm too small for the
   // segment ends the start with a message and nothing left behind.
@@ -342,7 +341,6 @@ int Master::Summarize() {
              " finished items have no record (a write failed); resume runs them again");
   }
 
-  const std::string line = TerminalSummary(stats, totals);
   int code = kExitOk;
   const std::string incomplete = input_.source->Incomplete();
   std::string resume_hint = "'shoal resume " + run_.path() + "' finishes the run";
@@ -383,15 +381,23 @@ int Master::Summarize() {
   if (progress_) progress_->Clear();
   if (sched.fatal()) std::fprintf(stderr, "shoal: %s\n", sched.fatal_message().c_str());
   if (!incomplete.empty()) std::fprintf(stderr, "shoal: warning: input %s\n", incomplete.c_str());
-  if (sched.halted()) {
+  if (sched.halted()) {  // the summary says how to resume
     std::string not_run = totals.not_run >= 0 ? std::to_string(totals.not_run) + " items not run"
                                               : "the rest of the input not run";
-    std::fprintf(stderr, "shoal: halted: %s; %s; %s\n", sched.halt_reason().c_str(),
-                 not_run.c_str(), resume_hint.c_str());
+    std::fprintf(stderr, "shoal: halted: %s; %s\n", sched.halt_reason().c_str(), not_run.c_str());
   }
   if (!options_.quiet || code != kExitOk) {
-    std::fprintf(stderr, "shoal: %s\nshoal: run directory: %s\n", line.c_str(),
-                 run_.path().c_str());
+    RunEnding ending;
+    ending.program = program_invocation_name;  // what the user typed: retry runs the same shoal
+    ending.run_dir = run_.path();
+    std::error_code ec;
+    ending.cwd = std::filesystem::current_path(ec).string();
+    ending.failed = prior_failed_ + stats.failed;
+    ending.signal = sched.stop_signal();
+    ending.unfinished = sched.fatal() || sched.halted();
+    for (const std::string& l : TerminalSummary(stats, totals, ending)) {
+      std::fprintf(stderr, "%s\n", l.c_str());
+    }
   }
   return code;
 }

@@ -48,8 +48,7 @@ inline constexpr int kExitInternal = 3;
 Status CheckJob(const Settings& settings);
 
 // What a run or a dry run reads: the resolved input kind, the items file
-// (absolute; "" = the input itself) and the source. Opening it also checks
-// what can fail before anything runs (CheckJob).
+// (absolute; "" = the input itself) and the source.
 struct JobInput {
   InputKind kind = InputKind::kList;
   std::string items;
@@ -58,6 +57,14 @@ struct JobInput {
   // settings (input.field_names) the workers read; else empty.
   std::vector<std::string> field_names;
 };
+// Every check a run makes before it creates anything: the input (path, kind,
+// globs, items file, shard), CheckJob, what its settings.toml must hold, and
+// that a walk is not of output.dir itself. `shoal check` runs exactly this,
+// so that check and run refuse alike. The source is opened, not read.
+// (An output.dir that cannot be made is the system's refusal, found when
+// the run makes it: exit 3.)
+Result<JobInput> CheckJobInput(const Settings& settings, const RunOptions& options);
+// CheckJobInput, then a tree's walk started on a thread of its own.
 Result<JobInput> OpenJobInput(const Settings& settings, const RunOptions& options);
 
 // Runs the job to its end and returns its exit status (kExitOk,

@@ -9,6 +9,7 @@
 
 #include "master/progress.h"
 #include "master/run_dir.h"
+#include "master/run_stats.h"
 #include "master/scheduler.h"
 
 namespace shoal {
@@ -24,6 +25,11 @@ class RunFiles final : public RunRecorder {
   }
   void Failed(const RunDirectory::Finished& f) override {
     window_ ? window_->Failure(run_, f) : run_.RecordFailure(f);
+    // The first failure of each reason on stderr at once, not only in the records.
+    if (!quiet_) {
+      std::string line = notices_.Line(f.index, f.item, f.reason, f.stderr_tail);
+      if (!line.empty()) Say(line);
+    }
   }
   void Log(std::string_view line) override { run_.Log(line); }
   void Say(const std::string& message) override {
@@ -43,6 +49,7 @@ class RunFiles final : public RunRecorder {
   RecordWindow* window_;
   ProgressDisplay* progress_;
   bool quiet_;
+  FailureNotices notices_;
 };
 
 }  // namespace shoal

@@ -1,9 +1,13 @@
 #include "master/run_stats.h"
 
+#include <string.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdio>
+
+#include "common/shell_quote.h"
 
 namespace shoal {
 
@@ -36,6 +40,50 @@ std::string_view Cut(std::string_view text, size_t limit) {
   size_t end = limit;
   while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
   return text.substr(0, end);
+}
+
+// At most `width` bytes, "..." ending what was cut.
+std::string Shorten(std::string text, size_t width) {
+  if (text.size() <= width) return text;
+  if (width <= 3) return std::string(Cut(text, width));
+  std::string out(Cut(text, width - 3));
+  return out + "...";
+}
+
+std::string U(uint64_t v) {
+  return std::to_string(v);
+}
+
+// "shoal: HEAD" then the pieces joined by ", ", wrapped before kTerminalColumns
+// onto lines that start "shoal:   ".
+void AddWrapped(const std::string& head, const std::vector<std::string>& pieces,
+                std::vector<std::string>* lines, const std::string& separator = ",") {
+  std::string line = "shoal: " + head;
+  bool first = true;
+  for (const std::string& piece : pieces) {
+    std::string next = first ? piece : separator + " " + piece;
+    if (!first && line.size() + next.size() + separator.size() > kTerminalColumns) {
+      lines->push_back(line + separator);
+      line = "shoal:   " + piece;
+    } else {
+      line += next;
+    }
+    first = false;
+  }
+  lines->push_back(line);
+}
+
+// "shoal: WHAT: COMMAND" on one line when it fits, else the command on a
+// line of its own, so that it can be copied whole.
+void AddCommand(const std::string& what, const std::string& command,
+                std::vector<std::string>* lines) {
+  std::string line = "shoal: " + what + ": " + command;
+  if (line.size() <= kTerminalColumns) {
+    lines->push_back(line);
+    return;
+  }
+  lines->push_back("shoal: " + what + ":");
+  lines->push_back("shoal:   " + command);
 }
 
 }  // namespace
@@ -136,7 +184,11 @@ void RunStats::Succeeded(uint64_t index, std::string_view item, double ms) {
 }
 
 void RunStats::Failed(uint64_t index, std::string_view item, double ms, std::string_view reason) {
-  ++failed;
+  if (failed++ == 0) {
+    example_index = index;
+    example_item.assign(Cut(item, SlowestItems::kMaxItemBytes));
+    example_reason.assign(Cut(reason, ReasonCounts::kMaxReasonBytes));
+  }
   reasons.Add(reason);
   if (ms >= 0) {
     durations.Add(ms);
@@ -163,20 +215,125 @@ std::string FormatMillis(double ms) {
   return buf;
 }
 
-std::string TerminalSummary(const RunStats& stats, const RunTotals& totals) {
+std::string ShellCommand(const std::string& program, const std::string& verb,
+                         const std::string& run_dir, const std::string& cwd) {
+  std::string dir = run_dir;
+  const std::string below = cwd.ends_with('/') ? cwd : cwd + "/";
+  if (!cwd.empty() && run_dir.size() > below.size() && run_dir.starts_with(below)) {
+    dir = run_dir.substr(below.size());
+    if (dir.starts_with('-')) dir = "./" + dir;  // not an option
+  }
+  return ShellWords({program, verb, dir});
+}
+
+std::vector<std::string> TerminalSummary(const RunStats& stats, const RunTotals& totals,
+                                         const RunEnding& ending) {
+  std::vector<std::string> lines;
   const uint64_t total = stats.finished();
   const double rate = totals.wall_s > 0 ? static_cast<double>(total) / totals.wall_s : 0;
-  char line[512];
-  std::snprintf(line, sizeof line,
-                "%llu ok, %llu failed, %llu items in %.2f s (%.0f items/s); %llu retried, "
-                "%llu worker deaths; cpu master %.2f s, workers %.2f s",
-                static_cast<unsigned long long>(stats.ok),
-                static_cast<unsigned long long>(stats.failed),
-                static_cast<unsigned long long>(total), totals.wall_s, rate,
-                static_cast<unsigned long long>(stats.retried),
-                static_cast<unsigned long long>(totals.worker_deaths), totals.cpu_master_s,
+  char rate_buf[96], cpu_buf[96];
+  std::snprintf(rate_buf, sizeof rate_buf, "%llu items in %.2f s (%.0f items/s)",
+                static_cast<unsigned long long>(total), totals.wall_s, rate);
+  std::snprintf(cpu_buf, sizeof cpu_buf, "cpu master %.2f s, workers %.2f s", totals.cpu_master_s,
                 totals.cpu_workers_s);
-  return line;
+  AddWrapped("", {U(stats.ok) + " ok", U(stats.failed) + " failed", rate_buf}, &lines);
+  AddWrapped(
+      "", {U(stats.retried) + " retried, " + U(totals.worker_deaths) + " worker deaths", cpu_buf},
+      &lines, ";");
+  if (totals.prior > 0) {
+    const uint64_t prior_failed = ending.failed - std::min(ending.failed, stats.failed);
+    lines.push_back("shoal: and " + U(totals.prior) + " items recorded before the resume (" +
+                    U(prior_failed) + " failed)");
+  }
+
+  if (stats.failed > 0) {
+    // The few most frequent reasons; the rest in one count.
+    constexpr size_t kTopReasons = 3;
+    constexpr size_t kReasonWidth = 40;
+    std::vector<std::string> pieces;
+    uint64_t rest = stats.reasons.other(), rest_reasons = rest > 0 ? 1 : 0;
+    for (const auto& [reason, n] : stats.reasons.Sorted()) {
+      if (pieces.size() < kTopReasons) {
+        pieces.push_back(Shorten(Printable(reason), kReasonWidth) + " x" + U(n));
+      } else {
+        rest += n;
+        ++rest_reasons;
+      }
+    }
+    if (rest > 0) {
+      pieces.push_back(U(rest_reasons) +
+                       (rest_reasons == 1 ? " other reason x" : " other reasons x") + U(rest));
+    }
+    AddWrapped("failed: ", pieces, &lines);
+    // One example, cut to fit: its reason first, the item in what is left.
+    constexpr size_t kItemMin = 12;
+    const std::string head = "shoal: e.g. item " + U(stats.example_index) + " '";
+    const size_t reason_width = std::min(
+        kReasonWidth, kTerminalColumns - std::min(kTerminalColumns, head.size() + 3 + kItemMin));
+    const std::string reason = "': " + Shorten(Printable(stats.example_reason), reason_width);
+    const size_t room =
+        kTerminalColumns - std::min(kTerminalColumns - kItemMin, head.size() + reason.size());
+    lines.push_back(head + Shorten(Printable(stats.example_item), room) + reason);
+  }
+
+  lines.push_back("shoal: run directory: " + ending.run_dir);
+  if (ending.signal != 0 || ending.unfinished) {
+    std::string what = "to finish the run";
+    if (ending.signal != 0) {
+      const char* name = sigabbrev_np(ending.signal);
+      what = std::string("interrupted by ") +
+             (name ? std::string("SIG") + name : "signal " + U(ending.signal)) + "; " + what;
+    }
+    AddCommand(what, ShellCommand(ending.program, "resume", ending.run_dir, ending.cwd), &lines);
+  }
+  if (ending.failed > 0) {
+    AddCommand(
+        "to retry the " + U(ending.failed) + " failed item" + (ending.failed == 1 ? "" : "s"),
+        ShellCommand(ending.program, "retry", ending.run_dir, ending.cwd), &lines);
+  }
+  return lines;
+}
+
+std::string FailureNotices::Line(uint64_t index, std::string_view item, std::string_view reason,
+                                 std::string_view stderr_tail) {
+  reason = Cut(reason, ReasonCounts::kMaxReasonBytes);
+  if (std::find(said_.begin(), said_.end(), reason) != said_.end()) return "";
+  if (said_.size() == kMaxLines) {
+    if (said_more_) return "";
+    said_more_ = true;
+    return "shoal: more items failed for other reasons: the summary counts them, "
+           "errors.jsonl has each";
+  }
+  said_.emplace_back(reason);
+  // What makes the reason plain: a missing program, or the command's own
+  // last words on stderr.
+  std::string why;
+  if (reason.starts_with("not found: ")) {
+    why = reason.find('/') == std::string_view::npos ? "no such program on PATH" : "no such file";
+  } else {
+    std::string_view tail = stderr_tail;
+    while (!tail.empty() && (tail.back() == '\n' || tail.back() == '\r')) tail.remove_suffix(1);
+    size_t nl = tail.rfind('\n');
+    if (nl != std::string_view::npos) tail.remove_prefix(nl + 1);
+    why = Printable(tail);
+  }
+  const std::string head = "shoal: item " + U(index) + " '";
+  const std::string failed = "' failed: " + Shorten(Printable(reason), 50);
+  // Too long for a line: the item gives way first, down to kItemMin, then the why.
+  constexpr size_t kItemMin = 16;
+  std::string shown = Printable(item);
+  std::string extra = why.empty() ? "" : " (" + why + ")";
+  const size_t fixed = head.size() + failed.size();
+  if (fixed + shown.size() + extra.size() > kTerminalColumns) {
+    shown = Shorten(
+        std::move(shown),
+        std::max(kItemMin, kTerminalColumns - std::min(kTerminalColumns, fixed + extra.size())));
+  }
+  if (!extra.empty() && fixed + shown.size() + extra.size() > kTerminalColumns) {
+    const size_t room = kTerminalColumns - std::min(kTerminalColumns, fixed + shown.size());
+    extra = room >= 3 + 10 ? " (" + Shorten(why, room - 3) + ")" : "";
+  }
+  return head + shown + failed + extra;
 }
 
 std::vector<std::string> SummaryLines(const RunStats& stats, const RunTotals& totals) {

@@ -85,6 +85,10 @@ struct RunStats {
   DurationHistogram durations;
   ReasonCounts reasons;
   SlowestItems slowest;
+  // The first failed item, for the summary's example: one, never a list.
+  uint64_t example_index = 0;
+  std::string example_item;  // cut to SlowestItems::kMaxItemBytes
+  std::string example_reason;
 
   // ms < 0: the item never ran (it failed before reaching a worker, or its
   // worker died); it has no duration.
@@ -111,10 +115,49 @@ struct RunTotals {
 //   summary: slowest: #17 120.4ms d01/f003.bin; #4 ...
 std::vector<std::string> SummaryLines(const RunStats& stats, const RunTotals& totals);
 
-// The one line a finished run prints on stderr:
-//   980 ok, 20 failed, 1000 items in 12.30 s (81 items/s); 3 retried, 0 worker
-//   deaths; cpu master 0.40 s, workers 45.10 s
-std::string TerminalSummary(const RunStats& stats, const RunTotals& totals);
+// How a run ended, for what the terminal summary tells the user to do next.
+struct RunEnding {
+  std::string program = "shoal";  // the command that runs shoal, as the user types it
+  std::string run_dir;            // the run directory, absolute
+  std::string cwd;                // the user's; run_dir is shown relative to it when below it
+  uint64_t failed = 0;            // in failed.txt: this run's and those before a resume
+  int signal = 0;                 // interrupted by it
+  bool unfinished = false;        // halted or failed part-way: resume finishes it
+};
+
+// The lines a finished run prints on stderr, each starting "shoal: " and at
+// most kTerminalColumns wide for typical numbers (a long path is not cut):
+//   shoal: 980 ok, 20 failed, 1000 items in 12.30 s (81 items/s)
+//   shoal: 3 retried, 0 worker deaths; cpu master 0.40 s, workers 45.10 s
+//   shoal: failed: exit 1 x15, timeout x4, not found: gzipp x1
+//   shoal: e.g. item 17 'd01/f003.bin': exit 1
+//   shoal: run directory: /data/runs/checksums-20261122-031500
+//   shoal: to retry the 20 failed items: shoal retry runs/checksums-20261122-031500
+// After an interrupt or a halt, a line with `shoal resume RUN_DIR` before the last.
+inline constexpr size_t kTerminalColumns = 80;
+std::vector<std::string> TerminalSummary(const RunStats& stats, const RunTotals& totals,
+                                         const RunEnding& ending);
+
+// `program verb run_dir` as the user can paste it: run_dir relative to cwd
+// when it lies below it, each word shell-quoted when it needs to be.
+std::string ShellCommand(const std::string& program, const std::string& verb,
+                         const std::string& run_dir, const std::string& cwd);
+
+// The first failure of each distinct reason, said on stderr as it happens,
+// at most kMaxLines of them a run (then one line saying there are more):
+//   shoal: item 1 'a.txt' failed: not found: gzipp (no such program on PATH)
+//   shoal: item 4 'd.gz' failed: exit 1 (gzip: d.gz: not in gzip format)
+class FailureNotices {
+ public:
+  static constexpr size_t kMaxLines = 5;
+  // The line to print for this failure, "" when there is none to print.
+  std::string Line(uint64_t index, std::string_view item, std::string_view reason,
+                   std::string_view stderr_tail);
+
+ private:
+  std::vector<std::string> said_;  // the reasons said, at most kMaxLines
+  bool said_more_ = false;
+};
 
 // "12.3ms", "4.56s", "2m05s", "1h02m": a duration for people.
 std::string FormatMillis(double ms);

@@ -1,5 +1,6 @@
 #include "master/run_stats.h"
 
+#include <signal.h>
 #include <stdlib.h>
 
 #include <gtest/gtest.h>
@@ -118,6 +119,161 @@ TEST(SummaryLines, SaysWhatHappened) {
   EXPECT_NE(lines[2].find("2.0 items/s"), std::string::npos) << lines[2];
   EXPECT_NE(lines[3].find("max 30.0ms (3 items)"), std::string::npos) << lines[3];
   EXPECT_EQ(lines[4], "summary: slowest: #2 30.0ms b\\nc; #3 20.0ms d; #1 10.0ms a");
+}
+
+// Every line of the terminal summary fits 80 columns and starts "shoal: ".
+void ExpectFits(const std::vector<std::string>& lines) {
+  for (const std::string& l : lines) {
+    EXPECT_LE(l.size(), kTerminalColumns) << l;
+    EXPECT_TRUE(l.starts_with("shoal: ")) << l;
+  }
+}
+
+RunEnding EndingIn(const std::string& cwd, uint64_t failed) {
+  RunEnding e;
+  e.run_dir = cwd + "/runs/gzip-logs-20261122-031500";
+  e.cwd = cwd;
+  e.failed = failed;
+  return e;
+}
+
+TEST(TerminalSummary, ACleanRunSaysItsCountsAndItsDirectory) {
+  RunStats stats;
+  for (uint64_t i = 1; i <= 12; ++i) stats.Succeeded(i, "x", 1);
+  RunTotals totals;
+  totals.wall_s = 1.5;
+  auto lines = TerminalSummary(stats, totals, EndingIn("/home/u", 0));
+  ExpectFits(lines);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "shoal: 12 ok, 0 failed, 12 items in 1.50 s (8 items/s)");
+  EXPECT_EQ(lines[1], "shoal: 0 retried, 0 worker deaths; cpu master 0.00 s, workers 0.00 s");
+  EXPECT_EQ(lines[2], "shoal: run directory: /home/u/runs/gzip-logs-20261122-031500");
+}
+
+TEST(TerminalSummary, FailuresByReasonAnExampleAndTheRetryCommand) {
+  RunStats stats;
+  for (uint64_t i = 1; i <= 1000; ++i) stats.Succeeded(i, "x", 1);
+  stats.Failed(1001, "logs/2026/11/22/app.log", 5, "exit 1");
+  for (int i = 0; i < 14; ++i) stats.Failed(1002 + i, "y", 5, "exit 1");
+  for (int i = 0; i < 4; ++i) stats.Failed(1100 + i, "y", 5, "timeout");
+  stats.Failed(1200, "y", -1, "not found: gzipp");
+  stats.Failed(1201, "y", 5, "signal 9");
+  stats.Failed(1202, "y", 5, "signal 11");
+  RunTotals totals;
+  totals.wall_s = 12.3;
+  auto lines = TerminalSummary(stats, totals, EndingIn("/home/u", 22));
+  ExpectFits(lines);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines[0], "shoal: 1000 ok, 22 failed, 1022 items in 12.30 s (83 items/s)");
+  EXPECT_EQ(lines[2],
+            "shoal: failed: exit 1 x15, timeout x4, not found: gzipp x1, 2 other reasons x2");
+  EXPECT_EQ(lines[3], "shoal: e.g. item 1001 'logs/2026/11/22/app.log': exit 1");
+  EXPECT_EQ(lines[4], "shoal: run directory: /home/u/runs/gzip-logs-20261122-031500");
+  EXPECT_EQ(lines[5],
+            "shoal: to retry the 22 failed items: shoal retry runs/gzip-logs-20261122-031500");
+}
+
+TEST(TerminalSummary, LongTextIsWrappedOrCutToEightyColumns) {
+  RunStats stats;
+  stats.retried = 123456;
+  for (uint64_t i = 0; i < 5; ++i) {
+    stats.Failed(999999999 - i, std::string(300, 'i'), 1,
+                 "exit 1: " + std::string(100, static_cast<char>('a' + i)));
+  }
+  stats.ok = 999999999;
+  RunTotals totals;
+  totals.wall_s = 86399.99;
+  totals.cpu_master_s = 12345.67;
+  totals.cpu_workers_s = 1234567.89;
+  totals.worker_deaths = 1234;
+  totals.prior = 123456789;
+  RunEnding ending = EndingIn("/srv/a very long working directory name/for/the/job", 5);
+  ending.program = "/usr/local/bin/shoal";
+  ending.signal = SIGTERM;
+  auto lines = TerminalSummary(stats, totals, ending);
+  // The run directory is shown whole, however long: it is to be copied.
+  ASSERT_EQ(std::count(lines.begin(), lines.end(), "shoal: run directory: " + ending.run_dir), 1);
+  std::erase(lines, "shoal: run directory: " + ending.run_dir);
+  ExpectFits(lines);
+  std::vector<std::string> commands;
+  for (const std::string& l : lines) {
+    if (l.starts_with("shoal:   /usr/local/bin/shoal ")) commands.push_back(l);
+  }
+  ASSERT_EQ(commands.size(), 2u) << ::testing::PrintToString(lines);
+  EXPECT_EQ(commands[0], "shoal:   /usr/local/bin/shoal resume runs/gzip-logs-20261122-031500");
+  EXPECT_EQ(commands[1], "shoal:   /usr/local/bin/shoal retry runs/gzip-logs-20261122-031500");
+  bool said_signal = false, said_prior = false;
+  for (const std::string& l : lines) {
+    said_signal |= l == "shoal: interrupted by SIGTERM; to finish the run:";
+    said_prior |= l == "shoal: and 123456789 items recorded before the resume (0 failed)";
+  }
+  EXPECT_TRUE(said_signal);
+  EXPECT_TRUE(said_prior);
+}
+
+TEST(TerminalSummary, AnInterruptedRunSaysHowToResume) {
+  RunStats stats;
+  stats.Succeeded(1, "a", 1);
+  RunTotals totals;
+  RunEnding ending = EndingIn("/w", 0);
+  ending.signal = SIGINT;
+  auto lines = TerminalSummary(stats, totals, ending);
+  ExpectFits(lines);
+  ASSERT_GE(lines.size(), 2u);
+  EXPECT_EQ(lines[lines.size() - 2], "shoal: interrupted by SIGINT; to finish the run:");
+  EXPECT_EQ(lines.back(), "shoal:   shoal resume runs/gzip-logs-20261122-031500");
+  ending.signal = 0;
+  ending.unfinished = true;  // halted, or failed part-way
+  EXPECT_EQ(TerminalSummary(stats, totals, ending).back(),
+            "shoal: to finish the run: shoal resume runs/gzip-logs-20261122-031500");
+  ending.unfinished = false;
+  EXPECT_EQ(TerminalSummary(stats, totals, ending).size(), 3u);  // nothing to do
+}
+
+TEST(ShellCommand, TheRunDirectoryAsTheUserTypesIt) {
+  EXPECT_EQ(ShellCommand("shoal", "retry", "/home/u/runs/x-1", "/home/u"), "shoal retry runs/x-1");
+  EXPECT_EQ(ShellCommand("shoal", "retry", "/data/runs/x-1", "/home/u"),
+            "shoal retry /data/runs/x-1");
+  EXPECT_EQ(ShellCommand("shoal", "retry", "/home/user2/r", "/home/u"),
+            "shoal retry /home/user2/r");  // a prefix of a name is not a parent
+  EXPECT_EQ(ShellCommand("shoal", "retry", "/r/x", "/"), "shoal retry r/x");
+  EXPECT_EQ(ShellCommand("build/shoal", "resume", "/w/my runs/it's", "/w"),
+            "build/shoal resume 'my runs/it'\\''s'");
+  EXPECT_EQ(ShellCommand("shoal", "retry", "/w/-odd", "/w"), "shoal retry ./-odd");
+}
+
+TEST(RunStats, KeepsTheFirstFailureAsTheExample) {
+  RunStats stats;
+  stats.Failed(7, "first", 1, "exit 2");
+  stats.Failed(8, "second", 1, "timeout");
+  EXPECT_EQ(stats.example_index, 7u);
+  EXPECT_EQ(stats.example_item, "first");
+  EXPECT_EQ(stats.example_reason, "exit 2");
+  stats.Failed(9, std::string(10000, 'z'), 1, "x");
+  EXPECT_EQ(stats.example_item, "first");
+}
+
+TEST(FailureNotices, TheFirstOfEachReasonAtOnceAndBounded) {
+  FailureNotices notices;
+  EXPECT_EQ(notices.Line(1, "a.txt", "not found: gzipp", ""),
+            "shoal: item 1 'a.txt' failed: not found: gzipp (no such program on PATH)");
+  EXPECT_EQ(notices.Line(2, "b.txt", "not found: gzipp", ""), "");  // said
+  EXPECT_EQ(notices.Line(3, "c", "not found: ./bin/conv", ""),
+            "shoal: item 3 'c' failed: not found: ./bin/conv (no such file)");
+  // The command's last words on stderr say why.
+  EXPECT_EQ(notices.Line(4, "d.gz", "exit 1", "gzip: warning\ngzip: d.gz: not in gzip format\n"),
+            "shoal: item 4 'd.gz' failed: exit 1 (gzip: d.gz: not in gzip format)");
+  EXPECT_EQ(notices.Line(5, "e", "exit 2", ""), "shoal: item 5 'e' failed: exit 2");
+  std::string long_item(500, 'n');
+  std::string line = notices.Line(6, long_item, "timeout", std::string(500, 'e'));
+  EXPECT_LE(line.size(), kTerminalColumns) << line;
+  EXPECT_NE(line.find("...' failed: timeout ("), std::string::npos) << line;
+  // Five said: one line says there are more, then nothing.
+  EXPECT_EQ(notices.Line(7, "f", "signal 9", ""),
+            "shoal: more items failed for other reasons: the summary counts them, errors.jsonl "
+            "has each");
+  EXPECT_EQ(notices.Line(8, "g", "signal 11", ""), "");
+  EXPECT_EQ(notices.Line(9, "h", "exit 1", ""), "");
 }
 
 TEST(FormatMillis, Units) {

@@ -46,10 +46,12 @@ TreeWalker::TreeWalker(const InputSettings& input)
       select_(input.select),
       max_depth_(!input.recursive ? 1 : std::max(input.max_depth, 0)),
       follow_links_(input.follow_links),
+      hidden_(input.hidden),
       require_(input.require),
       dents_(new char[kDentsBytes]) {}
 
-Result<std::unique_ptr<TreeWalker>> TreeWalker::Open(const InputSettings& input) {
+Result<std::unique_ptr<TreeWalker>> TreeWalker::Open(const InputSettings& input,
+                                                     std::vector<LeftOut> left_out) {
   std::unique_ptr<TreeWalker> w(new TreeWalker(input));
   Result<GlobSet> include = GlobSet::Compile(input.include, "input.include");
   if (!include.ok()) return include.status();
@@ -71,6 +73,16 @@ Result<std::unique_ptr<TreeWalker>> TreeWalker::Open(const InputSettings& input)
                            "' is not a directory; a tree input walks a directory (input.kind)");
     }
     return Status::FromErrno("cannot read directory '" + input.path + "'", err, StatusCode::kUsage);
+  }
+  for (LeftOut& dir : left_out) {
+    LeftOutDir d{std::move(dir)};
+    struct stat st;
+    if (::fstatat(fd.get(), d.dir.path.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode)) {
+      d.dev = st.st_dev;
+      d.ino = st.st_ino;
+      d.known = true;
+    }
+    w->left_out_.push_back(std::move(d));
   }
   w->stack_.emplace_back();
   w->stack_[0].fd = std::move(fd);
@@ -127,11 +139,18 @@ int TreeWalker::ReadDir(size_t level) {
         kind = kFile;
       } else if (type == DT_DIR && want_dirs) {
         kind = kDir;
-        has_dirs = true;
       } else {
         continue;
       }
       const size_t len = strlen(name);
+      if (name[0] == '.' && !hidden_) {
+        // The example is the first in byte order, so that log.txt does not
+        // depend on the order getdents64 returns.
+        std::string entry = path_.empty() ? std::string(name, len) : path_ + "/" + name;
+        if (hidden_left_out_++ == 0 || entry < hidden_example_) hidden_example_ = std::move(entry);
+        continue;
+      }
+      has_dirs |= kind == kDir;
       d.entries.push_back({SortKey(name, len), static_cast<uint32_t>(d.names.size()),
                            static_cast<uint16_t>(len), kind});
       d.names.append(name, len + 1);
@@ -177,6 +196,21 @@ bool TreeWalker::DirFailed(const char* what, int err) {
   return true;
 }
 
+bool TreeWalker::LeftOutHere(bool identified, dev_t dev, ino_t ino) {
+  for (LeftOutDir& d : left_out_) {
+    bool same = path_ == d.dir.path || (identified && d.known && dev == d.dev && ino == d.ino);
+    if (!same) continue;
+    if (!d.said) {
+      d.said = true;
+      Warn("left out of the walk: '" + path_ + "'" +
+           (path_ == d.dir.path ? "" : ", the same directory as '" + d.dir.path + "'") + ": " +
+           d.dir.why);
+    }
+    return true;
+  }
+  return false;
+}
+
 void TreeWalker::Emit(size_t len, Item* item) {
   item->text.assign(path_.data(), len);
   item->error.clear();
@@ -211,6 +245,7 @@ bool TreeWalker::Next(Item* item) {
     }
 
     if (!exclude_.empty() && exclude_.Matches(path_, true)) continue;  // pruned
+    if (!left_out_.empty() && LeftOutHere(false, 0, 0)) continue;
     const bool descend = CanDescend(entry_depth);
     bool want = select_ == Select::kDirs && (include_.empty() || include_.Matches(path_, true));
     if (!descend && !(want && !require_.empty())) {
@@ -256,6 +291,11 @@ bool TreeWalker::Next(Item* item) {
              (loop == 0 ? root_ : path_.substr(0, stack_[loop].prefix - 1)) + "'");
         continue;
       }
+      // A left-out directory reached by another name (a followed link).
+      if (err == 0 && !left_out_.empty() && LeftOutHere(true, child.dev, child.ino)) {
+        child.fd.Reset();
+        continue;
+      }
       if (err == 0) err = ReadDir(depth_);
       if (err != 0) {
         // Its contents are lost to the walk (and said so); the directory
@@ -273,6 +313,11 @@ bool TreeWalker::Next(Item* item) {
     return true;
   }
   done_ = true;
+  if (hidden_left_out_ > 0) {
+    Warn("left out " + std::to_string(hidden_left_out_) +
+         " hidden entries (names that start with '.', input.hidden = false), e.g. '" +
+         hidden_example_ + "'; a hidden directory's contents were not walked");
+  }
   return false;
 }
 

@@ -17,6 +17,11 @@
 //   follow_links     false: symlinks are neither followed nor listed.
 //                    true: followed, and a directory already open on the
 //                    current path (same st_dev, st_ino) is not entered again.
+//   hidden           false: entries whose name starts with '.' are neither
+//                    items nor entered; how many were left out is a warning
+//                    at the end of the walk, never silent.
+// A directory given to Open as left out (the run's own output.dir) is neither
+// entered nor an item, and a warning says so the first time it is met.
 // Other kinds of file (sockets, fifos, devices) are never items.
 //
 // A directory that cannot be read is skipped with a warning (TakeWarnings) and
@@ -46,9 +51,18 @@ namespace shoal {
 
 class TreeWalker : public ItemSource {
  public:
+  // A directory the walk leaves out: `path` relative to input.path, matched
+  // by name and, when it exists at Open, by identity (reached by a link).
+  // `why` ends the warning.
+  struct LeftOut {
+    std::string path;
+    std::string why;
+  };
+
   // Opens and reads input.path. Fails, naming it, when it is missing, not a
   // directory or unreadable, or when a glob does not compile.
-  static Result<std::unique_ptr<TreeWalker>> Open(const InputSettings& input);
+  static Result<std::unique_ptr<TreeWalker>> Open(const InputSettings& input,
+                                                  std::vector<LeftOut> left_out = {});
 
   TreeWalker(const TreeWalker&) = delete;
   TreeWalker& operator=(const TreeWalker&) = delete;
@@ -96,11 +110,15 @@ class TreeWalker : public ItemSource {
   // Records a failure on path_; false when it must stop the walk.
   bool DirFailed(const char* what, int err);
   void Emit(size_t len, Item* item);
+  // True, with a warning the first time, when path_ is left out, or (with
+  // `identified`) the directory dev, ino is.
+  bool LeftOutHere(bool identified, dev_t dev, ino_t ino);
 
   std::string root_;
   Select select_;
   int max_depth_;  // 0 = unlimited; recursive = false makes it 1
   bool follow_links_;
+  bool hidden_;
   std::string require_;
   GlobSet include_;
   GlobSet exclude_;
@@ -109,6 +127,17 @@ class TreeWalker : public ItemSource {
   size_t depth_ = 0;
   std::string path_;               // relative path of the entry being looked at
   std::unique_ptr<char[]> dents_;  // getdents64 buffer, shared by all levels
+
+  struct LeftOutDir {
+    LeftOut dir;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    bool known = false;  // dev and ino are set
+    bool said = false;
+  };
+  std::vector<LeftOutDir> left_out_;
+  uint64_t hidden_left_out_ = 0;  // input.hidden = false: entries not taken
+  std::string hidden_example_;    // the first of them
 
   BoundedWarnings warnings_{kMaxPendingWarnings};
   uint64_t seen_ = 0;

@@ -463,6 +463,94 @@ TEST_F(TreeWalkerTest, EmptyRoot) {
   EXPECT_EQ(Walk(Input()), V{});
 }
 
+// Hidden entries are items like any other by default (as find sees them);
+// input.hidden = false leaves them out, contents and all, and says how many.
+TEST_F(TreeWalkerTest, HiddenEntriesAreItemsUnlessInputHiddenIsFalse) {
+  MakeNestedTree();
+  for (const char* d : {".git", ".git/objects", "a/.cache"}) Dir(d);
+  for (const char* f : {".git/config", ".git/objects/ab", ".hidden", "a/.dot", "a/.cache/c"}) {
+    File(f);
+  }
+  V warnings;
+  V all = Walk(Input(), &warnings);
+  EXPECT_EQ(all, FindFiles());
+  EXPECT_EQ(std::count(all.begin(), all.end(), ".git/objects/ab"), 1);
+  EXPECT_TRUE(warnings.empty());
+
+  InputSettings in = Input();
+  in.hidden = false;
+  V got = Walk(in, &warnings);
+  EXPECT_EQ(got, FindFiles("-name '.*' -prune -o"));
+  EXPECT_EQ(all.size() - got.size(), 5u);
+  EXPECT_EQ(warnings, (V{"left out 4 hidden entries (names that start with '.', input.hidden = "
+                         "false), e.g. '.git'; a hidden directory's contents were not walked"}));
+  in.select = Select::kDirs;
+  EXPECT_EQ(Walk(in, &warnings), FindDirs("-name '.*' -prune -o"));
+  EXPECT_EQ(warnings.size(), 1u);
+}
+
+// A run's output.dir below input.path (input.path = ".", output.dir =
+// "runs") is left out of the walk, by name even when it is made after the
+// walk opened, and by identity when reached through a followed link; the
+// log hears of it once.
+TEST_F(TreeWalkerTest, TheRunsOwnOutputDirIsLeftOutOfTheWalk) {
+  MakeNestedTree();
+  Dir("runs");
+  Dir("runs/job-1");
+  File("runs/job-1/results.jsonl");
+  Link("runs", "alias");
+  Settings s;
+  s.input.path = root_ + "/.";
+  s.input.kind = InputKind::kTree;
+  s.input.follow_links = true;
+  s.output.dir = Abs("runs");
+  // 'alias' comes first in byte order: met by identity, and said once.
+  const std::string said =
+      "left out of the walk: 'alias', the same directory as 'runs': it is output.dir, where runs "
+      "write their records";
+  for (Select select : {Select::kFiles, Select::kDirs}) {
+    s.input.select = select;
+    Result<std::unique_ptr<ItemSource>> src = OpenItemSource(s, "");
+    ASSERT_TRUE(src.ok()) << src.status().message();
+    V got;
+    Item item;
+    while ((*src)->Next(&item)) got.push_back(item.text);
+    std::sort(got.begin(), got.end());
+    const std::string args =
+        "\\( -path '" + root_ + "/runs' -o -path '" + root_ + "/alias' \\) -prune -o";
+    EXPECT_EQ(got, select == Select::kFiles ? FindFiles(args, "-L") : FindDirs(args, "-L"));
+    EXPECT_EQ((*src)->TakeWarnings(), V{said});
+  }
+
+  // Made only after the walk opened (a run creates output.dir after it
+  // opens its input), deeper down.
+  s.input.follow_links = false;
+  s.input.select = Select::kFiles;
+  s.output.dir = Abs("src/lib/runs");
+  Result<std::unique_ptr<ItemSource>> src = OpenItemSource(s, "");
+  ASSERT_TRUE(src.ok());
+  Dir("src/lib/runs");
+  File("src/lib/runs/log.txt");
+  V got;
+  Item item;
+  while ((*src)->Next(&item)) got.push_back(item.text);
+  EXPECT_EQ(std::count(got.begin(), got.end(), "src/lib/runs/log.txt"), 0);
+  EXPECT_EQ(std::count(got.begin(), got.end(), "runs/job-1/results.jsonl"), 1);
+  EXPECT_EQ((*src)->TakeWarnings(),
+            V{"left out of the walk: 'src/lib/runs': it is output.dir, where runs write their "
+              "records"});
+
+  // Outside input.path, nothing is left out.
+  s.output.dir = "/tmp";
+  src = OpenItemSource(s, "");
+  ASSERT_TRUE(src.ok());
+  got.clear();
+  while ((*src)->Next(&item)) got.push_back(item.text);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, FindFiles());
+  EXPECT_TRUE((*src)->TakeWarnings().empty());
+}
+
 // OpenItemSource lives in item_source.cc; its tests sit here with the walker.
 TEST_F(TreeWalkerTest, OpenItemSourcePicksTheKind) {
   File("list.txt");

@@ -75,7 +75,11 @@ TEST_F(E2e, SettingsTheTomlParserWouldDieOnAreSettingsErrors) {
   EXPECT_NE(r.err.find("control.toml:1:5: control character U+0001 outside a string; "),
             std::string::npos)
       << r.err;
-  // UTF-8 in strings and comments is what they are for.
+  // UTF-8 in strings and comments is what they are for (the input must
+  // exist: check opens it as run does).
+  fs::create_directories(dir_ /
+                         "donn\xc3\xa9"
+                         "es");
   WriteFile(dir_ / "utf8.toml",
             "# donn\xc3\xa9"
             "es\n[input]\npath = \"donn\xc3\xa9"
