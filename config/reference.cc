@@ -85,7 +85,10 @@ std::string Cell(std::string_view text) {
 }
 
 std::string Code(std::string_view text) {
-  return "`" + Cell(text) + "`";
+  std::string out = "`";
+  out += Cell(text);
+  out += '`';
+  return out;
 }
 
 std::string Markdown() {
