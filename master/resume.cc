@@ -13,6 +13,7 @@
 #include "master/record_key.h"
 #include "master/recorded_input.h"
 #include "master/run_dir.h"
+#include "master/supervisor.h"
 
 namespace shoal {
 
@@ -191,6 +192,8 @@ std::string ResolveRunDir(const std::string& run_dir) {
 
 Result<int> ResumeJob(const std::string& given_dir, const std::vector<Override>& overrides,
                       RunOptions options) {
+  // A broken installation is said before the records are repaired.
+  if (Result<std::string> worker = FindWorkerExe(); !worker.ok()) return worker.status();
   const std::string run_dir = ResolveRunDir(given_dir);
   struct stat st;
   if (::stat((run_dir + "/settings.toml").c_str(), &st) != 0) {
