@@ -224,6 +224,7 @@ say "$examples builds on its own: $(cd "$tmp/examples-build/plugins" && echo *.s
 mapfile -t pages < <(dpkg -L shoal | grep -E '^/usr/share/man/man[0-9]/.+\.[0-9]+(\.gz)?$' || true)
 if ((${#pages[@]})); then
   for page in "${pages[@]}"; do
+    [[ -f $page ]] || die "$page is in the package but not installed"
     MANWIDTH=80 man --warnings -l "$page" >/dev/null 2>"$tmp/man.err" || die "man -l $page failed"
     [[ ! -s $tmp/man.err ]] || { cat "$tmp/man.err" >&2; die "man --warnings -l $page warns"; }
   done
@@ -234,6 +235,7 @@ fi
 mapfile -t bash_completions < <(dpkg -L shoal | grep -E '/bash-completion/completions/[^/]+$' || true)
 if ((${#bash_completions[@]})); then
   for f in "${bash_completions[@]}"; do
+    [[ -f $f ]] || die "$f is in the package but not installed"
     bash -c 'source "$1" && complete -p shoal' _ "$f" >/dev/null ||
       die "$f does not define a completion for shoal in bash"
   done
