@@ -103,7 +103,7 @@ run_dir_of() {
 # sha256_job SHOAL DIR: the SHA-256 of DIR/data's files, from DIR, checked
 # against sha256sum.
 sha256_job() {
-  local shoal=$1 dir=$2 run line sum file
+  local shoal=$1 dir=$2 run sum file
   make_data "$dir"
   printf '[job]\nname = "sha"\nhandler = "sha256"\n\n[input]\npath = "data"\n' >"$dir/sha.toml"
   (cd "$dir" && "$shoal" run sha.toml -o runs -q </dev/null) || die "$shoal run exited $?"
@@ -165,7 +165,9 @@ rm -f "$build_dir"/shoal_*.deb
 say "cpack -G DEB in $build_dir"
 (cd "$build_dir" && cpack -G DEB >"$tmp/cpack.log") || { cat "$tmp/cpack.log" >&2; die "cpack failed"; }
 debs=("$build_dir"/shoal_*.deb)
-((${#debs[@]} == 1)) && [[ -f ${debs[0]} ]] || die "cpack made no single $build_dir/shoal_*.deb"
+if ((${#debs[@]} != 1)) || [[ ! -f ${debs[0]} ]]; then
+  die "cpack made no single $build_dir/shoal_*.deb"
+fi
 deb=$src/${debs[0]}
 depends=$(dpkg-deb -f "$deb" Depends)
 [[ $depends == *libc6* && $depends == *libstdc++6* ]] || die "$deb: Depends is '$depends'"
@@ -214,9 +216,11 @@ grep -F '"item":"a.txt"' "$run/results.jsonl" | grep -qF '\"lines\":3' ||
 say "/usr/bin/shoal ran the wordcount plugin built with find_package(shoal): a.txt has 3 lines"
 
 # The installed examples/plugins/CMakeLists.txt builds against the installed files.
-cmake -S "$examples" -B "$tmp/examples-build" -G Ninja >"$tmp/examples.log" &&
-  cmake --build "$tmp/examples-build" >>"$tmp/examples.log" ||
-  { cat "$tmp/examples.log" >&2; die "building $examples failed"; }
+if ! { cmake -S "$examples" -B "$tmp/examples-build" -G Ninja >"$tmp/examples.log" &&
+        cmake --build "$tmp/examples-build" >>"$tmp/examples.log"; }; then
+  cat "$tmp/examples.log" >&2
+  die "building $examples failed"
+fi
 say "$examples builds on its own: $(cd "$tmp/examples-build/plugins" && echo *.so)"
 
 # Man pages and completions come from docs/CMakeLists.txt: checked when the
