@@ -102,6 +102,7 @@ void SegmentLayout::ResetSlot(SegmentHeader* header, uint32_t slot) {
   control->current_seq.store(0);
   control->current_start_ns.store(0);
   control->child_pgid.store(0);
+  control->taken_seq.store(0);
   ByteRing::Init(base + o.task, header->sizes.task);
   ByteRing::Init(base + o.results, header->sizes.results);
   ByteRing::Init(base + o.logs, header->sizes.logs);

@@ -62,6 +62,11 @@ struct alignas(64) WorkerControl {
   std::atomic<uint64_t> current_start_ns;         // CLOCK_MONOTONIC start of current_seq
   std::atomic<uint64_t> done;                     // items finished (for stats)
   std::atomic<int32_t> child_pgid;                // process group of the running command; 0 = none
+  // A worker that runs several items at once (handler = "http") takes tasks
+  // in order and stores here the seq of the last one it took, before it
+  // starts it; current_seq is then its oldest unfinished item. 0 = only one
+  // item at a time (current_seq says it all).
+  std::atomic<uint64_t> taken_seq;
 };
 
 // A worker slot's view of the segment: its control block and four rings.

@@ -11,6 +11,8 @@
 //   master-between-files   the master flushed one record file of a batch
 //                          (results, errors, failed.txt: hits 1, 2, 3 of each
 //                          batch that has records), not yet the next
+//   retry-step             'shoal retry' moving failures aside: hits 1-4
+//                          between its steps (master/resume.h, RetryJob)
 // FaultFail(point) instead returns true the N-th time, once, so a test can make
 // an operation fail as if the OS refused it:
 //   record-write-fail      the flush of a record file (results, errors,

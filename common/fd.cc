@@ -78,10 +78,13 @@ Status AtomicFile::Commit() {
     ::unlink(temp_.c_str());
     return st;
   }
-  // The rename itself lasts only once the directory is on disk.
-  UniqueFd dir(::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid() || ::fsync(dir.get()) != 0) {
-    return Status::FromErrno("cannot sync the directory " + dir_, errno);
+  return SyncDirectory(dir_);  // the rename itself
+}
+
+Status SyncDirectory(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::fsync(fd.get()) != 0) {
+    return Status::FromErrno("cannot sync the directory " + dir, errno);
   }
   return Status::Ok();
 }

@@ -49,6 +49,10 @@ Result<std::string> MakeFreshDir(const std::string& base, const std::string& wha
 // 0600 if `dir` cannot be read.
 mode_t FileModeIn(const std::string& dir);
 
+// fsync of a directory: a rename or a new entry in it survives a crash of
+// the machine only once the directory itself is on disk.
+Status SyncDirectory(const std::string& dir);
+
 // A file replaced whole, written as it comes: appended to path.tmp (created
 // with the mode of its directory's files, never through a symlink); Commit()
 // syncs it, renames it over path and syncs the directory, so a reader or a

@@ -59,6 +59,13 @@ class JsonObject {
     if (!AppendJsonString(out_, value)) AppendB64Field(key, value);
     return *this;
   }
+  // `json` must already be one valid JSON value on one line (the http
+  // handler checked and minified it): written as is, not as a string.
+  JsonObject& Raw(std::string_view key, std::string_view json) {
+    Key(key);
+    out_->append(json);
+    return *this;
+  }
   // Ends the object and the line.
   void EndLine() { out_->append("}\n"); }
 

@@ -8,10 +8,15 @@ namespace {
 
 // The flags byte of an outcome.
 constexpr uint8_t kOutcomeOk = 1;
-constexpr uint8_t kOutcomeExit = 2;     // exit_code and signal follow
-constexpr uint8_t kOutcomeStrings = 4;  // reason, output, output_file, stderr_tail follow
-constexpr uint8_t kOutcomeExit0 = 8;    // exit_code 0, signal 0 (not written)
-constexpr uint8_t kOutcomeFlags = kOutcomeOk | kOutcomeExit | kOutcomeStrings | kOutcomeExit0;
+constexpr uint8_t kOutcomeExit = 2;      // exit_code and signal follow
+constexpr uint8_t kOutcomeStrings = 4;   // reason, output, output_file, stderr_tail follow
+constexpr uint8_t kOutcomeExit0 = 8;     // exit_code 0, signal 0 (not written)
+constexpr uint8_t kOutcomeService = 16;  // http_status, bytes, retry_after_ms, service flags follow
+constexpr uint8_t kOutcomeFlags =
+    kOutcomeOk | kOutcomeExit | kOutcomeStrings | kOutcomeExit0 | kOutcomeService;
+// The service flags byte.
+constexpr uint8_t kServiceFinal = 1;
+constexpr uint8_t kServiceJson = 2;
 
 template <typename T>
 void Put(std::string* out, T value) {
@@ -78,13 +83,22 @@ void EncodeOutcome(const OutcomeRecord& o, std::string* out) {
   const bool exit = !exit0 && (o.exit_code != -1 || o.signal != 0);
   const bool strings =
       !o.reason.empty() || !o.output.empty() || !o.output_file.empty() || !o.stderr_tail.empty();
+  const bool service =
+      o.http_status != 0 || o.bytes != 0 || o.retry_after_ms != 0 || o.final || o.output_json;
   Put(out, o.seq);
   Put<uint8_t>(out, (o.ok ? kOutcomeOk : 0) | (exit ? kOutcomeExit : 0) |
-                        (strings ? kOutcomeStrings : 0) | (exit0 ? kOutcomeExit0 : 0));
+                        (strings ? kOutcomeStrings : 0) | (exit0 ? kOutcomeExit0 : 0) |
+                        (service ? kOutcomeService : 0));
   Put(out, o.ms);
   if (exit) {
     Put(out, o.exit_code);
     Put(out, o.signal);
+  }
+  if (service) {
+    Put(out, o.http_status);
+    Put(out, o.bytes);
+    Put(out, o.retry_after_ms);
+    Put<uint8_t>(out, (o.final ? kServiceFinal : 0) | (o.output_json ? kServiceJson : 0));
   }
   if (strings) {
     PutBytes(out, o.reason);
@@ -107,6 +121,20 @@ bool DecodeOutcome(std::string_view payload, OutcomeRecord* o) {
   if (flags & kOutcomeExit) {
     r.Get(&o->exit_code);
     r.Get(&o->signal);
+  }
+  o->http_status = 0;
+  o->bytes = 0;
+  o->retry_after_ms = 0;
+  o->final = o->output_json = false;
+  if (flags & kOutcomeService) {
+    uint8_t service = 0;
+    r.Get(&o->http_status);
+    r.Get(&o->bytes);
+    r.Get(&o->retry_after_ms);
+    r.Get(&service);
+    if ((service & ~(kServiceFinal | kServiceJson)) != 0) return false;
+    o->final = (service & kServiceFinal) != 0;
+    o->output_json = (service & kServiceJson) != 0;
   }
   o->reason = o->output = o->output_file = o->stderr_tail = std::string_view();
   if (flags & kOutcomeStrings) {

@@ -32,6 +32,13 @@ struct OutcomeRecord {
   std::string_view output;
   std::string_view output_file;
   std::string_view stderr_tail;
+  // Filled by handlers that speak to a service (http); zero for the others,
+  // and then not on the wire.
+  int32_t http_status = 0;      // the response's status; 0 = no response
+  uint64_t bytes = 0;           // bytes of the response body
+  uint32_t retry_after_ms = 0;  // the service asked for this wait before another attempt
+  bool final = false;           // failed for good: no retry, whatever job.retries says
+  bool output_json = false;     // output is one line of valid JSON, to embed as is
 };
 
 struct LogRecord {

@@ -87,6 +87,34 @@ TEST(WireTest, OutcomeDefaultsRoundTrip) {
   EXPECT_EQ(out.stderr_tail, "");
 }
 
+TEST(WireTest, OutcomeServiceFieldsRoundTrip) {
+  OutcomeRecord in;
+  in.seq = 9;
+  in.http_status = 429;
+  in.bytes = 1ULL << 40;
+  in.retry_after_ms = 3000;
+  in.final = true;
+  in.output_json = true;
+  in.reason = "http 429";
+  std::string payload;
+  EncodeOutcome(in, &payload);
+  OutcomeRecord out;
+  ASSERT_TRUE(DecodeOutcome(payload, &out));
+  EXPECT_EQ(out.http_status, 429);
+  EXPECT_EQ(out.bytes, 1ULL << 40);
+  EXPECT_EQ(out.retry_after_ms, 3000u);
+  EXPECT_TRUE(out.final);
+  EXPECT_TRUE(out.output_json);
+  EXPECT_EQ(out.reason, "http 429");
+  // Decoding another record into the same struct clears them.
+  EncodeOutcome(OutcomeRecord{}, &payload);
+  ASSERT_TRUE(DecodeOutcome(payload, &out));
+  EXPECT_EQ(out.http_status, 0);
+  EXPECT_EQ(out.bytes, 0u);
+  EXPECT_FALSE(out.final);
+  EXPECT_FALSE(out.output_json);
+}
+
 // Exit code and signal in every combination the handlers produce, with and
 // without strings: what is left out of the payload must decode the same.
 TEST(WireTest, OutcomeExitAndSignalRoundTrip) {

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <type_traits>
 
+#include "config/http_status.h"
 #include "config/load.h"
 #include "config/toml_text.h"
 
@@ -16,7 +17,7 @@ namespace shoal {
 namespace {
 
 // Enum names, indexed by the enum's value; the first is the default.
-constexpr std::string_view kHandlers[] = {"command", "sha256", "plugin"};
+constexpr std::string_view kHandlers[] = {"command", "sha256", "plugin", "http"};
 constexpr std::string_view kInputKinds[] = {"auto", "tree", "list"};
 constexpr std::string_view kSelects[] = {"files", "dirs"};
 constexpr std::string_view kSeparators[] = {"newline", "nul"};
@@ -113,6 +114,28 @@ Complaint CheckOutputMode(const std::string& mode, bool) {
           "write \"private\" (0700, files 0600), \"shared\" (0755, files 0644) or e.g. \"0750\""};
 }
 
+Complaint CheckHttpMethod(const std::string& method, bool) {
+  const bool token = !method.empty() && std::all_of(method.begin(), method.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+  });
+  if (token) return {};
+  return {"http.method " + Quote(method) + " is not an upper-case method name",
+          "write e.g. method = \"GET\" or \"POST\""};
+}
+
+Complaint CheckHttpSuccess(const std::string& text, bool) {
+  Result<HttpStatusSet> set = HttpStatusSet::Parse(text, /*allow_words=*/false);
+  if (set.ok()) return {};
+  return {"http.success: " + set.status().message(), "write e.g. success = \"2xx,304\""};
+}
+
+Complaint CheckHttpRetryOn(const std::string& text, bool) {
+  Result<HttpStatusSet> set = HttpStatusSet::Parse(text, /*allow_words=*/true);
+  if (set.ok()) return {};
+  return {"http.retry_on: " + set.status().message(),
+          "write e.g. retry_on = \"429,502,503,504,connection\", or \"\" for none"};
+}
+
 }  // namespace
 
 int RunDirMode(std::string_view mode) {
@@ -136,6 +159,9 @@ constexpr SectionSpec kSections[] = {
      "# Placeholders: {path} {item} {rel} {name} {stem} {ext} {dir} {index} {worker} {run} {out}\n"
      "# (GNU parallel's {} {.} {/} {//} {/.} {#} {%} too)."},
     {"plugin", "handler = \"plugin\"", ""},
+    {"http", "handler = \"http\"",
+     "# url, headers and body take the placeholders; header values also ${NAME} from the\n"
+     "# environment, read when the call is made (tokens stay out of settings files)."},
     {"output", "", ""},
     {"queue", "", ""},
 };
@@ -223,9 +249,45 @@ constexpr KeySpec kKeys[] = {
     {"plugin", "config", Kind::kScalarTable, [](Settings& s) -> auto& { return s.plugin.config; },
      "passed to the plugin's init", "{ level = 3 }"},
 
+    {"http", "url", Kind::kString, [](Settings& s) -> auto& { return s.http.url; },
+     "the URL of each call; substituted values are percent-encoded",
+     "\"https://api.example/customers/{item}\"", {.init_uses_example = true}},
+    {"http", "method", Kind::kString, [](Settings& s) -> auto& { return s.http.method; },
+     "the request method", "\"POST\"", {.check = CheckHttpMethod}},
+    {"http", "headers", Kind::kStringTable, [](Settings& s) -> auto& { return s.http.headers; },
+     "request headers; values take placeholders and ${NAME} from the environment",
+     "{ Authorization = \"Bearer ${API_TOKEN}\" }"},
+    {"http", "body", Kind::kString, [](Settings& s) -> auto& { return s.http.body; },
+     "request body, with placeholders ({{ and }} for literal braces)",
+     "\"id={item}&full=1\""},
+    {"http", "body_file", Kind::kPath, [](Settings& s) -> auto& { return s.http.body_file; },
+     "a file holding the body template, read once; instead of body", "\"body.json\""},
+    {"http", "concurrency", Kind::kInteger, [](Settings& s) -> auto& { return s.http.concurrency; },
+     "calls in flight per worker, over kept-alive connections", "64", {.min = 1, .max = 1024}},
+    {"http", "connect_timeout", Kind::kDuration,
+     [](Settings& s) -> auto& { return s.http.connect_timeout; },
+     "limit for opening a connection (job.timeout limits the whole call)", "\"5s\""},
+    {"http", "success", Kind::kString, [](Settings& s) -> auto& { return s.http.success; },
+     "statuses that count as success: codes, ranges, classes", "\"2xx,304\"",
+     {.check = CheckHttpSuccess}},
+    {"http", "retry_on", Kind::kString, [](Settings& s) -> auto& { return s.http.retry_on; },
+     "failures that use job.retries (others are final): statuses, \"connection\", \"timeout\"",
+     "\"429,5xx,connection,timeout\"", {.check = CheckHttpRetryOn}},
+    {"http", "max_body", Kind::kInteger, [](Settings& s) -> auto& { return s.http.max_body; },
+     "bytes of a response body at most; a longer one fails its item", "16384",
+     {.min = 0, .max = 64 * 1024}},
+    {"http", "insecure", Kind::kBoolean, [](Settings& s) -> auto& { return s.http.insecure; },
+     "true: do not verify TLS certificates (logged)", "false"},
+    {"http", "ca_file", Kind::kPath, [](Settings& s) -> auto& { return s.http.ca_file; },
+     "CA certificates (PEM) to verify servers with; \"\" = the system's store", "\"ca.pem\""},
+
     {"output", "dir", Kind::kPath, [](Settings& s) -> auto& { return s.output.dir; },
      "each run writes a new directory in it, named after job.name",
      "\"runs\"", {.check = CheckOutputDir}},
+    {"output", "tree", Kind::kPath, [](Settings& s) -> auto& { return s.output.tree; },
+     "a root for {out} outside the run directory: {out} is the directory of {rel} under it "
+     "(created when a template uses it); \"\" = the run's out/",
+     "\"/data/converted\""},
     {"output", "format", Kind::kEnum, [](Settings& s) -> auto& { return s.output.format; },
      "format of the result records", "\"jsonl\""},
     {"output", "order", Kind::kEnum, [](Settings& s) -> auto& { return s.output.order; },

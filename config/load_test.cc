@@ -60,7 +60,9 @@ void ExpectSame(const Settings& a, const Settings& b) {
   EXPECT_EQ(a.command.cwd, b.command.cwd);
   EXPECT_EQ(a.plugin.library, b.plugin.library);
   EXPECT_EQ(a.plugin.config, b.plugin.config);
+  EXPECT_EQ(a.http, b.http);
   EXPECT_EQ(a.output.dir, b.output.dir);
+  EXPECT_EQ(a.output.tree, b.output.tree);
   EXPECT_EQ(a.output.format, b.output.format);
   EXPECT_EQ(a.output.order, b.output.order);
   EXPECT_EQ(a.output.item_logs, b.output.item_logs);
@@ -262,7 +264,7 @@ TEST(LoadTest, Ranges) {
 
 TEST(LoadTest, EnumsListAcceptedValues) {
   EXPECT_EQ(Error("[job]\nhandler = \"shell\"\n"),
-            "s.toml:2:11: job.handler must be one of \"command\", \"sha256\", \"plugin\", "
+            "s.toml:2:11: job.handler must be one of \"command\", \"sha256\", \"plugin\", \"http\", "
             "got \"shell\"; write e.g. handler = \"command\"");
   EXPECT_EQ(Error("[input]\nkind = \"tre\"\n"),
             "s.toml:2:8: input.kind must be one of \"auto\", \"tree\", \"list\", got \"tre\"; "
@@ -303,7 +305,7 @@ TEST(LoadTest, UnknownNamesSuggest) {
             "s.toml:2:1: unknown key 'queue.foo'; the keys of [queue] are slots, batch");
   EXPECT_EQ(Error("[zzz]\n"),
             "s.toml:1:2: unknown section [zzz]; the sections are "
-            "[job], [input], [command], [plugin], [output], [queue]");
+            "[job], [input], [command], [plugin], [http], [output], [queue]");
   EXPECT_EQ(Error("workers = 4\n"),
             "s.toml:1:1: key 'workers' is outside any section; move it under [job]");
   EXPECT_NE(Error("job.wrokers = 4\n")
@@ -682,8 +684,22 @@ const std::vector<std::string> kSpecOrder = {
     // [plugin]
     "plugin.library",
     "plugin.config",
+    // [http]
+    "http.url",
+    "http.method",
+    "http.headers",
+    "http.body",
+    "http.body_file",
+    "http.concurrency",
+    "http.connect_timeout",
+    "http.success",
+    "http.retry_on",
+    "http.max_body",
+    "http.insecure",
+    "http.ca_file",
     // [output]
     "output.dir",
+    "output.tree",
     "output.format",
     "output.order",
     "output.item_logs",
@@ -704,6 +720,7 @@ TEST(InitTemplateTest, AcceptedAndComplete) {
   ASSERT_TRUE(r.ok()) << r.status().message();
   Settings expected = Defaults();
   expected.command.argv = {"gzip", "-kf", "{path}"};
+  expected.http.url = "https://api.example/customers/{item}";
   ExpectSame(*r, expected);
   EXPECT_EQ(KeysIn(text), kSpecOrder);
   EXPECT_NE(text.find("# "), std::string::npos);

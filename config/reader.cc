@@ -80,6 +80,14 @@ class SettingsReader {
       Fail("job", "handler", "job.handler = \"plugin\" needs plugin.library",
            "set library = \"./libmyjob.so\" under [plugin]");
     }
+    if (s.job.handler == HandlerKind::kHttp && s.http.url.empty()) {
+      Fail("job", "handler", "job.handler = \"http\" needs http.url",
+           "set url = \"https://api.example/customers/{item}\" under [http]");
+    }
+    if (!s.http.body.empty() && !s.http.body_file.empty()) {
+      Fail("http", "body_file", "http.body and http.body_file are both set",
+           "keep one: the body itself, or the file that holds it");
+    }
     if (s.command.shell && s.command.argv.size() > 1) {
       Fail("command", "shell",
            "command.shell = true takes argv as one command line, got " +

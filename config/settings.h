@@ -1,8 +1,8 @@
 // The effective settings of a job: settings.toml merged with the command line,
-// validated once, then immutable. Each member is read and written through its entry in config/keys.cc.
-// Relative paths are resolved at load time: paths written in a settings file
-// are relative to that file's directory, paths given on the command line to
-// the current directory, so a run directory's settings.toml works from anywhere.
+// validated once, then immutable. Each member is read and written through its entry in
+// config/keys.cc. Relative paths are resolved at load time: paths written in a settings file are
+// relative to that file's directory, paths given on the command line to the current directory, so a
+// run directory's settings.toml works from anywhere.
 #pragma once
 
 #include <chrono>
@@ -16,7 +16,7 @@ namespace shoal {
 
 using Millis = std::chrono::milliseconds;
 
-enum class HandlerKind { kCommand, kSha256, kPlugin };
+enum class HandlerKind { kCommand, kSha256, kPlugin, kHttp };
 enum class InputKind { kAuto, kTree, kList };
 enum class Select { kFiles, kDirs };
 enum class Separator { kNewline, kNul };
@@ -86,8 +86,32 @@ struct PluginSettings {
   bool operator==(const PluginSettings&) const = default;
 };
 
+// handler = "http": one call per item, in process, many in flight per worker
+// (worker/http_handler.h). Templates take the item placeholders; header
+// values may name environment variables as ${NAME}, read where the call is
+// made, so tokens stay out of settings files (and out of the run's copy).
+struct HttpSettings {
+  std::string url;  // template; its substituted values are percent-encoded
+  std::string method = "GET";
+  std::map<std::string, std::string> headers;  // name -> template with ${NAME}
+  std::string body;                            // template
+  std::string body_file;                       // a file holding the body template
+  int concurrency = 16;                        // calls in flight per worker
+  Millis connect_timeout{10000};
+  std::string success = "2xx";                          // statuses that succeed
+  std::string retry_on = "429,502,503,504,connection";  // failures given another attempt
+  int max_body = 64 * 1024;                             // bytes of a response body at most
+  bool insecure = false;                                // skip TLS verification
+  std::string ca_file;                                  // "" = the system's CA store
+
+  bool operator==(const HttpSettings&) const = default;
+};
+
 struct OutputSettings {
   std::string dir = "runs";  // absolute after loading
+  // Where {out} is rooted instead of <run>/out ("" = there); absolute after
+  // loading. Nothing is written outside it: see job/output_file.h.
+  std::string tree;
   OutputFormat format = OutputFormat::kJsonl;
   OutputOrder order = OutputOrder::kCompletion;
   bool item_logs = false;
@@ -116,6 +140,7 @@ struct Settings {
   InputSettings input;
   CommandSettings command;
   PluginSettings plugin;
+  HttpSettings http;
   OutputSettings output;
   QueueSettings queue;
 

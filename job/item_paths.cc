@@ -106,8 +106,13 @@ void FillItemPaths(const Settings& settings, InputKind kind, std::string_view it
   }
   if (fields & kFieldRun) p->run.assign(run_dir);
   if (fields & kFieldOut) {
-    p->out.assign(run_dir);
-    p->out.append("/out");
+    p->tree.assign(settings.output.tree);
+    if (p->tree.empty()) {
+      p->out.assign(run_dir);
+      p->out.append("/out");
+    } else {
+      p->out.assign(p->tree);
+    }
     size_t last_slash = p->rel.rfind('/');
     if (last_slash != std::string::npos) {
       p->out.push_back('/');

@@ -25,7 +25,9 @@ struct ItemPaths {
   uint64_t index = 0;  // {index} {#}
   int worker = 0;      // {worker} {%}: 1..N
   std::string run;     // {run}
-  std::string out;     // {out}: {run}/out/{rel}'s directory (created on demand)
+  std::string out;     // {out}: {run}/out/{rel}'s directory (created on demand);
+                       // with output.tree, that tree's instead of {run}/out
+  std::string tree;    // output.tree ("" = none): the root {out} never leaves
 };
 
 // The members of ItemPaths, as bits of a mask: which ones a template or a

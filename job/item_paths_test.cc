@@ -312,5 +312,107 @@ TEST(CreateOutputFileTest, InsideRunOnly) {
   EXPECT_TRUE(fs::is_empty(elsewhere.path()));
 }
 
+// ---- output.tree: {out} rooted outside the run directory ----
+
+TEST(OutputTreeTest, OutIsTheDirectoryOfRelInTheTree) {
+  TempDir run, tree;
+  Settings s;
+  s.output.tree = tree.path();
+  for (const char* item : {"a/b/f.txt", "../../etc/x", "/abs/f", "top"}) {
+    ItemPaths p = MakeItemPaths(s, InputKind::kList, item, 1, 1, run.path());
+    std::string out = Expand("{out}", p);
+    ASSERT_TRUE(fs::is_directory(out)) << item;
+    EXPECT_EQ(fs::canonical(out).string().rfind(fs::canonical(tree.path()).string(), 0), 0u)
+        << item << " -> " << out;
+  }
+  ItemPaths p = MakeItemPaths(s, InputKind::kList, "a/b/f.txt", 1, 1, run.path());
+  EXPECT_EQ(p.out, tree.path() + "/a/b");
+  EXPECT_FALSE(fs::exists(run.path() + "/out"));
+}
+
+TEST(OutputTreeTest, SymlinksInTheTreeAreRefused) {
+  TempDir run, tree, elsewhere;
+  Settings s;
+  s.output.tree = tree.path();
+  fs::create_directory_symlink(elsewhere.path(), tree.path() + "/evil");
+  ItemPaths p = MakeItemPaths(s, InputKind::kList, "evil/sub/f", 1, 1, run.path());
+  Result<std::string> r = ExpandTemplate("{out}/{name}", p, false);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("symlink"), std::string::npos) << r.status().message();
+  Result<PendingOutputFile> f =
+      CreatePendingOutputFile(run.path(), tree.path() + "/evil/f.out", 3, tree.path());
+  EXPECT_FALSE(f.ok());
+  EXPECT_TRUE(fs::is_empty(elsewhere.path()));
+  // A forged {out} outside the tree is refused where it is made.
+  p.out = tree.path() + "/../x";
+  EXPECT_FALSE(ExpandTemplate("{out}", p, false).ok());
+}
+
+TEST(OutputTreeTest, StdoutFileInTheTreeAppearsOnCommit) {
+  TempDir run, tree;
+  const std::string path = tree.path() + "/d/f.out";
+  {
+    Result<PendingOutputFile> f = CreatePendingOutputFile(run.path(), path, 9, tree.path());
+    ASSERT_TRUE(f.ok()) << f.status().message();
+    EXPECT_EQ(f->rel, path);  // records name a file outside the run whole
+    EXPECT_TRUE(fs::exists(tree.path() + "/d/.f.out.shoal-tmp-9"));
+    ASSERT_TRUE(f->Commit().ok());
+  }
+  EXPECT_TRUE(fs::is_regular_file(path));
+  EXPECT_FALSE(fs::exists(tree.path() + "/d/.f.out.shoal-tmp-9"));
+  // Without the tree, the same path is outside the run.
+  EXPECT_FALSE(CreatePendingOutputFile(run.path(), path, 9).ok());
+  EXPECT_FALSE(CreatePendingOutputFile(run.path(), tree.path() + "/../x", 9, tree.path()).ok());
+}
+
+TEST(OutputTreeTest, CheckInsideRunRootsOutInTheTree) {
+  auto check = [](const char* text, const std::string& tree) {
+    Result<Template> t = Template::Parse(text);
+    EXPECT_TRUE(t.ok()) << text;
+    return t->CheckInsideRun(tree);
+  };
+  const std::string tree = "/data/converted";
+  EXPECT_TRUE(check("{out}/{name}.gz", tree).ok());
+  EXPECT_TRUE(check("/data/converted/{rel}.gz", tree).ok());
+  EXPECT_TRUE(check("{run}/x/{name}", tree).ok());
+  Status up = check("{out}/../{name}", tree);
+  EXPECT_FALSE(up.ok());
+  EXPECT_NE(up.message().find("climbs out of output.tree"), std::string::npos) << up.message();
+  EXPECT_FALSE(check("/data/converted/../{rel}", tree).ok());
+  EXPECT_FALSE(check("/data/convertedx/{rel}", tree).ok());
+  EXPECT_FALSE(check("/data/mirror/{rel}.gz", tree).ok());
+  // Without a tree, {out}/.. is still {run}.
+  EXPECT_TRUE(check("{out}/../{name}", "").ok());
+  EXPECT_FALSE(check("/data/converted/{rel}.gz", "").ok());
+}
+
+TEST(OutputTreeTest, CheckedBeforeAnythingRuns) {
+  TempDir dir;
+  EXPECT_TRUE(CheckOutputTree("", true).ok());
+  EXPECT_TRUE(CheckOutputTree(dir.path(), false).ok());
+  const std::string missing = dir.path() + "/a/b";
+  EXPECT_TRUE(CheckOutputTree(missing, false).ok());
+  EXPECT_FALSE(fs::exists(missing)) << "check made it";
+  EXPECT_TRUE(CheckOutputTree(missing, true).ok());
+  EXPECT_TRUE(fs::is_directory(missing));
+  FILE* f = std::fopen((dir.path() + "/file").c_str(), "w");
+  ASSERT_NE(f, nullptr);
+  std::fclose(f);
+  Status st = CheckOutputTree(dir.path() + "/file/t", true);
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), StatusCode::kUsage);
+  EXPECT_FALSE(CheckOutputTree(dir.path() + "/file", true).ok());
+}
+
+TEST(LeftoverTemporaryTest, OnlyShoalsOwnForm) {
+  EXPECT_TRUE(IsLeftoverTemporary(".f.out.shoal-tmp-7"));
+  EXPECT_TRUE(IsLeftoverTemporary(".a b.shoal-tmp-123456"));
+  EXPECT_FALSE(IsLeftoverTemporary("f.out.shoal-tmp-7"));  // not hidden
+  EXPECT_FALSE(IsLeftoverTemporary(".f.shoal-tmp-"));
+  EXPECT_FALSE(IsLeftoverTemporary(".f.shoal-tmp-7x"));
+  EXPECT_FALSE(IsLeftoverTemporary(".shoal-tmp-7"));
+  EXPECT_FALSE(IsLeftoverTemporary("f.out"));
+}
+
 }  // namespace
 }  // namespace shoal

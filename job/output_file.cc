@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <filesystem>
 #include <vector>
 
 #include "job/lexical_path.h"
@@ -74,25 +75,52 @@ struct OutputPlace {
   mode_t file_mode = 0600;
 };
 
-Result<OutputPlace> PlaceOutputFile(const std::string& run_dir, std::string_view path) {
+// True when the normalized components `full` lie strictly beneath `root`'s.
+bool Beneath(const std::vector<std::string_view>& full, const std::vector<std::string_view>& root) {
+  bool inside = full.size() > root.size();
+  for (size_t i = 0; inside && i < root.size(); ++i) inside = full[i] == root[i];
+  return inside;
+}
+
+// output.tree itself is trusted (the user named it, and it was checked
+// before the run); below it, nothing is. Directories made in it get the
+// tree's own permissions.
+Result<UniqueFd> OpenTreeSubdir(const std::string& tree,
+                                const std::vector<std::string_view>& components,
+                                mode_t* file_mode = nullptr) {
+  UniqueFd root(::open(tree.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root.valid()) return Status::FromErrno("cannot open output.tree " + tree, errno);
+  struct stat st;
+  mode_t dir_mode = ::fstat(root.get(), &st) == 0 ? (st.st_mode & 0777) : 0700;
+  if (file_mode != nullptr) *file_mode = dir_mode & 0666;
+  return OpenDirsBeneath(root.get(), components, tree, dir_mode);
+}
+
+Result<OutputPlace> PlaceOutputFile(const std::string& run_dir, std::string_view path,
+                                    std::string_view tree) {
   std::string absolute =
       (!path.empty() && path[0] == '/') ? std::string(path) : run_dir + "/" + std::string(path);
-  std::vector<std::string_view> run = NormalComponents(run_dir);
   std::vector<std::string_view> full = NormalComponents(absolute);
-  bool inside = full.size() > run.size();
-  for (size_t i = 0; inside && i < run.size(); ++i) inside = full[i] == run[i];
-  if (!inside) {
+  std::vector<std::string_view> run = NormalComponents(run_dir);
+  std::vector<std::string_view> root = run;
+  const bool in_tree =
+      !tree.empty() && !Beneath(full, run) && Beneath(full, NormalComponents(tree));
+  if (in_tree) root = NormalComponents(tree);
+  if (!Beneath(full, root)) {
     return Status::Error("output file " + std::string(path) + " is not inside the run directory " +
-                         run_dir);
+                         run_dir + (tree.empty() ? "" : " nor output.tree " + std::string(tree)));
   }
-  std::vector<std::string_view> dirs(full.begin() + static_cast<ptrdiff_t>(run.size()),
+  std::vector<std::string_view> dirs(full.begin() + static_cast<ptrdiff_t>(root.size()),
                                      full.end() - 1);
   OutputPlace place;
-  Result<UniqueFd> dir = OpenRunSubdir(run_dir, dirs, &place.file_mode);
+  Result<UniqueFd> dir = in_tree ? OpenTreeSubdir(std::string(tree), dirs, &place.file_mode)
+                                 : OpenRunSubdir(run_dir, dirs, &place.file_mode);
   if (!dir.ok()) return dir.status();
   place.dir = std::move(dir).value();
   place.name = std::string(full.back());
-  place.rel = JoinComponents(full, run.size(), full.size());
+  // Records name a file in the run by its path there, one in the tree whole.
+  place.rel = in_tree ? "/" + JoinComponents(full, 0, full.size())
+                      : JoinComponents(full, run.size(), full.size());
   return place;
 }
 
@@ -110,7 +138,7 @@ Result<UniqueFd> OpenOutputFile(const OutputPlace& place, const std::string& nam
 }  // namespace
 
 Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view path) {
-  Result<OutputPlace> place = PlaceOutputFile(run_dir, path);
+  Result<OutputPlace> place = PlaceOutputFile(run_dir, path, {});
   if (!place.ok()) return place.status();
   Result<UniqueFd> fd = OpenOutputFile(*place, place->name, run_dir + "/" + place->rel);
   if (!fd.ok()) return fd.status();
@@ -121,12 +149,12 @@ Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view
 }
 
 Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir, std::string_view path,
-                                                  uint64_t index) {
-  Result<OutputPlace> place = PlaceOutputFile(run_dir, path);
+                                                  uint64_t index, std::string_view tree) {
+  Result<OutputPlace> place = PlaceOutputFile(run_dir, path, tree);
   if (!place.ok()) return place.status();
   PendingOutputFile file;
   file.temp_ = "." + place->name + ".shoal-tmp-" + std::to_string(index);
-  file.where_ = run_dir + "/" + place->rel;
+  file.where_ = place->rel.starts_with('/') ? place->rel : run_dir + "/" + place->rel;
   Result<UniqueFd> fd = OpenOutputFile(*place, file.temp_, file.where_);
   if (!fd.ok()) return fd.status();
   file.fd = std::move(fd).value();
@@ -134,6 +162,14 @@ Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir, st
   file.name_ = std::move(place->name);
   file.rel = std::move(place->rel);
   return file;
+}
+
+bool IsLeftoverTemporary(std::string_view name) {
+  constexpr std::string_view kMark = ".shoal-tmp-";
+  const size_t mark = name.rfind(kMark);
+  if (name.size() < 2 || name[0] != '.' || mark == std::string_view::npos || mark < 2) return false;
+  std::string_view index = name.substr(mark + kMark.size());
+  return !index.empty() && index.find_first_not_of("0123456789") == std::string_view::npos;
 }
 
 PendingOutputFile::~PendingOutputFile() {
@@ -151,10 +187,10 @@ Status PendingOutputFile::Commit() {
   return Status::Ok();
 }
 
-Status CreateOutDir(const std::string& run_dir, std::string_view out) {
+Status CreateOutDir(const std::string& run_dir, std::string_view out, std::string_view tree) {
   // `out` is built by FillItemPaths from a normalized {rel}, but ItemPaths is
   // a plain struct: check again here, where the directory is made.
-  std::string base = run_dir + "/out";
+  std::string base = tree.empty() ? run_dir + "/out" : std::string(tree);
   if (out.substr(0, base.size()) != base || (out.size() > base.size() && out[base.size()] != '/')) {
     return Status::Error("{out} " + std::string(out) + " is not inside " + base);
   }
@@ -164,9 +200,46 @@ Status CreateOutDir(const std::string& run_dir, std::string_view out) {
       return Status::Error("{out} " + std::string(out) + " is not normalized");
     }
   }
+  if (!tree.empty()) {
+    Result<UniqueFd> dir = OpenTreeSubdir(base, below);
+    return dir.ok() ? Status::Ok() : dir.status();
+  }
   below.insert(below.begin(), "out");
   Result<UniqueFd> dir = OpenRunSubdir(run_dir, below);
   return dir.ok() ? Status::Ok() : dir.status();
+}
+
+Status CheckOutputTree(const std::string& tree, bool create) {
+  if (tree.empty()) return Status::Ok();
+  const std::string what = "output.tree '" + tree + "'";
+  // The nearest directory that exists must let us make (or write in) the tree.
+  std::string existing = tree;
+  struct stat st;
+  while (::stat(existing.c_str(), &st) != 0) {
+    if (errno != ENOENT)
+      return Status::FromErrno("cannot look at " + what, errno, StatusCode::kUsage);
+    size_t slash = existing.rfind('/');
+    existing = slash == 0 || slash == std::string::npos ? "/" : existing.substr(0, slash);
+  }
+  const bool missing = existing != tree;
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::Error(what +
+                         (missing ? " cannot be created: '" + existing + "' is not a directory"
+                                  : " is not a directory") +
+                         "; set output.tree to a directory, or \"\" for the run's out/");
+  }
+  if (::access(existing.c_str(), W_OK | X_OK) != 0) {
+    return Status::Error(
+        what +
+        (missing ? " does not exist and cannot be created in '" + existing + "' (not writable)"
+                 : " is not writable") +
+        "; give it write permission or set another output.tree");
+  }
+  if (!missing || !create) return Status::Ok();
+  std::error_code ec;
+  std::filesystem::create_directories(tree, ec);
+  if (ec) return Status::Error(what + " cannot be created: " + ec.message());
+  return Status::Ok();
 }
 
 }  // namespace shoal

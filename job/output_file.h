@@ -51,19 +51,32 @@ class PendingOutputFile {
 
  private:
   friend Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir,
-                                                           std::string_view path, uint64_t index);
+                                                           std::string_view path, uint64_t index,
+                                                           std::string_view tree);
   UniqueFd dir_;  // the directory both names are in; invalid once committed
   std::string name_;
   std::string temp_;
   std::string where_;  // run_dir/rel, for messages
 };
 
-// Creates the temporary file for `path` (as CreateOutputFile would), for item `index`.
+// True for the name of a PendingOutputFile's temporary file
+// (".NAME.shoal-tmp-INDEX"): one left by a killed worker is never an output.
+bool IsLeftoverTemporary(std::string_view file_name);
+
+// Creates the temporary file for `path` (as CreateOutputFile would), for item
+// `index`. With output.tree = `tree`, `path` may also lie beneath the tree,
+// with the same checks below it; its `rel` is then its absolute path.
 Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir, std::string_view path,
-                                                  uint64_t index);
+                                                  uint64_t index, std::string_view tree = {});
 
 // Creates the directory `out` (an ItemPaths::out: run_dir/out or below it,
-// already normalized) and what is missing above it, with the same checks.
-Status CreateOutDir(const std::string& run_dir, std::string_view out);
+// or with output.tree = `tree` that tree or below it; already normalized)
+// and what is missing above it, with the same checks.
+Status CreateOutDir(const std::string& run_dir, std::string_view out, std::string_view tree = {});
+
+// output.tree before anything runs: "" passes; otherwise it must be a
+// writable directory, or be missing beneath one where it can be made (with
+// `create`, it is made). A failure is a bad setting (kUsage).
+Status CheckOutputTree(const std::string& tree, bool create);
 
 }  // namespace shoal

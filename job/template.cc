@@ -158,7 +158,7 @@ Status Template::AppendTo(const ItemPaths& paths, bool shell_quote, bool make_ou
         break;
       case kFieldOut:
         if (make_out_dir && !out_made) {
-          Status made = CreateOutDir(paths.run, paths.out);
+          Status made = CreateOutDir(paths.run, paths.out, paths.tree);
           if (!made.ok()) return made;
           out_made = true;
         }
@@ -174,19 +174,30 @@ Status Template::AppendTo(const ItemPaths& paths, bool shell_quote, bool make_ou
   return Status::Ok();
 }
 
-Status Template::CheckInsideRun() const {
+Status Template::CheckInsideRun(std::string_view tree) const {
   // A template starts at {run} (depth 0), {out} (depth 1: {run}/out or
-  // below) or, relative, at the run directory itself.
+  // below; with output.tree, depth 0 of that tree) or, relative, at the run
+  // directory itself. An absolute start is allowed only inside the tree.
   size_t i = 0;
   int depth = 0;
+  const char* root = "the run directory";
   if (!pieces_.empty() && (pieces_[0].field == kFieldRun || pieces_[0].field == kFieldOut)) {
-    depth = pieces_[0].field == kFieldOut ? 1 : 0;
+    depth = pieces_[0].field == kFieldOut && tree.empty() ? 1 : 0;
+    if (pieces_[0].field == kFieldOut && !tree.empty()) root = "output.tree";
     i = 1;
   }
   if (i >= pieces_.size() || pieces_[i].field != 0) return Status::Ok();
   std::string_view literal = pieces_[i].literal;
   if (i == 0 && !literal.empty() && literal[0] == '/') {
-    return Status::Error("an absolute path outside the run directory");
+    std::string base(tree);
+    if (!base.empty() && base.back() != '/') base += '/';
+    if (tree.empty() || !literal.starts_with(base)) {
+      return Status::Error(tree.empty() ? "an absolute path outside the run directory"
+                                        : "an absolute path outside the run directory and "
+                                          "output.tree");
+    }
+    literal.remove_prefix(base.size() - 1);  // from the tree's root, at depth 0
+    root = "output.tree";
   }
   // Only whole components count: "{out}x" continues {out}'s last one, and
   // "..{stem}" is not "..".
@@ -201,7 +212,7 @@ Status Template::CheckInsideRun() const {
   for (std::string_view c : SplitComponents(literal)) {
     if (c == ".") continue;
     depth += c == ".." ? -1 : 1;
-    if (depth < 0) return Status::Error("\"..\" climbs out of the run directory");
+    if (depth < 0) return Status::Error(std::string("\"..\" climbs out of ") + root);
   }
   return Status::Ok();
 }

@@ -29,9 +29,11 @@ class Template {
                   std::string* out) const;
   // For a template that names a file: fails if its fixed part already puts it
   // outside the run directory for every item (an absolute literal start, or
-  // ".." climbing above {run}, {out} or a relative start). Values substituted
-  // per item are checked when the file is created.
-  Status CheckInsideRun() const;
+  // ".." climbing above {run}, {out} or a relative start). With output.tree
+  // = `tree`, {out} is rooted there (".." may not climb above it) and an
+  // absolute start inside the tree is allowed. Values substituted per item
+  // are checked when the file is created.
+  Status CheckInsideRun(std::string_view tree = {}) const;
 
  private:
   struct Piece {

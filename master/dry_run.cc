@@ -52,6 +52,9 @@ class DryRunArgv {
       case HandlerKind::kPlugin:
         *argv = {"plugin", settings_->plugin.library, paths.path};
         return Status::Ok();
+      case HandlerKind::kHttp:
+        *argv = {"http", settings_->http.method, settings_->http.url, paths.item};
+        return Status::Ok();
       case HandlerKind::kCommand:
         break;
     }

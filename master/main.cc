@@ -15,6 +15,7 @@
 #include "master/master.h"
 #include "master/merge.h"
 #include "master/resume.h"
+#include "master/retry.h"
 #include "master/run_dir.h"
 #include "master/shard.h"
 #include "master/slurm.h"
@@ -102,6 +103,28 @@ int Merge(const CommandLine& cl) {
   return report->exit_code;
 }
 
+// shoal retry RUN --shards N: a Slurm array over the failed items of RUN,
+// each task a shard of RUN/failed.txt, in shard run directories of their own
+// (their indices are positions in that list) that the job's merge step joins.
+int RetryOnSlurm(CommandLine& cl) {
+  cl.run_dir = ResolveRunDir(cl.run_dir);
+  auto settings = LoadSettings(cl.run_dir + "/settings.toml", cl.overrides);
+  if (!settings.ok()) return PrintError(settings.status());
+  const std::string failed = cl.run_dir + "/failed.txt";
+  struct stat st;
+  if (::stat(failed.c_str(), &st) != 0) {
+    return PrintError(failed + " not found; is " + cl.run_dir + " a shoal run directory?",
+                      kExitUsage);
+  }
+  if (st.st_size == 0) {
+    std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n", cl.run_dir.c_str());
+    return kExitOk;
+  }
+  settings->input.items = std::filesystem::absolute(failed).lexically_normal();
+  settings->input.shard.clear();
+  return ExitStatusOf(RunSlurmJob(*settings, cl.slurm, cl.quiet));
+}
+
 int Init(const CommandLine& cl) {
   struct stat st;
   if (::stat(cl.init_path.c_str(), &st) == 0) {
@@ -161,30 +184,9 @@ int Main(int argc, char** argv) {
     case Verb::kMerge:
       return Merge(*cl);
     case Verb::kRetry: {
-      cl->run_dir = ResolveRunDir(cl->run_dir);
-      // The run's own effective settings, and exactly its failed items.
-      auto settings = LoadSettings(cl->run_dir + "/settings.toml", cl->overrides);
-      if (!settings.ok()) return PrintError(settings.status());
-      RunOptions options = OptionsOf(*cl);
-      options.items_file = cl->run_dir + "/failed.txt";
-      struct stat st;
-      if (::stat(options.items_file.c_str(), &st) != 0) {
-        return PrintError(
-            options.items_file + " not found; is " + cl->run_dir + " a shoal run directory?",
-            kExitUsage);
-      }
-      if (st.st_size == 0) {
-        std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n",
-                     cl->run_dir.c_str());
-        return kExitOk;
-      }
-      if (cl->slurm.shards > 0) {
-        // A Slurm array over just the failed items: each task a shard of them.
-        settings->input.items = std::filesystem::absolute(options.items_file).lexically_normal();
-        settings->input.shard.clear();
-        return ExitStatusOf(RunSlurmJob(*settings, cl->slurm, cl->quiet));
-      }
-      return ExitStatusOf(RunJob(*settings, options));
+      if (cl->slurm.shards > 0) return RetryOnSlurm(*cl);
+      // The run's own settings; its directory completed in place.
+      return ExitStatusOf(RetryJob(cl->run_dir, cl->overrides, OptionsOf(*cl)));
     }
     case Verb::kResume:
       return ExitStatusOf(ResumeJob(cl->run_dir, cl->overrides, OptionsOf(*cl)));

@@ -107,7 +107,7 @@ Status Master::Prepare() {
   const std::string& read = input_.items.empty() ? s_.input.path : input_.items;
   struct stat st;
   bool countable =
-      read != "-" && ::stat(read.c_str(), &st) == 0 &&
+      options_.retry_items.empty() && read != "-" && ::stat(read.c_str(), &st) == 0 &&
       (S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && input_.kind == InputKind::kTree));
   if (countable) {
     auto counting = OpenItemSource(s_, input_.items);
@@ -369,6 +369,11 @@ int Master::Summarize() {
   }
   // After the flush: run.json never says ended before the records are written.
   state_.End(code, prior_ok_ + stats.ok, prior_failed_ + stats.failed);
+  // A retry has finished once every one of its items has a record again;
+  // until then resume finishes it.
+  if (state_.retrying && (code == kExitOk || code == kExitItemsFailed) && !sched.halted()) {
+    state_.retrying = false;
+  }
   if (Status st = WriteRunState(run_.path(), state_); !st.ok()) {
     std::fprintf(stderr, "shoal: %s\n", st.message().c_str());
     code = kExitInternal;
@@ -395,12 +400,19 @@ Result<int> Master::Run() {
   Status st = Prepare();
   if (!st.ok()) return st;
   if (options_.verbose > 0 && !options_.quiet) run_.EchoLogTo(2);
-  if (options_.resume) {
+  if (options_.retrying) {
+    run_.Log("retry " + std::to_string(options_.retries) + ": the failed items of " +
+             options_.retry_items + " without a record yet run again, with their own index; " +
+             std::to_string(prior_ok_ + prior_failed_) + " items recorded (" +
+             std::to_string(prior_failed_) + " failed)");
+  } else if (options_.resume) {
     run_.Log("run resumed: " + std::to_string(prior_ok_ + prior_failed_) +
              " items already recorded (" + std::to_string(prior_failed_) + " failed), " +
              std::to_string(options_.resume->torn) + " torn line(s) cut");
   }
   state_ = RunState::Start(settings_toml_, workers_, prior_ok_, prior_failed_);
+  state_.retries = options_.retries;
+  state_.retrying = options_.retrying;
   run_.Log(std::string("run started: shoal ") + kShoalVersion + ", settings sha256 " +
            state_.settings_sha256 + ", " + std::to_string(workers_) + " workers, input " +
            s_.input.path +

@@ -26,6 +26,13 @@ struct RunOptions {
   // Resume: append to this run directory, skipping the recorded items.
   std::string resume_dir;
   std::shared_ptr<const RunRecords> resume;
+  // 'shoal retry' completes resume_dir: the items come from retry_items (a
+  // retries/N/errors.jsonl, each with its recorded index) instead of the
+  // input. `retries` is what run.json counts; `retrying` says that retry
+  // `retries` is in progress, and stays in run.json until it has finished.
+  std::string retry_items;
+  uint64_t retries = 0;
+  bool retrying = false;
 };
 
 // The exit statuses (main maps a Status's kind to the last two).

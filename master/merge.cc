@@ -13,6 +13,7 @@
 #include "common/json.h"
 #include "common/timestamp.h"
 #include "config/load.h"
+#include "job/output_file.h"
 #include "master/master.h"
 #include "master/record_key.h"
 #include "master/resume.h"
@@ -383,6 +384,8 @@ class Merger {
           if (ec) break;
           if (fs::is_directory(status)) {
             fs::create_directory(to, ec);
+          } else if (IsLeftoverTemporary(it->path().filename().string())) {
+            continue;  // a killed worker's unfinished stdout file: no item's output
           } else if (fs::is_regular_file(status) || fs::is_symlink(status)) {
             Status st = LinkOne(it->path(), to, fs::is_symlink(status), rel.string(), shard);
             if (!st.ok()) return st;

@@ -176,6 +176,7 @@ WorkerExit ProcessPool::Reap(int slot, WorkerEvents& events) {
   Drain(slot, events);  // everything it published before it died counts
   exit.was_ready = p.ch.control->ready.load(std::memory_order_acquire) != 0;
   exit.current_seq = p.ch.control->current_seq.load(std::memory_order_acquire);
+  exit.taken_seq = p.ch.control->taken_seq.load(std::memory_order_acquire);
   return exit;
 }
 

@@ -9,10 +9,13 @@
 #include <filesystem>
 
 #include "common/fd.h"
+#include "job/output_file.h"
 #include "master/item_source.h"
 #include "master/record_key.h"
 #include "master/recorded_input.h"
+#include "master/retry.h"
 #include "master/run_dir.h"
+#include "master/run_state.h"
 #include "master/supervisor.h"
 
 namespace shoal {
@@ -26,24 +29,6 @@ uint64_t Mix(uint64_t x) {
   x ^= x >> 27;
   x *= 0x94d049bb133111ebULL;
   return x ^ (x >> 31);
-}
-
-// Files of the run that resume appends to or replaces but does not read:
-// they too must be regular files (or missing), never a symlink.
-Status CheckRegularOrMissing(const std::string& path) {
-  struct stat st;
-  if (::lstat(path.c_str(), &st) != 0) {
-    return errno == ENOENT ? Status::Ok() : Status::FromErrno("cannot stat " + path, errno);
-  }
-  if (S_ISLNK(st.st_mode)) {
-    return Status::IoError(path +
-                           " is a symbolic link; a run's files must be regular files "
-                           "(replace it with the file it points to)");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    return Status::IoError(path + " is not a regular file; a run's files must be regular files");
-  }
-  return Status::Ok();
 }
 
 std::string ResultsPath(const std::string& run_dir, const Settings& settings) {
@@ -106,6 +91,22 @@ Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
 }
 
 }  // namespace
+
+Status CheckRegularOrMissing(const std::string& path) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0) {
+    return errno == ENOENT ? Status::Ok() : Status::FromErrno("cannot stat " + path, errno);
+  }
+  if (S_ISLNK(st.st_mode)) {
+    return Status::IoError(path +
+                           " is a symbolic link; a run's files must be regular files "
+                           "(replace it with the file it points to)");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Status::IoError(path + " is not a regular file; a run's files must be regular files");
+  }
+  return Status::Ok();
+}
 
 bool DoneSet::Add(uint64_t index) {
   uint64_t w = index / 64;
@@ -190,28 +191,98 @@ std::string ResolveRunDir(const std::string& run_dir) {
   return s;
 }
 
-Result<int> ResumeJob(const std::string& given_dir, const std::vector<Override>& overrides,
-                      RunOptions options) {
-  // A broken installation is said before the records are repaired.
+namespace {
+
+// What a run directory's run.json says; a directory of an older shoal
+// without one is taken as an ended run that was never retried.
+Result<RunState> RunStateOf(const std::string& run_dir) {
+  if (MissingRunState(run_dir)) {
+    RunState state;
+    state.ended = true;
+    state.exit_status = kExitItemsFailed;
+    return state;
+  }
+  return ReadRunState(run_dir);
+}
+}  // namespace
+
+Status OpenRunDir(const std::string& run_dir, const std::vector<Override>& overrides,
+                  Settings* settings, RunState* state) {
+  // A broken installation is said before resume or retry changes the directory.
   if (Result<std::string> worker = FindWorkerExe(); !worker.ok()) return worker.status();
-  const std::string run_dir = ResolveRunDir(given_dir);
   struct stat st;
   if (::stat((run_dir + "/settings.toml").c_str(), &st) != 0) {
     return Status::Error(run_dir + " is not a shoal run directory (no settings.toml)");
   }
-  auto settings = LoadSettings(run_dir + "/settings.toml", overrides);
-  if (!settings.ok()) return settings.status();
+  auto loaded = LoadSettings(run_dir + "/settings.toml", overrides);
+  if (!loaded.ok()) return loaded.status();
+  *settings = std::move(*loaded);
+  auto read = RunStateOf(run_dir);
+  if (!read.ok()) return read.status();
+  *state = std::move(*read);
+  return Status::Ok();
+}
+Result<int> ResumeJob(const std::string& given_dir, const std::vector<Override>& overrides,
+                      RunOptions options) {
+  const std::string run_dir = ResolveRunDir(given_dir);
+  Settings settings;
+  RunState state;
+  Status opened = OpenRunDir(run_dir, overrides, &settings, &state);
+  if (!opened.ok()) return opened;
+  Status cleaned = RemoveUncommittedRetry(run_dir, state);
+  if (!cleaned.ok()) return cleaned;
+  if (state.retrying) {
+    // Before the records are read: the moved-aside failures must not count
+    // as done.
+    Status split = FinishRetrySplit(run_dir);
+    if (!split.ok()) return split;
+    return RunRetryItems(run_dir, settings, state.retries, std::move(options));
+  }
   // Everything is checked before anything changes: the records, then the
   // input against them; only then are torn lines cut and failed.txt rebuilt.
-  auto records = ReadRunRecords(run_dir, *settings);
+  auto records = ReadRunRecords(run_dir, settings);
   if (!records.ok()) return records.status();
-  Status checked = CheckRecordedInput(run_dir, *settings, *records);
+  Status checked = CheckRecordedInput(run_dir, settings, *records);
   if (!checked.ok()) return checked;
-  Status repaired = RepairRunRecords(run_dir, *settings, *records);
+  Status repaired = RepairRunRecords(run_dir, settings, *records);
+  if (!repaired.ok()) return repaired;
+  repaired = RemoveLeftoverTemporaries(run_dir, settings, options.quiet);
   if (!repaired.ok()) return repaired;
   options.resume_dir = run_dir;
   options.resume = std::make_shared<RunRecords>(std::move(*records));
-  return RunJob(*settings, options);
+  options.retries = state.retries;
+  return RunJob(settings, options);
 }
-
+Status RemoveLeftoverTemporaries(const std::string& run_dir, const Settings& settings, bool quiet) {
+  namespace fs = std::filesystem;
+  uint64_t removed = 0;
+  // Only command.stdout = "file" makes them; a walk of a big out/ tree is
+  // not paid for otherwise.
+  if (settings.job.handler != HandlerKind::kCommand ||
+      settings.command.stdout_mode != StdoutMode::kFile) {
+    return Status::Ok();
+  }
+  std::vector<std::string> roots{run_dir};
+  if (!settings.output.tree.empty()) roots.push_back(settings.output.tree);
+  for (const std::string& root : roots) {
+    std::error_code ec;
+    // Symlinks are not followed: nothing outside the roots is looked at.
+    fs::recursive_directory_iterator it(root, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      if (!IsLeftoverTemporary(name)) continue;
+      if (!fs::is_regular_file(it->symlink_status(ec)) || ec) continue;
+      if (::unlink(it->path().c_str()) == 0) ++removed;
+    }
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+      return Status::IoError("cannot look for leftover temporary files under " + root + ": " +
+                             ec.message());
+    }
+  }
+  if (removed > 0 && !quiet) {
+    std::fprintf(stderr, "shoal: removed %llu temporary file(s) that killed workers left behind\n",
+                 static_cast<unsigned long long>(removed));
+  }
+  return Status::Ok();
+}
 }  // namespace shoal

@@ -12,8 +12,10 @@
 #include "common/status.h"
 #include "config/load.h"
 #include "config/settings.h"
+#include "master/item_source.h"
 #include "master/master.h"
 #include "master/run_dir.h"
+#include "master/run_state.h"
 
 namespace shoal {
 
@@ -71,13 +73,29 @@ Status ForEachRecord(const std::string& run_dir, const Settings& settings,
 Status RepairRunRecords(const std::string& run_dir, const Settings& settings,
                         const RunRecords& records);
 
+// Files of the run that resume and retry append to or replace without
+// reading them: they too must be regular files (or missing), never symlinks.
+Status CheckRegularOrMissing(const std::string& path);
+
 // RUN_DIR as resume and retry use it: absolute, normalized, symlinks
 // resolved. Commands run in another directory (command.cwd) and workers
 // write {out} beneath it, so a relative path would point elsewhere there.
 std::string ResolveRunDir(const std::string& run_dir);
 
-// shoal resume RUN_DIR: the run's exit status, as RunJob.
+// shoal resume RUN_DIR: the run's exit status, as RunJob. A run whose
+// retry did not finish (run.json "retrying") finishes that retry.
 Result<int> ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
                       RunOptions options);
+
+// Removes the temporary files of command.stdout = "file"
+// (".NAME.shoal-tmp-INDEX") that a killed worker left in the run directory
+// and in output.tree, and says how many on stderr unless quiet. Run before
+// anything runs again.
+Status RemoveLeftoverTemporaries(const std::string& run_dir, const Settings& settings, bool quiet);
+
+// The common start of resume and retry: the run's settings (overrides
+// applied) and its run.json (an older run without one reads as ended).
+Status OpenRunDir(const std::string& run_dir, const std::vector<Override>& overrides,
+                  Settings* settings, RunState* state);
 
 }  // namespace shoal

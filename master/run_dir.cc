@@ -354,7 +354,14 @@ void RunDirectory::FormatSuccess(const Finished& f, std::string* out) const {
   o.Int("index", static_cast<int64_t>(f.index)).Bytes("item", f.item).Bytes("status", "ok");
   if (f.exit_code >= 0) o.Int("exit", f.exit_code);
   o.Int("attempts", f.attempts).Int("worker", f.worker).Double("ms", f.ms, 3);
-  o.Bytes("output", f.output);
+  if (f.http_status != 0) {
+    o.Int("http_status", f.http_status).Int("bytes", static_cast<int64_t>(f.bytes));
+  }
+  if (f.output_json && !f.output.empty()) {
+    o.Raw("output", f.output);
+  } else {
+    o.Bytes("output", f.output);
+  }
   if (!f.output_file.empty()) o.Bytes("output_file", f.output_file);
   // A command that succeeded may still have said something worth keeping.
   if (!f.stderr_tail.empty()) o.Bytes("stderr", f.stderr_tail);
@@ -369,6 +376,9 @@ void RunDirectory::FormatFailure(const Finished& f, std::string* errors,
   if (f.exit_code >= 0) o.Int("exit", f.exit_code);
   if (f.signal > 0) o.Int("signal", f.signal);
   o.Int("attempts", f.attempts).Int("worker", f.worker).Double("ms", f.ms, 3);
+  if (f.http_status != 0) {
+    o.Int("http_status", f.http_status).Int("bytes", static_cast<int64_t>(f.bytes));
+  }
   if (!f.output.empty()) o.Bytes("output", f.output);
   if (!f.output_file.empty()) o.Bytes("output_file", f.output_file);
   o.Bytes("stderr", f.stderr_tail);

@@ -89,6 +89,10 @@ class RunDirectory {
     std::string_view output;
     std::string_view output_file;
     std::string_view stderr_tail;
+    // From a handler that calls a service (http); see OutcomeRecord.
+    bool output_json = false;  // output is one line of valid JSON: embedded, not quoted
+    int http_status = 0;       // 0 = none
+    uint64_t bytes = 0;        // of the response body, when http_status != 0
   };
   // A results record (jsonl or tsv).
   void RecordSuccess(const Finished& f) { FormatSuccess(f, results_.buffer()); }

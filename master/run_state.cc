@@ -56,6 +56,9 @@ std::string FormatRunState(const RunState& s) {
   }
   o.Int("ok", static_cast<int64_t>(s.ok)).Int("failed", static_cast<int64_t>(s.failed));
   o.Bytes("settings_sha256", s.settings_sha256).Int("workers", s.workers);
+  if (s.retries > 0 || s.retrying) {
+    o.Int("retries", static_cast<int64_t>(s.retries)).Bool("retrying", s.retrying);
+  }
   o.EndLine();
   return out;
 }
@@ -97,6 +100,15 @@ class StateReader {
     if (!String("settings_sha256", &s->settings_sha256)) return Bad("settings_sha256", "a string");
     if (!Int("workers", &workers)) return Bad("workers", "a number");
     s->workers = static_cast<int>(workers);
+    // Optional (runs that were never retried, and older shoals, have none).
+    int64_t retries = 0;
+    if (Has("retries") && (!Int("retries", &retries) || retries < 0)) {
+      return Bad("retries", "a count");
+    }
+    s->retries = static_cast<uint64_t>(retries);
+    if (Has("retrying") && object_["retrying"].get(s->retrying) != simdjson::SUCCESS) {
+      return Bad("retrying", "true or false");
+    }
     if (s->ended != s->exit_status.has_value()) {
       return Status::Error(path_ + ": \"ended\" and \"exit_status\" disagree" + kEdited);
     }
@@ -113,6 +125,10 @@ class StateReader {
     if (object_[key].get(text) != simdjson::SUCCESS) return false;
     v->assign(text);
     return true;
+  }
+  bool Has(const char* key) {
+    simdjson::dom::element e;
+    return object_[key].get(e) == simdjson::SUCCESS;
   }
   bool IsNull(const char* key) {
     simdjson::dom::element e;

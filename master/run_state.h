@@ -6,6 +6,8 @@
 //    "ended":true,"ended_at":"2026-11-22T03:16:40.007Z","exit_status":1,
 //    "ok":998,"failed":2,"settings_sha256":"<64 hex>","workers":8}
 //
+//   ... ,"retries":1,"retrying":false}   once 'shoal retry' has run
+//
 // The master writes it when a run starts (ended false, exit_status and
 // ended_at null) and again once the run's records are on disk (ended true).
 // A resumed run rewrites it the same way: started is when the last run in
@@ -40,6 +42,12 @@ struct RunState {
   // (a resume with -j or other overrides: of the settings with them applied).
   std::string settings_sha256;
   int workers = 0;  // 0 for a merge of shards with different job.workers
+  // Retries of this run done in its own directory ('shoal retry'): how many
+  // have begun (retry K's failed records are under retries/K/), and whether
+  // the last one has not finished (then 'shoal resume' finishes it). Written
+  // only once there has been one; absent means 0 and false.
+  uint64_t retries = 0;
+  bool retrying = false;
 
   // A run of this shoal starting now with the settings `settings_toml` (the
   // text of its settings.toml) and the records already in its directory (a

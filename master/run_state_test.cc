@@ -156,5 +156,27 @@ TEST_F(RunStateTest, NewerVersionIsRefused) {
   EXPECT_NE(e.find("version 2, written by a newer shoal"), std::string::npos) << e;
 }
 
+TEST_F(RunStateTest, RetriesAreWrittenOnceThereIsOne) {
+  RunState s = Started();
+  EXPECT_EQ(FormatRunState(s).find("retr"), std::string::npos);
+  s.retries = 2;
+  s.retrying = true;
+  EXPECT_NE(FormatRunState(s).find(",\"retries\":2,\"retrying\":true}"), std::string::npos)
+      << FormatRunState(s);
+  ASSERT_TRUE(WriteRunState(dir_.string(), s).ok());
+  Result<RunState> r = ReadRunState(dir_.string());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, s);
+  // Absent: never retried.
+  ASSERT_TRUE(WriteRunState(dir_.string(), Started()).ok());
+  r = ReadRunState(dir_.string());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->retries, 0u);
+  EXPECT_FALSE(r->retrying);
+  std::string bad = FormatRunState(Started());
+  bad.insert(bad.size() - 2, ",\"retries\":-1");
+  EXPECT_NE(Error(bad).find("\"retries\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace shoal

@@ -34,12 +34,18 @@ Scheduler::Scheduler(const Settings& settings, int workers, ItemSource& source, 
 }
 
 size_t Scheduler::Depth() const {
-  size_t max_depth = std::max<size_t>(1, static_cast<size_t>(s_.queue.slots) / workers_);
+  // A worker that runs `parallel` items at once needs that many to be busy,
+  // and queued work in proportion to how fast it gets through them.
+  const size_t parallel = s_.job.handler == HandlerKind::kHttp
+                              ? static_cast<size_t>(std::max(s_.http.concurrency, 1))
+                              : 1;
+  size_t max_depth = std::max<size_t>(parallel, static_cast<size_t>(s_.queue.slots) / workers_);
   if (s_.queue.batch > 0) return std::min<size_t>(max_depth, static_cast<size_t>(s_.queue.batch));
   // Until durations are known, one each: slow items must not queue up.
-  if (avg_item_ms_ < 0) return 1;
+  if (avg_item_ms_ < 0) return parallel;
   double want = limits_.queued_work_ms / std::max(avg_item_ms_, 1e-4);
-  return std::clamp<size_t>(static_cast<size_t>(want), 1, max_depth);
+  return std::clamp<size_t>(parallel + static_cast<size_t>(want * static_cast<double>(parallel)), 1,
+                            max_depth);
 }
 
 size_t Scheduler::in_flight() const {
@@ -189,7 +195,7 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
   if (o.ok) {
     Record(true,
            {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
-            o.output, o.output_file, o.stderr_tail},
+            o.output, o.output_file, o.stderr_tail, o.output_json, o.http_status, o.bytes},
            o.ms);
   } else if (stop_signal_ != 0) {
     // Ended during an interrupt, most likely by it (forwarded, or reaching
@@ -198,8 +204,9 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
     if (it->attempt > 1) --retrying_;
     records_.Log("item " + std::to_string(it->index) + " failed (" + std::string(o.reason) +
                  ") during the interrupt; no record, resume runs it again");
-  } else if (it->attempt <= static_cast<uint32_t>(s_.job.retries) && (!stopping_ || halted_)) {
-    Retry(it->index, it->attempt, std::move(it->item), o.reason);
+  } else if (!o.final && it->attempt <= static_cast<uint32_t>(s_.job.retries) &&
+             (!stopping_ || halted_)) {
+    Retry(it->index, it->attempt, std::move(it->item), o.reason, o.retry_after_ms);
   } else {
     Fail(it->index, it->item, it->attempt, slot + 1, o.reason, &o);
   }
@@ -230,6 +237,8 @@ void Scheduler::Fail(uint64_t index, std::string_view item, uint32_t attempts, i
     f.output = o->output;
     f.output_file = o->output_file;
     f.stderr_tail = o->stderr_tail;
+    f.http_status = o->http_status;
+    f.bytes = o->bytes;
   }
   Record(false, f, o != nullptr ? o->ms : -1);
 }
@@ -258,7 +267,7 @@ uint64_t Scheduler::BackoffMs(uint32_t next_attempt) const {
 }
 
 void Scheduler::Retry(uint64_t index, uint32_t failed_attempt, std::string item,
-                      std::string_view reason) {
+                      std::string_view reason, uint32_t at_least_ms) {
   std::string what = "item " + std::to_string(index) + " attempt " +
                      std::to_string(failed_attempt) + " failed (" + std::string(reason) + ")";
   if (halted_) {
@@ -268,7 +277,8 @@ void Scheduler::Retry(uint64_t index, uint32_t failed_attempt, std::string item,
   }
   if (failed_attempt == 1) ++retrying_;
   ++stats_.retried;
-  uint64_t delay_ms = BackoffMs(failed_attempt + 1);
+  // A service that said when to come back (Retry-After) is not called sooner.
+  uint64_t delay_ms = std::max<uint64_t>(BackoffMs(failed_attempt + 1), at_least_ms);
   Pending p{index, failed_attempt + 1, std::move(item)};
   if (delay_ms == 0) {
     records_.Log(what + "; retrying");

@@ -200,7 +200,9 @@ class Scheduler final : public WorkerEvents {
   void Record(bool ok, const RunDirectory::Finished& f, double ms);
   // Another attempt after a failed one, once its backoff has passed; none
   // while halting (the item is left for resume).
-  void Retry(uint64_t index, uint32_t failed_attempt, std::string item, std::string_view reason);
+  // Not sooner than at_least_ms (a service's Retry-After).
+  void Retry(uint64_t index, uint32_t failed_attempt, std::string item, std::string_view reason,
+             uint32_t at_least_ms = 0);
   uint64_t BackoffMs(uint32_t next_attempt) const;
   void CheckHalt();
   void CheckTimeouts(uint64_t now);

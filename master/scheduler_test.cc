@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -425,6 +426,30 @@ TEST_F(SchedulerTest, ADeadWorkersRunningItemUsesAnAttemptTheQueuedOnesDoNot) {
   EXPECT_EQ(records_.failed[0].reason, "worker died: signal 11");
   EXPECT_EQ(records_.failed[0].attempts, 2u);
   EXPECT_EQ(records_.ok.size(), 2u);
+}
+
+// A worker with many calls in flight (handler = "http") says how far it
+// took: every unfinished task up to taken_seq had started and uses an
+// attempt; the ones after it never started and do not.
+TEST_F(SchedulerTest, ADeadWorkerWithManyInFlightChargesOnlyWhatItTook) {
+  s_.job.retries = 1;
+  s_.queue.batch = 4;
+  Start(1, Items(4));
+  sched_->Feed();
+  auto fed = pool_.To(0);
+  ASSERT_EQ(fed.size(), 4u);
+  sched_->OnOutcome(0, Ok(fed[1].task.seq));  // item 2 finished before the death
+  WorkerExit exit{SIGKILL, true, fed[0].task.seq};
+  exit.taken_seq = fed[2].task.seq;  // items 1 and 3 were in flight, item 4 queued
+  sched_->OnWorkerExit(0, exit);
+  EXPECT_TRUE(sched_->Feed());
+  auto again = pool_.To(0);
+  ASSERT_EQ(again.size(), 7u);
+  std::vector<std::pair<uint64_t, uint32_t>> order;
+  for (size_t i = 4; i < 7; ++i) order.push_back({again[i].task.index, again[i].task.attempt});
+  // The never-started one first, then the retries (in either order).
+  std::sort(order.begin() + 1, order.end());
+  EXPECT_EQ(order, (std::vector<std::pair<uint64_t, uint32_t>>{{4, 1}, {1, 2}, {3, 2}}));
 }
 
 TEST_F(SchedulerTest, OutcomesAlreadyPublishedByADeadWorkerCount) {

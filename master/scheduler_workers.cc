@@ -66,12 +66,17 @@ void Scheduler::OnWorkerExit(int slot, const WorkerExit& exit) {
   } else {
     records_.Log(who + " finished");
   }
-  // Its unfinished items: the one it was running used up an attempt; the
-  // ones still queued never started and go first again, in their order.
-  // (Backwards, so that pushing each to the front keeps that order.)
+  // Its unfinished items: the ones it was running used up an attempt (one
+  // of them may be what killed it: a poison item must not kill worker after
+  // worker); the ones still queued never started and go first again, in
+  // their order. (Backwards, so that pushing each to the front keeps that
+  // order.) A worker with many calls in flight ran every unfinished task up
+  // to the last it took.
   for (auto f = w.inflight.rbegin(); f != w.inflight.rend(); ++f) {
     if (f->done || stopping_) continue;
-    if (f->seq == exit.current_seq) {
+    const bool started =
+        f->seq == exit.current_seq || (exit.taken_seq != 0 && f->seq <= exit.taken_seq);
+    if (started) {
       std::string reason = f->seq == w.killed_for_timeout ? "timeout" : "worker died: " + how;
       if (f->attempt <= static_cast<uint32_t>(s_.job.retries)) {
         Retry(f->index, f->attempt, std::move(f->item), reason);
@@ -171,7 +176,12 @@ void Scheduler::CheckLiveness(uint64_t now) {
 void Scheduler::CheckTimeouts(uint64_t now) {
   if (s_.job.timeout.count() <= 0) return;
   uint64_t limit = static_cast<uint64_t>(s_.job.timeout.count()) * 1'000'000ULL;
-  if (s_.job.handler == HandlerKind::kCommand) limit += limits_.command_timeout_slack_ns;
+  // The command and http handlers enforce job.timeout themselves (the http
+  // one per call, with many in flight): the master steps in only when a
+  // worker is stuck past it, never for one slow call among many.
+  if (s_.job.handler == HandlerKind::kCommand || s_.job.handler == HandlerKind::kHttp) {
+    limit += limits_.command_timeout_slack_ns;
+  }
   for (size_t i = 0; i < slots_.size(); ++i) {
     Slot& w = slots_[i];
     if (!w.running || w.killed_for_timeout != 0) continue;

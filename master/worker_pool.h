@@ -35,6 +35,9 @@ struct WorkerExit {
   int wait_status = 0;       // as from waitpid
   bool was_ready = false;    // it had finished starting up
   uint64_t current_seq = 0;  // the task it was running then; 0 = none
+  // A worker running several items at once: the last task it took (every
+  // unfinished one up to it had started). 0 = one item at a time.
+  uint64_t taken_seq = 0;
 };
 
 class WorkerPool {

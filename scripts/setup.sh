@@ -17,9 +17,9 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 trap 'printf "setup: failed: %s\n" "$BASH_COMMAND" >&2' ERR
 
-# What shoal itself needs to build.
+# What shoal itself needs to build (libcurl: handler = "http").
 packages=(build-essential g++ cmake ninja-build libboost-dev libboost-program-options-dev
-          libtomlplusplus-dev libssl-dev libsimdjson-dev)
+          libtomlplusplus-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev)
 # What only the tests need: GoogleTest; the zstd example plugin (pkg-config,
 # libzstd-dev) and the programs the example jobs and the checks run.
 test_packages=(libgtest-dev pkg-config libzstd-dev zstd python3 rsync curl time)

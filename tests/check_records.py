@@ -67,7 +67,8 @@ def check(record, kind):
         reason = record.get("reason")
         if not isinstance(reason, str) or not reason:
             raise Invalid(f"an errors record needs a non-empty reason, got {reason!r}")
-    for key in ("output", "output_file", "reason", "stderr"):
+    # "output" may be any JSON value: the http handler embeds a JSON body as is.
+    for key in ("output_file", "reason", "stderr"):
         if key in record and not isinstance(record[key], str):
             raise Invalid(f"{key} must be a string, got {record[key]!r}")
     for key in ("exit", "worker"):

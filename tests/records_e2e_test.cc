@@ -226,16 +226,17 @@ TEST_F(Records, KilledBetweenErrorsAndFailedListResumeRebuildsTheList) {
   ExpectEachItemOnce(results, errors, Numbers(kItems));
   ExpectFailedListMatchesErrors(run, errors);
   EXPECT_EQ(Items(errors), FailingItems(kItems));
-  // And retry, from a relative path, runs exactly those items again.
+  // And retry, from a relative path, runs exactly those items again, in
+  // the run's own directory.
   std::set<fs::path> before = RunDirs();
   ProcessResult retried = Shoal({"retry", "runs/" + run.filename().string()});
   ASSERT_EQ(retried.status, 1) << Describe(retried);
-  fs::path again;
-  ASSERT_TRUE(NewRunDir(before, &again));
-  std::vector<Record> retry_results, retry_errors;
-  ASSERT_TRUE(ReadRun(again, &retry_results, &retry_errors));
-  EXPECT_TRUE(retry_results.empty());
-  EXPECT_EQ(Items(retry_errors), FailingItems(kItems));
+  EXPECT_EQ(RunDirs(), before);
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ExpectEachItemOnce(results, errors, Numbers(kItems));
+  ExpectFailedListMatchesErrors(run, errors);
+  EXPECT_EQ(Items(errors), FailingItems(kItems));
+  EXPECT_EQ(Sorted(Lines(ReadFile(run / "retries/1/failed.txt"))), FailingItems(kItems));
 }
 
 // Twenty kills at exact write points (hit N: after results, errors or

@@ -183,6 +183,7 @@ class CommandHandler final : public Handler {
   explicit CommandHandler(const HandlerContext& context)
       : command_(context.settings.command),
         run_dir_(context.run_dir),
+        output_tree_(context.settings.output.tree),
         kind_(context.kind),
         item_logs_(context.settings.output.item_logs),
         cwd_is_template_(CwdIsTemplate(context.settings.command)),
@@ -211,6 +212,7 @@ class CommandHandler final : public Handler {
 
   const CommandSettings command_;  // a copy: the handler may outlive the Settings
   const std::string run_dir_;
+  const std::string output_tree_;  // stdout files may go there too
   const InputKind kind_;
   const bool item_logs_;
   const bool cwd_is_template_;  // command.cwd holds placeholders: expanded per item
@@ -383,7 +385,8 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
     std::string path;
     Status expanded = stdout_path_.AppendTo(paths, /*shell_quote=*/false, true, &path);
     if (!expanded.ok()) return Failed("stdout file: " + expanded.message());
-    Result<PendingOutputFile> file = CreatePendingOutputFile(run_dir_, path, paths.index);
+    Result<PendingOutputFile> file =
+        CreatePendingOutputFile(run_dir_, path, paths.index, output_tree_);
     if (!file.ok()) return Failed("stdout file: " + file.status().message());
     stdout_file_.emplace(std::move(file).value());
     Status s = KeepAboveStdio(stdout_file_->fd);

@@ -1,6 +1,7 @@
 #include "worker/handler.h"
 
 #include "worker/command_handler.h"
+#include "worker/http_handler.h"
 #include "worker/plugin_handler.h"
 #include "worker/sha256_handler.h"
 
@@ -14,6 +15,8 @@ Result<std::unique_ptr<Handler>> MakeHandler(const HandlerContext& context) {
       return MakeSha256Handler(context);
     case HandlerKind::kPlugin:
       return MakePluginHandler(context);
+    case HandlerKind::kHttp:
+      return MakeHttpHandler(context);
   }
   return Status::Error("unknown job.handler");
 }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 #include "config/settings.h"
@@ -27,6 +28,12 @@ struct Outcome {
   std::string output;  // stdout (result mode) or the handler's output string, at most kInlineOutput
   std::string output_file;  // when output spilled or stdout = "file": path relative to {run}
   std::string stderr_tail;  // last lines of stderr, at most kStderrTail bytes
+  // A handler that calls a service (http): see OutcomeRecord in common/wire.h.
+  int http_status = 0;
+  uint64_t bytes = 0;
+  uint32_t retry_after_ms = 0;
+  bool final = false;        // failed for good: job.retries does not apply
+  bool output_json = false;  // output is one line of valid JSON
 };
 
 inline constexpr size_t kInlineOutput = 64 * 1024;
@@ -38,12 +45,41 @@ class LogSink {
   virtual void Log(std::string_view line) = 0;
 };
 
+class AsyncHandler;
+
 class Handler {
  public:
   virtual ~Handler() = default;
   // The ItemPaths members Run reads (a PathField mask).
   virtual unsigned fields() const { return kAllFields; }
   virtual Outcome Run(const ItemPaths& paths, LogSink& log) = 0;
+  // Non-null for a handler that runs many items at once: the worker loop
+  // then drives it through this instead of Run.
+  virtual AsyncHandler* async() { return nullptr; }
+};
+
+// What an AsyncHandler reports for an item it started.
+struct Completion {
+  uint64_t tag = 0;  // as given to Start
+  Outcome outcome;
+};
+
+// A handler with many items in flight on one thread (the http handler: one
+// event loop over many calls). The worker loop starts items while the
+// handler has room, and publishes each outcome as Poll reports it, in
+// whatever order the items finish. Like Run, it never throws or exits.
+class AsyncHandler {
+ public:
+  virtual ~AsyncHandler() = default;
+  // Items in flight at most, and now.
+  virtual size_t capacity() const = 0;
+  virtual size_t in_flight() const = 0;
+  // Starts one item while in_flight() < capacity(). Every started item is
+  // reported by a later Poll, also one that could not start at all.
+  virtual void Start(uint64_t tag, const ItemPaths& paths, LogSink& log) = 0;
+  // Moves the items along and appends what finished to *done, waiting up to
+  // timeout_ms for something to finish when nothing has yet.
+  virtual void Poll(int timeout_ms, std::vector<Completion>* done) = 0;
 };
 
 struct HandlerContext {

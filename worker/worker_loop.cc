@@ -4,9 +4,11 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -58,6 +60,51 @@ class Worker : public LogSink {
     }
   }
 
+  // A handler with many items in flight: take tasks while it has room,
+  // start each at once, publish outcomes as they come, in any order. What
+  // the master watches: taken_seq (every unfinished task up to it has
+  // started: a death re-queues them all) and current_seq, the oldest
+  // unfinished one (its start is what a stuck worker is judged by).
+  int LoopAsync(AsyncHandler& handler, const Settings& settings, InputKind kind, unsigned fields) {
+    std::string item;
+    std::vector<Completion> done;
+    // Waiting on the calls with room for more, the loop looks at the task
+    // ring after each wait: the wait starts short (the master refills as
+    // outcomes come) and doubles while nothing arrives, up to kIdleWaitMs.
+    int room_wait_ms = 1;
+    while (true) {
+      const bool stop = header_->shutdown.load(std::memory_order_acquire) != 0;
+      bool took = false;
+      while (!stop && handler.in_flight() < handler.capacity()) {
+        TaskRecord task;
+        ByteRing::ReadStatus st = TryTake(&task, &item);
+        if (st != ByteRing::ReadStatus::kRecord) break;
+        StartAsync(handler, task, settings, kind, fields);
+        took = true;
+      }
+      if (running_.empty()) {
+        if (stop) return 0;
+        // Nothing in flight: sleep on the ring as the one-at-a-time loop does.
+        TaskRecord task;
+        if (!NextTask(&task, &item)) return master_gone_ ? kWorkerMasterGone : 0;
+        StartAsync(handler, task, settings, kind, fields);
+        room_wait_ms = 1;
+        continue;
+      }
+      const bool room = !stop && handler.in_flight() < handler.capacity();
+      room_wait_ms = took ? 1 : room_wait_ms;
+      const int wait_ms = room ? room_wait_ms : kIdleWaitMs;
+      // About to wait: a master asleep must see what was published.
+      if (unannounced_) WakeMaster(/*force=*/true);
+      done.clear();
+      handler.Poll(wait_ms, &done);
+      if (done.empty() && room) room_wait_ms = std::min(room_wait_ms * 2, kIdleWaitMs);
+      if (!done.empty()) room_wait_ms = 1;
+      for (Completion& c : done) FinishAsync(c);
+      if (MasterGone()) return kWorkerMasterGone;
+    }
+  }
+
   void Log(std::string_view line) override {
     LogRecord rec{current_seq_, current_index_, line.substr(0, 16 * 1024)};
     EncodeLog(rec, &buffer_);
@@ -65,34 +112,85 @@ class Worker : public LogSink {
   }
 
  private:
-  // Takes the next task, sleeping while there is none. False at shutdown.
-  bool NextTask(TaskRecord* task, std::string* item) {
+  struct Running {
+    uint64_t seq;
+    uint64_t index;
+    uint64_t start_ns;
+    bool done;
+  };
+
+  void StartAsync(AsyncHandler& handler, const TaskRecord& task, const Settings& settings,
+                  InputKind kind, unsigned fields) {
+    const uint64_t start = MonotonicNanos();
+    running_.push_back({task.seq, task.index, start, false});
+    // Before the call starts: a death from here on charges it an attempt.
+    ch_.control->taken_seq.store(task.seq, std::memory_order_release);
+    if (running_.size() == 1) {
+      ch_.control->current_start_ns.store(start, std::memory_order_relaxed);
+      ch_.control->current_seq.store(task.seq, std::memory_order_release);
+    }
+    current_seq_ = task.seq;
+    current_index_ = task.index;
+    FillItemPaths(settings, kind, task.item, task.index, args_.slot + 1, args_.run_dir, &paths_,
+                  fields);
+    handler.Start(task.seq, paths_, *this);
+    current_seq_ = 0;
+    current_index_ = 0;
+  }
+
+  void FinishAsync(const Completion& c) {
+    // running_ holds at most http.concurrency entries, oldest first.
+    auto it = std::find_if(running_.begin(), running_.end(),
+                           [&](const Running& r) { return r.seq == c.tag && !r.done; });
+    if (it == running_.end()) return;  // cannot happen: every tag was started here
+    it->done = true;
+    PublishOutcome(c.tag, c.outcome, static_cast<double>(MonotonicNanos() - it->start_ns) / 1e6);
+    unannounced_ = true;
+    if (it != running_.begin()) return;
+    while (!running_.empty() && running_.front().done) running_.pop_front();
+    if (running_.empty()) {
+      ch_.control->current_seq.store(0, std::memory_order_release);
+    } else {
+      ch_.control->current_start_ns.store(running_.front().start_ns, std::memory_order_relaxed);
+      ch_.control->current_seq.store(running_.front().seq, std::memory_order_release);
+    }
+  }
+
+  // One look at the task ring: kRecord with *task filled, or kEmpty.
+  ByteRing::ReadStatus TryTake(TaskRecord* task, std::string* item) {
     std::string_view payload;
     uint32_t type = 0;
+    ByteRing::ReadStatus st = ch_.tasks.Read(&type, &payload, &scratch_);
+    if (st == ByteRing::ReadStatus::kRecord) {
+      if (type != kTaskRecord || !DecodeTask(payload, task)) {
+        std::fprintf(stderr, "shoal-worker %d: malformed task record\n", args_.slot + 1);
+        _exit(kWorkerStartFailed);
+      }
+      item->assign(task->item);
+      task->item = *item;
+      ch_.tasks.Release();
+      AskForMoreEarly();
+      FaultPoint("worker-after-take");
+      return st;
+    }
+    if (st == ByteRing::ReadStatus::kCorrupt) {
+      std::fprintf(stderr, "shoal-worker %d: corrupt task ring\n", args_.slot + 1);
+      _exit(kWorkerStartFailed);
+    }
+    return st;
+  }
+
+  // Takes the next task, sleeping while there is none. False at shutdown.
+  bool NextTask(TaskRecord* task, std::string* item) {
     while (true) {
       // Shutdown means "take nothing more": at the end of a run the rings are
       // empty anyway; on an interrupt, queued tasks stay unstarted.
       if (header_->shutdown.load(std::memory_order_acquire) != 0) return false;
-      ByteRing::ReadStatus st = ch_.tasks.Read(&type, &payload, &scratch_);
-      if (st == ByteRing::ReadStatus::kRecord) {
-        if (type != kTaskRecord || !DecodeTask(payload, task)) {
-          std::fprintf(stderr, "shoal-worker %d: malformed task record\n", args_.slot + 1);
-          _exit(kWorkerStartFailed);
-        }
-        item->assign(task->item);
-        task->item = *item;
-        ch_.tasks.Release();
-        AskForMoreEarly();
-        FaultPoint("worker-after-take");
-        return true;
-      }
-      if (st == ByteRing::ReadStatus::kCorrupt) {
-        std::fprintf(stderr, "shoal-worker %d: corrupt task ring\n", args_.slot + 1);
-        _exit(kWorkerStartFailed);
-      }
+      if (TryTake(task, item) == ByteRing::ReadStatus::kRecord) return true;
       // Nothing to do: make sure the master has seen everything, then sleep.
       FaultPoint("worker-idle");
       WakeMaster(/*force=*/true);
+      unannounced_ = false;
       uint32_t seen = ch_.control->wake.load(std::memory_order_acquire);
       ch_.control->sleeping.store(1, std::memory_order_seq_cst);
       std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -115,6 +213,12 @@ class Worker : public LogSink {
     rec.output = std::string_view(o.output).substr(0, kInlineOutput);
     rec.output_file = o.output_file;
     rec.stderr_tail = std::string_view(o.stderr_tail).substr(0, kStderrTail);
+    rec.http_status = o.http_status;
+    rec.bytes = o.bytes;
+    rec.retry_after_ms = o.retry_after_ms;
+    rec.final = o.final;
+    // A cut JSON value is no JSON: then it is a string like any other.
+    rec.output_json = o.output_json && o.output.size() <= kInlineOutput;
     EncodeOutcome(rec, &buffer_);
     Push(o.ok ? ch_.results : ch_.errors, kOutcomeRecord, buffer_);
     WakeMaster(/*force=*/false);
@@ -170,6 +274,7 @@ class Worker : public LogSink {
     uint64_t now = MonotonicNanos();
     if (!force && now - last_wake_ns_ < kWakeMasterEveryNs) return;
     last_wake_ns_ = now;
+    unannounced_ = false;
     uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(args_.wake_fd, &one, sizeof one);
   }
@@ -192,6 +297,8 @@ class Worker : public LogSink {
   uint64_t refill_mark_ = 0;   // wake the master once the backlog falls to this
   bool refill_armed_ = false;
   bool master_gone_ = false;
+  bool unannounced_ = false;     // outcomes published since the master was last woken
+  std::deque<Running> running_;  // LoopAsync: started items, in task order
 };
 
 // The run's settings.toml, if it is still what the master wrote and runs by.
@@ -271,7 +378,9 @@ int RunWorker(const WorkerArgs& args) {
   channel.control->pid.store(static_cast<uint32_t>(::getpid()), std::memory_order_relaxed);
   channel.control->ready.store(1, std::memory_order_release);
   Worker worker(args, header, channel);
-  int code = worker.Loop(**handler, *settings, kind);
+  AsyncHandler* async = (*handler)->async();
+  int code = async != nullptr ? worker.LoopAsync(*async, *settings, kind, (*handler)->fields())
+                              : worker.Loop(**handler, *settings, kind);
   EndOrphans();  // nothing a command started outlives its worker
   return code;
 }

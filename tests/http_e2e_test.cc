@@ -1,0 +1,228 @@
+// handler = "http" end to end, against tests/http_test_server.py on
+// 127.0.0.1: what each id's prefix makes the server do is described there.
+#include <signal.h>
+
+#include <map>
+
+#include "tests/e2e_support.h"
+
+namespace shoal {
+namespace e2e {
+namespace {
+
+class HttpE2e : public E2e {
+ protected:
+  void SetUp() override {
+    E2e::SetUp();
+    server_dir_ = dir_ / "server";
+    fs::create_directories(server_dir_);
+    server_ = std::make_unique<Child>(
+        std::vector<std::string>{"python3", std::string(SHOAL_TESTS_DIR) + "/http_test_server.py",
+                                 server_dir_.string()},
+        dir_, dir_ / ".server");
+    ASSERT_TRUE(WaitFor([&] { return fs::exists(server_dir_ / "port"); }, seconds(30)))
+        << server_->StderrSoFar();
+    port_ = ReadFile(server_dir_ / "port");
+  }
+  void TearDown() override {
+    server_.reset();
+    E2e::TearDown();
+  }
+
+  void WriteJob(const std::vector<std::string>& items, const std::string& extra) {
+    std::string list;
+    for (const std::string& i : items) list += i + "\n";
+    WriteFile(dir_ / "ids.txt", list);
+    WriteFile(dir_ / "settings.toml", "[job]\nname = \"api\"\nhandler = \"http\"\nworkers = 2\n" +
+                                          extra +
+                                          "\n[input]\npath = \"ids.txt\"\n"
+                                          "[http]\nurl = \"http://127.0.0.1:" +
+                                          port_ + "/items/{item}\"\n" + http_);
+  }
+
+  // How often the server was asked for each id.
+  std::map<std::string, int> Requests() {
+    std::map<std::string, int> n;
+    for (const std::string& line : Lines(ReadFile(server_dir_ / "requests.log"))) {
+      ++n[line.substr(0, line.find(' '))];
+    }
+    return n;
+  }
+  std::vector<double> RequestTimes(const std::string& id) {
+    std::vector<double> t;
+    for (const std::string& line : Lines(ReadFile(server_dir_ / "requests.log"))) {
+      if (line.substr(0, line.find(' ')) == id) t.push_back(std::stod(line.substr(line.find(' '))));
+    }
+    return t;
+  }
+  void Get(const std::string& path) {
+    ProcessResult r = Run({"curl", "-sf", "http://127.0.0.1:" + port_ + path});
+    ASSERT_EQ(r.status, 0) << Describe(r);
+  }
+
+  fs::path server_dir_;
+  std::unique_ptr<Child> server_;
+  std::string port_;
+  std::string http_;
+};
+
+std::vector<std::string> Ids(const std::string& prefix, int n) {
+  std::vector<std::string> v;
+  for (int i = 0; i < n; ++i) v.push_back(prefix + std::to_string(i));
+  return v;
+}
+
+TEST_F(HttpE2e, AnswersAreRecordsJsonEmbedded) {
+  std::vector<std::string> items = Ids("a-", 300);
+  items.push_back("t-1");
+  items.push_back("a b/c&d");  // percent-encoded into one path segment
+  WriteJob(items, "");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  EXPECT_TRUE(errors.empty());
+  for (const Record& r : results) {
+    if (r.item == "t-1") {
+      EXPECT_EQ(r.output, "hello t-1");
+    } else {
+      // check_records.py prints a JSON output as json.dumps does.
+      EXPECT_EQ(r.output,
+                "{\"id\": \"" + r.item + "\", \"n\": " + std::to_string(r.item.size()) + "}");
+    }
+  }
+  const std::string text = ReadFile(run / "results.jsonl");
+  EXPECT_NE(text.find("\"http_status\":200"), std::string::npos);
+  EXPECT_NE(text.find("\"output\":{\"id\":\"a-0\",\"n\":3}"), std::string::npos)
+      << text.substr(0, 500);
+  std::map<std::string, int> asked = Requests();
+  EXPECT_EQ(asked.size(), items.size());
+  for (const auto& [id, n] : asked) EXPECT_EQ(n, 1) << id;
+}
+
+TEST_F(HttpE2e, ServerErrorsFailAndRetryCallsExactlyThem) {
+  std::vector<std::string> items = Ids("a-", 50);
+  std::vector<std::string> bad = Ids("e-", 5);
+  items.insert(items.begin() + 10, bad.begin(), bad.end());
+  // 500 is not in retry_on: job.retries does not call it again.
+  WriteJob(items, "retries = 2");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  ASSERT_EQ(Sorted(Items(errors)), Sorted(bad));
+  for (const Record& r : errors) EXPECT_EQ(r.reason, "http 500") << r.item;
+  EXPECT_NE(ReadFile(run / "errors.jsonl").find("\"stderr\":\"boom e-0\""), std::string::npos);
+  EXPECT_EQ(Sorted(Lines(ReadFile(run / "failed.txt"))), Sorted(bad));
+  for (const auto& [id, n] : Requests()) EXPECT_EQ(n, 1) << id;
+
+  Get("/_heal");
+  const size_t first_run = Lines(ReadFile(server_dir_ / "requests.log")).size();
+  ProcessResult r = Shoal({"retry", run.string(), "-o", runs_.string()});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  std::vector<std::string> called;
+  std::vector<std::string> log = Lines(ReadFile(server_dir_ / "requests.log"));
+  for (size_t i = first_run; i < log.size(); ++i)
+    called.push_back(log[i].substr(0, log[i].find(' ')));
+  EXPECT_EQ(Sorted(called), Sorted(bad));
+}
+
+TEST_F(HttpE2e, TooManyRequestsWaitsForRetryAfter) {
+  std::vector<std::string> items = Ids("a-", 20);
+  items.push_back("r-1");
+  items.push_back("r-2");
+  WriteJob(items, "retries = 1");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  for (const std::string id : {"r-1", "r-2"}) {
+    std::vector<double> t = RequestTimes(id);
+    ASSERT_EQ(t.size(), 2u) << id;
+    // Retry-After: 1 (job.retry_delay is 0): not called again sooner.
+    EXPECT_GE(t[1] - t[0], 0.95) << id;
+  }
+}
+
+TEST_F(HttpE2e, ClosedConnectionsAreRetried) {
+  std::vector<std::string> items = Ids("c-", 30);
+  std::vector<std::string> fine = Ids("a-", 30);
+  items.insert(items.end(), fine.begin(), fine.end());
+  WriteJob(items, "retries = 1");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  EXPECT_TRUE(errors.empty());
+  for (const std::string& id : Ids("c-", 30)) EXPECT_EQ(Requests()[id], 2) << id;
+}
+
+TEST_F(HttpE2e, SlowCallTimesOutAloneAndBigBodyFailsCleanly) {
+  std::vector<std::string> items = Ids("a-", 40);
+  items.push_back("s-1");
+  items.push_back("b-1");
+  http_ = "max_body = 4096\n";
+  WriteJob(items, "timeout = \"1s\"");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  std::map<std::string, std::string> reasons = ReasonsByItem(errors);
+  EXPECT_EQ(reasons.size(), 2u);
+  EXPECT_EQ(reasons["s-1"], "timeout");
+  EXPECT_EQ(reasons["b-1"], "body over http.max_body (4096 bytes)");
+  // curl ended the slow call: the master killed no worker for it.
+  EXPECT_EQ(ReadFile(run / "log.txt").find("killing it"), std::string::npos);
+}
+
+TEST_F(HttpE2e, UnsetVariableIsASettingsError) {
+  http_ = "headers = { Authorization = \"Bearer ${SHOAL_E2E_SURELY_UNSET}\" }\n";
+  WriteJob({"a-1"}, "");
+  ProcessResult r = RunJob();
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("SHOAL_E2E_SURELY_UNSET"), std::string::npos) << r.err;
+  EXPECT_TRUE(Requests().empty());
+}
+
+TEST_F(HttpE2e, KilledWorkerWithManyCallsInFlightLosesNone) {
+  std::vector<std::string> items = Ids("h-", 100);
+  http_ = "concurrency = 64\n";
+  WriteFile(dir_ / "ids.txt", "");
+  WriteJob(items, "retries = 1");
+  // One worker: it holds 64 calls open on the server.
+  std::string settings = ReadFile(dir_ / "settings.toml");
+  settings.replace(settings.find("workers = 2"), 11, "workers = 1");
+  WriteFile(dir_ / "settings.toml", settings);
+  Child shoal(WithShoal({"run", "settings.toml", "-o", runs_.string()}), dir_, NextCapture());
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(server_dir_ / "held") == "64"; }, seconds(60)))
+      << ReadFile(server_dir_ / "held");
+  fs::path run;
+  ASSERT_TRUE(NewRunDir({}, &run));
+  // The master's one child is the worker.
+  const std::string pid = std::to_string(shoal.pid());
+  const std::string children = ReadFile("/proc/" + pid + "/task/" + pid + "/children");
+  ASSERT_FALSE(children.empty());
+  const int worker = std::stoi(children);
+  ASSERT_EQ(kill(worker, SIGKILL), 0);
+  // Its replacement starts and takes its own calls: the 64 are open again.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        const std::string now = ReadFile("/proc/" + pid + "/task/" + pid + "/children");
+        return !now.empty() && std::stoi(now) != worker;
+      },
+      seconds(30)));
+  Get("/_release");
+  ProcessResult r = shoal.Wait(seconds(120));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  EXPECT_TRUE(errors.empty());
+  int twice = 0;
+  for (const auto& [id, n] : Requests()) twice += n == 2;
+  EXPECT_EQ(twice, 64);  // the 64 in flight were called again, the rest once
+}
+
+}  // namespace
+}  // namespace e2e
+}  // namespace shoal
