@@ -1,7 +1,8 @@
 // Where shoal finds shoal-worker (issue 12): beside itself (the build tree),
 // or in libexec/shoal/ relative to its bin/ (an installed tree); with neither,
-// a run says so, naming both places, before it creates anything. Each test
-// copies the built binaries into a layout of its own.
+// run, slurm, resume and retry say so, naming both places, before they create
+// or change anything. Each test copies the built binaries into a layout of
+// its own.
 
 #include "tests/e2e_support.h"
 
@@ -85,6 +86,29 @@ TEST_F(Install, NoWorkerIsSaidBeforeAnythingIsCreated) {
     EXPECT_NE(r.err.find(beside), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(libexec), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(runs_)) << "shoal " << args[0] << " created " << runs_;
+  }
+}
+
+// resume and retry open an existing run directory: a lone shoal leaves it as it was.
+TEST_F(Install, NoWorkerLeavesARunDirectoryAsItWas) {
+  ASSERT_EQ(Shoal({"run", "settings.toml", "-o", runs_.string(), "-q"}).status, 0);
+  fs::path run;
+  ASSERT_TRUE(NewRunDir({}, &run));
+  auto snapshot = [&run] {
+    std::map<std::string, std::string> files;
+    for (const auto& entry : fs::recursive_directory_iterator(run)) {
+      files[entry.path().string()] = entry.is_regular_file() ? ReadFile(entry.path()) : "(dir)";
+    }
+    return files;
+  };
+  const auto before = snapshot();
+  const fs::path shoal = Lay("");
+  for (const char* verb : {"resume", "retry"}) {
+    SCOPED_TRACE(verb);
+    ProcessResult r = RunWith(shoal, {verb, run.string()});
+    EXPECT_EQ(r.status, 3) << Describe(r);
+    EXPECT_NE(r.err.find("cannot find shoal-worker"), std::string::npos) << r.err;
+    EXPECT_EQ(snapshot(), before);
   }
 }
 
