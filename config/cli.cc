@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <string_view>
 
+#include "config/help.h"
+
 namespace shoal {
 
 const char kShoalVersion[] = "0.1.0";
@@ -16,26 +18,21 @@ namespace {
 
 namespace po = boost::program_options;
 
-constexpr std::pair<std::string_view, Verb> kVerbs[] = {
-    {"run", Verb::kRun},     {"retry", Verb::kRetry}, {"resume", Verb::kResume},
-    {"check", Verb::kCheck}, {"init", Verb::kInit},   {"merge", Verb::kMerge},
-    {"slurm", Verb::kSlurm},
-};
-
+// help is a verb of the table but not one the parser looks up: it has its
+// own arguments ("help settings --man").
 std::vector<std::string> VerbNames() {
   std::vector<std::string> names;
-  for (const auto& [name, verb] : kVerbs) names.emplace_back(name);
+  for (const VerbSpec& v : Verbs()) {
+    if (v.verb != Verb::kHelp) names.emplace_back(v.name);
+  }
   return names;
 }
 
 bool FindVerb(std::string_view name, Verb* verb) {
-  for (const auto& [n, v] : kVerbs) {
-    if (n == name) {
-      *verb = v;
-      return true;
-    }
-  }
-  return false;
+  const VerbSpec* spec = FindVerbSpec(name);
+  if (spec == nullptr || spec->verb == Verb::kHelp) return false;
+  *verb = spec->verb;
+  return true;
 }
 
 // No "shoal: " prefix: main puts it before every error it prints.
@@ -43,41 +40,19 @@ Status UsageError(const std::string& what, const std::string& topic) {
   return Status::Error(what + "; see 'shoal " + (topic.empty() ? "" : topic + " ") + "--help'");
 }
 
-// What each verb accepts. Descriptions live in HelpText, written by hand so
-// that every option comes with an example.
+// What each verb accepts, from the one table of options (config/help.cc).
 po::options_description OptionsFor(Verb verb) {
   po::options_description desc;
   auto add = desc.add_options();
-  if (verb == Verb::kMerge) {
-    add("output-dir,o", po::value<std::string>(), "");
-    add("quiet,q", "");
-    add("verbose,v", "");
-  } else if (verb != Verb::kInit) {
-    add("workers,j", po::value<std::string>(), "");
-    add("input,i", po::value<std::string>(), "");
-    add("output-dir,o", po::value<std::string>(), "");
-    add("set", po::value<std::string>(), "");
-    add("quiet,q", "");
-    add("verbose,v", "");
+  for (const OptionSpec& o : Options()) {
+    if (!(o.verbs & VerbBit(verb))) continue;
+    const std::string name = std::string(o.name) + (o.letter ? std::string(",") + o.letter : "");
+    if (o.arg.empty()) {
+      add(name.c_str(), "");
+    } else {
+      add(name.c_str(), po::value<std::string>(), "");
+    }
   }
-  if (verb == Verb::kRun || verb == Verb::kRetry || verb == Verb::kResume) {
-    add("items", po::value<std::string>(), "");
-    add("dry-run", "");
-    add("progress", "");
-    add("no-progress", "");
-  }
-  if (verb == Verb::kRun || verb == Verb::kCheck) add("shard", po::value<std::string>(), "");
-  if (verb == Verb::kSlurm || verb == Verb::kRetry) {
-    add("shards", po::value<std::string>(), "");
-    add("partition", po::value<std::string>(), "");
-    add("time", po::value<std::string>(), "");
-    add("cpus-per-task", po::value<std::string>(), "");
-    add("sbatch", po::value<std::string>(), "");
-    add("submit", "");
-    add("wait", "");
-  }
-  add("help,h", "");
-  add("version", "");
   add("positional", po::value<std::vector<std::string>>(), "");
   return desc;
 }
@@ -224,12 +199,26 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
   if (first == "help" || first == "-h" || first == "--help") {
     cl.verb = Verb::kHelp;
     if (args.size() >= 2 && args[1] == "settings") {
-      // Not a command: the reference of every settings key, as text or Markdown.
-      if (args.size() > 3 || (args.size() == 3 && args[2] != "--markdown")) {
+      // Not a command: the reference of every settings key, as text,
+      // Markdown (docs/settings.md) or roff (shoal-settings.5).
+      if (args.size() > 3 || (args.size() == 3 && args[2] != "--markdown" && args[2] != "--man")) {
         return UsageError(
-            "unexpected argument '" + args[2] + "', help settings takes only --markdown", "");
+            "unexpected argument '" + args[2] + "', help settings takes only --markdown or --man",
+            "");
       }
-      cl.help_topic = args.size() == 3 ? "settings --markdown" : "settings";
+      cl.help_topic = args.size() == 3 ? "settings " + args[2] : "settings";
+      return cl;
+    }
+    // What the build generates and installs: shoal.1 and the completions.
+    if (args.size() == 2 && args[1] == "--man") {
+      cl.help_topic = "--man";
+      return cl;
+    }
+    if (args.size() >= 2 && args[1] == "completion") {
+      if (args.size() != 3 || (args[2] != "bash" && args[2] != "zsh")) {
+        return UsageError("help completion takes a shell: bash or zsh", "");
+      }
+      cl.help_topic = "completion " + args[2];
       return cl;
     }
     if (args.size() > 2) return UsageError("unexpected argument '" + args[2] + "'", "");
@@ -335,243 +324,6 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
     return UsageError("--wait needs --submit (it waits for the submitted merge job)", first);
   }
   return cl;
-}
-
-namespace {
-
-constexpr char kOverview[] = R"(shoal - run one job over many items, on every core
-
-Usage:
-  shoal run [SETTINGS] [OPTIONS]     run a job (SETTINGS defaults to ./settings.toml)
-  shoal run SETTINGS --items FILE    run only the items listed in FILE (e.g. a failed list)
-  shoal retry RUN_DIR [OPTIONS]      re-run the failed items of a finished run, same settings
-  shoal resume RUN_DIR [OPTIONS]     finish an interrupted run; items done or failed are skipped
-  shoal check [SETTINGS] [OPTIONS]   validate settings, print the effective configuration
-  shoal init [PATH]                  write an annotated settings.toml to start from
-  shoal slurm SETTINGS --shards N    write (--submit: submit) a Slurm job array over N
-                                     shards of the input, and a job that merges them
-  shoal merge RUN_DIR... -o DIR      merge the run directories of shards into one
-  shoal help COMMAND                 help for one command (also: shoal COMMAND --help)
-  shoal help settings                every key of settings.toml: type, default, meaning
-  shoal --version                    print the version
-
-Start with:
-  shoal init && shoal check && shoal run
-
-Exit status: 0 every item succeeded; 1 at least one item failed; 2 bad usage or
-bad settings (nothing ran); 3 internal error; 130 / 143 interrupted by SIGINT /
-SIGTERM (the run directory is resumable with 'shoal resume').
-)";
-
-constexpr char kOverrideOptions[] = R"(
-Settings options (they override settings.toml, in the order given):
-  -j, --workers N          job.workers: worker processes; 0 = one per core
-                             e.g. -j 16
-  -i, --input PATH         input.path: a directory to walk, a list file, or - for stdin
-                             e.g. -i ./photos
-  -o, --output-dir DIR     output.dir: where run directories are created
-                             e.g. -o /scratch/runs
-      --set KEY=VALUE      any key of settings.toml, repeatable; VALUE is TOML
-                           when it parses as TOML, else a plain string
-                             e.g. --set job.timeout=30s --set 'command.argv=["echo","{}"]'
-                             e.g. --set command.env.LC_ALL=C
-)";
-
-constexpr char kRunOptions[] = R"(
-Run options:
-      --items FILE         run only the items listed in FILE, one per line
-                           (a failed.txt from an earlier run; - = stdin)
-                             e.g. --items runs/checksums-20261122-031500/failed.txt
-      --dry-run            print each item's command line, shell-quoted, one per
-                           line on stdout; run nothing and create nothing ({run}
-                           and {out} show where a run started now would write)
-                             e.g. shoal run --dry-run | head
-      --progress           a live progress line on stderr (done/total, failed,
-                           items/s, elapsed, ETA, a bar), even when stderr is not
-                           a terminal (default: only on a terminal, without -q)
-                             e.g. shoal run --progress 2>progress.log
-      --no-progress        no live line: a plain status line every
-                           output.status_every instead, as when stderr is a file
-                             e.g. shoal run --no-progress --set output.status_every=1m
-)";
-
-constexpr char kShardOption[] = R"(
-Shard option:
-      --shard K/N          input.shard: run only shard K (0 to N-1) of N, the items
-                           whose text hashes to K; default: from the environment,
-                           SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT of an array
-                           0-(N-1), or JOB_COMPLETION_INDEX with SHOAL_SHARDS=N
-                             e.g. --shard 2/8    (--shard 0/1: the whole input)
-)";
-
-constexpr char kSlurmOptions[] = R"(
-Slurm options:
-      --shards N           array tasks, each running one shard of the input
-      --partition P        #SBATCH --partition=P
-                             e.g. --partition batch
-      --time T             #SBATCH --time=T, a limit per task
-                             e.g. --time 2:00:00
-      --cpus-per-task C    #SBATCH --cpus-per-task=C; each shard then runs C workers
-                           unless job.workers is set
-      --sbatch=ARG         any other sbatch option, as an #SBATCH line; repeatable
-                             e.g. --sbatch=--mem=8G --sbatch=--account=proj
-      --submit             submit with sbatch: the array, then the merge job
-                           (--dependency=afterany on the array)
-      --wait               with --submit: wait for the merge job and exit with its
-                           status (0 all items ok, 1 some failed, 2 merge refused)
-)";
-
-constexpr char kOutputOptions[] = R"(
-Output options:
-  -q, --quiet              print only errors: no progress or status lines, and no
-                           summary when every item succeeded (log.txt has it all)
-                             e.g. shoal run -q || cat runs/*/failed.txt
-  -v, --verbose            also print log.txt as it is written: workers started
-                           and died, retries, handler log lines, the summary
-                             e.g. shoal run -v
-  -h, --help               show this help
-                             e.g. shoal run --help
-      --version            print the version
-                             e.g. shoal --version
-)";
-
-}  // namespace
-
-std::string HelpText(const std::string& topic) {
-  if (topic == "settings" || topic == "settings --markdown") {
-    return SettingsReference(topic != "settings");
-  }
-  if (topic == "run") {
-    return std::string(R"(Usage: shoal run [SETTINGS] [OPTIONS]
-
-Run the job that SETTINGS (default ./settings.toml) describes. Each run writes a
-new directory under output.dir: results.jsonl, errors.jsonl, failed.txt, log.txt.
-
-Examples:
-  shoal run                                  ./settings.toml as written
-  shoal run jobs/gzip.toml -j 8 -i /data     eight workers over /data
-  shoal run jobs/gzip.toml --items runs/gzip-20261122-031500/failed.txt
-  shoal run jobs/gzip.toml --shard 0/4       a quarter of the items, on this machine
-  shoal run --set job.retries=2 --set job.retry_delay=5s --set job.max_failures=5%
-
-While it runs: on a terminal, one live line on stderr (done/total, failed,
-items/s, elapsed, ETA, a bar); otherwise a status line every
-output.status_every, e.g. "1200 done, 3 failed, 8800 remaining, 250 items/s,
-elapsed 4.8s, ETA 39s". log.txt gets the same status lines, and at the end a
-summary: counts per failure reason, CPU time, item durations (p50/p95/p99/max)
-and the slowest items. A failed item is tried job.retries more times, after
-job.retry_delay, doubling each time. Once job.max_failures ("10" or "5%")
-items failed, no new items start: the running ones finish, the run exits 1,
-and 'shoal resume RUN_DIR' runs the rest. With output.order = "input",
-results are written in input order.
-)") + kOverrideOptions +
-           kRunOptions + kShardOption + kOutputOptions;
-  }
-  if (topic == "retry") {
-    return std::string(R"(Usage: shoal retry RUN_DIR [OPTIONS]
-
-Re-run the items in RUN_DIR/failed.txt with RUN_DIR/settings.toml, as a new run.
-Options override those settings.
-
-Examples:
-  shoal retry runs/checksums-20261122-031500
-  shoal retry runs/checksums-20261122-031500 --set job.timeout=10m
-  shoal retry runs/checksums-slurm/merged --shards 8 --submit
-                                   the failed items as a Slurm array of 8 shards
-
-With --shards N, nothing runs here: retry writes (with --submit, submits) a
-Slurm job array over RUN_DIR/failed.txt and a job that merges its shards, as
-'shoal slurm' does.
-)") + kOverrideOptions +
-           kRunOptions + kSlurmOptions + kOutputOptions;
-  }
-  if (topic == "resume") {
-    return std::string(R"(Usage: shoal resume RUN_DIR [OPTIONS]
-
-Finish an interrupted run in place: items already in results.jsonl or
-errors.jsonl are skipped, the rest run with RUN_DIR/settings.toml.
-Options override those settings.
-
-Examples:
-  shoal resume runs/checksums-20261122-031500
-  shoal resume runs/checksums-20261122-031500 -j 4
-)") + kOverrideOptions +
-           kRunOptions + kOutputOptions;
-  }
-  if (topic == "check") {
-    return std::string(R"(Usage: shoal check [SETTINGS] [OPTIONS]
-
-Validate SETTINGS (default ./settings.toml) with the options applied, print the
-effective configuration as TOML, and exit: 0 if valid, 2 if not.
-
-Examples:
-  shoal check
-  shoal check jobs/gzip.toml -j 8 --set job.timeout=1m
-)") + kOverrideOptions +
-           kShardOption + kOutputOptions;
-  }
-  if (topic == "slurm") {
-    return std::string(R"(Usage: shoal slurm [SETTINGS] --shards N [OPTIONS]
-
-Run the job of SETTINGS on a Slurm cluster: an array of N tasks, each one a
-'shoal run' of its shard of the input on its node, then a job that merges the
-shards into one run directory. Writes <output.dir>/<job.name>-<stamp>-slurm/
-with settings.toml (the effective settings), shards.sbatch, merge.sbatch and
-submit.sh; with --submit also submits them. The shards write into shards/ of
-that directory, the merged run is merged/. shoal, the settings, the input and
-output.dir must be on a file system that every node sees at the same path.
-
-Examples:
-  shoal slurm jobs/checksums.toml --shards 16 --partition batch --time 4:00:00
-  shoal slurm jobs/checksums.toml --shards 4 --submit --wait
-)") + kOverrideOptions +
-           kSlurmOptions + kOutputOptions;
-  }
-  if (topic == "merge") {
-    return R"(Usage: shoal merge RUN_DIR... -o DIR
-
-Merge the run directories of the shards of one job (shoal run --shard K/N, or
-the tasks of 'shoal slurm') into DIR, which must not exist or be empty:
-results, errors.jsonl and failed.txt of all shards; log.txt with each shard's
-summary and the total; settings.toml without input.shard, so that
-'shoal retry DIR' re-runs every failed item. Refuses shards of different
-settings, a missing or duplicated shard, and a shard that did not finish;
-reports items that appear in two shards.
-
-Examples:
-  shoal merge runs/checksums-*-shard-*-of-4 -o runs/checksums-all
-  shoal merge runs/checksums-20261122-031500-slurm/shards/* -o /tmp/merged
-
-Options:
-  -o, --output-dir DIR     where the merged run directory goes (required)
-  -q, --quiet              print only errors
-  -v, --verbose            print more
-  -h, --help               show this help
-      --version            print the version
-
-Exit status: 0 every item succeeded; 1 at least one item failed; 2 the shards
-cannot be merged (nothing written); 3 internal error.
-)";
-  }
-  if (topic == "init") {
-    return R"(Usage: shoal init [PATH]
-
-Write an annotated settings file to PATH (default ./settings.toml): every key
-with its default and a comment. Edit it, then 'shoal check' and 'shoal run'.
-
-Examples:
-  shoal init
-  shoal init jobs/resize.toml
-
-Options:
-  -h, --help               show this help
-      --version            print the version
-)";
-  }
-  // The overview explains the options too: most users never look further.
-  return std::string(kOverview) +
-         "\nOptions of run, retry and resume ('shoal help COMMAND' for each command's):\n" +
-         kOverrideOptions + kRunOptions + kOutputOptions;
 }
 
 }  // namespace shoal

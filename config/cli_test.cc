@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "config/help.h"
+
 namespace shoal {
 namespace {
 
@@ -289,6 +291,74 @@ TEST(CliTest, HelpTextCoversEveryOption) {
     EXPECT_NE(overview.find(verb), std::string::npos) << verb;
   }
   EXPECT_EQ(HelpText("help"), overview);
+}
+
+TEST(CliTest, GeneratedDocs) {
+  EXPECT_EQ(Ok({"help", "--man"}).help_topic, "--man");
+  EXPECT_EQ(Ok({"help", "completion", "bash"}).help_topic, "completion bash");
+  EXPECT_EQ(Ok({"help", "completion", "zsh"}).help_topic, "completion zsh");
+  EXPECT_EQ(Error({"help", "completion", "fish"}),
+            "help completion takes a shell: bash or zsh; see 'shoal --help'");
+  EXPECT_EQ(Error({"help", "completion"}),
+            "help completion takes a shell: bash or zsh; see 'shoal --help'");
+  EXPECT_EQ(HelpText("--man"), ManPage());
+  EXPECT_EQ(HelpText("completion bash"), CompletionScript("bash"));
+  EXPECT_NE(HelpText("completion zsh").find("#compdef shoal"), std::string::npos);
+}
+
+// Every option of the table is taken by exactly the verbs it names: the
+// parser and the help are made from one table, and this holds them to it.
+TEST(CliTest, OptionsTableIsWhatTheParserTakes) {
+  for (const VerbSpec& verb : Verbs()) {
+    if (verb.verb == Verb::kHelp) continue;
+    const std::string help = HelpText(std::string(verb.name));
+    for (const OptionSpec& option : Options()) {
+      const std::string flag = "--" + std::string(option.name);
+      std::vector<const char*> args = {verb.name.data(), flag.c_str()};
+      if (!option.arg.empty()) args.push_back("1");
+      if (flag == "--help" || flag == "--version") continue;  // they win over anything
+      Result<CommandLine> r = Parse(args);
+      const bool unknown = !r.ok() && r.status().message().starts_with("unknown option");
+      const bool takes = (option.verbs & VerbBit(verb.verb)) != 0;
+      // Another declaration of the same name may be the verb's (merge's -o).
+      bool declared = takes;
+      for (const OptionSpec& other : Options()) {
+        if (other.name == option.name && (other.verbs & VerbBit(verb.verb))) declared = true;
+      }
+      EXPECT_EQ(unknown, !declared) << verb.name << " " << flag;
+      if (takes) {
+        EXPECT_NE(help.find(OptionSynopsis(option)), std::string::npos) << verb.name << " " << flag;
+      }
+    }
+  }
+  EXPECT_NE(HelpText("retry").find("e.g. shoal retry --help"), std::string::npos);
+}
+
+// shoal(1) names every verb and every option; no line of it starts with
+// what roff would take as a request.
+TEST(CliTest, ManPageNamesEveryVerbAndOption) {
+  const std::string man = ManPage();
+  EXPECT_EQ(man.find(".TH SHOAL 1 "), man.find(".TH"));
+  for (const VerbSpec& verb : Verbs()) {
+    EXPECT_NE(man.find(".SS \"\\fB" + std::string(verb.name) + "\\fR"), std::string::npos)
+        << verb.name;
+  }
+  for (const OptionSpec& option : Options()) {
+    EXPECT_NE(man.find("\\fB" + RoffEscape("--" + std::string(option.name)) + "\\fR"),
+              std::string::npos)
+        << option.name;
+  }
+  for (const ExitStatusSpec& status : ExitStatuses()) {
+    EXPECT_NE(man.find(".TP\n\\fB" + std::string(status.status) + "\\fR\n"), std::string::npos)
+        << status.status;
+  }
+  EXPECT_EQ(man.find("\n-"), std::string::npos);
+  EXPECT_EQ(man.find("\n'"), std::string::npos);
+}
+
+TEST(CliTest, RoffEscape) {
+  EXPECT_EQ(RoffEscape("a-b\\c"), "a\\-b\\ec");
+  EXPECT_EQ(RoffEscape(".x\n'y\nz.w"), "\\&.x\n\\&'y\nz.w");
 }
 
 }  // namespace

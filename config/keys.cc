@@ -96,6 +96,23 @@ Complaint CheckShard(const std::string& shard, bool overridden) {
   return {};
 }
 
+// One byte that can sit between CSV fields: not a quote, not a line end.
+Complaint CheckDelimiter(const std::string& d, bool overridden) {
+  if (d.empty()) return {};
+  const std::string fix = overridden ? "write one byte, e.g. --set 'input.delimiter=;'"
+                                     : "write one byte, e.g. delimiter = \";\" or \"\\t\"";
+  if (d.size() != 1) {
+    return {"input.delimiter " + Quote(d) + " is " + std::to_string(d.size()) +
+                " bytes; a CSV delimiter is one byte (use input.colsep for a regular expression)",
+            fix};
+  }
+  if (d[0] == '"' || d[0] == '\n' || d[0] == '\r' || d[0] == '\0') {
+    return {"input.delimiter " + Quote(d) + " cannot separate fields: it is a quote or a line end",
+            fix};
+  }
+  return {};
+}
+
 Complaint CheckInputPath(const std::string& path, bool) {
   if (!path.empty()) return {};
   return {"input.path is empty", "name a directory, a list file, or \"-\" for standard input"};
@@ -215,12 +232,27 @@ constexpr KeySpec kKeys[] = {
      [](Settings& s) -> auto& { return s.input.follow_links; },
      "tree: follow symbolic links", "false"},
     {"input", "separator", Kind::kEnum, [](Settings& s) -> auto& { return s.input.separator; },
-     "list: what ends an item", "\"newline\""},
+     "list: what ends a record: \"newline\" is LF, CRLF, or CR in a file with no LF; "
+     "{index} is the record's line, blank lines and the header counted",
+     "\"newline\""},
     {"input", "skip_header", Kind::kBoolean,
      [](Settings& s) -> auto& { return s.input.skip_header; },
-     "list: drop the first line", "true"},
+     "list: drop the first non-blank record (input.header also names the fields by it)",
+     "true"},
     {"input", "column", Kind::kInteger, [](Settings& s) -> auto& { return s.input.column; },
      "list: 1-based CSV column to take as the item; 0 = the whole line", "1"},
+    {"input", "delimiter", Kind::kString, [](Settings& s) -> auto& { return s.input.delimiter; },
+     "list: each record is CSV with this one-byte delimiter, its fields {1} {2} ...; "
+     "\"\" = no fields", "\";\"", {.check = CheckDelimiter}},
+    {"input", "colsep", Kind::kString, [](Settings& s) -> auto& { return s.input.colsep; },
+     "list: fields {1} {2} ... lie between the matches of this Perl regular expression "
+     "(no quoting)", "\"\\\\s+\""},
+    {"input", "header", Kind::kBoolean, [](Settings& s) -> auto& { return s.input.header; },
+     "list: the first record names the fields ({id} {region}); it is not an item", "true"},
+    {"input", "field_names", Kind::kStringArray,
+     [](Settings& s) -> auto& { return s.input.field_names; },
+     "list: names of the fields in order, {name} for each; a run fills it from the header",
+     "[\"id\", \"region\"]"},
     {"input", "items", Kind::kPath, [](Settings& s) -> auto& { return s.input.items; },
      "run only the items listed in this file (a failed.txt), like --items",
      "\"failed.txt\"", {.dash_is_stdin = true}},

@@ -672,6 +672,10 @@ const std::vector<std::string> kSpecOrder = {
     "input.separator",
     "input.skip_header",
     "input.column",
+    "input.delimiter",
+    "input.colsep",
+    "input.header",
+    "input.field_names",
     "input.items",
     "input.shard",
     // [command]

@@ -2,6 +2,8 @@
 
 #include "common/test_util.h"
 #include "config/cli.h"
+#include "config/help.h"
+#include "config/keys.h"
 #include "config/load.h"
 
 namespace shoal {
@@ -37,7 +39,14 @@ TEST(SettingsReferenceTest, HelpSettings) {
   ASSERT_FALSE(cl.ok());
   EXPECT_EQ(
       cl.status().message(),
-      "unexpected argument '--html', help settings takes only --markdown; see 'shoal --help'");
+      "unexpected argument '--html', help settings takes only --markdown or --man; see 'shoal "
+      "--help'");
+
+  const char* man[] = {"shoal", "help", "settings", "--man"};
+  cl = ParseCommandLine(4, man);
+  ASSERT_TRUE(cl.ok()) << cl.status().message();
+  EXPECT_EQ(cl->help_topic, "settings --man");
+  EXPECT_EQ(HelpText("settings --man"), SettingsManPage());
 }
 
 TEST(SettingsReferenceTest, ShowsTypesDefaultsAndChoices) {
@@ -50,6 +59,20 @@ TEST(SettingsReferenceTest, ShowsTypesDefaultsAndChoices) {
   const std::string md = SettingsReference(true);
   EXPECT_NE(md.find("## [job]\n"), std::string::npos);
   EXPECT_NE(md.find("| `job.grace` | duration | `\"10s\"` |"), std::string::npos) << md;
+}
+
+// shoal-settings(5) has every key with its default, and nothing that roff
+// would take as a request or an option dash.
+TEST(SettingsReferenceTest, ManPageHasEveryKey) {
+  const std::string man = SettingsManPage();
+  EXPECT_EQ(man.find(".TH SHOAL\\-SETTINGS 5 "), man.find(".TH")) << man.substr(0, 200);
+  for (const KeySpec& spec : Keys()) {
+    const std::string dotted = std::string(spec.section) + "." + std::string(spec.key);
+    EXPECT_NE(man.find("\\fB" + RoffEscape(dotted) + "\\fR = "), std::string::npos) << dotted;
+  }
+  EXPECT_NE(man.find("\\fBjob.grace\\fR = \\fI\"10s\"\\fR (duration)"), std::string::npos);
+  EXPECT_NE(man.find("settings.toml"), std::string::npos);
+  EXPECT_EQ(man.find("\n-"), std::string::npos);
 }
 
 }  // namespace

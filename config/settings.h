@@ -57,6 +57,13 @@ struct InputSettings {
   Separator separator = Separator::kNewline;
   bool skip_header = false;
   int column = 0;  // 1-based CSV column; 0 = whole line
+  // Fields of a list record ({1} {2} {name}; job/fields.h): CSV with this
+  // one-byte delimiter, or split where the colsep regex matches; "" = none.
+  std::string delimiter;
+  std::string colsep;
+  bool header = false;  // the first record names the fields; it is no item
+  // {name} -> field; the master fills it from the header line when empty.
+  std::vector<std::string> field_names;
   // Run only the items listed in this file (a failed.txt), in the input's
   // own form, instead of all of input.path. Set by --items; "" = none.
   std::string items;

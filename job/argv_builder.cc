@@ -5,7 +5,8 @@
 
 namespace shoal {
 
-Result<ArgvBuilder> ArgvBuilder::Compile(const CommandSettings& command) {
+Result<ArgvBuilder> ArgvBuilder::Compile(const CommandSettings& command,
+                                         const FieldContext& fields) {
   ArgvBuilder line;
   if (command.argv.empty()) return line;
   if (command.shell && command.argv.size() != 1) {
@@ -16,7 +17,7 @@ Result<ArgvBuilder> ArgvBuilder::Compile(const CommandSettings& command) {
   line.form_ = command.shell ? Form::kScript : Form::kArgv;
   line.fields_ = 0;
   for (const std::string& text : command.argv) {
-    Result<Template> t = Template::Parse(text);
+    Result<Template> t = Template::Parse(text, fields);
     if (!t.ok()) return t.status();
     line.fields_ |= t->fields();
     line.templates_.push_back(std::move(t).value());

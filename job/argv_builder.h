@@ -20,7 +20,9 @@ namespace shoal {
 class ArgvBuilder {
  public:
   // Fails on a bad template, or shell = true with more than one argv string.
-  static Result<ArgvBuilder> Compile(const CommandSettings& command);
+  // `fields` says what {1} {2} ... and {name} may be (FieldContextOf).
+  static Result<ArgvBuilder> Compile(const CommandSettings& command,
+                                     const FieldContext& fields = {});
   ArgvBuilder() = default;
 
   // The ItemPaths members Build reads (a PathField mask).

@@ -82,9 +82,10 @@ void AppendPercentEncoded(std::string* out, std::string_view value) {
   }
 }
 
-Result<HttpRequestTemplate> HttpRequestTemplate::Compile(const HttpSettings& http, EnvLookup env) {
+Result<HttpRequestTemplate> HttpRequestTemplate::Compile(const HttpSettings& http, EnvLookup env,
+                                                         const FieldContext& fields) {
   HttpRequestTemplate t;
-  Result<Template> url = Template::Parse(http.url);
+  Result<Template> url = Template::Parse(http.url, fields);
   if (!url.ok()) return Status::Error("http.url: " + url.status().message());
   t.url_ = std::move(url).value();
   t.url_fields_ = t.url_.fields();
@@ -94,7 +95,7 @@ Result<HttpRequestTemplate> HttpRequestTemplate::Compile(const HttpSettings& htt
     }
     Result<std::string> expanded = ExpandEnvironment(value, "http.headers." + name, env);
     if (!expanded.ok()) return expanded.status();
-    Result<Template> tmpl = Template::Parse(*expanded);
+    Result<Template> tmpl = Template::Parse(*expanded, fields);
     if (!tmpl.ok()) return Status::Error("http.headers." + name + ": " + tmpl.status().message());
     t.headers_.emplace_back(name, std::move(tmpl).value());
   }
@@ -106,7 +107,7 @@ Result<HttpRequestTemplate> HttpRequestTemplate::Compile(const HttpSettings& htt
     if (in.bad()) return Status::Error("http.body_file: cannot read " + http.body_file);
   }
   t.has_body_ = !http.body.empty() || !http.body_file.empty();
-  Result<Template> b = Template::Parse(body);
+  Result<Template> b = Template::Parse(body, fields);
   if (!b.ok()) {
     return Status::Error((http.body_file.empty() ? "http.body: " : "http.body_file: ") +
                          b.status().message());
@@ -133,6 +134,15 @@ Status HttpRequestTemplate::Build(const ItemPaths& paths, std::string* url,
   Encode(f, kFieldDir, paths.dir, &encoded_.dir);
   Encode(f, kFieldNoext, paths.noext, &encoded_.noext);
   Encode(f, kFieldRun, paths.run, &encoded_.run);
+  if ((f & kFieldColumns) != 0) {
+    encoded_.fields.resize(paths.field_count);
+    for (size_t i = 0; i < paths.field_count; ++i) {
+      encoded_.fields[i].clear();
+      AppendPercentEncoded(&encoded_.fields[i], paths.fields[i]);
+    }
+    encoded_.field_count = paths.field_count;
+    encoded_.field_error = paths.field_error;
+  }
   encoded_.index = paths.index;
   encoded_.worker = paths.worker;
   url->clear();
@@ -154,8 +164,8 @@ Status HttpRequestTemplate::Build(const ItemPaths& paths, std::string* url,
   return Status::Ok();
 }
 
-Status CheckHttpJob(const Settings& settings, EnvLookup env) {
-  Result<HttpRequestTemplate> t = HttpRequestTemplate::Compile(settings.http, env);
+Status CheckHttpJob(const Settings& settings, EnvLookup env, const FieldContext& fields) {
+  Result<HttpRequestTemplate> t = HttpRequestTemplate::Compile(settings.http, env, fields);
   if (!t.ok()) return t.status();
   if (!settings.http.ca_file.empty()) {
     std::ifstream in(settings.http.ca_file);

@@ -31,8 +31,10 @@ void AppendPercentEncoded(std::string* out, std::string_view value);
 class HttpRequestTemplate {
  public:
   // Reads http.body_file, expands ${NAME} in header values and parses every
-  // template; errors name the setting.
-  static Result<HttpRequestTemplate> Compile(const HttpSettings& http, EnvLookup env);
+  // template; errors name the setting. `fields` says what {1} {2} ... and
+  // {name} may be (FieldContextOf, or the master's, which knows the header).
+  static Result<HttpRequestTemplate> Compile(const HttpSettings& http, EnvLookup env,
+                                             const FieldContext& fields = {});
   HttpRequestTemplate() = default;
 
   // The PathField bits the templates read.
@@ -57,6 +59,6 @@ class HttpRequestTemplate {
 // Everything about handler = "http" that can be known before a run: the
 // templates, the environment variables the headers name, a readable
 // body_file and ca_file.
-Status CheckHttpJob(const Settings& settings, EnvLookup env);
+Status CheckHttpJob(const Settings& settings, EnvLookup env, const FieldContext& fields);
 
 }  // namespace shoal

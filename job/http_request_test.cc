@@ -76,12 +76,12 @@ TEST(HttpRequestTemplateTest, BadSettingsAreErrors) {
   http.headers = {{"Authorization", "Bearer ${UNSET_FOR_TEST}"}};
   Settings s;
   s.http = http;
-  Status st = CheckHttpJob(s, FakeEnv);
+  Status st = CheckHttpJob(s, FakeEnv, {});
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(st.code(), StatusCode::kUsage);
   s.http.headers.clear();
   s.http.body_file = "/nonexistent/body.json";
-  EXPECT_FALSE(CheckHttpJob(s, FakeEnv).ok());
+  EXPECT_FALSE(CheckHttpJob(s, FakeEnv, {}).ok());
 }
 
 }  // namespace

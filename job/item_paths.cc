@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "job/fields.h"
 #include "job/lexical_path.h"
 
 namespace shoal {
@@ -33,6 +34,19 @@ std::string_view DirNameView(std::string_view path) {
   return head.empty() ? std::string_view("/") : head;
 }
 
+// Where the last extension of a base name starts (its '.'), or npos: leading
+// dots belong to the name (".bashrc" has none) and so does a trailing one
+// ("file." has none).
+size_t ExtensionDot(std::string_view name) {
+  size_t first = name.find_first_not_of('.');
+  size_t dot = name.rfind('.');
+  if (first != std::string_view::npos && dot != std::string_view::npos && dot > first &&
+      dot + 1 < name.size()) {
+    return dot;
+  }
+  return std::string_view::npos;
+}
+
 // True when normalizing `item` would not change it: what the tree walker
 // produces, and most list items. Saves splitting and joining per item.
 bool AlreadyNormal(std::string_view item) {
@@ -50,8 +64,31 @@ bool AlreadyNormal(std::string_view item) {
 
 }  // namespace
 
+std::string_view PathFormOf(std::string_view value, PathForm form) {
+  switch (form) {
+    case PathForm::kWhole:
+      return value;
+    case PathForm::kName:
+      return BaseNameView(value);
+    case PathForm::kDir:
+      return DirNameView(value);
+    case PathForm::kNoext:
+    case PathForm::kStem: {
+      std::string_view name = BaseNameView(value);
+      const size_t dot = ExtensionDot(name);
+      if (form == PathForm::kStem)
+        return dot == std::string_view::npos ? name : name.substr(0, dot);
+      if (dot == std::string_view::npos) return value;
+      std::string_view trimmed = TrimTrailingSlashes(value);
+      return trimmed.substr(0, trimmed.size() - (name.size() - dot));
+    }
+  }
+  return value;
+}
+
 void FillItemPaths(const Settings& settings, InputKind kind, std::string_view item, uint64_t index,
-                   int worker, const std::string& run_dir, ItemPaths* p, unsigned fields) {
+                   int worker, const std::string& run_dir, ItemPaths* p, unsigned fields,
+                   const FieldSplitter* splitter) {
   // What the wanted members are built from.
   if (fields & kFieldOut) fields |= kFieldRel | kFieldRun;
   if (fields & (kFieldName | kFieldStem | kFieldExt | kFieldDir | kFieldNoext))
@@ -87,13 +124,9 @@ void FillItemPaths(const Settings& settings, InputKind kind, std::string_view it
     std::string_view name = BaseNameView(p->path);
     p->name.assign(name);
     p->dir.assign(DirNameView(p->path));
-    // The last extension is what follows the last '.', but leading dots belong
-    // to the name (".bashrc" has none) and so does a trailing one ("file." has
-    // none).
-    size_t first = name.find_first_not_of('.');
-    size_t dot = name.rfind('.');
-    if (first != std::string_view::npos && dot != std::string_view::npos && dot > first &&
-        dot + 1 < name.size()) {
+    // The last extension is what follows the last '.' (ExtensionDot).
+    size_t dot = ExtensionDot(name);
+    if (dot != std::string_view::npos) {
       p->stem.assign(name.substr(0, dot));
       p->ext.assign(name.substr(dot + 1));
       std::string_view trimmed = TrimTrailingSlashes(p->path);
@@ -102,6 +135,17 @@ void FillItemPaths(const Settings& settings, InputKind kind, std::string_view it
       p->stem.assign(name);
       p->ext.clear();
       p->noext.assign(p->path);
+    }
+  }
+  if (fields & kFieldColumns) {
+    p->field_error.clear();
+    if (splitter != nullptr) {
+      Status split = splitter->Split(item, &p->fields, &p->field_count);
+      if (!split.ok()) p->field_error = split.message();
+    } else {
+      if (p->fields.empty()) p->fields.emplace_back();
+      p->fields[0].assign(item);
+      p->field_count = 1;
     }
   }
   if (fields & kFieldRun) p->run.assign(run_dir);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/settings.h"
 
@@ -28,6 +29,11 @@ struct ItemPaths {
   std::string out;     // {out}: {run}/out/{rel}'s directory (created on demand);
                        // with output.tree, that tree's instead of {run}/out
   std::string tree;    // output.tree ("" = none): the root {out} never leaves
+  // {1} {2} ... {name}: the record's fields (job/fields.h), the first
+  // field_count of `fields` (whose strings are reused from item to item).
+  std::vector<std::string> fields;
+  size_t field_count = 0;
+  std::string field_error;  // why the record could not be split; "" = it was
 };
 
 // The members of ItemPaths, as bits of a mask: which ones a template or a
@@ -45,8 +51,17 @@ enum PathField : unsigned {
   kFieldWorker = 1u << 9,
   kFieldRun = 1u << 10,
   kFieldOut = 1u << 11,
-  kAllFields = (1u << 12) - 1,
+  kFieldColumns = 1u << 12,  // fields, field_count, field_error
+  kAllFields = (1u << 13) - 1,
 };
+
+class FieldSplitter;
+
+// The forms GNU parallel gives a value besides itself, as {path} has them
+// in {/} {//} {.} {/.}: the same rules, for fields ({2/}, {region.}).
+enum class PathForm : unsigned char { kWhole, kName, kDir, kNoext, kStem };
+// A view into `value`, or into a literal ("." or "/").
+std::string_view PathFormOf(std::string_view value, PathForm form);
 
 // kind must be resolved (kTree or kList).
 ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_view item,
@@ -54,8 +69,9 @@ ItemPaths MakeItemPaths(const Settings& settings, InputKind kind, std::string_vi
 // The same into an existing ItemPaths, reusing its buffers (per-item loops).
 // Only the members in `fields` (a PathField mask) are certain to be set; item,
 // index and worker always are.
+// kFieldColumns splits the item with `splitter` (none: the item is one field).
 void FillItemPaths(const Settings& settings, InputKind kind, std::string_view item, uint64_t index,
                    int worker, const std::string& run_dir, ItemPaths* paths,
-                   unsigned fields = kAllFields);
+                   unsigned fields = kAllFields, const FieldSplitter* splitter = nullptr);
 
 }  // namespace shoal

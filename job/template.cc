@@ -1,10 +1,13 @@
 #include "job/template.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <optional>
+#include <utility>
 
 #include "common/shell_quote.h"
+#include "config/load.h"
 #include "job/lexical_path.h"
 #include "job/output_file.h"
 
@@ -43,11 +46,78 @@ std::optional<PathField> LookupPlaceholder(std::string_view name) {
   return std::nullopt;
 }
 
+// What one placeholder stands for: a PathField bit, and for kFieldColumns
+// which field in which form.
+struct Resolved {
+  PathField field;
+  size_t column = 0;
+  PathForm form = PathForm::kWhole;
+};
+
+// The placeholders a message lists as known.
+std::string KnownPlaceholders(const FieldContext& fields) {
+  std::string known =
+      "{item} {path} {rel} {name} {stem} {ext} {dir} {index} {worker} {run} {out} {} {.} {/} "
+      "{//} {/.} {#} {%}";
+  known += fields.split ? ", fields {1} {2} ..." : ", {1} (the whole record)";
+  for (const std::string& n : fields.names) {
+    if (!n.empty() && n.find_first_of("{}") == std::string::npos) known += " {" + n + "}";
+  }
+  return known;
+}
+
+// `name` as a field: "3", "region", or either with a form suffix ("3/",
+// "region/."). nullopt when it is none; an error when it cannot be one.
+Result<std::optional<Resolved>> LookupField(std::string_view name, std::string_view tmpl,
+                                            const FieldContext& fields) {
+  static constexpr std::pair<std::string_view, PathForm> kForms[] = {
+      {"", PathForm::kWhole}, {"/.", PathForm::kStem}, {"//", PathForm::kDir},
+      {"/", PathForm::kName}, {".", PathForm::kNoext},
+  };
+  for (const auto& [suffix, form] : kForms) {
+    if (!name.ends_with(suffix) || name.size() == suffix.size()) continue;
+    const std::string_view base = name.substr(0, name.size() - suffix.size());
+    if (base.find_first_not_of("0123456789") == std::string_view::npos) {
+      uint32_t n = 0;
+      auto [ptr, ec] = std::from_chars(base.data(), base.data() + base.size(), n);
+      if (ec != std::errc() || ptr != base.data() + base.size() || n == 0 || n > 1'000'000) {
+        return Status::Error("placeholder {" + std::string(name) + "} in template \"" +
+                             std::string(tmpl) + "\": fields are numbered from 1, as {1} {2}");
+      }
+      if (n > 1 && !fields.split) {
+        return Status::Error("placeholder {" + std::string(name) + "} in template \"" +
+                             std::string(tmpl) +
+                             "\" needs records split into fields: set input.delimiter (CSV, e.g. "
+                             "\";\") or input.colsep (a regular expression); without them {1} "
+                             "is the whole record");
+      }
+      return std::optional<Resolved>(Resolved{kFieldColumns, n - 1, form});
+    }
+    auto at = std::find(fields.names.begin(), fields.names.end(), base);
+    if (at != fields.names.end()) {
+      if (std::find(at + 1, fields.names.end(), base) != fields.names.end()) {
+        return Status::Error("placeholder {" + std::string(name) + "} in template \"" +
+                             std::string(tmpl) + "\": the header names field " +
+                             std::to_string(at - fields.names.begin() + 1) + " and a later one \"" +
+                             std::string(base) + "\"; write {N} for the one meant");
+      }
+      return std::optional<Resolved>(
+          Resolved{kFieldColumns, static_cast<size_t>(at - fields.names.begin()), form});
+    }
+  }
+  if (!fields.names_known && name.find_first_of("{} ") == std::string_view::npos && !name.empty()) {
+    // A name from a header not read yet: checked again once it is.
+    return std::optional<Resolved>(Resolved{kFieldColumns, 0, PathForm::kWhole});
+  }
+  return std::optional<Resolved>();
+}
+
 // Walks a template once: `literal(text)` for plain text (with "{{" and "}}"
-// already reduced to one brace), `placeholder(field)` for each placeholder,
-// which may fail. One parser serves both validation and expansion.
+// already reduced to one brace), `placeholder(resolved, name)` for each
+// placeholder, which may fail. One parser serves both validation and expansion.
 template <typename Literal, typename Placeholder>
-Status ParseTemplate(std::string_view tmpl, Literal&& literal, Placeholder&& placeholder) {
+Status ParseTemplate(std::string_view tmpl, const FieldContext& fields, Literal&& literal,
+                     Placeholder&& placeholder) {
   size_t i = 0;
   while (i < tmpl.size()) {
     size_t brace = tmpl.find_first_of("{}", i);
@@ -72,15 +142,34 @@ Status ParseTemplate(std::string_view tmpl, Literal&& literal, Placeholder&& pla
                            "\": write {{ for a literal brace");
     }
     std::string_view name = tmpl.substr(brace + 1, close - brace - 1);
-    std::optional<PathField> field = LookupPlaceholder(name);
-    if (!field) {
-      return Status::Error("unknown placeholder {" + std::string(name) + "} in template \"" +
+    std::optional<PathField> builtin = LookupPlaceholder(name);
+    if (builtin &&
+        std::find(fields.names.begin(), fields.names.end(), name) != fields.names.end()) {
+      const size_t n =
+          std::find(fields.names.begin(), fields.names.end(), name) - fields.names.begin() + 1;
+      return Status::Error("placeholder {" + std::string(name) + "} in template \"" +
                            std::string(tmpl) +
-                           "\": known are {item} {path} {rel} {name} {stem} {ext} {dir} "
-                           "{index} {worker} {run} {out} {} {.} {/} {//} {/.} {#} {%}; "
-                           "write {{ and }} for literal braces");
+                           "\" is both one of shoal's placeholders and the name of field " +
+                           std::to_string(n) + " in the header, so it could mean either: write {" +
+                           std::to_string(n) + "} for the field, or rename the column");
     }
-    Status s = placeholder(*field);
+    Resolved resolved{builtin.value_or(kFieldItem)};
+    if (!builtin) {
+      Result<std::optional<Resolved>> field = LookupField(name, tmpl, fields);
+      if (!field.ok()) return field.status();
+      if (!field->has_value()) {
+        std::vector<std::string> candidates = {"item", "path",  "rel",    "name", "stem", "ext",
+                                               "dir",  "index", "worker", "run",  "out"};
+        for (const std::string& n : fields.names) candidates.push_back(n);
+        const std::string guess = DidYouMean(name, candidates);
+        return Status::Error(
+            "unknown placeholder {" + std::string(name) + "} in template \"" + std::string(tmpl) +
+            "\"" + (guess.empty() ? "" : ": did you mean {" + guess + "}?") + "; known are " +
+            KnownPlaceholders(fields) + "; write {{ and }} for literal braces");
+      }
+      resolved = **field;
+    }
+    Status s = placeholder(resolved, name);
     if (!s.ok()) return s;
     i = close + 1;
   }
@@ -89,22 +178,26 @@ Status ParseTemplate(std::string_view tmpl, Literal&& literal, Placeholder&& pla
 
 }  // namespace
 
-Status ValidateTemplate(std::string_view tmpl) {
+Status ValidateTemplate(std::string_view tmpl, const FieldContext& fields) {
   return ParseTemplate(
-      tmpl, [](std::string_view) {}, [](PathField) { return Status::Ok(); });
+      tmpl, fields, [](std::string_view) {},
+      [](const Resolved&, std::string_view) { return Status::Ok(); });
 }
 
-Result<Template> Template::Parse(std::string_view text) {
+Result<Template> Template::Parse(std::string_view text, const FieldContext& fields) {
   Template t;
+  t.unit_ = fields.unit;
   Status s = ParseTemplate(
-      text,
+      text, fields,
       [&](std::string_view literal) {
         if (t.pieces_.empty() || t.pieces_.back().field != 0) t.pieces_.emplace_back();
         t.pieces_.back().literal += literal;
       },
-      [&](PathField field) {
-        t.pieces_.push_back({std::string(), field});
-        t.fields_ |= field;
+      [&](const Resolved& r, std::string_view name) {
+        Piece piece{std::string(), r.field, r.column, r.form};
+        if (r.field == kFieldColumns) piece.literal = "{" + std::string(name) + "}";
+        t.pieces_.push_back(std::move(piece));
+        t.fields_ |= r.field;
         return Status::Ok();
       });
   if (!s.ok()) return s;
@@ -155,6 +248,19 @@ Status Template::AppendTo(const ItemPaths& paths, bool shell_quote, bool make_ou
       }
       case kFieldRun:
         value = paths.run;
+        break;
+      case kFieldColumns:
+        if (!paths.field_error.empty()) {
+          return Status::Error(std::string(unit_) + " " + std::to_string(paths.index) + ": " +
+                               paths.field_error);
+        }
+        if (piece.column >= paths.field_count) {
+          return Status::Error(std::string(unit_) + " " + std::to_string(paths.index) + " has " +
+                               std::to_string(paths.field_count) +
+                               (paths.field_count == 1 ? " field" : " fields") + ", but " +
+                               piece.literal + " needs field " + std::to_string(piece.column + 1));
+        }
+        value = PathFormOf(paths.fields[piece.column], piece.form);
         break;
       case kFieldOut:
         if (make_out_dir && !out_made) {

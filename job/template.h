@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "job/fields.h"
 #include "job/item_paths.h"
 
 namespace shoal {
@@ -17,7 +18,9 @@ namespace shoal {
 class Template {
  public:
   // Fails on an unknown placeholder (naming it) or an unbalanced brace.
-  static Result<Template> Parse(std::string_view text);
+  // Fields, {1} {2} ... and the names in `fields`, each also as {2/} {2//}
+  // {2.} {2/.} (the forms {} has), are resolved against `fields`.
+  static Result<Template> Parse(std::string_view text, const FieldContext& fields = {});
   Template() = default;
 
   // The PathField bits of the values it substitutes.
@@ -37,11 +40,14 @@ class Template {
 
  private:
   struct Piece {
-    std::string literal;  // when field is 0
+    std::string literal;  // when field is 0; a field's placeholder, for messages
     unsigned field = 0;   // one PathField bit
+    size_t column = 0;    // kFieldColumns: 0-based
+    PathForm form = PathForm::kWhole;
   };
   std::vector<Piece> pieces_;
   unsigned fields_ = 0;
+  const char* unit_ = "line";
 };
 
 // Expands placeholders in one template. With shell_quote, every substituted
@@ -52,6 +58,6 @@ Result<std::string> ExpandTemplate(std::string_view tmpl, const ItemPaths& paths
                                    bool make_out_dir = true);
 
 // Checks a template once, before anything runs (unknown placeholder, unbalanced brace).
-Status ValidateTemplate(std::string_view tmpl);
+Status ValidateTemplate(std::string_view tmpl, const FieldContext& fields = {});
 
 }  // namespace shoal

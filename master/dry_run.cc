@@ -11,6 +11,7 @@
 #include "common/shell_quote.h"
 #include "common/timestamp.h"
 #include "job/argv_builder.h"
+#include "job/fields.h"
 #include "job/item_paths.h"
 #include "master/clock.h"
 #include "master/resume.h"
@@ -34,12 +35,16 @@ class DryRunArgv {
   static Result<DryRunArgv> Make(const Settings& s) {
     DryRunArgv d(s);
     if (s.job.handler != HandlerKind::kCommand) return d;
-    Result<ArgvBuilder> line = ArgvBuilder::Compile(s.command);
+    Result<ArgvBuilder> line = ArgvBuilder::Compile(s.command, FieldContextOf(s));
     if (!line.ok()) return Status::Error("command.argv: " + line.status().message());
     d.line_ = std::move(line).value();
+    Result<FieldSplitter> splitter = FieldSplitter::Make(s.input);
+    if (!splitter.ok()) return splitter.status();
+    d.splitter_ = std::move(splitter).value();
     return d;
   }
 
+  const FieldSplitter& splitter() const { return splitter_; }
   unsigned fields() const {
     return settings_->job.handler == HandlerKind::kCommand ? line_.fields() : kFieldPath;
   }
@@ -65,6 +70,7 @@ class DryRunArgv {
   explicit DryRunArgv(const Settings& s) : settings_(&s) {}
   const Settings* settings_;
   ArgvBuilder line_;
+  FieldSplitter splitter_;
 };
 
 // The pool of a dry run: one slot that "runs" each task by printing its argv
@@ -80,7 +86,8 @@ class DryRunPool final : public WorkerPool {
 
   Result<int> Start(int) override { return static_cast<int>(::getpid()); }
   OfferResult Offer(int, const TaskRecord& task) override {
-    FillItemPaths(s_, kind_, task.item, task.index, 1, run_dir_, &paths_, builder_.fields());
+    FillItemPaths(s_, kind_, task.item, task.index, 1, run_dir_, &paths_, builder_.fields(),
+                  &builder_.splitter());
     Status built = builder_.Build(paths_, &argv_);
     if (built.ok()) {
       for (size_t i = 0; i < argv_.size(); ++i) {
@@ -156,9 +163,12 @@ class DryRunRecorder final : public RunRecorder {
 
 }  // namespace
 
-Result<int> DryRun(const Settings& s, const RunOptions& options) {
-  auto input = OpenJobInput(s, options);
+Result<int> DryRun(const Settings& settings, const RunOptions& options) {
+  auto input = OpenJobInput(settings, options);
   if (!input.ok()) return input.status();
+  // What the workers would run by: the names of the header's fields.
+  Settings s = settings;
+  if (s.input.field_names.empty()) s.input.field_names = input->field_names;
   // The {run} a real run started now would most likely get (not -2, -3).
   const std::string run_dir =
       options.resume_dir.empty() ? RunDirName(s, RunStamp()) : options.resume_dir;

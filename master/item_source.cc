@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "job/fields.h"
 #include "master/list_reader.h"
 #include "master/shard.h"
 #include "master/tree_walker.h"
@@ -23,6 +24,9 @@ Result<std::unique_ptr<ItemSource>> OpenList(const InputSettings& input) {
   options.separator = input.separator;
   options.skip_header = input.skip_header;
   options.column = input.column;
+  options.delimiter = CsvDelimiter(input);
+  options.csv_records = FieldModeOf(input) == FieldMode::kCsv;
+  options.header = input.header;
   Result<GlobSet> include = GlobSet::Compile(input.include, "input.include");
   if (!include.ok()) return include.status();
   Result<GlobSet> exclude = GlobSet::Compile(input.exclude, "input.exclude");
@@ -72,8 +76,12 @@ Result<std::unique_ptr<ItemSource>> OpenUnsharded(const Settings& settings,
   if (!items_file.empty()) {
     // A failed list (or any --items file) holds items as they were produced:
     // one per record, already past the header, the column and the globs.
+    // Records split into CSV fields are whole records: read as such, so
+    // that a quoted line end stays inside its record.
     ListOptions options;
     options.separator = input.separator;
+    options.delimiter = CsvDelimiter(input);
+    options.csv_records = FieldModeOf(input) == FieldMode::kCsv;
     if (items_file == "-") {
       return std::unique_ptr<ItemSource>(
           std::make_unique<ListReader>(STDIN_FILENO, false, "standard input", std::move(options)));

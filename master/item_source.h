@@ -14,8 +14,10 @@
 namespace shoal {
 
 struct Item {
-  uint64_t index = 0;  // 1-based position in the input
-  std::string text;    // the item exactly as read (tree: path relative to input.path)
+  // 1-based, increasing: a tree's position in the walk; a list's line (or
+  // record) number, so not dense (master/list_reader.h).
+  uint64_t index = 0;
+  std::string text;  // the item exactly as read (tree: path relative to input.path)
   // Non-empty when this one item is bad (e.g. a line over the length limit):
   // it fails with this reason and the run goes on.
   std::string error;
@@ -63,6 +65,10 @@ class ItemSource {
   // goes on draining results and hears signals while the producer is slow.
   // (A record the writer left half-written can still block, briefly.)
   virtual bool WouldBlock() { return false; }
+  // A list's header record (input.header, input.skip_header), read now if
+  // it is not yet (standard input: this waits for its first line); nullptr
+  // when there is none. A read error is status().
+  virtual const std::string* Header() { return nullptr; }
   virtual int WaitFd() const { return -1; }
 };
 

@@ -5,6 +5,7 @@
 
 #include "job/argv_builder.h"
 #include "job/command_cwd.h"
+#include "job/fields.h"
 #include "job/http_request.h"
 #include "job/output_file.h"
 #include "job/plugin_library.h"
@@ -19,10 +20,11 @@ namespace {
 
 // command.stdout_path must name a file inside the run directory for every
 // item; a fixed part that cannot would fail every item at run time.
-Status CheckStdoutPath(const CommandSettings& command, const std::string& tree) {
+Status CheckStdoutPath(const CommandSettings& command, const std::string& tree,
+                       const FieldContext& fields) {
   if (command.stdout_mode != StdoutMode::kFile) return Status::Ok();
   const std::string& text = command.stdout_path;
-  Result<Template> t = Template::Parse(text);
+  Result<Template> t = Template::Parse(text, fields);
   if (!t.ok()) return Status::Error("command.stdout_path: " + t.status().message());
   Status inside = t->CheckInsideRun(tree);
   if (inside.ok()) return inside;
@@ -35,22 +37,69 @@ Status CheckStdoutPath(const CommandSettings& command, const std::string& tree) 
                        inside.message() + "): write it under {out}, e.g. \"{out}/" + rest + "\"");
 }
 
-}  // namespace
+// What {1} {2} ... and {name} may be in the templates: the names of
+// input.field_names or else, with input.header, those of the header line.
+// `header` is the header when the caller has read it; otherwise a list
+// file's is read here (so that `shoal check` knows the names too), and
+// standard input's is left to OpenJobInput, which checks again with it.
+Result<FieldContext> JobFields(const Settings& s, const std::string* header) {
+  Result<FieldSplitter> splitter = FieldSplitter::Make(s.input);
+  if (!splitter.ok()) return splitter.status();
+  FieldContext fields = FieldContextOf(s);
+  if (!s.input.header || !s.input.field_names.empty()) return fields;
+  std::unique_ptr<ItemSource> list;
+  if (header == nullptr) {
+    Result<InputKind> kind = ResolveInputKind(s.input);
+    if (kind.ok() && *kind == InputKind::kTree) {
+      return Status::Error(
+          "input.header = true names the fields by a list's first line, but "
+          "input.path is a directory tree: remove input.header");
+    }
+    fields.names_known = false;
+    if (s.input.path == "-" || !kind.ok()) return fields;
+    Settings plain = s;  // the header of input.path itself, whatever --items says
+    plain.input.items.clear();
+    plain.input.shard.clear();
+    Result<std::unique_ptr<ItemSource>> opened = OpenItemSource(plain, "");
+    if (!opened.ok()) return fields;  // opening the input says what is wrong
+    list = std::move(opened).value();
+    header = list->Header();
+    if (!list->status().ok()) return list->status();
+  }
+  fields.names_known = true;
+  if (header == nullptr) return fields;  // an empty input: no names
+  Result<std::vector<std::string>> names = HeaderNames(*splitter, *header);
+  if (!names.ok()) return Status::Error("the header of input.path: " + names.status().message());
+  fields.names = std::move(names).value();
+  return fields;
+}
 
-Status CheckJob(const Settings& s) {
+Status CheckJobWith(const Settings& s, const std::string* header) {
   Status tree = CheckOutputTree(s.output.tree, /*create=*/false);
   if (!tree.ok()) return tree;
+  Result<FieldContext> fields = JobFields(s, header);
+  if (!fields.ok()) return fields.status();
   if (s.job.handler == HandlerKind::kPlugin) return CheckPluginLibrary(s.plugin.library);
-  if (s.job.handler == HandlerKind::kHttp) return CheckHttpJob(s, nullptr);
+  if (s.job.handler == HandlerKind::kHttp) return CheckHttpJob(s, nullptr, *fields);
   if (s.job.handler == HandlerKind::kCommand) {
     // What every worker will compile, checked once before anything runs.
-    Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command);
+    Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command, *fields);
     if (!argv.ok()) return Status::Error("command.argv: " + argv.status().message());
-    Status stdout_path = CheckStdoutPath(s.command, s.output.tree);
+    Status stdout_path = CheckStdoutPath(s.command, s.output.tree, *fields);
     if (!stdout_path.ok()) return stdout_path;
+    if (CwdIsTemplate(s.command)) {
+      Result<Template> cwd = Template::Parse(s.command.cwd, *fields);
+      if (!cwd.ok()) return Status::Error("command.cwd: " + cwd.status().message());
+    }
     return CheckFixedCwd(s.command);
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckJob(const Settings& s) {
+  return CheckJobWith(s, nullptr);
 }
 
 Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
@@ -78,6 +127,25 @@ Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
   auto source = OpenItemSource(s, input.items);
   if (!source.ok()) return source.status();
   input.source = std::move(*source);
+  if (s.input.header && s.input.field_names.empty()) {
+    // The header is read now, before any worker starts: its names go to the
+    // workers in the run's settings.toml (input.field_names), and the
+    // templates are checked against them (standard input's are known only now).
+    const std::string* header = input.items.empty() ? input.source->Header() : nullptr;
+    if (!input.source->status().ok()) return input.source->status();
+    static const std::string kEmptyInput;  // no header line: no names
+    if (input.items.empty() && header == nullptr) header = &kEmptyInput;
+    Status named = CheckJobWith(s, header);
+    if (!named.ok()) return named;
+    Result<FieldContext> fields = JobFields(s, header);
+    if (!fields.ok()) return fields.status();
+    if (!fields->names_known) {
+      return Status::Error(
+          "input.header = true, but with --items the names come from input.path's first line, "
+          "which cannot be read (standard input, or no list): give them with input.field_names");
+    }
+    input.field_names = std::move(fields->names);
+  }
   if (input.kind == InputKind::kTree && input.items.empty()) {
     // A walk is mostly getdents64 and sorting: on a thread of its own it
     // overlaps dispatch rather than adding to it.

@@ -36,7 +36,7 @@ ListReader::ListReader(int fd, bool owns_fd, std::string name, ListOptions optio
       options_(std::move(options)),
       sep_(options_.separator == Separator::kNul ? '\0' : '\n'),
       buf_(new char[kReadBytes]),
-      header_pending_(options_.skip_header) {
+      header_pending_(options_.skip_header || options_.header) {
   struct stat st;
   regular_ = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
   if (regular_) size_at_open_ = st.st_size;
@@ -67,6 +67,53 @@ bool ListReader::Fill() {
     if (errno == EINTR) continue;
     status_ = Status::FromErrno("cannot read " + name_, errno);
     return false;
+  }
+}
+
+// Reads more after the bytes in buf_, which stay; for DetectLineEnd, which
+// may need to see past the first read. False when nothing more came.
+bool ListReader::FillMore() {
+  if (eof_ || !status_.ok() || end_ == kReadBytes) return false;
+  for (;;) {
+    ssize_t n = ::read(fd_, buf_.get() + end_, kReadBytes - end_);
+    if (n > 0) {
+      end_ += static_cast<size_t>(n);
+      return true;
+    }
+    if (n == 0) {
+      eof_ = true;
+      CheckNotTruncated();
+      return false;
+    }
+    if (errno == EINTR) continue;
+    status_ = Status::FromErrno("cannot read " + name_, errno);
+    return false;
+  }
+}
+
+// Decided once, from the first block read, so that the per-record scan stays
+// one memchr for one byte: a block with no '\n' at all but a '\r' is from
+// a CR-only file (old Mac, some spreadsheet exports); any '\n' leaves LF,
+// where a '\r' before the '\n' is dropped per record and one elsewhere is
+// data. A pipe's first read may be short: it reads on until it sees a '\n'
+// or a '\r' with a byte after it (a CRLF may be split between two reads).
+void ListReader::DetectLineEnd() {
+  line_end_known_ = true;
+  if (sep_ != '\n') return;
+  if (pos_ == end_ && !Fill()) return;
+  for (;;) {
+    const char* start = buf_.get() + pos_;
+    const size_t avail = end_ - pos_;
+    if (memchr(start, '\n', avail) != nullptr) return;
+    const char* cr = static_cast<const char*>(memchr(start, '\r', avail));
+    if (cr != nullptr && cr + 1 < start + avail) {
+      sep_ = '\r';
+      return;
+    }
+    if (!FillMore()) {
+      if (cr != nullptr && status_.ok()) sep_ = '\r';
+      return;
+    }
   }
 }
 
@@ -142,6 +189,8 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
   record_line_ = line_ + 1;
   State state = State::kFieldStart;
   const int want = options_.column;
+  const bool whole = options_.csv_records;  // the item is the record as written
+  const char delimiter = options_.delimiter;
   int field = 1;
   uint64_t bytes = 0;       // record bytes seen, separator and dropped '\r' aside
   bool pending_cr = false;  // a '\r' outside quotes: dropped if a '\n' follows
@@ -150,14 +199,20 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
   bool first_long = false;               // the first line is too long to keep in raw_
   uint64_t quoted_seps = 0;              // separators inside quotes
   bool field_spans = false;              // the current field holds a separator
-  auto put = [&](char c) {
-    if (field != want || too_long) return;
+  auto append = [&](char c) {
     if (out->size() == kMaxItemBytes) {
       too_long = true;
       out->clear();
       return;
     }
     out->push_back(c);
+  };
+  // A byte of the wanted field's data, or (whole) any byte of the record.
+  auto put = [&](char c) {
+    if (field == want && !too_long) append(c);
+  };
+  auto raw = [&](char c) {
+    if (whole && !too_long) append(c);
   };
   // raw_ gets the first line (if not over-long: it is the failed item's text)
   // and what follows it, up to a read block past the limit.
@@ -179,6 +234,7 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
     record_columns_ = field;
     if (too_long) return Record::kTooLong;
     if (bytes == 0) return Record::kBlank;
+    if (whole) return Record::kItem;
     if (field < want) return Record::kMissingColumn;
     if (out->empty()) return Record::kEmptyField;
     return Record::kItem;
@@ -206,9 +262,9 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
     bool ended = false;
     while (p < e) {
       const char c = *p++;
-      // "line N" is the file's own line, so newlines inside quotes count too;
-      // with NUL separators "record N" counts records.
-      if (c == '\n' && sep_ == '\n') ++line_;
+      // "line N" is the file's own line, so line ends inside quotes count
+      // too; with NUL separators "record N" counts records.
+      if (c == sep_ && sep_ != '\0') ++line_;
       if (pending_cr) {
         pending_cr = false;
         if (c == sep_) {
@@ -217,6 +273,7 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
         }
         ++bytes;
         put('\r');
+        raw('\r');
         state = State::kUnquoted;
       }
       if (c == sep_) {
@@ -235,11 +292,13 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
           return stray(Stray::kTooFar, kept, p);
         }
       }
+      // Every byte from here on is the record's but a '\r' that may end it.
+      if (whole && (c != '\r' || sep_ != '\n' || state == State::kQuoted)) raw(c);
       switch (state) {
         case State::kFieldStart:
         case State::kUnquoted:
         case State::kQuoteSeen:
-          if (c == ',') {
+          if (c == delimiter) {
             ++bytes;
             ++field;
             field_spans = false;
@@ -255,7 +314,7 @@ ListReader::Record ListReader::ReadCsv(std::string* out) {
             state = State::kQuoted;
           } else {
             // After the quote closing a field that holds a separator, only a
-            // comma, a quote or the end of the record may come.
+            // delimiter, a quote or the end of the record may come.
             if (state == State::kQuoteSeen && field_spans) {
               stray_line_ = record_line_ + quoted_seps;
               return stray(Stray::kTextAfter, kept, p);
@@ -311,7 +370,10 @@ std::string ListReader::StrayQuote() const {
       return "no closing \" within " + std::to_string(kMaxItemBytes) + " bytes";
     case Stray::kTextAfter:
       return "the \" on " + std::string(Unit()) + " " + std::to_string(stray_line_) +
-             " that would close it is followed by text, not a comma";
+             " that would close it is followed by text, not " +
+             (options_.delimiter == ','
+                  ? std::string("a comma")
+                  : "the delimiter '" + std::string(1, options_.delimiter) + "'");
   }
   return "";
 }
@@ -333,19 +395,41 @@ bool ListReader::Keep(const std::string& item) const {
   return true;
 }
 
+ListReader::Record ListReader::ReadRecord(std::string* out) {
+  if (!line_end_known_) DetectLineEnd();
+  return options_.column > 0 || options_.csv_records ? ReadCsv(out) : ReadPlain(out);
+}
+
+// The first non-blank record, whatever it holds; false at the end of the input.
+bool ListReader::ReadHeader() {
+  header_pending_ = false;
+  for (;;) {
+    Record r = ReadRecord(&header_);
+    if (r == Record::kEnd) return false;
+    if (r == Record::kBlank) continue;
+    has_header_ = true;
+    return true;
+  }
+}
+
+const std::string* ListReader::Header() {
+  if (header_pending_ && !done_) ReadHeader();
+  return has_header_ ? &header_ : nullptr;
+}
+
 bool ListReader::Next(Item* item) {
   if (done_) return false;
+  if (header_pending_ && !ReadHeader()) {
+    done_ = true;
+    return false;
+  }
   for (;;) {
-    Record r = options_.column > 0 ? ReadCsv(&item->text) : ReadPlain(&item->text);
+    Record r = ReadRecord(&item->text);
     if (r == Record::kEnd) {
       done_ = true;
       return false;
     }
     if (r == Record::kBlank) continue;
-    if (header_pending_) {
-      header_pending_ = false;
-      continue;
-    }
     item->error.clear();
     auto where = [&] { return std::string(Unit()) + " " + std::to_string(record_line_); };
     switch (r) {
@@ -377,7 +461,9 @@ bool ListReader::Next(Item* item) {
     if (!item->error.empty() && (r != Record::kUnclosed || item->text.size() > kMaxItemBytes)) {
       item->text.clear();
     }
-    item->index = ++seen_;
+    // The record's own number (see the header): `sed -n Np` shows it.
+    item->index = record_line_;
+    ++seen_;
     return true;
   }
 }

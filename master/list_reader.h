@@ -2,17 +2,28 @@
 // at a time, with memory bounded by the read buffer and one item whatever the
 // size of the file.
 //
-// A record ends at the separator (newline or NUL). In newline mode one '\r'
-// before the '\n' is dropped, so CRLF files read as LF ones. Empty records are
-// skipped; a line of spaces is an item. With column = C > 0 a record is an
-// RFC 4180 CSV record and the item is its C-th field: quoted fields may hold
-// commas, doubled quotes ("") and separators, so a record can span lines.
-// skip_header drops the first non-empty record.
+// A record ends at the separator (a line end, or NUL). Line ends are LF, CRLF
+// or CR, decided once per input from its first read block (up to 1 MiB): one
+// with a '\r' but no '\n' at all has CR line ends (old Mac files, some
+// spreadsheet exports); otherwise they are LF, one '\r' before the '\n'
+// being dropped, so CRLF and LF lines may mix and a '\r' elsewhere is data.
+// The scan for the separator stays one memchr either way.
 //
-// Item::index counts the items produced, 1-based: blank lines, the header and
-// items dropped by include/exclude take no index. Messages say "line N" (or
-// "record N" with NUL separators) for the file's own numbering, blank lines
-// and the header included, so `sed -n Np` shows the culprit.
+// Blank records are no items; a line of spaces is an item. With column = C > 0
+// a record is an RFC 4180 CSV record (`delimiter` between fields) and the
+// item is its C-th field: quoted fields may hold delimiters, doubled quotes
+// ("") and line ends, so a record can span lines. With csv_records the record
+// is read the same way but the item is the whole record as written, quotes
+// and all (its line end aside): job/fields.h splits it into {1} {2} ... in
+// the workers. skip_header drops the first non-blank record; header keeps it
+// too, for Header() (the names of the fields).
+//
+// Item::index is the record's number in the file: the line it starts on (or
+// its record number with NUL separators), blank lines, the header and items
+// dropped by include/exclude counted, so `sed -n "${index}p"` shows the
+// item's (first) line and messages name the same line. Indices increase
+// but are not dense: a blank line takes its number and is no item. seen()
+// counts the items produced.
 //
 // An item over kMaxItemBytes, a missing CSV column or an empty CSV field
 // fails that one item: Next() returns an Item with an empty text and `error`
@@ -51,7 +62,10 @@ inline constexpr size_t kMaxItemBytes = size_t{128} << 10;
 struct ListOptions {
   Separator separator = Separator::kNewline;
   bool skip_header = false;
-  int column = 0;  // 1-based CSV column; 0 = the whole record
+  int column = 0;            // 1-based CSV column; 0 = the whole record
+  char delimiter = ',';      // between CSV fields
+  bool csv_records = false;  // CSV records, each item the whole record (fields)
+  bool header = false;       // the first non-blank record is Header(), no item
   // An item must match `include` (if not empty) and must not match `exclude`,
   // itself or any of its parent directories (a tree walk would have pruned
   // them). Items are matched as files, a leading "/" or "./" left out.
@@ -80,12 +94,17 @@ class ListReader : public ItemSource {
   int WaitFd() const override { return regular_ ? -1 : fd_; }
   std::vector<std::string> TakeWarnings() override { return std::exchange(warnings_, {}); }
   std::string Incomplete() const override { return incomplete_; }
+  const std::string* Header() override;
 
  private:
   // What one record turned out to be; the item's bytes are in the Item.
   enum class Record { kEnd, kBlank, kItem, kTooLong, kMissingColumn, kEmptyField, kUnclosed };
 
   bool Fill();
+  bool FillMore();
+  void DetectLineEnd();
+  Record ReadRecord(std::string* out);
+  bool ReadHeader();
   void CheckNotTruncated();
   Record ReadPlain(std::string* out);
   Record ReadCsv(std::string* out);
@@ -96,7 +115,7 @@ class ListReader : public ItemSource {
   Record Unclosed(size_t first_end, bool first_long, Stray why, std::string* out);
   std::string StrayQuote() const;
   bool Keep(const std::string& text) const;
-  const char* Unit() const { return sep_ == '\n' ? "line" : "record"; }
+  const char* Unit() const { return sep_ == '\0' ? "record" : "line"; }
 
   int fd_;
   bool regular_ = true;     // a regular file never makes read() wait
@@ -104,7 +123,8 @@ class ListReader : public ItemSource {
   UniqueFd owned_fd_;       // fd_ when the reader owns it; standard input is not closed
   std::string name_;
   ListOptions options_;
-  char sep_;
+  char sep_;  // '\n' until DetectLineEnd finds a CR-only input
+  bool line_end_known_ = false;
   std::unique_ptr<char[]> buf_;
   size_t pos_ = 0;  // next unread byte of buf_
   size_t end_ = 0;  // end of the bytes read into buf_
@@ -118,6 +138,8 @@ class ListReader : public ItemSource {
   Stray stray_ = Stray::kAtEnd;  // CSV: why the last record's quote counts as unclosed
   uint64_t stray_line_ = 0;      // CSV: where the quote that closes it is (kTextAfter)
   bool header_pending_;
+  bool has_header_ = false;
+  std::string header_;  // the header record, as read
   uint64_t seen_ = 0;
   bool done_ = false;
   Status status_;

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 namespace shoal {
@@ -35,12 +36,13 @@ class ListReaderTest : public ::testing::Test {
     ListReader& reader = **r;
     std::vector<Item> out;
     Item item;
-    uint64_t expected_index = 0;
+    uint64_t last_index = 0;
     while (reader.Next(&item)) {
       EXPECT_FALSE(reader.done());
-      EXPECT_EQ(item.index, ++expected_index);
-      EXPECT_EQ(reader.seen(), item.index);
+      EXPECT_GT(item.index, last_index);  // the record's line: increasing, not dense
+      last_index = item.index;
       out.push_back(item);
+      EXPECT_EQ(reader.seen(), out.size());
     }
     EXPECT_TRUE(reader.done());
     EXPECT_TRUE(reader.status().ok()) << reader.status().message();
@@ -68,6 +70,31 @@ class ListReaderTest : public ::testing::Test {
     return o;
   }
 
+  // CSV records whole, as fields mode reads them.
+  static ListOptions Records(char delimiter, bool header = false) {
+    ListOptions o;
+    o.csv_records = true;
+    o.delimiter = delimiter;
+    o.header = header;
+    return o;
+  }
+
+  // The index of every item of `bytes`.
+  std::vector<uint64_t> Indices(const std::string& bytes, ListOptions options = {}) {
+    std::vector<uint64_t> out;
+    for (const Item& item : ReadItems(bytes, std::move(options))) out.push_back(item.index);
+    return out;
+  }
+
+  // The header the reader of `bytes` reports before any item, or "(none)".
+  std::string HeaderOf(const std::string& bytes, ListOptions options) {
+    Result<std::unique_ptr<ListReader>> r = ListReader::Open(Write(bytes), std::move(options));
+    EXPECT_TRUE(r.ok());
+    if (!r.ok()) return "";
+    const std::string* header = (*r)->Header();
+    return header == nullptr ? "(none)" : *header;
+  }
+
   std::string dir_;
   int files_ = 0;
 };
@@ -89,6 +116,124 @@ TEST_F(ListReaderTest, CrlfAndBlankLines) {
   EXPECT_EQ(Read("a\r\r\nb\r"), (V{"a\r", "b"}));  // one '\r' only
   EXPECT_EQ(Read("\na\n\n\nb\n\n"), (V{"a", "b"}));
   EXPECT_EQ(Read("  \n\t\n"), (V{"  ", "\t"}));  // not blank: the bytes matter
+}
+
+TEST_F(ListReaderTest, CrOnlyLineEnds) {
+  EXPECT_EQ(Read("a\rb\r\rc\r"), (V{"a", "b", "c"}));
+  EXPECT_EQ(Read("a\rb"), (V{"a", "b"}));
+  EXPECT_EQ(Read("a\r"), (V{"a"}));
+  ListOptions header;
+  header.skip_header = true;
+  EXPECT_EQ(Read("id\r1\r2\r", header), (V{"1", "2"}));  // was: no items at all
+  EXPECT_EQ(Read("id,name\r1,x\r2,\"y\rz\"\r", Csv(2, true)), (V{"x", "y\rz"}));
+  EXPECT_EQ(Read("a;b\r\"c;d\";e\r", Records(';')), (V{"a;b", "\"c;d\";e"}));
+  ListOptions nul;
+  nul.separator = Separator::kNul;
+  EXPECT_EQ(Read(std::string("a\rb\0c", 5), nul), (V{"a\rb", "c"}));  // NUL ends records
+}
+
+TEST_F(ListReaderTest, LfCrlfAndMixedLineEnds) {
+  EXPECT_EQ(Read("a\nb\r\nc\n\r\nd"), (V{"a", "b", "c", "d"}));
+  EXPECT_EQ(Indices("a\nb\r\nc\n\r\nd"), (std::vector<uint64_t>{1, 2, 3, 5}));
+  // An input with any LF keeps LF: a '\r' elsewhere is data.
+  EXPECT_EQ(Read("a\rb\nc\n"), (V{"a\rb", "c"}));
+  EXPECT_EQ(Read("a,\"x\r\ny\"\r\nb,c\r\n", Records(',')), (V{"a,\"x\r\ny\"", "b,c"}));
+}
+
+TEST_F(ListReaderTest, CrOnlyDecidedAcrossShortReads) {
+  // A pipe whose first read ends on the '\r' of a CRLF: the next byte decides.
+  for (const auto& [first, rest, want] :
+       {std::tuple<std::string, std::string, V>{"a\r", "\nb\r\n", V{"a", "b"}},
+        std::tuple<std::string, std::string, V>{"a\r", "b\rc", V{"a", "b", "c"}},
+        std::tuple<std::string, std::string, V>{"ab", "c\rd\r", V{"abc", "d"}}}) {
+    int fds[2];
+    ASSERT_EQ(pipe(fds), 0);
+    ASSERT_EQ(write(fds[1], first.data(), first.size()), static_cast<ssize_t>(first.size()));
+    std::thread writer([&, fd = fds[1]] {
+      // The reader has read the first piece (and waits for more) or will read
+      // both at once; either way the result is the same.
+      ASSERT_EQ(write(fd, rest.data(), rest.size()), static_cast<ssize_t>(rest.size()));
+      close(fd);
+    });
+    ListReader reader(fds[0], true, "standard input", ListOptions{});
+    V got;
+    Item item;
+    while (reader.Next(&item)) got.push_back(item.text);
+    writer.join();
+    EXPECT_EQ(got, want) << first << "|" << rest;
+  }
+}
+
+TEST_F(ListReaderTest, IndexIsTheRecordsLineBlankLinesAndHeaderCounted) {
+  EXPECT_EQ(Indices("a\n\nb\n\n\nc\n"), (std::vector<uint64_t>{1, 3, 6}));
+  EXPECT_EQ(Indices("\n\na\n"), (std::vector<uint64_t>{3}));
+  ListOptions skip;
+  skip.skip_header = true;
+  EXPECT_EQ(Indices("\nid\n\n1\n2\n", skip), (std::vector<uint64_t>{4, 5}));
+  // A quoted line end: the next record starts two lines on.
+  EXPECT_EQ(Indices("h\n\"two\nlines\",x\n\ny,z\n", Records(',', true)),
+            (std::vector<uint64_t>{2, 5}));
+  EXPECT_EQ(Indices("1,a\n\n2,b\n", Csv(2)), (std::vector<uint64_t>{1, 3}));
+  // Dropped items keep their numbers too.
+  ListOptions o;
+  o.include = GlobSet::Compile({"*.c"}, "input.include").value();
+  EXPECT_EQ(Indices("a.c\nb.o\nc.c\n", o), (std::vector<uint64_t>{1, 3}));
+  // With NUL separators: the record's number, empty records counted.
+  ListOptions nul;
+  nul.separator = Separator::kNul;
+  EXPECT_EQ(Indices(std::string("a\0\0b\nc\0d", 8), nul), (std::vector<uint64_t>{1, 3, 4}));
+  // CR-only files count CR line ends.
+  EXPECT_EQ(Indices("a\r\rb\r"), (std::vector<uint64_t>{1, 3}));
+  // A failed item's index is its line too.
+  std::vector<Item> short_row = ReadItems("1,x\n\n2\n", Csv(2));
+  ASSERT_EQ(short_row.size(), 2u);
+  EXPECT_EQ(short_row[1].index, 3u);
+  EXPECT_EQ(short_row[1].error, "line 3 has 1 columns, column 2 requested");
+}
+
+TEST_F(ListReaderTest, Delimiters) {
+  EXPECT_EQ(Read("a;b;c\n1;\"x;y\";z\n", Records(';')), (V{"a;b;c", "1;\"x;y\";z"}));
+  EXPECT_EQ(Read("a\tb\n\"t\tab\"\tc\n", Records('\t')), (V{"a\tb", "\"t\tab\"\tc"}));
+  ListOptions semicolon = Csv(2);
+  semicolon.delimiter = ';';
+  EXPECT_EQ(Read("a;b,c;d\n1;\"x;y\"\n", semicolon), (V{"b,c", "x;y"}));
+  // A quoted field may hold the delimiter, a quote and a line end; the whole
+  // record is the item, as written.
+  const std::string multi = "id;note\n7;\"say \"\"hi\"\";\nbye\"\n8;plain\n";
+  EXPECT_EQ(Read(multi, Records(';', true)), (V{"7;\"say \"\"hi\"\";\nbye\"", "8;plain"}));
+  // A stray quote still fails its line alone, with the delimiter named.
+  V stray = Read("a;\"b\"c\nd;\"e\nf\"g\nh;i\n", Records(';'));
+  ASSERT_EQ(stray.size(), 4u);
+  EXPECT_EQ(stray[0], "a;\"b\"c");
+  EXPECT_EQ(stray[1],
+            "!line 2: unclosed quote (the \" on line 3 that would close it is followed "
+            "by text, not the delimiter ';'); " +
+                std::string(kUnclosedHow));
+  EXPECT_EQ(stray[2], "f\"g");
+  EXPECT_EQ(stray[3], "h;i");
+  // Records of empty fields are items; blank lines are not.
+  EXPECT_EQ(Read(";;\n\n\"\"\n", Records(';')), (V{";;", "\"\""}));
+}
+
+TEST_F(ListReaderTest, HeaderIsReadFirstAndIsNoItem) {
+  EXPECT_EQ(HeaderOf("\nid;region\n1;eu\n", Records(';', true)), "id;region");
+  EXPECT_EQ(HeaderOf("\"a;b\";c\r\n1;2\r\n", Records(';', true)), "\"a;b\";c");
+  EXPECT_EQ(HeaderOf("", Records(';', true)), "(none)");
+  EXPECT_EQ(HeaderOf("a\n", ListOptions{}), "(none)");
+  EXPECT_EQ(Read("id;region\n1;eu\n2;us\n", Records(';', true)), (V{"1;eu", "2;us"}));
+  EXPECT_EQ(Indices("id;region\n1;eu\n2;us\n", Records(';', true)), (std::vector<uint64_t>{2, 3}));
+  // Header() before Next(): the items are the same.
+  Result<std::unique_ptr<ListReader>> r = ListReader::Open(Write("id\rx\ry\r"), Records(',', true));
+  ASSERT_TRUE(r.ok());
+  ASSERT_NE((*r)->Header(), nullptr);
+  EXPECT_EQ(*(*r)->Header(), "id");
+  Item item;
+  ASSERT_TRUE((*r)->Next(&item));
+  EXPECT_EQ(item.text, "x");
+  EXPECT_EQ(item.index, 2u);
+  ASSERT_TRUE((*r)->Next(&item));
+  EXPECT_EQ(item.text, "y");
+  EXPECT_FALSE((*r)->Next(&item));
 }
 
 TEST_F(ListReaderTest, RawBytesPassThrough) {

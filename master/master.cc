@@ -127,6 +127,9 @@ Status Master::Prepare() {
   Settings effective = s_;
   effective.input.kind = input_.kind;
   effective.input.items = input_.items;
+  if (effective.input.header && effective.input.field_names.empty()) {
+    effective.input.field_names = input_.field_names;
+  }
   effective.job.workers = workers_;
   Status storable = CheckStorable(effective);  // --items may name a non-UTF-8 path
   if (!storable.ok()) return storable;

@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "config/settings.h"
@@ -53,6 +54,9 @@ struct JobInput {
   InputKind kind = InputKind::kList;
   std::string items;
   std::unique_ptr<ItemSource> source;
+  // input.header: the names of the header's fields, for the effective
+  // settings (input.field_names) the workers read; else empty.
+  std::vector<std::string> field_names;
 };
 Result<JobInput> OpenJobInput(const Settings& settings, const RunOptions& options);
 

@@ -71,6 +71,7 @@ class ShardFilter : public ItemSource {
   std::string Incomplete() const override { return inner_->Incomplete(); }
   bool WouldBlock() override { return inner_->WouldBlock(); }
   int WaitFd() const override { return inner_->WaitFd(); }
+  const std::string* Header() override { return inner_->Header(); }
 
   // Items of other shards dropped so far.
   uint64_t dropped() const { return dropped_; }

@@ -17,12 +17,14 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 trap 'printf "setup: failed: %s\n" "$BASH_COMMAND" >&2' ERR
 
-# What shoal itself needs to build (libcurl: handler = "http").
+# What shoal itself needs to build (libcurl: handler = "http"; Boost.Regex:
+# input.colsep).
 packages=(build-essential g++ cmake ninja-build libboost-dev libboost-program-options-dev
-          libtomlplusplus-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev)
+          libboost-regex-dev libtomlplusplus-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev)
 # What only the tests need: GoogleTest; the zstd example plugin (pkg-config,
-# libzstd-dev) and the programs the example jobs and the checks run.
-test_packages=(libgtest-dev pkg-config libzstd-dev zstd python3 rsync curl time)
+# libzstd-dev); the programs the example jobs and the checks run; man-db and
+# groff-base for the man page tests (docs/tests).
+test_packages=(libgtest-dev pkg-config libzstd-dev zstd python3 rsync curl time man-db groff-base)
 
 
 build_dir=build

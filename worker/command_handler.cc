@@ -187,6 +187,7 @@ class CommandHandler final : public Handler {
         kind_(context.kind),
         item_logs_(context.settings.output.item_logs),
         cwd_is_template_(CwdIsTemplate(context.settings.command)),
+        field_context_(FieldContextOf(context.settings)),
         timeout_(context.settings.job.timeout),
         stop_fd_(context.stop_fd),
         child_pgid_(context.child_pgid),
@@ -215,7 +216,8 @@ class CommandHandler final : public Handler {
   const std::string output_tree_;  // stdout files may go there too
   const InputKind kind_;
   const bool item_logs_;
-  const bool cwd_is_template_;  // command.cwd holds placeholders: expanded per item
+  const bool cwd_is_template_;        // command.cwd holds placeholders: expanded per item
+  const FieldContext field_context_;  // what {1} {2} ... {name} are
   const Millis timeout_;
   const int stop_fd_;
   std::atomic<int32_t>* const child_pgid_;
@@ -239,19 +241,19 @@ class CommandHandler final : public Handler {
 };
 
 Status CommandHandler::Prepare() {
-  Result<ArgvBuilder> line = ArgvBuilder::Compile(command_);
+  Result<ArgvBuilder> line = ArgvBuilder::Compile(command_, field_context_);
   if (!line.ok()) return Status::Error("command.argv: " + line.status().message());
   line_ = std::move(line).value();
   fields_ = line_.fields() | kFieldItem | kFieldIndex | kFieldWorker;
   if (item_logs_) fields_ |= kFieldRel;  // names the log file
   if (command_.stdout_mode == StdoutMode::kFile) {
-    Result<Template> t = Template::Parse(command_.stdout_path);
+    Result<Template> t = Template::Parse(command_.stdout_path, field_context_);
     if (!t.ok()) return Status::Error("command.stdout_path: " + t.status().message());
     stdout_path_ = std::move(t).value();
     fields_ |= stdout_path_.fields();
   }
   if (cwd_is_template_) {
-    Result<Template> t = Template::Parse(command_.cwd);
+    Result<Template> t = Template::Parse(command_.cwd, field_context_);
     if (!t.ok()) return Status::Error("command.cwd: " + t.status().message());
     cwd_ = std::move(t).value();
     fields_ |= cwd_.fields();

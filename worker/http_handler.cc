@@ -12,6 +12,7 @@
 
 #include "common/wire.h"
 #include "config/http_status.h"
+#include "job/fields.h"
 #include "job/http_request.h"
 
 namespace shoal {
@@ -388,7 +389,8 @@ Result<std::unique_ptr<Handler>> MakeHttpHandler(const HandlerContext& context) 
     return Status::Internal(std::string("curl_global_init: ") + curl_easy_strerror(global));
   }
   const HttpSettings& http = context.settings.http;
-  Result<HttpRequestTemplate> request = HttpRequestTemplate::Compile(http, nullptr);
+  Result<HttpRequestTemplate> request =
+      HttpRequestTemplate::Compile(http, nullptr, FieldContextOf(context.settings));
   if (!request.ok()) return request.status();
   Result<HttpStatusSet> success = HttpStatusSet::Parse(http.success, false);
   if (!success.ok()) return Status::Error("http.success: " + success.status().message());

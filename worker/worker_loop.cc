@@ -18,6 +18,7 @@
 #include "common/shm_segment.h"
 #include "common/wire.h"
 #include "config/load.h"
+#include "job/fields.h"
 #include "job/settings_digest.h"
 #include "worker/handler.h"
 #include "worker/orphans.h"
@@ -37,7 +38,8 @@ class Worker : public LogSink {
   Worker(const WorkerArgs& args, SegmentHeader* header, Channel channel)
       : args_(args), header_(header), ch_(channel) {}
 
-  int Loop(Handler& handler, const Settings& settings, InputKind kind) {
+  int Loop(Handler& handler, const Settings& settings, InputKind kind,
+           const FieldSplitter& splitter) {
     std::string item;
     while (true) {
       TaskRecord task;
@@ -49,7 +51,7 @@ class Worker : public LogSink {
       current_seq_ = task.seq;
       current_index_ = task.index;
       FillItemPaths(settings, kind, item, task.index, args_.slot + 1, args_.run_dir, &paths_,
-                    handler.fields());
+                    handler.fields(), &splitter);
       Outcome outcome = handler.Run(paths_, *this);
       double ms = static_cast<double>(MonotonicNanos() - start) / 1e6;
       PublishOutcome(task.seq, outcome, ms);
@@ -65,7 +67,8 @@ class Worker : public LogSink {
   // the master watches: taken_seq (every unfinished task up to it has
   // started: a death re-queues them all) and current_seq, the oldest
   // unfinished one (its start is what a stuck worker is judged by).
-  int LoopAsync(AsyncHandler& handler, const Settings& settings, InputKind kind, unsigned fields) {
+  int LoopAsync(AsyncHandler& handler, const Settings& settings, InputKind kind, unsigned fields,
+                const FieldSplitter& splitter) {
     std::string item;
     std::vector<Completion> done;
     // Waiting on the calls with room for more, the loop looks at the task
@@ -79,7 +82,7 @@ class Worker : public LogSink {
         TaskRecord task;
         ByteRing::ReadStatus st = TryTake(&task, &item);
         if (st != ByteRing::ReadStatus::kRecord) break;
-        StartAsync(handler, task, settings, kind, fields);
+        StartAsync(handler, task, settings, kind, fields, splitter);
         took = true;
       }
       if (running_.empty()) {
@@ -87,7 +90,7 @@ class Worker : public LogSink {
         // Nothing in flight: sleep on the ring as the one-at-a-time loop does.
         TaskRecord task;
         if (!NextTask(&task, &item)) return master_gone_ ? kWorkerMasterGone : 0;
-        StartAsync(handler, task, settings, kind, fields);
+        StartAsync(handler, task, settings, kind, fields, splitter);
         room_wait_ms = 1;
         continue;
       }
@@ -120,7 +123,7 @@ class Worker : public LogSink {
   };
 
   void StartAsync(AsyncHandler& handler, const TaskRecord& task, const Settings& settings,
-                  InputKind kind, unsigned fields) {
+                  InputKind kind, unsigned fields, const FieldSplitter& splitter) {
     const uint64_t start = MonotonicNanos();
     running_.push_back({task.seq, task.index, start, false});
     // Before the call starts: a death from here on charges it an attempt.
@@ -132,7 +135,7 @@ class Worker : public LogSink {
     current_seq_ = task.seq;
     current_index_ = task.index;
     FillItemPaths(settings, kind, task.item, task.index, args_.slot + 1, args_.run_dir, &paths_,
-                  fields);
+                  fields, &splitter);
     handler.Start(task.seq, paths_, *this);
     current_seq_ = 0;
     current_index_ = 0;
@@ -373,14 +376,19 @@ int RunWorker(const WorkerArgs& args) {
   context.end_orphans = subreaper;
   auto handler = MakeHandler(context);
   if (!handler.ok()) return fail(handler.status().message());
+  // Each item's {1} {2} ... come from its record, split here as the master
+  // read it (job/fields.h).
+  auto splitter = FieldSplitter::Make(settings->input);
+  if (!splitter.ok()) return fail(splitter.status().message());
 
   FaultPoint("worker-start");
   channel.control->pid.store(static_cast<uint32_t>(::getpid()), std::memory_order_relaxed);
   channel.control->ready.store(1, std::memory_order_release);
   Worker worker(args, header, channel);
   AsyncHandler* async = (*handler)->async();
-  int code = async != nullptr ? worker.LoopAsync(*async, *settings, kind, (*handler)->fields())
-                              : worker.Loop(**handler, *settings, kind);
+  int code = async != nullptr
+                 ? worker.LoopAsync(*async, *settings, kind, (*handler)->fields(), *splitter)
+                 : worker.Loop(**handler, *settings, kind, *splitter);
   EndOrphans();  // nothing a command started outlives its worker
   return code;
 }

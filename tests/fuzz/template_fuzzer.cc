@@ -8,10 +8,13 @@
 //     expands the same as a fresh MakeItemPaths (what workers do per item);
 //   - {rel} is never absolute and has no "." or ".." component, and {out}
 //     lies under {run}/out;
-//   - a template without placeholders expands to its text, {{ and }} halved.
+//   - a template without placeholders expands to its text, {{ and }} halved;
+//   - it fails only for a field ({3}) the item does not have, and then
+//     whichever way the ItemPaths was filled.
 //
 // Input: template NUL options item NUL previous-item NUL input.path NUL run-dir
-//   options bit 0: a tree item (else a list item); the byte is also {index}.
+//   options bit 0: a tree item (else a list item); bit 1: items are CSV
+//   records with ',' between fields (else one field); the byte is also {index}.
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "job/fields.h"
 #include "job/item_paths.h"
 #include "job/template.h"
 
@@ -89,16 +93,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const shoal::InputKind kind = (options & 1) ? shoal::InputKind::kTree : shoal::InputKind::kList;
   const uint64_t index = options;
   const int worker = 1 + (options >> 4);
-  const shoal::ItemPaths all = shoal::MakeItemPaths(settings, kind, item, index, worker, run_dir);
+  if (options & 2) settings.input.delimiter = ",";
+  const shoal::FieldSplitter splitter = shoal::FieldSplitter::Make(settings.input).value();
+  shoal::ItemPaths all;
+  shoal::FillItemPaths(settings, kind, item, index, worker, run_dir, &all, shoal::kAllFields,
+                       &splitter);
   CheckRelAndOut(all, text);
-  shoal::ItemPaths reused =
-      shoal::MakeItemPaths(settings, kind, previous, index + 1, worker, run_dir);
-  shoal::FillItemPaths(settings, kind, item, index, worker, run_dir, &reused, t->fields());
+  shoal::ItemPaths reused;
+  shoal::FillItemPaths(settings, kind, previous, index + 1, worker, run_dir, &reused,
+                       shoal::kAllFields, &splitter);
+  shoal::FillItemPaths(settings, kind, item, index, worker, run_dir, &reused, t->fields(),
+                       &splitter);
 
   for (const bool quote : {false, true}) {
     std::string want;
-    if (!t->AppendTo(all, quote, /*make_out_dir=*/false, &want).ok()) {
-      Fail("AppendTo failed without creating a directory", text);
+    shoal::Status appended = t->AppendTo(all, quote, /*make_out_dir=*/false, &want);
+    if (!appended.ok()) {
+      if (!(t->fields() & shoal::kFieldColumns) ||
+          appended.message().find("needs field") == std::string::npos) {
+        Fail("AppendTo failed without creating a directory: " + appended.message(), text);
+      }
+      std::string got;
+      if (t->AppendTo(reused, quote, false, &got).message() != appended.message()) {
+        Fail("a missing field fails differently once the fields are reused", text);
+      }
+      continue;
     }
     std::string got;
     if (!t->AppendTo(reused, quote, false, &got).ok() || got != want) {

@@ -1,0 +1,424 @@
+// The tables of verbs and options, and `shoal --help` printed from them. The
+// texts are written by hand, wrapped for 80 columns: the man page refills
+// them, so a line break here is never meaningful there.
+#include "config/help.h"
+
+#include <algorithm>
+
+#include "config/load.h"
+
+namespace shoal {
+namespace {
+
+constexpr unsigned kRun = VerbBit(Verb::kRun);
+constexpr unsigned kRetry = VerbBit(Verb::kRetry);
+constexpr unsigned kResume = VerbBit(Verb::kResume);
+constexpr unsigned kCheck = VerbBit(Verb::kCheck);
+constexpr unsigned kInit = VerbBit(Verb::kInit);
+constexpr unsigned kMerge = VerbBit(Verb::kMerge);
+constexpr unsigned kSlurm = VerbBit(Verb::kSlurm);
+constexpr unsigned kRunning = kRun | kRetry | kResume;
+constexpr unsigned kSettingsVerbs = kRunning | kCheck | kSlurm;
+constexpr unsigned kAll = kSettingsVerbs | kInit | kMerge;
+
+using G = OptionGroup;
+using A = ArgKind;
+
+constexpr OptionSpec kOptions[] = {
+    {"workers", 'j', "N", false, A::kText, G::kSettings, kSettingsVerbs,
+     "job.workers: worker processes; 0 = one per core", "-j 16"},
+    {"input", 'i', "PATH", false, A::kPath, G::kSettings, kSettingsVerbs,
+     "input.path: a directory to walk, a list file, or - for stdin", "-i ./photos"},
+    {"output-dir", 'o', "DIR", false, A::kDir, G::kSettings, kSettingsVerbs,
+     "output.dir: where run directories are created", "-o /scratch/runs"},
+    {"set", 0, "KEY=VALUE", false, A::kKey, G::kSettings, kSettingsVerbs,
+     "any key of settings.toml, repeatable; VALUE is TOML\n"
+     "when it parses as TOML, else a plain string",
+     "--set job.timeout=30s --set 'command.argv=[\"echo\",\"{}\"]'\n"
+     "--set command.env.LC_ALL=C"},
+    {"items", 0, "FILE", false, A::kFile, G::kRun, kRunning,
+     "run only the items listed in FILE, one per line\n"
+     "(a failed.txt from an earlier run; - = stdin)",
+     "--items runs/checksums-20261122-031500/failed.txt"},
+    {"dry-run", 0, "", false, A::kNone, G::kRun, kRunning,
+     "print each item's command line, shell-quoted, one per\n"
+     "line on stdout; run nothing and create nothing ({run}\n"
+     "and {out} show where a run started now would write)",
+     "shoal run --dry-run | head"},
+    {"progress", 0, "", false, A::kNone, G::kRun, kRunning,
+     "a live progress line on stderr (done/total, failed,\n"
+     "items/s, elapsed, ETA, a bar), even when stderr is not\n"
+     "a terminal (default: only on a terminal, without -q)",
+     "shoal run --progress 2>progress.log"},
+    {"no-progress", 0, "", false, A::kNone, G::kRun, kRunning,
+     "no live line: a plain status line every\n"
+     "output.status_every instead, as when stderr is a file",
+     "shoal run --no-progress --set output.status_every=1m"},
+    {"shard", 0, "K/N", false, A::kText, G::kShard, kRun | kCheck,
+     "input.shard: run only shard K (0 to N-1) of N, the items\n"
+     "whose text hashes to K; default: from the environment,\n"
+     "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT of an array\n"
+     "0-(N-1), or JOB_COMPLETION_INDEX with SHOAL_SHARDS=N",
+     "--shard 2/8    (--shard 0/1: the whole input)"},
+    {"shards", 0, "N", false, A::kText, G::kSlurm, kSlurm | kRetry,
+     "array tasks, each running one shard of the input", ""},
+    {"partition", 0, "P", false, A::kText, G::kSlurm, kSlurm | kRetry, "#SBATCH --partition=P",
+     "--partition batch"},
+    {"time", 0, "T", false, A::kText, G::kSlurm, kSlurm | kRetry,
+     "#SBATCH --time=T, a limit per task", "--time 2:00:00"},
+    {"cpus-per-task", 0, "C", false, A::kText, G::kSlurm, kSlurm | kRetry,
+     "#SBATCH --cpus-per-task=C; each shard then runs C workers\n"
+     "unless job.workers is set",
+     ""},
+    {"sbatch", 0, "ARG", true, A::kText, G::kSlurm, kSlurm | kRetry,
+     "any other sbatch option, as an #SBATCH line; repeatable",
+     "--sbatch=--mem=8G --sbatch=--account=proj"},
+    {"submit", 0, "", false, A::kNone, G::kSlurm, kSlurm | kRetry,
+     "submit with sbatch: the array, then the merge job\n"
+     "(--dependency=afterany on the array)",
+     ""},
+    {"wait", 0, "", false, A::kNone, G::kSlurm, kSlurm | kRetry,
+     "with --submit: wait for the merge job and exit with its\n"
+     "status (0 all items ok, 1 some failed, 2 merge refused)",
+     ""},
+    // merge's -o is not output.dir but the merged run itself.
+    {"output-dir", 'o', "DIR", false, A::kDir, G::kMerge, kMerge,
+     "where the merged run directory goes (required)", ""},
+    {"quiet", 'q', "", false, A::kNone, G::kMerge, kMerge, "print only errors", ""},
+    {"verbose", 'v', "", false, A::kNone, G::kMerge, kMerge, "print more", ""},
+    {"quiet", 'q', "", false, A::kNone, G::kOutput, kSettingsVerbs,
+     "print only errors: no progress or status lines, and no\n"
+     "summary when every item succeeded (log.txt has it all)",
+     "shoal run -q || cat runs/*/failed.txt"},
+    {"verbose", 'v', "", false, A::kNone, G::kOutput, kSettingsVerbs,
+     "also print log.txt as it is written: workers started\n"
+     "and died, retries, handler log lines, the summary",
+     "shoal run -v"},
+    {"help", 'h', "", false, A::kNone, G::kOutput, kAll, "show this help", "shoal $VERB --help"},
+    {"version", 0, "", false, A::kNone, G::kOutput, kAll, "print the version", "shoal --version"},
+};
+
+constexpr ExampleSpec kRunExamples[] = {
+    {"shoal run", "./settings.toml as written"},
+    {"shoal run jobs/gzip.toml -j 8 -i /data", "eight workers over /data"},
+    {"shoal run jobs/gzip.toml --items runs/gzip-20261122-031500/failed.txt", ""},
+    {"shoal run jobs/gzip.toml --shard 0/4", "a quarter of the items, on this machine"},
+    {"shoal run --set job.retries=2 --set job.retry_delay=5s --set job.max_failures=5%", ""},
+};
+constexpr ExampleSpec kRetryExamples[] = {
+    {"shoal retry runs/checksums-20261122-031500", ""},
+    {"shoal retry runs/checksums-20261122-031500 --set job.timeout=10m", ""},
+    {"shoal retry runs/checksums-slurm/merged --shards 8 --submit",
+     "the failed items as a Slurm array of 8 shards"},
+};
+constexpr ExampleSpec kResumeExamples[] = {
+    {"shoal resume runs/checksums-20261122-031500", ""},
+    {"shoal resume runs/checksums-20261122-031500 -j 4", ""},
+};
+constexpr ExampleSpec kCheckExamples[] = {
+    {"shoal check", ""},
+    {"shoal check jobs/gzip.toml -j 8 --set job.timeout=1m", ""},
+};
+constexpr ExampleSpec kInitExamples[] = {
+    {"shoal init", ""},
+    {"shoal init jobs/resize.toml", ""},
+};
+constexpr ExampleSpec kMergeExamples[] = {
+    {"shoal merge runs/checksums-*-shard-*-of-4 -o runs/checksums-all", ""},
+    {"shoal merge runs/checksums-20261122-031500-slurm/shards/* -o /tmp/merged", ""},
+};
+constexpr ExampleSpec kSlurmExamples[] = {
+    {"shoal slurm jobs/checksums.toml --shards 16 --partition batch --time 4:00:00", ""},
+    {"shoal slurm jobs/checksums.toml --shards 4 --submit --wait", ""},
+};
+constexpr ExampleSpec kHelpExamples[] = {
+    {"shoal help run", "the same as shoal run --help"},
+    {"shoal help settings | less", ""},
+    {"source <(shoal help completion bash)", "completion in this shell"},
+};
+
+constexpr VerbSpec kVerbs[] = {
+    {"run", Verb::kRun, "run [SETTINGS] [OPTIONS]", A::kSettings,
+     "Run the job that SETTINGS (default ./settings.toml) describes. Each run writes a\n"
+     "new directory under output.dir: results.jsonl, errors.jsonl, failed.txt, log.txt.",
+     kRunExamples,
+     "While it runs: on a terminal, one live line on stderr (done/total, failed,\n"
+     "items/s, elapsed, ETA, a bar); otherwise a status line every\n"
+     "output.status_every, e.g. \"1200 done, 3 failed, 8800 remaining, 250 items/s,\n"
+     "elapsed 4.8s, ETA 39s\". log.txt gets the same status lines, and at the end a\n"
+     "summary: counts per failure reason, CPU time, item durations (p50/p95/p99/max)\n"
+     "and the slowest items. A failed item is tried job.retries more times, after\n"
+     "job.retry_delay, doubling each time. Once job.max_failures (\"10\" or \"5%\")\n"
+     "items failed, no new items start: the running ones finish, the run exits 1,\n"
+     "and 'shoal resume RUN_DIR' runs the rest. With output.order = \"input\",\n"
+     "results are written in input order.",
+     ""},
+    {"retry", Verb::kRetry, "retry RUN_DIR [OPTIONS]", A::kRunDir,
+     "Re-run the items in RUN_DIR/failed.txt with RUN_DIR/settings.toml, as a new run.\n"
+     "Options override those settings.",
+     kRetryExamples,
+     "With --shards N, nothing runs here: retry writes (with --submit, submits) a\n"
+     "Slurm job array over RUN_DIR/failed.txt and a job that merges its shards, as\n"
+     "'shoal slurm' does.",
+     ""},
+    {"resume", Verb::kResume, "resume RUN_DIR [OPTIONS]", A::kRunDir,
+     "Finish an interrupted run in place: items already in results.jsonl or\n"
+     "errors.jsonl are skipped, the rest run with RUN_DIR/settings.toml.\n"
+     "Options override those settings.",
+     kResumeExamples, "", ""},
+    {"check", Verb::kCheck, "check [SETTINGS] [OPTIONS]", A::kSettings,
+     "Validate SETTINGS (default ./settings.toml) with the options applied, print the\n"
+     "effective configuration as TOML, and exit: 0 if valid, 2 if not.",
+     kCheckExamples, "", ""},
+    {"init", Verb::kInit, "init [PATH]", A::kSettings,
+     "Write an annotated settings file to PATH (default ./settings.toml): every key\n"
+     "with its default and a comment. Edit it, then 'shoal check' and 'shoal run'.",
+     kInitExamples, "", "Options"},
+    {"merge", Verb::kMerge, "merge RUN_DIR... -o DIR", A::kRunDir,
+     "Merge the run directories of the shards of one job (shoal run --shard K/N, or\n"
+     "the tasks of 'shoal slurm') into DIR, which must not exist or be empty:\n"
+     "results, errors.jsonl and failed.txt of all shards; log.txt with each shard's\n"
+     "summary and the total; settings.toml without input.shard, so that\n"
+     "'shoal retry DIR' re-runs every failed item. Refuses shards of different\n"
+     "settings, a missing or duplicated shard, and a shard that did not finish;\n"
+     "reports items that appear in two shards.",
+     kMergeExamples, "", "Options",
+     "Exit status: 0 every item succeeded; 1 at least one item failed; 2 the shards\n"
+     "cannot be merged (nothing written); 3 internal error."},
+    {"slurm", Verb::kSlurm, "slurm [SETTINGS] --shards N [OPTIONS]", A::kSettings,
+     "Run the job of SETTINGS on a Slurm cluster: an array of N tasks, each one a\n"
+     "'shoal run' of its shard of the input on its node, then a job that merges the\n"
+     "shards into one run directory. Writes <output.dir>/<job.name>-<stamp>-slurm/\n"
+     "with settings.toml (the effective settings), shards.sbatch, merge.sbatch and\n"
+     "submit.sh; with --submit also submits them. The shards write into shards/ of\n"
+     "that directory, the merged run is merged/. shoal, the settings, the input and\n"
+     "output.dir must be on a file system that every node sees at the same path.",
+     kSlurmExamples, "", ""},
+    {"help", Verb::kHelp, "help [COMMAND | settings [--markdown | --man] | --man]", A::kNone,
+     "Print the help of COMMAND (the same as shoal COMMAND --help), or without one\n"
+     "the overview of every command. 'shoal help settings' prints every key of\n"
+     "settings.toml with its type, default and meaning; --markdown prints the same\n"
+     "as Markdown (docs/settings.md), --man as the man page shoal-settings(5).\n"
+     "'shoal help --man' prints this manual, shoal(1), as roff;\n"
+     "'shoal help completion bash' (or zsh) a completion script for that shell.",
+     kHelpExamples, "", ""},
+};
+
+constexpr UsageSpec kUsages[] = {
+    {"run [SETTINGS] [OPTIONS]", "run a job (SETTINGS defaults to ./settings.toml)"},
+    {"run SETTINGS --items FILE", "run only the items listed in FILE (e.g. a failed list)"},
+    {"retry RUN_DIR [OPTIONS]", "re-run the failed items of a finished run, same settings"},
+    {"resume RUN_DIR [OPTIONS]", "finish an interrupted run; items done or failed are skipped"},
+    {"check [SETTINGS] [OPTIONS]", "validate settings, print the effective configuration"},
+    {"init [PATH]", "write an annotated settings.toml to start from"},
+    {"slurm SETTINGS --shards N",
+     "write (--submit: submit) a Slurm job array over N\n"
+     "shards of the input, and a job that merges them"},
+    {"merge RUN_DIR... -o DIR", "merge the run directories of shards into one"},
+    {"help COMMAND", "help for one command (also: shoal COMMAND --help)"},
+    {"help settings", "every key of settings.toml: type, default, meaning"},
+    {"--version", "print the version"},
+};
+
+constexpr ExitStatusSpec kExitStatuses[] = {
+    {"0", "every item succeeded"},
+    {"1", "at least one item failed"},
+    {"2", "bad usage or bad settings (nothing ran)"},
+    {"3", "internal error"},
+    {"130 / 143",
+     "interrupted by SIGINT / SIGTERM (the run directory is resumable with 'shoal resume')"},
+};
+
+// Greedy wrapping of one paragraph at `width` columns, every line after
+// `indent` spaces.
+std::string Wrap(std::string_view text, size_t width, size_t indent) {
+  std::string out, line;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find(' ', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view word = text.substr(start, end - start);
+    if (!line.empty() && indent + line.size() + 1 + word.size() > width) {
+      out += std::string(indent, ' ') + line + "\n";
+      line.clear();
+    }
+    if (!line.empty()) line += ' ';
+    line += word;
+    start = end + 1;
+  }
+  if (!line.empty()) out += std::string(indent, ' ') + line + "\n";
+  return out;
+}
+
+// Each line of `text` after `indent` spaces, the first one after `first`.
+std::string Indented(std::string_view text, const std::string& first, size_t indent) {
+  std::string out = first;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) nl = text.size();
+    if (start > 0) out += std::string(indent, ' ');
+    out += std::string(text.substr(start, nl - start)) + "\n";
+    start = nl + 1;
+  }
+  return out;
+}
+
+std::string Replaced(std::string_view text, std::string_view from, std::string_view to) {
+  std::string out(text);
+  for (size_t at = out.find(from); at != std::string::npos; at = out.find(from, at + to.size())) {
+    out.replace(at, from.size(), to);
+  }
+  return out;
+}
+
+std::string OptionText(const OptionSpec& o, bool examples) {
+  std::string label = (o.letter ? "  " : "      ") + OptionSynopsis(o);
+  label += std::string(label.size() < 27 ? 27 - label.size() : 1, ' ');
+  std::string out = Indented(o.doc, label, 27);
+  if (examples && !o.examples.empty()) {
+    const std::string e = "                             e.g. ";
+    out += Indented(Replaced(o.examples, "\n", "\n" + e.substr(0, 29) + "e.g. "), e, 0);
+  }
+  return out;
+}
+
+std::string GroupText(OptionGroup group, Verb verb, std::string_view verb_name) {
+  std::string out;
+  for (const OptionSpec& o : kOptions) {
+    if (o.group == group && (o.verbs & VerbBit(verb))) out += OptionText(o, true);
+  }
+  if (out.empty()) return "";
+  std::string title(GroupTitle(group));
+  if (group == OptionGroup::kSettings)
+    title += " (they override settings.toml, in the order given)";
+  return "\n" + title + ":\n" + Replaced(out, "$VERB", verb_name);
+}
+
+std::string ExamplesText(std::span<const ExampleSpec> examples) {
+  // Comments line up after the longest command that leaves them room.
+  size_t column = 0;
+  for (const ExampleSpec& e : examples) {
+    if (!e.comment.empty() && e.command.size() <= 40) column = std::max(column, e.command.size());
+  }
+  column += 2 + 5;
+  std::string out = "\nExamples:\n";
+  for (const ExampleSpec& e : examples) {
+    out += "  " + std::string(e.command);
+    if (e.comment.empty()) {
+      out += "\n";
+    } else if (2 + e.command.size() + 2 <= column) {
+      out += std::string(column - 2 - e.command.size(), ' ') + std::string(e.comment) + "\n";
+    } else {
+      out += '\n';
+      out.append(35, ' ').append(e.comment) += '\n';
+    }
+  }
+  return out;
+}
+
+std::string VerbText(const VerbSpec& v) {
+  std::string out = "Usage: shoal " + std::string(v.usage) + "\n\n" + std::string(v.description) +
+                    "\n" + ExamplesText(v.examples);
+  if (!v.notes.empty()) (out += '\n').append(v.notes) += '\n';
+  if (!v.options_title.empty()) {
+    (out += '\n').append(v.options_title) += ":\n";
+    for (const OptionSpec& o : kOptions) {
+      if (o.verbs & VerbBit(v.verb)) out += OptionText(o, false);
+    }
+    if (!v.epilogue.empty()) (out += '\n').append(v.epilogue) += '\n';
+    return out;
+  }
+  for (OptionGroup g : {OptionGroup::kSettings, OptionGroup::kRun, OptionGroup::kShard,
+                        OptionGroup::kSlurm, OptionGroup::kOutput, OptionGroup::kMerge}) {
+    out += GroupText(g, v.verb, v.name);
+  }
+  return out;
+}
+
+std::string Overview() {
+  std::string out = "shoal - run one job over many items, on every core\n\nUsage:\n";
+  for (const UsageSpec& u : kUsages) {
+    std::string synopsis = "  shoal ";
+    synopsis += u.synopsis;
+    synopsis += std::string(synopsis.size() < 37 ? 37 - synopsis.size() : 1, ' ');
+    out += Indented(u.summary, synopsis, 37);
+  }
+  out += "\nStart with:\n  shoal init && shoal check && shoal run\n\n";
+  std::string exits = "Exit status:";
+  for (const ExitStatusSpec& e : kExitStatuses) {
+    ((((exits += ' ') += e.status) += ' ') += e.meaning) += ';';
+  }
+  exits.back() = '.';
+  out += Wrap(exits, 80, 0);
+  // The overview explains the options too: most users never look further.
+  out += "\nOptions of run, retry and resume ('shoal help COMMAND' for each command's):\n";
+  for (OptionGroup g : {OptionGroup::kSettings, OptionGroup::kRun, OptionGroup::kOutput}) {
+    out += GroupText(g, Verb::kRun, "run");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::span<const VerbSpec> Verbs() {
+  return kVerbs;
+}
+std::span<const OptionSpec> Options() {
+  return kOptions;
+}
+std::span<const UsageSpec> Usages() {
+  return kUsages;
+}
+std::span<const ExitStatusSpec> ExitStatuses() {
+  return kExitStatuses;
+}
+
+const VerbSpec* FindVerbSpec(std::string_view name) {
+  for (const VerbSpec& v : kVerbs) {
+    if (v.name == name) return &v;
+  }
+  return nullptr;
+}
+
+std::string_view GroupTitle(OptionGroup group) {
+  switch (group) {
+    case OptionGroup::kSettings:
+      return "Settings options";
+    case OptionGroup::kRun:
+      return "Run options";
+    case OptionGroup::kShard:
+      return "Shard option";
+    case OptionGroup::kSlurm:
+      return "Slurm options";
+    case OptionGroup::kOutput:
+      return "Output options";
+    case OptionGroup::kMerge:
+      return "Merge options";
+  }
+  return "";
+}
+
+std::string OptionLabel(const OptionSpec& o) {
+  std::string label = "--" + std::string(o.name);
+  return o.letter ? std::string("-") + o.letter + ", " + label : label;
+}
+
+std::string OptionSynopsis(const OptionSpec& o) {
+  if (o.arg.empty()) return OptionLabel(o);
+  return OptionLabel(o) + (o.arg_after_equals ? "=" : " ") + std::string(o.arg);
+}
+
+std::string HelpText(const std::string& topic) {
+  if (topic == "settings" || topic == "settings --markdown") {
+    return SettingsReference(topic != "settings");
+  }
+  if (topic == "settings --man") return SettingsManPage();
+  if (topic == "--man") return ManPage();
+  if (topic.starts_with("completion ")) return CompletionScript(topic.substr(11));
+  const VerbSpec* verb = FindVerbSpec(topic);
+  if (verb == nullptr || verb->verb == Verb::kHelp) return Overview();
+  return VerbText(*verb);
+}
+
+}  // namespace shoal
