@@ -229,10 +229,14 @@ mapfile -t pages < <(dpkg -L shoal | grep -E '^/usr/share/man/man[0-9]/.+\.[0-9]
 if ((${#pages[@]})); then
   for page in "${pages[@]}"; do
     [[ -f $page ]] || die "$page is in the package but not installed"
-    MANWIDTH=80 man --warnings -l "$page" >/dev/null 2>"$tmp/man.err" || die "man -l $page failed"
-    [[ ! -s $tmp/man.err ]] || { cat "$tmp/man.err" >&2; die "man --warnings -l $page warns"; }
+    # man's default warnings, then all of groff's (-ww), on the UTF-8 device.
+    for warnings in --warnings --warnings=w; do
+      MANWIDTH=80 LC_ALL=C.UTF-8 man "$warnings" -l "$page" >/dev/null 2>"$tmp/man.err" ||
+        die "man $warnings -l $page failed"
+      [[ ! -s $tmp/man.err ]] || { cat "$tmp/man.err" >&2; die "man $warnings -l $page warns"; }
+    done
   done
-  say "man --warnings -l: no warning from ${pages[*]}"
+  say "man --warnings -l and --warnings=w: no warning from ${pages[*]}"
 else
   say "skipped: this build installs no man pages"
 fi
