@@ -34,8 +34,18 @@ constexpr Entry kPlaceholders[] = {
      "dots of .bashrc and a trailing dot are not extensions)."},
     {"\\fB{.}\\fR", "{path} without its last extension."},
     {"\\fB{index}\\fR, \\fB{#}\\fR",
-     "the item's position in the whole input, from 1; a shard and a resumed run keep the "
-     "positions of the whole input."},
+     "the item's number in the whole input, from 1: for a list the line its record starts on "
+     "(blank lines and the header counted, so sed -n \"${index}p\" shows it), for a tree its "
+     "position in the walk. A shard, a resume and a retry keep the numbers of the whole "
+     "input."},
+    {"\\fB{1}\\fR, \\fB{2}\\fR, ...",
+     "the fields of a list record split by input.delimiter (CSV) or input.colsep (a regex); "
+     "{1} alone, without either, is the whole record. A row with fewer fields fails that item. "
+     "Each takes the path forms: {2/} {2//} {2.} {2/.}."},
+    {"\\fB{\\fR\\fINAME\\fR\\fB}\\fR",
+     "the field of that name in the header line (input.header = true) or in "
+     "input.field_names, with the same forms ({region/}); a name no field has is an error "
+     "before anything runs."},
     {"\\fB{worker}\\fR, \\fB{%}\\fR",
      "the number of the worker running the item, 1 to job.workers."},
     {"\\fB{run}\\fR", "the run directory."},

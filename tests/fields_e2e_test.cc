@@ -91,18 +91,20 @@ TEST_F(E2e, SemicolonCsvWithHeaderFieldsAndRetry) {
   std::set<fs::path> before = RunDirs();
   ProcessResult r = Shoal({"retry", run.string()});
   ASSERT_EQ(r.status, 1) << Describe(r);  // the short row is still short
-  fs::path retry;
-  ASSERT_TRUE(NewRunDir(before, &retry));
-  std::vector<Record> retried, retry_errors;
-  ASSERT_TRUE(ReadRun(retry, &retried, &retry_errors));
-  ASSERT_EQ(retried.size(), 1u);
-  EXPECT_EQ(retried[0].item, id7_row);
-  EXPECT_EQ(retried[0].output.value_or(""), "id7|eu|f7.log");
-  ASSERT_EQ(retry_errors.size(), 1u);
-  EXPECT_EQ(retry_errors[0].item, short_row);
-  EXPECT_NE(retry_errors[0].reason.value_or("").find("has 2 fields, but {region} needs field 3"),
-            std::string::npos)
-      << retry_errors[0].reason.value_or("");
+  EXPECT_EQ(RunDirs(), before) << "the retry completes the run's own directory";
+  // Now every row once, at its own line: id7 succeeded, the short row failed
+  // again with its line number, not its position in failed.txt.
+  std::vector<Record> after, after_errors;
+  ASSERT_TRUE(ReadRun(run, &after, &after_errors));
+  std::map<uint64_t, std::string> got_after;
+  for (const Record& rec : after) got_after[rec.index] = rec.output.value_or("");
+  EXPECT_EQ(got_after, want);
+  ASSERT_EQ(after_errors.size(), 1u);
+  EXPECT_EQ(after_errors[0].item, short_row);
+  EXPECT_EQ(after_errors[0].index, short_line);
+  EXPECT_EQ(after_errors[0].reason.value_or(""),
+            "line " + std::to_string(short_line) + " has 2 fields, but {region} needs field 3");
+  EXPECT_EQ(Lines(ReadFile(run / "failed.txt")), std::vector<std::string>{short_row});
 }
 
 // A name no header field has is a settings error before anything runs.

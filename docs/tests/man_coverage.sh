@@ -48,7 +48,7 @@ printf '[input]\npath = "."\n[command]\nargv = ["{no-such-placeholder}"]\n' >"$t
 known=$("$shoal" check "$tmp/settings.toml" 2>&1 | sed -n 's/.*known are \([^;]*\);.*/\1/p')
 [ -n "$known" ] || { echo "cannot read the placeholders from '$shoal check'" >&2; exit 1; }
 awk '/^PLACEHOLDERS/ { on = 1; next } /^[A-Z]/ { on = 0 } on' "$tmp/1.txt" >"$tmp/placeholders.txt"
-for p in $known '{{' '}}'; do
+for p in $(printf '%s\n' "$known" | grep -oE '\{[^ ,]*\}') '{{' '}}'; do
   # Each is a term of the list: at the start of an entry, or after ", ".
   grep -qE -e "^       (.*, )?$(printf '%s' "$p" | sed 's/[][\.*^$/{}%#]/\\&/g')(,| |$)" "$tmp/placeholders.txt" ||
     missing "$man1" "placeholder $p"
