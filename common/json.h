@@ -38,7 +38,7 @@ class JsonObject {
     Key(key);
     char buf[24];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
-    out_->append(buf, end);
+    out_->append(buf, static_cast<size_t>(end - buf));
     return *this;
   }
   // Fixed notation; non-finite values (not JSON) become null.

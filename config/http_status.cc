@@ -48,15 +48,18 @@ Result<HttpStatusSet> HttpStatusSet::Parse(std::string_view text, bool allow_wor
     } else if (const size_t dash = part.find('-'); dash != std::string_view::npos) {
       if (!ParseCode(Trim(part.substr(0, dash)), &lo) ||
           !ParseCode(Trim(part.substr(dash + 1)), &hi) || hi < lo) {
-        return Status::Error("\"" + std::string(part) +
-                             "\" is not a range of statuses like 200-299");
+        std::string message = "\"";
+        message.append(part).append("\" is not a range of statuses like 200-299");
+        return Status::Error(message);
       }
     } else if (ParseCode(part, &lo)) {
       hi = lo;
     } else {
-      return Status::Error("\"" + std::string(part) + "\" is not a status (100 to 599), a range " +
-                           "like 200-299 or a class like 2xx" +
-                           (allow_words ? std::string(", \"connection\" or \"timeout\"") : ""));
+      std::string message = "\"";
+      message.append(part).append(
+          "\" is not a status (100 to 599), a range like 200-299 or a class like 2xx");
+      if (allow_words) message.append(", \"connection\" or \"timeout\"");
+      return Status::Error(message);
     }
     for (int c = lo; c <= hi; ++c) set.codes_[c] = true;
   }

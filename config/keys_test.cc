@@ -116,14 +116,15 @@ TEST(SettingsKeysTest, EveryKeyIsInTheTemplateAndTheReference) {
   const std::string markdown = SettingsReference(true);
   for (const KeySpec& spec : Keys()) {
     SCOPED_TRACE(Dotted(spec));
-    const std::string line = "\n" + std::string(spec.key) + " = ";
+    std::string line = "\n";
+    line.append(spec.key).append(" = ");
     EXPECT_NE(init.find(line), std::string::npos);
     EXPECT_NE(check.find(line), std::string::npos);
-    EXPECT_NE(text.find("  " + Dotted(spec) + " = "), std::string::npos);
+    EXPECT_NE(text.find(std::string("  ").append(Dotted(spec)).append(" = ")), std::string::npos);
     EXPECT_NE(text.find(std::string(spec.doc)), std::string::npos);
-    EXPECT_NE(markdown.find("`" + Dotted(spec) + "`"), std::string::npos);
+    EXPECT_NE(markdown.find(std::string("`").append(Dotted(spec)).append("`")), std::string::npos);
     for (std::string_view name : Choices(spec)) {
-      EXPECT_NE(text.find("\"" + std::string(name) + "\""), std::string::npos) << name;
+      EXPECT_NE(text.find(std::string("\"").append(name).append("\"")), std::string::npos) << name;
     }
   }
 }

@@ -18,7 +18,10 @@ Loc Problems::At(uint64_t line, uint64_t column) const {
   loc.column = column;
   loc.text = source_;
   if (loc.line > 0) {
-    loc.text += ":" + std::to_string(loc.line) + ":" + std::to_string(loc.column);
+    loc.text += ':';
+    loc.text += std::to_string(loc.line);
+    loc.text += ':';
+    loc.text += std::to_string(loc.column);
   }
   return loc;
 }

@@ -69,7 +69,10 @@ std::string TomlTable(const std::map<std::string, std::string>& values) {
 }
 
 std::string Quote(std::string_view s) {
-  return "\"" + std::string(s) + "\"";
+  std::string out = "\"";
+  out += s;
+  out += '"';
+  return out;
 }
 
 }  // namespace shoal

@@ -51,7 +51,9 @@ std::string WithComment(std::string code, const std::string& comment) {
     if (end == std::string::npos) end = comment.size();
     const std::string word = comment.substr(pos, end - pos);
     if (width + 1 + word.size() > kWidth && width > column + 1) {
-      out += "\n" + std::string(column, ' ') + "#";
+      out += '\n';
+      out.append(column, ' ');
+      out += '#';
       width = column + 1;
     }
     out += " " + word;
@@ -78,7 +80,9 @@ std::string Document(const Settings& s, Style style) {
         if (candidate.name == section) info = &candidate;
       }
       if (!out.empty()) out += "\n";
-      const std::string header = "[" + std::string(section) + "]";
+      std::string header = "[";
+      header += section;
+      header += ']';
       if (style == Style::kPlain) {
         out += header + "\n";
       } else {

@@ -119,7 +119,7 @@ Result<OutputPlace> PlaceOutputFile(const std::string& run_dir, std::string_view
   place.dir = std::move(dir).value();
   place.name = std::string(full.back());
   // Records name a file in the run by its path there, one in the tree whole.
-  place.rel = in_tree ? "/" + JoinComponents(full, 0, full.size())
+  place.rel = in_tree ? std::string("/").append(JoinComponents(full, 0, full.size()))
                       : JoinComponents(full, run.size(), full.size());
   return place;
 }

@@ -195,7 +195,7 @@ Result<Template> Template::Parse(std::string_view text, const FieldContext& fiel
       },
       [&](const Resolved& r, std::string_view name) {
         Piece piece{std::string(), r.field, r.column, r.form};
-        if (r.field == kFieldColumns) piece.literal = "{" + std::string(name) + "}";
+        if (r.field == kFieldColumns) piece.literal.append("{").append(name).append("}");
         t.pieces_.push_back(std::move(piece));
         t.fields_ |= r.field;
         return Status::Ok();

@@ -30,6 +30,7 @@
 #include "master/run_recorder.h"
 #include "master/run_state.h"
 #include "master/scheduler.h"
+#include "master/supervisor.h"
 
 namespace shoal {
 namespace {
@@ -457,6 +458,8 @@ Result<int> Master::Run() {
 }  // namespace
 
 Result<int> RunJob(const Settings& settings, const RunOptions& options) {
+  // A broken installation is said before a run directory or shared memory exists.
+  if (Result<std::string> worker = FindWorkerExe(); !worker.ok()) return worker.status();
   if (options.dry_run) return DryRun(settings, options);
   Master master(settings, options);
   return master.Run();

@@ -16,6 +16,7 @@
 #include "master/retry.h"
 #include "master/run_dir.h"
 #include "master/run_state.h"
+#include "master/supervisor.h"
 
 namespace shoal {
 
@@ -207,6 +208,8 @@ Result<RunState> RunStateOf(const std::string& run_dir) {
 
 Status OpenRunDir(const std::string& run_dir, const std::vector<Override>& overrides,
                   Settings* settings, RunState* state) {
+  // A broken installation is said before resume or retry changes the directory.
+  if (Result<std::string> worker = FindWorkerExe(); !worker.ok()) return worker.status();
   struct stat st;
   if (::stat((run_dir + "/settings.toml").c_str(), &st) != 0) {
     return Status::Error(run_dir + " is not a shoal run directory (no settings.toml)");

@@ -21,6 +21,7 @@
 #include "master/master.h"
 #include "master/run_dir.h"
 #include "master/run_state.h"
+#include "master/supervisor.h"
 
 extern char** environ;
 
@@ -332,6 +333,8 @@ int WaitForMergeJob(const SlurmJob& job, const std::string& merge_id) {
 }
 
 Result<int> RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool quiet) {
+  // The tasks run this shoal: a broken installation is said before any script is written.
+  if (Result<std::string> worker = FindWorkerExe(); !worker.ok()) return worker.status();
   Result<std::string> self = SelfExecutable();
   if (!self.ok()) return self.status();
   // A missing input is better said now than by every task on its node.

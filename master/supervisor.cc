@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <filesystem>
 #include <vector>
 
 extern char** environ;
@@ -18,7 +20,12 @@ namespace shoal {
 
 namespace {
 constexpr int kWakeFdInWorker = 3;
+
+bool IsExecutableFile(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
 }
+}  // namespace
 
 Supervisor::Supervisor(std::string worker_exe, std::string segment, std::string run_dir,
                        int wake_fd, std::string settings_digest)
@@ -29,12 +36,33 @@ Supervisor::Supervisor(std::string worker_exe, std::string segment, std::string 
       settings_digest_(std::move(settings_digest)) {}
 
 std::string Supervisor::DefaultWorkerExe() {
-  if (const char* env = std::getenv("SHOAL_WORKER"); env != nullptr && *env != '\0') return env;
+  Result<std::string> exe = FindWorkerExe();
+  return exe.ok() ? *exe : "shoal-worker";
+}
+
+Result<std::string> FindWorkerExe() {
+  if (const char* env = std::getenv("SHOAL_WORKER"); env != nullptr && *env != '\0') {
+    if (IsExecutableFile(env)) return std::string(env);
+    return Status::IoError(std::string("SHOAL_WORKER=") + env + " is not an executable file");
+  }
   char buf[PATH_MAX];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "shoal-worker";
-  std::string self(buf, static_cast<size_t>(n));
-  return self.substr(0, self.rfind('/') + 1) + "shoal-worker";
+  if (n <= 0) return Status::FromErrno("cannot find shoal-worker: readlink /proc/self/exe", errno);
+  const std::filesystem::path dir =
+      std::filesystem::path(std::string(buf, static_cast<size_t>(n))).parent_path();
+  // SHOAL_LIBEXEC_FROM_BIN: the installed libexec/ relative to bin/
+  // (GNUInstallDirs), from master/CMakeLists.txt.
+  const std::string candidates[] = {
+      (dir / "shoal-worker").string(),
+      (dir / SHOAL_LIBEXEC_FROM_BIN / "shoal" / "shoal-worker").lexically_normal().string(),
+  };
+  for (const std::string& c : candidates) {
+    if (IsExecutableFile(c)) return c;
+  }
+  return Status::IoError("cannot find shoal-worker, the program that runs the items: looked for " +
+                         candidates[0] + " and " + candidates[1] +
+                         "; shoal and shoal-worker are installed together: reinstall shoal, or "
+                         "put shoal-worker in one of those places");
 }
 
 Result<WorkerProcess> Supervisor::Start(int slot) {

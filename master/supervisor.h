@@ -31,8 +31,8 @@ class Supervisor {
   // Collects the exit status of an exited worker (waitpid).
   static int Reap(pid_t pid);
 
-  // The shoal-worker executable beside the running shoal binary
-  // (or $SHOAL_WORKER when set, for tests).
+  // FindWorkerExe's answer, or "shoal-worker" when it has none (Start then
+  // fails; the runs check FindWorkerExe before they create anything).
   static std::string DefaultWorkerExe();
 
  private:
@@ -42,6 +42,13 @@ class Supervisor {
   int wake_fd_;
   std::string settings_digest_;
 };
+
+// The shoal-worker executable that the running shoal starts: $SHOAL_WORKER
+// when set (tests), else beside the running binary (the build tree), else in
+// <exe dir>/SHOAL_LIBEXEC_FROM_BIN/shoal/ (an installed tree, bin/ and
+// libexec/shoal/). An error names every place it looked (kIo: the
+// installation is broken, not the settings).
+Result<std::string> FindWorkerExe();
 
 // "exit 3", "signal 9" for a wait status.
 std::string DescribeWaitStatus(int status);

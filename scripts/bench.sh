@@ -24,13 +24,13 @@ build_dir=${BENCH_BUILD:-build-bench}
 packages=(parallel hyperfine python3 time openssl findutils)
 
 # --- build -------------------------------------------------------------------
-# The first time, setup.sh installs the build's own packages and builds all;
-# later only what the benchmarks run is rebuilt (not the tests).
+# The first time, setup.sh installs the build's own packages and configures;
+# then only what the benchmarks run is built (not the tests).
+targets=(shoal shoal-worker spawn_loop)
 if [[ ! -f $build_dir/CMakeCache.txt ]]; then
-  scripts/setup.sh --build-dir "$build_dir" -DCMAKE_BUILD_TYPE=Release >&2
+  scripts/setup.sh --build-dir "$build_dir" --target shoal -DCMAKE_BUILD_TYPE=Release >&2
 fi
 cmake -S . -B "$build_dir" --log-level=WARNING -DCMAKE_BUILD_TYPE=Release >&2
-targets=(shoal shoal-worker spawn_loop)
 # The no-op plugin, if this tree has it; bench.py skips its benchmark if not.
 if cmake --build "$build_dir" --target help 2>/dev/null | grep -q 'shoal_plugin_noop'; then
   targets+=(shoal_plugin_noop)

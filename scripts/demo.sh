@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs the example job
-# examples/checksums.toml over a generated sample tree (demo/data), then shows
-# where the run directory is and its first results.
+# Installs what is missing, builds shoal (only shoal and shoal-worker, no
+# tests), and runs the example job examples/checksums.toml over a generated
+# sample tree (demo/data), then shows where the run directory is, its first
+# results, and what to type next.
 #
 # usage: scripts/demo.sh
 set -euo pipefail
@@ -9,9 +10,15 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 say() { printf 'demo: %s\n' "$*"; }
 
-scripts/setup.sh
+scripts/setup.sh --target shoal --target shoal-worker
 
 shoal=build/shoal
+# What to type next: `shoal` if that is this very binary on PATH, else its
+# full path, so that the commands work from any directory.
+next_shoal=$(realpath build/shoal)
+if [[ $(command -v shoal 2>/dev/null | xargs -r realpath 2>/dev/null) == "$next_shoal" ]]; then
+  next_shoal=shoal
+fi
 data=demo/data
 runs=demo/runs
 
@@ -68,6 +75,13 @@ if [[ -s $run_dir/errors.jsonl ]]; then
   head -n 5 -- "$run_dir/errors.jsonl"
 fi
 echo
-say "to run again on only the failed items:"
-echo "  $shoal retry '$run_dir'"
-echo "  $shoal run examples/checksums.toml -i $data -o $runs --items '$run_dir/failed.txt'"
+# The last lines: commands to copy as they are, from any directory.
+q() { printf '%q' "$1"; }
+if [[ -s $run_dir/errors.jsonl ]]; then
+  say "next: run only the failed items again:"
+  echo "  $(q "$next_shoal") retry $(q "$(realpath -- "$run_dir")")"
+fi
+say "next: run the job again (a new run directory), read the help, write settings of your own:"
+echo "  $(q "$next_shoal") run $(q "$(realpath examples/checksums.toml)") -i $(q "$(realpath -- "$data")") -o $(q "$(realpath -- "$runs")")"
+echo "  $(q "$next_shoal") help"
+echo "  $(q "$next_shoal") init my-job.toml"

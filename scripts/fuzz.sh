@@ -36,10 +36,15 @@ install_missing clang cmake ninja-build libboost-dev libboost-program-options-de
   libtomlplusplus-dev libgtest-dev libssl-dev libsimdjson-dev
 
 # --- configure and build ----------------------------------------------------
+# The fuzzers are test targets (SHOAL_BUILD_TESTS); a build-fuzz/ configured
+# before that option existed is configured again with it.
 if [[ ! -f $build_dir/CMakeCache.txt ]]; then
   say "configuring $build_dir"
   CC=clang CXX=clang++ cmake -S . -B "$build_dir" -G Ninja --log-level=WARNING \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHOAL_FUZZ=ON
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSHOAL_FUZZ=ON -DSHOAL_BUILD_TESTS=ON
+elif ! grep -qx 'SHOAL_BUILD_TESTS:BOOL=ON' "$build_dir/CMakeCache.txt"; then
+  say "configuring $build_dir with -DSHOAL_BUILD_TESTS=ON"
+  cmake -S . -B "$build_dir" --log-level=WARNING -DSHOAL_BUILD_TESTS=ON
 fi
 say "building ${targets[*]}"
 cmake --build "$build_dir" -j"${SHOAL_JOBS:-$(nproc)}" --target "${targets[@]}"

@@ -3,8 +3,11 @@
 # builds shoal into build/ (Release). Safe to re-run: with everything installed
 # and nothing changed it does no apt work and returns in seconds.
 #
-# usage: scripts/setup.sh [--build-dir DIR] [-DNAME=VALUE ...]
+# usage: scripts/setup.sh [--tests] [--build-dir DIR] [--target T ...] [-DNAME=VALUE ...]
+#   --tests           also the tests: their packages (GoogleTest, python3, ...)
+#                     and -DSHOAL_BUILD_TESTS=ON
 #   --build-dir DIR   build there instead of build/ (e.g. sanitizer builds)
+#   --target T        build only T (repeatable; default: all of the build)
 #   -DNAME=VALUE      extra CMake flags; so are the words of $SHOAL_CMAKE_FLAGS
 # Works as root without sudo, or as a user with sudo; needs no standard input.
 set -euo pipefail
@@ -14,21 +17,36 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 trap 'printf "setup: failed: %s\n" "$BASH_COMMAND" >&2' ERR
 
-packages=(build-essential g++ cmake ninja-build pkg-config libboost-dev
-          libboost-program-options-dev libboost-regex-dev libtomlplusplus-dev libgtest-dev libssl-dev
-          libzstd-dev libsimdjson-dev libcurl4-openssl-dev zstd python3 rsync curl time)
+# What shoal itself needs to build (libcurl: handler = "http"; Boost.Regex:
+# input.colsep).
+packages=(build-essential g++ cmake ninja-build libboost-dev libboost-program-options-dev
+          libboost-regex-dev libtomlplusplus-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev)
+# What only the tests need: GoogleTest; the zstd example plugin (pkg-config,
+# libzstd-dev); the programs the example jobs and the checks run; man-db and
+# groff-base for the man page tests (docs/tests).
+test_packages=(libgtest-dev pkg-config libzstd-dev zstd python3 rsync curl time man-db groff-base)
+
 
 build_dir=build
 cmake_flags=()
+targets=()
+tests=0
 while (($#)); do
   case $1 in
+    --tests) tests=1; shift ;;
+    --target) (($# >= 2)) || die "--target needs a target name"; targets+=("$2"); shift 2 ;;
+    --target=*) targets+=("${1#*=}"); shift ;;
     --build-dir) (($# >= 2)) || die "--build-dir needs a directory"; build_dir=$2; shift 2 ;;
     --build-dir=*) build_dir=${1#*=}; shift ;;
     -D*) cmake_flags+=("$1"); shift ;;
-    -h|--help) sed -n '2,9s/^# \{0,1\}//p' scripts/setup.sh; exit 0 ;;
+    -h|--help) sed -n '2,12s/^# \{0,1\}//p' scripts/setup.sh; exit 0 ;;
     *) die "unknown argument '$1' (see scripts/setup.sh --help)" ;;
   esac
 done
+if ((tests)); then
+  packages+=("${test_packages[@]}")
+  cmake_flags+=(-DSHOAL_BUILD_TESTS=ON)
+fi
 if [[ -n ${SHOAL_CMAKE_FLAGS:-} ]]; then
   read -r -a env_flags <<<"$SHOAL_CMAKE_FLAGS"
   cmake_flags+=("${env_flags[@]}")
@@ -50,6 +68,11 @@ elif ((${#cmake_flags[@]})); then
   cmake -S . -B "$build_dir" --log-level=WARNING "${cmake_flags[@]}"
 fi
 
-say "building $build_dir"
-cmake --build "$build_dir" -j"$(nproc)"
+if ((${#targets[@]})); then
+  say "building ${targets[*]} in $build_dir"
+  cmake --build "$build_dir" -j"$(nproc)" --target "${targets[@]}"
+else
+  say "building $build_dir"
+  cmake --build "$build_dir" -j"$(nproc)"
+fi
 say "built $build_dir/shoal"

@@ -24,7 +24,8 @@ for arg in "$@"; do
   esac
 done
 
-scripts/setup.sh --build-dir "$build_dir" "${flags[@]}"
+# --tests: GoogleTest and the programs the tests run, and -DSHOAL_BUILD_TESTS=ON.
+scripts/setup.sh --tests --build-dir "$build_dir" "${flags[@]}"
 
 # Sanitizer reports fail the test that triggered them, with a stack.
 # handle_segv=0: a worker that segfaults must die of SIGSEGV, as in a normal

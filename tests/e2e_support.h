@@ -276,7 +276,7 @@ class E2e : public ::testing::Test {
     }
     if (added.size() != 1) {
       std::string names;
-      for (const fs::path& p : added) names += " " + p.filename().string();
+      for (const fs::path& p : added) names.append(" ").append(p.filename().string());
       return ::testing::AssertionFailure() << "expected exactly one new run directory under "
                                            << runs_ << ", found " << added.size() << ":" << names;
     }

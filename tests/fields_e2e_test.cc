@@ -165,7 +165,7 @@ TEST_F(E2e, InputOrderOverBlankLinesKeepsEveryItemInOrder) {
       list += "\n";
       ++line;
     }
-    list += "x" + std::to_string(i) + "\n";
+    list.append("x").append(std::to_string(i)).append("\n");
     lines.push_back(++line);
   }
   WriteFile(dir_ / "list.txt", list);

@@ -234,7 +234,8 @@ TEST_F(E2ePlugin, ZstdCompressesIntoOutMirroringTheTree) {
   if (Run({"sh", "-c", "command -v zstd"}).status != 0) GTEST_SKIP() << "no zstd program";
   std::vector<std::string> rels;
   for (int i = 0; i < 20; ++i) {
-    std::string rel = "d" + std::to_string(i % 3) + "/file " + std::to_string(i) + ".log";
+    std::string rel = "d";
+    rel.append(std::to_string(i % 3)).append("/file ").append(std::to_string(i)).append(".log");
     std::string text;
     for (int j = 0; j < i * 500; ++j) text += "line " + std::to_string(j % 17) + "\n";
     WriteFile(dir_ / "data" / rel, text);

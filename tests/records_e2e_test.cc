@@ -409,7 +409,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, RunModes,
                                            ModeCase{"shared", 0755}, ModeCase{"0750", 0750}),
                          [](const auto& info) {
                            return info.param.setting[0] != '\0'
-                                      ? "m" + std::string(info.param.setting)
+                                      ? std::string("m").append(info.param.setting)
                                       : std::string("default");
                          });
 

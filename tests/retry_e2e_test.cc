@@ -64,7 +64,8 @@ class Retry : public E2e {
     EXPECT_EQ(ReadFile(run / "failed.txt"), "");
     for (const Record& r : results) EXPECT_EQ(std::to_string(r.index), r.item);
     for (int i = 1; i <= n; ++i) {
-      EXPECT_EQ(ReadFile(run / "out" / ("n" + std::to_string(i) + ".txt")), std::to_string(i))
+      EXPECT_EQ(ReadFile(run / "out" / std::string("n").append(std::to_string(i)).append(".txt")),
+                std::to_string(i))
           << "out/n" << i << ".txt";
     }
     EXPECT_FALSE(fs::exists(run / "errors.jsonl.retry"));

@@ -68,7 +68,8 @@ class Sha256HandlerTest : public ::testing::Test {
 TEST_F(Sha256HandlerTest, MatchesSha256sum) {
   const size_t sizes[] = {0, 1, 55, 64, 1 << 20, (1 << 20) + 1, 3 << 20};
   for (size_t size : sizes) {
-    std::string name = "f" + std::to_string(size);
+    std::string name = "f";
+    name += std::to_string(size);
     WriteFile(name, size);
     Outcome o = Hash(name);
     ASSERT_TRUE(o.ok) << o.reason;
