@@ -16,6 +16,7 @@
 #include "master/merge.h"
 #include "master/resume.h"
 #include "master/retry.h"
+#include "master/supervisor.h"
 #include "master/run_dir.h"
 #include "master/shard.h"
 #include "master/slurm.h"
@@ -161,6 +162,9 @@ int Main(int argc, char** argv) {
       // Exactly what `shoal run` refuses before it creates anything.
       auto input = CheckJobInput(*settings, OptionsOf(*cl));
       if (!input.ok()) return PrintError(input.status());
+      if (Result<std::string> worker = FindWorkerExe(); !worker.ok()) {
+        return PrintError(worker.status());
+      }
       std::fputs(SettingsToAnnotatedToml(*settings).c_str(), stdout);
       return kExitOk;
     }

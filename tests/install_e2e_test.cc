@@ -77,6 +77,7 @@ TEST_F(Install, NoWorkerIsSaidBeforeAnythingIsCreated) {
   const std::vector<std::vector<std::string>> commands = {
       {"run", "settings.toml", "-o", runs_.string()},
       {"slurm", "settings.toml", "--shards", "2", "-o", runs_.string()},
+      {"check", "settings.toml", "-o", runs_.string()},  // what run would say
   };
   for (const std::vector<std::string>& args : commands) {
     SCOPED_TRACE(args[0]);
