@@ -384,7 +384,8 @@ uint64_t Scheduler::NextDeadlineNs() const {
   // the loop.
   if (!stopping_ && !halted_ && RoomToFeed()) {
     uint64_t ready = UINT64_MAX;
-    // Work at hand waits only for a turn (never taken: Feed took the work).
+    // Work at hand waits only for a turn; with no rate and no pause so far,
+    // Feed has taken it already.
     if (next_hand_out_ns_ != 0 &&
         (!retry_.empty() || (!source_done_ && !input_would_block_ && CanReadInput()))) {
       ready = now;
