@@ -183,13 +183,14 @@ bool Scheduler::Feed() {
 
 void Scheduler::TookTurn(uint64_t now) {
   if (rate_interval_ns_ == 0) return;
-  // Turns keep a fixed schedule while the master takes them on time, or a
-  // little late (its epoll sleeps in milliseconds), so that waking late
-  // does not lower the rate. A turn missed by more than that (no room in
-  // any queue, nothing to feed) is lost: the schedule starts again from
-  // now, rather than making up for it in a burst.
-  if (next_hand_out_ns_ + limits_.rate_catch_up_ns < now) next_hand_out_ns_ = now;
-  next_hand_out_ns_ += rate_interval_ns_;
+  // Turns keep a fixed schedule, so that a master that wakes late (its
+  // epoll sleeps in whole milliseconds, a loaded machine schedules it late)
+  // does not lower the rate: it may catch up on turns due in the last
+  // rate_catch_up_ns. Older turns (no room in any queue, nothing to feed,
+  // a long sleep) are lost rather than made up for in a burst. So in any
+  // span T at most rate x (T + rate_catch_up_ns) + 1 items start.
+  const uint64_t earliest = now - std::min(now, limits_.rate_catch_up_ns);
+  next_hand_out_ns_ = std::max(next_hand_out_ns_, earliest) + rate_interval_ns_;
 }
 
 void Scheduler::PauseHandOut(uint64_t index, uint32_t ms, std::string_view reason) {
@@ -396,7 +397,7 @@ uint64_t Scheduler::NextDeadlineNs() const {
       // it. Not at once, so that a task ring that is full cannot make the
       // loop spin; a millisecond is within job.rate's catch-up.
       const uint64_t at = std::max(ready, next_hand_out_ns_);
-      due = std::min(due, at > now ? at : now + limits_.rate_catch_up_ns);
+      due = std::min<uint64_t>(due, at > now ? at : now + 1'000'000ULL);
     }
   }
   return due;

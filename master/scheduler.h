@@ -73,10 +73,10 @@ struct SchedulerLimits {
   // are read until some are fed again): memory stays bounded even when
   // every item fails.
   size_t min_delayed_cap = 1024;
-  // job.rate: a master that wakes this late for a hand-out may catch up on
-  // what it missed (its epoll sleeps in milliseconds); later than that, the
-  // missed hand-outs are lost rather than sent in a burst.
-  uint64_t rate_catch_up_ns = 1'000'000ULL;
+  // job.rate: a master that wakes this late for a turn may still take the
+  // turns it missed (its epoll sleeps in whole milliseconds, and a loaded
+  // machine wakes it later); older turns are lost rather than sent in a burst.
+  uint64_t rate_catch_up_ns = 5'000'000ULL;
 };
 
 class Scheduler final : public WorkerEvents {
