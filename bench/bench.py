@@ -13,12 +13,13 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-from harness import (C, DETAILS, HERE, PY, ROWS, SHOAL, SPAWN_LOOP, Row, count_lines,
+from harness import (C, DETAILS, HERE, PY, ROWS, SHOAL, SPAWN_LOOP, Row, count_lines, have,
                      describe_machine, hyperfine_rounds, list_file, make, data_path, median,
                      parse_summary, print_table, perf_works, run_measured, runs_dir, say,
                      settings_text, shoal_argv, skip, the_run_dir, toml_str, warm,
@@ -208,6 +209,187 @@ def bench_sha256():
 
 
 # --------------------------------------------------------------------------
+# f + g. http: one GET per id against a local service, and the master's share
+
+
+NGINX_CONF = """daemon off;
+master_process on;
+worker_processes %(workers)d;
+worker_rlimit_nofile 16384;
+pid %(prefix)s/nginx.pid;
+error_log %(prefix)s/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path %(prefix)s/tmp/body;
+    proxy_temp_path %(prefix)s/tmp/proxy;
+    fastcgi_temp_path %(prefix)s/tmp/fastcgi;
+    uwsgi_temp_path %(prefix)s/tmp/uwsgi;
+    scgi_temp_path %(prefix)s/tmp/scgi;
+    keepalive_timeout 60s;
+    keepalive_requests 1000000;
+    tcp_nodelay on;
+    open_file_cache max=2000 inactive=120s;
+    types { }
+    default_type application/json;
+    server {
+        listen 127.0.0.1:%(port)d backlog=4096;
+        root %(root)s;
+    }
+}
+"""
+WRK_RE = re.compile(r"^Requests/sec:\s*([\d.]+)", re.M)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Nginx:
+    """nginx from Debian serving ROOT on 127.0.0.1 with keep-alive, in the
+    foreground: started and stopped by its pid, never left running."""
+
+    def __init__(self, root):
+        self.prefix = os.path.join(C.data, "nginx")
+        shutil.rmtree(self.prefix, ignore_errors=True)
+        os.makedirs(os.path.join(self.prefix, "tmp"))
+        self.port = free_port()
+        conf = os.path.join(self.prefix, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(NGINX_CONF % {"workers": C.http_nginx_workers, "prefix": self.prefix,
+                                  "port": self.port, "root": root})
+        self.proc = subprocess.Popen(["nginx", "-p", self.prefix, "-c", conf, "-e",
+                                      os.path.join(self.prefix, "error.log")],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        self.base = "http://127.0.0.1:%d" % self.port
+        for _ in range(200):
+            if subprocess.run(["curl", "-sf", "-o", "/dev/null", self.base + "/customers/1"]
+                              ).returncode == 0:
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop()
+        with open(os.path.join(self.prefix, "error.log")) as f:
+            raise RuntimeError("nginx did not start:\n" + f.read()[-2000:])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful: its workers exit with it
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def shoal_http_run(settings, out, n, use_perf):
+    """One shoal run that must answer all n ids: wall seconds, the master's
+    share of all CPU (perf's task-clock of the master, or shoal's summary).
+    A call that gets no answer fails at job.timeout rather than hang the bench."""
+    argv = shoal_argv(settings, out, "--set", "job.timeout=30s")
+    if use_perf:
+        report = os.path.join(C.data, "logs", "perf-http.txt")
+        res = run_measured(["perf", "stat", "--no-big-num", "--no-inherit", "-e", "task-clock",
+                            "-o", report, "--"] + argv)
+        with open(report) as f:
+            text = f.read()
+        v = {k: float(rx.search(text).group(1)) for k, rx in PERF_RE.items()}
+        wall, master, total = v["elapsed"], v["task_ms"] / 1000.0, v["user"] + v["sys"]
+    else:
+        res = run_measured(argv)
+        sm = parse_summary(res["stderr"])
+        wall, master, total = res["wall"], sm["cpu_master"], sm["cpu_master"] + sm["cpu_workers"]
+    summary = parse_summary(res["stderr"])
+    got = count_lines(os.path.join(the_run_dir(out), "results.jsonl"))
+    if summary["failed"] or summary["ok"] != n or got != n:
+        raise RuntimeError("%s: %d ok, %d failed, %d records for %d ids" %
+                           (settings, summary["ok"], summary["failed"], got, n))
+    shutil.rmtree(the_run_dir(out))
+    return wall, 100.0 * master / total if total > 0 else float("nan"), summary
+
+
+def bench_http():
+    n, w, jobs, conc = C.http_ids, C.workers, C.http_jobs, C.http_concurrency
+    name = "f. http GET, %s ids, %d workers × %d calls" % ("{:,}".format(n), w, conc)
+    for tool in ("nginx", "wrk", "curl", "parallel"):
+        if not have(tool):
+            skip(name, "skipped: %s is not installed (scripts/bench.sh installs it)" % tool)
+            return
+    ids = list_file(n)
+    root = make("json", n, data_path("json", n))
+    out = runs_dir("http")
+    use_perf = perf_works()
+    nginx = Nginx(root)
+    try:
+        url = nginx.base + "/customers/"
+        http = write_settings("http", settings_text(
+            "http", "http", ids, w,
+            "[http]\nurl = %s\nconcurrency = %d\n" % (toml_str(url + "{item}"), conc)))
+        curl = write_settings("http-curl", settings_text(
+            "http-curl", "command", ids, jobs,
+            "[command]\nargv = [\"curl\", \"-sSfg\", \"--max-time\", \"25\", %s]\n"
+            "stdout = \"result\"\n" % toml_str(url + "{item}")))
+        py_out = runs_dir("http-peers")  # not in out/: only shoal's run directory is there
+        par_out = os.path.join(py_out, "parallel.txt")
+        wrk = ["wrk", "-t%d" % C.http_wrk_threads, "-c%d" % (w * conc), "-d%ds" % C.http_wrk_secs,
+               url + "1"]
+        say("%s: nginx %d worker(s) at %s; master CPU by %s" % (
+            name, C.http_nginx_workers, nginx.base,
+            "perf stat --no-inherit" if use_perf else "shoal's summary line"))
+        t = {k: [] for k in ("shoal", "curl", "python", "parallel", "ceiling")}
+        share, summaries = [], []
+        for r in range(C.runs):
+            slow = r < C.http_slow_runs
+            say("%s: round %d/%d (wrk, shoal http, python%s)" % (
+                name, r + 1, C.runs, ", shoal + curl, parallel curl" if slow else ""))
+            res = subprocess.run(wrk, capture_output=True, text=True, check=True)
+            t["ceiling"].append(float(WRK_RE.search(res.stdout).group(1)))
+            wall, pct, summary = shoal_http_run(http, out, n, use_perf)
+            t["shoal"].append(n / wall)
+            share.append(pct)
+            summaries.append(summary)
+            res = run_measured([PY, os.path.join(HERE, "http_pool_baseline.py"), ids, url, py_out,
+                                str(jobs)])
+            got = count_lines(os.path.join(py_out, "results.jsonl"))
+            if got != n:
+                raise RuntimeError("the Python script answered %d of %d ids" % (got, n))
+            t["python"].append(n / res["wall"])
+            if slow:
+                wall, _, _ = shoal_http_run(curl, out, n, False)
+                t["curl"].append(n / wall)
+                with open(par_out, "w") as f:
+                    res = run_measured(["parallel", "--will-cite", "-j%d" % jobs, "curl", "-sSfg",
+                                        "--max-time", "25", url + "{}", "::::", ids], stdout=f)
+                got = count_lines(par_out)
+                if got != n:
+                    raise RuntimeError("parallel curl answered %d of %d ids" % (got, n))
+                t["parallel"].append(n / res["wall"])
+    finally:
+        nginx.stop()
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(py_out, ignore_errors=True)
+    DETAILS["http"] = {"ids": n, "ids_per_s": t, "master_share_pct": share,
+                       "summaries": summaries, "master_cpu_by": "perf" if use_perf else "summary"}
+    rate = median(t["shoal"])
+    peers = [("shoal + curl per id (command, %d workers)" % jobs, "curl", 20.0),
+             ("Python Pool(%d) + Manager queue + urllib" % jobs, "python", 5.0),
+             ("parallel -j%d curl" % jobs, "parallel", None)]
+    for label, key, goal in peers:
+        peer = median(t[key])
+        ratio = rate / peer
+        ROWS.append(Row(name, "ids/s", rate, label, peer, ratio,
+                        "≥ %g×" % goal if goal else "", ratio >= goal if goal else None))
+    ceiling = median(t["ceiling"])
+    ROWS.append(Row(name, "ids/s", rate, "the service's ceiling: wrk, %d keep-alive connections"
+                    % (w * conc), ceiling, rate / ceiling))
+    pct = median(share)
+    ROWS.append(Row("g. master CPU share, http run", "%", pct, goal="< 5 %", met=pct < 5))
+
+
+# --------------------------------------------------------------------------
 # e. inputs at scale
 
 
@@ -369,7 +551,7 @@ def bench_scale():
 
 
 BENCHES = {"command": bench_command, "plugin": bench_plugin, "sha256": bench_sha256,
-           "scale": bench_scale}
+           "scale": bench_scale, "http": bench_http}
 
 
 def main():

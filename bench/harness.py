@@ -45,7 +45,7 @@ class Config:
     data = os.path.abspath(_env("BENCH_DATA", "/work/bench-data"))
     runs = max(1, _env_int("BENCH_RUNS", 3))
     workers = _env_int("BENCH_WORKERS", 2)
-    only = [s.strip() for s in _env("BENCH_ONLY", "command,plugin,sha256,scale").split(",")]
+    only = [s.strip() for s in _env("BENCH_ONLY", "command,plugin,sha256,scale,http").split(",")]
     cmd_items = _size("BENCH_CMD_ITEMS", 20000, 2000)
     cmd_stdout = _env("BENCH_CMD_STDOUT", "discard")
     plugin_lines = _size("BENCH_PLUGIN_LINES", 10_000_000, 1_000_000)
@@ -57,6 +57,13 @@ class Config:
     tree_dirs = _size("BENCH_TREE_DIRS", 1000, 100)
     list_lines = _size("BENCH_LIST_LINES", 10_000_000, 1_000_000)
     list_small = _size("BENCH_LIST_SMALL", 1_000_000, 100_000)
+    http_ids = _size("BENCH_HTTP_IDS", 20000, 2000)
+    http_concurrency = _env_int("BENCH_HTTP_CONCURRENCY", 32)
+    http_jobs = _env_int("BENCH_HTTP_JOBS", 8)
+    http_slow_runs = max(1, _env_int("BENCH_HTTP_SLOW_RUNS", 1))
+    http_nginx_workers = _env_int("BENCH_HTTP_NGINX_WORKERS", 1)
+    http_wrk_threads = _env_int("BENCH_HTTP_WRK_THREADS", 1)
+    http_wrk_secs = _env_int("BENCH_HTTP_WRK_SECS", 5)
     noop_plugin = os.path.abspath(
         _env("BENCH_NOOP_PLUGIN", os.path.join(build, "plugins", "libshoal_noop.so")))
 
@@ -279,7 +286,7 @@ def fmt(value, unit):
         return value
     if value != value:  # nan
         return "n/a"
-    if unit in ("items/s", "files/s"):
+    if unit in ("items/s", "files/s", "ids/s"):
         return "{:,.0f}".format(value)
     if unit == "MB/s":
         return "{:,.0f}".format(value)

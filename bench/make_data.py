@@ -8,6 +8,9 @@ generation is redone and a complete one is reused.
                                           directories: PATH/d0000/f0000000 ...
     make_data.py bytes MB FILES PATH      FILES files of random bytes, MB
                                           megabytes (10^6) in all, 100 a dir
+    make_data.py json IDS PATH            the answers of a customer service for
+                                          ids 1..IDS: PATH/customers/ID, a line
+                                          of JSON each (served by nginx)
 """
 import os
 import shutil
@@ -89,6 +92,20 @@ def make_bytes(megabytes, files, path):
     os.rename(tmp, path)
 
 
+def make_json(ids, path):
+    tmp = _fresh(path)
+    if tmp is None:
+        return
+    # World-readable: nginx's workers may run as another user.
+    os.makedirs(os.path.join(tmp, "customers"), mode=0o755)
+    os.chmod(tmp, 0o755)
+    for i in range(1, ids + 1):
+        with open(os.path.join(tmp, "customers", str(i)), "w") as f:
+            f.write('{"id":"%d","name":"Customer %d","orders":%d}\n' % (i, i, i % 97))
+        os.chmod(os.path.join(tmp, "customers", str(i)), 0o644)
+    os.rename(tmp, path)
+
+
 def main(argv):
     try:
         kind = argv[1]
@@ -98,6 +115,8 @@ def main(argv):
             make_tree(int(argv[2]), int(argv[3]), argv[4])
         elif kind == "bytes" and len(argv) == 5:
             make_bytes(int(argv[2]), int(argv[3]), argv[4])
+        elif kind == "json" and len(argv) == 4:
+            make_json(int(argv[2]), argv[3])
         else:
             raise IndexError
     except (IndexError, ValueError):

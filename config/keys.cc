@@ -11,6 +11,7 @@
 
 #include "config/http_status.h"
 #include "config/load.h"
+#include "config/rate.h"
 #include "config/toml_text.h"
 
 namespace shoal {
@@ -153,6 +154,14 @@ Complaint CheckHttpRetryOn(const std::string& text, bool) {
           "write e.g. retry_on = \"429,502,503,504,connection\", or \"\" for none"};
 }
 
+Complaint CheckRate(const std::string& text, bool overridden) {
+  Result<uint64_t> interval = ParseRateInterval(text);
+  if (interval.ok()) return {};
+  return {"job.rate: " + interval.status().message(),
+          overridden ? "write e.g. --set job.rate=50/s, or 0 for no limit"
+                     : "write e.g. rate = \"50/s\" or \"600/m\", or \"0\" for no limit"};
+}
+
 }  // namespace
 
 int RunDirMode(std::string_view mode) {
@@ -210,6 +219,11 @@ constexpr KeySpec kKeys[] = {
      [](Settings& s) -> auto& { return s.job.worker_timeout; },
      "a worker not started, or taking none of its queued items, this long is replaced (0s = never)",
      "\"2m\""},
+    {"job", "rate", Kind::kString, [](Settings& s) -> auto& { return s.job.rate; },
+     "items started per second (\"50/s\"), minute (\"600/m\") or hour, all workers together, "
+     "evenly spaced, retries included; \"0\" = no limit. Any handler. A service's Retry-After "
+     "(with a 429 or 503) also holds back every new call until it has passed",
+     "\"50/s\"", {.check = CheckRate}},
 
     {"input", "path", Kind::kPath, [](Settings& s) -> auto& { return s.input.path; },
      "a directory to walk, a list file (an item a line), or \"-\" for stdin",

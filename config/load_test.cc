@@ -660,6 +660,7 @@ const std::vector<std::string> kSpecOrder = {
     "job.max_failures",
     "job.grace",
     "job.worker_timeout",
+    "job.rate",
     // [input]
     "input.path",
     "input.kind",

@@ -40,6 +40,9 @@ struct JobSettings {
   // A worker that does not finish starting, or does not take the tasks
   // queued to it, within this is killed and replaced; 0 = never.
   Millis worker_timeout{60000};
+  // Tasks handed out per unit of time for the whole run, all workers
+  // together ("50/s", "600/m"; "0" = no limit): see config/rate.h.
+  std::string rate = "0";
 
   bool operator==(const JobSettings&) const = default;
 };

@@ -183,6 +183,7 @@ Result<int> DryRun(const Settings& settings, const RunOptions& options) {
   shown.job.max_failures = 0;
   shown.job.max_failures_percent = 0;
   shown.job.retries = 0;
+  shown.job.rate.clear();  // no limit: nothing is called, the dry run does not wait
   const DoneSet* done = options.resume ? &options.resume->done : nullptr;
   Scheduler scheduler(shown, 1, source, done, pool, recorder, clock);
   Status started = scheduler.StartWorkers();

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "config/rate.h"
 #include "master/resume.h"
 
 namespace shoal {
@@ -31,6 +32,10 @@ Scheduler::Scheduler(const Settings& settings, int workers, ItemSource& source, 
       limits_(limits),
       slots_(static_cast<size_t>(workers_)) {
   last_progress_ns_ = clock_.NowNs();
+  // Checked when the settings were loaded: a rate that does not parse here
+  // was not loaded from a file, and means none.
+  Result<uint64_t> interval = ParseRateInterval(s_.job.rate);
+  rate_interval_ns_ = interval.ok() ? *interval : 0;
 }
 
 size_t Scheduler::Depth() const {
@@ -39,6 +44,10 @@ size_t Scheduler::Depth() const {
   const size_t parallel = s_.job.handler == HandlerKind::kHttp
                               ? static_cast<size_t>(std::max(s_.http.concurrency, 1))
                               : 1;
+  // Under job.rate a worker is given only what it starts at once: a task
+  // queued behind busy ones would start later in a burst with the others,
+  // and the spacing the service sees is that of the starts.
+  if (rate_interval_ns_ > 0) return parallel;
   size_t max_depth = std::max<size_t>(parallel, static_cast<size_t>(s_.queue.slots) / workers_);
   if (s_.queue.batch > 0) return std::min<size_t>(max_depth, static_cast<size_t>(s_.queue.batch));
   // Until durations are known, one each: slow items must not queue up.
@@ -121,8 +130,10 @@ bool Scheduler::RoomToFeed() const {
 bool Scheduler::Feed() {
   if (stopping_) return false;
   input_would_block_ = false;
+  // One clock read per call: job.rate's turns are counted from it.
+  const uint64_t now = clock_.NowNs();
   size_t depth = Depth();
-  bool more = true;
+  bool more = HandOutAllowed(now);
   // Level by level: a short input or slow items spread over every worker
   // instead of queueing behind one while another idles. Levels every worker
   // already fills are skipped: with many workers and a deep queue, walking
@@ -152,7 +163,9 @@ bool Scheduler::Feed() {
           break;
       }
       ++next_seq_;
-      if (w.outstanding == 0) w.active_ns = clock_.NowNs();  // idle until now: not stuck
+      TookTurn(now);
+      more = HandOutAllowed(now);
+      if (w.outstanding == 0) w.active_ns = now;  // idle until now: not stuck
       w.inflight.push_back({next_seq_, p.index, p.attempt, std::move(p.item)});
       ++w.outstanding;
       w.unpublished = true;
@@ -166,6 +179,32 @@ bool Scheduler::Feed() {
     any = true;
   }
   return any;
+}
+
+void Scheduler::TookTurn(uint64_t now) {
+  if (rate_interval_ns_ == 0) return;
+  // Turns keep a fixed schedule, so that a master that wakes late (its
+  // epoll sleeps in whole milliseconds, a loaded machine schedules it late)
+  // does not lower the rate: it may catch up on turns due in the last
+  // rate_catch_up_ns. Older turns (no room in any queue, nothing to feed,
+  // a long sleep) are lost rather than made up for in a burst. So in any
+  // span T at most rate x (T + rate_catch_up_ns) + 1 items start.
+  const uint64_t earliest = now - std::min(now, limits_.rate_catch_up_ns);
+  next_hand_out_ns_ = std::max(next_hand_out_ns_, earliest) + rate_interval_ns_;
+}
+
+void Scheduler::PauseHandOut(uint64_t index, uint32_t ms, std::string_view reason) {
+  const uint64_t now = clock_.NowNs();
+  const uint64_t until = now + static_cast<uint64_t>(ms) * 1'000'000ULL;
+  if (until <= next_hand_out_ns_) return;
+  // Once per pause, not for each of the many calls in flight that get the
+  // same answer.
+  if (next_hand_out_ns_ <= now) {
+    records_.Log("item " + std::to_string(index) + ": the service asked to wait " +
+                 FormatMillis(static_cast<double>(ms)) + " (" + std::string(reason) +
+                 ", Retry-After): no item starts before then");
+  }
+  next_hand_out_ns_ = until;
 }
 
 bool Scheduler::FeedingOver() const {
@@ -192,6 +231,11 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
   --w.outstanding;
   ++w.outcomes;
   avg_item_ms_ = avg_item_ms_ < 0 ? o.ms : 0.9 * avg_item_ms_ + 0.1 * o.ms;
+  // A service that says when to come back (a 429 or 503 with Retry-After)
+  // means every call, not only this one: the other items wait too.
+  if (!o.ok && o.retry_after_ms > 0 && stop_signal_ == 0) {
+    PauseHandOut(it->index, o.retry_after_ms, o.reason);
+  }
   if (o.ok) {
     Record(true,
            {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
@@ -334,10 +378,27 @@ uint64_t Scheduler::NextDeadlineNs() const {
   // (job.worker_timeout, seconds at least) needs no deadline of its own: the
   // owner's loop ticks at least every flush interval.
   if (s_.job.timeout.count() > 0) due = std::min(due, now + limits_.timeout_check_ns);
-  // A retry due, if a worker has room for it (else a finishing worker wakes
-  // the loop anyway).
-  if (!stopping_ && !halted_ && !delayed_.empty() && RoomToFeed()) {
-    due = std::min(due, delayed_.front().ready_ns);
+  // When Feed next has something to hand out, if a worker has room for it
+  // (else a finishing worker wakes the loop anyway): a retry whose backoff
+  // ends, or job.rate's next turn (or the end of a Retry-After pause) for a
+  // retry or the input. Not the input while it would block: its fd wakes
+  // the loop.
+  if (!stopping_ && !halted_ && RoomToFeed()) {
+    uint64_t ready = UINT64_MAX;
+    // Work at hand waits only for a turn; with no rate and no pause so far,
+    // Feed has taken it already.
+    if (next_hand_out_ns_ != 0 &&
+        (!retry_.empty() || (!source_done_ && !input_would_block_ && CanReadInput()))) {
+      ready = now;
+    }
+    if (!delayed_.empty()) ready = std::min(ready, delayed_.front().ready_ns);
+    if (ready != UINT64_MAX) {
+      // Already due (it came between Feed and now): the next round feeds
+      // it. Not at once, so that a task ring that is full cannot make the
+      // loop spin; a millisecond is within job.rate's catch-up.
+      const uint64_t at = std::max(ready, next_hand_out_ns_);
+      due = std::min<uint64_t>(due, at > now ? at : now + 1'000'000ULL);
+    }
   }
   return due;
 }

@@ -73,6 +73,10 @@ struct SchedulerLimits {
   // are read until some are fed again): memory stays bounded even when
   // every item fails.
   size_t min_delayed_cap = 1024;
+  // job.rate: a master that wakes this late for a turn may still take the
+  // turns it missed (its epoll sleeps in whole milliseconds, and a loaded
+  // machine wakes it later); older turns are lost rather than sent in a burst.
+  uint64_t rate_catch_up_ns = 5'000'000ULL;
 };
 
 class Scheduler final : public WorkerEvents {
@@ -213,6 +217,12 @@ class Scheduler final : public WorkerEvents {
   // job.max_failures: no new item is read while they could reach it.
   bool FailuresCouldHalt() const;
   void OnStopDeadline(uint64_t now);
+  // job.rate and Retry-After: whether a task may be handed out at `now`,
+  // and taking one hand-out's turn.
+  bool HandOutAllowed(uint64_t now) const { return now >= next_hand_out_ns_; }
+  void TookTurn(uint64_t now);
+  // A service asked for a wait (Retry-After): no task is handed out before it.
+  void PauseHandOut(uint64_t index, uint32_t ms, std::string_view reason);
   void KillWorkers();
   std::string WorkerName(int slot) const { return "worker " + std::to_string(slot + 1); }
 
@@ -230,6 +240,10 @@ class Scheduler final : public WorkerEvents {
   std::vector<Delayed> delayed_;  // retries waiting out their backoff (heap)
   uint64_t delayed_order_ = 0;
   std::string buffer_;
+  // job.rate: the least time between two hand-outs (0 = none), and the
+  // earliest time of the next one (also moved by a service's Retry-After).
+  uint64_t rate_interval_ns_ = 0;
+  uint64_t next_hand_out_ns_ = 0;
 
   RunStats stats_;
   uint64_t next_seq_ = 0;

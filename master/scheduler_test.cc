@@ -778,5 +778,131 @@ TEST_F(SchedulerTest, AWorkerThatExitsZeroOnAnInterruptIsNoDeathWhateverItHolds)
   EXPECT_EQ(pool_.starts.size(), 1u);
 }
 
+// job.rate: hand-outs, over every worker together, at most one per interval.
+
+// Answers every task offered so far that has no outcome yet.
+void AnswerAll(Scheduler& sched, const FakePool& pool, size_t* answered) {
+  for (; *answered < pool.offered.size(); ++*answered) {
+    sched.OnOutcome(pool.offered[*answered].slot, Ok(pool.offered[*answered].task.seq, 0.01));
+  }
+}
+
+TEST_F(SchedulerTest, RateSpacesHandOutsOverAllWorkersAndTheLoopSleepsUntilTheNextTurn) {
+  s_.job.rate = "10/s";  // one every 100 ms
+  Start(2, Items(1000));
+  EXPECT_TRUE(records_.Logged("job.rate = 10/s: at most one item starts every 100"));
+  const uint64_t t0 = clock_.NowNs();
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(pool_.offered.size(), 1u);  // not one per worker: one per turn
+  EXPECT_FALSE(sched_->Feed());
+  // The master's loop sleeps until the next turn, not less. (The schedule
+  // starts 5 ms back, the catch-up: the second turn is 95 ms after the first.)
+  const uint64_t second = t0 - 5 * kMs + 100 * kMs;
+  EXPECT_EQ(sched_->NextDeadlineNs(), second);
+  clock_.Advance(second - t0 - 1);
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_EQ(sched_->NextDeadlineNs(), second);
+  clock_.Advance(1);
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(pool_.offered.size(), 2u);
+  EXPECT_EQ(pool_.offered[1].slot, 1);  // the idle worker gets it
+  // Then for 10 s more, woken each millisecond with every item done at
+  // once: the turns at second + 100 ms, 200 ms, ... 9.9 s, whatever the room.
+  size_t answered = 0;
+  for (int ms = 0; ms < 10'000; ++ms) {
+    AnswerAll(*sched_, pool_, &answered);
+    sched_->Feed();
+    clock_.Advance(kMs);
+  }
+  EXPECT_EQ(pool_.offered.size(), 2u + 99u);
+}
+
+TEST_F(SchedulerTest, RateLosesTurnsMissedWhileNothingCouldBeFed) {
+  s_.job.rate = "1000/s";  // one every 1 ms; catch-up of 5 ms
+  Start(1, Items(100));
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(pool_.offered.size(), 1u);
+  // The one worker is busy for a second: no room, so no deadline either
+  // (its outcome wakes the loop), and the loop does not spin on a turn
+  // that is due.
+  clock_.Advance(kSec);
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_EQ(sched_->NextDeadlineNs(), UINT64_MAX);
+  // Not the thousand turns of that second in a burst: those of the last
+  // 5 ms and the one due now, however fast the worker gets through them.
+  for (int i = 0; i < 20; ++i) {
+    sched_->OnOutcome(0, Ok(Last(0).seq));
+    if (!sched_->Feed()) break;
+  }
+  EXPECT_EQ(pool_.offered.size(), 1u + 6u);
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + kMs);
+}
+
+TEST_F(SchedulerTest, RateLimitsAnHttpWorkerThatTakesManyAtOnce) {
+  s_.job.handler = HandlerKind::kHttp;
+  s_.http.concurrency = 64;
+  s_.job.rate = "600/m";  // one every 100 ms
+  Start(2, Items(1000));
+  // Without a rate each worker would get its 64 at once.
+  EXPECT_EQ(sched_->Depth(), 64u);
+  sched_->Feed();
+  EXPECT_EQ(pool_.offered.size(), 1u);
+  for (int i = 0; i < 50; ++i) {
+    clock_.Advance(10 * kMs);
+    sched_->Feed();
+  }
+  // 500 ms: the first, then one every 100 ms.
+  EXPECT_EQ(pool_.offered.size(), 6u);
+  // Fast calls do not deepen the queues: a task queued behind 64 calls in
+  // flight would start later, in a burst with the others.
+  sched_->OnOutcome(0, Ok(pool_.offered[0].task.seq, 0.01));
+  EXPECT_EQ(sched_->Depth(), 64u);
+}
+
+TEST_F(SchedulerTest, RetriesUseTurnsOfTheRate) {
+  s_.job.rate = "10/s";
+  s_.job.retries = 1;
+  Start(1, Items(10));
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  EXPECT_FALSE(sched_->Feed());  // the retry waits for its turn like any item
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 95 * kMs);  // 5 ms catch-up
+  clock_.Advance(95 * kMs);
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(Last(0).index, 1u);
+  EXPECT_EQ(Last(0).attempt, 2u);
+}
+
+TEST_F(SchedulerTest, RetryAfterHoldsBackEveryNewItemUntilItHasPassed) {
+  s_.job.retries = 1;
+  s_.queue.batch = 1;
+  Start(3, Items(20));
+  sched_->Feed();
+  ASSERT_EQ(pool_.offered.size(), 3u);
+  OutcomeRecord slow_down = Failed(Last(0).seq, "http 429");
+  slow_down.retry_after_ms = 2000;
+  sched_->OnOutcome(0, slow_down);
+  EXPECT_TRUE(records_.Logged("item 1: the service asked to wait 2.00s (http 429, Retry-After)"));
+  // Another call in flight gets a shorter wait: it neither shortens the
+  // pause nor logs it again.
+  OutcomeRecord shorter = Failed(Last(1).seq, "http 429");
+  shorter.retry_after_ms = 500;
+  sched_->OnOutcome(1, shorter);
+  EXPECT_FALSE(records_.Logged("item 2: the service asked"));
+  sched_->OnOutcome(2, Ok(Last(2).seq));
+  // Neither the retries nor a new item, on any worker, before 2 s; and the
+  // loop sleeps until then.
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 2 * kSec);
+  clock_.Advance(2 * kSec - 1);
+  EXPECT_FALSE(sched_->Feed());
+  clock_.Advance(1);
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(pool_.offered.size(), 6u);
+  std::set<uint64_t> fed;
+  for (size_t i = 3; i < pool_.offered.size(); ++i) fed.insert(pool_.offered[i].task.index);
+  EXPECT_EQ(fed, (std::set<uint64_t>{1, 2, 4}));  // the two retries first, then the input
+}
+
 }  // namespace
 }  // namespace shoal

@@ -13,6 +13,11 @@
 namespace shoal {
 
 Status Scheduler::StartWorkers() {
+  if (rate_interval_ns_ > 0) {
+    records_.Log("job.rate = " + s_.job.rate + ": at most one item starts every " +
+                 FormatMillis(static_cast<double>(rate_interval_ns_) / 1e6) +
+                 ", all workers together");
+  }
   for (size_t i = 0; i < slots_.size(); ++i) {
     Status st = StartSlot(static_cast<int>(i));
     if (!st.ok()) {

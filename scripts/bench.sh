@@ -21,7 +21,8 @@ case ${1:-} in
 esac
 
 build_dir=${BENCH_BUILD:-build-bench}
-packages=(parallel hyperfine python3 time openssl findutils)
+# nginx: the local service of the http benchmark; wrk measures its ceiling.
+packages=(parallel hyperfine python3 time openssl findutils curl nginx wrk)
 
 # --- build -------------------------------------------------------------------
 # The first time, setup.sh installs the build's own packages and configures;

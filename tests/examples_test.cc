@@ -10,6 +10,7 @@
 
 #include <sys/stat.h>
 
+#include <functional>
 #include <numeric>
 
 #include "tests/e2e_support.h"
@@ -77,18 +78,29 @@ std::vector<std::string> Names(const std::vector<Fields>& records, const std::st
 
 class Examples : public E2e {
  protected:
-  static std::string Example(const std::string& job) {
-    return std::string(SHOAL_EXAMPLES_DIR) + "/" + job + "/settings.toml";
+  static std::string Example(const std::string& job, const std::string& file = "settings.toml") {
+    return std::string(SHOAL_EXAMPLES_DIR) + "/" + job + "/" + file;
   }
 
   // `shoal run examples/JOB/settings.toml -i INPUT -o runs EXTRA...`, from the test's directory.
   ProcessResult RunExample(const std::string& job, const std::string& input,
                            const std::vector<std::string>& extra = {},
-                           seconds timeout = seconds(240)) {
-    std::vector<std::string> args{"run", Example(job), "-i", input, "-o", runs_.string()};
+                           seconds timeout = seconds(240),
+                           const std::string& file = "settings.toml") {
+    std::vector<std::string> args{"run", Example(job, file), "-i", input, "-o", runs_.string()};
     args.insert(args.end(), extra.begin(), extra.end());
     return Shoal(args, timeout);
   }
+
+  // examples/api-calls, settings file FILE: a CSV of ids, each called on a
+  // local stand-in that fails some ids; failed.txt is exactly those; retry
+  // fixes exactly those. `set` is the --set that points FILE at the
+  // stand-in; a failed id's record has `reason`, and `stderr` holding
+  // stderr_of(id).
+  void ApiCalls(const std::string& file, const std::function<std::string(const std::string&)>& set,
+                const std::string& reason,
+                const std::function<std::string(const std::string&)>& stderr_of,
+                const std::function<std::string(const std::string&)>& answer_of);
 
   // The named fields of every record of FILE, read by tests/record_fields.py.
   ::testing::AssertionResult ReadFields(const fs::path& file, const std::string& kind,
@@ -176,10 +188,11 @@ TEST_F(Examples, ConvertTreeMirrorsTheInputAsGzip) {
   EXPECT_EQ(wrong, 0);
 }
 
-// 2. examples/api-calls: a CSV of ids, one curl each to a local stand-in that
-// fails some ids; failed.txt is exactly those; retry fixes exactly those.
-TEST_F(Examples, ApiCallsListFailedIdsAndRetryFixesThem) {
-  if (!OnPath("curl")) GTEST_SKIP() << "curl is not installed (scripts/setup.sh installs it)";
+void Examples::ApiCalls(const std::string& file,
+                        const std::function<std::string(const std::string&)>& set,
+                        const std::string& reason,
+                        const std::function<std::string(const std::string&)>& stderr_of,
+                        const std::function<std::string(const std::string&)>& answer_of) {
   std::string csv = "customer_id,name,email\n";
   std::vector<std::string> ids, failing;
   for (int i = 1; i <= 40; ++i) {
@@ -198,29 +211,23 @@ TEST_F(Examples, ApiCallsListFailedIdsAndRetryFixesThem) {
   // file. It is killed with its process group when `server` goes out of scope.
   const fs::path port_file = dir_ / "port";
   const fs::path requests = dir_ / "requests.log";
-  Child server({"python3", std::string(SHOAL_TESTS_DIR) + "/fake_api.py", "--port-file",
-                port_file.string(), "--fail-file", (dir_ / "fail.txt").string(), "--request-log",
-                requests.string(), "--lifetime", "280"},
+  Child server({"python3", Example("api-calls", "fake_api.py"), "--port-file", port_file.string(),
+                "--fail-file", (dir_ / "fail.txt").string(), "--request-log", requests.string(),
+                "--lifetime", "280"},
                dir_, NextCapture());
   WaitFor([&] { return fs::exists(port_file) || server.Exited(); }, seconds(20));
   ASSERT_TRUE(fs::exists(port_file))
       << "fake_api.py did not start: " << server.Wait(seconds(1)).err;
   const std::string base = "http://127.0.0.1:" + Lines(ReadFile(port_file)).at(0);
 
-  auto expected_answer = [](const std::string& id) {
-    int sum = 0;
-    for (unsigned char c : id) sum += c;
-    return "{\"id\":\"" + id + "\",\"name\":\"Customer " + id +
-           "\",\"orders\":" + std::to_string(sum % 97) + "}";
-  };
   auto check_answers = [&](const std::vector<Fields>& results) {
     for (const Fields& rec : results) {
-      EXPECT_EQ(rec.at("output").value_or(""), expected_answer(*rec.at("item")));
+      EXPECT_EQ(rec.at("output").value_or(""), answer_of(*rec.at("item")));
     }
   };
 
   ProcessResult r =
-      RunExample("api-calls", "customers.csv", {"--set", "command.env.API_URL=" + base});
+      RunExample("api-calls", "customers.csv", {"--set", set(base)}, seconds(240), file);
   ASSERT_EQ(r.status, 1) << Describe(r);
   fs::path first;
   ASSERT_TRUE(NewRunDir({}, &first));
@@ -235,9 +242,10 @@ TEST_F(Examples, ApiCallsListFailedIdsAndRetryFixesThem) {
   check_answers(results);
   EXPECT_EQ(Names(errors, "item"), failing);
   for (const Fields& rec : errors) {
-    EXPECT_EQ(rec.at("reason").value_or(""), "exit 22") << *rec.at("item");  // curl -f
+    EXPECT_EQ(rec.at("reason").value_or(""), reason) << *rec.at("item");
     EXPECT_EQ(rec.at("attempts").value_or(""), "3") << "job.retries = 2";
-    EXPECT_NE(rec.at("stderr").value_or("").find("500"), std::string::npos) << *rec.at("item");
+    EXPECT_NE(rec.at("stderr").value_or("").find(stderr_of(*rec.at("item"))), std::string::npos)
+        << *rec.at("item") << ": " << rec.at("stderr").value_or("");
   }
   EXPECT_EQ(Sorted(Lines(ReadFile(first / "failed.txt"))), failing);
   // One call per id, three per failing id (retries = 2).
@@ -267,6 +275,64 @@ TEST_F(Examples, ApiCallsListFailedIdsAndRetryFixesThem) {
   std::vector<std::string> retried = Lines(ReadFile(requests));
   retried.erase(retried.begin(), retried.begin() + static_cast<ptrdiff_t>(calls_before));
   EXPECT_EQ(Sorted(retried), failing);
+}
+
+int OrdersOf(const std::string& id) {
+  int sum = 0;
+  for (unsigned char c : id) sum += c;
+  return sum % 97;
+}
+
+// 2. examples/api-calls/settings.toml: the http handler; JSON answers are
+// JSON in the records.
+TEST_F(Examples, ApiCallsListFailedIdsAndRetryFixesThem) {
+  ApiCalls(
+      "settings.toml",
+      [](const std::string& base) { return "http.url=" + base + "/customers/{item}"; }, "http 500",
+      [](const std::string& id) { return "internal error for " + id; },
+      [](const std::string& id) {
+        // record_fields.py prints a JSON output as json.dumps does.
+        return "{\"id\": \"" + id + "\", \"name\": \"Customer " + id +
+               "\", \"orders\": " + std::to_string(OrdersOf(id)) + "}";
+      });
+}
+
+// examples/api-calls/curl.toml: the same job, one curl per id; answers are
+// strings.
+TEST_F(Examples, ApiCallsWithCurlListFailedIdsAndRetryFixesThem) {
+  if (!OnPath("curl")) GTEST_SKIP() << "curl is not installed (scripts/setup.sh installs it)";
+  ApiCalls(
+      "curl.toml", [](const std::string& base) { return "command.env.API_URL=" + base; },
+      "exit 22",  // curl -f
+      [](const std::string&) { return "500"; },
+      [](const std::string& id) {
+        return "{\"id\":\"" + id + "\",\"name\":\"Customer " + id +
+               "\",\"orders\":" + std::to_string(OrdersOf(id)) + "}";
+      });
+}
+
+// examples/api-calls/run.sh, as shipped: it starts its own stand-in, runs
+// both files and the retry, and stops the stand-in.
+TEST_F(Examples, ApiCallsScriptRunsBothFormsAgainstItsOwnService) {
+  if (!OnPath("curl")) GTEST_SKIP() << "curl is not installed (scripts/setup.sh installs it)";
+  ProcessResult r = Run({"env", "N=100", "SHOAL=" + std::string(SHOAL_BIN),
+                         Example("api-calls", "run.sh"), runs_.string()},
+                        seconds(240));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_NE(r.err.find("exit status 1; 96 answers, 4 failed ids"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("100 answers, 0 failed"), std::string::npos) << r.err;
+  fs::path http_run;
+  std::vector<Fields> results;
+  for (const fs::path& d : RunDirs()) {
+    if (d.filename().string().rfind("api-calls-2", 0) == 0) http_run = d;
+  }
+  ASSERT_FALSE(http_run.empty());
+  ASSERT_TRUE(ReadFields(http_run / "results.jsonl", "results", {"item"}, &results));
+  EXPECT_EQ(results.size(), 100u);
+  // The service is gone with the script: its port no longer answers.
+  const std::string port = Lines(ReadFile(runs_ / "service" / "port")).at(0);
+  ProcessResult gone = Run({"curl", "-sS", "--max-time", "5", "http://127.0.0.1:" + port + "/"});
+  EXPECT_NE(gone.status, 0) << Describe(gone);
 }
 
 // 3. examples/configure-projects: each immediate sub-directory with a

@@ -14,12 +14,15 @@ class HttpE2e : public E2e {
  protected:
   void SetUp() override {
     E2e::SetUp();
+    ASSERT_NO_FATAL_FAILURE(StartServer({}));
+  }
+  void StartServer(const std::vector<std::string>& extra) {
     server_dir_ = dir_ / "server";
     fs::create_directories(server_dir_);
-    server_ = std::make_unique<Child>(
-        std::vector<std::string>{"python3", std::string(SHOAL_TESTS_DIR) + "/http_test_server.py",
-                                 server_dir_.string()},
-        dir_, dir_ / ".server");
+    std::vector<std::string> argv{"python3", std::string(SHOAL_TESTS_DIR) + "/http_test_server.py",
+                                  server_dir_.string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    server_ = std::make_unique<Child>(argv, dir_, dir_ / ".server");
     ASSERT_TRUE(WaitFor([&] { return fs::exists(server_dir_ / "port"); }, seconds(30)))
         << server_->StderrSoFar();
     port_ = ReadFile(server_dir_ / "port");
@@ -33,11 +36,11 @@ class HttpE2e : public E2e {
     std::string list;
     for (const std::string& i : items) list += i + "\n";
     WriteFile(dir_ / "ids.txt", list);
-    WriteFile(dir_ / "settings.toml", "[job]\nname = \"api\"\nhandler = \"http\"\nworkers = 2\n" +
-                                          extra +
-                                          "\n[input]\npath = \"ids.txt\"\n"
-                                          "[http]\nurl = \"http://127.0.0.1:" +
-                                          port_ + "/items/{item}\"\n" + http_);
+    WriteFile(dir_ / "settings.toml",
+              "[job]\nname = \"api\"\nhandler = \"http\"\nworkers = 2\n" + extra +
+                  "\n[input]\npath = \"ids.txt\"\n"
+                  "[http]\nurl = \"" +
+                  scheme_ + "://127.0.0.1:" + port_ + "/items/{item}\"\n" + http_);
   }
 
   // How often the server was asked for each id.
@@ -64,6 +67,7 @@ class HttpE2e : public E2e {
   std::unique_ptr<Child> server_;
   std::string port_;
   std::string http_;
+  std::string scheme_ = "http";
 };
 
 std::vector<std::string> Ids(const std::string& prefix, int n) {
@@ -142,6 +146,24 @@ TEST_F(HttpE2e, TooManyRequestsWaitsForRetryAfter) {
     // Retry-After: 1 (job.retry_delay is 0): not called again sooner.
     EXPECT_GE(t[1] - t[0], 0.95) << id;
   }
+  // The whole run waited, not only the two ids.
+  EXPECT_NE(
+      ReadFile(run / "log.txt").find("the service asked to wait 1.00s (http 429, Retry-After)"),
+      std::string::npos);
+}
+
+TEST_F(HttpE2e, RateHoldsForTheWholeRun) {
+  std::vector<std::string> items = Ids("a-", 40);
+  WriteJob(items, "rate = \"400/s\"");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  // How fast is bench/'s business; here only that the run paced itself.
+  EXPECT_NE(
+      ReadFile(run / "log.txt").find("job.rate = 400/s: at most one item starts every 2.50ms"),
+      std::string::npos);
+  for (const auto& [id, n] : Requests()) EXPECT_EQ(n, 1) << id;
 }
 
 TEST_F(HttpE2e, ClosedConnectionsAreRetried) {
@@ -221,6 +243,70 @@ TEST_F(HttpE2e, KilledWorkerWithManyCallsInFlightLosesNone) {
   int twice = 0;
   for (const auto& [id, n] : Requests()) twice += n == 2;
   EXPECT_EQ(twice, 64);  // the 64 in flight were called again, the rest once
+}
+
+// The same server over TLS, with a self-signed certificate for 127.0.0.1
+// made here by the openssl CLI.
+class HttpsE2e : public HttpE2e {
+ protected:
+  void SetUp() override {
+    E2e::SetUp();
+    cert_ = dir_ / "cert.pem";
+    const fs::path key = dir_ / "key.pem";
+    ProcessResult made =
+        Run({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-addext",
+             "subjectAltName=IP:127.0.0.1", "-keyout", key.string(), "-out", cert_.string()});
+    ASSERT_EQ(made.status, 0) << Describe(made);
+    scheme_ = "https";
+    ASSERT_NO_FATAL_FAILURE(StartServer({"--tls", cert_.string(), key.string()}));
+  }
+  fs::path cert_;
+};
+
+TEST_F(HttpsE2e, SelfSignedIsRefusedByDefault) {
+  std::vector<std::string> items = Ids("a-", 5);
+  WriteJob(items, "retries = 2");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  ASSERT_EQ(errors.size(), items.size());
+  for (const Record& r : errors) {
+    const std::string reason = r.reason.value_or("");
+    EXPECT_EQ(reason.substr(0, 5), "tls: ") << reason;
+    EXPECT_NE(reason.find("certificate"), std::string::npos) << reason;
+  }
+  EXPECT_EQ(Sorted(Lines(ReadFile(run / "failed.txt"))), Sorted(items));
+  // Final, not retried, and no request was ever sent.
+  EXPECT_EQ(ReadFile(run / "log.txt").find("retrying"), std::string::npos);
+  EXPECT_TRUE(Requests().empty());
+}
+
+TEST_F(HttpsE2e, AcceptedWithTheCaFile) {
+  std::vector<std::string> items = Ids("a-", 20);
+  http_ = "ca_file = \"" + cert_.string() + "\"\n";
+  WriteJob(items, "");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  EXPECT_EQ(Requests().size(), items.size());
+  EXPECT_EQ(ReadFile(run / "log.txt").find("not verified"), std::string::npos);
+}
+
+TEST_F(HttpsE2e, InsecureIsAcceptedAndLogged) {
+  std::vector<std::string> items = Ids("a-", 20);
+  http_ = "insecure = true\n";
+  WriteJob(items, "");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  EXPECT_EQ(Requests().size(), items.size());
+  EXPECT_NE(
+      ReadFile(run / "log.txt").find("http.insecure = true: TLS certificates are not verified"),
+      std::string::npos);
 }
 
 }  // namespace

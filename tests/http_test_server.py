@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A local HTTP service for tests/http_e2e_test.cc: what an id's prefix asks for.
 
-usage: http_test_server.py DIR
+usage: http_test_server.py DIR [--tls CERT KEY]
 
 Listens on 127.0.0.1, on a port the kernel picks, and writes it to DIR/port
 once it accepts connections. Every request's id goes to DIR/requests.log as
@@ -16,11 +16,13 @@ once it accepts connections. Every request's id goes to DIR/requests.log as
   h-*   held until /_release; DIR/held holds how many are held right now
   else  200 {"id": "<id>", "n": <length of id>}
 
+With --tls it speaks HTTPS with that certificate and key (PEM files).
 It exits by itself after 300 seconds, so that a dead test leaves nothing behind.
 """
 
 import json
 import os
+import ssl
 import sys
 import threading
 import time
@@ -105,6 +107,13 @@ class Server(ThreadingHTTPServer):
 
 server = Server(("127.0.0.1", 0), Handler)
 server.daemon_threads = True
+if len(sys.argv) == 5 and sys.argv[2] == "--tls":
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    # The handshake happens in each connection's own thread (on its first
+    # read), so that a client refusing the certificate stalls no one else.
+    server.socket = context.wrap_socket(server.socket, server_side=True,
+                                        do_handshake_on_connect=False)
 threading.Timer(300, lambda: os._exit(0)).start()
 write_atomic("port", str(server.server_address[1]))
 server.serve_forever()
