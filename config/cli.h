@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -40,7 +41,22 @@ struct CommandLine {
   int progress = -1;  // -1 auto (terminal), 0 off, 1 on
   bool quiet = false;
   int verbose = 0;
+  // The one-line form, shoal [OPTIONS] COMMAND [ARGS...] [::: ITEMS... |
+  // :::: FILE]: verb is kRun, `overrides` start with what makes the words a
+  // job (handler, command.argv, output.print, ...), then the options typed.
+  bool one_line = false;
+  std::vector<std::string> command;  // as run: " {}" appended when no word has a placeholder
+  std::vector<std::string> items;    // ::: ITEMS, to be stored as the input
+  std::string items_path;            // :::: FILE, or "-" (stdin) when no ::: was given
 };
+
+// Whether a word of a command holds a placeholder ({}, {.}, {1}, {path}):
+// braces around text without spaces or braces, so awk's '{print $1}' does not.
+bool HasPlaceholder(std::string_view word);
+
+// Where a one-line run keeps its run directories: $XDG_STATE_HOME/shoal/runs,
+// else $HOME/.local/state/shoal/runs, else ./runs.
+std::string OneLineRunsDir(const char* xdg_state_home, const char* home);
 
 // Usage errors come back as a Status whose message ends with a hint
 // ("see 'shoal run --help'"); they mean exit 2.

@@ -21,6 +21,7 @@
 #include "config/load.h"
 #include "master/clock.h"
 #include "master/dry_run.h"
+#include "master/job_output.h"
 #include "master/process_pool.h"
 #include "master/progress.h"
 #include "master/read_ahead.h"
@@ -81,6 +82,7 @@ class Master {
   RunDirectory run_;
   std::unique_ptr<RecordWindow> window_;  // output.order = "input"
   std::unique_ptr<ProgressDisplay> progress_;
+  std::unique_ptr<JobOutput> print_;  // output.print = "group"
   std::unique_ptr<RunFiles> records_;
   UniqueFd epoll_, signal_fd_;
   std::unique_ptr<SharedSegment> segment_;  // made in Prepare, then the pool's
@@ -145,7 +147,17 @@ Status Master::Prepare() {
     if (!opened.ok()) return opened;
     return run_.RewriteSettings(settings_toml_);
   }
-  return run_.Create(effective, input_.kind, settings_toml_);
+  Status created = run_.Create(effective, input_.kind, settings_toml_);
+  if (!created.ok() || options_.store_input.empty()) return created;
+  // The input is open already (the rename leaves it so); what moves is
+  // where resume and retry will find it.
+  const std::string stored = run_.path() + "/" + kStoredInputName;
+  if (::rename(options_.store_input.c_str(), stored.c_str()) != 0) {
+    return Status::FromErrno("cannot move the items into " + stored, errno);
+  }
+  effective.input.path = stored;
+  settings_toml_ = SettingsToToml(effective);
+  return run_.RewriteSettings(settings_toml_);
 }
 
 Status Master::SetUpLoop() {
@@ -429,7 +441,15 @@ Result<int> Master::Run() {
   uint64_t every_ns =
       static_cast<uint64_t>(std::max<int64_t>(s_.output.status_every.count(), 0)) * 1'000'000ULL;
   progress_ = std::make_unique<ProgressDisplay>(mode, 2, every_ns, start_ns_);
-  records_ = std::make_unique<RunFiles>(run_, window_.get(), progress_.get(), options_.quiet);
+  if (s_.output.print == PrintMode::kGroup) {
+    print_ = std::make_unique<JobOutput>(run_.path(), s_.output.tag, progress_.get());
+    if (window_) {
+      window_->PrintWith([](const RunDirectory::Finished& f) { return JobOutput::Hold(f); },
+                         [this](const ItemOutput& o) { print_->Print(o); });
+    }
+  }
+  records_ = std::make_unique<RunFiles>(run_, window_.get(), progress_.get(), options_.quiet,
+                                        window_ ? nullptr : print_.get());
   rate_ = RateMeter(start_ns_);
   next_status_ns_ = every_ns > 0 ? start_ns_ + every_ns : 0;
   if (st.ok()) st = SetUpLoop();
