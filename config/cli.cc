@@ -286,6 +286,14 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
     cl.command.push_back("{}");  // as parallel and xargs: the item last
   }
 
+  for (const Override& o : cl.overrides) {
+    if (o.key == "input.path") {
+      return UsageError("'" + o.origin +
+                            "' in the one-line form: give the items after ::: or "
+                            "with :::: FILE (- = stdin) instead",
+                        topic);
+    }
+  }
   // What makes the words a job, before the options typed, which win.
   std::vector<Override> base;
   auto add = [&](const std::string& key, const std::string& value, bool raw) {

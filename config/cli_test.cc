@@ -129,6 +129,9 @@ TEST(CliTest, OneLineRunsDir) {
   EXPECT_EQ(OneLineRunsDir("/st", "/home/u"), "/st/shoal/runs");
   EXPECT_EQ(OneLineRunsDir("rel", "/home/u"), "/home/u/.local/state/shoal/runs");
   EXPECT_EQ(OneLineRunsDir(nullptr, nullptr), "runs");
+  EXPECT_EQ(Error({"-i", "l.txt", "echo"}),
+            "'-i l.txt' in the one-line form: give the items after ::: or with :::: FILE (- = "
+            "stdin) instead; see 'shoal --help'");
 }
 
 TEST(CliTest, RunDefaults) {

@@ -97,12 +97,14 @@ class Master {
   bool input_watched_ = false;                // the input's fd is armed in epoll (one-shot)
   bool input_registered_ = false;
   uint64_t start_ns_ = 0, last_flush_ns_ = 0;
+  std::string input_path_;  // for log.txt: where the items are (stored ones: in the run)
 };
 
 Status Master::Prepare() {
   auto input = OpenJobInput(s_, options_);
   if (!input.ok()) return input.status();
   input_ = std::move(*input);
+  input_path_ = s_.input.path;
   // Only what can be read twice is counted: a regular list file or a tree,
   // never stdin or a pipe (the counter would take the run's items).
   const std::string& read = input_.items.empty() ? s_.input.path : input_.items;
@@ -156,6 +158,7 @@ Status Master::Prepare() {
     return Status::FromErrno("cannot move the items into " + stored, errno);
   }
   effective.input.path = stored;
+  input_path_ = stored;
   settings_toml_ = SettingsToToml(effective);
   return run_.RewriteSettings(settings_toml_);
 }
@@ -429,7 +432,7 @@ Result<int> Master::Run() {
   state_.retrying = options_.retrying;
   run_.Log(std::string("run started: shoal ") + kShoalVersion + ", settings sha256 " +
            state_.settings_sha256 + ", " + std::to_string(workers_) + " workers, input " +
-           s_.input.path +
+           input_path_ +
            (options_.items_file.empty() ? "" : ", items from " + options_.items_file));
   st = WriteRunState(run_.path(), state_);
   ProgressMode mode = ChooseProgressMode(options_.progress, options_.quiet, ::isatty(2) != 0);
