@@ -262,28 +262,61 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
                           "' runs it; to run it as a command, write 'shoal -- " + program + "'",
                       topic);
   }
-  // The sources. One for now: several (a product, :::+ to link) are refused.
-  int sources = 0;
+  // The sources: ::: ITEMS..., :::: FILE; several ::: make a product.
+  std::vector<std::string> markers;
   while (i < args.size()) {
     const std::string marker = args[i++];
-    ++sources;
-    if (marker == ":::+" || marker == "::::+" || sources > 1) {
-      return UsageError("only one input source is supported: one ::: ITEMS... or one :::: FILE",
-                        topic);
-    }
     size_t start = i;
     while (i < args.size() && !IsSourceMarker(args[i])) ++i;
-    if (marker == ":::") {
-      if (i == start) return UsageError("::: needs items after it", topic);
-      cl.items.assign(args.begin() + static_cast<long>(start), args.begin() + static_cast<long>(i));
+    if (marker == ":::" || marker == ":::+") {
+      if (i == start) return UsageError(marker + " needs items after it", topic);
+      cl.sources.emplace_back(args.begin() + static_cast<long>(start),
+                              args.begin() + static_cast<long>(i));
+      cl.linked.push_back(marker == ":::+");
     } else {
       if (i - start != 1) return UsageError(":::: takes one FILE (- = stdin)", topic);
       cl.items_path = args[start];
     }
+    markers.push_back(marker);
+  }
+  if (!markers.empty() && markers.front() == ":::+") {
+    return UsageError(":::+ links to the source before it; the first source takes :::", topic);
+  }
+  if (!cl.items_path.empty() && markers.size() > 1) {
+    return UsageError(
+        ":::: FILE is the only source it can be: several sources are ::: ITEMS... each", topic);
+  }
+  for (size_t s = 1; s < cl.sources.size(); ++s) {
+    if (cl.linked[s] && cl.sources[s].size() != cl.sources[s - 1].size()) {
+      return UsageError(":::+ links sources of the same length; got " +
+                            std::to_string(cl.sources[s - 1].size()) + " and " +
+                            std::to_string(cl.sources[s].size()) + " items",
+                        topic);
+    }
+  }
+  const int sources = static_cast<int>(markers.size());
+  if (cl.sources.size() == 1) {
+    cl.items = std::move(cl.sources.front());
+    cl.sources.clear();
+    cl.linked.clear();
+  }
+  for (const std::vector<std::string>& source : cl.sources) {
+    for (const std::string& v : source) {
+      if (v.find_first_of("\n\r") != std::string::npos) {
+        return UsageError(
+            "a value of several ::: sources holds a line end; give such items "
+            "with one ::: or in a file with input.separator = \"nul\"",
+            topic);
+      }
+    }
   }
   if (sources == 0) cl.items_path = "-";
   if (!std::any_of(cl.command.begin(), cl.command.end(), HasPlaceholder)) {
-    cl.command.push_back("{}");  // as parallel and xargs: the item last
+    // As parallel and xargs: the item last; of several sources, each value
+    // an argument of its own.
+    if (cl.sources.empty()) cl.command.push_back("{}");
+    for (size_t s = 1; s <= cl.sources.size(); ++s)
+      cl.command.push_back("{" + std::to_string(s) + "}");
   }
 
   for (const Override& o : cl.overrides) {
@@ -311,6 +344,7 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
   add("output.print", "group", true);
   add("output.dir", OneLineRunsDir(::getenv("XDG_STATE_HOME"), ::getenv("HOME")), true);
   if (!cl.items_path.empty()) add("input.path", cl.items_path, true);
+  if (!cl.sources.empty()) add("input.delimiter", " ", true);
   const bool shell = std::any_of(cl.overrides.begin(), cl.overrides.end(), [](const Override& o) {
     return o.key == "command.shell" && (o.value == "true" || o.raw);
   });
@@ -328,6 +362,43 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
 }
 
 }  // namespace
+
+void ForEachProductRecord(const CommandLine& cl, const std::function<void(std::string_view)>& fn) {
+  // A group starts at each source not linked to the one before.
+  std::vector<size_t> group_start;
+  for (size_t s = 0; s < cl.sources.size(); ++s) {
+    if (s == 0 || !cl.linked[s]) group_start.push_back(s);
+  }
+  const size_t groups = group_start.size();
+  if (groups == 0) return;
+  std::vector<size_t> at(groups, 0);  // the odometer: a position in each group
+  std::string record;
+  while (true) {
+    record.clear();
+    for (size_t g = 0; g < groups; ++g) {
+      const size_t end = g + 1 < groups ? group_start[g + 1] : cl.sources.size();
+      for (size_t s = group_start[g]; s < end; ++s) {
+        const std::string& v = cl.sources[s][at[g]];
+        if (!record.empty() || s > 0) record += ' ';
+        if (v.find_first_of(" \"") == std::string::npos) {
+          record += v;
+          continue;
+        }
+        record += '"';
+        for (char c : v) (c == '"' ? record += "\"\"" : record += c);
+        record += '"';
+      }
+    }
+    fn(record);
+    size_t g = groups;
+    while (g > 0) {
+      --g;
+      if (++at[g] < cl.sources[group_start[g]].size()) break;
+      at[g] = 0;
+      if (g == 0) return;
+    }
+  }
+}
 
 bool HasPlaceholder(std::string_view word) {
   for (size_t open = word.find('{'); open != std::string_view::npos;

@@ -3,6 +3,7 @@
 // so the command line wins over settings.toml through one mechanism.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -48,7 +49,19 @@ struct CommandLine {
   std::vector<std::string> command;  // as run: " {}" appended when no word has a placeholder
   std::vector<std::string> items;    // ::: ITEMS, to be stored as the input
   std::string items_path;            // :::: FILE, or "-" (stdin) when no ::: was given
+  // Several ::: sources: the items are the records of ForEachProductRecord,
+  // {1} {2} ... their values (input.delimiter = " "); `items` is then empty.
+  // linked[i]: source i came after :::+, zipped with the one before it.
+  std::vector<std::vector<std::string>> sources;
+  std::vector<bool> linked;
 };
+
+// The items of several ::: sources, in GNU parallel's order: the product of
+// the groups (a source and the :::+ sources linked to it, zipped), the last
+// group varying fastest. Each record holds one value per source, joined by a
+// space, a value with a space or a quote CSV-quoted. Streams: memory does not
+// grow with the number of records.
+void ForEachProductRecord(const CommandLine& cl, const std::function<void(std::string_view)>& fn);
 
 // Whether a word of a command holds a placeholder ({}, {.}, {1}, {path}):
 // braces around text without spaces or braces, so awk's '{print $1}' does not.

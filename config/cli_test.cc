@@ -117,12 +117,40 @@ TEST(CliTest, OneLineDashesAndLookalikes) {
   EXPECT_NE(Error({"x.toml"}).find("looks like a settings file: 'shoal run x.toml' runs it"),
             std::string::npos);
   EXPECT_EQ(Ok({"rnu", ":::", "a"}).command.front(), "rnu");
-  EXPECT_EQ(Error({"echo", ":::", "a", ":::", "b"}),
-            "only one input source is supported: one ::: ITEMS... or one :::: FILE; see "
+  EXPECT_EQ(Error({"echo", ":::", "a", "::::", "f"}),
+            ":::: FILE is the only source it can be: several sources are ::: ITEMS... each; see "
             "'shoal --help'");
+  EXPECT_EQ(Error({"echo", ":::+", "a"}),
+            ":::+ links to the source before it; the first source takes :::; see 'shoal --help'");
+  EXPECT_EQ(Error({"echo", ":::", "a", ":::+", "1", "2"}),
+            ":::+ links sources of the same length; got 1 and 2 items; see 'shoal --help'");
   // The shell joins the words into one line.
   EXPECT_EQ(ArgvOverride(Ok({"--shell", "echo", "{}", "|", "wc", ":::", "a"})),
             "[\"echo {} | wc\"]");
+}
+
+std::vector<std::string> Records(const CommandLine& cl) {
+  std::vector<std::string> out;
+  ForEachProductRecord(cl, [&](std::string_view r) { out.emplace_back(r); });
+  return out;
+}
+
+TEST(CliTest, OneLineProductAndLink) {
+  CommandLine cl = Ok({"echo", ":::", "a", "b", ":::", "1", "2", "3"});
+  EXPECT_TRUE(cl.items.empty());
+  EXPECT_EQ(cl.command, (std::vector<std::string>{"echo", "{1}", "{2}"}));  // one arg a value
+  EXPECT_EQ(OverrideValue(cl, "input.delimiter"), " ");
+  EXPECT_EQ(Records(cl), (std::vector<std::string>{"a 1", "a 2", "a 3", "b 1", "b 2", "b 3"}));
+  // :::+ zips with the source before; the groups still make a product.
+  CommandLine linked =
+      Ok({"echo", "{1}{2}{3}", ":::", "a", "b", ":::+", "1", "2", ":::", "x", "y"});
+  EXPECT_EQ(Records(linked), (std::vector<std::string>{"a 1 x", "a 1 y", "b 2 x", "b 2 y"}));
+  // Values with a space or a quote are CSV-quoted, so {1} gives them back.
+  CommandLine quoted = Ok({"echo", "{1}", ":::", "a b", "q\"x", "", ":::", "1"});
+  EXPECT_EQ(Records(quoted), (std::vector<std::string>{"\"a b\" 1", "\"q\"\"x\" 1", " 1"}));
+  EXPECT_NE(Error({"echo", ":::", "a\nb", ":::", "1"}).find("holds a line end"), std::string::npos);
+  // One source: plain items, no fields.
+  EXPECT_TRUE(Records(Ok({"echo", ":::", "a"})).empty());
 }
 
 TEST(CliTest, OneLineRunsDir) {

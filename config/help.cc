@@ -237,7 +237,7 @@ constexpr UsageSpec kUsages[] = {
 };
 
 constexpr std::string_view kOneLineUsages[] = {
-    "[OPTIONS] COMMAND [ARGS...] ::: ITEMS...",
+    "[OPTIONS] COMMAND [ARGS...] ::: ITEMS... [::: ITEMS... | :::+ ITEMS...]...",
     "[OPTIONS] COMMAND [ARGS...] :::: FILE",
     "[OPTIONS] COMMAND [ARGS...] < ITEMS",
 };
@@ -248,7 +248,9 @@ constexpr std::string_view kOneLineText =
     "no shell. The items come after :::, from FILE (one a line) after ::::, or from\n"
     "stdin when neither is given and stdin is not a terminal, read as it comes (find\n"
     ". -name '*.log' | shoal gzip -k). When no word of the command has a placeholder,\n"
-    "{} is appended, as parallel and xargs do.\n\n"
+    "{} is appended, as parallel and xargs do. Several ::: sources run their\n"
+    "product, :::+ links a source to the one before (zipped): shoal echo {1}-{2} :::\n"
+    "a b ::: 1 2 prints a-1 a-2 b-1 b-2; without a placeholder each value is appended.\n\n"
     "The options before COMMAND are shoal's (-j, -o, --set, -k, --tag, -q, --dry-run,\n"
     "...); every word from COMMAND on is the command's, so 'shoal gzip -kf {} :::\n"
     "a.log' passes -kf to gzip. A first word that is an option or no command\n"

@@ -120,8 +120,11 @@ constexpr Entry kDifferences[] = {
      "line through a shell. --shell (command.shell = true) joins the words into one line for "
      "/bin/sh -c, each value shell-quoted: shoal --shell 'wc -l {} | sort' ::: *.log."},
     {"Several input sources",
-     "the one-line form takes one source of items (::: ITEMS, :::: FILE or stdin) for now; "
-     "several (a product, :::+) are refused with exit status 2."},
+     "::: a b ::: 1 2 runs the product in parallel's order (a 1, a 2, b 1, b 2) and :::+ links "
+     "a source to the one before it (of the same length; parallel would wrap the shorter). "
+     "{1} {2} are the values; {} is the record as stored, the values joined by spaces, a "
+     "value with a space or a quote CSV-quoted (parallel joins them unquoted). :::: FILE is "
+     "a source of its own only."},
 };
 
 std::string Line(std::string_view text) {

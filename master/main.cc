@@ -148,46 +148,48 @@ Result<int> RunOneLine(const CommandLine& cl, std::string* stored) {
   // Quiet unless someone watches: `shoal ... | sort` gets the jobs' output
   // and nothing else; stderr has shoal's lines only on a terminal or with -v.
   if (cl.verbose == 0 && cl.progress != 1 && ::isatty(2) == 0) options.quiet = true;
-  if (!cl.items.empty() && !cl.dry_run) {
-    std::error_code ec;
-    std::filesystem::create_directories(settings->output.dir, ec);
-    if (ec) {
-      return Status::IoError("cannot create " + settings->output.dir + ": " + ec.message() +
-                             "; pass -o DIR");
+  if (!cl.items.empty() || !cl.sources.empty()) {
+    // A dry run creates nothing: its items are read from /tmp, and the file
+    // is gone again when it ends.
+    std::string path = "/tmp/shoal-items-XXXXXX";
+    if (!cl.dry_run) {
+      std::error_code ec;
+      std::filesystem::create_directories(settings->output.dir, ec);
+      if (ec) {
+        return Status::IoError("cannot create " + settings->output.dir + ": " + ec.message() +
+                               "; pass -o DIR");
+      }
+      path = settings->output.dir + "/.items-XXXXXX";
     }
-    std::string path = settings->output.dir + "/.items-XXXXXX";
     int fd = ::mkstemp(path.data());
     if (fd < 0) return Status::FromErrno("cannot write the items to " + path, errno);
     *stored = path;
+    // One ::: item may hold a line end (none of several may: cli.cc).
     const bool nul = std::any_of(cl.items.begin(), cl.items.end(), [](const std::string& i) {
       return i.find('\n') != std::string::npos;
     });
     std::string text;
-    for (const std::string& item : cl.items) (text += item) += nul ? '\0' : '\n';
     bool ok = true;
-    for (std::string_view rest = text; ok && !rest.empty();) {
-      ssize_t n = ::write(fd, rest.data(), rest.size());
-      ok = n > 0;
-      if (ok) rest.remove_prefix(static_cast<size_t>(n));
-    }
+    auto flush = [&] {
+      for (std::string_view rest = text; ok && !rest.empty();) {
+        ssize_t n = ::write(fd, rest.data(), rest.size());
+        ok = n > 0;
+        if (ok) rest.remove_prefix(static_cast<size_t>(n));
+      }
+      text.clear();
+    };
+    auto add = [&](std::string_view item) {
+      (text += item) += nul ? '\0' : '\n';
+      if (text.size() >= (1u << 16)) flush();
+    };
+    for (const std::string& item : cl.items) add(item);
+    ForEachProductRecord(cl, add);
+    flush();
     ok &= ::close(fd) == 0;
     if (!ok) return Status::FromErrno("cannot write the items to " + path, errno);
     settings->input.path = path;
     if (nul) settings->input.separator = Separator::kNul;
-    options.store_input = path;
-  } else if (!cl.items.empty()) {
-    // A dry run creates nothing: the items are read from a file that is
-    // gone again when it ends.
-    char tmpl[] = "/tmp/shoal-items-XXXXXX";
-    int fd = ::mkstemp(tmpl);
-    if (fd < 0) return Status::FromErrno("cannot write the items to /tmp", errno);
-    *stored = tmpl;
-    std::string text;
-    for (const std::string& item : cl.items) (text += item) += '\n';
-    bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
-    ok &= ::close(fd) == 0;
-    if (!ok) return Status::FromErrno("cannot write the items to " + std::string(tmpl), errno);
-    settings->input.path = tmpl;
+    if (!cl.dry_run) options.store_input = path;
   }
   Status st = CheckStorable(*settings);
   if (!st.ok()) return st;

@@ -38,12 +38,14 @@ TEST_F(OneLine, EchoItemsOnStdoutNothingElse) {
 
 TEST_F(OneLine, KeepOrderHoldsEarlyFinishers) {
   // Item 1 finishes only after item 6 has: in completion order it comes
-  // last, with -k first.
+  // last, with -k first. One worker per item, so that item 6 is never queued
+  // behind item 1; the wait gives up after a while rather than hang the test.
   const std::string script =
-      "if [ \"$1\" = 1 ]; then while [ ! -e six ]; do sleep 0.01; done; fi; echo \"$1\"; "
+      "if [ \"$1\" = 1 ]; then n=0; while [ ! -e six ] && [ $n -lt 2000 ]; do sleep 0.01; "
+      "n=$((n+1)); done; fi; echo \"$1\"; "
       "if [ \"$1\" = 6 ]; then touch six; fi";
   std::vector<std::string> args{
-      "-j", "2", "sh", "-c", script, "sh", ":::", "1", "2", "3", "4", "5", "6"};
+      "-j", "6", "sh", "-c", script, "sh", ":::", "1", "2", "3", "4", "5", "6"};
   ProcessResult unordered = Line(args);
   ASSERT_EQ(unordered.status, 0) << Describe(unordered);
   EXPECT_EQ(Lines(unordered.out).back(), "1") << unordered.out;
@@ -127,8 +129,9 @@ TEST_F(OneLine, UsageErrors) {
   ProcessResult r = Line({"--bogus", "echo", ":::", "a"});
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("unknown option '--bogus'"), std::string::npos) << r.err;
-  r = Line({"echo", ":::", "a", ":::", "b"});
+  r = Line({"echo", ":::", "a", ":::+", "1", "2"});
   EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find(":::+ links sources of the same length"), std::string::npos) << r.err;
   EXPECT_TRUE(RunDirs().empty());
 }
 
@@ -142,6 +145,10 @@ TEST_F(OneLine, SameStdoutAsGnuParallel) {
       // No backslashes or other shell syntax: parallel runs each line through
       // a shell, shoal does not (a documented difference).
       {"printf", "%s-%s.", "{}", "{}", ":::", "one", "two"},
+      // Several sources: the product, and :::+ linking.
+      {"echo", ":::", "a", "b", ":::", "1", "2", ":::", "x"},
+      {"echo", "{2}-{1}", ":::", "a", "b", "c", ":::", "1", "2"},
+      {"echo", "{1}={2}", ":::", "a", "b", ":::+", "1", "2", ":::", "p", "q"},
   };
   for (const std::vector<std::string>& words : lines) {
     std::vector<std::string> p{"/usr/bin/parallel", "-k"};
