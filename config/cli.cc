@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "config/help.h"
+#include "config/toml_text.h"
 
 namespace shoal {
 
@@ -166,6 +167,14 @@ Status ParseOptions(const std::vector<std::string>& args, const std::string& ver
             verb_name);
       }
       cl->overrides.push_back(Override{value.substr(0, eq), value.substr(eq + 1), false, origin});
+    } else if (key == "keep-order") {
+      cl->overrides.push_back(Override{"output.order", "input", true, origin});
+    } else if (key == "group") {
+      cl->overrides.push_back(Override{"output.print", "group", true, origin});
+    } else if (key == "tag") {
+      cl->overrides.push_back(Override{"output.tag", "true", false, origin});
+    } else if (key == "shell") {
+      cl->overrides.push_back(Override{"command.shell", "true", false, origin});
     } else if (key == "items") {
       cl->items_file = value;
     } else if (key == "dry-run") {
@@ -183,7 +192,231 @@ Status ParseOptions(const std::vector<std::string>& args, const std::string& ver
   return Status::Ok();
 }
 
+// The option of the one-line form (run's options) that `token` names:
+// "--name", "--name=VALUE", "-x" or "-xVALUE"; null if none.
+const OptionSpec* OneLineOption(std::string_view token) {
+  for (const OptionSpec& o : Options()) {
+    if (!(o.verbs & VerbBit(Verb::kRun))) continue;
+    if (token.starts_with("--")) {
+      std::string_view name = token.substr(2, token.find('=') - 2);
+      if (name == o.name) return &o;
+    } else if (token.size() >= 2 && token[0] == '-' && token[1] == o.letter && o.letter != 0) {
+      return &o;
+    }
+  }
+  return nullptr;
+}
+
+bool IsSourceMarker(std::string_view word) {
+  return word == ":::" || word == "::::" || word == ":::+" || word == "::::+";
+}
+
+// shoal [OPTIONS] COMMAND [ARGS...] [::: ITEMS... | :::: FILE]. Options end
+// at the first word that is not one of run's options (or at "--"): from
+// there on every word is the command's, so "gzip -kf {}" keeps its -kf.
+Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
+  const std::string topic = "";  // the overview documents the form
+  CommandLine cl;
+  cl.verb = Verb::kRun;
+  cl.one_line = true;
+  std::vector<std::string> option_tokens;
+  size_t i = 0;
+  while (i < args.size()) {
+    const std::string& a = args[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a.size() < 2 || a[0] != '-') break;
+    const OptionSpec* o = OneLineOption(a);
+    if (o == nullptr) {
+      // Unknown: the option parser names it (and a close one).
+      option_tokens.push_back(a);
+      break;
+    }
+    option_tokens.push_back(a);
+    const bool attached = a.starts_with("--") ? a.find('=') != std::string::npos : a.size() > 2;
+    if (!o->arg.empty() && !attached && i + 1 < args.size()) option_tokens.push_back(args[++i]);
+    ++i;
+  }
+  Status parsed = ParseOptions(option_tokens, topic, &cl, &cl.command);
+  if (!parsed.ok()) return parsed;
+  if (!cl.command.empty()) {
+    // Not reached by well-formed options: a stray value was taken as a word.
+    return UsageError("unexpected argument '" + cl.command.front() + "' among the options", topic);
+  }
+  const bool after_dashes = i > 0 && args[i - 1] == "--";
+  for (; i < args.size() && !IsSourceMarker(args[i]); ++i) cl.command.push_back(args[i]);
+  if (cl.command.empty()) {
+    return UsageError("no command: write shoal [OPTIONS] COMMAND [ARGS...] ::: ITEMS...", topic);
+  }
+  const std::string program = cl.command.front();
+  if (!after_dashes && FindVerbSpec(program) != nullptr && !option_tokens.empty()) {
+    return UsageError("'" + program + "' after options is a shoal command: write 'shoal " +
+                          program + " OPTIONS...'; to run a program named " + program +
+                          ", write 'shoal -- " + program + " ...' or 'shoal ./" + program + "'",
+                      topic);
+  }
+  if (!after_dashes && program.ends_with(".toml")) {
+    return UsageError("'" + program + "' looks like a settings file: 'shoal run " + program +
+                          "' runs it; to run it as a command, write 'shoal -- " + program + "'",
+                      topic);
+  }
+  // The sources: ::: ITEMS..., :::: FILE; several ::: make a product.
+  std::vector<std::string> markers;
+  while (i < args.size()) {
+    const std::string marker = args[i++];
+    size_t start = i;
+    while (i < args.size() && !IsSourceMarker(args[i])) ++i;
+    if (marker == ":::" || marker == ":::+") {
+      if (i == start) return UsageError(marker + " needs items after it", topic);
+      cl.sources.emplace_back(args.begin() + static_cast<long>(start),
+                              args.begin() + static_cast<long>(i));
+      cl.linked.push_back(marker == ":::+");
+    } else {
+      if (i - start != 1) return UsageError(":::: takes one FILE (- = stdin)", topic);
+      cl.items_path = args[start];
+    }
+    markers.push_back(marker);
+  }
+  if (!markers.empty() && markers.front() == ":::+") {
+    return UsageError(":::+ links to the source before it; the first source takes :::", topic);
+  }
+  if (!cl.items_path.empty() && markers.size() > 1) {
+    return UsageError(
+        ":::: FILE is the only source it can be: several sources are ::: ITEMS... each", topic);
+  }
+  for (size_t s = 1; s < cl.sources.size(); ++s) {
+    if (cl.linked[s] && cl.sources[s].size() != cl.sources[s - 1].size()) {
+      return UsageError(":::+ links sources of the same length; got " +
+                            std::to_string(cl.sources[s - 1].size()) + " and " +
+                            std::to_string(cl.sources[s].size()) + " items",
+                        topic);
+    }
+  }
+  const int sources = static_cast<int>(markers.size());
+  if (cl.sources.size() == 1) {
+    cl.items = std::move(cl.sources.front());
+    cl.sources.clear();
+    cl.linked.clear();
+  }
+  for (const std::vector<std::string>& source : cl.sources) {
+    for (const std::string& v : source) {
+      if (v.find_first_of("\n\r") != std::string::npos) {
+        return UsageError(
+            "a value of several ::: sources holds a line end; give such items "
+            "with one ::: or in a file with input.separator = \"nul\"",
+            topic);
+      }
+    }
+  }
+  if (sources == 0) cl.items_path = "-";
+  if (!std::any_of(cl.command.begin(), cl.command.end(), HasPlaceholder)) {
+    // As parallel and xargs: the item last; of several sources, each value
+    // an argument of its own.
+    if (cl.sources.empty()) cl.command.push_back("{}");
+    for (size_t s = 1; s <= cl.sources.size(); ++s)
+      cl.command.push_back("{" + std::to_string(s) + "}");
+  }
+
+  for (const Override& o : cl.overrides) {
+    if (o.key == "input.path") {
+      return UsageError("'" + o.origin +
+                            "' in the one-line form: give the items after ::: or "
+                            "with :::: FILE (- = stdin) instead",
+                        topic);
+    }
+  }
+  // What makes the words a job, before the options typed, which win.
+  std::vector<Override> base;
+  auto add = [&](const std::string& key, const std::string& value, bool raw) {
+    base.push_back(Override{key, value, raw, "the one-line form"});
+  };
+  std::string name = program.substr(program.find_last_of('/') + 1);
+  if (name.empty() || name == "." || name == ".." || name.size() > 100 ||
+      std::any_of(name.begin(), name.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+    name = "shoal";
+  }
+  add("job.name", name, true);
+  add("job.handler", "command", true);
+  add("input.kind", "list", true);
+  add("output.print", "group", true);
+  add("output.dir", OneLineRunsDir(::getenv("XDG_STATE_HOME"), ::getenv("HOME")), true);
+  if (!cl.items_path.empty()) add("input.path", cl.items_path, true);
+  if (!cl.sources.empty()) add("input.delimiter", " ", true);
+  const bool shell = std::any_of(cl.overrides.begin(), cl.overrides.end(), [](const Override& o) {
+    return o.key == "command.shell" && (o.value == "true" || o.raw);
+  });
+  if (shell) {
+    // One string for /bin/sh -c, the words joined as typed.
+    std::string line;
+    for (const std::string& w : cl.command) line += (line.empty() ? "" : " ") + w;
+    add("command.argv", TomlArray({line}), false);
+  } else {
+    add("command.argv", TomlArray(cl.command), false);
+  }
+  base.insert(base.end(), cl.overrides.begin(), cl.overrides.end());
+  cl.overrides = std::move(base);
+  return cl;
+}
+
 }  // namespace
+
+void ForEachProductRecord(const CommandLine& cl, const std::function<void(std::string_view)>& fn) {
+  // A group starts at each source not linked to the one before.
+  std::vector<size_t> group_start;
+  for (size_t s = 0; s < cl.sources.size(); ++s) {
+    if (s == 0 || !cl.linked[s]) group_start.push_back(s);
+  }
+  const size_t groups = group_start.size();
+  if (groups == 0) return;
+  std::vector<size_t> at(groups, 0);  // the odometer: a position in each group
+  std::string record;
+  while (true) {
+    record.clear();
+    for (size_t g = 0; g < groups; ++g) {
+      const size_t end = g + 1 < groups ? group_start[g + 1] : cl.sources.size();
+      for (size_t s = group_start[g]; s < end; ++s) {
+        const std::string& v = cl.sources[s][at[g]];
+        if (!record.empty() || s > 0) record += ' ';
+        if (v.find_first_of(" \"") == std::string::npos) {
+          record += v;
+          continue;
+        }
+        record += '"';
+        for (char c : v) (c == '"' ? record += "\"\"" : record += c);
+        record += '"';
+      }
+    }
+    fn(record);
+    size_t g = groups;
+    while (g > 0) {
+      --g;
+      if (++at[g] < cl.sources[group_start[g]].size()) break;
+      at[g] = 0;
+      if (g == 0) return;
+    }
+  }
+}
+
+bool HasPlaceholder(std::string_view word) {
+  for (size_t open = word.find('{'); open != std::string_view::npos;
+       open = word.find('{', open + 1)) {
+    size_t close = word.find_first_of("{} \t\n", open + 1);
+    if (close != std::string_view::npos && word[close] == '}') return true;
+  }
+  return false;
+}
+
+std::string OneLineRunsDir(const char* xdg_state_home, const char* home) {
+  // XDG: a relative XDG_STATE_HOME is to be ignored.
+  if (xdg_state_home != nullptr && xdg_state_home[0] == '/') {
+    return std::string(xdg_state_home) + "/shoal/runs";
+  }
+  if (home != nullptr && home[0] == '/') return std::string(home) + "/.local/state/shoal/runs";
+  return "runs";
+}
 
 Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
   CommandLine cl;
@@ -232,17 +465,9 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
     }
     return cl;
   }
-  if (!FindVerb(first, &cl.verb)) {
-    if (first.starts_with("-")) {
-      return UsageError("option '" + first + "' before the command; write the command first, " +
-                            "as in 'shoal run " + first + " ...'",
-                        "");
-    }
-    const std::string guess = DidYouMean(first, VerbNames());
-    return UsageError("unknown command '" + first + "'" +
-                          (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),
-                      "");
-  }
+  // Any other first word starts the one-line form: an option of run's, or
+  // the command itself.
+  if (!FindVerb(first, &cl.verb)) return ParseOneLine(args);
 
   std::vector<std::string> rest(args.begin() + 1, args.end());
   // --help and --version win over anything else typed with them, so that

@@ -3,7 +3,9 @@
 // so the command line wins over settings.toml through one mechanism.
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -40,7 +42,34 @@ struct CommandLine {
   int progress = -1;  // -1 auto (terminal), 0 off, 1 on
   bool quiet = false;
   int verbose = 0;
+  // The one-line form, shoal [OPTIONS] COMMAND [ARGS...] [::: ITEMS... |
+  // :::: FILE]: verb is kRun, `overrides` start with what makes the words a
+  // job (handler, command.argv, output.print, ...), then the options typed.
+  bool one_line = false;
+  std::vector<std::string> command;  // as run: " {}" appended when no word has a placeholder
+  std::vector<std::string> items;    // ::: ITEMS, to be stored as the input
+  std::string items_path;            // :::: FILE, or "-" (stdin) when no ::: was given
+  // Several ::: sources: the items are the records of ForEachProductRecord,
+  // {1} {2} ... their values (input.delimiter = " "); `items` is then empty.
+  // linked[i]: source i came after :::+, zipped with the one before it.
+  std::vector<std::vector<std::string>> sources;
+  std::vector<bool> linked;
 };
+
+// The items of several ::: sources, in GNU parallel's order: the product of
+// the groups (a source and the :::+ sources linked to it, zipped), the last
+// group varying fastest. Each record holds one value per source, joined by a
+// space, a value with a space or a quote CSV-quoted. Streams: memory does not
+// grow with the number of records.
+void ForEachProductRecord(const CommandLine& cl, const std::function<void(std::string_view)>& fn);
+
+// Whether a word of a command holds a placeholder ({}, {.}, {1}, {path}):
+// braces around text without spaces or braces, so awk's '{print $1}' does not.
+bool HasPlaceholder(std::string_view word);
+
+// Where a one-line run keeps its run directories: $XDG_STATE_HOME/shoal/runs,
+// else $HOME/.local/state/shoal/runs, else ./runs.
+std::string OneLineRunsDir(const char* xdg_state_home, const char* home);
 
 // Usage errors come back as a Status whose message ends with a hint
 // ("see 'shoal run --help'"); they mean exit 2.

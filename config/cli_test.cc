@@ -32,6 +32,136 @@ void ExpectOverride(const Override& o, const std::string& key, const std::string
   EXPECT_EQ(o.origin, origin);
 }
 
+// The words of command.argv, from the override the one-line form made.
+std::string ArgvOverride(const CommandLine& cl) {
+  for (const Override& o : cl.overrides) {
+    if (o.key == "command.argv") return o.value;
+  }
+  return "";
+}
+
+std::string OverrideValue(const CommandLine& cl, const std::string& key) {
+  std::string value = "<none>";
+  for (const Override& o : cl.overrides) {
+    if (o.key == key) value = o.value;  // the last wins, as when loading
+  }
+  return value;
+}
+
+TEST(CliTest, OneLineItemsAfterTripleColon) {
+  CommandLine cl = Ok({"echo", "{}", ":::", "a", "b c"});
+  EXPECT_EQ(cl.verb, Verb::kRun);
+  EXPECT_TRUE(cl.one_line);
+  EXPECT_EQ(cl.command, (std::vector<std::string>{"echo", "{}"}));
+  EXPECT_EQ(cl.items, (std::vector<std::string>{"a", "b c"}));
+  EXPECT_EQ(cl.items_path, "");
+  EXPECT_EQ(ArgvOverride(cl), "[\"echo\", \"{}\"]");
+  EXPECT_EQ(OverrideValue(cl, "job.handler"), "command");
+  EXPECT_EQ(OverrideValue(cl, "output.print"), "group");
+  EXPECT_EQ(OverrideValue(cl, "job.name"), "echo");
+  EXPECT_EQ(OverrideValue(cl, "input.path"), "<none>");  // the master stores the items
+}
+
+TEST(CliTest, OneLineFileAndStdin) {
+  CommandLine file = Ok({"wc", "-l", "::::", "list.txt"});
+  EXPECT_EQ(file.items_path, "list.txt");
+  EXPECT_EQ(OverrideValue(file, "input.path"), "list.txt");
+  CommandLine in = Ok({"/usr/bin/gzip", "-k"});
+  EXPECT_EQ(in.items_path, "-");
+  EXPECT_TRUE(in.items.empty());
+  EXPECT_EQ(OverrideValue(in, "input.path"), "-");
+  EXPECT_EQ(OverrideValue(in, "job.name"), "gzip");
+  EXPECT_EQ(Error({"wc", "::::"}), ":::: takes one FILE (- = stdin); see 'shoal --help'");
+  EXPECT_EQ(Error({"wc", ":::"}), "::: needs items after it; see 'shoal --help'");
+}
+
+TEST(CliTest, OneLineAppendsThePlaceholderOnlyWhenNoneIsThere) {
+  EXPECT_EQ(Ok({"gzip", "-k", ":::", "a"}).command, (std::vector<std::string>{"gzip", "-k", "{}"}));
+  EXPECT_EQ(Ok({"cp", "{}", "{.}.bak", ":::", "a"}).command,
+            (std::vector<std::string>{"cp", "{}", "{.}.bak"}));
+  EXPECT_EQ(Ok({"echo", "x{1}y", ":::", "a"}).command.size(), 2u);
+  // Braces around text with a space are awk's, not a placeholder.
+  EXPECT_EQ(Ok({"awk", "{print $1}", ":::", "a"}).command,
+            (std::vector<std::string>{"awk", "{print $1}", "{}"}));
+  EXPECT_TRUE(HasPlaceholder("{}"));
+  EXPECT_TRUE(HasPlaceholder("pre{path}post"));
+  EXPECT_FALSE(HasPlaceholder("{ x }"));
+  EXPECT_FALSE(HasPlaceholder("}{"));
+}
+
+TEST(CliTest, OneLineOptionsBeforeTheCommandOnly) {
+  CommandLine cl = Ok({"-j", "3", "--keep-order", "--tag", "-o", "/r", "--set", "job.retries=2",
+                       "gzip", "-kf", "-j", "{}", ":::", "a.log"});
+  EXPECT_EQ(cl.command, (std::vector<std::string>{"gzip", "-kf", "-j", "{}"}));
+  EXPECT_EQ(OverrideValue(cl, "job.workers"), "3");
+  EXPECT_EQ(OverrideValue(cl, "output.order"), "input");
+  EXPECT_EQ(OverrideValue(cl, "output.tag"), "true");
+  EXPECT_EQ(OverrideValue(cl, "output.dir"), "/r");  // the typed -o wins over the default
+  EXPECT_EQ(OverrideValue(cl, "job.retries"), "2");
+  // Attached values, and -k as parallel spells it.
+  CommandLine attached = Ok({"-j4", "--output-dir=/o", "-k", "echo", ":::", "a"});
+  EXPECT_EQ(OverrideValue(attached, "job.workers"), "4");
+  EXPECT_EQ(OverrideValue(attached, "output.dir"), "/o");
+  EXPECT_EQ(OverrideValue(attached, "output.order"), "input");
+  EXPECT_EQ(Error({"--bogus", "echo"}), "unknown option '--bogus'; see 'shoal --help'");
+  EXPECT_EQ(Error({"-j", "2"}),
+            "no command: write shoal [OPTIONS] COMMAND [ARGS...] ::: ITEMS...; see 'shoal --help'");
+}
+
+TEST(CliTest, OneLineDashesAndLookalikes) {
+  // After --, a verb's name or a .toml is the program.
+  EXPECT_EQ(Ok({"--", "run", ":::", "a"}).command, (std::vector<std::string>{"run", "{}"}));
+  EXPECT_EQ(Ok({"-q", "--", "-weird", ":::", "a"}).command,
+            (std::vector<std::string>{"-weird", "{}"}));
+  EXPECT_EQ(Ok({"--", "x.toml", ":::", "a"}).command.front(), "x.toml");
+  EXPECT_NE(Error({"x.toml"}).find("looks like a settings file: 'shoal run x.toml' runs it"),
+            std::string::npos);
+  EXPECT_EQ(Ok({"rnu", ":::", "a"}).command.front(), "rnu");
+  EXPECT_EQ(Error({"echo", ":::", "a", "::::", "f"}),
+            ":::: FILE is the only source it can be: several sources are ::: ITEMS... each; see "
+            "'shoal --help'");
+  EXPECT_EQ(Error({"echo", ":::+", "a"}),
+            ":::+ links to the source before it; the first source takes :::; see 'shoal --help'");
+  EXPECT_EQ(Error({"echo", ":::", "a", ":::+", "1", "2"}),
+            ":::+ links sources of the same length; got 1 and 2 items; see 'shoal --help'");
+  // The shell joins the words into one line.
+  EXPECT_EQ(ArgvOverride(Ok({"--shell", "echo", "{}", "|", "wc", ":::", "a"})),
+            "[\"echo {} | wc\"]");
+}
+
+std::vector<std::string> Records(const CommandLine& cl) {
+  std::vector<std::string> out;
+  ForEachProductRecord(cl, [&](std::string_view r) { out.emplace_back(r); });
+  return out;
+}
+
+TEST(CliTest, OneLineProductAndLink) {
+  CommandLine cl = Ok({"echo", ":::", "a", "b", ":::", "1", "2", "3"});
+  EXPECT_TRUE(cl.items.empty());
+  EXPECT_EQ(cl.command, (std::vector<std::string>{"echo", "{1}", "{2}"}));  // one arg a value
+  EXPECT_EQ(OverrideValue(cl, "input.delimiter"), " ");
+  EXPECT_EQ(Records(cl), (std::vector<std::string>{"a 1", "a 2", "a 3", "b 1", "b 2", "b 3"}));
+  // :::+ zips with the source before; the groups still make a product.
+  CommandLine linked =
+      Ok({"echo", "{1}{2}{3}", ":::", "a", "b", ":::+", "1", "2", ":::", "x", "y"});
+  EXPECT_EQ(Records(linked), (std::vector<std::string>{"a 1 x", "a 1 y", "b 2 x", "b 2 y"}));
+  // Values with a space or a quote are CSV-quoted, so {1} gives them back.
+  CommandLine quoted = Ok({"echo", "{1}", ":::", "a b", "q\"x", "", ":::", "1"});
+  EXPECT_EQ(Records(quoted), (std::vector<std::string>{"\"a b\" 1", "\"q\"\"x\" 1", " 1"}));
+  EXPECT_NE(Error({"echo", ":::", "a\nb", ":::", "1"}).find("holds a line end"), std::string::npos);
+  // One source: plain items, no fields.
+  EXPECT_TRUE(Records(Ok({"echo", ":::", "a"})).empty());
+}
+
+TEST(CliTest, OneLineRunsDir) {
+  EXPECT_EQ(OneLineRunsDir("/st", "/home/u"), "/st/shoal/runs");
+  EXPECT_EQ(OneLineRunsDir("rel", "/home/u"), "/home/u/.local/state/shoal/runs");
+  EXPECT_EQ(OneLineRunsDir(nullptr, nullptr), "runs");
+  EXPECT_EQ(Error({"-i", "l.txt", "echo"}),
+            "'-i l.txt' in the one-line form: give the items after ::: or with :::: FILE (- = "
+            "stdin) instead; see 'shoal --help'");
+}
+
 TEST(CliTest, RunDefaults) {
   CommandLine cl = Ok({"run"});
   EXPECT_EQ(cl.verb, Verb::kRun);
@@ -176,11 +306,11 @@ TEST(CliTest, UsageErrors) {
   EXPECT_EQ(Error({"run", "a.toml", "b.toml"}),
             "unexpected argument 'b.toml', run takes one SETTINGS file; "
             "see 'shoal run --help'");
-  EXPECT_EQ(Error({"rnu"}), "unknown command 'rnu' (did you mean 'run'?); see 'shoal --help'");
-  EXPECT_EQ(Error({"frobnicate"}), "unknown command 'frobnicate'; see 'shoal --help'");
+  // Not a verb: the one-line form (OneLine tests below); a verb after
+  // options is refused rather than run as a program.
   EXPECT_EQ(Error({"-j", "4", "run"}),
-            "option '-j' before the command; write the command first, as in "
-            "'shoal run -j ...'; see 'shoal --help'");
+            "'run' after options is a shoal command: write 'shoal run OPTIONS...'; to run a "
+            "program named run, write 'shoal -- run ...' or 'shoal ./run'; see 'shoal --help'");
   EXPECT_EQ(Error({"run", "--set", "job.workers"}),
             "--set takes SECTION.KEY=VALUE, got 'job.workers'; e.g. --set job.workers=8; "
             "see 'shoal run --help'");

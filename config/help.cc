@@ -94,6 +94,22 @@ constexpr OptionSpec kOptions[] = {
      "also print log.txt as it is written: workers started\n"
      "and died, retries, handler log lines, the summary",
      "shoal run -v"},
+    // The one-line form's options (run's too): the keys its defaults set.
+    {"keep-order", 'k', "", false, A::kNone, G::kOutput, kRunning,
+     "output.order = \"input\": records, and the printed output,\n"
+     "in input order (a bounded window holds the early finishers)",
+     "shoal -k echo {} ::: c b a"},
+    {"group", 0, "", false, A::kNone, G::kOutput, kRunning,
+     "output.print = \"group\": each item's stdout on shoal's\n"
+     "stdout, its stderr on shoal's stderr, whole per item,\n"
+     "never interleaved (the one-line form's default)",
+     "shoal run jobs/grep.toml --group | sort"},
+    {"tag", 0, "", false, A::kNone, G::kOutput, kRunning,
+     "output.tag: each printed line after its item and a tab", "shoal --tag wc -l ::: *.txt"},
+    {"shell", 0, "", false, A::kNone, G::kSettings, kRunning,
+     "command.shell = true: the command's words, joined by\n"
+     "spaces, run by /bin/sh -c, each value shell-quoted",
+     "shoal --shell 'gzip -c {} > {}.gz' ::: *.log"},
     {"help", 'h', "", false, A::kNone, G::kOutput, kAll, "show this help", "shoal $VERB --help"},
     {"version", 0, "", false, A::kNone, G::kOutput, kAll, "print the version", "shoal --version"},
 };
@@ -220,6 +236,40 @@ constexpr UsageSpec kUsages[] = {
     {"--version", "print the version"},
 };
 
+constexpr std::string_view kOneLineUsages[] = {
+    "[OPTIONS] COMMAND [ARGS...] ::: ITEMS... [::: ITEMS... | :::+ ITEMS...]...",
+    "[OPTIONS] COMMAND [ARGS...] :::: FILE",
+    "[OPTIONS] COMMAND [ARGS...] < ITEMS",
+};
+
+constexpr std::string_view kOneLineText =
+    "Without a settings file, as with GNU parallel or xargs: each item runs COMMAND\n"
+    "with {} (and the other placeholders) replaced by the item, one process per item,\n"
+    "no shell. The items come after :::, from FILE (one a line) after ::::, or from\n"
+    "stdin when neither is given and stdin is not a terminal, read as it comes (find\n"
+    ". -name '*.log' | shoal gzip -k). When no word of the command has a placeholder,\n"
+    "{} is appended, as parallel and xargs do. Several ::: sources run their\n"
+    "product, :::+ links a source to the one before (zipped): shoal echo {1}-{2} :::\n"
+    "a b ::: 1 2 prints a-1 a-2 b-1 b-2; without a placeholder each value is appended.\n\n"
+    "The options before COMMAND are shoal's (-j, -o, --set, -k, --tag, -q, --dry-run,\n"
+    "...); every word from COMMAND on is the command's, so 'shoal gzip -kf {} :::\n"
+    "a.log' passes -kf to gzip. A first word that is an option or no command\n"
+    "(run, retry, ...) starts this form. To run a program named like a command or\n"
+    "ending in .toml, write 'shoal -- run.sh ...' or 'shoal ./run ...'.\n\n"
+    "Each item's stdout is printed on shoal's stdout, whole, once the item has\n"
+    "finished, and its stderr (the last 4 KiB, as the records keep) on shoal's\n"
+    "stderr: the output of two items never interleaves (--group, output.print =\n"
+    "\"group\"), in the order items finish, or with -k in input order. shoal's own\n"
+    "lines go to stderr, and only when stderr is a terminal or with -v; an error or\n"
+    "a failed item is always reported, with the run directory.\n\n"
+    "A one-line run is a run like any other: its run directory is made under\n"
+    "$XDG_STATE_HOME/shoal/runs (default ~/.local/state/shoal/runs; -o DIR for\n"
+    "another), named after the program, and 'shoal retry RUN_DIR' and 'shoal resume\n"
+    "RUN_DIR' work on it. The ::: items are kept in RUN_DIR/input.txt, which its\n"
+    "settings.toml names; items from stdin are not kept: resume reads stdin again\n"
+    "and checks that the items it recorded are the same, so pipe them in again\n"
+    "(retry needs no input: it reruns the failed items from the records).";
+
 constexpr ExitStatusSpec kExitStatuses[] = {
     {"0", "every item succeeded"},
     {"1", "at least one item failed"},
@@ -344,7 +394,10 @@ std::string Overview() {
     synopsis += std::string(synopsis.size() < 37 ? 37 - synopsis.size() : 1, ' ');
     out += Indented(u.summary, synopsis, 37);
   }
-  out += "\nStart with:\n  shoal init && shoal check && shoal run\n\n";
+  for (std::string_view u : kOneLineUsages) out += "  shoal " + std::string(u) + "\n";
+  out +=
+      "\nStart with:\n  shoal init && shoal check && shoal run\n"
+      "  shoal gzip -k {} ::: *.log            (no settings file: see below)\n\n";
   std::string exits = "Exit status:";
   for (const ExitStatusSpec& e : kExitStatuses) {
     ((((exits += ' ') += e.status) += ' ') += e.meaning) += ';';
@@ -356,6 +409,7 @@ std::string Overview() {
   for (OptionGroup g : {OptionGroup::kSettings, OptionGroup::kRun, OptionGroup::kOutput}) {
     out += GroupText(g, Verb::kRun, "run");
   }
+  out += "\nOne line, no settings file:\n" + Indented(kOneLineText, "  ", 2);
   return out;
 }
 
@@ -366,6 +420,12 @@ std::span<const VerbSpec> Verbs() {
 }
 std::span<const OptionSpec> Options() {
   return kOptions;
+}
+std::span<const std::string_view> OneLineUsages() {
+  return kOneLineUsages;
+}
+std::string_view OneLineText() {
+  return kOneLineText;
 }
 std::span<const UsageSpec> Usages() {
   return kUsages;

@@ -84,6 +84,12 @@ std::span<const OptionSpec> Options();
 std::span<const UsageSpec> Usages();
 std::span<const ExitStatusSpec> ExitStatuses();
 
+// The one-line form, shoal [OPTIONS] COMMAND [ARGS...] ::: ITEMS...: its
+// synopses (after "shoal ") and its description, '\n' between lines and
+// "\n\n" between paragraphs; for --help and the man page alike.
+std::span<const std::string_view> OneLineUsages();
+std::string_view OneLineText();
+
 const VerbSpec* FindVerbSpec(std::string_view name);
 std::string_view GroupTitle(OptionGroup group);  // "Run options", no colon
 // "--name", or "-j, --workers": how an option is named in text.

@@ -25,6 +25,7 @@ constexpr std::string_view kSeparators[] = {"newline", "nul"};
 constexpr std::string_view kStdoutModes[] = {"result", "file", "discard"};
 constexpr std::string_view kFormats[] = {"jsonl", "tsv"};
 constexpr std::string_view kOrders[] = {"completion", "input"};
+constexpr std::string_view kPrintModes[] = {"none", "group"};
 
 std::span<const std::string_view> NamesOf(HandlerKind) {
   return kHandlers;
@@ -46,6 +47,9 @@ std::span<const std::string_view> NamesOf(OutputFormat) {
 }
 std::span<const std::string_view> NamesOf(OutputOrder) {
   return kOrders;
+}
+std::span<const std::string_view> NamesOf(PrintMode) {
+  return kPrintModes;
 }
 
 Complaint CheckJobName(const std::string& name, bool) {
@@ -342,6 +346,12 @@ constexpr KeySpec kKeys[] = {
      "format of the result records", "\"jsonl\""},
     {"output", "order", Kind::kEnum, [](Settings& s) -> auto& { return s.output.order; },
      "result records as items finish, or in input order", "\"completion\""},
+    {"output", "print", Kind::kEnum, [](Settings& s) -> auto& { return s.output.print; },
+     "\"group\": each item's stdout on shoal's stdout and its stderr on shoal's stderr, whole "
+     "per item, never interleaved, in output.order (the one-line form's default); \"none\": "
+     "only in the records", "\"group\""},
+    {"output", "tag", Kind::kBoolean, [](Settings& s) -> auto& { return s.output.tag; },
+     "with print = \"group\": each printed line after its item and a tab (--tag)", "true"},
     {"output", "item_logs", Kind::kBoolean, [](Settings& s) -> auto& { return s.output.item_logs; },
      "one log file per item under logs/", "false"},
     {"output", "status_every", Kind::kDuration,
@@ -413,7 +423,7 @@ constexpr bool TableIsWellFormed() {
 static_assert(TableIsWellFormed(),
               "a settings key lacks a doc or an example, has a member that "
               "does not fit its kind, or is out of its section");
-static_assert(std::variant_size_v<Field> == 14,
+static_assert(std::variant_size_v<Field> == 15,
               "a new Field alternative needs a case in FieldFits");
 
 template <typename T>

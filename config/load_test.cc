@@ -66,6 +66,8 @@ void ExpectSame(const Settings& a, const Settings& b) {
   EXPECT_EQ(a.output.tree, b.output.tree);
   EXPECT_EQ(a.output.format, b.output.format);
   EXPECT_EQ(a.output.order, b.output.order);
+  EXPECT_EQ(a.output.print, b.output.print);
+  EXPECT_EQ(a.output.tag, b.output.tag);
   EXPECT_EQ(a.output.item_logs, b.output.item_logs);
   EXPECT_EQ(a.output.status_every.count(), b.output.status_every.count());
   EXPECT_EQ(a.output.mode, b.output.mode);
@@ -264,9 +266,10 @@ TEST(LoadTest, Ranges) {
 }
 
 TEST(LoadTest, EnumsListAcceptedValues) {
-  EXPECT_EQ(Error("[job]\nhandler = \"shell\"\n"),
-            "s.toml:2:11: job.handler must be one of \"command\", \"sha256\", \"plugin\", \"http\", "
-            "got \"shell\"; write e.g. handler = \"command\"");
+  EXPECT_EQ(
+      Error("[job]\nhandler = \"shell\"\n"),
+      "s.toml:2:11: job.handler must be one of \"command\", \"sha256\", \"plugin\", \"http\", "
+      "got \"shell\"; write e.g. handler = \"command\"");
   EXPECT_EQ(Error("[input]\nkind = \"tre\"\n"),
             "s.toml:2:8: input.kind must be one of \"auto\", \"tree\", \"list\", got \"tre\"; "
             "did you mean \"tree\"?");
@@ -709,6 +712,8 @@ const std::vector<std::string> kSpecOrder = {
     "output.tree",
     "output.format",
     "output.order",
+    "output.print",
+    "output.tag",
     "output.item_logs",
     "output.status_every",
     "output.mode",

@@ -99,8 +99,9 @@ constexpr Entry kDifferences[] = {
      "command.shell = true (or an empty argv, which runs each item as a command line) does "
      "/bin/sh run it, and then every substituted value is shell-quoted."},
     {"Nothing appended",
-     "an argv without a placeholder runs as written for every item: the item is not added "
-     "at its end."},
+     "a settings file's command.argv without a placeholder runs as written for every item: "
+     "the item is not added at its end. The one-line form does append {}, as parallel and "
+     "xargs do."},
     {"Strict templates",
      "an unknown placeholder or a lone brace is an error before anything runs, not literal "
      "text; {{ and }} write braces."},
@@ -110,8 +111,20 @@ constexpr Entry kDifferences[] = {
     {"{#}", "is the item's position in the input, not a count of the jobs started."},
     {"Output",
      "an item's stdout goes to its record, to a file of its own or nowhere "
-     "(command.stdout), never interleaved on the terminal; its exit status, reason and "
-     "stderr tail are in the records."},
+     "(command.stdout); with output.print = \"group\" (the one-line form's default) it is "
+     "also printed on shoal's stdout, whole per item, as parallel --group does. Of an item's "
+     "stderr, the records keep and shoal prints only the last 4 KiB. Its exit status, "
+     "reason and stderr tail are in the records."},
+    {"The one-line form runs no shell",
+     "shoal echo {} ::: a b runs echo itself, one argument a word; GNU parallel runs each "
+     "line through a shell. --shell (command.shell = true) joins the words into one line for "
+     "/bin/sh -c, each value shell-quoted: shoal --shell 'wc -l {} | sort' ::: *.log."},
+    {"Several input sources",
+     "::: a b ::: 1 2 runs the product in parallel's order (a 1, a 2, b 1, b 2) and :::+ links "
+     "a source to the one before it (of the same length; parallel would wrap the shorter). "
+     "{1} {2} are the values; {} is the record as stored, the values joined by spaces, a "
+     "value with a space or a quote CSV-quoted (parallel joins them unquoted). :::: FILE is "
+     "a source of its own only."},
 };
 
 std::string Line(std::string_view text) {
@@ -261,6 +274,9 @@ std::string ManPage() {
       ".SH NAME\nshoal \\- run one job over many items, on every core\n"
       ".SH SYNOPSIS\n.nf\n";
   for (const VerbSpec& v : Verbs()) out += "\\fBshoal\\fR " + SynopsisRoff(v.usage) + "\n";
+  for (std::string_view usage : OneLineUsages()) {
+    out += "\\fBshoal\\fR " + SynopsisRoff(usage) + "\n";
+  }
   out += "\\fBshoal \\-\\-version\\fR\n.fi\n";
   out += ".SH DESCRIPTION\n" +
          Paragraphs(
@@ -276,6 +292,7 @@ std::string ManPage() {
              "A job is a settings file, settings.toml, described in shoal-settings(5); "
              "options on the command line override it. Start with:") +
          ".PP\n.RS\n.EX\nshoal init && shoal check && shoal run\n.EE\n.RE\n";
+  out += ".SH \"ONE-LINE FORM\"\n" + Paragraphs(OneLineText());
   out += Commands();
   out += OptionsSection();
   out += ".SH EXIT STATUS\n";

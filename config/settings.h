@@ -23,6 +23,7 @@ enum class Separator { kNewline, kNul };
 enum class StdoutMode { kResult, kFile, kDiscard };
 enum class OutputFormat { kJsonl, kTsv };
 enum class OutputOrder { kCompletion, kInput };
+enum class PrintMode { kNone, kGroup };
 
 struct JobSettings {
   std::string name = "job";
@@ -127,6 +128,12 @@ struct OutputSettings {
   std::string tree;
   OutputFormat format = OutputFormat::kJsonl;
   OutputOrder order = OutputOrder::kCompletion;
+  // The jobs' own output on shoal's (the one-line form's default): "group"
+  // prints each item's stdout on shoal's stdout and its stderr on shoal's
+  // stderr, whole, once the item has finished (in output.order), so the
+  // output of two items never interleaves. The records keep it as always.
+  PrintMode print = PrintMode::kNone;
+  bool tag = false;  // print: each line after the item and a tab (--tag)
   bool item_logs = false;
   Millis status_every{30000};
   // Permissions of the run directory; everything shoal creates in it gets

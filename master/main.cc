@@ -2,7 +2,10 @@
 // RunJob, and is the only place that turns a result into an exit status.
 #include <signal.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -126,6 +129,76 @@ int RetryOnSlurm(CommandLine& cl) {
   return ExitStatusOf(RunSlurmJob(*settings, cl.slurm, cl.quiet));
 }
 
+// The one-line form: the settings are the command line's alone. The :::
+// items go to a temporary file in output.dir that the master moves into the
+// run directory (RunOptions::store_input); *stored names it ("" = none).
+Result<int> RunOneLine(const CommandLine& cl, std::string* stored) {
+  if (cl.items_path == "-" && cl.items.empty() && ::isatty(0)) {
+    // A mistyped command ("shoal rnu") lands here too: say so.
+    std::vector<std::string> verbs{"run", "retry", "resume", "check", "init", "merge", "slurm"};
+    const std::string guess = DidYouMean(cl.command.front(), verbs);
+    return Status::Error("no items: give them after ::: (shoal " + cl.command.front() +
+                         " ... ::: a b c), in a file with :::: FILE, or on stdin" +
+                         (guess.empty() ? "" : " (or did you mean 'shoal " + guess + "'?)") +
+                         "; see 'shoal --help'");
+  }
+  auto settings =
+      ParseSettings("", "the command line", std::filesystem::current_path().string(), cl.overrides);
+  if (!settings.ok()) return settings.status();
+  RunOptions options = OptionsOf(cl);
+  // Quiet unless someone watches: `shoal ... | sort` gets the jobs' output
+  // and nothing else; stderr has shoal's lines only on a terminal or with -v.
+  if (cl.verbose == 0 && cl.progress != 1 && ::isatty(2) == 0) options.quiet = true;
+  if (!cl.items.empty() || !cl.sources.empty()) {
+    // A dry run creates nothing: its items are read from /tmp, and the file
+    // is gone again when it ends.
+    std::string path = "/tmp/shoal-items-XXXXXX";
+    if (!cl.dry_run) {
+      std::error_code ec;
+      std::filesystem::create_directories(settings->output.dir, ec);
+      if (ec) {
+        return Status::IoError("cannot create " + settings->output.dir + ": " + ec.message() +
+                               "; pass -o DIR");
+      }
+      path = settings->output.dir + "/.items-XXXXXX";
+    }
+    int fd = ::mkstemp(path.data());
+    if (fd < 0) return Status::FromErrno("cannot write the items to " + path, errno);
+    *stored = path;
+    // One ::: item may hold a line end (none of several may: cli.cc).
+    const bool nul = std::any_of(cl.items.begin(), cl.items.end(), [](const std::string& i) {
+      return i.find('\n') != std::string::npos;
+    });
+    std::string text;
+    bool ok = true;
+    auto flush = [&] {
+      for (std::string_view rest = text; ok && !rest.empty();) {
+        ssize_t n = ::write(fd, rest.data(), rest.size());
+        ok = n > 0;
+        if (ok) rest.remove_prefix(static_cast<size_t>(n));
+      }
+      text.clear();
+    };
+    auto add = [&](std::string_view item) {
+      (text += item) += nul ? '\0' : '\n';
+      if (text.size() >= (1u << 16)) flush();
+    };
+    for (const std::string& item : cl.items) add(item);
+    ForEachProductRecord(cl, add);
+    flush();
+    ok &= ::close(fd) == 0;
+    if (!ok) return Status::FromErrno("cannot write the items to " + path, errno);
+    settings->input.path = path;
+    if (nul) settings->input.separator = Separator::kNul;
+    if (!cl.dry_run) options.store_input = path;
+  }
+  Status st = CheckStorable(*settings);
+  if (!st.ok()) return st;
+  st = ApplyEnvironmentShard(cl, &*settings);
+  if (!st.ok()) return st;
+  return RunJob(*settings, options);
+}
+
 int Init(const CommandLine& cl) {
   struct stat st;
   if (::stat(cl.init_path.c_str(), &st) == 0) {
@@ -169,6 +242,13 @@ int Main(int argc, char** argv) {
       return kExitOk;
     }
     case Verb::kRun: {
+      if (cl->one_line) {
+        std::string stored;
+        Result<int> run = RunOneLine(*cl, &stored);
+        // Moved into the run directory unless the run never started.
+        if (!stored.empty()) ::unlink(stored.c_str());
+        return ExitStatusOf(run);
+      }
       auto settings = LoadSettings(cl->settings_path, cl->overrides);
       if (!settings.ok()) return PrintError(settings.status());
       Status st = ApplyEnvironmentShard(*cl, &*settings);

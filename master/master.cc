@@ -22,6 +22,7 @@
 #include "config/load.h"
 #include "master/clock.h"
 #include "master/dry_run.h"
+#include "master/job_output.h"
 #include "master/process_pool.h"
 #include "master/progress.h"
 #include "master/read_ahead.h"
@@ -83,6 +84,7 @@ class Master {
   RunDirectory run_;
   std::unique_ptr<RecordWindow> window_;  // output.order = "input"
   std::unique_ptr<ProgressDisplay> progress_;
+  std::unique_ptr<JobOutput> print_;  // output.print = "group"
   std::unique_ptr<RunFiles> records_;
   UniqueFd epoll_, signal_fd_;
   std::unique_ptr<SharedSegment> segment_;  // made in Prepare, then the pool's
@@ -97,12 +99,14 @@ class Master {
   bool input_watched_ = false;                // the input's fd is armed in epoll (one-shot)
   bool input_registered_ = false;
   uint64_t start_ns_ = 0, last_flush_ns_ = 0;
+  std::string input_path_;  // for log.txt: where the items are (stored ones: in the run)
 };
 
 Status Master::Prepare() {
   auto input = OpenJobInput(s_, options_);
   if (!input.ok()) return input.status();
   input_ = std::move(*input);
+  input_path_ = s_.input.path;
   // Only what can be read twice is counted: a regular list file or a tree,
   // never stdin or a pipe (the counter would take the run's items).
   const std::string& read = input_.items.empty() ? s_.input.path : input_.items;
@@ -145,7 +149,18 @@ Status Master::Prepare() {
     if (!opened.ok()) return opened;
     return run_.RewriteSettings(settings_toml_);
   }
-  return run_.Create(effective, input_.kind, settings_toml_);
+  Status created = run_.Create(effective, input_.kind, settings_toml_);
+  if (!created.ok() || options_.store_input.empty()) return created;
+  // The input is open already (the rename leaves it so); what moves is
+  // where resume and retry will find it.
+  const std::string stored = run_.path() + "/" + kStoredInputName;
+  if (::rename(options_.store_input.c_str(), stored.c_str()) != 0) {
+    return Status::FromErrno("cannot move the items into " + stored, errno);
+  }
+  effective.input.path = stored;
+  input_path_ = stored;
+  settings_toml_ = SettingsToToml(effective);
+  return run_.RewriteSettings(settings_toml_);
 }
 
 Status Master::SetUpLoop() {
@@ -424,7 +439,7 @@ Result<int> Master::Run() {
   state_.retrying = options_.retrying;
   run_.Log(std::string("run started: shoal ") + kShoalVersion + ", settings sha256 " +
            state_.settings_sha256 + ", " + std::to_string(workers_) + " workers, input " +
-           s_.input.path +
+           input_path_ +
            (options_.items_file.empty() ? "" : ", items from " + options_.items_file));
   st = WriteRunState(run_.path(), state_);
   ProgressMode mode = ChooseProgressMode(options_.progress, options_.quiet, ::isatty(2) != 0);
@@ -436,7 +451,15 @@ Result<int> Master::Run() {
   uint64_t every_ns =
       static_cast<uint64_t>(std::max<int64_t>(s_.output.status_every.count(), 0)) * 1'000'000ULL;
   progress_ = std::make_unique<ProgressDisplay>(mode, 2, every_ns, start_ns_);
-  records_ = std::make_unique<RunFiles>(run_, window_.get(), progress_.get(), options_.quiet);
+  if (s_.output.print == PrintMode::kGroup) {
+    print_ = std::make_unique<JobOutput>(run_.path(), s_.output.tag, progress_.get());
+    if (window_) {
+      window_->PrintWith([](const RunDirectory::Finished& f) { return JobOutput::Hold(f); },
+                         [this](const ItemOutput& o) { print_->Print(o); });
+    }
+  }
+  records_ = std::make_unique<RunFiles>(run_, window_.get(), progress_.get(), options_.quiet,
+                                        window_ ? nullptr : print_.get());
   rate_ = RateMeter(start_ns_);
   next_status_ns_ = every_ns > 0 ? start_ns_ + every_ns : 0;
   if (st.ok()) st = SetUpLoop();

@@ -34,7 +34,15 @@ struct RunOptions {
   std::string retry_items;
   uint64_t retries = 0;
   bool retrying = false;
+  // The one-line form's ::: items, written to this temporary file (it is
+  // input.path): once the run directory exists, the file moves into it as
+  // input.txt and its settings.toml names it there, so that resume and
+  // retry find the items as long as the run directory exists.
+  std::string store_input;
 };
+
+// Where store_input goes in the run directory.
+inline constexpr char kStoredInputName[] = "input.txt";
 
 // The exit statuses (main maps a Status's kind to the last two).
 inline constexpr int kExitOk = 0;

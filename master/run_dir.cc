@@ -406,19 +406,27 @@ RecordWindow::Entry* RecordWindow::Find(uint64_t index) {
 
 void RecordWindow::Success(RunDirectory& run, const RunDirectory::Finished& f) {
   Entry* e = Find(f.index);
-  if (e == nullptr) return run.RecordSuccess(f);
+  if (e == nullptr) {
+    if (print_) print_(hold_(f));
+    return run.RecordSuccess(f);
+  }
   run.FormatSuccess(f, &e->results);
   e->finished = true;
-  held_bytes_ += e->results.size();
+  if (hold_) e->output = hold_(f);
+  held_bytes_ += e->results.size() + e->output.bytes();
   Release(run);
 }
 
 void RecordWindow::Failure(RunDirectory& run, const RunDirectory::Finished& f) {
   Entry* e = Find(f.index);
-  if (e == nullptr) return run.RecordFailure(f);
+  if (e == nullptr) {
+    if (print_) print_(hold_(f));
+    return run.RecordFailure(f);
+  }
   run.FormatFailure(f, &e->errors, &e->failed);
   e->finished = true;
-  held_bytes_ += e->errors.size() + e->failed.size();
+  if (hold_) e->output = hold_(f);
+  held_bytes_ += e->errors.size() + e->failed.size() + e->output.bytes();
   Release(run);
 }
 
@@ -426,7 +434,8 @@ void RecordWindow::Append(RunDirectory& run, Entry& e) {
   run.results().Append(e.results);
   run.errors().Append(e.errors);
   run.failed().Append(e.failed);
-  held_bytes_ -= e.results.size() + e.errors.size() + e.failed.size();
+  if (print_) print_(e.output);
+  held_bytes_ -= e.results.size() + e.errors.size() + e.failed.size() + e.output.bytes();
 }
 
 void RecordWindow::Release(RunDirectory& run) {

@@ -136,6 +136,17 @@ class RunDirectory {
   RecordFile results_, errors_, failed_, log_;
 };
 
+// output.print = "group": what an item printed, as held until it is printed
+// (master/job_output.h). Its stdout stays in its spill file when it was too
+// large for the record, so what is held is bounded by the inline cap.
+struct ItemOutput {
+  std::string item;
+  std::string out;    // stdout, when it fit inline
+  std::string spill;  // else the spill file, relative to the run directory
+  std::string err;    // the stderr the worker kept (its tail)
+  size_t bytes() const { return item.size() + out.size() + spill.size() + err.size(); }
+};
+
 // output.order = "input": the records of a finished item wait here until
 // every earlier item has its records written, so results and errors come out
 // in input order. The master opens an entry for each item it reads and stops
@@ -144,6 +155,13 @@ class RunDirectory {
 class RecordWindow {
  public:
   RecordWindow(size_t max_items, size_t max_bytes) : max_items_(max_items), max_bytes_(max_bytes) {}
+  // output.print: each item's output is held with its records and handed to
+  // `print` when they are written, so it too comes out in input order.
+  void PrintWith(std::function<ItemOutput(const RunDirectory::Finished&)> hold,
+                 std::function<void(const ItemOutput&)> print) {
+    hold_ = std::move(hold);
+    print_ = std::move(print);
+  }
   // An item read from the input; indices increase from one call to the next.
   void Open(uint64_t index);
   // The item's records, rendered by `run`; then every record whose turn has
@@ -162,6 +180,7 @@ class RecordWindow {
     uint64_t index;
     bool finished = false;
     std::string results, errors, failed;
+    ItemOutput output;
   };
   Entry* Find(uint64_t index);
   void Append(RunDirectory& run, Entry& e);
@@ -169,6 +188,8 @@ class RecordWindow {
   size_t max_items_, max_bytes_;
   size_t held_bytes_ = 0;
   std::deque<Entry> entries_;  // by index
+  std::function<ItemOutput(const RunDirectory::Finished&)> hold_;
+  std::function<void(const ItemOutput&)> print_;
 };
 
 // What ScanLines found in a run-directory file.

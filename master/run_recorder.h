@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "master/job_output.h"
 #include "master/progress.h"
 #include "master/run_dir.h"
 #include "master/run_stats.h"
@@ -16,15 +17,24 @@ namespace shoal {
 
 class RunFiles final : public RunRecorder {
  public:
-  // `window` and `progress` may be null.
-  RunFiles(RunDirectory& run, RecordWindow* window, ProgressDisplay* progress, bool quiet)
-      : run_(run), window_(window), progress_(progress), quiet_(quiet) {}
+  // `window`, `progress` and `print` may be null; with a window, the window
+  // prints (in input order).
+  RunFiles(RunDirectory& run, RecordWindow* window, ProgressDisplay* progress, bool quiet,
+           JobOutput* print = nullptr)
+      : run_(run), window_(window), progress_(progress), quiet_(quiet), print_(print) {}
 
   void Succeeded(const RunDirectory::Finished& f) override {
-    window_ ? window_->Success(run_, f) : run_.RecordSuccess(f);
+    if (window_) return window_->Success(run_, f);
+    if (print_) print_->Print(f);
+    run_.RecordSuccess(f);
   }
   void Failed(const RunDirectory::Finished& f) override {
-    window_ ? window_->Failure(run_, f) : run_.RecordFailure(f);
+    if (window_) {
+      window_->Failure(run_, f);
+    } else {
+      if (print_) print_->Print(f);
+      run_.RecordFailure(f);
+    }
     // The first failure of each reason on stderr at once, not only in the records.
     if (!quiet_) {
       std::string line = notices_.Line(f.index, f.item, f.reason, f.stderr_tail);
@@ -49,6 +59,7 @@ class RunFiles final : public RunRecorder {
   RecordWindow* window_;
   ProgressDisplay* progress_;
   bool quiet_;
+  JobOutput* print_;
   FailureNotices notices_;
 };
 

@@ -1,0 +1,167 @@
+// The one-line form (issue 13, items 1 and 2): shoal COMMAND ::: ITEMS, the
+// items on stdin, the jobs' output whole per item on shoal's stdout, in input
+// order with -k, and a one-line run that retry completes.
+#include <unistd.h>
+
+#include <regex>
+
+#include "tests/e2e_support.h"
+
+namespace shoal::e2e {
+namespace {
+
+class OneLine : public E2e {
+ protected:
+  // shoal -o RUNS ARGS...: run directories where the test finds them.
+  ProcessResult Line(std::vector<std::string> args) {
+    args.insert(args.begin(), {"-o", runs_.string()});
+    return Shoal(args);
+  }
+  // A shell line with $SHOAL standing for the binary.
+  ProcessResult Sh(const std::string& line) {
+    std::vector<std::string> shoal = WithShoal({});
+    return Run(
+        {"/bin/sh", "-c", "SHOAL=" + shoal.front() + "; RUNS=" + runs_.string() + "; " + line});
+  }
+};
+
+TEST_F(OneLine, EchoItemsOnStdoutNothingElse) {
+  ProcessResult r = Line({"echo", "{}", ":::", "a", "b", "c"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(Sorted(Lines(r.out)), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(r.err, "");  // stderr is no terminal: shoal says nothing on success
+  // The placeholder is appended when there is none; -kf is the command's.
+  r = Line({"-k", "printf", "%s-%s\\n", "-kf", ":::", "x", "y"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "-kf-x\n-kf-y\n");
+}
+
+TEST_F(OneLine, KeepOrderHoldsEarlyFinishers) {
+  // Item 1 finishes only after item 6 has: in completion order it comes
+  // last, with -k first. One worker per item, so that item 6 is never queued
+  // behind item 1; the wait gives up after a while rather than hang the test.
+  const std::string script =
+      "if [ \"$1\" = 1 ]; then n=0; while [ ! -e six ] && [ $n -lt 2000 ]; do sleep 0.01; "
+      "n=$((n+1)); done; fi; echo \"$1\"; "
+      "if [ \"$1\" = 6 ]; then touch six; fi";
+  std::vector<std::string> args{
+      "-j", "6", "sh", "-c", script, "sh", ":::", "1", "2", "3", "4", "5", "6"};
+  ProcessResult unordered = Line(args);
+  ASSERT_EQ(unordered.status, 0) << Describe(unordered);
+  EXPECT_EQ(Lines(unordered.out).back(), "1") << unordered.out;
+  fs::remove(dir_ / "six");
+  args.insert(args.begin(), "-k");
+  ProcessResult ordered = Line(args);
+  ASSERT_EQ(ordered.status, 0) << Describe(ordered);
+  EXPECT_EQ(ordered.out, "1\n2\n3\n4\n5\n6\n");
+}
+
+TEST_F(OneLine, ItemsFromStdinAndFromAFile) {
+  ProcessResult r = Sh("printf 'x\\ny y\\nz\\n' | $SHOAL -o $RUNS -k echo item");
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "item x\nitem y y\nitem z\n");
+  WriteFile(dir_ / "list.txt", "p\nq\n");
+  r = Line({"-k", "echo", "{}", "::::", "list.txt"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "p\nq\n");
+}
+
+TEST_F(OneLine, LargeOutputIsPrintedWhole) {
+  std::string big;
+  for (int i = 0; big.size() < 300 * 1024; ++i) big += "line " + std::to_string(i) + "\n";
+  WriteFile(dir_ / "big.txt", big);
+  ProcessResult r = Line({"cat", ":::", "big.txt"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out.size(), big.size());
+  EXPECT_TRUE(r.out == big);
+  // Tagged too: every line of the spilled output after its item.
+  r = Line({"--tag", "cat", ":::", "big.txt"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  std::vector<std::string> lines = Lines(r.out);
+  EXPECT_EQ(lines.size(), Lines(big).size());
+  for (const std::string& l : lines) ASSERT_EQ(l.rfind("big.txt\tline ", 0), 0u) << l;
+}
+
+TEST_F(OneLine, ConcurrentItemsNeverInterleave) {
+  const std::string script =
+      "i=0; while [ $i -lt 5000 ]; do echo \"$1 $i\"; i=$((i+1)); done; echo \"$1 err\" >&2";
+  ProcessResult r = Line({"-j", "2", "sh", "-c", script, "sh", ":::", "A", "B"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  std::vector<std::string> lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 10000u);
+  // Each item's lines in one run, in its own order.
+  std::string first = lines[0].substr(0, 1);
+  for (size_t i = 0; i < lines.size(); ++i) {
+    const std::string who = i < 5000 ? first : (first == "A" ? "B" : "A");
+    ASSERT_EQ(lines[i], who + " " + std::to_string(i % 5000)) << "line " << i;
+  }
+  EXPECT_EQ(Sorted(Lines(r.err)), (std::vector<std::string>{"A err", "B err"}));
+}
+
+TEST_F(OneLine, FailedItemThenRetryOnThePrintedRunDir) {
+  const std::string script = "[ \"$1\" != bad ] || [ -e fixed ]; s=$?; echo \"$1\"; exit $s";
+  ProcessResult r = Line({"-k", "sh", "-c", script, "sh", ":::", "good", "bad"});
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  EXPECT_EQ(r.out, "good\nbad\n");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex("run directory: (\\S+)"))) << r.err;
+  const fs::path run = m[1].str();
+  // The ::: items live in the run directory, named by its settings.toml.
+  EXPECT_EQ(ReadFile(run / "input.txt"), "good\nbad\n");
+  EXPECT_NE(ReadFile(run / "settings.toml").find((run / "input.txt").string()), std::string::npos);
+  EXPECT_EQ(ReadFile(run / "failed.txt"), "bad\n");
+  WriteFile(dir_ / "fixed", "");
+  ProcessResult retried = Shoal({"retry", run.string()});
+  ASSERT_EQ(retried.status, 0) << Describe(retried);
+  EXPECT_EQ(retried.out, "bad\n");  // retry prints what it runs, too
+  EXPECT_EQ(ReadFile(run / "failed.txt"), "");
+}
+
+TEST_F(OneLine, RunDirUnderXdgStateHome) {
+  ProcessResult r = Sh("XDG_STATE_HOME=$PWD/state $SHOAL -v true ::: a");
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_NE(r.err.find("run directory: " + (dir_ / "state/shoal/runs/true-").string()),
+            std::string::npos)
+      << r.err;
+}
+
+TEST_F(OneLine, UsageErrors) {
+  ProcessResult r = Line({"--bogus", "echo", ":::", "a"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("unknown option '--bogus'"), std::string::npos) << r.err;
+  r = Line({"echo", ":::", "a", ":::+", "1", "2"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find(":::+ links sources of the same length"), std::string::npos) << r.err;
+  EXPECT_TRUE(RunDirs().empty());
+}
+
+// GNU parallel and shoal on the same one-liners with -k: the same bytes.
+TEST_F(OneLine, SameStdoutAsGnuParallel) {
+  if (::access("/usr/bin/parallel", X_OK) != 0) GTEST_SKIP() << "GNU parallel is not installed";
+  const std::vector<std::vector<std::string>> lines = {
+      {"echo", ":::", "a", "b", "c"},
+      {"echo", "x{}y", ":::", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"},
+      {"echo", "{.}", "{/}", ":::", "dir/a.txt", "b.tar.gz", "/abs/c"},
+      // No backslashes or other shell syntax: parallel runs each line through
+      // a shell, shoal does not (a documented difference).
+      {"printf", "%s-%s.", "{}", "{}", ":::", "one", "two"},
+      // Several sources: the product, and :::+ linking.
+      {"echo", ":::", "a", "b", ":::", "1", "2", ":::", "x"},
+      {"echo", "{2}-{1}", ":::", "a", "b", "c", ":::", "1", "2"},
+      {"echo", "{1}={2}", ":::", "a", "b", ":::+", "1", "2", ":::", "p", "q"},
+  };
+  for (const std::vector<std::string>& words : lines) {
+    std::vector<std::string> p{"/usr/bin/parallel", "-k"};
+    p.insert(p.end(), words.begin(), words.end());
+    ProcessResult theirs = Run(p);
+    std::vector<std::string> s{"-k"};
+    s.insert(s.end(), words.begin(), words.end());
+    ProcessResult ours = Line(s);
+    ASSERT_EQ(theirs.status, 0) << Describe(theirs);
+    ASSERT_EQ(ours.status, 0) << Describe(ours);
+    EXPECT_EQ(ours.out, theirs.out) << words[0] << " " << words[1];
+  }
+}
+
+}  // namespace
+}  // namespace shoal::e2e
