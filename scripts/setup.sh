@@ -23,8 +23,10 @@ packages=(build-essential g++ cmake ninja-build libboost-dev libboost-program-op
           libboost-regex-dev libtomlplusplus-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev)
 # What only the tests need: GoogleTest; the zstd example plugin (pkg-config,
 # libzstd-dev); the programs the example jobs and the checks run; man-db and
-# groff-base for the man page tests (docs/tests).
-test_packages=(libgtest-dev pkg-config libzstd-dev zstd python3 rsync curl time man-db groff-base)
+# groff-base for the man page tests (docs/tests); GNU parallel for the
+# side-by-side test of the one-line form.
+test_packages=(libgtest-dev pkg-config libzstd-dev zstd python3 rsync curl time man-db groff-base
+               parallel)
 
 
 build_dir=build
