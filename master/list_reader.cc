@@ -52,28 +52,20 @@ bool ListReader::WouldBlock() {
 // copied out as they are scanned). False at the end of the input or on error.
 bool ListReader::Fill() {
   if (eof_ || !status_.ok()) return false;
-  for (;;) {
-    ssize_t n = ::read(fd_, buf_.get(), kReadBytes);
-    if (n > 0) {
-      pos_ = 0;
-      end_ = static_cast<size_t>(n);
-      return true;
-    }
-    if (n == 0) {
-      eof_ = true;
-      CheckNotTruncated();
-      return false;
-    }
-    if (errno == EINTR) continue;
-    status_ = Status::FromErrno("cannot read " + name_, errno);
-    return false;
-  }
+  pos_ = 0;
+  end_ = 0;
+  return ReadAfterEnd();
 }
 
 // Reads more after the bytes in buf_, which stay; for DetectLineEnd, which
 // may need to see past the first read. False when nothing more came.
 bool ListReader::FillMore() {
   if (eof_ || !status_.ok() || end_ == kReadBytes) return false;
+  return ReadAfterEnd();
+}
+
+// One read(2) into buf_ past end_; the end of the input and errors are noted.
+bool ListReader::ReadAfterEnd() {
   for (;;) {
     ssize_t n = ::read(fd_, buf_.get() + end_, kReadBytes - end_);
     if (n > 0) {

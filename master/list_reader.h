@@ -102,6 +102,7 @@ class ListReader : public ItemSource {
 
   bool Fill();
   bool FillMore();
+  bool ReadAfterEnd();
   void DetectLineEnd();
   Record ReadRecord(std::string* out);
   bool ReadHeader();
