@@ -5,6 +5,8 @@
 
 #include <regex>
 
+#include <algorithm>
+
 #include "tests/e2e_support.h"
 
 namespace shoal::e2e {
@@ -37,23 +39,30 @@ TEST_F(OneLine, EchoItemsOnStdoutNothingElse) {
 }
 
 TEST_F(OneLine, KeepOrderHoldsEarlyFinishers) {
-  // Item 1 finishes only after item 6 has: in completion order it comes
-  // last, with -k first. One worker per item, so that item 6 is never queued
+  // Without -k, item 1 finishes only once item 6's record is in the run's
+  // results.jsonl, so item 6 has been printed before it: the output is in
+  // completion order. One worker per item, so that item 6 is never queued
   // behind item 1; the wait gives up after a while rather than hang the test.
-  const std::string script =
+  const std::string after_six =
+      "if [ \"$1\" = 1 ]; then n=0; while ! grep -qs '\"item\":\"6\"' \"$2/results.jsonl\" "
+      "&& [ $n -lt 2000 ]; do sleep 0.01; n=$((n+1)); done; fi; echo \"$1\"";
+  ProcessResult unordered = Line(
+      {"-j", "6", "sh", "-c", after_six, "sh", "{}", "{run}", ":::", "1", "2", "3", "4", "5", "6"});
+  ASSERT_EQ(unordered.status, 0) << Describe(unordered);
+  std::vector<std::string> lines = Lines(unordered.out);
+  auto at = [&](const std::string& v) { return std::find(lines.begin(), lines.end(), v); };
+  EXPECT_LT(at("6"), at("1")) << unordered.out;
+  // With -k, the window holds 6's record until 1 is done (so the wait above
+  // would last its whole bound): item 1 waits for a file item 6 makes.
+  const std::string after_file =
       "if [ \"$1\" = 1 ]; then n=0; while [ ! -e six ] && [ $n -lt 2000 ]; do sleep 0.01; "
       "n=$((n+1)); done; fi; echo \"$1\"; "
       "if [ \"$1\" = 6 ]; then touch six; fi";
-  std::vector<std::string> args{
-      "-j", "6", "sh", "-c", script, "sh", ":::", "1", "2", "3", "4", "5", "6"};
-  ProcessResult unordered = Line(args);
-  ASSERT_EQ(unordered.status, 0) << Describe(unordered);
-  EXPECT_EQ(Lines(unordered.out).back(), "1") << unordered.out;
-  fs::remove(dir_ / "six");
-  args.insert(args.begin(), "-k");
-  ProcessResult ordered = Line(args);
+  ProcessResult ordered =
+      Line({"-k", "-j", "6", "sh", "-c", after_file, "sh", ":::", "1", "2", "3", "4", "5", "6"});
   ASSERT_EQ(ordered.status, 0) << Describe(ordered);
   EXPECT_EQ(ordered.out, "1\n2\n3\n4\n5\n6\n");
+  EXPECT_TRUE(fs::exists(dir_ / "six")) << "item 6 ran while item 1 waited";
 }
 
 TEST_F(OneLine, ItemsFromStdinAndFromAFile) {
