@@ -391,8 +391,6 @@ class Merger {
     return Status::Ok();
   }
 
- public:
- private:
   Status WriteSettings() {
     Settings merged = shards_.front().settings;
     merged.input.shard.clear();
