@@ -125,7 +125,7 @@ constexpr ExampleSpec kRetryExamples[] = {
     {"shoal retry runs/checksums-20261122-031500", ""},
     {"shoal retry runs/checksums-20261122-031500 --set job.timeout=10m", ""},
     {"shoal retry runs/checksums-slurm/merged --shards 8 --submit",
-     "the failed items as a Slurm array of 8 shards"},
+     "the failed items as a Slurm array of 8 shards, joined into merged/"},
 };
 constexpr ExampleSpec kResumeExamples[] = {
     {"shoal resume runs/checksums-20261122-031500", ""},
