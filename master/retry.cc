@@ -354,6 +354,11 @@ Result<int> RetryOnSlurmJob(const std::string& given_dir, const std::vector<Over
     settings.input.items = failed;
     return RunSlurmJob(settings, slurm, quiet);
   }
+  if (!SafeForDirective(run_dir)) {  // checked before the retry begins
+    return Status::Error(run_dir +
+                         " holds a space or a quote, which #SBATCH --output cannot take; rename "
+                         "the run directory to retry it with --shards");
+  }
   if (state.retrying) {
     return Status::Error(run_dir + ": retry " + std::to_string(state.retries) +
                          " has not finished. If its shards ran, 'shoal merge SHARD_DIR... -o " +
@@ -366,7 +371,13 @@ Result<int> RetryOnSlurmJob(const std::string& given_dir, const std::vector<Over
   // The job directory goes into retries/N: the run directory stays the one
   // place of the job, its retries included.
   settings.output.dir = RetryDir(run_dir, *n);
-  return RunSlurmJob(settings, slurm, quiet, run_dir);
+  Result<int> submitted = RunSlurmJob(settings, slurm, quiet, run_dir);
+  if (!submitted.ok()) {
+    return Status::Error(submitted.status().message() + "\nshoal: retry " + std::to_string(*n) +
+                         " of " + run_dir + " has begun; 'shoal resume " + run_dir +
+                         "' runs its items here");
+  }
+  return submitted;
 }
 
 Result<std::unique_ptr<ItemSource>> OpenRetryItems(const std::string& path) {

@@ -35,11 +35,6 @@ std::string ShellQuote(const std::string& s) {
   return ShellWords({s});
 }
 
-// #SBATCH lines are read by sbatch, not by a shell: no quoting, so no spaces.
-bool SafeForDirective(const std::string& s) {
-  return s.find_first_of(" \t\n\r\"'\\") == std::string::npos;
-}
-
 // job.name with only [A-Za-z0-9._-]: for --job-name and the job directory.
 std::string PlainName(const std::string& name) {
   std::string out;
@@ -148,6 +143,10 @@ int MergeEnded(const std::string& merged_dir) {
 }
 
 }  // namespace
+
+bool SafeForDirective(const std::string& s) {
+  return s.find_first_of(" \t\n\r\"'\\") == std::string::npos;
+}
 
 std::string MergedDir(const SlurmJob& job) {
   return job.retry_of.empty() ? job.dir + "/merged" : job.retry_of;

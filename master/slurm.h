@@ -42,6 +42,10 @@ struct SlurmJob {
   std::string retry_of;
 };
 
+// #SBATCH lines are read by sbatch, not by a shell: no quoting, so a path
+// in one (--output) can have no space or quote.
+bool SafeForDirective(const std::string& s);
+
 // Where the merge job writes: <dir>/merged, or the retried run itself.
 std::string MergedDir(const SlurmJob& job);
 
