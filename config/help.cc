@@ -54,7 +54,7 @@ constexpr OptionSpec kOptions[] = {
      "no live line: a plain status line every\n"
      "output.status_every instead, as when stderr is a file",
      "shoal run --no-progress --set output.status_every=1m"},
-    {"shard", 0, "K/N", false, A::kText, G::kShard, kRun | kCheck,
+    {"shard", 0, "K/N", false, A::kText, G::kShard, kRun | kCheck | kRetry,
      "input.shard: run only shard K (0 to N-1) of N, the items\n"
      "whose text hashes to K; default: from the environment,\n"
      "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT of an array\n"
@@ -125,7 +125,7 @@ constexpr ExampleSpec kRetryExamples[] = {
     {"shoal retry runs/checksums-20261122-031500", ""},
     {"shoal retry runs/checksums-20261122-031500 --set job.timeout=10m", ""},
     {"shoal retry runs/checksums-slurm/merged --shards 8 --submit",
-     "the failed items as a Slurm array of 8 shards"},
+     "the failed items as a Slurm array of 8 shards, joined into merged/"},
 };
 constexpr ExampleSpec kResumeExamples[] = {
     {"shoal resume runs/checksums-20261122-031500", ""},
@@ -142,6 +142,7 @@ constexpr ExampleSpec kInitExamples[] = {
 constexpr ExampleSpec kMergeExamples[] = {
     {"shoal merge runs/checksums-*-shard-*-of-4 -o runs/checksums-all", ""},
     {"shoal merge runs/checksums-20261122-031500-slurm/shards/* -o /tmp/merged", ""},
+    {"shoal merge RUN/retries/1/checksums-*-slurm/shards/* -o RUN", "a retry's shards join RUN"},
 };
 constexpr ExampleSpec kSlurmExamples[] = {
     {"shoal slurm jobs/checksums.toml --shards 16 --partition batch --time 4:00:00", ""},
@@ -170,12 +171,17 @@ constexpr VerbSpec kVerbs[] = {
      "results are written in input order.",
      ""},
     {"retry", Verb::kRetry, "retry RUN_DIR [OPTIONS]", A::kRunDir,
-     "Re-run the items in RUN_DIR/failed.txt with RUN_DIR/settings.toml, as a new run.\n"
-     "Options override those settings.",
+     "Re-run the failed items of RUN_DIR with RUN_DIR/settings.toml, in RUN_DIR itself:\n"
+     "each with its original index, so that RUN_DIR then holds every item's latest\n"
+     "outcome exactly once. Options override those settings.",
      kRetryExamples,
-     "With --shards N, nothing runs here: retry writes (with --submit, submits) a\n"
-     "Slurm job array over RUN_DIR/failed.txt and a job that merges its shards, as\n"
-     "'shoal slurm' does.",
+     "With --shards N, nothing runs here: retry moves the failures aside (retry K)\n"
+     "and writes (with --submit, submits) a Slurm job in RUN_DIR/retries/K/ as\n"
+     "'shoal slurm' does: each array task runs 'shoal retry RUN_DIR --shard I/N', its\n"
+     "share of the failed items in a shard run directory of its own, and the merge\n"
+     "job, 'shoal merge SHARDS... -o RUN_DIR', joins them into RUN_DIR. A run of the\n"
+     "sha256 handler with output.format = \"tsv\" (no item index) is retried in a\n"
+     "new run directory instead.",
      ""},
     {"resume", Verb::kResume, "resume RUN_DIR [OPTIONS]", A::kRunDir,
      "Finish an interrupted run in place: items already in results.jsonl or\n"
@@ -197,7 +203,11 @@ constexpr VerbSpec kVerbs[] = {
      "summary and the total; settings.toml without input.shard, so that\n"
      "'shoal retry DIR' re-runs every failed item. Refuses shards of different\n"
      "settings, a missing or duplicated shard, and a shard that did not finish;\n"
-     "reports items that appear in two shards.",
+     "reports items that appear in two shards. The shards of 'shoal retry RUN\n"
+     "--shards N' join RUN in place instead (-o RUN): their records that RUN lacks\n"
+     "are appended, their files replace RUN's at the same paths, failed.txt is\n"
+     "rebuilt, and run.json, written last, says the retry ended; a join that was\n"
+     "killed is completed by the same merge run again.",
      kMergeExamples, "", "Options",
      "Exit status: 0 every item succeeded; 1 at least one item failed; 2 the shards\n"
      "cannot be merged (nothing written); 3 internal error."},

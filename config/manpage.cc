@@ -75,6 +75,10 @@ constexpr Entry kRunFiles[] = {
     {"\\fBout/\\fR", "files written by handlers: {out}."},
     {"\\fBlogs/\\fR", "a log per item, with output.item_logs = true."},
     {"\\fBspill/\\fR", "output too large for a record, named by the item's index."},
+    {"\\fBretries/\\fIN\\fB/\\fR",
+     "retry N: the failure records it took out of errors.jsonl (errors.jsonl, failed.txt); "
+     "with retry --shards, also the shards' frozen settings.toml and the Slurm job, whose "
+     "shard run directories merge -o RUN_DIR joins into the run."},
 };
 
 constexpr Entry kEnvironment[] = {

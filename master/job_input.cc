@@ -16,6 +16,7 @@
 #include "master/read_ahead.h"
 #include "master/resume.h"
 #include "master/retry.h"
+#include "master/shard.h"
 
 namespace shoal {
 namespace {
@@ -136,6 +137,13 @@ Result<JobInput> CheckJobInput(const Settings& s, const RunOptions& options) {
     auto retry = OpenRetryItems(options.retry_items);
     if (!retry.ok()) return retry.status();
     input.source = std::move(*retry);
+    if (!s.input.shard.empty()) {
+      // A shard of a retry ('shoal retry RUN --shard K/N'): its share of
+      // the items, by the same hash as a shard of the input.
+      Result<ShardSpec> spec = ParseShard(s.input.shard);
+      if (!spec.ok()) return spec.status();
+      input.source = std::make_unique<ShardFilter>(std::move(input.source), *spec);
+    }
     return input;
   }
   if (!input.items.empty() && input.items != "-") {

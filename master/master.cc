@@ -437,6 +437,7 @@ Result<int> Master::Run() {
   state_ = RunState::Start(settings_toml_, workers_, prior_ok_, prior_failed_);
   state_.retries = options_.retries;
   state_.retrying = options_.retrying;
+  state_.retry_of = options_.retry_of;
   run_.Log(std::string("run started: shoal ") + kShoalVersion + ", settings sha256 " +
            state_.settings_sha256 + ", " + std::to_string(workers_) + " workers, input " +
            input_path_ +
