@@ -97,6 +97,10 @@ Status CheckJobWith(const Settings& s, const std::string* header) {
   if (!tree.ok()) return tree;
   Result<FieldContext> fields = JobFields(s, header);
   if (!fields.ok()) return fields.status();
+  if (!s.output.tagstring.empty()) {
+    Result<Template> tag = Template::Parse(s.output.tagstring, *fields);
+    if (!tag.ok()) return Status::Error("output.tagstring: " + tag.status().message());
+  }
   if (s.job.handler == HandlerKind::kPlugin) return CheckPluginLibrary(s.plugin.library);
   if (s.job.handler == HandlerKind::kHttp) return CheckHttpJob(s, nullptr, *fields);
   if (s.job.handler == HandlerKind::kCommand) {
