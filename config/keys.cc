@@ -70,6 +70,13 @@ Complaint CheckJobName(const std::string& name, bool) {
   return {what, "it names the run directory: write e.g. name = \"checksums\""};
 }
 
+Complaint CheckBodyEncoding(const std::string& e, bool) {
+  if (e == "auto" || e == "json" || e == "form" || e == "raw") return {};
+  return {
+      "http.body_encoding must be one of \"auto\", \"json\", \"form\", \"raw\", got " + Quote(e),
+      "write e.g. body_encoding = \"json\""};
+}
+
 bool ParseInt(std::string_view s, int64_t* out) {
   if (s.empty()) return false;
   auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
@@ -318,11 +325,21 @@ constexpr KeySpec kKeys[] = {
      "\"id={item}&full=1\""},
     {"http", "body_file", Kind::kPath, [](Settings& s) -> auto& { return s.http.body_file; },
      "a file holding the body template, read once; instead of body", "\"body.json\""},
+    {"http", "body_encoding", Kind::kString,
+     [](Settings& s) -> auto& { return s.http.body_encoding; },
+     "how substituted values enter the body: \"json\" escapes those inside JSON strings, "
+     "\"form\" percent-encodes, \"raw\" as they are; \"auto\" follows Content-Type, "
+     "else a body starting with {{ or [ is JSON (and sent as application/json), others a form",
+     "\"json\"", {.check = CheckBodyEncoding}},
     {"http", "concurrency", Kind::kInteger, [](Settings& s) -> auto& { return s.http.concurrency; },
      "calls in flight per worker, over kept-alive connections", "64", {.min = 1, .max = 1024}},
     {"http", "connect_timeout", Kind::kDuration,
      [](Settings& s) -> auto& { return s.http.connect_timeout; },
      "limit for opening a connection (job.timeout limits the whole call)", "\"5s\""},
+    {"http", "idle_timeout", Kind::kDuration,
+     [](Settings& s) -> auto& { return s.http.idle_timeout; },
+     "a call that receives nothing for this long fails with \"timeout\" (0s = wait forever)",
+     "\"5m\""},
     {"http", "success", Kind::kString, [](Settings& s) -> auto& { return s.http.success; },
      "statuses that count as success: codes, ranges, classes", "\"2xx,304\"",
      {.check = CheckHttpSuccess}},
@@ -331,7 +348,15 @@ constexpr KeySpec kKeys[] = {
      "\"429,5xx,connection,timeout\"", {.check = CheckHttpRetryOn}},
     {"http", "max_body", Kind::kInteger, [](Settings& s) -> auto& { return s.http.max_body; },
      "bytes of a response body at most; a longer one fails its item", "16384",
-     {.min = 0, .max = 64 * 1024}},
+     {.min = 0, .max = 1 << 30}},
+    {"http", "response", Kind::kEnum, [](Settings& s) -> auto& { return s.http.response; },
+     "where a successful call's body goes: the record's output (a long one spilled to a "
+     "file), a file, or nowhere",
+     "\"file\""},
+    {"http", "response_path", Kind::kString,
+     [](Settings& s) -> auto& { return s.http.response_path; },
+     "response = \"file\": the file of each item's body, written only when the call succeeds",
+     "\"{out}/{name}.json\""},
     {"http", "insecure", Kind::kBoolean, [](Settings& s) -> auto& { return s.http.insecure; },
      "true: do not verify TLS certificates (logged)", "false"},
     {"http", "ca_file", Kind::kPath, [](Settings& s) -> auto& { return s.http.ca_file; },

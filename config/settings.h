@@ -110,11 +110,15 @@ struct HttpSettings {
   std::map<std::string, std::string> headers;  // name -> template with ${NAME}
   std::string body;                            // template
   std::string body_file;                       // a file holding the body template
+  std::string body_encoding = "auto";          // how values enter the body: job/http_request.h
   int concurrency = 16;                        // calls in flight per worker
   Millis connect_timeout{10000};
-  std::string success = "2xx";                          // statuses that succeed
+  Millis idle_timeout{60000};   // a call that receives no byte this long fails ("timeout")
+  std::string success = "2xx";  // statuses that succeed
   std::string retry_on = "429,502,503,504,connection";  // failures given another attempt
   int max_body = 64 * 1024;                             // bytes of a response body at most
+  StdoutMode response = StdoutMode::kResult;            // where a successful call's body goes
+  std::string response_path = "{out}/{name}";           // response = "file": its file
   bool insecure = false;                                // skip TLS verification
   std::string ca_file;                                  // "" = the system's CA store
 

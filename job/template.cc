@@ -205,7 +205,7 @@ Result<Template> Template::Parse(std::string_view text, const FieldContext& fiel
 }
 
 Status Template::AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir,
-                          std::string* out) const {
+                          std::string* out, ValueEscaper* escaper) const {
   bool out_made = false;
   char number[24];
   for (const Piece& piece : pieces_) {
@@ -271,7 +271,10 @@ Status Template::AppendTo(const ItemPaths& paths, bool shell_quote, bool make_ou
         value = paths.out;
         break;
     }
-    if (shell_quote) {
+    if (escaper != nullptr) {
+      Status appended = escaper->Append(value, out);
+      if (!appended.ok()) return appended;
+    } else if (shell_quote) {
       AppendShellQuoted(out, value);
     } else {
       out->append(value);
