@@ -254,8 +254,11 @@ void RunDirectory::Log(std::string_view message) {
   size_t start = b->size();
   b->append(TimestampNow());
   b->push_back(' ');
-  b->append(message);
-  if (message.empty() || message.back() != '\n') b->push_back('\n');
+  // Messages carry item names and reasons, which are bytes: one line of
+  // valid UTF-8 each, escaped as the terminal shows them (AppendPrintable).
+  if (!message.empty() && message.back() == '\n') message.remove_suffix(1);
+  AppendPrintable(b, message);
+  b->push_back('\n');
   if (echo_fd_ >= 0) {
     (void)WriteAll(echo_fd_, std::string_view(*b).substr(start), "the log echo");
   }

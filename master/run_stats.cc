@@ -7,30 +7,19 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/json.h"
 #include "common/shell_quote.h"
 
 namespace shoal {
 
 namespace {
 
-// An item or reason on one log line: control characters become visible escapes.
+// An item or reason on one line: control characters and bytes that are not
+// UTF-8 become visible escapes.
 std::string Printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
+  AppendPrintable(&out, text);
   return out;
 }
 
