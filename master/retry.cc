@@ -13,6 +13,7 @@
 
 #include "common/fault.h"
 #include "common/fd.h"
+#include "job/fields.h"
 #include "master/record_key.h"
 #include "master/resume.h"
 
@@ -33,6 +34,7 @@ Status SplitFailures(const std::string& run_dir, const Settings& settings, uint6
                      uint64_t* retried) {
   namespace fs = std::filesystem;
   const char separator = settings.input.separator == Separator::kNul ? '\0' : '\n';
+  const bool csv_records = FieldModeOf(settings.input) == FieldMode::kCsv;
   const std::string retries = run_dir + "/retries";
   const std::string tmp = RetryDir(run_dir, n) + ".tmp";
   struct stat run_st;
@@ -65,13 +67,13 @@ Status SplitFailures(const std::string& run_dir, const Settings& settings, uint6
   *retried = 0;
   Status st = ScanLines(run_dir + "/errors.jsonl", '\n', &scan, [&](std::string_view line) {
     // Every line is a record: ReadRunRecords checked, RepairRunRecords cut.
-    const bool runnable = reader.Read(line, &key) && !key.item.empty();
+    const bool runnable = reader.Read(line, &key) && CanRunAgain(key.item, key.attempts);
     std::string* to = runnable ? &moved_buf : &kept_buf;
     to->append(line);
     to->push_back('\n');
     if (runnable) {
       ++*retried;
-      if (key.item.find(separator) == std::string::npos) {
+      if (FailedListCanHold(key.item, separator, csv_records)) {
         listed_buf.append(key.item);
         listed_buf.push_back(separator);
       }
@@ -115,7 +117,7 @@ class RetryItems : public ItemSource {
       }
       std::string_view line(line_, static_cast<size_t>(n));
       if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-      if (!reader_.Read(line, &key_) || key_.item.empty()) continue;
+      if (!reader_.Read(line, &key_) || !CanRunAgain(key_.item, key_.attempts)) continue;
       item->index = key_.index;
       item->text = key_.item;
       item->error.clear();
@@ -254,15 +256,22 @@ Result<int> RetryJob(const std::string& given_dir, const std::vector<Override>& 
   uint64_t retried = 0;
   if (records->failed > 0) st = SplitFailures(run_dir, settings, n, &retried);
   if (!st.ok()) return st;
+  const uint64_t never_ran = records->failed - std::min(records->failed, retried);
+  if (never_ran > 0) {
+    // Running the same bytes again would fail them the same way.
+    std::fprintf(stderr,
+                 "shoal: %s has %llu failed item(s) that %s: the input could not deliver them "
+                 "whole (a missing or empty CSV column, a stray quote, an item too long; "
+                 "errors.jsonl names each line). Fix those lines and run them with 'shoal run "
+                 "SETTINGS --items FILE', or fix the input and start a new run\n",
+                 run_dir.c_str(), static_cast<unsigned long long>(never_ran),
+                 retried == 0 ? "cannot run again" : "this retry leaves out");
+  }
   if (retried == 0) {
-    std::string why = records->failed == 0
-                          ? " has no failed items; nothing to retry"
-                          : " has " + std::to_string(records->failed) +
-                                " failed item(s), none of which can run again: the input could "
-                                "not deliver them whole (see their reason in errors.jsonl); fix "
-                                "the input and start a new run";
-    std::fprintf(stderr, "shoal: %s%s\n", run_dir.c_str(), why.c_str());
-    return kExitOk;
+    if (records->failed == 0) {
+      std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n", run_dir.c_str());
+    }
+    return never_ran > 0 ? kExitItemsFailed : kExitOk;
   }
   // The commit point: from here on the retry is finished by resume.
   state.retries = n;

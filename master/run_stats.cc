@@ -275,10 +275,18 @@ std::vector<std::string> TerminalSummary(const RunStats& stats, const RunTotals&
     }
     AddCommand(what, ShellCommand(ending.program, "resume", ending.run_dir, ending.cwd), &lines);
   }
-  if (ending.failed > 0) {
-    AddCommand(
-        "to retry the " + U(ending.failed) + " failed item" + (ending.failed == 1 ? "" : "s"),
-        ShellCommand(ending.program, "retry", ending.run_dir, ending.cwd), &lines);
+  const uint64_t runnable = ending.failed - std::min(ending.failed, ending.never_ran);
+  if (runnable > 0) {
+    AddCommand("to retry the " + U(runnable) + " failed item" + (runnable == 1 ? "" : "s"),
+               ShellCommand(ending.program, "retry", ending.run_dir, ending.cwd), &lines);
+  }
+  if (ending.never_ran > 0) {
+    // Retry would fail them the same way: the bytes are what is wrong.
+    lines.push_back("shoal: " + U(ending.never_ran) + " failed item" +
+                    (ending.never_ran == 1 ? "" : "s") +
+                    " never ran: the input could not deliver them whole;");
+    lines.push_back("shoal:   retry cannot run them: fix the lines errors.jsonl names and run");
+    lines.push_back("shoal:   those with --items FILE (or fix the input and start a new run)");
   }
   return lines;
 }
