@@ -1,13 +1,13 @@
 #include "job/output_file.h"
 
 #include <fcntl.h>
-#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <filesystem>
 #include <vector>
 
@@ -139,8 +139,8 @@ Result<UniqueFd> OpenOutputFile(const OutputPlace& place, const std::string& nam
 
 constexpr char kOwnerAttr[] = "user.shoal.owner";
 // An owner mark is "<run> <index> <item>", the item only when the whole mark
-// stays this short: ext4 keeps a short attribute inside the inode, so 500
-// million marks cost no disk blocks.
+// stays this short: ext4 (256-byte inodes) and XFS keep a short attribute
+// inside the inode, so 500 million marks cost no extra disk blocks.
 constexpr size_t kMaxOwnerMark = 64;
 
 // The run's identity in owner marks: its directory's device and inode, which

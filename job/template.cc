@@ -176,8 +176,8 @@ Status ParseTemplate(std::string_view tmpl, const FieldContext& fields, Literal&
       Result<std::optional<Resolved>> field = LookupField(name, tmpl, fields);
       if (!field.ok()) return field.status();
       // Not a placeholder: literal text when it cannot be one misspelt,
-      // and after '$' (a shell's ${VAR}). A '{' inside stays an error: the
-      // first brace has no partner, and the second may start a placeholder.
+      // and after '$' (a shell's ${VAR}). A '{' inside ({abc{}) stays an
+      // error: the first may be a placeholder that lost its '}'.
       if (!field->has_value() && name.find('{') == std::string_view::npos &&
           (!CouldBePlaceholder(name) || (brace > 0 && tmpl[brace - 1] == '$'))) {
         literal(tmpl.substr(brace, close - brace + 1));

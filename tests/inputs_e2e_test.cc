@@ -114,7 +114,7 @@ TEST_F(E2e, FailedCsvRecordsWithQuotedLineEndsAreInTheFailedList) {
   WriteFile(dir_ / "rows.csv", "1,one,ok\n" + two_lines + "\n9,\"a,b\",x\n");
   WriteFile(
       dir_ / "settings.toml",
-      "[job]\nname = \"csv\"\n[input]\npath = \"rows.csv\"\ndelimiter = \",\"\n"
+      "[job]\nname = \"csv\"\nworkers = 1\n[input]\npath = \"rows.csv\"\ndelimiter = \",\"\n"
       "[command]\nargv = [\"sh\", \"-c\", \"test \\\"$1\\\" = ok\", \"sh\", \"{3}\", \"{2}\"]\n");
   fs::path run;
   std::vector<Record> results, errors;
