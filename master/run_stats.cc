@@ -282,10 +282,11 @@ std::vector<std::string> TerminalSummary(const RunStats& stats, const RunTotals&
   }
   if (ending.never_ran > 0) {
     // Retry would fail them the same way: the bytes are what is wrong.
-    lines.push_back("shoal: " + U(ending.never_ran) + " failed item" +
-                    (ending.never_ran == 1 ? "" : "s") +
-                    " never ran: the input could not deliver them whole;");
-    lines.push_back("shoal:   retry cannot run them: fix the lines errors.jsonl names and run");
+    const bool one = ending.never_ran == 1;
+    lines.push_back("shoal: " + U(ending.never_ran) + " failed item" + (one ? "" : "s") +
+                    " never ran: the input could not deliver " + (one ? "it" : "them") + " whole;");
+    lines.push_back(std::string("shoal:   retry cannot run ") + (one ? "it" : "them") +
+                    ": fix the lines errors.jsonl names and run");
     lines.push_back("shoal:   those with --items FILE (or fix the input and start a new run)");
   }
   return lines;
