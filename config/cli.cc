@@ -3,6 +3,8 @@
 // and "--set job.workers=8 -j 4" mean different things, as a user expects.
 #include "config/cli.h"
 
+#include <cctype>
+
 #include <boost/program_options.hpp>
 
 #include <algorithm>
@@ -413,11 +415,28 @@ void ForEachProductRecord(const CommandLine& cl, const std::function<void(std::s
   }
 }
 
+bool CouldBePlaceholder(std::string_view name) {
+  for (char c : name) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) || u >= 0x80 || c == '_' || c == '-' || c == '.' || c == '/' ||
+          c == '#' || c == '%')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool HasPlaceholder(std::string_view word) {
   for (size_t open = word.find('{'); open != std::string_view::npos;
        open = word.find('{', open + 1)) {
-    size_t close = word.find_first_of("{} \t\n", open + 1);
-    if (close != std::string_view::npos && word[close] == '}') return true;
+    if (open + 1 < word.size() && word[open + 1] == '{') {
+      ++open;  // "{{" is a literal brace
+      continue;
+    }
+    size_t close = word.find_first_of("{}", open + 1);
+    if (close == std::string_view::npos || word[close] != '}') continue;
+    if (open > 0 && word[open - 1] == '$') continue;
+    if (CouldBePlaceholder(word.substr(open + 1, close - open - 1))) return true;
   }
   return false;
 }

@@ -63,8 +63,15 @@ struct CommandLine {
 // grow with the number of records.
 void ForEachProductRecord(const CommandLine& cl, const std::function<void(std::string_view)>& fn);
 
+// Whether the text between a pair of braces could be a placeholder's name,
+// right or misspelt: only letters, digits, bytes of UTF-8 letters and
+// "_-./#%". Braces around anything else ("{print $1}", "{a,b}", "{x=1}")
+// are literal text, as GNU parallel passes them (job/template.h).
+bool CouldBePlaceholder(std::string_view name);
+
 // Whether a word of a command holds a placeholder ({}, {.}, {1}, {path}):
-// braces around text without spaces or braces, so awk's '{print $1}' does not.
+// braces around a name CouldBePlaceholder accepts, not after '$' (a shell's
+// ${VAR}), so awk's '{print $1}' does not.
 bool HasPlaceholder(std::string_view word);
 
 // Where a one-line run keeps its run directories: $XDG_STATE_HOME/shoal/runs,

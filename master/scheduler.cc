@@ -301,6 +301,7 @@ void Scheduler::Record(bool ok, const RunDirectory::Finished& f, double ms) {
     records_.Succeeded(f);
   } else {
     stats_.Failed(f.index, f.item, ms, f.reason);
+    if (!CanRunAgain(f.item, f.attempts)) ++stats_.never_ran;
     records_.Failed(f);
     CheckHalt();
   }

@@ -457,7 +457,7 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
     Status expanded = stdout_path_.AppendTo(paths, /*shell_quote=*/false, true, &path);
     if (!expanded.ok()) return Failed("stdout file: " + expanded.message());
     Result<PendingOutputFile> file =
-        CreatePendingOutputFile(run_dir_, path, paths.index, output_tree_);
+        CreatePendingOutputFile(run_dir_, path, paths.index, output_tree_, paths.item);
     if (!file.ok()) return Failed("stdout file: " + file.status().message());
     stdout_file_.emplace(std::move(file).value());
     Status s = KeepAboveStdio(stdout_file_->fd);
