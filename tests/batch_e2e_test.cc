@@ -69,6 +69,26 @@ TEST_F(Batch, FailedTxtNamesExactlyTheFailingItemsOfALine) {
   EXPECT_EQ(ReadFile(run / "failed.txt"), "");
 }
 
+// job.timeout limits each command line: the line that holds the hanging
+// item times out and is halved like any failed line, until only that item
+// has "timeout"; job.retries gives each failed item its attempts alone.
+TEST_F(Batch, TimeoutAndRetriesStayPerItem) {
+  const std::string script =
+      "for a; do [ \"$a\" = 4 ] && exec sleep 30; [ \"$a\" = 7 ] && echo x >> tries && exit 3; "
+      "done; exit 0";
+  ProcessResult r =
+      Line(With({"-X", "-j", "1", "--set", "job.timeout=500ms", "--set", "job.retries=1", "--set",
+                 "job.retry_delay=0s", "sh", "-c", script, "sh"},
+                Numbers(10)));
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ExpectEachItemOnce(results, errors, Numbers(10));
+  EXPECT_EQ(ReasonsByItem(errors),
+            (std::map<std::string, std::string>{{"4", "timeout"}, {"7", "exit 3"}}));
+}
+
 TEST_F(Batch, MaxArgsBoundsEachLine) {
   ProcessResult r =
       Line(With({"-n", "7", "-j", "2", "sh", "-c", "echo $# >> counts", "sh"}, Numbers(40)));
