@@ -188,6 +188,13 @@ Status ParseOptions(const std::vector<std::string>& args, const std::string& ver
       if (!st.ok()) return st;
       cl->overrides.push_back(
           Override{"job.retries", std::to_string(std::max(attempts - 1, 0)), true, origin});
+    } else if (key == "context-replace" || key == "xargs") {
+      cl->overrides.push_back(
+          Override{"command.batch", key == "xargs" ? "join" : "context", false, origin});
+    } else if (key == "max-args") {
+      cl->overrides.push_back(Override{"command.max_args", value, true, origin});
+    } else if (key == "max-bytes") {
+      cl->overrides.push_back(Override{"command.max_bytes", value, true, origin});
     } else if (key == "shell") {
       cl->overrides.push_back(Override{"command.shell", "true", false, origin});
     } else if (key == "items") {

@@ -23,6 +23,7 @@ constexpr std::string_view kInputKinds[] = {"auto", "tree", "list"};
 constexpr std::string_view kSelects[] = {"files", "dirs"};
 constexpr std::string_view kSeparators[] = {"newline", "nul"};
 constexpr std::string_view kStdoutModes[] = {"result", "file", "discard"};
+constexpr std::string_view kBatchModes[] = {"none", "context", "join"};
 constexpr std::string_view kFormats[] = {"jsonl", "tsv"};
 constexpr std::string_view kOrders[] = {"completion", "input"};
 constexpr std::string_view kPrintModes[] = {"none", "group", "line", "ungroup"};
@@ -41,6 +42,9 @@ std::span<const std::string_view> NamesOf(Separator) {
 }
 std::span<const std::string_view> NamesOf(StdoutMode) {
   return kStdoutModes;
+}
+std::span<const std::string_view> NamesOf(BatchMode) {
+  return kBatchModes;
 }
 std::span<const std::string_view> NamesOf(OutputFormat) {
   return kFormats;
@@ -306,6 +310,21 @@ constexpr KeySpec kKeys[] = {
     {"command", "cwd", Kind::kPath, [](Settings& s) -> auto& { return s.command.cwd; },
      "working directory of the command; \"\" = the job's; \"{dir}\" = the item's",
      "\"/tmp\"", {.per_item = true}},
+    {"command", "batch", Kind::kEnum, [](Settings& s) -> auto& { return s.command.batch; },
+     "many items per command line: \"context\" (-X) repeats each word holding a placeholder "
+     "per item, \"join\" (-m) puts the items in one after another; no placeholder: appended. "
+     "A failed command line is split in halves until the failing items are found. "
+     "Ignored with argv = []",
+     "\"context\""},
+    {"command", "max_args", Kind::kInteger, [](Settings& s) -> auto& { return s.command.max_args; },
+     "items per command line at most (-n); 0 = as many as max_bytes allows; "
+     "more than 1 with batch = \"none\" means batch = \"join\", as parallel's -n",
+     "100", {.min = 0, .max = 1'000'000}},
+    {"command", "max_bytes", Kind::kInteger,
+     [](Settings& s) -> auto& { return s.command.max_bytes; },
+     "command.batch: bytes of one command line at most (its strings, NULs and pointers, "
+     "as the kernel counts them); must fit under the system's ARG_MAX with the environment",
+     "65536", {.min = 1, .max = 1 << 30}},
 
     {"plugin", "library", Kind::kPath, [](Settings& s) -> auto& { return s.plugin.library; },
      "shared library with the C ABI of include/shoal/plugin.h", "\"./libmyjob.so\""},
@@ -458,7 +477,7 @@ constexpr bool TableIsWellFormed() {
 static_assert(TableIsWellFormed(),
               "a settings key lacks a doc or an example, has a member that "
               "does not fit its kind, or is out of its section");
-static_assert(std::variant_size_v<Field> == 15,
+static_assert(std::variant_size_v<Field> == 16,
               "a new Field alternative needs a case in FieldFits");
 
 template <typename T>

@@ -44,7 +44,7 @@ using Field =
                  Accessor<std::vector<std::string>>, Accessor<std::map<std::string, std::string>>,
                  Accessor<JobSettings>,  // max_failures: a count or a percentage
                  Accessor<HandlerKind>, Accessor<InputKind>, Accessor<Select>, Accessor<Separator>,
-                 Accessor<StdoutMode>, Accessor<OutputFormat>, Accessor<OutputOrder>,
+                 Accessor<StdoutMode>, Accessor<BatchMode>, Accessor<OutputFormat>, Accessor<OutputOrder>,
                  Accessor<PrintMode>>;
 
 // A rule beyond the type for a string value; `what` is empty when the value

@@ -59,6 +59,9 @@ void ExpectSame(const Settings& a, const Settings& b) {
   EXPECT_EQ(a.command.stdout_path, b.command.stdout_path);
   EXPECT_EQ(a.command.env, b.command.env);
   EXPECT_EQ(a.command.cwd, b.command.cwd);
+  EXPECT_EQ(a.command.batch, b.command.batch);
+  EXPECT_EQ(a.command.max_args, b.command.max_args);
+  EXPECT_EQ(a.command.max_bytes, b.command.max_bytes);
   EXPECT_EQ(a.plugin.library, b.plugin.library);
   EXPECT_EQ(a.plugin.config, b.plugin.config);
   EXPECT_EQ(a.http, b.http);
@@ -692,6 +695,9 @@ const std::vector<std::string> kSpecOrder = {
     "command.stdout_path",
     "command.env",
     "command.cwd",
+    "command.batch",
+    "command.max_args",
+    "command.max_bytes",
     // [plugin]
     "plugin.library",
     "plugin.config",

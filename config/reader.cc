@@ -74,6 +74,28 @@ class SettingsReader {
         spec.field);
   }
 
+  // command.batch: one command line runs many items, so what is per item
+  // in the command itself (its stdout file, log, directory) has no meaning.
+  void CheckBatch(const Settings& s) {
+    const char* key = s.command.batch != BatchMode::kNone ? "batch" : "max_args";
+    const std::string what = "command." + std::string(key) + " runs many items in one command line";
+    if (s.command.shell && s.command.batch == BatchMode::kContext) {
+      Fail("command", key,
+           "command.batch = \"context\" repeats argv words, and with shell = true argv is one "
+           "string",
+           "use batch = \"join\" (the items shell-quoted, one after another) or shell = false");
+    } else if (s.command.stdout_mode == StdoutMode::kFile) {
+      Fail("command", key, what + ": command.stdout = \"file\" has no one item to name it by",
+           "use stdout = \"result\" (the output goes with the first item) or \"discard\"");
+    } else if (s.output.item_logs) {
+      Fail("command", key, what + ": output.item_logs has no one item to name the log by",
+           "set item_logs = false under [output]");
+    } else if (s.command.cwd.find('{') != std::string::npos) {
+      Fail("command", key, what + ": command.cwd " + Quote(s.command.cwd) + " is per item",
+           "give command.cwd a fixed directory, or leave batch = \"none\"");
+    }
+  }
+
   // Combinations that are each valid alone but cannot work together.
   void CrossCheck(const Settings& s) {
     if (s.job.handler == HandlerKind::kPlugin && s.plugin.library.empty()) {
@@ -94,6 +116,7 @@ class SettingsReader {
                std::to_string(s.command.argv.size()) + " strings",
            "write argv = [\"" + s.command.argv[0] + " ...\"] or set shell = false");
     }
+    if (BatchOf(s.command) != BatchMode::kNone) CheckBatch(s);
     if (s.command.stdout_mode == StdoutMode::kFile) {
       static constexpr std::string_view kPerItem[] = {"{item}", "{path}",  "{rel}", "{name}",
                                                       "{stem}", "{index}", "{}",    "{.}",

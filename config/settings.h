@@ -21,6 +21,10 @@ enum class InputKind { kAuto, kTree, kList };
 enum class Select { kFiles, kDirs };
 enum class Separator { kNewline, kNul };
 enum class StdoutMode { kResult, kFile, kDiscard };
+// Many items per command line (GNU parallel's -X and -m): kContext repeats
+// each word that holds a placeholder once per item, with its context;
+// kJoin puts the items in one after another, the context once around them.
+enum class BatchMode { kNone, kContext, kJoin };
 enum class OutputFormat { kJsonl, kTsv };
 enum class OutputOrder { kCompletion, kInput };
 enum class PrintMode { kNone, kGroup, kLine, kUngroup };
@@ -89,9 +93,20 @@ struct CommandSettings {
   std::string stdout_path = "{out}/{name}.out";  // for stdout = "file"
   std::map<std::string, std::string> env;
   std::string cwd;  // "" = the job's working directory
+  BatchMode batch = BatchMode::kNone;
+  int max_args = 0;            // items per command line at most; 0 = as many as max_bytes allows
+  int max_bytes = 128 * 1024;  // argv bytes (strings, NULs, pointers) of one command line at most
 
   bool operator==(const CommandSettings&) const = default;
 };
+
+// command.batch as it applies: max_args > 1 alone is "join" (parallel's -n
+// is its -m), and with argv = [] each item is its own command line.
+inline BatchMode BatchOf(const CommandSettings& c) {
+  if (c.argv.empty()) return BatchMode::kNone;
+  if (c.batch == BatchMode::kNone && c.max_args > 1) return BatchMode::kJoin;
+  return c.batch;
+}
 
 struct PluginSettings {
   std::string library;

@@ -233,9 +233,26 @@ Result<Template> Template::Parse(std::string_view text, const FieldContext& fiel
 
 Status Template::AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir,
                           std::string* out, ValueEscaper* escaper) const {
+  return AppendPieces(paths, 0, pieces_.size(), shell_quote, make_out_dir, out, escaper);
+}
+
+Template::Span Template::ItemSpan() const {
+  Span span{pieces_.size(), pieces_.size()};
+  for (size_t i = 0; i < pieces_.size(); ++i) {
+    if ((pieces_[i].field & kPerItemFields) == 0) continue;
+    if (span.begin == pieces_.size()) span.begin = i;
+    span.end = i + 1;
+  }
+  if (span.begin == pieces_.size()) span.end = span.begin;
+  return span;
+}
+
+Status Template::AppendPieces(const ItemPaths& paths, size_t begin, size_t end, bool shell_quote,
+                              bool make_out_dir, std::string* out, ValueEscaper* escaper) const {
   bool out_made = false;
   char number[24];
-  for (const Piece& piece : pieces_) {
+  for (size_t i = begin; i < end; ++i) {
+    const Piece& piece = pieces_[i];
     std::string_view value;
     switch (piece.field) {
       case 0:

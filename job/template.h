@@ -42,6 +42,20 @@ class Template {
   // shell_quote is ignored).
   Status AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir, std::string* out,
                   ValueEscaper* escaper = nullptr) const;
+  // Many items in one command line (command.batch): the pieces from the
+  // first per-item placeholder to the last one, [begin, end); empty (begin
+  // == end == the piece count) when the template holds none. Before begin
+  // and from end on is the template's context.
+  struct Span {
+    size_t begin;
+    size_t end;
+  };
+  Span ItemSpan() const;
+  bool per_item() const { return (fields_ & kPerItemFields) != 0; }
+  size_t piece_count() const { return pieces_.size(); }
+  // Appends the expansion of pieces [begin, end) only.
+  Status AppendPieces(const ItemPaths& paths, size_t begin, size_t end, bool shell_quote,
+                      bool make_out_dir, std::string* out, ValueEscaper* escaper = nullptr) const;
   // For a template that names a file: fails if its fixed part already puts it
   // outside the run directory for every item (an absolute literal start, or
   // ".." climbing above {run}, {out} or a relative start). With output.tree

@@ -113,6 +113,8 @@ Status CheckJobWith(const Settings& s, const std::string* header) {
       Result<Template> cwd = Template::Parse(s.command.cwd, *fields);
       if (!cwd.ok()) return Status::Error("command.cwd: " + cwd.status().message());
     }
+    Status room = CheckCommandLineRoom(s.command);
+    if (!room.ok()) return room;
     return CheckFixedCwd(s.command);
   }
   return Status::Ok();
