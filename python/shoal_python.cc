@@ -4,9 +4,9 @@
 // each item, finish calls its finish(). The settings arrive as the plugin
 // config that job/python_job.cc builds from [python].
 //
-// The Python side (Context, Permanent, turning a return value into output) is
-// the bootstrap below, run as the module `shoal`; the C++ side moves values
-// across the ABI. The worker's one thread holds the GIL only inside a call,
+// The Python side (Context, Permanent, the import) is the bootstrap below,
+// run as the module `shoal`; the C++ side calls the function for each item
+// and moves values across the ABI. The worker's one thread holds the GIL only inside a call,
 // so threads the user's code starts can run between items.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -30,7 +30,8 @@ extern char** environ;
 namespace {
 
 // The Python half, executed in the namespace of the module `shoal` (whose
-// _log and _out_dir are the C functions below).
+// _log and _out_dir are the C functions below). Process calls the user's
+// function itself: no frame of ours sits in a traceback.
 constexpr char kBootstrap[] = R"PY(
 import importlib, importlib.util, json, os, sys, traceback
 
@@ -80,18 +81,8 @@ class _Lines:
     def isatty(self):
         return False
 
+# The output of a return value that is neither str, bytes nor None.
 _dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-
-def _call(function, index, item, path, rel, name, stem, ext, dir, worker):
-    """bytes: the output as is; str: JSON; None: no output."""
-    result = function(item, Context(index, item, path, rel, name, stem, ext, dir, worker))
-    if result is None:
-        return None
-    if isinstance(result, str):
-        return result.encode("utf-8", "surrogateescape")
-    if isinstance(result, (bytes, bytearray, memoryview)):
-        return bytes(result)
-    return _dumps(result)
 
 def _where(e):
     """ (file, line N)" of the innermost frame, for one-line messages."""
@@ -100,13 +91,9 @@ def _where(e):
     frames = traceback.extract_tb(e.__traceback__)
     return f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
 
-def _describe(e, skip):
-    """(type name, traceback text, permanent) of an exception from the user's code;
-    skip: frames of ours at the top of the traceback."""
+def _describe(e):
+    """(type name, traceback text, permanent) of an exception from the user's code."""
     tb = e.__traceback__
-    for _ in range(skip):
-        if tb is not None:
-            tb = tb.tb_next
     text = "".join(traceback.format_exception(type(e), e, tb))
     permanent = isinstance(e, Permanent) or getattr(e, "shoal_permanent", False) is True
     return type(e).__name__, text, permanent
@@ -226,7 +213,8 @@ PyObject* InitShoalModule() {
 
 struct State {
   PyObject* shoal = nullptr;     // the module shoal
-  PyObject* call = nullptr;      // shoal._call
+  PyObject* context = nullptr;   // shoal.Context
+  PyObject* dumps = nullptr;     // shoal._dumps: a value as one line of JSON
   PyObject* describe = nullptr;  // shoal._describe
   PyObject* function = nullptr;  // the user's function
   PyObject* module = nullptr;    // the user's module
@@ -378,7 +366,8 @@ bool Setup(State* s, const std::map<std::string, std::string>& c, bool worker, s
     return false;
   }
   Py_DECREF(ran);
-  s->call = ShoalAttr(s, "_call");
+  s->context = ShoalAttr(s, "Context");
+  s->dumps = ShoalAttr(s, "_dumps");
   s->describe = ShoalAttr(s, "_describe");
   PyObject* setup = ShoalAttr(s, "_setup");
   PyObject* result =
@@ -453,8 +442,7 @@ void FailWithException(State* s, shoal_sink* sink) {
   std::string name = type != nullptr ? reinterpret_cast<PyTypeObject*>(type)->tp_name : "?";
   std::string text;
   bool permanent = false;
-  // One frame of ours (shoal._call) above the user's.
-  PyObject* d = value != nullptr ? PyObject_CallFunction(s->describe, "Oi", value, 1) : nullptr;
+  PyObject* d = value != nullptr ? PyObject_CallOneArg(s->describe, value) : nullptr;
   const char *n = nullptr, *t = nullptr;
   int p = 0;
   if (d != nullptr && PyArg_ParseTuple(d, "ssp", &n, &t, &p)) {
@@ -472,6 +460,87 @@ void FailWithException(State* s, shoal_sink* sink) {
   sink->fail(sink, ("exception: " + name).c_str());
 }
 
+// function(item, ctx): a new reference, or null with the exception set.
+PyObject* CallFunction(State* s, const shoal_item* item) {
+  auto text = [](const char* c, size_t n) {
+    return PyUnicode_DecodeUTF8(c, static_cast<Py_ssize_t>(n), "surrogateescape");
+  };
+  PyObject* item_text = text(item->item, item->item_size);
+  if (item_text == nullptr) return nullptr;
+  // A list item is often its own path and rel: one string for all three.
+  auto same_or_text = [&](const char* c) {
+    const size_t n = std::strlen(c);
+    if (n == item->item_size && std::memcmp(c, item->item, n) == 0) {
+      Py_INCREF(item_text);
+      return item_text;
+    }
+    return text(c, n);
+  };
+  auto str = [&](const char* c) { return text(c, std::strlen(c)); };
+  PyObject* fields[] = {
+      PyLong_FromUnsignedLongLong(item->index),
+      item_text,
+      same_or_text(item->path),
+      same_or_text(item->rel),
+      str(item->name),
+      str(item->stem),
+      str(item->ext),
+      str(item->dir),
+      PyLong_FromLong(item->worker),
+  };
+  constexpr size_t kFields = sizeof fields / sizeof fields[0];
+  bool built = true;
+  for (PyObject* f : fields) built &= f != nullptr;
+  PyObject* ctx = built ? PyObject_Vectorcall(s->context, fields, kFields, nullptr) : nullptr;
+  PyObject* result = nullptr;
+  if (ctx != nullptr) {
+    PyObject* args[] = {item_text, ctx};
+    result = PyObject_Vectorcall(s->function, args, 2, nullptr);
+    Py_DECREF(ctx);
+  }
+  for (PyObject* f : fields) Py_XDECREF(f);
+  return result;
+}
+
+// The return value as the item's output (and drops it): bytes as they are,
+// str as UTF-8, None as nothing, anything else as JSON.
+int WriteResult(State* s, PyObject* result, shoal_sink* sink) {
+  if (result == nullptr) {
+    FailWithException(s, sink);
+    return 1;
+  }
+  bool json = false;
+  PyObject* bytes = nullptr;
+  if (result == Py_None) {
+    Py_DECREF(result);
+    return 0;
+  } else if (PyBytes_Check(result)) {
+    bytes = result;
+    Py_INCREF(bytes);
+  } else if (PyByteArray_Check(result) || PyMemoryView_Check(result)) {
+    bytes = PyBytes_FromObject(result);
+  } else if (PyUnicode_Check(result)) {
+    bytes = PyUnicode_AsEncodedString(result, "utf-8", "surrogateescape");
+  } else {
+    PyObject* text = PyObject_CallOneArg(s->dumps, result);
+    if (text != nullptr) {
+      bytes = PyUnicode_AsUTF8String(text);
+      Py_DECREF(text);
+      json = true;
+    }
+  }
+  Py_DECREF(result);
+  if (bytes == nullptr) {
+    // Not JSON-serialisable (TypeError), NaN (ValueError), a lone surrogate.
+    FailWithException(s, sink);
+    return 1;
+  }
+  sink->write(sink, PyBytes_AS_STRING(bytes), static_cast<size_t>(PyBytes_GET_SIZE(bytes)));
+  if (json) sink->set_flags(sink, SHOAL_FLAG_JSON);
+  Py_DECREF(bytes);
+  return 0;
+}
+
 int Process(void* state, const shoal_item* item, shoal_sink* sink) {
   auto* s = static_cast<State*>(state);
   PyEval_RestoreThread(s->saved);
@@ -482,47 +551,7 @@ int Process(void* state, const shoal_item* item, shoal_sink* sink) {
     s->early_logs.clear();
     g_early_logs = nullptr;
   }
-  auto text = [](const char* c, size_t n) {
-    return PyUnicode_DecodeUTF8(c, static_cast<Py_ssize_t>(n), "surrogateescape");
-  };
-  auto str = [&](const char* c) { return text(c, std::strlen(c)); };
-  PyObject* args[] = {
-      s->function,
-      PyLong_FromUnsignedLongLong(item->index),
-      text(item->item, item->item_size),
-      str(item->path),
-      str(item->rel),
-      str(item->name),
-      str(item->stem),
-      str(item->ext),
-      str(item->dir),
-      PyLong_FromLong(item->worker),
-  };
-  constexpr size_t kArgs = sizeof args / sizeof args[0];
-  PyObject* result = nullptr;
-  bool built = true;
-  for (PyObject* a : args) built &= a != nullptr;
-  if (built) result = PyObject_Vectorcall(s->call, args, kArgs, nullptr);
-  for (size_t i = 1; i < kArgs; ++i) Py_XDECREF(args[i]);
-  int rc = 0;
-  if (result == nullptr) {
-    FailWithException(s, sink);
-    rc = 1;
-  } else if (PyBytes_Check(result)) {
-    sink->write(sink, PyBytes_AS_STRING(result), static_cast<size_t>(PyBytes_GET_SIZE(result)));
-  } else if (PyUnicode_Check(result)) {
-    Py_ssize_t size = 0;
-    const char* json = PyUnicode_AsUTF8AndSize(result, &size);
-    if (json != nullptr) {
-      sink->write(sink, json, static_cast<size_t>(size));
-      sink->set_flags(sink, SHOAL_FLAG_JSON);
-    } else {
-      PyErr_Clear();
-      sink->fail(sink, "output is not encodable as UTF-8 JSON");
-      rc = 1;
-    }
-  }
-  Py_XDECREF(result);
+  int rc = WriteResult(s, CallFunction(s, item), sink);
   g_sink = nullptr;
   s->saved = PyEval_SaveThread();
   return rc;
