@@ -92,7 +92,7 @@ std::map<std::string, std::string> PythonPluginConfig(const Settings& s, bool ch
       config["executable"] = std::string(venv) + "/bin/python";
     }
   }
-  if (check_only) config["check"] = "1";
+  if (check_only) config.emplace("check", "1");
   for (const auto& [key, value] : p.config) config["config." + key] = value;
   return config;
 }
