@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "config/help.h"
+#include "config/keys.h"
 #include "config/toml_text.h"
 
 namespace shoal {
@@ -144,6 +145,16 @@ Status ParseOptions(const std::vector<std::string>& args, const std::string& ver
       cl->overrides.push_back(Override{"output.dir", value, true, origin});
     } else if (key == "shard") {
       cl->overrides.push_back(Override{"input.shard", value, true, origin});
+    } else if (key == "handler") {
+      const KeySpec* spec = FindKey("job", "handler");
+      const auto names = Choices(*spec);
+      const auto it = std::find(names.begin(), names.end(), value);
+      if (it == names.end()) {
+        return UsageError(
+            "--handler takes command, sha256, plugin, http or python, got '" + value + "'",
+            verb_name);
+      }
+      cl->init_handler = static_cast<HandlerKind>(it - names.begin());
     } else if (key == "shards") {
       Status st = ParseCount(value, "--shards", 1, 100000, verb_name, &cl->slurm.shards);
       if (!st.ok()) return st;

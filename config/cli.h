@@ -36,6 +36,7 @@ struct CommandLine {
   std::string merge_dir;              // merge: -o DIR
   SlurmCommandLine slurm;             // slurm, retry --shards
   std::string init_path;              // init: default "settings.toml"
+  HandlerKind init_handler = HandlerKind::kCommand;  // init --handler
   std::vector<Override> overrides;
   std::string items_file;  // --items FILE ("" = none, "-" = stdin)
   bool dry_run = false;

@@ -36,6 +36,10 @@ constexpr OptionSpec kOptions[] = {
      "when it parses as TOML, else a plain string",
      "--set job.timeout=30s --set 'command.argv=[\"echo\",\"{}\"]'\n"
      "--set command.env.LC_ALL=C"},
+    {"handler", 0, "NAME", false, A::kText, G::kSettings, kInit,
+     "job.handler of the file written (command, sha256, plugin,\n"
+     "http, python); python also writes a job.py beside it",
+     "shoal init --handler python"},
     {"items", 0, "FILE", false, A::kFile, G::kRun, kRunning,
      "run only the items listed in FILE, one per line\n"
      "(a failed.txt from an earlier run; - = stdin)",

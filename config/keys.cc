@@ -18,7 +18,7 @@ namespace shoal {
 namespace {
 
 // Enum names, indexed by the enum's value; the first is the default.
-constexpr std::string_view kHandlers[] = {"command", "sha256", "plugin", "http"};
+constexpr std::string_view kHandlers[] = {"command", "sha256", "plugin", "http", "python"};
 constexpr std::string_view kInputKinds[] = {"auto", "tree", "list"};
 constexpr std::string_view kSelects[] = {"files", "dirs"};
 constexpr std::string_view kSeparators[] = {"newline", "nul"};
@@ -203,6 +203,9 @@ constexpr SectionSpec kSections[] = {
     {"http", "handler = \"http\"",
      "# url, headers and body take the placeholders; header values also ${NAME} from the\n"
      "# environment, read when the call is made (tokens stay out of settings files)."},
+    {"python", "handler = \"python\"",
+     "# Each worker imports module once, calls init(config) if defined, then\n"
+     "# function(item, ctx) per item and finish() at the end (see docs/python.md)."},
     {"output", "", ""},
     {"queue", "", ""},
 };
@@ -381,6 +384,21 @@ constexpr KeySpec kKeys[] = {
     {"http", "ca_file", Kind::kPath, [](Settings& s) -> auto& { return s.http.ca_file; },
      "CA certificates (PEM) to verify servers with; \"\" = the system's store", "\"ca.pem\""},
 
+    {"python", "module", Kind::kPath, [](Settings& s) -> auto& { return s.python.module; },
+     "the file defining the function (relative to the settings file), or a dotted module name "
+     "found on python.path or in the environment", "\"job.py\"", {.module_name = true}},
+    {"python", "path", Kind::kPath, [](Settings& s) -> auto& { return s.python.path; },
+     "a directory put first on sys.path, for a dotted module name; \"\" = none", "\"src\""},
+    {"python", "function", Kind::kString, [](Settings& s) -> auto& { return s.python.function; },
+     "called as function(item, ctx) for each item; its return value is the output",
+     "\"process\""},
+    {"python", "executable", Kind::kPath,
+     [](Settings& s) -> auto& { return s.python.executable; },
+     "a python whose sys.path (packages) the workers use, e.g. a virtualenv's; \"\" = "
+     "$VIRTUAL_ENV's when set, else the system's", "\".venv/bin/python\""},
+    {"python", "config", Kind::kScalarTable, [](Settings& s) -> auto& { return s.python.config; },
+     "the dict passed to the module's init(config), values as text", "{ threshold = 3 }"},
+
     {"output", "dir", Kind::kPath, [](Settings& s) -> auto& { return s.output.dir; },
      "each run writes a new directory in it, named after job.name",
      "\"runs\"", {.check = CheckOutputDir}},
@@ -467,7 +485,10 @@ constexpr bool TableIsWellFormed() {
     while (section < std::size(kSections) && kSections[section].name != k.section) ++section;
     if (section == std::size(kSections)) return false;
     if (k.rules.check != nullptr && k.kind != Kind::kString && k.kind != Kind::kPath) return false;
-    if ((k.rules.dash_is_stdin || k.rules.per_item) && k.kind != Kind::kPath) return false;
+    if ((k.rules.dash_is_stdin || k.rules.per_item || k.rules.module_name) &&
+        k.kind != Kind::kPath) {
+      return false;
+    }
     for (size_t j = 0; j < i; ++j) {
       if (kKeys[j].section == k.section && kKeys[j].key == k.key) return false;
     }

@@ -63,6 +63,7 @@ struct KeyRules {
   StringCheck check = nullptr;     // kString, kPath: more rules
   bool dash_is_stdin = false;      // kPath: "-" means standard input, kept as is
   bool per_item = false;           // kPath: "{dir}..." is made per item, kept as is
+  bool module_name = false;        // kPath: a dotted name (no '/', no ".py") is kept as is
   bool init_uses_example = false;  // `shoal init` writes the example, not the default
 };
 

@@ -273,7 +273,7 @@ TEST(LoadTest, EnumsListAcceptedValues) {
   EXPECT_EQ(
       Error("[job]\nhandler = \"shell\"\n"),
       "s.toml:2:11: job.handler must be one of \"command\", \"sha256\", \"plugin\", \"http\", "
-      "got \"shell\"; write e.g. handler = \"command\"");
+      "\"python\", got \"shell\"; write e.g. handler = \"command\"");
   EXPECT_EQ(Error("[input]\nkind = \"tre\"\n"),
             "s.toml:2:8: input.kind must be one of \"auto\", \"tree\", \"list\", got \"tre\"; "
             "did you mean \"tree\"?");
@@ -313,7 +313,7 @@ TEST(LoadTest, UnknownNamesSuggest) {
             "s.toml:2:1: unknown key 'queue.foo'; the keys of [queue] are slots, batch");
   EXPECT_EQ(Error("[zzz]\n"),
             "s.toml:1:2: unknown section [zzz]; the sections are "
-            "[job], [input], [command], [plugin], [http], [output], [queue]");
+            "[job], [input], [command], [plugin], [http], [python], [output], [queue]");
   EXPECT_EQ(Error("workers = 4\n"),
             "s.toml:1:1: key 'workers' is outside any section; move it under [job]");
   EXPECT_NE(Error("job.wrokers = 4\n")
@@ -718,6 +718,12 @@ const std::vector<std::string> kSpecOrder = {
     "http.response_path",
     "http.insecure",
     "http.ca_file",
+    // [python]
+    "python.module",
+    "python.path",
+    "python.function",
+    "python.executable",
+    "python.config",
     // [output]
     "output.dir",
     "output.tree",

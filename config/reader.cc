@@ -102,6 +102,10 @@ class SettingsReader {
       Fail("job", "handler", "job.handler = \"plugin\" needs plugin.library",
            "set library = \"./libmyjob.so\" under [plugin]");
     }
+    if (s.job.handler == HandlerKind::kPython && s.python.module.empty()) {
+      Fail("job", "handler", "job.handler = \"python\" needs python.module",
+           "set module = \"job.py\" under [python] (shoal init --handler python writes one)");
+    }
     if (s.job.handler == HandlerKind::kHttp && s.http.url.empty()) {
       Fail("job", "handler", "job.handler = \"http\" needs http.url",
            "set url = \"https://api.example/customers/{item}\" under [http]");
@@ -392,7 +396,8 @@ class SettingsReader {
     const bool read = ReadString(section, key, out);
     const std::string& v = *out;
     if (v.empty() || (v == "-" && spec.rules.dash_is_stdin) ||
-        (v[0] == '{' && spec.rules.per_item)) {
+        (v[0] == '{' && spec.rules.per_item) ||
+        (spec.rules.module_name && v.find('/') == std::string::npos && !v.ends_with(".py"))) {
       return read;
     }
     const std::string dotted = std::string(section) + "." + std::string(key);

@@ -16,7 +16,7 @@ namespace shoal {
 
 using Millis = std::chrono::milliseconds;
 
-enum class HandlerKind { kCommand, kSha256, kPlugin, kHttp };
+enum class HandlerKind { kCommand, kSha256, kPlugin, kHttp, kPython };
 enum class InputKind { kAuto, kTree, kList };
 enum class Select { kFiles, kDirs };
 enum class Separator { kNewline, kNul };
@@ -115,6 +115,18 @@ struct PluginSettings {
   bool operator==(const PluginSettings&) const = default;
 };
 
+// handler = "python": the user's function, called in an interpreter embedded
+// in each worker (python/shoal_python.cc, a plugin over include/shoal/plugin.h).
+struct PythonSettings {
+  std::string module;  // "job.py" (absolute after loading) or a dotted name
+  std::string path;    // a directory put first on sys.path; "" = none
+  std::string function = "process";
+  std::string executable;  // whose sys.path to use (a virtualenv's python); "" = $VIRTUAL_ENV's
+  std::map<std::string, std::string> config;  // init(config)'s dict, values as text
+
+  bool operator==(const PythonSettings&) const = default;
+};
+
 // handler = "http": one call per item, in process, many in flight per worker
 // (worker/http_handler.h). Templates take the item placeholders; header
 // values may name environment variables as ${NAME}, read where the call is
@@ -183,6 +195,7 @@ struct Settings {
   CommandSettings command;
   PluginSettings plugin;
   HttpSettings http;
+  PythonSettings python;
   OutputSettings output;
   QueueSettings queue;
 
