@@ -312,6 +312,29 @@ void AppendTsvField(std::string* out, std::string_view s) {
   }
 }
 
+// "start_ms" (Unix ms) beside "ms", then the earlier attempts of an item
+// tried again: the report rebuilds throughput over time from them.
+void AppendTimes(JsonObject& o, const RunDirectory::Finished& f) {
+  o.Double("ms", f.ms, 3);
+  if (f.start_ms >= 0) o.Int("start_ms", f.start_ms);
+  if (f.history.empty()) return;
+  std::string history = "[";
+  for (const AttemptRecord& a : f.history) {
+    if (history.size() > 1) history.push_back(',');
+    JsonObject h(&history);
+    h.Bytes("reason", a.reason);
+    if (a.ms < 0) {
+      h.Null("ms");
+    } else {
+      h.Double("ms", a.ms, 3);
+    }
+    if (a.start_ms >= 0) h.Int("start_ms", a.start_ms);
+    h.End();
+  }
+  history.push_back(']');
+  o.Raw("history", history);
+}
+
 }  // namespace
 
 void RunDirectory::FormatSuccess(const Finished& f, std::string* out) const {
@@ -353,7 +376,8 @@ void RunDirectory::FormatSuccess(const Finished& f, std::string* out) const {
   JsonObject o(out);
   o.Int("index", static_cast<int64_t>(f.index)).Bytes("item", f.item).Bytes("status", "ok");
   if (f.exit_code >= 0) o.Int("exit", f.exit_code);
-  o.Int("attempts", f.attempts).Int("worker", f.worker).Double("ms", f.ms, 3);
+  o.Int("attempts", f.attempts).Int("worker", f.worker);
+  AppendTimes(o, f);
   if (f.http_status != 0) {
     o.Int("http_status", f.http_status).Int("bytes", static_cast<int64_t>(f.bytes));
   }
@@ -375,7 +399,8 @@ void RunDirectory::FormatFailure(const Finished& f, std::string* errors,
   o.Bytes("reason", f.reason);
   if (f.exit_code >= 0) o.Int("exit", f.exit_code);
   if (f.signal > 0) o.Int("signal", f.signal);
-  o.Int("attempts", f.attempts).Int("worker", f.worker).Double("ms", f.ms, 3);
+  o.Int("attempts", f.attempts).Int("worker", f.worker);
+  AppendTimes(o, f);
   if (f.http_status != 0) {
     o.Int("http_status", f.http_status).Int("bytes", static_cast<int64_t>(f.bytes));
   }

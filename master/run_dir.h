@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -62,6 +63,14 @@ class RecordFile {
 // `stamp` (RunStamp()) goes, before any -2, -3 for a name already taken.
 std::string RunDirName(const Settings& settings, const std::string& stamp);
 
+// An earlier attempt of an item that was tried again: in its final
+// record's "history", oldest first (at most job.retries of them).
+struct AttemptRecord {
+  std::string reason;
+  double ms = -1;         // < 0: no duration (its worker died)
+  int64_t start_ms = -1;  // Unix ms; < 0: not known
+};
+
 class RunDirectory {
  public:
   // Makes <output.dir>/<job.name>-<YYYYmmdd-HHMMSS>[-N]/ (N when the name is
@@ -93,6 +102,11 @@ class RunDirectory {
     bool output_json = false;  // output is one line of valid JSON: embedded, not quoted
     int http_status = 0;       // 0 = none
     uint64_t bytes = 0;        // of the response body, when http_status != 0
+    // When the last attempt started, Unix ms (-1: none). An attempt whose
+    // worker died, or that never reached a worker, has no start of its own:
+    // it is when the item was handed out, or failed.
+    int64_t start_ms = -1;
+    std::span<const AttemptRecord> history = {};  // earlier attempts
   };
   // A results record (jsonl or tsv).
   void RecordSuccess(const Finished& f) { FormatSuccess(f, results_.buffer()); }
