@@ -313,6 +313,10 @@ class Merger {
     if (!st.ok()) return st;
     const bool tsv = ok && tsv_;
     const bool indexed = !ok || indexed_results_;
+    if (tsv && indexed) {  // one header for the merged file; each shard's is passed over
+      out.Append(kTsvHeader);
+      out.Append("\n");
+    }
     for (const Shard& shard : shards_) {
       const std::string path = shard.dir + "/" + name;
       bool torn = false;
@@ -321,6 +325,7 @@ class Merger {
       st = ForEachLine(path, '\n', /*cut_torn=*/false, &torn, [&](std::string_view line) {
         ++line_no;
         if (!bad.ok()) return;
+        if (tsv && indexed && line_no == 1 && line == kTsvHeader) return;
         (ok ? report_.ok : report_.failed)++;
         if (indexed) {
           if (!ReadKey(line, tsv)) {

@@ -215,6 +215,10 @@ Status RunDirectory::Create(const Settings& settings, InputKind kind,
   st = settings_file.Flush();
   if (!st.ok()) return st;
   st = OpenFiles();
+  if (st.ok() && format_ == OutputFormat::kTsv && !sha256_sums_) {
+    results_.Append(kTsvHeader);
+    results_.Append("\n");
+  }
   if (st.ok() && !settings.input.shard.empty()) {
     Log(ShardLogLine(settings.input.shard, ::getenv));
   }
@@ -369,6 +373,10 @@ void RunDirectory::FormatSuccess(const Finished& f, std::string* out) const {
     out->append(std::to_string(f.exit_code));
     out->push_back('\t');
     AppendTsvField(out, f.output_file.empty() ? f.output : f.output_file);
+    char times[48];
+    int n = std::snprintf(times, sizeof times, "\t%.3f\t%lld", f.ms,
+                          static_cast<long long>(f.start_ms));
+    out->append(times, static_cast<size_t>(n));
     out->push_back('\n');
     return;
   }

@@ -232,6 +232,12 @@ Status CutTornTail(const std::string& path, const LineScan& scan);
 Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool* torn,
                    const std::function<void(std::string_view)>& on_line);
 
+// The first line of results.tsv (not the sha256 handler's, which stays
+// sha256sum's own format, no header, so that `sha256sum -c` reads it):
+// the columns of every line after it. ms is the item's duration, start_ms
+// when it started (Unix ms), as in results.jsonl.
+inline constexpr std::string_view kTsvHeader = "index\titem\tstatus\texit\toutput\tms\tstart_ms";
+
 // The results file name for a format: results.jsonl or results.tsv.
 const char* ResultsFileName(OutputFormat format);
 
