@@ -17,9 +17,10 @@ constexpr unsigned kCheck = VerbBit(Verb::kCheck);
 constexpr unsigned kInit = VerbBit(Verb::kInit);
 constexpr unsigned kMerge = VerbBit(Verb::kMerge);
 constexpr unsigned kSlurm = VerbBit(Verb::kSlurm);
+constexpr unsigned kReport = VerbBit(Verb::kReport);
 constexpr unsigned kRunning = kRun | kRetry | kResume;
 constexpr unsigned kSettingsVerbs = kRunning | kCheck | kSlurm;
-constexpr unsigned kAll = kSettingsVerbs | kInit | kMerge;
+constexpr unsigned kAll = kSettingsVerbs | kInit | kMerge | kReport;
 
 using G = OptionGroup;
 using A = ArgKind;
@@ -86,6 +87,10 @@ constexpr OptionSpec kOptions[] = {
      "where the merged run directory goes (required)", ""},
     {"quiet", 'q', "", false, A::kNone, G::kMerge, kMerge, "print only errors", ""},
     {"verbose", 'v', "", false, A::kNone, G::kMerge, kMerge, "print more", ""},
+    {"open", 0, "", false, A::kNone, G::kOutput, kReport,
+     "open the page with xdg-open (when there is one; else\n"
+     "print its path only)",
+     "shoal report runs/checksums-20261122-031500 --open"},
     {"quiet", 'q', "", false, A::kNone, G::kOutput, kSettingsVerbs,
      "print only errors: no progress or status lines, and no\n"
      "summary when every item succeeded (log.txt has it all)",
@@ -142,6 +147,11 @@ constexpr ExampleSpec kInitExamples[] = {
 constexpr ExampleSpec kMergeExamples[] = {
     {"shoal merge runs/checksums-*-shard-*-of-4 -o runs/checksums-all", ""},
     {"shoal merge runs/checksums-20261122-031500-slurm/shards/* -o /tmp/merged", ""},
+};
+constexpr ExampleSpec kReportExamples[] = {
+    {"shoal report runs/checksums-20261122-031500", ""},
+    {"shoal report runs/checksums-20261122-031500 --open", "in the desktop's browser"},
+    {"watch -n 60 shoal report runs/checksums-20261122-031500", "a run in progress, redrawn"},
 };
 constexpr ExampleSpec kSlurmExamples[] = {
     {"shoal slurm jobs/checksums.toml --shards 16 --partition batch --time 4:00:00", ""},
@@ -210,6 +220,20 @@ constexpr VerbSpec kVerbs[] = {
      "that directory, the merged run is merged/. shoal, the settings, the input and\n"
      "output.dir must be on a file system that every node sees at the same path.",
      kSlurmExamples, "", ""},
+    {"report", Verb::kReport, "report RUN_DIR [--open]", A::kRunDir,
+     "Write RUN_DIR/report.html, one self-contained page (no script, nothing fetched):\n"
+     "throughput and failures over time, the workers' busy share over time (from\n"
+     "timeline.jsonl), a log-scale histogram of item durations with p50/p95/p99,\n"
+     "failures by reason with example items, the slowest items, the settings and\n"
+     "the run's summary, and the same numbers as JSON in <script\n"
+     "id=\"shoal-report\">. Prints the page's path.",
+     kReportExamples,
+     "It reads what is on disk: a run in progress shows its records so far; a merged\n"
+     "run shows all its shards together (its records do not say which shard ran\n"
+     "them) and has no timeline. Memory and time stay flat in the number of items:\n"
+     "the records are read once, into a fixed-size histogram, top list and time\n"
+     "bins.",
+     "Options"},
     {"help", Verb::kHelp, "help [COMMAND | settings [--markdown | --man] | --man]", A::kNone,
      "Print the help of COMMAND (the same as shoal COMMAND --help), or without one\n"
      "the overview of every command. 'shoal help settings' prints every key of\n"
@@ -231,6 +255,7 @@ constexpr UsageSpec kUsages[] = {
      "write (--submit: submit) a Slurm job array over N\n"
      "shards of the input, and a job that merges them"},
     {"merge RUN_DIR... -o DIR", "merge the run directories of shards into one"},
+    {"report RUN_DIR [--open]", "write RUN_DIR/report.html: the run in charts and tables"},
     {"help COMMAND", "help for one command (also: shoal COMMAND --help)"},
     {"help settings", "every key of settings.toml: type, default, meaning"},
     {"--version", "print the version"},

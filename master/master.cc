@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <tuple>
 
 #include "common/fd.h"
 #include "config/cli.h"
@@ -218,6 +219,10 @@ ProgressCounts Master::Counts(uint64_t now) const {
   if (!c.total_known && counter_ && counter_->finished()) {
     c.seen = std::max(c.seen, counter_->total());
     c.total_known = true;
+  }
+  if (stats.failed > 0) {
+    auto reasons = stats.reasons.Sorted();
+    if (!reasons.empty()) std::tie(c.top_reason, c.top_reason_count) = reasons.front();
   }
   c.rate = rate_.Rate(now, finished);
   c.elapsed_s = static_cast<double>(now - std::min(now, start_ns_)) / 1e9;
@@ -442,6 +447,10 @@ int Master::Summarize() {
     ending.unfinished = sched.fatal() || sched.halted();
     for (const std::string& l : TerminalSummary(stats, totals, ending)) {
       std::fprintf(stderr, "%s\n", l.c_str());
+    }
+    if (!options_.quiet) {
+      std::fprintf(stderr, "shoal: the run as a page: %s\n",
+                   ShellCommand(ending.program, "report", ending.run_dir, ending.cwd).c_str());
     }
   }
   return code;

@@ -69,7 +69,8 @@ Result<SubmittedJob> SubmitSlurmJob(const SlurmJob& job);
 int WaitForMergeJob(const SlurmJob& job, const std::string& merge_id);
 
 // shoal slurm, and shoal retry --shards: writes the job, submits it with
-// options.submit, waits with options.wait. Returns the exit status, or the error that kept it from submitting.
+// options.submit, waits with options.wait. Returns the exit status, or the error that kept it from
+// submitting.
 Result<int> RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool quiet);
 
 }  // namespace shoal
