@@ -449,7 +449,7 @@ int Master::Summarize() {
       std::fprintf(stderr, "%s\n", l.c_str());
     }
     if (!options_.quiet) {
-      std::fprintf(stderr, "shoal: the run as a page: %s\n",
+      std::fprintf(stderr, "shoal: the run as a page (report.html):\nshoal:   %s\n",
                    ShellCommand(ending.program, "report", ending.run_dir, ending.cwd).c_str());
     }
   }
