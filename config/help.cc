@@ -221,18 +221,18 @@ constexpr VerbSpec kVerbs[] = {
      "output.dir must be on a file system that every node sees at the same path.",
      kSlurmExamples, "", ""},
     {"report", Verb::kReport, "report RUN_DIR [--open]", A::kRunDir,
-     "Write RUN_DIR/report.html, one self-contained page (no script, nothing fetched):\n"
+     "Write RUN_DIR/report.html, one self-contained page (no JavaScript, nothing fetched):\n"
      "throughput and failures over time, the workers' busy share over time (from\n"
      "timeline.jsonl), a log-scale histogram of item durations with p50/p95/p99,\n"
      "failures by reason with example items, the slowest items, the settings and\n"
      "the run's summary, and the same numbers as JSON in <script\n"
      "id=\"shoal-report\">. Prints the page's path.",
      kReportExamples,
-     "It reads what is on disk: a run in progress shows its records so far; a merged\n"
-     "run shows all its shards together (its records do not say which shard ran\n"
-     "them) and has no timeline. Memory and time stay flat in the number of items:\n"
-     "the records are read once, into a fixed-size histogram, top list and time\n"
-     "bins.",
+     "It reads what is on disk: a run in progress shows its records so far. A merged\n"
+     "run gets a throughput line per shard (from the shards' timelines, which merge\n"
+     "keeps under timelines/); its other charts show the shards together. Memory\n"
+     "and time stay flat in the number of items: the records are read once, into a\n"
+     "fixed-size histogram, top list and time bins.",
      "Options"},
     {"help", Verb::kHelp, "help [COMMAND | settings [--markdown | --man] | --man]", A::kNone,
      "Print the help of COMMAND (the same as shoal COMMAND --help), or without one\n"

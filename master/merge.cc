@@ -20,6 +20,7 @@
 #include "master/run_dir.h"
 #include "master/run_state.h"
 #include "master/shard.h"
+#include "master/timeline.h"
 
 namespace shoal {
 
@@ -269,6 +270,7 @@ class Merger {
     if (st.ok()) st = CopyFailed();
     if (st.ok() && report_.duplicates > 0) st = DescribeDuplicates();
     if (st.ok()) st = LinkFiles();
+    if (st.ok()) st = CopyTimelines();
     if (st.ok()) st = WriteLog();
     // Last: the merged run.json says ended once everything else is written.
     if (st.ok()) st = WriteMergedState(started);
@@ -348,6 +350,29 @@ class Merger {
       if (!st.ok()) return st;
     }
     return out.Flush();
+  }
+
+  // Each shard's timeline.jsonl as timelines/shard-K.jsonl: the merged run
+  // keeps one line a second per shard, which `shoal report` draws per shard.
+  Status CopyTimelines() {
+    for (const Shard& shard : shards_) {
+      const std::string from = shard.dir + "/" + kTimelineFile;
+      if (!fs::exists(from)) continue;
+      std::error_code ec;
+      fs::create_directories(out_dir_ + "/" + kShardTimelinesDir, ec);
+      RecordFile out;
+      Status st = out.Open(out_dir_ + "/" + kShardTimelinesDir + "/shard-" +
+                           std::to_string(shard.spec.index) + ".jsonl");
+      if (!st.ok()) return st;
+      bool torn = false;
+      st = ForEachLine(from, '\n', /*cut_torn=*/false, &torn, [&](std::string_view line) {
+        out.Append(line);
+        out.Append("\n");
+      });
+      if (st.ok()) st = out.Flush();
+      if (!st.ok()) return st;
+    }
+    return Status::Ok();
   }
 
   Status CopyFailed() {

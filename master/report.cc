@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <vector>
@@ -154,10 +156,12 @@ class ReportBuilder {
     have_state_ = state.ok();
     settings_ = ReadHead(dir_ + "/settings.toml", 64 << 10);
     tsv_ = !std::ifstream(dir_ + "/results.jsonl") && std::ifstream(dir_ + "/results.tsv");
+    FindShardTimelines();
     base_ms_ = BaseMs();
     Status st = ReadRecords(tsv_ ? "results.tsv" : "results.jsonl", true);
     if (st.ok()) st = ReadRecords("errors.jsonl", false);
     if (st.ok()) st = ReadTimeline();
+    for (size_t i = 0; st.ok() && i < shard_files_.size(); ++i) st = ReadShardTimeline(i);
     if (!st.ok()) return st;
     std::string page = Page();
     const std::string path = dir_ + "/" + kReportFile;
@@ -191,15 +195,50 @@ class ReportBuilder {
         earlier(static_cast<int64_t>(NumberOr(*e, "start_ms", -1)));
       }
     }
-    std::ifstream in(dir_ + "/" + kTimelineFile);
-    std::string line;
-    if (std::getline(in, line)) {
+    std::vector<std::string> timelines = shard_files_;
+    timelines.push_back(dir_ + "/" + kTimelineFile);
+    for (const std::string& path : timelines) {
+      std::ifstream in(path);
+      std::string line;
+      if (!std::getline(in, line)) continue;
       if (simdjson::dom::element* e = reader_.Parse(line)) {
         const double unix_ms = NumberOr(*e, "unix_ms", -1), t = NumberOr(*e, "t", 0);
         if (unix_ms >= 0) earlier(static_cast<int64_t>(unix_ms - t * 1000));
       }
     }
     return std::max<int64_t>(base, 0);
+  }
+
+  void FindShardTimelines() {
+    std::error_code ec;
+    std::vector<std::pair<long, std::string>> found;
+    for (const auto& entry :
+         std::filesystem::directory_iterator(dir_ + "/" + kShardTimelinesDir, ec)) {
+      const std::string name = entry.path().stem().string();
+      if (!name.starts_with("shard-") || entry.path().extension() != ".jsonl") continue;
+      found.emplace_back(std::strtol(name.c_str() + 6, nullptr, 10), entry.path().string());
+    }
+    std::sort(found.begin(), found.end());
+    for (const auto& [k, path] : found) {
+      if (shard_files_.size() == kMaxShardLines) break;
+      shard_files_.push_back(path);
+      shard_names_.push_back("shard " + std::to_string(k));
+    }
+  }
+
+  Status ReadShardTimeline(size_t shard) {
+    LineScan scan;
+    double last_done = 0;
+    return ScanLines(shard_files_[shard], '\n', &scan, [&](std::string_view line) {
+      simdjson::dom::element* e = reader_.Parse(line);
+      if (e == nullptr) return;
+      const auto t = static_cast<int64_t>(NumberOr(*e, "unix_ms", -1));
+      const double done = NumberOr(*e, "done", 0);
+      // A resumed shard counts from 0 again.
+      const double finished = done >= last_done ? done - last_done : done;
+      last_done = done;
+      if (t >= 0) shard_done_.Add(t, base_ms_, shard, finished);
+    });
   }
 
   Status ReadRecords(const std::string& name, bool ok) {
@@ -306,6 +345,11 @@ class ReportBuilder {
   TimeBins busy_;        // series 0 the mean of all workers, then worker 1..max_workers
   uint64_t timeline_lines_ = 0;
   size_t workers_seen_ = 0;
+  // A merged run: timelines/shard-K.jsonl, the items each shard finished
+  // per bin (from the growth of "done"), at most kMaxShardLines of them.
+  static constexpr size_t kMaxShardLines = 16;
+  std::vector<std::string> shard_files_, shard_names_;
+  TimeBins shard_done_{limits_.time_bins, kMaxShardLines};
 };
 
 void AppendHtml(std::string* out, std::string_view text) {
@@ -480,6 +524,23 @@ std::string ReportBuilder::Json() const {
   b.Raw("per_worker", per + "]");
   b.End();
   o.Raw("busy", busy).Int("timeline_lines", static_cast<int64_t>(timeline_lines_));
+  std::string shards;
+  JsonObject sh(&shards);
+  sh.Int("bin_ms", shard_done_.width_ms());
+  std::string names = "[", done = "[";
+  for (size_t k = 0; k < shard_names_.size(); ++k) {
+    if (k > 0) {
+      names.push_back(',');
+      done.push_back(',');
+    }
+    AppendJsonString(&names, shard_names_[k]);
+    std::vector<double> v;
+    for (size_t i = 0; i < shard_done_.used(); ++i) v.push_back(shard_done_.Sum(i, k));
+    done += JsonArray(v);
+  }
+  sh.Raw("names", names + "]").Raw("done", done + "]");
+  sh.End();
+  o.Raw("shards", shards);
   o.End();
   return out;
 }
@@ -538,10 +599,26 @@ std::string ReportBuilder::Page() const {
     h += "<p class=\"note\">Items by when they ended, " + FormatMillis(secs * 1000) +
          " a point; green ok, red failed. A merged run's shards are drawn together.</p>";
   }
+  if (!shard_names_.empty()) {
+    h += "\n<h2>Throughput per shard</h2>";
+    std::vector<Series> lines;
+    const double secs = static_cast<double>(shard_done_.width_ms()) / 1000;
+    for (size_t k = 0; k < shard_names_.size(); ++k) {
+      Series line{shard_names_[k], "hsl(" + std::to_string(k * 67 % 360) + ",60%,45%)", {}};
+      for (size_t i = 0; i < shard_done_.used(); ++i) {
+        line.values.push_back(shard_done_.Sum(i, k) / secs);
+      }
+      lines.push_back(std::move(line));
+    }
+    h += LineChart(lines, shard_done_.width_ms(), "items/s", 0);
+    h += "<p class=\"note\">Items finished per second by each shard (hover a line for its "
+         "name), from the shards' timelines kept by shoal merge; at most " +
+         std::to_string(kMaxShardLines) + " shards drawn.</p>";
+  }
   h += "\n<h2>Workers busy</h2>";
   if (busy_.empty()) {
-    h += "<p class=\"note\">No timeline.jsonl (a merged run, or a run of an older shoal): "
-         "how busy the workers were is not known.</p>";
+    h += "<p class=\"note\">No timeline.jsonl (a merged run: see its shards' throughput "
+         "above; or a run of an older shoal): how busy the workers were is not drawn.</p>";
   } else {
     std::vector<Series> lines;
     const size_t drawn = std::min({workers_seen_, limits_.max_workers, size_t{16}});

@@ -1,5 +1,5 @@
 // shoal report RUN_DIR: RUN_DIR/report.html, one self-contained page (inline
-// SVG drawn here, no script, nothing fetched) an operator keeps open during
+// SVG drawn here, no JavaScript, nothing fetched) an operator keeps open during
 // a long batch: throughput and failures over time, the workers' busy share
 // over time, a log-scale histogram of item durations with p50/p95/p99,
 // failures by reason with example items, the slowest items, the settings
@@ -10,8 +10,10 @@
 // streamed once through fixed-size structures (a histogram, a capped reason
 // table, a top-K, at most kTimeBins time bins that double their width as
 // the run gets longer). Works on a run in progress (what is on disk now)
-// and on a merged run (its records; shards are not told apart, because the
-// merged records do not say which shard ran them).
+// and on a merged run: a throughput line per shard from the shards'
+// timelines that merge keeps (timelines/shard-K.jsonl); the other charts
+// show the shards together, as the merged records do not say which shard
+// ran them.
 #pragma once
 
 #include <string>

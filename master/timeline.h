@@ -22,6 +22,8 @@
 namespace shoal {
 
 inline constexpr char kTimelineFile[] = "timeline.jsonl";
+// A merged run (shoal merge): each shard's timeline, as shard-K.jsonl.
+inline constexpr char kShardTimelinesDir[] = "timelines";
 
 struct TimelineSample {
   uint64_t done = 0, ok = 0, failed = 0, retried = 0, in_flight = 0, seen = 0;

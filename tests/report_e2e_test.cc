@@ -167,6 +167,36 @@ TEST_F(Report, TheEmbeddedNumbersMatchTheRun) {
   EXPECT_EQ(out, "ok\n");
 }
 
+// Two shards merged: the report draws one throughput line per shard from
+// the timelines that merge keeps.
+TEST_F(Report, AMergedRunHasALinePerShard) {
+  WriteJob(20, "[ $1 -ne 4 ]", "workers = 2");
+  for (const char* shard : {"0/2", "1/2"}) {
+    ProcessResult r = RunJob({"--shard", shard});
+    ASSERT_EQ(r.status == 0 || r.status == 1, true) << Describe(r);
+  }
+  std::vector<std::string> args{"merge"};
+  for (const fs::path& p : RunDirs()) args.push_back(p.string());
+  args.insert(args.end(), {"-o", (dir_ / "merged").string()});
+  ProcessResult r = Shoal(args);
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  EXPECT_TRUE(fs::exists(dir_ / "merged" / "timelines" / "shard-0.jsonl"));
+  r = Shoal({"report", (dir_ / "merged").string()});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  std::string out = Python(
+      "import json, re, sys\n"
+      "page = open(sys.argv[1]).read()\n"
+      "d = json.loads(re.search(r'id=\"shoal-report\">(.*?)</script>', page, re.S).group(1))\n"
+      "assert (d['items'], d['failed']) == (20, 1), d\n"
+      "s = d['shards']\n"
+      "assert s['names'] == ['shard 0', 'shard 1'], s\n"
+      "assert sum(sum(v) for v in s['done']) == 20, s\n"
+      "assert 'Throughput per shard' in page\n"
+      "print('ok')\n",
+      {(dir_ / "merged" / "report.html").string()});
+  EXPECT_EQ(out, "ok\n");
+}
+
 // A synthetic run of 200k records: the report's peak RSS, measured by
 // python's getrusage of its one child, stays small (a figure, not a speed).
 TEST_F(Report, ReportMemoryStaysFlatOn200kRecords) {
