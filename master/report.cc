@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -285,7 +286,13 @@ class ReportBuilder {
       tally_.stats.Succeeded(index, item, ms);
     } else {
       tally_.stats.Failed(index, item, ms, reason);
-      std::string_view key = reason.substr(0, ReasonCounts::kMaxReasonBytes);
+      // Cut as ReasonCounts cuts it (at a UTF-8 boundary), to find it again.
+      size_t end = std::min(reason.size(), ReasonCounts::kMaxReasonBytes);
+      while (end < reason.size() && end > 0 &&
+             (static_cast<unsigned char>(reason[end]) & 0xC0) == 0x80) {
+        --end;
+      }
+      std::string_view key = reason.substr(0, end);
       auto it = tally_.examples.find(key);
       if (it == tally_.examples.end() && tally_.examples.size() < ReasonCounts::kMaxReasons) {
         it = tally_.examples.emplace(std::string(key), std::vector<Example>()).first;
