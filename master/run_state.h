@@ -7,6 +7,7 @@
 //    "ok":998,"failed":2,"settings_sha256":"<64 hex>","workers":8}
 //
 //   ... ,"retries":1,"retrying":false}   once 'shoal retry' has run
+//   ... ,"retries":1,"retrying":false,"retry_of":"/runs/x"}   a retry's shard
 //
 // The master writes it when a run starts (ended false, exit_status and
 // ended_at null) and again once the run's records are on disk (ended true).
@@ -48,6 +49,11 @@ struct RunState {
   // only once there has been one; absent means 0 and false.
   uint64_t retries = 0;
   bool retrying = false;
+  // A shard of another run's retry ('shoal retry RUN --shard K/N', the tasks
+  // of 'shoal retry RUN --shards N'): RUN, absolute, whose retries/<retries>
+  // holds its items. 'shoal merge ... -o RUN' joins such shards into RUN.
+  // Written only when set; absent means "".
+  std::string retry_of;
 
   // A run of this shoal starting now with the settings `settings_toml` (the
   // text of its settings.toml) and the records already in its directory (a

@@ -248,7 +248,7 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
     Record(true,
            {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
             o.output, o.output_file, o.stderr_tail, o.output_json, o.http_status, o.bytes,
-            StartMs(&o, it->fed_ns), it->history},
+            o.stderr_file, StartMs(&o, it->fed_ns), it->history},
            o.ms);
   } else if (stop_signal_ != 0) {
     // Ended during an interrupt, most likely by it (forwarded, or reaching
@@ -292,6 +292,11 @@ std::vector<double> Scheduler::TakeBusyShares(uint64_t now_ns) {
   return shares;
 }
 
+void Scheduler::OnOutput(int slot, const OutputRecord& output) {
+  records_.Printed(output.index, output.item, slot + 1, static_cast<OutputStream>(output.stream),
+                   output.bytes);
+}
+
 void Scheduler::EndRound() {
   if (!progressed_) return;
   last_progress_ns_ = clock_.NowNs();
@@ -316,6 +321,7 @@ void Scheduler::Fail(uint64_t index, std::string_view item, uint32_t attempts, i
     f.output = o->output;
     f.output_file = o->output_file;
     f.stderr_tail = o->stderr_tail;
+    f.stderr_file = o->stderr_file;
     f.http_status = o->http_status;
     f.bytes = o->bytes;
   }
