@@ -74,6 +74,8 @@ class JsonObject {
   }
   // Ends the object and the line.
   void EndLine() { out_->append("}\n"); }
+  // Ends the object, inside another value (an array of objects).
+  void End() { out_->push_back('}'); }
 
  private:
   void Key(std::string_view key) {

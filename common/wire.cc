@@ -74,10 +74,10 @@ bool DecodeTask(std::string_view payload, TaskRecord* task) {
   return r.AtEnd();
 }
 
-// An outcome: seq, flags, ms; then exit code and signal unless they are the
+// An outcome: seq, flags, ms, start; then exit code and signal unless they are the
 // usual (none, or exit 0), and the four strings unless all are empty. Every
 // byte of it crosses from the worker's core to the master's, so a plain
-// success is 17 bytes, not 49.
+// success is 25 bytes, not 57.
 void EncodeOutcome(const OutcomeRecord& o, std::string* out) {
   out->clear();
   const bool exit0 = o.exit_code == 0 && o.signal == 0;
@@ -92,6 +92,7 @@ void EncodeOutcome(const OutcomeRecord& o, std::string* out) {
                         (strings ? kOutcomeStrings : 0) | (exit0 ? kOutcomeExit0 : 0) |
                         (service ? kOutcomeService : 0) | (stderr_file ? kOutcomeStderrFile : 0));
   Put(out, o.ms);
+  Put(out, o.start_ns);
   if (exit) {
     Put(out, o.exit_code);
     Put(out, o.signal);
@@ -117,6 +118,7 @@ bool DecodeOutcome(std::string_view payload, OutcomeRecord* o) {
   r.Get(&o->seq);
   r.Get(&flags);
   r.Get(&o->ms);
+  r.Get(&o->start_ns);
   o->ok = (flags & kOutcomeOk) != 0;
   o->exit_code = (flags & kOutcomeExit0) != 0 ? 0 : -1;
   o->signal = 0;

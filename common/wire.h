@@ -29,6 +29,9 @@ struct OutcomeRecord {
   int32_t exit_code = -1;
   int32_t signal = 0;
   double ms = 0;
+  // When the attempt started, CLOCK_MONOTONIC (system-wide, so the master
+  // turns it into wall time with its own offset); 0 = not known.
+  uint64_t start_ns = 0;
   std::string_view reason;
   std::string_view output;
   std::string_view output_file;

@@ -53,6 +53,7 @@ TEST(WireTest, OutcomeRoundTrip) {
     in.exit_code = -12345;
     in.signal = 9;
     in.ms = 1234.5625;
+    in.start_ns = 987654321012ULL;
     in.reason = s[i];
     in.output = s[(i + 1) % s.size()];
     in.output_file = s[(i + 2) % s.size()];
@@ -66,6 +67,7 @@ TEST(WireTest, OutcomeRoundTrip) {
     EXPECT_EQ(out.exit_code, -12345);
     EXPECT_EQ(out.signal, 9);
     EXPECT_EQ(out.ms, 1234.5625);
+    EXPECT_EQ(out.start_ns, 987654321012ULL);
     EXPECT_EQ(out.reason, in.reason);
     EXPECT_EQ(out.output, in.output);
     EXPECT_EQ(out.output_file, in.output_file);
@@ -150,7 +152,7 @@ TEST(WireTest, OutcomeExitAndSignalRoundTrip) {
   plain.exit_code = 0;
   std::string payload;
   EncodeOutcome(plain, &payload);
-  EXPECT_EQ(payload.size(), 17u);
+  EXPECT_EQ(payload.size(), 25u);
 }
 
 TEST(WireTest, LogRoundTrip) {

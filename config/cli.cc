@@ -172,6 +172,8 @@ Status ParseOptions(const std::vector<std::string>& args, const std::string& ver
       cl->slurm.submit = true;
     } else if (key == "wait") {
       cl->slurm.wait = true;
+    } else if (key == "open") {
+      cl->open = true;
     } else if (key == "set") {
       const size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -557,6 +559,7 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
       break;
     case Verb::kRetry:
     case Verb::kResume:
+    case Verb::kReport:
       if (positionals.empty()) return UsageError(first + " needs a RUN_DIR", first);
       if (positionals.size() > 1) {
         return UsageError(

@@ -13,7 +13,7 @@
 
 namespace shoal {
 
-enum class Verb { kRun, kRetry, kResume, kCheck, kInit, kMerge, kSlurm, kHelp, kVersion };
+enum class Verb { kRun, kRetry, kResume, kCheck, kInit, kMerge, kSlurm, kReport, kHelp, kVersion };
 
 // shoal slurm, and shoal retry --shards: how the sbatch scripts are written.
 struct SlurmCommandLine {
@@ -31,7 +31,8 @@ struct CommandLine {
   std::string help_topic;             // verb named with --help ("run"), "settings", or ""
   std::string settings_path;          // run/check/slurm: default "settings.toml"
   bool settings_given = false;        // the user named a settings file
-  std::string run_dir;                // retry/resume
+  std::string run_dir;                // retry/resume/report
+  bool open = false;                  // report --open
   std::vector<std::string> run_dirs;  // merge: the shard run directories
   std::string merge_dir;              // merge: -o DIR
   SlurmCommandLine slurm;             // slurm, retry --shards

@@ -247,6 +247,16 @@ TEST(CliTest, DoubleDashEndsOptions) {
   EXPECT_TRUE(cl.settings_given);
 }
 
+TEST(CliTest, Report) {
+  CommandLine cl = Ok({"report", "runs/x-1"});
+  EXPECT_EQ(cl.verb, Verb::kReport);
+  EXPECT_EQ(cl.run_dir, "runs/x-1");
+  EXPECT_FALSE(cl.open);
+  EXPECT_TRUE(Ok({"report", "runs/x-1", "--open"}).open);
+  EXPECT_EQ(Error({"report"}), "report needs a RUN_DIR; see 'shoal report --help'");
+  EXPECT_EQ(Error({"run", "--open"}).substr(0, 23), "unknown option '--open'");
+}
+
 TEST(CliTest, RetryAndResume) {
   CommandLine cl = Ok({"retry", "runs/x-1", "-j", "2", "--dry-run"});
   EXPECT_EQ(cl.verb, Verb::kRetry);
@@ -303,8 +313,8 @@ TEST(CliTest, HelpAndVersion) {
   EXPECT_EQ(Ok({"--version"}).verb, Verb::kVersion);
   EXPECT_EQ(Ok({"run", "--version"}).verb, Verb::kVersion);
   EXPECT_EQ(Error({"help", "frobnicate"}),
-            "no help for 'frobnicate', the commands are run retry resume check init merge slurm; "
-            "see 'shoal --help'");
+            "no help for 'frobnicate', the commands are run retry resume check init merge slurm "
+            "report; see 'shoal --help'");
   EXPECT_EQ(std::string(kShoalVersion), "0.1.0");
 }
 

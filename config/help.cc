@@ -17,9 +17,10 @@ constexpr unsigned kCheck = VerbBit(Verb::kCheck);
 constexpr unsigned kInit = VerbBit(Verb::kInit);
 constexpr unsigned kMerge = VerbBit(Verb::kMerge);
 constexpr unsigned kSlurm = VerbBit(Verb::kSlurm);
+constexpr unsigned kReport = VerbBit(Verb::kReport);
 constexpr unsigned kRunning = kRun | kRetry | kResume;
 constexpr unsigned kSettingsVerbs = kRunning | kCheck | kSlurm;
-constexpr unsigned kAll = kSettingsVerbs | kInit | kMerge;
+constexpr unsigned kAll = kSettingsVerbs | kInit | kMerge | kReport;
 
 using G = OptionGroup;
 using A = ArgKind;
@@ -90,6 +91,10 @@ constexpr OptionSpec kOptions[] = {
      "where the merged run directory goes (required)", ""},
     {"quiet", 'q', "", false, A::kNone, G::kMerge, kMerge, "print only errors", ""},
     {"verbose", 'v', "", false, A::kNone, G::kMerge, kMerge, "print more", ""},
+    {"open", 0, "", false, A::kNone, G::kOutput, kReport,
+     "open the page with xdg-open (when there is one; else\n"
+     "print its path only)",
+     "shoal report runs/checksums-20261122-031500 --open"},
     {"quiet", 'q', "", false, A::kNone, G::kOutput, kSettingsVerbs,
      "print only errors: no progress or status lines, and no\n"
      "summary when every item succeeded (log.txt has it all)",
@@ -184,6 +189,11 @@ constexpr ExampleSpec kMergeExamples[] = {
     {"shoal merge runs/checksums-20261122-031500-slurm/shards/* -o /tmp/merged", ""},
     {"shoal merge RUN/retries/1/checksums-*-slurm/shards/* -o RUN", "a retry's shards join RUN"},
 };
+constexpr ExampleSpec kReportExamples[] = {
+    {"shoal report runs/checksums-20261122-031500", ""},
+    {"shoal report runs/checksums-20261122-031500 --open", "in the desktop's browser"},
+    {"watch -n 60 shoal report runs/checksums-20261122-031500", "a run in progress, redrawn"},
+};
 constexpr ExampleSpec kSlurmExamples[] = {
     {"shoal slurm jobs/checksums.toml --shards 16 --partition batch --time 4:00:00", ""},
     {"shoal slurm jobs/checksums.toml --shards 4 --submit --wait", ""},
@@ -261,6 +271,20 @@ constexpr VerbSpec kVerbs[] = {
      "that directory, the merged run is merged/. shoal, the settings, the input and\n"
      "output.dir must be on a file system that every node sees at the same path.",
      kSlurmExamples, "", ""},
+    {"report", Verb::kReport, "report RUN_DIR [--open]", A::kRunDir,
+     "Write RUN_DIR/report.html, one self-contained page (no JavaScript, nothing fetched):\n"
+     "throughput and failures over time, the workers' busy share over time (from\n"
+     "timeline.jsonl), a log-scale histogram of item durations with p50/p95/p99,\n"
+     "failures by reason with example items, the slowest items, the settings and\n"
+     "the run's summary, and the same numbers as JSON in <script\n"
+     "id=\"shoal-report\">. Prints the page's path.",
+     kReportExamples,
+     "It reads what is on disk: a run in progress shows its records so far. A merged\n"
+     "run gets a throughput line per shard (from the shards' timelines, which merge\n"
+     "keeps under timelines/); its other charts show the shards together. Memory\n"
+     "and time stay flat in the number of items: the records are read once, into a\n"
+     "fixed-size histogram, top list and time bins.",
+     "Options"},
     {"help", Verb::kHelp, "help [COMMAND | settings [--markdown | --man] | --man]", A::kNone,
      "Print the help of COMMAND (the same as shoal COMMAND --help), or without one\n"
      "the overview of every command. 'shoal help settings' prints every key of\n"
@@ -282,6 +306,7 @@ constexpr UsageSpec kUsages[] = {
      "write (--submit: submit) a Slurm job array over N\n"
      "shards of the input, and a job that merges them"},
     {"merge RUN_DIR... -o DIR", "merge the run directories of shards into one"},
+    {"report RUN_DIR [--open]", "write RUN_DIR/report.html: the run in charts and tables"},
     {"help COMMAND", "help for one command (also: shoal COMMAND --help)"},
     {"help settings", "every key of settings.toml: type, default, meaning"},
     {"--version", "print the version"},

@@ -1,7 +1,9 @@
 // shoal: the command line. Parses, loads settings, hands over to
 // RunJob, and is the only place that turns a result into an exit status.
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +19,7 @@
 #include "config/load.h"
 #include "master/master.h"
 #include "master/merge.h"
+#include "master/report.h"
 #include "master/resume.h"
 #include "master/retry.h"
 #include "master/run_dir.h"
@@ -107,6 +110,29 @@ int Merge(const CommandLine& cl) {
   return report->exit_code;
 }
 
+// shoal report RUN_DIR [--open]: the page, its path on stdout; --open hands
+// it to xdg-open when there is one (no shell), else the path is all.
+int Report(const CommandLine& cl) {
+  if (!std::filesystem::is_directory(cl.run_dir)) {
+    return PrintError("report: " + cl.run_dir + " is not a run directory", kExitUsage);
+  }
+  Result<std::string> page = WriteReport(cl.run_dir);
+  if (!page.ok()) return PrintError(page.status());
+  std::printf("%s\n", page->c_str());
+  std::fflush(stdout);
+  if (!cl.open) return kExitOk;
+  const char* argv[] = {"xdg-open", page->c_str(), nullptr};
+  pid_t pid = 0;
+  if (::posix_spawnp(&pid, "xdg-open", nullptr, nullptr, const_cast<char* const*>(argv), environ) !=
+      0) {
+    std::fprintf(stderr, "shoal: no xdg-open here: open %s in a browser\n", page->c_str());
+    return kExitOk;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return kExitOk;
+}
+
 // retry --shard K/N (or --set input.shard=K/N): one shard of a retry.
 bool GivesShard(const std::vector<Override>& overrides) {
   return std::any_of(overrides.begin(), overrides.end(),
@@ -119,7 +145,8 @@ bool GivesShard(const std::vector<Override>& overrides) {
 Result<int> RunOneLine(const CommandLine& cl, std::string* stored) {
   if (cl.items_path == "-" && cl.items.empty() && ::isatty(0)) {
     // A mistyped command ("shoal rnu") lands here too: say so.
-    std::vector<std::string> verbs{"run", "retry", "resume", "check", "init", "merge", "slurm"};
+    std::vector<std::string> verbs{"run",  "retry", "resume", "check",
+                                   "init", "merge", "slurm",  "report"};
     const std::string guess = DidYouMean(cl.command.front(), verbs);
     return Status::Error("no items: give them after ::: (shoal " + cl.command.front() +
                          " ... ::: a b c), in a file with :::: FILE, or on stdin" +
@@ -300,6 +327,8 @@ int Main(int argc, char** argv) {
     }
     case Verb::kMerge:
       return Merge(*cl);
+    case Verb::kReport:
+      return Report(*cl);
     case Verb::kRetry: {
       if (cl->slurm.shards > 0) {
         return ExitStatusOf(RetryOnSlurmJob(cl->run_dir, cl->overrides, cl->slurm, cl->quiet));

@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <tuple>
 
 #include "common/fd.h"
 #include "config/cli.h"
@@ -32,6 +33,7 @@
 #include "master/run_state.h"
 #include "master/scheduler.h"
 #include "master/supervisor.h"
+#include "master/timeline.h"
 
 namespace shoal {
 namespace {
@@ -74,6 +76,8 @@ class Master {
   ProgressCounts Counts(uint64_t now) const;
   void Tick(uint64_t now);
   void MaybeFlush(bool force);
+  // A line of timeline.jsonl for `now`, written at once (one a second).
+  void WriteTimeline(uint64_t now);
   int Summarize();
 
   const Settings& s_;
@@ -92,6 +96,8 @@ class Master {
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<InputCounter> counter_;
   RateMeter rate_{0};
+  Timeline timeline_{0};
+  RecordFile timeline_file_;
   std::string settings_toml_;                 // the effective settings, as the workers read them
   Settings effective_;                        // the same, parsed (field names filled in)
   RunState state_;                            // what run.json says
@@ -198,7 +204,7 @@ int Master::WaitTimeoutMs() const {
   // The scheduler's next deadline, the next progress redraw or status line.
   uint64_t due =
       std::min({scheduler_->NextDeadlineNs(), progress_ ? progress_->next_due_ns() : UINT64_MAX,
-                next_status_ns_ != 0 ? next_status_ns_ : UINT64_MAX});
+                next_status_ns_ != 0 ? next_status_ns_ : UINT64_MAX, timeline_.next_due_ns()});
   if (due != UINT64_MAX) {
     uint64_t wait_ns = due - std::min(now, due);
     ms = std::min<int64_t>(ms, static_cast<int64_t>((wait_ns + 999'999) / 1'000'000));
@@ -218,13 +224,43 @@ ProgressCounts Master::Counts(uint64_t now) const {
     c.seen = std::max(c.seen, counter_->total());
     c.total_known = true;
   }
+  if (stats.failed > 0) {
+    auto reasons = stats.reasons.Sorted();
+    if (!reasons.empty()) std::tie(c.top_reason, c.top_reason_count) = reasons.front();
+  }
   c.rate = rate_.Rate(now, finished);
   c.elapsed_s = static_cast<double>(now - std::min(now, start_ns_)) / 1e9;
   return c;
 }
 
+double CpuSeconds(const rusage& r) {
+  return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
+         static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
+}
+
+void Master::WriteTimeline(uint64_t now) {
+  const Scheduler& sched = *scheduler_;
+  const RunStats& stats = sched.stats();
+  TimelineSample sample;
+  sample.done = stats.finished();
+  sample.ok = stats.ok;
+  sample.failed = stats.failed;
+  sample.retried = stats.retried;
+  sample.in_flight = sched.in_flight();
+  sample.seen = input_.source->seen();
+  sample.busy = scheduler_->TakeBusyShares(now);
+  struct rusage self {};
+  ::getrusage(RUSAGE_SELF, &self);
+  sample.cpu_master_s = CpuSeconds(self);
+  timeline_.Append(now, clock_.UnixMs(now), sample, timeline_file_.buffer());
+  // A second's line is worth a write of its own: a run in progress shows it.
+  // A failed write only costs the timeline, never the run.
+  (void)timeline_file_.Flush();
+}
+
 void Master::Tick(uint64_t now) {
   rate_.Add(now, scheduler_->stats().finished());
+  if (timeline_.Due(now)) WriteTimeline(now);
   bool status_due = next_status_ns_ != 0 && now >= next_status_ns_;
   if (!status_due && (!progress_ || now < progress_->next_due_ns())) return;
   ProgressCounts c = Counts(now);
@@ -334,15 +370,13 @@ int Master::Summarize() {
   stats.ok -= lost_ok;
   stats.failed -= lost_failed;
   uint64_t now = clock_.NowNs();
+  WriteTimeline(now);  // the last line: a run shorter than a second has one too
   double secs = static_cast<double>(now - start_ns_) / 1e9;
   struct rusage self {
   }, children{};
   ::getrusage(RUSAGE_SELF, &self);
   ::getrusage(RUSAGE_CHILDREN, &children);
-  auto cpu = [](const rusage& r) {
-    return static_cast<double>(r.ru_utime.tv_sec + r.ru_stime.tv_sec) +
-           static_cast<double>(r.ru_utime.tv_usec + r.ru_stime.tv_usec) / 1e6;
-  };
+  const auto cpu = CpuSeconds;
   const Scheduler& sched = *scheduler_;
   RunTotals totals;
   totals.wall_s = secs;
@@ -419,6 +453,10 @@ int Master::Summarize() {
     for (const std::string& l : TerminalSummary(stats, totals, ending)) {
       std::fprintf(stderr, "%s\n", l.c_str());
     }
+    if (!options_.quiet) {
+      std::fprintf(stderr, "shoal: the run as a page (report.html):\nshoal:   %s\n",
+                   ShellCommand(ending.program, "report", ending.run_dir, ending.cwd).c_str());
+    }
   }
   return code;
 }
@@ -474,6 +512,8 @@ Result<int> Master::Run() {
   records_ = std::make_unique<RunFiles>(run_, window_.get(), progress_.get(), options_.quiet,
                                         window_ ? nullptr : print_.get());
   rate_ = RateMeter(start_ns_);
+  timeline_ = Timeline(start_ns_);
+  if (st.ok()) st = timeline_file_.Open(run_.path() + "/" + kTimelineFile);
   next_status_ns_ = every_ns > 0 ? start_ns_ + every_ns : 0;
   if (st.ok()) st = SetUpLoop();
   if (!scheduler_) {

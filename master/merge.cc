@@ -23,6 +23,7 @@
 #include "master/run_dir.h"
 #include "master/run_state.h"
 #include "master/shard.h"
+#include "master/timeline.h"
 
 namespace shoal {
 
@@ -329,6 +330,7 @@ class Merger {
     if (st.ok()) st = CopyFailed();
     if (st.ok() && report_.duplicates > 0) st = DescribeDuplicates();
     if (st.ok()) st = LinkFiles();
+    if (st.ok()) st = CopyTimelines();
     if (st.ok()) st = WriteLog();
     // Last: the merged run.json says ended once everything else is written.
     if (st.ok()) st = WriteMergedState(started);
@@ -427,6 +429,12 @@ class Merger {
     if (!st.ok()) return st;
     const bool tsv = ok && tsv_;
     const bool indexed = !ok || indexed_results_;
+    // One header for a new merged file (a join appends to the run's, which
+    // has its own); each shard's is passed over.
+    if (tsv && indexed && !join_) {
+      out.Append(kTsvHeader);
+      out.Append("\n");
+    }
     for (const Shard& shard : shards_) {
       const std::string path = shard.dir + "/" + name;
       bool torn = false;
@@ -435,6 +443,7 @@ class Merger {
       st = ForEachLine(path, '\n', /*cut_torn=*/false, &torn, [&](std::string_view line) {
         ++line_no;
         if (!bad.ok()) return;
+        if (tsv && indexed && line_no == 1 && line == kTsvHeader) return;
         if (indexed) {
           if (!ReadKey(line, tsv)) {
             bad = Status::Error(path + ":" + std::to_string(line_no) +
@@ -461,6 +470,29 @@ class Merger {
       if (!st.ok()) return st;
     }
     return out.Flush();
+  }
+
+  // Each shard's timeline.jsonl as timelines/shard-K.jsonl: the merged run
+  // keeps one line a second per shard, which `shoal report` draws per shard.
+  Status CopyTimelines() {
+    for (const Shard& shard : shards_) {
+      const std::string from = shard.dir + "/" + kTimelineFile;
+      if (!fs::exists(from)) continue;
+      std::error_code ec;
+      fs::create_directories(out_dir_ + "/" + kShardTimelinesDir, ec);
+      RecordFile out;
+      Status st = out.Open(out_dir_ + "/" + kShardTimelinesDir + "/shard-" +
+                           std::to_string(shard.spec.index) + ".jsonl");
+      if (!st.ok()) return st;
+      bool torn = false;
+      st = ForEachLine(from, '\n', /*cut_torn=*/false, &torn, [&](std::string_view line) {
+        out.Append(line);
+        out.Append("\n");
+      });
+      if (st.ok()) st = out.Flush();
+      if (!st.ok()) return st;
+    }
+    return Status::Ok();
   }
 
   Status CopyFailed() {

@@ -75,8 +75,12 @@ std::string FormatStatusLine(const ProgressCounts& c) {
 
 std::string FormatLiveLine(const ProgressCounts& c, int width) {
   std::string counts;
-  std::string tail = " | " + std::to_string(c.failed) + " failed | " + FormatRate(c.rate) +
-                     "/s | " + FormatSeconds(c.elapsed_s);
+  std::string tail = " | " + std::to_string(c.failed) + " failed";
+  if (c.failed > 0 && !c.top_reason.empty()) {
+    // Cut so that the rate and the times still fit on a usual terminal.
+    tail += " (" + c.top_reason.substr(0, 24) + " x" + std::to_string(c.top_reason_count) + ")";
+  }
+  tail += " | " + FormatRate(c.rate) + "/s | " + FormatSeconds(c.elapsed_s);
   double eta = EtaSeconds(c);
   if (eta >= 0) tail += " | ETA " + FormatSeconds(eta);
 

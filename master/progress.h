@@ -23,6 +23,10 @@ struct ProgressCounts {
   bool total_known = false;  // the input is read to its end: `seen` is the total
   double rate = 0;           // items per second, recently
   double elapsed_s = 0;      // since this run started
+  // The most frequent failure reason of this run and how many had it; ""
+  // when none failed. The live line shows it beside the failed count.
+  std::string top_reason;
+  uint64_t top_reason_count = 0;
 };
 
 // "12s", "2m05s", "1h02m", "3d04h".
@@ -37,6 +41,8 @@ std::string FormatStatusLine(const ProgressCounts& c);
 // The live line, at most width - 1 columns (the last column would wrap on some
 // terminals), for example
 //   "[#######.............] 1234/5000 24% | 3 failed | 250/s | 12s | ETA 15s"
+// with failures, the top reason beside their count:
+//   "[####.........] 1234/5000 24% | 3 failed (exit 1 x2) | 250/s | 12s | ETA 15s"
 //   "1234 done, seen 1300 | 3 failed | 250/s | 12s"
 std::string FormatLiveLine(const ProgressCounts& c, int width);
 

@@ -75,6 +75,17 @@ TEST(FormatLiveLine, NoBarWhileTheTotalIsUnknown) {
   EXPECT_EQ(FormatLiveLine(c, 80), "7 done, seen 9 | 1 failed | 3.00/s | 4.0s");
 }
 
+TEST(FormatLiveLine, FailuresShowTheirTopReason) {
+  ProgressCounts c = Known(7, 3, 9, 3, 4);
+  c.total_known = false;
+  c.top_reason = "exit 1";
+  c.top_reason_count = 2;
+  EXPECT_EQ(FormatLiveLine(c, 80), "7 done, seen 9 | 3 failed (exit 1 x2) | 3.00/s | 4.0s");
+  c.top_reason = "not found: a-very-long-program-name-indeed";
+  EXPECT_EQ(FormatLiveLine(c, 120),
+            "7 done, seen 9 | 3 failed (not found: a-very-long-p x2) | 3.00/s | 4.0s");
+}
+
 TEST(FormatLiveLine, NarrowTerminalDropsTheBar) {
   std::string line = FormatLiveLine(Known(1, 0, 2, 1, 1), 40);
   EXPECT_EQ(line.find('['), std::string::npos) << line;

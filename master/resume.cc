@@ -52,6 +52,7 @@ Status ScanRecords(const std::string& run_dir, const Settings& settings, LineSca
     uint64_t line_no = 0;
     Status st = ScanLines(path, '\n', ok ? results_scan : errors_scan, [&](std::string_view line) {
       ++line_no;
+      if (ok && tsv && line_no == 1 && line == kTsvHeader) return;  // the columns, no record
       bool read = ok && tsv ? ReadTsvRecordKey(line, &key) : reader.Read(line, &key);
       if (!read) {
         if (bad_line->empty()) *bad_line = path + ":" + std::to_string(line_no);

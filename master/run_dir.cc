@@ -217,6 +217,10 @@ Status RunDirectory::Create(const Settings& settings, InputKind kind,
   st = settings_file.Flush();
   if (!st.ok()) return st;
   st = OpenFiles();
+  if (st.ok() && format_ == OutputFormat::kTsv && !sha256_sums_) {
+    results_.Append(kTsvHeader);
+    results_.Append("\n");
+  }
   if (st.ok() && !settings.input.shard.empty()) {
     Log(ShardLogLine(settings.input.shard, ::getenv));
   }
@@ -317,6 +321,29 @@ void AppendTsvField(std::string* out, std::string_view s) {
   }
 }
 
+// "start_ms" (Unix ms) beside "ms", then the earlier attempts of an item
+// tried again: the report rebuilds throughput over time from them.
+void AppendTimes(JsonObject& o, const RunDirectory::Finished& f) {
+  o.Double("ms", f.ms, 3);
+  if (f.start_ms >= 0) o.Int("start_ms", f.start_ms);
+  if (f.history.empty()) return;
+  std::string history = "[";
+  for (const AttemptRecord& a : f.history) {
+    if (history.size() > 1) history.push_back(',');
+    JsonObject h(&history);
+    h.Bytes("reason", a.reason);
+    if (a.ms < 0) {
+      h.Null("ms");
+    } else {
+      h.Double("ms", a.ms, 3);
+    }
+    if (a.start_ms >= 0) h.Int("start_ms", a.start_ms);
+    h.End();
+  }
+  history.push_back(']');
+  o.Raw("history", history);
+}
+
 }  // namespace
 
 void RunDirectory::FormatSuccess(const Finished& f, std::string* out) const {
@@ -351,6 +378,10 @@ void RunDirectory::FormatSuccess(const Finished& f, std::string* out) const {
     out->append(std::to_string(f.exit_code));
     out->push_back('\t');
     AppendTsvField(out, f.output_file.empty() ? f.output : f.output_file);
+    char times[48];
+    int n = std::snprintf(times, sizeof times, "\t%.3f\t%lld", f.ms,
+                          static_cast<long long>(f.start_ms));
+    out->append(times, static_cast<size_t>(n));
     out->push_back('\n');
     return;
   }
@@ -358,7 +389,8 @@ void RunDirectory::FormatSuccess(const Finished& f, std::string* out) const {
   JsonObject o(out);
   o.Int("index", static_cast<int64_t>(f.index)).Bytes("item", f.item).Bytes("status", "ok");
   if (f.exit_code >= 0) o.Int("exit", f.exit_code);
-  o.Int("attempts", f.attempts).Int("worker", f.worker).Double("ms", f.ms, 3);
+  o.Int("attempts", f.attempts).Int("worker", f.worker);
+  AppendTimes(o, f);
   if (f.http_status != 0) {
     o.Int("http_status", f.http_status).Int("bytes", static_cast<int64_t>(f.bytes));
   }
@@ -380,7 +412,8 @@ void RunDirectory::FormatFailure(const Finished& f, std::string* errors,
   o.Bytes("reason", f.reason);
   if (f.exit_code >= 0) o.Int("exit", f.exit_code);
   if (f.signal > 0) o.Int("signal", f.signal);
-  o.Int("attempts", f.attempts).Int("worker", f.worker).Double("ms", f.ms, 3);
+  o.Int("attempts", f.attempts).Int("worker", f.worker);
+  AppendTimes(o, f);
   if (f.http_status != 0) {
     o.Int("http_status", f.http_status).Int("bytes", static_cast<int64_t>(f.bytes));
   }

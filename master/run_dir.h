@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -70,6 +71,14 @@ inline bool FailedListCanHold(std::string_view item, char separator, bool csv_re
   return item.find(separator) == std::string_view::npos || (csv_records && separator == '\n');
 }
 
+// An earlier attempt of an item that was tried again: in its final
+// record's "history", oldest first (at most job.retries of them).
+struct AttemptRecord {
+  std::string reason;
+  double ms = -1;         // < 0: no duration (its worker died)
+  int64_t start_ms = -1;  // Unix ms; < 0: not known
+};
+
 class RunDirectory {
  public:
   // Makes <output.dir>/<job.name>-<YYYYmmdd-HHMMSS>[-N]/ (N when the name is
@@ -104,6 +113,11 @@ class RunDirectory {
     // output.print: all of a stderr longer than its tail, a file under the
     // run directory that only the printing reads; "" = none.
     std::string_view stderr_file = {};
+    // When the last attempt started, Unix ms (-1: none). An attempt whose
+    // worker died, or that never reached a worker, has no start of its own:
+    // it is when the item was handed out, or failed.
+    int64_t start_ms = -1;
+    std::span<const AttemptRecord> history = {};  // earlier attempts
   };
   // A results record (jsonl or tsv).
   void RecordSuccess(const Finished& f) { FormatSuccess(f, results_.buffer()); }
@@ -233,6 +247,12 @@ Status CutTornTail(const std::string& path, const LineScan& scan);
 // ScanLines, then with cut_torn CutTornTail; *torn says whether there was one.
 Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool* torn,
                    const std::function<void(std::string_view)>& on_line);
+
+// The first line of results.tsv (not the sha256 handler's, which stays
+// sha256sum's own format, no header, so that `sha256sum -c` reads it):
+// the columns of every line after it. ms is the item's duration, start_ms
+// when it started (Unix ms), as in results.jsonl.
+inline constexpr std::string_view kTsvHeader = "index\titem\tstatus\texit\toutput\tms\tstart_ms";
 
 // The results file name for a format: results.jsonl or results.tsv.
 const char* ResultsFileName(OutputFormat format);

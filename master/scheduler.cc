@@ -32,6 +32,7 @@ Scheduler::Scheduler(const Settings& settings, int workers, ItemSource& source, 
       limits_(limits),
       slots_(static_cast<size_t>(workers_)) {
   last_progress_ns_ = clock_.NowNs();
+  busy_mark_ns_ = last_progress_ns_;
   // Checked when the settings were loaded: a rate that does not parse here
   // was not loaded from a file, and means none.
   Result<uint64_t> interval = ParseRateInterval(s_.job.rate);
@@ -163,7 +164,8 @@ bool Scheduler::Feed() {
       TaskRecord task{next_seq_ + 1, p.index, p.attempt, p.item};
       switch (pool_.Offer(static_cast<int>(i), task)) {
         case OfferResult::kTooLong:
-          Fail(p.index, p.item, p.attempt - 1, 0, "item too long for the task ring", nullptr);
+          Fail(p.index, p.item, p.attempt - 1, 0, "item too long for the task ring", nullptr, 0,
+               p.history);
           continue;
         case OfferResult::kFull:
           retry_.push_front(std::move(p));
@@ -175,7 +177,8 @@ bool Scheduler::Feed() {
       TookTurn(now);
       more = HandOutAllowed(now);
       if (w.outstanding == 0) w.active_ns = now;  // idle until now: not stuck
-      w.inflight.push_back({next_seq_, p.index, p.attempt, std::move(p.item)});
+      w.inflight.push_back(
+          {next_seq_, p.index, p.attempt, std::move(p.item), false, now, std::move(p.history)});
       ++w.outstanding;
       w.unpublished = true;
     }
@@ -240,6 +243,11 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
   --w.outstanding;
   ++w.outcomes;
   avg_item_ms_ = avg_item_ms_ < 0 ? o.ms : 0.9 * avg_item_ms_ + 0.1 * o.ms;
+  if (o.start_ns != 0) {  // the part of it after the last busy sample
+    const uint64_t end = o.start_ns + static_cast<uint64_t>(std::max(o.ms, 0.0) * 1e6);
+    const uint64_t from = std::max(o.start_ns, busy_mark_ns_);
+    if (end > from) w.busy_ns += end - from;
+  }
   // A service that says when to come back (a 429 or 503 with Retry-After)
   // means every call, not only this one: the other items wait too.
   if (!o.ok && o.retry_after_ms > 0 && stop_signal_ == 0) {
@@ -249,7 +257,7 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
     Record(true,
            {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
             o.output, o.output_file, o.stderr_tail, o.output_json, o.http_status, o.bytes,
-            o.stderr_file},
+            o.stderr_file, StartMs(&o, it->fed_ns), it->history},
            o.ms);
   } else if (stop_signal_ != 0) {
     // Ended during an interrupt, most likely by it (forwarded, or reaching
@@ -260,9 +268,9 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
                  ") during the interrupt; no record, resume runs it again");
   } else if (!o.final && it->attempt <= static_cast<uint32_t>(s_.job.retries) &&
              (!stopping_ || halted_)) {
-    Retry(it->index, it->attempt, std::move(it->item), o.reason, o.retry_after_ms);
+    Retry(*it, {std::string(o.reason), o.ms, StartMs(&o, it->fed_ns)}, o.retry_after_ms);
   } else {
-    Fail(it->index, it->item, it->attempt, slot + 1, o.reason, &o);
+    Fail(it->index, it->item, it->attempt, slot + 1, o.reason, &o, it->fed_ns, it->history);
   }
   while (!w.inflight.empty() && w.inflight.front().done) w.inflight.pop_front();
 }
@@ -273,6 +281,24 @@ void Scheduler::OnLog(int slot, const LogRecord& log) {
   line += ": ";
   line.append(log.text);
   records_.Log(line);
+}
+
+std::vector<double> Scheduler::TakeBusyShares(uint64_t now_ns) {
+  const uint64_t span = now_ns - std::min(now_ns, busy_mark_ns_);
+  std::vector<double> shares(slots_.size(), 0.0);
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    Slot& w = slots_[i];
+    uint64_t busy = w.busy_ns;
+    if (w.running) {
+      const WorkerState st = pool_.State(static_cast<int>(i));
+      const uint64_t from = std::max(st.start_ns, busy_mark_ns_);
+      if (st.seq != 0 && st.start_ns != 0 && now_ns > from) busy += now_ns - from;
+    }
+    if (span > 0) shares[i] = std::min(1.0, static_cast<double>(busy) / static_cast<double>(span));
+    w.busy_ns = 0;
+  }
+  busy_mark_ns_ = now_ns;
+  return shares;
 }
 
 void Scheduler::OnOutput(int slot, const OutputRecord& output) {
@@ -286,9 +312,17 @@ void Scheduler::EndRound() {
   progressed_ = false;
 }
 
+int64_t Scheduler::StartMs(const OutcomeRecord* o, uint64_t fed_ns) const {
+  if (o != nullptr && o->start_ns != 0) return clock_.UnixMs(o->start_ns);
+  return clock_.UnixMs(fed_ns != 0 ? fed_ns : clock_.NowNs());
+}
+
 void Scheduler::Fail(uint64_t index, std::string_view item, uint32_t attempts, int worker,
-                     std::string_view reason, const OutcomeRecord* o) {
+                     std::string_view reason, const OutcomeRecord* o, uint64_t start_ns,
+                     std::span<const AttemptRecord> history) {
   RunDirectory::Finished f{index, item, attempts, worker, 0, -1, 0, reason, {}, {}, {}};
+  f.start_ms = StartMs(o, start_ns);
+  f.history = history;
   if (o != nullptr) {
     f.ms = o->ms;
     f.exit_code = o->exit_code;
@@ -327,8 +361,10 @@ uint64_t Scheduler::BackoffMs(uint32_t next_attempt) const {
   return std::min(ms, std::max(cap, delay));
 }
 
-void Scheduler::Retry(uint64_t index, uint32_t failed_attempt, std::string item,
-                      std::string_view reason, uint32_t at_least_ms) {
+void Scheduler::Retry(InFlight& f, AttemptRecord failed, uint32_t at_least_ms) {
+  const uint64_t index = f.index;
+  const uint32_t failed_attempt = f.attempt;
+  const std::string_view reason = failed.reason;
   std::string what = "item " + std::to_string(index) + " attempt " +
                      std::to_string(failed_attempt) + " failed (" + std::string(reason) + ")";
   if (halted_) {
@@ -340,7 +376,8 @@ void Scheduler::Retry(uint64_t index, uint32_t failed_attempt, std::string item,
   ++stats_.retried;
   // A service that said when to come back (Retry-After) is not called sooner.
   uint64_t delay_ms = std::max<uint64_t>(BackoffMs(failed_attempt + 1), at_least_ms);
-  Pending p{index, failed_attempt + 1, std::move(item)};
+  Pending p{index, failed_attempt + 1, std::move(f.item), std::move(f.history)};
+  p.history.push_back(std::move(failed));
   if (delay_ms == 0) {
     records_.Log(what + "; retrying");
     retry_.push_back(std::move(p));

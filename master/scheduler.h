@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -158,12 +159,18 @@ class Scheduler final : public WorkerEvents {
   size_t in_flight() const;
   // Items per worker queue that Feed aims for (adaptive unless queue.batch).
   size_t Depth() const;
+  // Per worker slot, the share of the time since the last call (or since
+  // the scheduler was made) it spent running an item, 0..1: for the
+  // timeline. Finished attempts count with their worker's own start and
+  // duration, a running one up to `now_ns`.
+  std::vector<double> TakeBusyShares(uint64_t now_ns);
 
  private:
   struct Pending {
     uint64_t index;
     uint32_t attempt;
     std::string item;
+    std::vector<AttemptRecord> history;  // its failed attempts (retries only)
   };
   // A retry waiting out its backoff; delayed_ is a min-heap on (ready_ns, order).
   struct Delayed {
@@ -182,6 +189,8 @@ class Scheduler final : public WorkerEvents {
     uint32_t attempt;
     std::string item;
     bool done = false;
+    uint64_t fed_ns = 0;  // when it was handed out
+    std::vector<AttemptRecord> history;
   };
   struct Slot {
     int pid = 0;
@@ -198,6 +207,7 @@ class Scheduler final : public WorkerEvents {
     uint64_t seen_seq = 0;       // the task it was running when last looked at
     uint64_t outcomes = 0;       // outcomes it delivered
     uint64_t seen_outcomes = 0;  // ... as counted when last looked at
+    uint64_t busy_ns = 0;        // running items since busy_mark_ns_ (TakeBusyShares)
   };
 
   Status StartSlot(int slot);
@@ -205,14 +215,20 @@ class Scheduler final : public WorkerEvents {
   bool CanReadInput() const;
   bool RoomToFeed() const;
   bool AllWorkersGone() const;
+  // `start_ns`: when the failed attempt started (0 = now); `history`: the
+  // item's earlier attempts.
   void Fail(uint64_t index, std::string_view item, uint32_t attempts, int worker,
-            std::string_view reason, const OutcomeRecord* o);
+            std::string_view reason, const OutcomeRecord* o, uint64_t start_ns = 0,
+            std::span<const AttemptRecord> history = {});
   void Record(bool ok, const RunDirectory::Finished& f, double ms);
   // Another attempt after a failed one, once its backoff has passed; none
   // while halting (the item is left for resume).
   // Not sooner than at_least_ms (a service's Retry-After).
-  void Retry(uint64_t index, uint32_t failed_attempt, std::string item, std::string_view reason,
-             uint32_t at_least_ms = 0);
+  // `f` is the failed attempt, `failed` what the item's record will say of it.
+  void Retry(InFlight& f, AttemptRecord failed, uint32_t at_least_ms = 0);
+  // An attempt's start as the records say it: the worker's stamp when there
+  // is one, else when the master handed it out.
+  int64_t StartMs(const OutcomeRecord* o, uint64_t fed_ns) const;
   uint64_t BackoffMs(uint32_t next_attempt) const;
   void CheckHalt();
   void CheckTimeouts(uint64_t now);
@@ -256,6 +272,7 @@ class Scheduler final : public WorkerEvents {
   uint64_t retrying_ = 0;  // items between a failed attempt and their next outcome
   uint64_t worker_deaths_ = 0;
   double avg_item_ms_ = -1;
+  uint64_t busy_mark_ns_ = 0;      // the last TakeBusyShares
   uint64_t last_progress_ns_ = 0;  // when an item last finished (or the run started)
   bool progressed_ = false;        // an item finished since EndRound
   int start_failures_ = 0;         // consecutive workers that died before getting ready

@@ -21,10 +21,15 @@ namespace {
 
 constexpr uint64_t kMs = 1'000'000;
 constexpr uint64_t kSec = 1'000 * kMs;
+constexpr int64_t kUnixEpochMs = 1'800'000'000'000;
 
 class FakeClock final : public Clock {
  public:
   uint64_t NowNs() const override { return now_; }
+  // Unix time: a fixed epoch plus the clock's time.
+  int64_t UnixMs(uint64_t ns) const override {
+    return kUnixEpochMs + static_cast<int64_t>(ns / kMs);
+  }
   void Advance(uint64_t ns) { now_ += ns; }
 
  private:
@@ -89,6 +94,8 @@ class FakeRecorder final : public RunRecorder {
     uint32_t attempts;
     int worker;
     std::string reason;
+    int64_t start_ms;
+    std::vector<AttemptRecord> history;
   };
   void Succeeded(const RunDirectory::Finished& f) override { ok.push_back(Of(f)); }
   void Failed(const RunDirectory::Finished& f) override { failed.push_back(Of(f)); }
@@ -112,7 +119,13 @@ class FakeRecorder final : public RunRecorder {
 
  private:
   static Record Of(const RunDirectory::Finished& f) {
-    return {f.index, std::string(f.item), f.attempts, f.worker, std::string(f.reason)};
+    return {f.index,
+            std::string(f.item),
+            f.attempts,
+            f.worker,
+            std::string(f.reason),
+            f.start_ms,
+            {f.history.begin(), f.history.end()}};
   }
 };
 
@@ -323,6 +336,66 @@ TEST_F(SchedulerTest, RetriesWaitOutADoublingBackoffCappedByRetryDelayMax) {
   EXPECT_EQ(records_.failed[0].reason, "exit 7");
   EXPECT_EQ(sched_->stats().retried, 4u);
   EXPECT_TRUE(sched_->WorkDone());
+}
+
+TEST_F(SchedulerTest, ARecordHoldsItsStartAndTheAttemptsBeforeIt) {
+  s_.job.retries = 2;
+  Start(1, Items(1));
+  sched_->Feed();
+  const uint64_t t0 = clock_.NowNs();
+  OutcomeRecord first = Failed(Last(0).seq, "exit 3");
+  first.start_ns = t0 + 2 * kMs;  // the worker's own stamp
+  first.ms = 5;
+  clock_.Advance(10 * kMs);
+  sched_->OnOutcome(0, first);
+  ASSERT_TRUE(sched_->Feed());
+  // The second attempt's worker dies: no stamp of its own, so the record
+  // says when it was handed out.
+  const uint64_t fed_second = clock_.NowNs();
+  clock_.Advance(20 * kMs);
+  Exit(0, SIGKILL, true, Last(0).seq);
+  ASSERT_TRUE(sched_->Feed());
+  OutcomeRecord third = Ok(Last(0).seq, 7);
+  third.start_ns = clock_.NowNs() + kMs;
+  sched_->OnOutcome(0, third);
+  ASSERT_EQ(records_.ok.size(), 1u);
+  const FakeRecorder::Record& r = records_.ok[0];
+  EXPECT_EQ(r.attempts, 3u);
+  EXPECT_EQ(r.start_ms, clock_.UnixMs(third.start_ns));
+  ASSERT_EQ(r.history.size(), 2u);
+  EXPECT_EQ(r.history[0].reason, "exit 3");
+  EXPECT_EQ(r.history[0].ms, 5);
+  EXPECT_EQ(r.history[0].start_ms, clock_.UnixMs(first.start_ns));
+  EXPECT_EQ(r.history[1].reason, "worker died: signal 9");
+  EXPECT_LT(r.history[1].ms, 0);  // no duration: its worker died
+  EXPECT_EQ(r.history[1].start_ms, clock_.UnixMs(fed_second));
+}
+
+TEST_F(SchedulerTest, BusySharesCountFinishedAndRunningItems) {
+  Start(2, Items(2));
+  const uint64_t mark = clock_.NowNs();
+  sched_->Feed();
+  // Slot 0 ran an item for the first half second; slot 1 has been running
+  // one for the last quarter.
+  OutcomeRecord done = Ok(Last(0).seq, 500);
+  done.start_ns = mark;
+  clock_.Advance(kSec);
+  sched_->OnOutcome(0, done);
+  pool_.running[1] = WorkerState{true, Last(1).seq, mark + 3 * kSec / 4};
+  std::vector<double> shares = sched_->TakeBusyShares(clock_.NowNs());
+  ASSERT_EQ(shares.size(), 2u);
+  EXPECT_DOUBLE_EQ(shares[0], 0.5);
+  EXPECT_DOUBLE_EQ(shares[1], 0.25);
+  // The next second: slot 1's item ran through it, and only the part after
+  // the last sample counts once it finishes.
+  clock_.Advance(kSec);
+  OutcomeRecord later = Ok(Last(1).seq, 1250);
+  later.start_ns = mark + 3 * kSec / 4;
+  sched_->OnOutcome(1, later);
+  pool_.running.erase(1);
+  shares = sched_->TakeBusyShares(clock_.NowNs());
+  EXPECT_DOUBLE_EQ(shares[0], 0.0);
+  EXPECT_DOUBLE_EQ(shares[1], 1.0);
 }
 
 TEST_F(SchedulerTest, ARetryWithoutDelayIsFedAtOnceAndASuccessEndsIt) {

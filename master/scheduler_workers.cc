@@ -84,12 +84,12 @@ void Scheduler::OnWorkerExit(int slot, const WorkerExit& exit) {
     if (started) {
       std::string reason = f->seq == w.killed_for_timeout ? "timeout" : "worker died: " + how;
       if (f->attempt <= static_cast<uint32_t>(s_.job.retries)) {
-        Retry(f->index, f->attempt, std::move(f->item), reason);
+        Retry(*f, {reason, -1, StartMs(nullptr, f->fed_ns)});
       } else {
-        Fail(f->index, f->item, f->attempt, slot + 1, reason, nullptr);
+        Fail(f->index, f->item, f->attempt, slot + 1, reason, nullptr, f->fed_ns, f->history);
       }
     } else {
-      retry_.push_front({f->index, f->attempt, std::move(f->item)});
+      retry_.push_front({f->index, f->attempt, std::move(f->item), std::move(f->history)});
     }
   }
   w.inflight.clear();

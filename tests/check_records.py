@@ -76,6 +76,15 @@ def check(record, kind):
             raise Invalid(f"{key} must be an integer, got {record[key]!r}")
     if "ms" in record and (not isinstance(record["ms"], (int, float)) or isinstance(record["ms"], bool)):
         raise Invalid(f"ms must be a number, got {record['ms']!r}")
+    if "start_ms" in record and not is_int(record["start_ms"]):
+        raise Invalid(f"start_ms must be an integer (Unix ms), got {record['start_ms']!r}")
+    history = record.get("history", [])
+    if not isinstance(history, list) or len(history) >= max(attempts, 1):
+        raise Invalid(f"history must list fewer attempts than attempts, got {history!r}")
+    for h in history:
+        if not isinstance(h, dict) or not isinstance(h.get("reason"), str) or \
+                not (h.get("ms") is None or isinstance(h.get("ms"), (int, float))):
+            raise Invalid(f"a history entry needs a reason and ms, got {h!r}")
 
 
 def text(value):

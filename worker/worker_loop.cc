@@ -57,7 +57,7 @@ class Worker : public LogSink {
                     handler.fields(), &splitter);
       Outcome outcome = handler.Run(paths_, *this);
       double ms = static_cast<double>(MonotonicNanos() - start) / 1e6;
-      PublishOutcome(task.seq, outcome, ms);
+      PublishOutcome(task.seq, outcome, ms, start);
       ch_.control->current_seq.store(0, std::memory_order_release);
       current_seq_ = 0;
       current_index_ = 0;
@@ -244,7 +244,8 @@ class Worker : public LogSink {
                            [&](const Running& r) { return r.seq == c.tag && !r.done; });
     if (it == running_.end()) return;  // cannot happen: every tag was started here
     it->done = true;
-    PublishOutcome(c.tag, c.outcome, static_cast<double>(MonotonicNanos() - it->start_ns) / 1e6);
+    PublishOutcome(c.tag, c.outcome, static_cast<double>(MonotonicNanos() - it->start_ns) / 1e6,
+                   it->start_ns);
     unannounced_ = true;
     if (it != running_.begin()) return;
     while (!running_.empty() && running_.front().done) running_.pop_front();
@@ -302,9 +303,10 @@ class Worker : public LogSink {
     }
   }
 
-  void PublishOutcome(uint64_t seq, const Outcome& o, double ms) {
+  void PublishOutcome(uint64_t seq, const Outcome& o, double ms, uint64_t start_ns) {
     OutcomeRecord rec;
     rec.seq = seq;
+    rec.start_ns = start_ns;
     rec.ok = o.ok;
     rec.exit_code = o.exit_code;
     rec.signal = o.signal;
