@@ -26,7 +26,9 @@ using A = ArgKind;
 
 constexpr OptionSpec kOptions[] = {
     {"workers", 'j', "N", false, A::kText, G::kSettings, kSettingsVerbs,
-     "job.workers: worker processes; 0 = one per core", "-j 16"},
+     "job.workers: worker processes; 0 = one per core; N% of\n"
+     "the cores, +N or -N more or fewer (at least 1)",
+     "-j 16    -j 50%    -j -1"},
     {"input", 'i', "PATH", false, A::kPath, G::kSettings, kSettingsVerbs,
      "input.path: a directory to walk, a list file, or - for stdin", "-i ./photos"},
     {"output-dir", 'o', "DIR", false, A::kDir, G::kSettings, kSettingsVerbs,
@@ -106,6 +108,22 @@ constexpr OptionSpec kOptions[] = {
      "shoal run jobs/grep.toml --group | sort"},
     {"tag", 0, "", false, A::kNone, G::kOutput, kRunning,
      "output.tag: each printed line after its item and a tab", "shoal --tag wc -l ::: *.txt"},
+    {"halt", 0, "WHEN,WHAT=N", false, A::kText, G::kSettings, kSettingsVerbs,
+     "job.halt: stop early, as parallel's --halt: WHEN soon\n"
+     "(let running items finish) or now (kill them; resume\n"
+     "runs them), WHAT fail, success or done, N a count or\n"
+     "N% of the finished items; or never",
+     "--halt now,fail=1    --halt soon,fail=20%    --halt now,success=1"},
+    {"delay", 0, "DURATION", false, A::kText, G::kSettings, kSettingsVerbs,
+     "job.delay: at least this long between two starts", "--delay 500ms"},
+    {"memfree", 0, "SIZE", false, A::kText, G::kSettings, kSettingsVerbs,
+     "job.memfree: start no item while free memory\n"
+     "(MemAvailable) is below SIZE; K, M, G, T",
+     "--memfree 2G"},
+    {"load", 0, "N", false, A::kText, G::kSettings, kSettingsVerbs,
+     "job.load: start no item while the 1-minute load\n"
+     "average is N or more",
+     "--load 8"},
     {"shell", 0, "", false, A::kNone, G::kSettings, kRunning,
      "command.shell = true: the command's words, joined by\n"
      "spaces, run by /bin/sh -c, each value shell-quoted",
@@ -164,10 +182,12 @@ constexpr VerbSpec kVerbs[] = {
      "elapsed 4.8s, ETA 39s\". log.txt gets the same status lines, and at the end a\n"
      "summary: counts per failure reason, CPU time, item durations (p50/p95/p99/max)\n"
      "and the slowest items. A failed item is tried job.retries more times, after\n"
-     "job.retry_delay, doubling each time. Once job.max_failures (\"10\" or \"5%\")\n"
-     "items failed, no new items start: the running ones finish, the run exits 1,\n"
-     "and 'shoal resume RUN_DIR' runs the rest. With output.order = \"input\",\n"
-     "results are written in input order.",
+     "job.retry_delay, doubling each time. Once job.halt (--halt soon,fail=10 or\n"
+     "fail=5%, success=N, done=N; job.max_failures = N is soon,fail=N) is met, no new\n"
+     "items start: with soon the running ones finish, with now they are killed and\n"
+     "get no record; 'shoal resume RUN_DIR' runs them and the rest. Halted, the run\n"
+     "exits 1 if an item failed, else 0, and says which rule halted it. With\n"
+     "output.order = \"input\", results are written in input order.",
      ""},
     {"retry", Verb::kRetry, "retry RUN_DIR [OPTIONS]", A::kRunDir,
      "Re-run the items in RUN_DIR/failed.txt with RUN_DIR/settings.toml, as a new run.\n"
