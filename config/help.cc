@@ -113,7 +113,7 @@ constexpr OptionSpec kOptions[] = {
      "(let running items finish) or now (kill them; resume\n"
      "runs them), WHAT fail, success or done, N a count or\n"
      "N% of the finished items; or never",
-     "--halt now,fail=1    --halt soon,fail=20%    --halt now,success=1"},
+     "--halt now,fail=1    --halt soon,fail=20%"},
     {"delay", 0, "DURATION", false, A::kText, G::kSettings, kSettingsVerbs,
      "job.delay: at least this long between two starts", "--delay 500ms"},
     {"memfree", 0, "SIZE", false, A::kText, G::kSettings, kSettingsVerbs,

@@ -391,6 +391,7 @@ int Master::Summarize() {
   }
   // After the flush: run.json never says ended before the records are written.
   state_.End(code, prior_ok_ + stats.ok, prior_failed_ + stats.failed);
+  state_.halted = sched.halted() ? sched.halt_reason() : "";
   // A retry has finished once every one of its items has a record again;
   // until then resume finishes it.
   if (state_.retrying && (code == kExitOk || code == kExitItemsFailed) && !sched.halted()) {

@@ -7,6 +7,7 @@
 //    "ok":998,"failed":2,"settings_sha256":"<64 hex>","workers":8}
 //
 //   ... ,"retries":1,"retrying":false}   once 'shoal retry' has run
+//   ... ,"halted":"1 failures reached job.halt = now,fail=1"}   a run job.halt stopped
 //
 // The master writes it when a run starts (ended false, exit_status and
 // ended_at null) and again once the run's records are on disk (ended true).
@@ -48,6 +49,9 @@ struct RunState {
   // only once there has been one; absent means 0 and false.
   uint64_t retries = 0;
   bool retrying = false;
+  // Why job.halt (or job.max_failures) stopped the last run early, in
+  // words; "" = it did not (absent).
+  std::string halted;
 
   // A run of this shoal starting now with the settings `settings_toml` (the
   // text of its settings.toml) and the records already in its directory (a

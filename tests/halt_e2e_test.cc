@@ -75,7 +75,10 @@ TEST_F(Halt, NowKillsTheRunningItemsAndResumeFinishesTheRun) {
             std::string::npos)
       << log;
   EXPECT_EQ(log.find("died"), std::string::npos) << "a worker the halt killed is no death\n" << log;
-  EXPECT_NE(ReadFile(run / "run.json").find("\"exit_status\":1"), std::string::npos);
+  const std::string json = ReadFile(run / "run.json");
+  EXPECT_NE(json.find("\"exit_status\":1"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"halted\":\"1 failures reached job.halt = now,fail=1\""), std::string::npos)
+      << json;
 
   WriteFile(dir_ / "go", "");
   ProcessResult resumed = Shoal({"resume", run.string()}, seconds(60));
@@ -84,6 +87,7 @@ TEST_F(Halt, NowKillsTheRunningItemsAndResumeFinishesTheRun) {
   ExpectEachItemOnce(results, errors, Numbers(10));
   EXPECT_EQ(Items(errors), std::vector<std::string>{"1"});
   EXPECT_EQ(results.size(), 9u);
+  EXPECT_EQ(ReadFile(run / "run.json").find("halted"), std::string::npos);  // it finished
 }
 
 TEST_F(Halt, SoonOnAShareOfFailuresStopsStartingAndLetsTheRunningFinish) {
