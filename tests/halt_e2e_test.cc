@@ -189,6 +189,13 @@ TEST_F(Halt, DelaySpacesTheStarts) {
             std::string::npos);
 }
 
+TEST_F(Halt, ADryRunShowsEveryItemWithoutHaltingOrWaiting) {
+  WriteJob(3, "true");
+  ProcessResult r = RunJob({"--dry-run", "--halt", "now,success=1", "--delay", "1h"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(Lines(r.out).size(), 3u) << r.out;
+}
+
 TEST_F(Halt, HostLimitsThatHoldNothingBackLetTheRunThrough) {
   WriteJob(4, "true");
   fs::path run;
