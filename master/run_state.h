@@ -7,7 +7,7 @@
 //    "ok":998,"failed":2,"settings_sha256":"<64 hex>","workers":8}
 //
 //   ... ,"retries":1,"retrying":false}   once 'shoal retry' has run
-//   ... ,"halted":"1 failures reached job.halt = now,fail=1"}   a run job.halt stopped
+//   ... ,"halted":"1 failure reached job.halt = now,fail=1"}   a run job.halt stopped
 //
 // The master writes it when a run starts (ended false, exit_status and
 // ended_at null) and again once the run's records are on disk (ended true).

@@ -364,9 +364,10 @@ bool Scheduler::HaltDue(std::string* why) const {
   if (rule.percent == 0) {
     if (counted < rule.count) return false;
     std::snprintf(text, sizeof text, "%llu %s reached %s", static_cast<unsigned long long>(counted),
-                  rule.on == HaltOn::kFail      ? "failures"
-                  : rule.on == HaltOn::kSuccess ? "successes"
-                                                : "finished items",
+                  rule.on == HaltOn::kFail ? (counted == 1 ? "failure" : "failures")
+                  : rule.on == HaltOn::kSuccess
+                      ? (counted == 1 ? "success" : "successes")
+                      : (counted == 1 ? "finished item" : "finished items"),
                   rule.source.c_str());
   } else {
     if (finished < limits_.halt_min_sample ||

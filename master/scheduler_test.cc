@@ -940,11 +940,11 @@ TEST_F(SchedulerTest, HaltNowKillsTheRunningItemsAndLeavesThemWithoutARecord) {
   sched_->OnOutcome(0, Failed(Last(0).seq));
   ASSERT_TRUE(sched_->halted());
   EXPECT_TRUE(sched_->halted_now());
-  EXPECT_EQ(sched_->halt_reason(), "1 failures reached job.halt = now,fail=1");
+  EXPECT_EQ(sched_->halt_reason(), "1 failure reached job.halt = now,fail=1");
   EXPECT_EQ(pool_.kills, (std::vector<int>{0, 1, 2}));
   ASSERT_EQ(records_.said.size(), 1u);
   EXPECT_EQ(records_.said[0],
-            "shoal: halting now: 1 failures reached job.halt = now,fail=1; killing 2 running "
+            "shoal: halting now: 1 failure reached job.halt = now,fail=1; killing 2 running "
             "item(s)");
   // What a dying command's worker still says is no outcome: no record, no retry.
   sched_->OnOutcome(1, Failed(pool_.To(1)[0].task.seq, "signal 9"));
@@ -1019,7 +1019,7 @@ TEST_F(SchedulerTest, MaxFailuresIsHaltSoonOnFailures) {
   ASSERT_TRUE(sched_->halted());
   EXPECT_FALSE(sched_->halted_now());
   EXPECT_TRUE(pool_.kills.empty());
-  EXPECT_EQ(sched_->halt_reason(), "1 failures reached job.max_failures = 1");
+  EXPECT_EQ(sched_->halt_reason(), "1 failure reached job.max_failures = 1");
 }
 
 TEST_F(SchedulerTest, DelayIsALeastTimeBetweenTwoStartsWithoutCatchingUp) {

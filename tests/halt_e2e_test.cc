@@ -71,13 +71,13 @@ TEST_F(Halt, NowKillsTheRunningItemsAndResumeFinishesTheRun) {
   ASSERT_EQ(Items(errors), std::vector<std::string>{"1"});
   EXPECT_EQ(errors[0].reason, "exit 3");
   const std::string log = ReadFile(run / "log.txt");
-  EXPECT_NE(log.find("halting now: 1 failures reached job.halt = now,fail=1; killing 1 running"),
+  EXPECT_NE(log.find("halting now: 1 failure reached job.halt = now,fail=1; killing 1 running"),
             std::string::npos)
       << log;
   EXPECT_EQ(log.find("died"), std::string::npos) << "a worker the halt killed is no death\n" << log;
   const std::string json = ReadFile(run / "run.json");
   EXPECT_NE(json.find("\"exit_status\":1"), std::string::npos) << json;
-  EXPECT_NE(json.find("\"halted\":\"1 failures reached job.halt = now,fail=1\""), std::string::npos)
+  EXPECT_NE(json.find("\"halted\":\"1 failure reached job.halt = now,fail=1\""), std::string::npos)
       << json;
 
   WriteFile(dir_ / "go", "");
@@ -116,7 +116,7 @@ TEST_F(Halt, NowOnTheFirstSuccessExitsZeroAndSaysWhy) {
   ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
   EXPECT_EQ(Items(results), std::vector<std::string>{"1"});
   EXPECT_TRUE(errors.empty());
-  EXPECT_NE(r.err.find("halted: 1 successes reached job.halt = now,success=1"), std::string::npos)
+  EXPECT_NE(r.err.find("halted: 1 success reached job.halt = now,success=1"), std::string::npos)
       << r.err;
 }
 
@@ -138,7 +138,7 @@ TEST_F(Halt, MaxFailuresStillHaltsSoon) {
   std::vector<Record> results, errors;
   ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors, {"-j", "1"}, seconds(60)));
   EXPECT_LT(results.size() + errors.size(), 30u);
-  EXPECT_NE(ReadFile(run / "log.txt").find("1 failures reached job.max_failures = 1"),
+  EXPECT_NE(ReadFile(run / "log.txt").find("1 failure reached job.max_failures = 1"),
             std::string::npos);
 }
 
