@@ -85,8 +85,8 @@ void Scheduler::OnWorkerExit(int slot, const WorkerExit& exit) {
     records_.Log(who + " died: " + how + ", holding " + std::to_string(w.outstanding) + " item(s)");
   } else if (w.outstanding > 0) {
     records_.Log(who + (halt_now_ ? " killed by the halt, " : " finished, ") +
-                 std::to_string(w.outstanding) +
-                 (halt_now_ ? " item(s)" : " unstarted item(s)") + " left for resume");
+                 std::to_string(w.outstanding) + (halt_now_ ? " item(s)" : " unstarted item(s)") +
+                 " left for resume");
   } else {
     records_.Log(who + " finished");
   }
