@@ -13,6 +13,8 @@
 //                          batch that has records), not yet the next
 //   retry-step             'shoal retry' moving failures aside: hits 1-4
 //                          between its steps (master/resume.h, RetryJob)
+//   merge-join             'shoal merge -o RUN' joining a retry's shards:
+//                          hits 1-3 between its steps (master/merge.cc)
 // FaultFail(point) instead returns true the N-th time, once, so a test can make
 // an operation fail as if the OS refused it:
 //   record-write-fail      the flush of a record file (results, errors,

@@ -12,8 +12,9 @@ constexpr uint8_t kOutcomeExit = 2;      // exit_code and signal follow
 constexpr uint8_t kOutcomeStrings = 4;   // reason, output, output_file, stderr_tail follow
 constexpr uint8_t kOutcomeExit0 = 8;     // exit_code 0, signal 0 (not written)
 constexpr uint8_t kOutcomeService = 16;  // http_status, bytes, retry_after_ms, service flags follow
-constexpr uint8_t kOutcomeFlags =
-    kOutcomeOk | kOutcomeExit | kOutcomeStrings | kOutcomeExit0 | kOutcomeService;
+constexpr uint8_t kOutcomeStderrFile = 32;  // stderr_file follows the strings
+constexpr uint8_t kOutcomeFlags = kOutcomeOk | kOutcomeExit | kOutcomeStrings | kOutcomeExit0 |
+                                  kOutcomeService | kOutcomeStderrFile;
 // The service flags byte.
 constexpr uint8_t kServiceFinal = 1;
 constexpr uint8_t kServiceJson = 2;
@@ -85,10 +86,11 @@ void EncodeOutcome(const OutcomeRecord& o, std::string* out) {
       !o.reason.empty() || !o.output.empty() || !o.output_file.empty() || !o.stderr_tail.empty();
   const bool service =
       o.http_status != 0 || o.bytes != 0 || o.retry_after_ms != 0 || o.final || o.output_json;
+  const bool stderr_file = !o.stderr_file.empty();
   Put(out, o.seq);
   Put<uint8_t>(out, (o.ok ? kOutcomeOk : 0) | (exit ? kOutcomeExit : 0) |
                         (strings ? kOutcomeStrings : 0) | (exit0 ? kOutcomeExit0 : 0) |
-                        (service ? kOutcomeService : 0));
+                        (service ? kOutcomeService : 0) | (stderr_file ? kOutcomeStderrFile : 0));
   Put(out, o.ms);
   if (exit) {
     Put(out, o.exit_code);
@@ -106,6 +108,7 @@ void EncodeOutcome(const OutcomeRecord& o, std::string* out) {
     PutBytes(out, o.output_file);
     PutBytes(out, o.stderr_tail);
   }
+  if (stderr_file) PutBytes(out, o.stderr_file);
 }
 
 bool DecodeOutcome(std::string_view payload, OutcomeRecord* o) {
@@ -143,6 +146,8 @@ bool DecodeOutcome(std::string_view payload, OutcomeRecord* o) {
     r.GetBytes(&o->output_file);
     r.GetBytes(&o->stderr_tail);
   }
+  o->stderr_file = std::string_view();
+  if (flags & kOutcomeStderrFile) r.GetBytes(&o->stderr_file);
   return r.AtEnd() && (flags & ~kOutcomeFlags) == 0;
 }
 
@@ -159,6 +164,25 @@ bool DecodeLog(std::string_view payload, LogRecord* log) {
   r.Get(&log->index);
   r.GetBytes(&log->text);
   return r.AtEnd();
+}
+
+void EncodeOutput(const OutputRecord& output, std::string* out) {
+  out->clear();
+  Put(out, output.seq);
+  Put(out, output.index);
+  Put(out, output.stream);
+  PutBytes(out, output.item);
+  PutBytes(out, output.bytes);
+}
+
+bool DecodeOutput(std::string_view payload, OutputRecord* output) {
+  Reader r(payload);
+  r.Get(&output->seq);
+  r.Get(&output->index);
+  r.Get(&output->stream);
+  r.GetBytes(&output->item);
+  r.GetBytes(&output->bytes);
+  return r.AtEnd() && (output->stream == kStdoutStream || output->stream == kStderrStream);
 }
 
 }  // namespace shoal

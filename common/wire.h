@@ -13,6 +13,7 @@ enum RecordType : uint32_t {
   kTaskRecord = 1,     // master -> worker (task ring)
   kOutcomeRecord = 2,  // worker -> master (results ring: ok; errors ring: failed)
   kLogRecord = 3,      // worker -> master (logs ring)
+  kOutputRecord = 4,   // worker -> master (logs ring): what a running command printed
 };
 
 struct TaskRecord {
@@ -32,6 +33,9 @@ struct OutcomeRecord {
   std::string_view output;
   std::string_view output_file;
   std::string_view stderr_tail;
+  // output.print: the whole stderr, when it was longer than the tail, in a
+  // file relative to the run directory; "" = the tail is all of it.
+  std::string_view stderr_file;
   // Filled by handlers that speak to a service (http); zero for the others,
   // and then not on the wire.
   int32_t http_status = 0;      // the response's status; 0 = no response
@@ -48,14 +52,28 @@ struct LogRecord {
   std::string_view text;
 };
 
+// output.print = "line" or "ungroup": a piece of what a command prints while
+// it runs, forwarded at once: whole lines ("line"; a line longer than a
+// piece is cut) or whatever came ("ungroup").
+enum OutputStream : uint8_t { kStdoutStream = 1, kStderrStream = 2 };
+struct OutputRecord {
+  uint64_t seq = 0;
+  uint64_t index = 0;
+  uint8_t stream = kStdoutStream;  // an OutputStream
+  std::string_view item;           // the task's item (its outcome may be drained first), for a tag
+  std::string_view bytes;
+};
+
 // Encoders clear *out and write the payload into it (reuse the string).
 void EncodeTask(const TaskRecord& task, std::string* out);
 void EncodeOutcome(const OutcomeRecord& outcome, std::string* out);
 void EncodeLog(const LogRecord& log, std::string* out);
+void EncodeOutput(const OutputRecord& output, std::string* out);
 
 // Decoders return false on a malformed payload. Views point into `payload`.
 bool DecodeTask(std::string_view payload, TaskRecord* task);
 bool DecodeOutcome(std::string_view payload, OutcomeRecord* outcome);
 bool DecodeLog(std::string_view payload, LogRecord* log);
+bool DecodeOutput(std::string_view payload, OutputRecord* output);
 
 }  // namespace shoal

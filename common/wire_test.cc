@@ -169,6 +169,51 @@ TEST(WireTest, LogRoundTrip) {
   }
 }
 
+TEST(WireTest, OutputRoundTrip) {
+  for (const std::string& bytes : Strings()) {
+    OutputRecord in;
+    in.seq = 4;
+    in.index = 12;
+    in.stream = 2;
+    in.item = "a b";
+    in.bytes = bytes;
+    std::string payload;
+    EncodeOutput(in, &payload);
+    OutputRecord out;
+    ASSERT_TRUE(DecodeOutput(payload, &out));
+    EXPECT_EQ(out.seq, 4u);
+    EXPECT_EQ(out.index, 12u);
+    EXPECT_EQ(out.stream, 2);
+    EXPECT_EQ(out.item, "a b");
+    EXPECT_EQ(out.bytes, bytes);
+  }
+  OutputRecord bad;
+  bad.stream = 3;  // neither stdout nor stderr
+  std::string payload;
+  EncodeOutput(bad, &payload);
+  OutputRecord out;
+  EXPECT_FALSE(DecodeOutput(payload, &out));
+}
+
+// The stderr file is on the wire only when there is one, and decoding
+// another record into the same struct clears it.
+TEST(WireTest, OutcomeStderrFileRoundTrip) {
+  OutcomeRecord in;
+  in.stderr_tail = "tail\n";
+  in.stderr_file = "spill/7.stderr";
+  std::string with, without;
+  EncodeOutcome(in, &with);
+  in.stderr_file = {};
+  EncodeOutcome(in, &without);
+  EXPECT_GT(with.size(), without.size());
+  OutcomeRecord out;
+  ASSERT_TRUE(DecodeOutcome(with, &out));
+  EXPECT_EQ(out.stderr_file, "spill/7.stderr");
+  EXPECT_EQ(out.stderr_tail, "tail\n");
+  ASSERT_TRUE(DecodeOutcome(without, &out));
+  EXPECT_EQ(out.stderr_file, "");
+}
+
 // Valid payloads of each type, with short strings so that every cut is tried.
 std::vector<std::string> TaskPayloads() {
   std::vector<std::string> out;
@@ -200,6 +245,21 @@ std::vector<std::string> OutcomePayloads() {
   OutcomeRecord signalled;
   signalled.signal = 9;
   EncodeOutcome(signalled, &out.emplace_back());
+  OutcomeRecord spilled;  // with a stderr file
+  spilled.stderr_file = "spill/1.stderr";
+  EncodeOutcome(spilled, &out.emplace_back());
+  return out;
+}
+
+std::vector<std::string> OutputPayloads() {
+  std::vector<std::string> out;
+  for (std::string bytes : {""s, "line\n"s}) {
+    OutputRecord o;
+    o.seq = 3;
+    o.item = "i";
+    o.bytes = bytes;
+    EncodeOutput(o, &out.emplace_back());
+  }
   return out;
 }
 
@@ -224,6 +284,11 @@ TEST(WireTest, EveryTruncationRejected) {
     OutcomeRecord o;
     ASSERT_TRUE(DecodeOutcome(p, &o));
     for (size_t n = 0; n < p.size(); ++n) EXPECT_FALSE(DecodeOutcome(p.substr(0, n), &o)) << n;
+  }
+  for (const std::string& p : OutputPayloads()) {
+    OutputRecord o;
+    ASSERT_TRUE(DecodeOutput(p, &o));
+    for (size_t n = 0; n < p.size(); ++n) EXPECT_FALSE(DecodeOutput(p.substr(0, n), &o)) << n;
   }
   for (const std::string& p : LogPayloads()) {
     LogRecord l;

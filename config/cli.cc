@@ -192,8 +192,21 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
       cl->overrides.push_back(Override{"output.order", "input", true, origin});
     } else if (key == "group") {
       cl->overrides.push_back(Override{"output.print", "group", true, origin});
+    } else if (key == "line-buffer") {
+      cl->overrides.push_back(Override{"output.print", "line", true, origin});
+    } else if (key == "ungroup") {
+      cl->overrides.push_back(Override{"output.print", "ungroup", true, origin});
     } else if (key == "tag") {
       cl->overrides.push_back(Override{"output.tag", "true", false, origin});
+    } else if (key == "tagstring") {
+      cl->overrides.push_back(Override{"output.tagstring", value, true, origin});
+    } else if (key == "retries") {
+      // parallel's count: attempts in all, where job.retries counts the extra ones.
+      int attempts = 0;
+      Status st = ParseCount(value, "--retries", 0, 1000000, verb_name, &attempts);
+      if (!st.ok()) return st;
+      cl->overrides.push_back(
+          Override{"job.retries", std::to_string(std::max(attempts - 1, 0)), true, origin});
     } else if (key == "shell") {
       cl->overrides.push_back(Override{"command.shell", "true", false, origin});
     } else if (key == "items") {

@@ -103,6 +103,16 @@ TEST(CliTest, OneLineOptionsBeforeTheCommandOnly) {
   EXPECT_EQ(OverrideValue(attached, "job.workers"), "4");
   EXPECT_EQ(OverrideValue(attached, "output.dir"), "/o");
   EXPECT_EQ(OverrideValue(attached, "output.order"), "input");
+  // parallel's --retries counts attempts in all; job.retries the extra ones.
+  EXPECT_EQ(OverrideValue(Ok({"--retries", "3", "echo", ":::", "a"}), "job.retries"), "2");
+  EXPECT_EQ(OverrideValue(Ok({"--retries=1", "echo", ":::", "a"}), "job.retries"), "0");
+  EXPECT_EQ(OverrideValue(Ok({"--retries", "0", "echo", ":::", "a"}), "job.retries"), "0");
+  EXPECT_NE(Error({"--retries", "x", "echo", ":::", "a"}).find("--retries takes a whole number"),
+            std::string::npos);
+  CommandLine out = Ok({"--line-buffer", "--tagstring", "{1}-{#}", "echo", ":::", "a"});
+  EXPECT_EQ(OverrideValue(out, "output.print"), "line");
+  EXPECT_EQ(OverrideValue(out, "output.tagstring"), "{1}-{#}");
+  EXPECT_EQ(OverrideValue(Ok({"-u", "echo", ":::", "a"}), "output.print"), "ungroup");
   EXPECT_EQ(Error({"--bogus", "echo"}), "unknown option '--bogus'; see 'shoal --help'");
   EXPECT_EQ(Error({"-j", "2"}),
             "no command: write shoal [OPTIONS] COMMAND [ARGS...] ::: ITEMS...; see 'shoal --help'");

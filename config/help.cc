@@ -56,7 +56,7 @@ constexpr OptionSpec kOptions[] = {
      "no live line: a plain status line every\n"
      "output.status_every instead, as when stderr is a file",
      "shoal run --no-progress --set output.status_every=1m"},
-    {"shard", 0, "K/N", false, A::kText, G::kShard, kRun | kCheck,
+    {"shard", 0, "K/N", false, A::kText, G::kShard, kRun | kCheck | kRetry,
      "input.shard: run only shard K (0 to N-1) of N, the items\n"
      "whose text hashes to K; default: from the environment,\n"
      "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT of an array\n"
@@ -106,8 +106,26 @@ constexpr OptionSpec kOptions[] = {
      "stdout, its stderr on shoal's stderr, whole per item,\n"
      "never interleaved (the one-line form's default)",
      "shoal run jobs/grep.toml --group | sort"},
+    {"line-buffer", 0, "", false, A::kNone, G::kOutput, kRunning,
+     "output.print = \"line\": each line the commands print, as\n"
+     "soon as it is whole; lines of two items interleave, never\n"
+     "cut (with -k: as --group, in input order)",
+     "shoal --line-buffer -j 4 ping -c 3 {} ::: host1 host2"},
+    {"ungroup", 'u', "", false, A::kNone, G::kOutput, kRunning,
+     "output.print = \"ungroup\": what the commands print, as it\n"
+     "comes; two items' output may mix within a line",
+     "shoal -u make -C {} ::: lib app"},
     {"tag", 0, "", false, A::kNone, G::kOutput, kRunning,
      "output.tag: each printed line after its item and a tab", "shoal --tag wc -l ::: *.txt"},
+    {"tagstring", 0, "STR", false, A::kText, G::kOutput, kRunning,
+     "output.tagstring: each printed line after STR, its\n"
+     "placeholders expanded for the item, and a tab",
+     "shoal --tagstring '{1}-{#}' wc -l ::: *.txt"},
+    {"retries", 0, "N", false, A::kText, G::kSettings, kRunning,
+     "up to N attempts of a failed item in all, as GNU\n"
+     "parallel's --retries N: job.retries = N - 1 (the key\n"
+     "counts the extra attempts; 0 and 1 both mean one attempt)",
+     "shoal --retries 3 curl -fsO {} :::: urls.txt"},
     {"halt", 0, "WHEN,WHAT=N", false, A::kText, G::kSettings, kSettingsVerbs,
      "job.halt: stop early, as parallel's --halt: WHEN soon\n"
      "(let running items finish) or now (kill them; resume\n"
@@ -143,7 +161,7 @@ constexpr ExampleSpec kRetryExamples[] = {
     {"shoal retry runs/checksums-20261122-031500", ""},
     {"shoal retry runs/checksums-20261122-031500 --set job.timeout=10m", ""},
     {"shoal retry runs/checksums-slurm/merged --shards 8 --submit",
-     "the failed items as a Slurm array of 8 shards"},
+     "the failed items as a Slurm array of 8 shards, joined into merged/"},
 };
 constexpr ExampleSpec kResumeExamples[] = {
     {"shoal resume runs/checksums-20261122-031500", ""},
@@ -160,6 +178,7 @@ constexpr ExampleSpec kInitExamples[] = {
 constexpr ExampleSpec kMergeExamples[] = {
     {"shoal merge runs/checksums-*-shard-*-of-4 -o runs/checksums-all", ""},
     {"shoal merge runs/checksums-20261122-031500-slurm/shards/* -o /tmp/merged", ""},
+    {"shoal merge RUN/retries/1/checksums-*-slurm/shards/* -o RUN", "a retry's shards join RUN"},
 };
 constexpr ExampleSpec kSlurmExamples[] = {
     {"shoal slurm jobs/checksums.toml --shards 16 --partition batch --time 4:00:00", ""},
@@ -181,21 +200,27 @@ constexpr VerbSpec kVerbs[] = {
      "output.status_every, e.g. \"1200 done, 3 failed, 8800 remaining, 250 items/s,\n"
      "elapsed 4.8s, ETA 39s\". log.txt gets the same status lines, and at the end a\n"
      "summary: counts per failure reason, CPU time, item durations (p50/p95/p99/max)\n"
-     "and the slowest items. A failed item is tried job.retries more times, after\n"
-     "job.retry_delay, doubling each time. Once job.halt (--halt soon,fail=10 or\n"
-     "fail=5%, success=N, done=N; job.max_failures = N is soon,fail=N) is met, no new\n"
-     "items start: with soon the running ones finish, with now they are killed and\n"
-     "get no record; 'shoal resume RUN_DIR' runs them and the rest. Halted, the run\n"
-     "exits 1 if an item failed, else 0, and says which rule halted it. With\n"
-     "output.order = \"input\", results are written in input order.",
+     "and the slowest items. A failed item is tried job.retries more times (--retries\n"
+     "N: N attempts in all, as GNU parallel counts), after job.retry_delay, doubling\n"
+     "each time. Once job.halt (--halt soon,fail=10 or fail=5%, success=N, done=N;\n"
+     "job.max_failures = N is soon,fail=N) is met, no new items start: with soon the\n"
+     "running ones finish, with now they are killed and get no record; 'shoal resume\n"
+     "RUN_DIR' runs them and the rest. Halted, the run exits 1 if an item failed,\n"
+     "else 0, and says which rule halted it. With output.order = \"input\", results\n"
+     "are written in input order.",
      ""},
     {"retry", Verb::kRetry, "retry RUN_DIR [OPTIONS]", A::kRunDir,
-     "Re-run the items in RUN_DIR/failed.txt with RUN_DIR/settings.toml, as a new run.\n"
-     "Options override those settings.",
+     "Re-run the failed items of RUN_DIR with RUN_DIR/settings.toml, in RUN_DIR itself:\n"
+     "each with its original index, so that RUN_DIR then holds every item's latest\n"
+     "outcome exactly once. Options override those settings.",
      kRetryExamples,
-     "With --shards N, nothing runs here: retry writes (with --submit, submits) a\n"
-     "Slurm job array over RUN_DIR/failed.txt and a job that merges its shards, as\n"
-     "'shoal slurm' does.",
+     "With --shards N, nothing runs here: retry moves the failures aside (retry K)\n"
+     "and writes (with --submit, submits) a Slurm job in RUN_DIR/retries/K/ as\n"
+     "'shoal slurm' does: each array task runs 'shoal retry RUN_DIR --shard I/N', its\n"
+     "share of the failed items in a shard run directory of its own, and the merge\n"
+     "job, 'shoal merge SHARDS... -o RUN_DIR', joins them into RUN_DIR. A run of the\n"
+     "sha256 handler with output.format = \"tsv\" (no item index) is retried in a\n"
+     "new run directory instead.",
      ""},
     {"resume", Verb::kResume, "resume RUN_DIR [OPTIONS]", A::kRunDir,
      "Finish an interrupted run in place: items already in results.jsonl or\n"
@@ -217,7 +242,11 @@ constexpr VerbSpec kVerbs[] = {
      "summary and the total; settings.toml without input.shard, so that\n"
      "'shoal retry DIR' re-runs every failed item. Refuses shards of different\n"
      "settings, a missing or duplicated shard, and a shard that did not finish;\n"
-     "reports items that appear in two shards.",
+     "reports items that appear in two shards. The shards of 'shoal retry RUN\n"
+     "--shards N' join RUN in place instead (-o RUN): their records that RUN lacks\n"
+     "are appended, their files replace RUN's at the same paths, failed.txt is\n"
+     "rebuilt, and run.json, written last, says the retry ended; a join that was\n"
+     "killed is completed by the same merge run again.",
      kMergeExamples, "", "Options",
      "Exit status: 0 every item succeeded; 1 at least one item failed; 2 the shards\n"
      "cannot be merged (nothing written); 3 internal error."},
@@ -277,11 +306,15 @@ constexpr std::string_view kOneLineText =
     "(run, retry, ...) starts this form. To run a program named like a command or\n"
     "ending in .toml, write 'shoal -- run.sh ...' or 'shoal ./run ...'.\n\n"
     "Each item's stdout is printed on shoal's stdout, whole, once the item has\n"
-    "finished, and its stderr (the last 4 KiB, as the records keep) on shoal's\n"
-    "stderr: the output of two items never interleaves (--group, output.print =\n"
-    "\"group\"), in the order items finish, or with -k in input order. shoal's own\n"
-    "lines go to stderr, and only when stderr is a terminal or with -v; an error or\n"
-    "a failed item is always reported, with the run directory.\n\n"
+    "finished, and its stderr on shoal's stderr (the records keep its last 4 KiB):\n"
+    "the output of two items never interleaves (--group, output.print = \"group\"),\n"
+    "in the order items finish, or with -k in input order. --line-buffer prints\n"
+    "each line as soon as it is whole, lines of items running at once interleaved\n"
+    "but never cut (a line over 64 KiB is printed in pieces); -u prints what comes\n"
+    "as it comes. --tag and --tagstring STR put the item, or STR expanded, and a\n"
+    "tab before each line (not with -u). shoal's own lines go to stderr, and only\n"
+    "when stderr is a terminal or with -v; an error or a failed item is always\n"
+    "reported, with the run directory.\n\n"
     "A one-line run is a run like any other: its run directory is made under\n"
     "$XDG_STATE_HOME/shoal/runs (default ~/.local/state/shoal/runs; -o DIR for\n"
     "another), named after the program, and 'shoal retry RUN_DIR' and 'shoal resume\n"

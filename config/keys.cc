@@ -27,7 +27,7 @@ constexpr std::string_view kSeparators[] = {"newline", "nul"};
 constexpr std::string_view kStdoutModes[] = {"result", "file", "discard"};
 constexpr std::string_view kFormats[] = {"jsonl", "tsv"};
 constexpr std::string_view kOrders[] = {"completion", "input"};
-constexpr std::string_view kPrintModes[] = {"none", "group"};
+constexpr std::string_view kPrintModes[] = {"none", "group", "line", "ungroup"};
 
 std::span<const std::string_view> NamesOf(HandlerKind) {
   return kHandlers;
@@ -234,7 +234,9 @@ constexpr KeySpec kKeys[] = {
     {"job", "timeout", Kind::kDuration, [](Settings& s) -> auto& { return s.job.timeout; },
      "limit for one attempt of an item; \"0s\" = none", "\"2m\""},
     {"job", "retries", Kind::kInteger, [](Settings& s) -> auto& { return s.job.retries; },
-     "extra attempts for a failed item inside the run", "2"},
+     "extra attempts for a failed item inside the run: 2 = up to 3 attempts in all (the "
+     "option --retries N counts attempts in all, as GNU parallel does: job.retries = N - 1)",
+     "2"},
     {"job", "retry_delay", Kind::kDuration, [](Settings& s) -> auto& { return s.job.retry_delay; },
      "wait before each retry", "\"5s\""},
     {"job", "retry_delay_max", Kind::kDuration,
@@ -393,10 +395,18 @@ constexpr KeySpec kKeys[] = {
      "result records as items finish, or in input order", "\"completion\""},
     {"output", "print", Kind::kEnum, [](Settings& s) -> auto& { return s.output.print; },
      "\"group\": each item's stdout on shoal's stdout and its stderr on shoal's stderr, whole "
-     "per item, never interleaved, in output.order (the one-line form's default); \"none\": "
-     "only in the records", "\"group\""},
+     "per item, never interleaved, in output.order (the one-line form's default); \"line\": "
+     "whole lines as the commands print them, two items' lines interleaved but never cut "
+     "(--line-buffer; with output.order = \"input\" as \"group\"); \"ungroup\": what the "
+     "commands print as it comes, lines may be cut (-u); \"none\": only in the records",
+     "\"group\""},
     {"output", "tag", Kind::kBoolean, [](Settings& s) -> auto& { return s.output.tag; },
-     "with print = \"group\": each printed line after its item and a tab (--tag)", "true"},
+     "with print: each printed line after its item and a tab (--tag; tagstring = \"{}\")",
+     "true"},
+    {"output", "tagstring", Kind::kString, [](Settings& s) -> auto& { return s.output.tagstring; },
+     "with print: each printed line after this template, expanded for its item, and a tab "
+     "(--tagstring); any placeholder of command.argv; \"\" = none, or {} with tag = true",
+     "\"{1}-{#}\""},
     {"output", "item_logs", Kind::kBoolean, [](Settings& s) -> auto& { return s.output.item_logs; },
      "one log file per item under logs/", "false"},
     {"output", "status_every", Kind::kDuration,

@@ -68,6 +68,7 @@ void ExpectSame(const Settings& a, const Settings& b) {
   EXPECT_EQ(a.output.order, b.output.order);
   EXPECT_EQ(a.output.print, b.output.print);
   EXPECT_EQ(a.output.tag, b.output.tag);
+  EXPECT_EQ(a.output.tagstring, b.output.tagstring);
   EXPECT_EQ(a.output.item_logs, b.output.item_logs);
   EXPECT_EQ(a.output.status_every.count(), b.output.status_every.count());
   EXPECT_EQ(a.output.mode, b.output.mode);
@@ -783,6 +784,7 @@ const std::vector<std::string> kSpecOrder = {
     "output.order",
     "output.print",
     "output.tag",
+    "output.tagstring",
     "output.item_logs",
     "output.status_every",
     "output.mode",

@@ -75,6 +75,10 @@ constexpr Entry kRunFiles[] = {
     {"\\fBout/\\fR", "files written by handlers: {out}."},
     {"\\fBlogs/\\fR", "a log per item, with output.item_logs = true."},
     {"\\fBspill/\\fR", "output too large for a record, named by the item's index."},
+    {"\\fBretries/\\fIN\\fB/\\fR",
+     "retry N: the failure records it took out of errors.jsonl (errors.jsonl, failed.txt); "
+     "with retry --shards, also the shards' frozen settings.toml and the Slurm job, whose "
+     "shard run directories merge -o RUN_DIR joins into the run."},
 };
 
 constexpr Entry kEnvironment[] = {
@@ -112,9 +116,22 @@ constexpr Entry kDifferences[] = {
     {"Output",
      "an item's stdout goes to its record, to a file of its own or nowhere "
      "(command.stdout); with output.print = \"group\" (the one-line form's default) it is "
-     "also printed on shoal's stdout, whole per item, as parallel --group does. Of an item's "
-     "stderr, the records keep and shoal prints only the last 4 KiB. Its exit status, "
+     "also printed on shoal's stdout, whole per item, as parallel --group does, and its "
+     "stderr on shoal's stderr; the records keep the last 4 KiB of stderr. Its exit status, "
      "reason and stderr tail are in the records."},
+    {"--line-buffer and -u",
+     "print what the commands print while they run, as parallel does; a line longer than "
+     "64 KiB is printed in pieces (parallel holds it whole in memory). With -k they print "
+     "as --group does, each item whole at its turn: the same bytes as parallel -k, but an "
+     "item's lines are not shown before its turn comes."},
+    {"--tagstring",
+     "takes shoal's placeholders, expanded without shell quoting; {#} is the item's "
+     "position (parallel 20221122 gives the first job's {#} in a tagstring as 2)."},
+    {"--retries and job.retries",
+     "--retries N means what it means to parallel: up to N attempts of a failed item in all "
+     "(0 and 1: one attempt). The key job.retries counts the attempts after the first, so "
+     "--retries N sets job.retries = N - 1; in a settings file, job.retries = 2 gives up to "
+     "3 attempts."},
     {"The one-line form runs no shell",
      "shoal echo {} ::: a b runs echo itself, one argument a word; GNU parallel runs each "
      "line through a shell. --shell (command.shell = true) joins the words into one line for "

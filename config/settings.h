@@ -23,7 +23,7 @@ enum class Separator { kNewline, kNul };
 enum class StdoutMode { kResult, kFile, kDiscard };
 enum class OutputFormat { kJsonl, kTsv };
 enum class OutputOrder { kCompletion, kInput };
-enum class PrintMode { kNone, kGroup };
+enum class PrintMode { kNone, kGroup, kLine, kUngroup };
 
 struct JobSettings {
   std::string name = "job";
@@ -143,9 +143,12 @@ struct OutputSettings {
   // The jobs' own output on shoal's (the one-line form's default): "group"
   // prints each item's stdout on shoal's stdout and its stderr on shoal's
   // stderr, whole, once the item has finished (in output.order), so the
-  // output of two items never interleaves. The records keep it as always.
+  // output of two items never interleaves. "line" prints whole lines as
+  // they come (--line-buffer), "ungroup" whatever comes (-u). The records
+  // keep it as always.
   PrintMode print = PrintMode::kNone;
-  bool tag = false;  // print: each line after the item and a tab (--tag)
+  bool tag = false;       // print: each line after the item and a tab (--tag)
+  std::string tagstring;  // print: each line after this template and a tab; "" = tag's {}
   bool item_logs = false;
   Millis status_every{30000};
   // Permissions of the run directory; everything shoal creates in it gets

@@ -16,6 +16,7 @@
 #include "master/read_ahead.h"
 #include "master/resume.h"
 #include "master/retry.h"
+#include "master/shard.h"
 
 namespace shoal {
 namespace {
@@ -96,6 +97,10 @@ Status CheckJobWith(const Settings& s, const std::string* header) {
   if (!tree.ok()) return tree;
   Result<FieldContext> fields = JobFields(s, header);
   if (!fields.ok()) return fields.status();
+  if (!s.output.tagstring.empty()) {
+    Result<Template> tag = Template::Parse(s.output.tagstring, *fields);
+    if (!tag.ok()) return Status::Error("output.tagstring: " + tag.status().message());
+  }
   if (s.job.handler == HandlerKind::kPlugin) return CheckPluginLibrary(s.plugin.library);
   if (s.job.handler == HandlerKind::kHttp) return CheckHttpJob(s, nullptr, *fields);
   if (s.job.handler == HandlerKind::kCommand) {
@@ -136,6 +141,13 @@ Result<JobInput> CheckJobInput(const Settings& s, const RunOptions& options) {
     auto retry = OpenRetryItems(options.retry_items);
     if (!retry.ok()) return retry.status();
     input.source = std::move(*retry);
+    if (!s.input.shard.empty()) {
+      // A shard of a retry ('shoal retry RUN --shard K/N'): its share of
+      // the items, by the same hash as a shard of the input.
+      Result<ShardSpec> spec = ParseShard(s.input.shard);
+      if (!spec.ok()) return spec.status();
+      input.source = std::make_unique<ShardFilter>(std::move(input.source), *spec);
+    }
     return input;
   }
   if (!input.items.empty() && input.items != "-") {

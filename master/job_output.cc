@@ -21,29 +21,81 @@ bool WriteFully(int fd, std::string_view data) {
   return true;
 }
 
+constexpr size_t kChunk = 64 * 1024;
+
 }  // namespace
 
-JobOutput::Held JobOutput::Hold(const RunDirectory::Finished& f) {
+Result<std::unique_ptr<JobOutput>> JobOutput::Make(const Settings& s, InputKind kind,
+                                                   std::string run_dir, ProgressDisplay* progress,
+                                                   int out_fd, int err_fd) {
+  std::unique_ptr<JobOutput> o(
+      new JobOutput(s, kind, std::move(run_dir), progress, out_fd, err_fd));
+  if (!s.output.tagstring.empty()) {
+    // Checked before the run (CheckJob); parsed again here with the names.
+    Result<Template> t = Template::Parse(s.output.tagstring, FieldContextOf(s));
+    if (!t.ok()) return Status::Error("output.tagstring: " + t.status().message());
+    o->tagstring_ = std::move(t).value();
+    Result<FieldSplitter> splitter = FieldSplitter::Make(s.input);
+    if (!splitter.ok()) return splitter.status();
+    o->splitter_ = std::move(splitter).value();
+  }
+  return o;
+}
+
+JobOutput::JobOutput(const Settings& s, InputKind kind, std::string run_dir,
+                     ProgressDisplay* progress, int out_fd, int err_fd)
+    : s_(s),
+      kind_(kind),
+      run_dir_(std::move(run_dir)),
+      progress_(progress),
+      out_fd_(out_fd),
+      err_fd_(err_fd),
+      streams_(Streams(s)),
+      // As parallel: -u prints what comes as it comes, untagged.
+      tagged_((s.output.tag || !s.output.tagstring.empty()) &&
+              s.output.print != PrintMode::kUngroup) {}
+
+bool JobOutput::Streams(const Settings& s) {
+  return (s.output.print == PrintMode::kLine || s.output.print == PrintMode::kUngroup) &&
+         s.output.order == OutputOrder::kCompletion && s.job.handler == HandlerKind::kCommand;
+}
+
+std::string JobOutput::TagOf(uint64_t index, std::string_view item, int worker) const {
+  if (!tagged_) return {};
+  if (s_.output.tagstring.empty()) return std::string(item);
+  FillItemPaths(s_, kind_, item, index, worker, run_dir_, &paths_, tagstring_.fields(), &splitter_);
+  std::string tag;
+  // A value that cannot be had ({2} of a one-field item) leaves its part empty.
+  (void)tagstring_.AppendTo(paths_, /*shell_quote=*/false, /*make_out_dir=*/false, &tag);
+  return tag;
+}
+
+JobOutput::Held JobOutput::Hold(const RunDirectory::Finished& f) const {
   Held h;
-  h.item = f.item;
+  h.tagged = tagged_;
+  h.tag = TagOf(f.index, f.item, f.worker);
   h.out = f.output;
   // A spilled stdout is a file under spill/; a file the command wrote by
   // command.stdout = "file" is the item's own output, not printed here.
   if (f.output.empty() && std::string_view(f.output_file).starts_with("spill/")) {
     h.spill = f.output_file;
   }
-  h.err = f.stderr_tail;
+  if (f.stderr_file.empty()) {
+    h.err = f.stderr_tail;
+  } else {
+    h.err_spill = f.stderr_file;
+  }
   return h;
 }
 
-void JobOutput::Append(std::string_view text, std::string_view item, bool* at_line_start) {
-  if (!tag_) {
+void JobOutput::Append(std::string_view text, const Held& h, bool* at_line_start) {
+  if (!h.tagged) {
     buf_.append(text);
     return;
   }
   while (!text.empty()) {
     if (*at_line_start) {
-      buf_.append(item);
+      buf_.append(h.tag);
       buf_ += '\t';
     }
     size_t nl = text.find('\n');
@@ -54,39 +106,58 @@ void JobOutput::Append(std::string_view text, std::string_view item, bool* at_li
   }
 }
 
-void JobOutput::Print(const Held& h) {
-  // stdout: the item's whole output in as few writes as its size allows;
-  // a spill file is streamed back in chunks, so memory stays bounded.
-  if (!out_broken_ && (!h.out.empty() || !h.spill.empty())) {
-    bool line_start = true;
-    buf_.clear();
-    Append(h.out, h.item, &line_start);
-    if (!h.spill.empty()) {
-      UniqueFd spill(::open((run_dir_ + "/" + h.spill).c_str(), O_RDONLY | O_CLOEXEC));
-      char chunk[64 * 1024];
-      ssize_t n = 0;
-      while (spill.valid() && !out_broken_) {
-        n = ::read(spill.get(), chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) break;
-        Append(std::string_view(chunk, static_cast<size_t>(n)), h.item, &line_start);
-        if (buf_.size() >= sizeof chunk) {
-          out_broken_ = !WriteFully(out_fd_, buf_);
-          buf_.clear();
-        }
+bool JobOutput::WriteStream(int fd, std::string_view inline_text, const std::string& spill,
+                            const Held& h) {
+  bool ok = true;
+  bool line_start = true;
+  buf_.clear();
+  Append(inline_text, h, &line_start);
+  if (!spill.empty()) {
+    UniqueFd file(::open((run_dir_ + "/" + spill).c_str(), O_RDONLY | O_CLOEXEC));
+    char chunk[kChunk];
+    while (file.valid() && ok) {
+      ssize_t n = ::read(file.get(), chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      Append(std::string_view(chunk, static_cast<size_t>(n)), h, &line_start);
+      if (buf_.size() >= kChunk) {
+        ok = WriteFully(fd, buf_);
+        buf_.clear();
       }
     }
-    if (!out_broken_) out_broken_ = !WriteFully(out_fd_, buf_);
-    buf_.clear();
   }
-  if (!h.err.empty()) {
+  if (ok) ok = WriteFully(fd, buf_);
+  buf_.clear();
+  return ok;
+}
+
+void JobOutput::Print(const Held& h) {
+  if (!out_broken_ && (!h.out.empty() || !h.spill.empty())) {
+    out_broken_ = !WriteStream(out_fd_, h.out, h.spill, h);
+  }
+  if (!h.err.empty() || !h.err_spill.empty()) {
     if (progress_ != nullptr) progress_->Clear();
-    bool line_start = true;
-    buf_.clear();
-    Append(h.err, h.item, &line_start);
-    (void)WriteFully(err_fd_, buf_);
-    buf_.clear();
+    (void)WriteStream(err_fd_, h.err, h.err_spill, h);
+    // The file only carried stderr here: the records keep its tail, as always.
+    if (!h.err_spill.empty()) ::unlink((run_dir_ + "/" + h.err_spill).c_str());
   }
+}
+
+void JobOutput::PrintPiece(uint64_t index, std::string_view item, int worker, OutputStream stream,
+                           std::string_view bytes) {
+  const bool out = stream == kStdoutStream;
+  if (bytes.empty() || (out && out_broken_)) return;
+  if (!out && progress_ != nullptr) progress_->Clear();
+  Held h;
+  h.tagged = tagged_;
+  h.tag = TagOf(index, item, worker);
+  // One write per piece: a piece of whole lines never lands inside another's line.
+  bool line_start = true;
+  buf_.clear();
+  Append(bytes, h, &line_start);
+  const bool ok = WriteFully(out ? out_fd_ : err_fd_, buf_);
+  if (out && !ok) out_broken_ = true;
+  buf_.clear();
 }
 
 }  // namespace shoal

@@ -1,10 +1,22 @@
-// output.print = "group": what each item printed, on shoal's own stdout and
-// stderr, whole per item. The master alone writes them, one item at a time,
-// so two items' output never interleaves, whatever the number of workers.
+// output.print: what each item printed, on shoal's own stdout and stderr.
+// The master alone writes them. "group" (and, in input order, "line" and
+// "ungroup" too) prints an item's stdout and stderr whole once it has
+// finished, one item at a time, so two items' output never interleaves,
+// whatever the number of workers. "line" and "ungroup" in completion order
+// print what the workers forward while the items run (PrintPiece): whole
+// lines, or whatever came.
 #pragma once
 
+#include <memory>
 #include <string>
+#include <string_view>
 
+#include "common/status.h"
+#include "common/wire.h"
+#include "config/settings.h"
+#include "job/fields.h"
+#include "job/item_paths.h"
+#include "job/template.h"
 #include "master/progress.h"
 #include "master/run_dir.h"
 
@@ -12,30 +24,51 @@ namespace shoal {
 
 class JobOutput {
  public:
-  // `run_dir` resolves a spill file (output_file); `progress` (may be null)
-  // is cleared before stderr is written.
-  JobOutput(std::string run_dir, bool tag, ProgressDisplay* progress, int out_fd = 1,
-            int err_fd = 2)
-      : run_dir_(std::move(run_dir)),
-        tag_(tag),
-        progress_(progress),
-        out_fd_(out_fd),
-        err_fd_(err_fd) {}
+  // `s` must outlive it (the master's settings, field names filled in);
+  // `run_dir` resolves the spill files; `progress` (may be null) is cleared
+  // before stderr is written.
+  static Result<std::unique_ptr<JobOutput>> Make(const Settings& s, InputKind kind,
+                                                 std::string run_dir, ProgressDisplay* progress,
+                                                 int out_fd = 1, int err_fd = 2);
+
+  // The workers forward what items print as it comes (the command handler
+  // does: see worker/command_handler.cc); nothing is left to print at the end.
+  static bool Streams(const Settings& s);
 
   using Held = ItemOutput;
-  static Held Hold(const RunDirectory::Finished& f);
+  Held Hold(const RunDirectory::Finished& f) const;
 
+  // An item's output, once it has finished. A stderr file is removed once printed.
   void Print(const Held& h);
-  void Print(const RunDirectory::Finished& f) { Print(Hold(f)); }
+  void Print(const RunDirectory::Finished& f) {
+    if (!streams_) Print(Hold(f));
+  }
+  // A piece a worker forwarded while item `index` runs.
+  void PrintPiece(uint64_t index, std::string_view item, int worker, OutputStream stream,
+                  std::string_view bytes);
 
  private:
+  JobOutput(const Settings& s, InputKind kind, std::string run_dir, ProgressDisplay* progress,
+            int out_fd, int err_fd);
+  // The tag of one item: output.tagstring expanded, or the item (output.tag).
+  std::string TagOf(uint64_t index, std::string_view item, int worker) const;
   // Adds `text` to buf_, each line after the tag when tagging;
   // `at_line_start` carries over between pieces of one stream.
-  void Append(std::string_view text, std::string_view item, bool* at_line_start);
-  std::string run_dir_;
-  bool tag_;
-  ProgressDisplay* progress_;
-  int out_fd_, err_fd_;
+  void Append(std::string_view text, const Held& h, bool* at_line_start);
+  // `inline_text`, then the file `spill` (streamed in chunks, so memory
+  // stays bounded), to `fd`; false once the fd refuses.
+  bool WriteStream(int fd, std::string_view inline_text, const std::string& spill, const Held& h);
+
+  const Settings& s_;
+  const InputKind kind_;
+  const std::string run_dir_;
+  ProgressDisplay* const progress_;
+  const int out_fd_, err_fd_;
+  const bool streams_;
+  const bool tagged_;
+  Template tagstring_;  // when output.tagstring is set
+  FieldSplitter splitter_;
+  mutable ItemPaths paths_;  // reused for every tag
   bool out_broken_ = false;  // stdout was closed (shoal ... | head): printing stops
   std::string buf_;
 };

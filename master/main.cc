@@ -19,10 +19,10 @@
 #include "master/merge.h"
 #include "master/resume.h"
 #include "master/retry.h"
-#include "master/supervisor.h"
 #include "master/run_dir.h"
 #include "master/shard.h"
 #include "master/slurm.h"
+#include "master/supervisor.h"
 
 namespace shoal {
 namespace {
@@ -107,26 +107,10 @@ int Merge(const CommandLine& cl) {
   return report->exit_code;
 }
 
-// shoal retry RUN --shards N: a Slurm array over the failed items of RUN,
-// each task a shard of RUN/failed.txt, in shard run directories of their own
-// (their indices are positions in that list) that the job's merge step joins.
-int RetryOnSlurm(CommandLine& cl) {
-  cl.run_dir = ResolveRunDir(cl.run_dir);
-  auto settings = LoadSettings(cl.run_dir + "/settings.toml", cl.overrides);
-  if (!settings.ok()) return PrintError(settings.status());
-  const std::string failed = cl.run_dir + "/failed.txt";
-  struct stat st;
-  if (::stat(failed.c_str(), &st) != 0) {
-    return PrintError(failed + " not found; is " + cl.run_dir + " a shoal run directory?",
-                      kExitUsage);
-  }
-  if (st.st_size == 0) {
-    std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n", cl.run_dir.c_str());
-    return kExitOk;
-  }
-  settings->input.items = std::filesystem::absolute(failed).lexically_normal();
-  settings->input.shard.clear();
-  return ExitStatusOf(RunSlurmJob(*settings, cl.slurm, cl.quiet));
+// retry --shard K/N (or --set input.shard=K/N): one shard of a retry.
+bool GivesShard(const std::vector<Override>& overrides) {
+  return std::any_of(overrides.begin(), overrides.end(),
+                     [](const Override& o) { return o.key == "input.shard"; });
 }
 
 // The one-line form: the settings are the command line's alone. The :::
@@ -269,7 +253,12 @@ int Main(int argc, char** argv) {
     case Verb::kMerge:
       return Merge(*cl);
     case Verb::kRetry: {
-      if (cl->slurm.shards > 0) return RetryOnSlurm(*cl);
+      if (cl->slurm.shards > 0) {
+        return ExitStatusOf(RetryOnSlurmJob(cl->run_dir, cl->overrides, cl->slurm, cl->quiet));
+      }
+      if (GivesShard(cl->overrides)) {
+        return ExitStatusOf(RetryShardJob(cl->run_dir, cl->overrides, OptionsOf(*cl)));
+      }
       // The run's own settings; its directory completed in place.
       return ExitStatusOf(RetryJob(cl->run_dir, cl->overrides, OptionsOf(*cl)));
     }

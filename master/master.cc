@@ -87,7 +87,7 @@ class Master {
   RunDirectory run_;
   std::unique_ptr<RecordWindow> window_;  // output.order = "input"
   std::unique_ptr<ProgressDisplay> progress_;
-  std::unique_ptr<JobOutput> print_;  // output.print = "group"
+  std::unique_ptr<JobOutput> print_;  // output.print != "none"
   std::unique_ptr<RunFiles> records_;
   UniqueFd epoll_, signal_fd_;
   std::unique_ptr<SharedSegment> segment_;  // made in Prepare, then the pool's
@@ -96,6 +96,7 @@ class Master {
   std::unique_ptr<InputCounter> counter_;
   RateMeter rate_{0};
   std::string settings_toml_;                 // the effective settings, as the workers read them
+  Settings effective_;                        // the same, parsed (field names filled in)
   RunState state_;                            // what run.json says
   uint64_t next_status_ns_ = 0;               // next status line in log.txt; 0 = never
   uint64_t prior_ok_ = 0, prior_failed_ = 0;  // recorded before a resume
@@ -143,6 +144,7 @@ Status Master::Prepare() {
   effective.job.workers = workers_;  // checked storable by CheckJobInput
   effective.job.workers_share.clear();
   settings_toml_ = SettingsToToml(effective);
+  effective_ = effective;
   // Shared memory before the run directory: a /dev/shm too small for the
   // segment ends the start with a message and nothing left behind.
   auto segment = ProcessPool::CreateSegment(workers_);
@@ -444,6 +446,7 @@ Result<int> Master::Run() {
   state_ = RunState::Start(settings_toml_, workers_, prior_ok_, prior_failed_);
   state_.retries = options_.retries;
   state_.retrying = options_.retrying;
+  state_.retry_of = options_.retry_of;
   run_.Log(std::string("run started: shoal ") + kShoalVersion + ", settings sha256 " +
            state_.settings_sha256 + ", " + std::to_string(workers_) + " workers, input " +
            input_path_ +
@@ -458,10 +461,17 @@ Result<int> Master::Run() {
   uint64_t every_ns =
       static_cast<uint64_t>(std::max<int64_t>(s_.output.status_every.count(), 0)) * 1'000'000ULL;
   progress_ = std::make_unique<ProgressDisplay>(mode, 2, every_ns, start_ns_);
-  if (s_.output.print == PrintMode::kGroup) {
-    print_ = std::make_unique<JobOutput>(run_.path(), s_.output.tag, progress_.get());
-    if (window_) {
-      window_->PrintWith([](const RunDirectory::Finished& f) { return JobOutput::Hold(f); },
+  if (s_.output.print != PrintMode::kNone && st.ok()) {
+    // The tags are expanded with the field names the workers get.
+    Result<std::unique_ptr<JobOutput>> print =
+        JobOutput::Make(effective_, input_.kind, run_.path(), progress_.get());
+    if (print.ok()) {
+      print_ = std::move(print).value();
+    } else {
+      st = print.status();
+    }
+    if (print_ && window_) {
+      window_->PrintWith([this](const RunDirectory::Finished& f) { return print_->Hold(f); },
                          [this](const ItemOutput& o) { print_->Print(o); });
     }
   }

@@ -34,6 +34,9 @@ struct RunOptions {
   std::string retry_items;
   uint64_t retries = 0;
   bool retrying = false;
+  // A shard of the retry of another run (RunState::retry_of): that run.
+  // Without resume_dir, such a shard runs in a new run directory of its own.
+  std::string retry_of;
   // The one-line form's ::: items, written to this temporary file (it is
   // input.path): once the run directory exists, the file moves into it as
   // input.txt and its settings.toml names it there, so that resume and

@@ -7,8 +7,10 @@
 #include <cerrno>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
+#include "common/fault.h"
 #include "common/fd.h"
 #include "common/json.h"
 #include "common/timestamp.h"
@@ -17,6 +19,7 @@
 #include "master/master.h"
 #include "master/record_key.h"
 #include "master/resume.h"
+#include "master/retry.h"
 #include "master/run_dir.h"
 #include "master/run_state.h"
 #include "master/shard.h"
@@ -37,6 +40,17 @@ struct Shard {
   // The "summary: ..." lines of its last run (resume makes several runs),
   // without their timestamps.
   std::vector<std::string> summary;
+  // A shard of a retry: the retried run and the retry's number (run.json).
+  std::string retry_of;
+  uint64_t retries = 0;
+};
+
+// A retry's shards join the run they retried, in place.
+struct Join {
+  std::string run_dir;
+  Settings settings;
+  RunState state;
+  RunRecords records;  // what the run held before the join (read, repaired)
 };
 
 std::string Name(const Shard& s) {
@@ -51,7 +65,8 @@ std::string_view LogMessage(std::string_view line) {
 
 // A shard must have finished, as its run.json says: one still running,
 // killed or interrupted would lose its unfinished items from the failed list.
-Status CheckShardEnded(const Shard& shard) {
+Status CheckShardEnded(Shard* shard_ptr) {
+  const Shard& shard = *shard_ptr;
   const std::string fix =
       "; finish it with 'shoal resume " + shard.dir + "' (anywhere), then merge again";
   if (MissingRunState(shard.dir)) {
@@ -73,7 +88,51 @@ Status CheckShardEnded(const Shard& shard) {
         Name(shard) + " did not finish: it ended with exit status " + std::to_string(status) +
         (status == kExitInternal ? " (internal error, see its log.txt)" : " (interrupted)") + fix);
   }
+  shard_ptr->retry_of = state->retry_of;
+  shard_ptr->retries = state->retries;
   return Status::Ok();
+}
+
+// For shards of a retry ('shoal retry RUN --shards N'): -o must name RUN,
+// whose run.json must still be at that retry. Reads and repairs RUN's
+// records (a killed join leaves a torn last line at most), so that the join
+// appends only what RUN lacks: run again, it gives the same result.
+Result<std::optional<Join>> OpenJoin(const std::vector<Shard>& shards, const std::string& out) {
+  const Shard& first = shards.front();
+  for (const Shard& s : shards) {
+    if (s.retry_of != first.retry_of || s.retries != first.retries) {
+      return Status::Error(
+          Name(s) + " and " + Name(first) +
+          " are not shards of the same retry (their run.json say retry_of " +
+          (s.retry_of.empty() ? "none" : s.retry_of + " " + std::to_string(s.retries)) + " and " +
+          (first.retry_of.empty() ? "none" : first.retry_of + " " + std::to_string(first.retries)) +
+          "); merge takes the shards of one job");
+    }
+  }
+  if (first.retry_of.empty()) return std::optional<Join>();
+  Join join;
+  join.run_dir = ResolveRunDir(out);
+  if (join.run_dir != first.retry_of) {
+    return Status::Error("the shards are retry " + std::to_string(first.retries) + " of " +
+                         first.retry_of + ", which they join in place: merge them with -o " +
+                         first.retry_of);
+  }
+  Status st = OpenRunDir(join.run_dir, {}, &join.settings, &join.state);
+  if (!st.ok()) return st;
+  if (join.state.retries != first.retries) {
+    return Status::Error(join.run_dir + " is at retry " + std::to_string(join.state.retries) +
+                         ", the shards ran retry " + std::to_string(first.retries) +
+                         "; they can no longer join it");
+  }
+  // Retry step 4, if a killed 'shoal retry --shards' left it to do.
+  st = FinishRetrySplit(join.run_dir);
+  if (!st.ok()) return st;
+  Result<RunRecords> records = ReadRunRecords(join.run_dir, join.settings);
+  if (!records.ok()) return records.status();
+  st = RepairRunRecords(join.run_dir, join.settings, *records);
+  if (!st.ok()) return st;
+  join.records = std::move(records).value();
+  return std::optional<Join>(std::move(join));
 }
 
 // The "summary: ..." lines of the shard's last run, for the merged log
@@ -161,7 +220,7 @@ Result<std::vector<Shard>> LoadShards(const std::vector<std::string>& run_dirs) 
     }
     Result<ShardSpec> spec = ParseShard(settings->input.shard);
     if (!spec.ok()) return Status::Error(dir + ": " + spec.status().message());
-    shards.push_back(Shard{dir, std::move(settings).value(), *spec, {}});
+    shards.push_back(Shard{dir, std::move(settings).value(), *spec, {}, {}, 0});
   }
   std::stable_sort(shards.begin(), shards.end(),
                    [](const Shard& a, const Shard& b) { return a.spec.index < b.spec.index; });
@@ -232,9 +291,9 @@ Status CheckWhole(const std::string& path, char terminator, const Shard& shard) 
 
 class Merger {
  public:
-  Merger(std::vector<Shard> shards, std::string out_dir)
-      : shards_(std::move(shards)), out_dir_(std::move(out_dir)) {
-    const Settings& s = shards_.front().settings;
+  Merger(std::vector<Shard> shards, std::string out_dir, std::optional<Join> join)
+      : shards_(std::move(shards)), out_dir_(std::move(out_dir)), join_(std::move(join)) {
+    const Settings& s = join_ ? join_->settings : shards_.front().settings;
     tsv_ = s.output.format == OutputFormat::kTsv;
     // results.tsv of the sha256 handler is sha256sum's format: no index.
     indexed_results_ = !(tsv_ && s.job.handler == HandlerKind::kSha256);
@@ -252,6 +311,9 @@ class Merger {
         if (!st.ok()) return st;
       }
     }
+    report_.dir = out_dir_;
+    report_.shards = static_cast<uint32_t>(shards_.size());
+    if (join_) return RunJoin();
     std::error_code ec;
     fs::create_directories(out_dir_, ec);
     if (ec) return Status::Error("cannot create " + out_dir_ + ": " + ec.message());
@@ -260,8 +322,6 @@ class Merger {
     if (int mode = RunDirMode(shards_.front().settings.output.mode); mode >= 0) {
       ::chmod(out_dir_.c_str(), static_cast<mode_t>(mode));
     }
-    report_.dir = out_dir_;
-    report_.shards = static_cast<uint32_t>(shards_.size());
 
     Status st = WriteSettings();
     if (st.ok()) st = CopyRecords(results_name_, /*ok=*/true);
@@ -277,6 +337,60 @@ class Merger {
   }
 
  private:
+  // The shards' records that the run lacks are appended to its own, their
+  // files replace the run's at the same paths (the retry's outcome is the
+  // later one), failed.txt is rebuilt from errors.jsonl; everything is
+  // synced before run.json says the retry finished. A join killed at any
+  // point leaves the run in a state that the same merge, run again,
+  // completes: records already there are passed over, files linked again.
+  Result<MergeReport> RunJoin() {
+    report_.ok = join_->records.ok;
+    report_.failed = join_->records.failed;
+    Status st = CopyRecords(results_name_, /*ok=*/true);
+    if (st.ok()) FaultPoint("merge-join");  // 1: results appended, errors not yet
+    if (st.ok()) st = CopyRecords("errors.jsonl", /*ok=*/false);
+    if (st.ok()) FaultPoint("merge-join");  // 2: records appended, failed.txt as before
+    if (st.ok()) st = RebuildFailedList(out_dir_, join_->settings);
+    if (st.ok() && report_.duplicates > 0) st = DescribeDuplicates();
+    if (st.ok()) st = LinkFiles();
+    if (st.ok()) st = CountUnjoined();
+    if (st.ok()) st = WriteLog();
+    if (st.ok()) st = SyncRunFileSystem();
+    if (st.ok()) FaultPoint("merge-join");  // 3: all on disk, run.json not yet
+    if (!st.ok()) return st;
+    // Last, the commit: the retry has finished once each of its items has a
+    // record; otherwise resume runs the rest of it.
+    RunState& state = join_->state;
+    state.retrying = report_.unjoined > 0;
+    state.End(report_.exit_code, report_.ok, report_.failed);
+    st = WriteRunState(out_dir_, state);
+    if (!st.ok()) return st;
+    return report_;
+  }
+
+  // The items of the retry that still have no record (a shard halted by
+  // job.max_failures leaves some).
+  Status CountUnjoined() {
+    Result<std::unique_ptr<ItemSource>> items =
+        OpenRetryItems(RetryItemsPath(out_dir_, join_->state));
+    if (!items.ok()) return items.status();
+    Item item;
+    while ((*items)->Next(&item)) {
+      if (!join_->records.done.Contains(item.index) && !done_.Contains(item.index)) {
+        ++report_.unjoined;
+      }
+    }
+    return (*items)->status();
+  }
+
+  Status SyncRunFileSystem() {
+    UniqueFd fd(::open(out_dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd.valid() || ::syncfs(fd.get()) != 0) {
+      return Status::FromErrno("cannot sync " + out_dir_, errno);
+    }
+    return Status::Ok();
+  }
+
   Status WriteSettings() {
     Settings merged = shards_.front().settings;
     merged.input.shard.clear();
@@ -321,7 +435,6 @@ class Merger {
       st = ForEachLine(path, '\n', /*cut_torn=*/false, &torn, [&](std::string_view line) {
         ++line_no;
         if (!bad.ok()) return;
-        (ok ? report_.ok : report_.failed)++;
         if (indexed) {
           if (!ReadKey(line, tsv)) {
             bad = Status::Error(path + ":" + std::to_string(line_no) +
@@ -330,11 +443,16 @@ class Merger {
                                 Name(shard) + ", then merge again");
             return;
           }
+          if (join_ && join_->records.done.Contains(key_.index)) {
+            ++report_.already_joined;  // joined before, or run there by resume
+            return;
+          }
           if (!done_.Add(key_.index)) {
             ++report_.duplicates;
             if (examples_.size() < kMaxExamples) examples_.insert(key_.index);
           }
         }
+        (ok ? report_.ok : report_.failed)++;
         out.Append(line);
         out.Append("\n");
         if (out.pending() >= kFlushBytes) bad = out.Flush();
@@ -402,6 +520,7 @@ class Merger {
 
   Status LinkOne(const fs::path& from, const fs::path& to, bool symlink, const std::string& rel,
                  const Shard& shard) {
+    if (join_) return ReplaceOne(from, to, symlink);
     std::error_code ec;
     if (fs::exists(fs::symlink_status(to, ec))) {  // (ec says "no such file" otherwise)
       ++report_.file_conflicts;
@@ -423,6 +542,35 @@ class Merger {
     if (ec)
       return Status::Error("cannot copy " + from.string() + " to " + to.string() + ": " +
                            ec.message());
+    ++report_.files;
+    return Status::Ok();
+  }
+
+  // A join: the shard's file replaces the run's at `to` (its earlier
+  // outcome) by a rename, so that `to` is always one whole file; linked
+  // again by a join that is run again.
+  Status ReplaceOne(const fs::path& from, const fs::path& to, bool symlink) {
+    const fs::path tmp = to.parent_path() / ("." + to.filename().string() + ".shoal-join");
+    std::error_code ec;
+    fs::remove(tmp, ec);  // a killed join's
+    ec.clear();
+    if (symlink) {
+      fs::copy_symlink(from, tmp, ec);
+    } else if (::link(from.c_str(), tmp.c_str()) != 0) {
+      if (errno != EXDEV && errno != EPERM && errno != EMLINK) {
+        return Status::FromErrno("cannot link " + from.string() + " to " + tmp.string(), errno);
+      }
+      fs::copy_file(from, tmp, ec);
+    }
+    if (ec) {
+      return Status::Error("cannot copy " + from.string() + " to " + tmp.string() + ": " +
+                           ec.message());
+    }
+    if (::rename(tmp.c_str(), to.c_str()) != 0) {
+      return Status::FromErrno("cannot rename " + tmp.string() + " to " + to.string(), errno);
+    }
+    // rename does nothing when both name the same file (joined before).
+    fs::remove(tmp, ec);
     ++report_.files;
     return Status::Ok();
   }
@@ -464,17 +612,34 @@ class Merger {
       log.Append(TimestampNow() + " " + message + "\n");
     };
     const uint32_t n = shards_.front().spec.count;
-    line("merge of " + std::to_string(n) + " shards of job " + shards_.front().settings.job.name +
-         " into " + out_dir_);
+    if (join_) {
+      line("merge of " + std::to_string(n) + " shards of retry " +
+           std::to_string(join_->state.retries) + " into this run");
+    } else {
+      line("merge of " + std::to_string(n) + " shards of job " + shards_.front().settings.job.name +
+           " into " + out_dir_);
+    }
     for (const Shard& s : shards_) {
       const std::string shard = "shard " + FormatShard(s.spec) + " " + s.dir + ": ";
       if (s.summary.empty()) line(shard + "summary: (none in its log.txt)");
       for (const std::string& summary : s.summary) line(shard + summary);
     }
     report_.exit_code = report_.failed > 0 ? 1 : 0;
-    line("total: " + std::to_string(report_.ok) + " ok, " + std::to_string(report_.failed) +
-         " failed, " + std::to_string(report_.ok + report_.failed) + " items in " +
-         std::to_string(n) + " shards");
+    if (join_) {
+      line("total: " + std::to_string(report_.ok) + " ok, " + std::to_string(report_.failed) +
+           " failed, " + std::to_string(report_.ok + report_.failed) + " items in the run; " +
+           std::to_string(report_.already_joined) + " shard record(s) were in it already");
+    } else {
+      line("total: " + std::to_string(report_.ok) + " ok, " + std::to_string(report_.failed) +
+           " failed, " + std::to_string(report_.ok + report_.failed) + " items in " +
+           std::to_string(n) + " shards");
+    }
+    if (report_.unjoined > 0) {
+      report_.exit_code = kExitItemsFailed;
+      line("warning: " + std::to_string(report_.unjoined) + " item(s) of retry " +
+           std::to_string(join_->state.retries) +
+           " have no record (a shard halted?); 'shoal resume " + out_dir_ + "' runs them");
+    }
     if (report_.duplicates > 0) {
       line("warning: " + std::to_string(report_.duplicates) +
            " record(s) repeat the index of another record: items in two shards, or shards "
@@ -496,6 +661,7 @@ class Merger {
 
   std::vector<Shard> shards_;
   std::string out_dir_;
+  std::optional<Join> join_;
   bool tsv_ = false;
   bool indexed_results_ = true;
   char separator_ = '\n';
@@ -521,13 +687,17 @@ Result<MergeReport> MergeShards(const std::vector<std::string>& run_dirs,
   Result<std::vector<Shard>> shards = LoadShards(run_dirs);
   if (!shards.ok()) return shards.status();
   for (Shard& s : *shards) {
-    Status st = CheckShardEnded(s);
+    Status st = CheckShardEnded(&s);
     if (st.ok()) st = ReadShardSummary(&s);
     if (!st.ok()) return st;
   }
-  Status st = CheckOutDir(out);
-  if (!st.ok()) return st;
-  return Merger(std::move(shards).value(), out).Run();
+  Result<std::optional<Join>> join = OpenJoin(*shards, out);
+  if (!join.ok()) return join.status();
+  if (!join->has_value()) {
+    Status st = CheckOutDir(out);
+    if (!st.ok()) return st;
+  }
+  return Merger(std::move(shards).value(), out, std::move(join).value()).Run();
 }
 
 }  // namespace shoal

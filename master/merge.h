@@ -42,10 +42,21 @@ struct MergeReport {
   uint64_t file_conflicts = 0;
   std::vector<std::string> file_conflict_examples;
   int exit_code = 0;  // 0 every item succeeded, 1 some failed
+  // A join of a retry's shards: their records that the run had already (a
+  // join run again), and the retry's items that still have no record.
+  uint64_t already_joined = 0;
+  uint64_t unjoined = 0;
 };
 
 // Merges `run_dirs` (the run directories of shards) into `out_dir`, which is
-// created and must not exist or be empty. An error means nothing was merged
+// created and must not exist or be empty. Shards of a retry
+// ('shoal retry RUN --shards N', run.json "retry_of") join RUN instead, in
+// place, and `out_dir` must name RUN: their records that RUN lacks are
+// appended to RUN's (its records stay; after the retry's split it has none
+// for the retried items), their out/, spill/ and logs/ files replace RUN's
+// at the same paths, failed.txt is rebuilt from errors.jsonl, and, synced,
+// run.json says the retry ended. Run again after a crash, it gives the same
+// result. An error means nothing was merged
 // (exit status 2); its message names the directory and what to do.
 Result<MergeReport> MergeShards(const std::vector<std::string>& run_dirs,
                                 const std::string& out_dir);

@@ -130,11 +130,15 @@ bool ProcessPool::ReadRings(int slot, WorkerEvents& events, bool* any) {
 
   while ((st = p.ch.logs.Read(&type, &payload, &scratch_)) == ByteRing::ReadStatus::kRecord) {
     LogRecord log;
-    if (type != kLogRecord || !DecodeLog(payload, &log)) {
+    OutputRecord output;
+    if (type == kOutputRecord && DecodeOutput(payload, &output)) {
+      events.OnOutput(slot, output);
+    } else if (type == kLogRecord && DecodeLog(payload, &log)) {
+      events.OnLog(slot, log);
+    } else {
       corrupt = true;
       break;
     }
-    events.OnLog(slot, log);
     *any = true;
   }
   corrupt |= st == ByteRing::ReadStatus::kCorrupt;

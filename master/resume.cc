@@ -62,8 +62,8 @@ Status ScanRecords(const std::string& run_dir, const Settings& settings, LineSca
   return Status::Ok();
 }
 
-// failed.txt as FormatFailure writes it, from errors.jsonl: written beside
-// it, synced and renamed over it, so a crash leaves the old list or the new.
+}  // namespace
+
 Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
   const char separator = settings.input.separator == Separator::kNul ? '\0' : '\n';
   Result<AtomicFile> file = AtomicFile::Create(run_dir + "/failed.txt");
@@ -89,8 +89,6 @@ Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
   if (st.ok()) st = file->Commit();
   return st;
 }
-
-}  // namespace
 
 Status CheckRegularOrMissing(const std::string& path) {
   struct stat st;
@@ -204,6 +202,7 @@ Result<RunState> RunStateOf(const std::string& run_dir) {
   }
   return ReadRunState(run_dir);
 }
+
 }  // namespace
 
 Status OpenRunDir(const std::string& run_dir, const std::vector<Override>& overrides,
@@ -222,6 +221,7 @@ Status OpenRunDir(const std::string& run_dir, const std::vector<Override>& overr
   *state = std::move(*read);
   return Status::Ok();
 }
+
 Result<int> ResumeJob(const std::string& given_dir, const std::vector<Override>& overrides,
                       RunOptions options) {
   const std::string run_dir = ResolveRunDir(given_dir);
@@ -236,7 +236,7 @@ Result<int> ResumeJob(const std::string& given_dir, const std::vector<Override>&
     // as done.
     Status split = FinishRetrySplit(run_dir);
     if (!split.ok()) return split;
-    return RunRetryItems(run_dir, settings, state.retries, std::move(options));
+    return RunRetryItems(run_dir, settings, state, std::move(options));
   }
   // Everything is checked before anything changes: the records, then the
   // input against them; only then are torn lines cut and failed.txt rebuilt.
@@ -253,6 +253,7 @@ Result<int> ResumeJob(const std::string& given_dir, const std::vector<Override>&
   options.retries = state.retries;
   return RunJob(settings, options);
 }
+
 Status RemoveLeftoverTemporaries(const std::string& run_dir, const Settings& settings, bool quiet) {
   namespace fs = std::filesystem;
   uint64_t removed = 0;
@@ -285,4 +286,5 @@ Status RemoveLeftoverTemporaries(const std::string& run_dir, const Settings& set
   }
   return Status::Ok();
 }
+
 }  // namespace shoal

@@ -73,6 +73,10 @@ Status ForEachRecord(const std::string& run_dir, const Settings& settings,
 Status RepairRunRecords(const std::string& run_dir, const Settings& settings,
                         const RunRecords& records);
 
+// failed.txt as FormatFailure writes it, from errors.jsonl: written beside
+// it, synced and renamed over it, so a crash leaves the old list or the new.
+Status RebuildFailedList(const std::string& run_dir, const Settings& settings);
+
 // Files of the run that resume and retry append to or replace without
 // reading them: they too must be regular files (or missing), never symlinks.
 Status CheckRegularOrMissing(const std::string& path);

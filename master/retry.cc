@@ -15,6 +15,7 @@
 #include "common/fd.h"
 #include "master/record_key.h"
 #include "master/resume.h"
+#include "master/slurm.h"
 
 namespace shoal {
 
@@ -172,6 +173,7 @@ Status RemoveUncommittedRetry(const std::string& run_dir, const RunState& state)
   }
   return Status::Ok();
 }
+
 // Step 4 of a retry, once run.json says it began: errors.jsonl.retry (what
 // stays of errors.jsonl) replaces errors.jsonl. Done at most once: after the
 // rename the file is gone, and later records are appended to the new one.
@@ -186,10 +188,11 @@ Status FinishRetrySplit(const std::string& run_dir) {
   }
   return SyncDirectory(run_dir);
 }
-// A retry in progress: the run goes on with the items of retry `n` that have
-// no record yet in the run's own files.
-Result<int> RunRetryItems(const std::string& run_dir, const Settings& settings, uint64_t n,
-                          RunOptions options) {
+
+// A retry in progress: the run goes on with the items of the retry that
+// have no record yet in the run's own files.
+Result<int> RunRetryItems(const std::string& run_dir, const Settings& settings,
+                          const RunState& state, RunOptions options) {
   auto records = ReadRunRecords(run_dir, settings);
   if (!records.ok()) return records.status();
   // No check against the input: the items come from the records, and the
@@ -200,11 +203,80 @@ Result<int> RunRetryItems(const std::string& run_dir, const Settings& settings, 
   if (!st.ok()) return st;
   options.resume_dir = run_dir;
   options.resume = std::make_shared<RunRecords>(std::move(*records));
-  options.retry_items = RetryDir(run_dir, n) + "/errors.jsonl";
-  options.retries = n;
+  // A shard of another run's retry takes its items from that run.
+  options.retry_items = RetryItemsPath(state.retry_of.empty() ? run_dir : state.retry_of, state);
+  options.retries = state.retries;
   options.retrying = true;
+  options.retry_of = state.retry_of;
   return RunJob(settings, options);
 }
+
+namespace {
+
+// Steps 1 to 4 of the next retry of an ended run, up to and past its commit
+// point. Returns its number, or 0 when nothing can run again (said on stderr).
+Result<uint64_t> BeginRetry(const std::string& run_dir, const Settings& settings, RunState* state) {
+  if (!state->ended) {
+    return Status::Error(run_dir +
+                         " has not ended (interrupted, killed or still running): its items "
+                         "without a record are neither done nor failed yet. 'shoal resume " +
+                         run_dir + "' finishes it; then retry what failed");
+  }
+  // Checked before anything changes, as resume does.
+  auto records = ReadRunRecords(run_dir, settings);
+  if (!records.ok()) return records.status();
+  Status st = RemoveUncommittedRetry(run_dir, *state);
+  if (st.ok()) st = RepairRunRecords(run_dir, settings, *records);
+  if (!st.ok()) return st;
+  const uint64_t n = state->retries + 1;
+  uint64_t retried = 0;
+  if (records->failed > 0) st = SplitFailures(run_dir, settings, n, &retried);
+  if (!st.ok()) return st;
+  if (retried == 0) {
+    std::string why = records->failed == 0
+                          ? " has no failed items; nothing to retry"
+                          : " has " + std::to_string(records->failed) +
+                                " failed item(s), none of which can run again: the input could "
+                                "not deliver them whole (see their reason in errors.jsonl); fix "
+                                "the input and start a new run";
+    std::fprintf(stderr, "shoal: %s%s\n", run_dir.c_str(), why.c_str());
+    return uint64_t{0};
+  }
+  // The commit point: from here on the retry is finished by resume.
+  state->retries = n;
+  state->retrying = true;
+  state->ended = false;
+  state->ended_at.clear();
+  state->exit_status.reset();
+  st = WriteRunState(run_dir, *state);
+  if (st.ok()) FaultPoint("retry-step");  // 3: committed, errors.jsonl not yet replaced
+  if (st.ok()) st = FinishRetrySplit(run_dir);
+  if (st.ok()) FaultPoint("retry-step");  // 4: split, failed.txt not yet rebuilt
+  if (!st.ok()) return st;
+  return n;
+}
+
+// sha256sum's format has no index: a retry in place could not tell, after a
+// crash, which items it had already done (resume refuses such a run too).
+bool HasIndexedResults(const Settings& settings) {
+  return !(settings.output.format == OutputFormat::kTsv &&
+           settings.job.handler == HandlerKind::kSha256);
+}
+
+void NoteNewRunDirectory(const std::string& run_dir, bool quiet) {
+  if (quiet) return;
+  std::fprintf(stderr,
+               "shoal: note: results.tsv of the sha256 handler has no item positions; "
+               "the failed items of %s run in a new run directory\n",
+               run_dir.c_str());
+}
+
+}  // namespace
+
+std::string RetryItemsPath(const std::string& run_dir, const RunState& state) {
+  return RetryDir(run_dir, state.retries) + "/errors.jsonl";
+}
+
 Result<int> RetryJob(const std::string& given_dir, const std::vector<Override>& overrides,
                      RunOptions options) {
   const std::string run_dir = ResolveRunDir(given_dir);
@@ -219,17 +291,9 @@ Result<int> RetryJob(const std::string& given_dir, const std::vector<Override>& 
     }
     return ResumeJob(run_dir, overrides, std::move(options));
   }
-  if (settings.output.format == OutputFormat::kTsv &&
-      settings.job.handler == HandlerKind::kSha256) {
-    // sha256sum's format has no index: a retry in place could not tell,
-    // after a crash, which items it had already done. Such a run is
-    // retried as before, into a new run directory.
-    if (!options.quiet) {
-      std::fprintf(stderr,
-                   "shoal: note: results.tsv of the sha256 handler has no item positions; "
-                   "the failed items of %s run in a new run directory\n",
-                   run_dir.c_str());
-    }
+  if (!HasIndexedResults(settings)) {
+    // Retried as before, into a new run directory.
+    NoteNewRunDirectory(run_dir, options.quiet);
     options.items_file = run_dir + "/failed.txt";
     struct stat failed;
     if (::stat(options.items_file.c_str(), &failed) == 0 && failed.st_size == 0) {
@@ -238,45 +302,84 @@ Result<int> RetryJob(const std::string& given_dir, const std::vector<Override>& 
     }
     return RunJob(settings, options);
   }
-  if (!state.ended) {
-    return Status::Error(run_dir +
-                         " has not ended (interrupted, killed or still running): its items "
-                         "without a record are neither done nor failed yet. 'shoal resume " +
-                         run_dir + "' finishes it; then retry what failed");
-  }
-  // Checked before anything changes, as resume does.
-  auto records = ReadRunRecords(run_dir, settings);
-  if (!records.ok()) return records.status();
-  st = RemoveUncommittedRetry(run_dir, state);
-  if (st.ok()) st = RepairRunRecords(run_dir, settings, *records);
-  if (!st.ok()) return st;
-  const uint64_t n = state.retries + 1;
-  uint64_t retried = 0;
-  if (records->failed > 0) st = SplitFailures(run_dir, settings, n, &retried);
-  if (!st.ok()) return st;
-  if (retried == 0) {
-    std::string why = records->failed == 0
-                          ? " has no failed items; nothing to retry"
-                          : " has " + std::to_string(records->failed) +
-                                " failed item(s), none of which can run again: the input could "
-                                "not deliver them whole (see their reason in errors.jsonl); fix "
-                                "the input and start a new run";
-    std::fprintf(stderr, "shoal: %s%s\n", run_dir.c_str(), why.c_str());
-    return kExitOk;
-  }
-  // The commit point: from here on the retry is finished by resume.
-  state.retries = n;
-  state.retrying = true;
-  state.ended = false;
-  state.ended_at.clear();
-  state.exit_status.reset();
-  st = WriteRunState(run_dir, state);
-  if (st.ok()) FaultPoint("retry-step");  // 3: committed, errors.jsonl not yet replaced
-  if (st.ok()) st = FinishRetrySplit(run_dir);
-  if (st.ok()) FaultPoint("retry-step");  // 4: split, failed.txt not yet rebuilt
-  if (!st.ok()) return st;
-  return RunRetryItems(run_dir, settings, n, std::move(options));
+  Result<uint64_t> n = BeginRetry(run_dir, settings, &state);
+  if (!n.ok()) return n.status();
+  if (*n == 0) return kExitOk;
+  return RunRetryItems(run_dir, settings, state, std::move(options));
 }
+
+Result<int> RetryShardJob(const std::string& given_dir, const std::vector<Override>& overrides,
+                          RunOptions options) {
+  const std::string run_dir = ResolveRunDir(given_dir);
+  Settings settings;
+  RunState state;
+  Status st = OpenRunDir(run_dir, overrides, &settings, &state);
+  if (!st.ok()) return st;
+  if (!state.retrying) {
+    return Status::Error(run_dir +
+                         " has no retry in progress: 'shoal retry RUN_DIR --shard K/N' runs one "
+                         "shard of the retry that 'shoal retry RUN_DIR --shards N' began");
+  }
+  // The settings of the retry's shards, frozen when it began, if it wrote them.
+  const std::string frozen = RetryDir(run_dir, state.retries) + "/settings.toml";
+  if (struct stat frozen_st; ::stat(frozen.c_str(), &frozen_st) == 0) {
+    Result<Settings> loaded = LoadSettings(frozen, overrides);
+    if (!loaded.ok()) return loaded.status();
+    settings = std::move(loaded).value();
+  }
+  options.retry_items = RetryItemsPath(run_dir, state);
+  options.retries = state.retries;
+  options.retrying = true;
+  options.retry_of = run_dir;
+  return RunJob(settings, options);
+}
+
+Result<int> RetryOnSlurmJob(const std::string& given_dir, const std::vector<Override>& overrides,
+                            const SlurmCommandLine& slurm, bool quiet) {
+  const std::string run_dir = ResolveRunDir(given_dir);
+  Settings settings;
+  RunState state;
+  Status st = OpenRunDir(run_dir, overrides, &settings, &state);
+  if (!st.ok()) return st;
+  settings.input.shard.clear();
+  if (!HasIndexedResults(settings)) {
+    // As before: a new job over failed.txt, whose merge is a new run.
+    NoteNewRunDirectory(run_dir, quiet);
+    const std::string failed = run_dir + "/failed.txt";
+    struct stat failed_st;
+    if (::stat(failed.c_str(), &failed_st) == 0 && failed_st.st_size == 0) {
+      std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n", run_dir.c_str());
+      return kExitOk;
+    }
+    settings.input.items = failed;
+    return RunSlurmJob(settings, slurm, quiet);
+  }
+  if (!SafeForDirective(run_dir)) {  // checked before the retry begins
+    return Status::Error(run_dir +
+                         " holds a space or a quote, which #SBATCH --output cannot take; rename "
+                         "the run directory to retry it with --shards");
+  }
+  if (state.retrying) {
+    return Status::Error(run_dir + ": retry " + std::to_string(state.retries) +
+                         " has not finished. If its shards ran, 'shoal merge SHARD_DIR... -o " +
+                         run_dir + "' joins them; 'shoal resume " + run_dir +
+                         "' runs what is left of it here");
+  }
+  Result<uint64_t> n = BeginRetry(run_dir, settings, &state);
+  if (!n.ok()) return n.status();
+  if (*n == 0) return kExitOk;
+  // The job directory goes into retries/N: the run directory stays the one
+  // place of the job, its retries included.
+  settings.output.dir = RetryDir(run_dir, *n);
+  Result<int> submitted = RunSlurmJob(settings, slurm, quiet, run_dir);
+  if (!submitted.ok()) {
+    return Status::Error(submitted.status().message() + "\nshoal: retry " + std::to_string(*n) +
+                         " of " + run_dir + " has begun; 'shoal resume " + run_dir +
+                         "' runs its items here");
+  }
+  return submitted;
+}
+
 Result<std::unique_ptr<ItemSource>> OpenRetryItems(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return Status::FromErrno("cannot open the retry's items " + path, errno);
@@ -287,4 +390,5 @@ Result<std::unique_ptr<ItemSource>> OpenRetryItems(const std::string& path) {
   }
   return std::unique_ptr<ItemSource>(std::make_unique<RetryItems>(file, path));
 }
+
 }  // namespace shoal

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "config/cli.h"
 #include "config/load.h"
 #include "config/settings.h"
 #include "master/item_source.h"
@@ -33,8 +34,28 @@ namespace shoal {
 // the items of retries/N/errors.jsonl that have no record yet. New outcomes
 // are appended to the run's own records; run.json's retrying goes back to
 // false once every one of them has one.
+//
+// sha256 with output.format = "tsv" is the exception: results.tsv has no
+// index, so such a run is retried as before, into a new run directory.
 Result<int> RetryJob(const std::string& run_dir, const std::vector<Override>& overrides,
                      RunOptions options);
+
+// shoal retry RUN_DIR --shards N: steps 1 to 4 as above, then a Slurm job
+// (master/slurm.h) in retries/K/<name>-<stamp>-slurm/ whose array tasks each
+// run 'shoal retry RUN_DIR --shard I/N', and whose merge job,
+// 'shoal merge <the shards> -o RUN_DIR', joins them into RUN_DIR
+// (master/merge.h). The settings of the shards (overrides and
+// --cpus-per-task applied) are frozen in retries/K/settings.toml.
+Result<int> RetryOnSlurmJob(const std::string& run_dir, const std::vector<Override>& overrides,
+                            const SlurmCommandLine& slurm, bool quiet);
+
+// shoal retry RUN_DIR --shard I/N: shard I of the retry in progress of
+// RUN_DIR, in a new run directory under output.dir: the items of
+// retries/K/errors.jsonl whose text hashes to I (master/shard.h), each with
+// its index in RUN_DIR. Its run.json names RUN_DIR (retry_of) and K, so
+// that resume finishes it and merge joins it into RUN_DIR.
+Result<int> RetryShardJob(const std::string& run_dir, const std::vector<Override>& overrides,
+                          RunOptions options);
 
 // The items of a retry: the records of retries/N/errors.jsonl, in file
 // order, each with its recorded index and exact item bytes; records without
@@ -48,8 +69,11 @@ Result<std::unique_ptr<ItemSource>> OpenRetryItems(const std::string& path);
 Status RemoveUncommittedRetry(const std::string& run_dir, const RunState& state);
 // Step 4 above, if it is still to do.
 Status FinishRetrySplit(const std::string& run_dir);
-// The run goes on with the items of retry `n` that have no record yet.
-Result<int> RunRetryItems(const std::string& run_dir, const Settings& settings, uint64_t n,
-                          RunOptions options);
+// The run goes on with the items of retry state.retries that have no
+// record yet (of state.retry_of's retry, for a shard of one).
+Result<int> RunRetryItems(const std::string& run_dir, const Settings& settings,
+                          const RunState& state, RunOptions options);
+// retries/K/errors.jsonl of run_dir, K = state.retries.
+std::string RetryItemsPath(const std::string& run_dir, const RunState& state);
 
 }  // namespace shoal

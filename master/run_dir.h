@@ -93,6 +93,9 @@ class RunDirectory {
     bool output_json = false;  // output is one line of valid JSON: embedded, not quoted
     int http_status = 0;       // 0 = none
     uint64_t bytes = 0;        // of the response body, when http_status != 0
+    // output.print: all of a stderr longer than its tail, a file under the
+    // run directory that only the printing reads; "" = none.
+    std::string_view stderr_file = {};
   };
   // A results record (jsonl or tsv).
   void RecordSuccess(const Finished& f) { FormatSuccess(f, results_.buffer()); }
@@ -140,11 +143,15 @@ class RunDirectory {
 // (master/job_output.h). Its stdout stays in its spill file when it was too
 // large for the record, so what is held is bounded by the inline cap.
 struct ItemOutput {
-  std::string item;
-  std::string out;    // stdout, when it fit inline
-  std::string spill;  // else the spill file, relative to the run directory
-  std::string err;    // the stderr the worker kept (its tail)
-  size_t bytes() const { return item.size() + out.size() + spill.size() + err.size(); }
+  std::string tag;        // before each line, with a tab; "" = none
+  bool tagged = false;    // output.tag or output.tagstring
+  std::string out;        // stdout, when it fit inline
+  std::string spill;      // else the spill file, relative to the run directory
+  std::string err;        // stderr, when the tail is all of it
+  std::string err_spill;  // else all of it, in this file
+  size_t bytes() const {
+    return tag.size() + out.size() + spill.size() + err.size() + err_spill.size();
+  }
 };
 
 // output.order = "input": the records of a finished item wait here until

@@ -42,6 +42,10 @@ class RunFiles final : public RunRecorder {
     }
   }
   void Log(std::string_view line) override { run_.Log(line); }
+  void Printed(uint64_t index, std::string_view item, int worker, OutputStream stream,
+               std::string_view bytes) override {
+    if (print_) print_->PrintPiece(index, item, worker, stream, bytes);
+  }
   void Say(const std::string& message) override {
     if (progress_) progress_->Clear();
     std::fprintf(stderr, "%s\n", message.c_str());

@@ -59,6 +59,7 @@ std::string FormatRunState(const RunState& s) {
   if (s.retries > 0 || s.retrying) {
     o.Int("retries", static_cast<int64_t>(s.retries)).Bool("retrying", s.retrying);
   }
+  if (!s.retry_of.empty()) o.Bytes("retry_of", s.retry_of);
   if (!s.halted.empty()) o.Bytes("halted", s.halted);
   o.EndLine();
   return out;
@@ -110,6 +111,7 @@ class StateReader {
     if (Has("retrying") && object_["retrying"].get(s->retrying) != simdjson::SUCCESS) {
       return Bad("retrying", "true or false");
     }
+    if (Has("retry_of") && !String("retry_of", &s->retry_of)) return Bad("retry_of", "a path");
     if (Has("halted") && !String("halted", &s->halted)) return Bad("halted", "a string");
     if (s->ended != s->exit_status.has_value()) {
       return Status::Error(path_ + ": \"ended\" and \"exit_status\" disagree" + kEdited);

@@ -7,6 +7,7 @@
 //    "ok":998,"failed":2,"settings_sha256":"<64 hex>","workers":8}
 //
 //   ... ,"retries":1,"retrying":false}   once 'shoal retry' has run
+//   ... ,"retries":1,"retrying":false,"retry_of":"/runs/x"}   a retry's shard
 //   ... ,"halted":"1 failure reached job.halt = now,fail=1"}   a run job.halt stopped
 //
 // The master writes it when a run starts (ended false, exit_status and
@@ -49,6 +50,11 @@ struct RunState {
   // only once there has been one; absent means 0 and false.
   uint64_t retries = 0;
   bool retrying = false;
+  // A shard of another run's retry ('shoal retry RUN --shard K/N', the tasks
+  // of 'shoal retry RUN --shards N'): RUN, absolute, whose retries/<retries>
+  // holds its items. 'shoal merge ... -o RUN' joins such shards into RUN.
+  // Written only when set; absent means "".
+  std::string retry_of;
   // Why job.halt (or job.max_failures) stopped the last run early, in
   // words; "" = it did not (absent).
   std::string halted;

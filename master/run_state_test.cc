@@ -178,6 +178,23 @@ TEST_F(RunStateTest, RetriesAreWrittenOnceThereIsOne) {
   EXPECT_NE(Error(bad).find("\"retries\""), std::string::npos);
 }
 
+TEST_F(RunStateTest, RetryShardNamesItsRun) {
+  RunState s = Started();
+  s.retries = 1;
+  s.retrying = true;
+  s.retry_of = "/runs/x";
+  EXPECT_NE(FormatRunState(s).find(",\"retrying\":true,\"retry_of\":\"/runs/x\"}"),
+            std::string::npos)
+      << FormatRunState(s);
+  ASSERT_TRUE(WriteRunState(dir_.string(), s).ok());
+  Result<RunState> r = ReadRunState(dir_.string());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(*r, s);
+  std::string bad = FormatRunState(Started());
+  bad.insert(bad.size() - 2, ",\"retry_of\":7");
+  EXPECT_NE(Error(bad).find("\"retry_of\""), std::string::npos);
+}
+
 TEST_F(RunStateTest, WhyTheRunHaltedIsWrittenOnlyWhenItDid) {
   RunState s = Started();
   EXPECT_EQ(FormatRunState(s).find("halted"), std::string::npos);

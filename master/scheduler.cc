@@ -253,7 +253,8 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
   if (o.ok) {
     Record(true,
            {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
-            o.output, o.output_file, o.stderr_tail, o.output_json, o.http_status, o.bytes},
+            o.output, o.output_file, o.stderr_tail, o.output_json, o.http_status, o.bytes,
+            o.stderr_file},
            o.ms);
   } else if (stop_signal_ != 0 || halt_now_) {
     // Ended during an interrupt or a halt "now", most likely by it
@@ -280,6 +281,11 @@ void Scheduler::OnLog(int slot, const LogRecord& log) {
   records_.Log(line);
 }
 
+void Scheduler::OnOutput(int slot, const OutputRecord& output) {
+  records_.Printed(output.index, output.item, slot + 1, static_cast<OutputStream>(output.stream),
+                   output.bytes);
+}
+
 void Scheduler::EndRound() {
   if (!progressed_) return;
   last_progress_ns_ = clock_.NowNs();
@@ -296,6 +302,7 @@ void Scheduler::Fail(uint64_t index, std::string_view item, uint32_t attempts, i
     f.output = o->output;
     f.output_file = o->output_file;
     f.stderr_tail = o->stderr_tail;
+    f.stderr_file = o->stderr_file;
     f.http_status = o->http_status;
     f.bytes = o->bytes;
   }

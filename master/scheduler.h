@@ -44,6 +44,11 @@ class RunRecorder {
   virtual void Failed(const RunDirectory::Finished& f) = 0;
   // A line for log.txt.
   virtual void Log(std::string_view line) = 0;
+  // What item `index` printed while it runs (output.print = "line"/"ungroup").
+  virtual void Printed(uint64_t index, std::string_view item, int worker, OutputStream stream,
+                       std::string_view bytes) {
+    (void)index, (void)item, (void)worker, (void)stream, (void)bytes;
+  }
   // A message for the person at the terminal (stderr); Notice is one that
   // -q silences.
   virtual void Say(const std::string& message) = 0;
@@ -111,6 +116,7 @@ class Scheduler final : public WorkerEvents {
   // What the pool delivered.
   void OnOutcome(int slot, const OutcomeRecord& outcome) override;
   void OnLog(int slot, const LogRecord& log) override;
+  void OnOutput(int slot, const OutputRecord& output) override;
   // The worker is killed, its items retried.
   void OnMalformed(int slot) override;
   // The worker of `slot` ended (reaped, everything it published delivered).

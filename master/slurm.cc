@@ -35,11 +35,6 @@ std::string ShellQuote(const std::string& s) {
   return ShellWords({s});
 }
 
-// #SBATCH lines are read by sbatch, not by a shell: no quoting, so no spaces.
-bool SafeForDirective(const std::string& s) {
-  return s.find_first_of(" \t\n\r\"'\\") == std::string::npos;
-}
-
 // job.name with only [A-Za-z0-9._-]: for --job-name and the job directory.
 std::string PlainName(const std::string& name) {
   std::string out;
@@ -149,6 +144,14 @@ int MergeEnded(const std::string& merged_dir) {
 
 }  // namespace
 
+bool SafeForDirective(const std::string& s) {
+  return s.find_first_of(" \t\n\r\"'\\") == std::string::npos;
+}
+
+std::string MergedDir(const SlurmJob& job) {
+  return job.retry_of.empty() ? job.dir + "/merged" : job.retry_of;
+}
+
 std::string ShardsScript(const SlurmJob& job) {
   const std::string n = std::to_string(job.shards);
   std::string s = "#!/bin/bash\n";
@@ -165,8 +168,14 @@ std::string ShardsScript(const SlurmJob& job) {
     s += "#SBATCH --cpus-per-task=" + std::to_string(job.cpus_per_task) + "\n";
   }
   s += CommonDirectives(job);
-  s += "exec " + ShellQuote(job.shoal) + " run " + ShellQuote(job.dir + "/settings.toml") +
-       " --no-progress\n";
+  if (job.retry_of.empty()) {
+    s += "exec " + ShellQuote(job.shoal) + " run " + ShellQuote(job.dir + "/settings.toml") +
+         " --no-progress\n";
+  } else {
+    // Its share of the retry's items, with their indices in the retried run.
+    s += "exec " + ShellQuote(job.shoal) + " retry " + ShellQuote(job.retry_of) +
+         " --shard \"$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT\" --no-progress\n";
+  }
   return s;
 }
 
@@ -175,7 +184,7 @@ std::string MergeScript(const SlurmJob& job) {
   std::string s = "#!/bin/bash\n";
   s += "# Written by 'shoal slurm': merges the " + std::to_string(job.shards) + " shards of job " +
        job.name + " into\n";
-  s += "#   " + job.dir + "/merged\n";
+  s += "#   " + MergedDir(job) + "\n";
   s += "# once every array task has ended (submit.sh submits it with\n";
   s += "# --dependency=afterany:<array job>).\n";
   s += "#SBATCH --job-name=" + job.name + "-merge\n";
@@ -190,7 +199,7 @@ std::string MergeScript(const SlurmJob& job) {
   s += "  exit 2\n";
   s += "fi\n";
   s += "exec " + ShellQuote(job.shoal) + " merge \"${shards[@]}\" -o " +
-       ShellQuote(job.dir + "/merged") + "\n";
+       ShellQuote(MergedDir(job)) + "\n";
   return s;
 }
 
@@ -210,7 +219,7 @@ std::string SubmitScript(const SlurmJob& job) {
        ShellQuote(job.dir + "/jobs.txt") + "\n";
   s += "echo \"shoal: submitted the shards as job $array and the merge as job $merge\"\n";
   s += "echo \"shoal: merged run directory, once job $merge has ended: \"" +
-       ShellQuote(job.dir + "/merged") + "\n";
+       ShellQuote(MergedDir(job)) + "\n";
   return s;
 }
 
@@ -222,8 +231,9 @@ Result<std::string> SelfExecutable() {
 }
 
 Result<SlurmJob> WriteSlurmJob(const Settings& settings, const SlurmCommandLine& options,
-                               const std::string& shoal_binary) {
+                               const std::string& shoal_binary, const std::string& retry_of) {
   SlurmJob job;
+  job.retry_of = retry_of;
   job.shoal = shoal_binary;
   job.name = "shoal-" + PlainName(settings.job.name);
   job.shards = options.shards;
@@ -261,6 +271,9 @@ Result<SlurmJob> WriteSlurmJob(const Settings& settings, const SlurmCommandLine&
     frozen.job.workers = job.cpus_per_task;
   }
   Status st = WriteFile(job.dir + "/settings.toml", SettingsToToml(frozen), file_mode);
+  if (st.ok() && !retry_of.empty()) {
+    st = WriteFile(parent + "/settings.toml", SettingsToToml(frozen), file_mode);
+  }
   if (st.ok()) st = WriteFile(job.dir + "/shards.sbatch", ShardsScript(job), file_mode);
   if (st.ok()) st = WriteFile(job.dir + "/merge.sbatch", MergeScript(job), file_mode);
   if (st.ok()) {
@@ -304,7 +317,7 @@ int WaitForMergeJob(const SlurmJob& job, const std::string& merge_id) {
         std::this_thread::sleep_for(std::chrono::seconds(1));
         continue;
       }
-      const int ended = MergeEnded(job.dir + "/merged");
+      const int ended = MergeEnded(MergedDir(job));
       if (ended >= 0) return ended;
       std::fprintf(stderr, "shoal: cannot read the state of job %s; see %s/merge.out\n",
                    merge_id.c_str(), job.dir.c_str());
@@ -334,15 +347,19 @@ int WaitForMergeJob(const SlurmJob& job, const std::string& merge_id) {
   }
 }
 
-Result<int> RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool quiet) {
+Result<int> RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool quiet,
+                        const std::string& retry_of) {
   // The tasks run this shoal: a broken installation is said before any script is written.
   if (Result<std::string> worker = FindWorkerExe(); !worker.ok()) return worker.status();
   Result<std::string> self = SelfExecutable();
   if (!self.ok()) return self.status();
-  // A missing input is better said now than by every task on its node.
-  Result<InputKind> kind = ResolveInputKind(settings.input);
-  if (!kind.ok()) return kind.status();
-  Result<SlurmJob> job = WriteSlurmJob(settings, options, *self);
+  // A missing input is better said now than by every task on its node (a
+  // retry's items come from its records).
+  if (retry_of.empty()) {
+    Result<InputKind> kind = ResolveInputKind(settings.input);
+    if (!kind.ok()) return kind.status();
+  }
+  Result<SlurmJob> job = WriteSlurmJob(settings, options, *self, retry_of);
   if (!job.ok()) return job.status();
   if (!options.submit) {
     std::printf("wrote %s/shards.sbatch (%d shards), merge.sbatch and submit.sh\n",
@@ -357,14 +374,14 @@ Result<int> RunSlurmJob(const Settings& settings, const SlurmCommandLine& option
   }
   std::printf("submitted the shards as job %s and the merge as job %s\n",
               submitted->array_id.c_str(), submitted->merge_id.c_str());
-  std::printf("merged run directory, once job %s has ended: %s/merged\n",
-              submitted->merge_id.c_str(), job->dir.c_str());
+  std::printf("merged run directory, once job %s has ended: %s\n", submitted->merge_id.c_str(),
+              MergedDir(*job).c_str());
   std::fflush(stdout);
   if (!options.wait) return kExitOk;
   const int code = WaitForMergeJob(*job, submitted->merge_id);
   if (!quiet || code != kExitOk) {
-    std::fprintf(stderr, "shoal: merge job %s ended, exit status %d; see %s/merged/log.txt\n",
-                 submitted->merge_id.c_str(), code, job->dir.c_str());
+    std::fprintf(stderr, "shoal: merge job %s ended, exit status %d; see %s/log.txt\n",
+                 submitted->merge_id.c_str(), code, MergedDir(*job).c_str());
   }
   return code;
 }

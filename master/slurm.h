@@ -37,7 +37,17 @@ struct SlurmJob {
   std::string time;
   int cpus_per_task = 0;
   std::vector<std::string> sbatch_args;  // each becomes an "#SBATCH ARG" line
+  // 'shoal retry RUN --shards N': RUN, whose retry in progress the tasks run
+  // ('shoal retry RUN --shard K/N') and the merge job joins into RUN.
+  std::string retry_of;
 };
+
+// #SBATCH lines are read by sbatch, not by a shell: no quoting, so a path
+// in one (--output) can have no space or quote.
+bool SafeForDirective(const std::string& s);
+
+// Where the merge job writes: <dir>/merged, or the retried run itself.
+std::string MergedDir(const SlurmJob& job);
 
 // The scripts' text, from the job alone (no file system access).
 std::string ShardsScript(const SlurmJob& job);
@@ -47,8 +57,10 @@ std::string SubmitScript(const SlurmJob& job);
 // Makes the job directory under settings.output.dir and writes the frozen
 // settings.toml and the three scripts. `settings` must have no input.shard.
 // With --cpus-per-task C and job.workers = 0, each shard runs C workers.
+// For a retry (retry_of = RUN), output.dir is RUN/retries/K and the frozen
+// settings are also written there, where the tasks' 'shoal retry' reads them.
 Result<SlurmJob> WriteSlurmJob(const Settings& settings, const SlurmCommandLine& options,
-                               const std::string& shoal_binary);
+                               const std::string& shoal_binary, const std::string& retry_of = "");
 
 // The absolute path of the running executable (/proc/self/exe).
 Result<std::string> SelfExecutable();
@@ -69,7 +81,9 @@ Result<SubmittedJob> SubmitSlurmJob(const SlurmJob& job);
 int WaitForMergeJob(const SlurmJob& job, const std::string& merge_id);
 
 // shoal slurm, and shoal retry --shards: writes the job, submits it with
-// options.submit, waits with options.wait. Returns the exit status, or the error that kept it from submitting.
-Result<int> RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool quiet);
+// options.submit, waits with options.wait. Returns the exit status, or the error that kept it from
+// submitting.
+Result<int> RunSlurmJob(const Settings& settings, const SlurmCommandLine& options, bool quiet,
+                        const std::string& retry_of = "");
 
 }  // namespace shoal

@@ -105,6 +105,28 @@ TEST(SlurmScriptTest, MergeScriptMergesEveryShardDirectory) {
   EXPECT_FALSE(Contains(s, "--array")) << s;
 }
 
+// shoal retry RUN --shards N: the tasks run their share of RUN's retry, and
+// the merge joins them into RUN itself.
+TEST(SlurmScriptTest, RetryTasksRunShardsOfTheRetryThatMergeJoinsIntoTheRun) {
+  SlurmJob job = Job();
+  job.dir = "/shared/runs/sums-1/retries/1/sums-20261122-041500-slurm";
+  job.retry_of = "/shared/runs/sums-1";
+  EXPECT_EQ(MergedDir(job), "/shared/runs/sums-1");
+  EXPECT_EQ(MergedDir(Job()), "/shared/runs/sums-20261122-031500-slurm/merged");
+  const std::string shards = ShardsScript(job);
+  EXPECT_TRUE(Contains(shards,
+                       "\nexec /opt/shoal/bin/shoal retry /shared/runs/sums-1 --shard "
+                       "\"$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT\" --no-progress\n"))
+      << shards;
+  const std::string merge = MergeScript(job);
+  EXPECT_TRUE(Contains(merge,
+                       "\nexec /opt/shoal/bin/shoal merge \"${shards[@]}\" -o "
+                       "/shared/runs/sums-1\n"))
+      << merge;
+  EXPECT_TRUE(Contains(SubmitScript(job), "once job $merge has ended: \"/shared/runs/sums-1"))
+      << SubmitScript(job);
+}
+
 TEST(SlurmScriptTest, SubmitScriptChainsTheMergeAfterTheArray) {
   const std::string s = SubmitScript(Job());
   const size_t array =

@@ -66,6 +66,8 @@ class WorkerEvents {
   virtual ~WorkerEvents() = default;
   virtual void OnOutcome(int slot, const OutcomeRecord& outcome) = 0;
   virtual void OnLog(int slot, const LogRecord& log) = 0;
+  // What a running item printed (output.print = "line"/"ungroup").
+  virtual void OnOutput(int slot, const OutputRecord& output) = 0;
   // A record that does not decode: only a worker writing wild into shared
   // memory gets here.
   virtual void OnMalformed(int slot) = 0;

@@ -132,6 +132,131 @@ TEST_F(Retry, TwiceWorksOnWhatStillFails) {
   EXPECT_NE(RunJson(run).find("\"retries\":2,\"retrying\":false"), std::string::npos);
 }
 
+// shoal retry RUN --shards 2, its two array tasks run by hand here
+// (tests/slurm_e2e_test.sh submits them to a Slurm of one machine): each
+// shard runs its share of the failed items with their original index, and
+// 'shoal merge SHARDS -o RUN' joins them into RUN, which then holds every
+// item's latest outcome exactly once.
+class RetryShards : public Retry {
+ protected:
+  static constexpr char kSevensFail[] =
+      "command.argv=[\"sh\", \"-c\", 'case $1 in *7) exit 7;; esac; printf %s \"$1\" > "
+      "\"$2/n$3.txt\"', \"sh\", \"{item}\", \"{out}\", \"{#}\"]";
+
+  // Begins retry 1 of `run` with --shards 2 (and `extra`), then runs what
+  // each array task runs; the shards' run directories.
+  void RunShards(const fs::path& run, const std::vector<std::string>& extra,
+                 std::vector<fs::path>* shards) {
+    std::vector<std::string> args{"retry", run.string(), "--shards", "2"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    ProcessResult r = Shoal(args);
+    ASSERT_EQ(r.status, 0) << Describe(r);
+    std::vector<fs::path> jobs;
+    for (const auto& e : fs::directory_iterator(run / "retries/1")) {
+      if (e.path().filename().string().ends_with("-slurm")) jobs.push_back(e.path());
+    }
+    ASSERT_EQ(jobs.size(), 1u) << "the job directory goes into retries/1";
+    const std::string tasks = ReadFile(jobs[0] / "shards.sbatch");
+    EXPECT_NE(tasks.find(" retry " + run.string() +
+                         " --shard \"$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT\""),
+              std::string::npos)
+        << tasks;
+    const std::string merge = ReadFile(jobs[0] / "merge.sbatch");
+    EXPECT_NE(merge.find(" -o " + run.string()), std::string::npos) << merge;
+    EXPECT_NE(RunJson(run).find("\"retries\":1,\"retrying\":true"), std::string::npos);
+    for (const char* shard : {"0/2", "1/2"}) {
+      r = Shoal({"retry", run.string(), "--shard", shard, "-q"});
+      ASSERT_TRUE(r.status == 0 || r.status == 1) << Describe(r);
+    }
+    for (const auto& e : fs::directory_iterator(jobs[0] / "shards")) shards->push_back(e.path());
+    std::sort(shards->begin(), shards->end());
+    ASSERT_EQ(shards->size(), 2u);
+  }
+
+  ProcessResult Join(const std::vector<fs::path>& shards, const fs::path& run) {
+    return Shoal({"merge", shards[0].string(), shards[1].string(), "-o", run.string()});
+  }
+};
+
+TEST_F(RetryShards, JoinTheRunInPlace) {
+  fs::path run;
+  ASSERT_NO_FATAL_FAILURE(FirstRun(40, &run));
+  fs::remove(dir_ / "marker");
+  std::vector<fs::path> shards;
+  ASSERT_NO_FATAL_FAILURE(RunShards(run, {}, &shards));
+  // Each shard ran its share, with the items' indices in the run.
+  size_t ran = 0;
+  for (const fs::path& shard : shards) {
+    std::vector<Record> results, errors;
+    ASSERT_TRUE(ReadRun(shard, &results, &errors));
+    EXPECT_TRUE(errors.empty()) << shard;
+    for (const Record& r : results) EXPECT_EQ(std::to_string(r.index), r.item) << shard;
+    ran += results.size();
+  }
+  EXPECT_EQ(ran, Failing(40).size());
+
+  ProcessResult r = Join(shards, run);
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  ASSERT_NO_FATAL_FAILURE(ExpectAllOkOnce(run, 40));
+  EXPECT_EQ(RunDirs(), std::set<fs::path>{run});
+  const std::string state = RunJson(run);
+  EXPECT_NE(state.find("\"ended\":true,"), std::string::npos) << state;
+  EXPECT_NE(state.find("\"exit_status\":0,"), std::string::npos) << state;
+  EXPECT_NE(state.find("\"ok\":40,\"failed\":0"), std::string::npos) << state;
+  EXPECT_NE(state.find("\"retries\":1,\"retrying\":false"), std::string::npos) << state;
+
+  // Run again (as after a crash of the join, or by mistake): the same run.
+  const std::string results = ReadFile(run / "results.jsonl");
+  r = Join(shards, run);
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(ReadFile(run / "results.jsonl"), results);
+  ASSERT_NO_FATAL_FAILURE(ExpectAllOkOnce(run, 40));
+}
+
+TEST_F(RetryShards, WhatStillFailsIsListedOnce) {
+  fs::path run;
+  ASSERT_NO_FATAL_FAILURE(FirstRun(40, &run));
+  // Only the items ending in 3 are fixed (an override, frozen for the shards).
+  std::vector<fs::path> shards;
+  ASSERT_NO_FATAL_FAILURE(RunShards(run, {"--set", kSevensFail}, &shards));
+  ProcessResult r = Join(shards, run);
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  ExpectEachItemOnce(results, errors, Numbers(40));
+  std::vector<std::string> sevens, threes;
+  for (const std::string& i : Failing(40)) (i.back() == '7' ? sevens : threes).push_back(i);
+  EXPECT_EQ(Items(errors), Sorted(sevens));
+  for (const Record& e : errors) EXPECT_EQ(e.reason.value_or(""), "exit 7") << e.item;
+  EXPECT_EQ(Sorted(Lines(ReadFile(run / "failed.txt"))), Sorted(sevens));
+  for (const std::string& i : threes) EXPECT_EQ(ReadFile(run / "out" / ("n" + i + ".txt")), i);
+  EXPECT_NE(RunJson(run).find("\"ok\":36,\"failed\":4"), std::string::npos) << RunJson(run);
+}
+
+// The join SIGKILLed between each pair of its steps (SHOAL_FAULT
+// merge-join:K), then run again: the same run as an uninterrupted join.
+class RetryShardsJoinKilled : public RetryShards, public ::testing::WithParamInterface<int> {};
+
+TEST_P(RetryShardsJoinKilled, RunAgainCompletesIt) {
+  fs::path run;
+  ASSERT_NO_FATAL_FAILURE(FirstRun(40, &run));
+  fs::remove(dir_ / "marker");
+  std::vector<fs::path> shards;
+  ASSERT_NO_FATAL_FAILURE(RunShards(run, {}, &shards));
+  const std::string fault = "merge-join:" + std::to_string(GetParam());
+  ::setenv("SHOAL_FAULT", fault.c_str(), 1);
+  ProcessResult r = Join(shards, run);
+  ::unsetenv("SHOAL_FAULT");
+  ASSERT_EQ(r.status, 128 + SIGKILL) << Describe(r);
+  EXPECT_NE(RunJson(run).find("\"retrying\":true"), std::string::npos) << RunJson(run);
+  r = Join(shards, run);
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  ASSERT_NO_FATAL_FAILURE(ExpectAllOkOnce(run, 40));
+  EXPECT_NE(RunJson(run).find("\"ok\":40,\"failed\":0"), std::string::npos) << RunJson(run);
+}
+
+INSTANTIATE_TEST_SUITE_P(Steps, RetryShardsJoinKilled, ::testing::Values(1, 2, 3));
+
 TEST_F(Retry, KilledRetryIsFinishedByResume) {
   fs::path run;
   ASSERT_NO_FATAL_FAILURE(FirstRun(200, &run));
@@ -288,12 +413,21 @@ TEST_F(OutputTree, MissingAndUncreatableIsRefused) {
 }
 
 TEST_F(OutputTree, UnwritableIsRefused) {
-  if (geteuid() == 0) GTEST_SKIP() << "root writes anywhere";
   const fs::path locked = dir_ / "locked";
   fs::create_directories(locked);
   fs::permissions(locked, fs::perms::owner_read | fs::perms::owner_exec);
   WriteTreeJob((locked / "tree").string(), "{out}/{name}.txt");
-  ProcessResult r = Shoal({"run", "settings.toml", "-o", runs_.string()});
+  std::vector<std::string> argv = WithShoal({"run", "settings.toml", "-o", runs_.string()});
+  if (geteuid() == 0) {
+    // Root writes anywhere: shoal runs as nobody, who owns the test's files
+    // (so that only the mode of `locked` stands in its way).
+    constexpr uid_t kNobody = 65534;
+    for (const fs::path& p : {dir_, dir_ / "settings.toml", dir_ / "items.txt", locked}) {
+      ASSERT_EQ(::chown(p.c_str(), kNobody, kNobody), 0) << p;
+    }
+    argv.insert(argv.begin(), {"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"});
+  }
+  ProcessResult r = Run(argv);
   EXPECT_EQ(r.status, 2) << Describe(r);
   EXPECT_NE(r.err.find("not writable"), std::string::npos) << r.err;
   fs::permissions(locked, fs::perms::owner_all);

@@ -3,8 +3,9 @@
 #  1. 'shoal slurm --shards 4 --submit --wait' over a generated tree of 2,000
 #     files (sha256 handler): every item must be in exactly one record of the
 #     merged run, and the records must equal those of a single-machine run.
-#  2. a job whose items fail until a flag file exists, then
-#     'shoal retry MERGED --shards 2 --submit --wait' over just its failures.
+#  2. a job whose items fail until a flag file exists (some for good), then
+#     'shoal retry MERGED --shards 2 --submit --wait': its shards join MERGED,
+#     which must then hold each item once with its latest outcome.
 # The daemons are stopped at the end, whatever happened (trap).
 #
 # usage: tests/slurm_e2e_test.sh SHOAL_BIN
@@ -136,10 +137,11 @@ for d in dirs:
 print("slurm-e2e: 2000 items, each in exactly one record, equal to the single-machine run")
 EOF
 
-# --- 2. failures, then retry --shards over just the failed items ----------
+# --- 2. failures, then retry --shards, joined into the merged run ---------
 mkdir -p "$work/job2"
 cd "$work/job2"
 seq 1 300 >ids.txt
+# Ids ending in 7 fail until the flag file exists; those from 200 on for good.
 cat >settings.toml <<EOF
 [job]
 name = "flaky"
@@ -148,7 +150,7 @@ name = "flaky"
 path = "ids.txt"
 
 [command]
-argv = ["sh", "-c", "case {item} in *7) [ -e $work/job2/fixed ] || exit 3 ;; esac; echo id {item}"]
+argv = ["sh", "-c", "case {item} in *7) [ -e $work/job2/fixed ] && [ {item} -lt 200 ] || exit 3 ;; esac; echo id {item}"]
 
 [output]
 dir = "runs"
@@ -163,16 +165,49 @@ failed=$(wc -l <"$merged/failed.txt")
 touch fixed
 status=0
 timeout 150 "$shoal" retry "$merged" --shards 2 --submit --wait -q || status=$?
-((status == 0)) || fail "retry --shards of the failed items exited with status $status"
-retried=$(echo cluster/*-slurm/*-slurm/merged)
-python3 - "$merged" "$retried" <<'EOF' || fail "the retry did not run exactly the failed items"
-import json, os, sys
-merged, retried = sys.argv[1:3]
-failed = open(os.path.join(merged, "failed.txt")).read().split()
-done = [json.loads(l) for l in open(os.path.join(retried, "results.jsonl"))]
-assert sorted(r["item"] for r in done) == sorted(failed), "retried items differ from failed.txt"
-assert all(r["output"] == f"id {r['item']}\n" for r in done)
-print(f"slurm-e2e: retry --shards 2 ran the {len(done)} failed items, each once")
+((status == 1)) || fail "retry --shards with 10 items failing again exited with status $status, not 1"
+[[ ! -e $(echo cluster/*-slurm/*-slurm) ]] || fail "retry --shards made a run directory beside $merged"
+python3 - "$merged" <<'EOF' || fail "the retry's shards did not complete the merged run"
+import glob, json, os, sys
+merged = sys.argv[1]
+
+def records(path):
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
+
+ok = records(os.path.join(merged, "results.jsonl"))
+bad = records(os.path.join(merged, "errors.jsonl"))
+first = records(os.path.join(merged, "retries/1/errors.jsonl"))
+assert len(first) == 30, f"retries/1/errors.jsonl: {len(first)} records"
+every = ok + bad
+indices = [r["index"] for r in every]
+assert len(every) == 300 and len(set(indices)) == 300, f"{len(every)} records, {len(set(indices))} indices"
+assert sorted(int(r["item"]) for r in every) == list(range(1, 301)), "an item missing or twice"
+# The retried items kept their index; their outcome is the retry's.
+was = {r["index"]: r["item"] for r in first}
+now = {r["index"]: r for r in every}
+for index, item in was.items():
+    r = now[index]
+    assert r["item"] == item, f"index {index}: {item} became {r['item']}"
+    if int(item) < 200:
+        assert r["status"] == "ok" and r["output"] == f"id {item}\n", r
+    else:
+        assert r["status"] != "ok", r
+stuck = sorted(r["item"] for r in bad)
+assert stuck == sorted(str(i) for i in range(207, 300, 10)), stuck
+failed = open(os.path.join(merged, "failed.txt"), encoding="utf-8").read().split("\n")[:-1]
+assert sorted(failed) == stuck, f"failed.txt {failed} is not the failed items of errors.jsonl"
+with open(os.path.join(merged, "run.json"), encoding="utf-8") as f:
+    s = json.load(f)
+got = (s["ended"], s["exit_status"], s["ok"], s["failed"], s["retries"], s["retrying"])
+assert got == (True, 1, 290, 10, 1, False), f"run.json: {got}"
+shards = glob.glob(os.path.join(merged, "retries/1/*-slurm/shards/*-shard-*-of-2"))
+assert len(shards) == 2, shards
+for d in shards:
+    with open(os.path.join(d, "run.json"), encoding="utf-8") as f:
+        assert json.load(f)["retry_of"] == os.path.realpath(merged), d
+print(f"slurm-e2e: retry --shards 2 joined the merged run: 300 items once each, "
+      f"20 retried ok, {len(stuck)} failed in errors.jsonl and failed.txt")
 EOF
 
 say "passed in $((SECONDS - started)) s"

@@ -62,20 +62,23 @@ Status MakePipe(UniqueFd& read_end, UniqueFd& write_end) {
 }
 
 // stdout in result mode: up to kInlineOutput bytes in memory; past that, all
-// of it goes to {run}/spill/<index>.stdout so memory stays bounded.
-class StdoutCapture {
+// of it goes to {run}/spill/<index>.stdout so memory stays bounded. The same
+// for the whole stderr that output.print shows (spill/<index>.stderr), past
+// the kStderrTail bytes that the tail then holds whole.
+class SpillingCapture {
  public:
-  StdoutCapture(const std::string& run_dir, uint64_t index) : run_dir_(run_dir), index_(index) {}
+  SpillingCapture(const std::string& run_dir, uint64_t index, const char* suffix, size_t inline_max)
+      : run_dir_(run_dir), index_(index), suffix_(suffix), inline_max_(inline_max) {}
 
   void Append(std::string_view data) {
     if (!error_.ok()) return;  // keep draining so the child is not blocked; drop
     if (!spill_.valid()) {
-      if (inline_.size() + data.size() <= kInlineOutput) {
+      if (inline_.size() + data.size() <= inline_max_) {
         inline_.append(data);
         return;
       }
       Result<OutputFile> file =
-          CreateOutputFile(run_dir_, "spill/" + std::to_string(index_) + ".stdout");
+          CreateOutputFile(run_dir_, "spill/" + std::to_string(index_) + suffix_);
       if (!file.ok()) {
         error_ = file.status();
         return;
@@ -89,18 +92,17 @@ class StdoutCapture {
     error_ = WriteAll(spill_.get(), data, rel_);
   }
 
-  void MoveInto(Outcome& outcome) {
-    if (spill_.valid()) {
-      outcome.output_file = std::move(rel_);
-    } else {
-      outcome.output = std::move(inline_);
-    }
-  }
+  bool spilled() const { return spill_.valid(); }
+  // What was captured: the spill file's name relative to {run}, or the bytes.
+  std::string TakeFile() { return std::move(rel_); }
+  std::string TakeInline() { return std::move(inline_); }
   const Status& error() const { return error_; }
 
  private:
   const std::string& run_dir_;
   uint64_t index_;
+  const char* suffix_;
+  size_t inline_max_;
   std::string inline_;
   UniqueFd spill_;
   std::string rel_;
@@ -132,6 +134,51 @@ class StderrTail {
  private:
   std::string tail_;
   uint64_t total_ = 0;
+};
+
+// output.print = "line" or "ungroup": what the command prints, forwarded to
+// the master while it runs. "line" holds back the last, unfinished line of
+// each stream until its end comes, so that the master prints whole lines; a
+// line longer than kOutputPiece is forwarded in pieces (memory stays bounded).
+class OutputForwarder {
+ public:
+  OutputForwarder(LogSink& sink, bool whole_lines) : sink_(sink), whole_lines_(whole_lines) {}
+
+  void Append(OutputStream stream, std::string_view data) {
+    if (!whole_lines_) return Send(stream, data);
+    std::string& pending = Pending(stream);
+    pending.append(data);
+    size_t end = pending.rfind('\n');
+    end = end == std::string::npos ? 0 : end + 1;
+    if (pending.size() - end > kOutputPiece) end = pending.size();  // a line too long
+    Send(stream, std::string_view(pending).substr(0, end));
+    pending.erase(0, end);
+  }
+  // At the end of the item: its last line, even without a line end.
+  void Finish() {
+    for (OutputStream s : {kStdoutStream, kStderrStream}) {
+      Send(s, Pending(s));
+      Pending(s).clear();
+    }
+  }
+
+ private:
+  std::string& Pending(OutputStream stream) { return stream == kStdoutStream ? out_ : err_; }
+  // In pieces of at most kOutputPiece, each cut after a line end when it has one.
+  void Send(OutputStream stream, std::string_view data) {
+    while (!data.empty()) {
+      size_t n = std::min(data.size(), kOutputPiece);
+      if (n < data.size() && whole_lines_) {
+        size_t nl = data.substr(0, n).rfind('\n');
+        if (nl != std::string_view::npos) n = nl + 1;
+      }
+      sink_.Forward(stream, data.substr(0, n));
+      data.remove_prefix(n);
+    }
+  }
+  LogSink& sink_;
+  const bool whole_lines_;
+  std::string out_, err_;
 };
 
 class FileActions {
@@ -168,6 +215,14 @@ int SearchPath(const std::string& prog, const std::string& path_list, std::strin
   return err;
 }
 
+// output.print = "line"/"ungroup" stream what items print as it comes; in
+// input order (output.order = "input") they print as "group" does, each item
+// whole at its turn.
+bool Forwards(const OutputSettings& output) {
+  return (output.print == PrintMode::kLine || output.print == PrintMode::kUngroup) &&
+         output.order == OutputOrder::kCompletion;
+}
+
 // How the wait for one child ended.
 struct ChildEnd {
   int status = 0;
@@ -186,6 +241,9 @@ class CommandHandler final : public Handler {
         output_tree_(context.settings.output.tree),
         kind_(context.kind),
         item_logs_(context.settings.output.item_logs),
+        forward_(Forwards(context.settings.output)),
+        whole_lines_(context.settings.output.print == PrintMode::kLine),
+        whole_stderr_(context.settings.output.print != PrintMode::kNone && !forward_),
         cwd_is_template_(CwdIsTemplate(context.settings.command)),
         field_context_(FieldContextOf(context.settings)),
         timeout_(context.settings.job.timeout),
@@ -207,8 +265,16 @@ class CommandHandler final : public Handler {
   Outcome Execute(const ItemPaths& paths, LogSink& log, ItemLog* item_log);
   Outcome ExecuteLogged(const ItemPaths& paths, LogSink& log);
   std::string SpawnError(int err, const std::string& prog, const std::string& cwd) const;
-  ChildEnd Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCapture* capture, StderrTail& tail,
-                 ItemLog* item_log);
+  // Where the output read goes: `capture` (stdout), `err_capture` and
+  // `forward` may be null.
+  struct Sinks {
+    SpillingCapture* capture;
+    StderrTail& tail;
+    SpillingCapture* err_capture;
+    OutputForwarder* forward;
+    ItemLog* item_log;
+  };
+  ChildEnd Watch(pid_t pid, UniqueFd& out, UniqueFd& err, const Sinks& sinks);
   bool StopRequested() const;
 
   const CommandSettings command_;  // a copy: the handler may outlive the Settings
@@ -216,7 +282,10 @@ class CommandHandler final : public Handler {
   const std::string output_tree_;  // stdout files may go there too
   const InputKind kind_;
   const bool item_logs_;
-  const bool cwd_is_template_;        // command.cwd holds placeholders: expanded per item
+  const bool forward_;          // output.print = "line"/"ungroup": what the command prints, at once
+  const bool whole_lines_;      // forward_ by whole lines
+  const bool whole_stderr_;     // output.print at the end: all of stderr, spilled past the tail
+  const bool cwd_is_template_;  // command.cwd holds placeholders: expanded per item
   const FieldContext field_context_;  // what {1} {2} ... {name} are
   const Millis timeout_;
   const int stop_fd_;
@@ -446,11 +515,15 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
 
   // The child leads its own process group (POSIX_SPAWN_SETPGROUP, 0).
   if (child_pgid_ != nullptr) child_pgid_->store(pid, std::memory_order_relaxed);
-  StdoutCapture capture(run_dir_, paths.index);
+  SpillingCapture capture(run_dir_, paths.index, ".stdout", kInlineOutput);
+  SpillingCapture err_capture(run_dir_, paths.index, ".stderr", kStderrTail);
   StderrTail tail;
-  ChildEnd end =
-      Watch(pid, out_read, err_read,
-            command_.stdout_mode == StdoutMode::kResult ? &capture : nullptr, tail, item_log);
+  OutputForwarder forward(log, whole_lines_);
+  const bool result = command_.stdout_mode == StdoutMode::kResult;
+  ChildEnd end = Watch(pid, out_read, err_read,
+                       {result ? &capture : nullptr, tail, whole_stderr_ ? &err_capture : nullptr,
+                        forward_ ? &forward : nullptr, item_log});
+  if (forward_) forward.Finish();
   if (child_pgid_ != nullptr) child_pgid_->store(0, std::memory_order_relaxed);
   // The child is reaped: any child of ours now is something the command left
   // running outside its group (re-parented to us, the subreaper). It ends
@@ -459,7 +532,12 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
 
   Outcome outcome;
   outcome.stderr_tail = tail.Finish();
-  capture.MoveInto(outcome);
+  if (capture.spilled()) {
+    outcome.output_file = capture.TakeFile();
+  } else {
+    outcome.output = capture.TakeInline();
+  }
+  if (err_capture.spilled()) outcome.stderr_file = err_capture.TakeFile();
   if (WIFEXITED(end.status)) outcome.exit_code = WEXITSTATUS(end.status);
   if (WIFSIGNALED(end.status)) outcome.signal = WTERMSIG(end.status);
 
@@ -474,6 +552,10 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
   if (orphans > 0) {
     note("ended " + std::to_string(orphans) +
          " process(es) it left behind outside its process group");
+  }
+  if (!err_capture.error().ok()) {
+    note("only the last " + std::to_string(kStderrTail) +
+         " bytes of stderr are printed: " + err_capture.error().message());
   }
   if (end.abandoned) {
     note(
@@ -503,8 +585,7 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
 // does not reap it), the stop fd and the next deadline. Output is drained until
 // EOF and only then is the child reaped; until then it stays a zombie, which
 // keeps its pid from being reused, so signalling its process group stays safe.
-ChildEnd CommandHandler::Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCapture* capture,
-                               StderrTail& tail, ItemLog* item_log) {
+ChildEnd CommandHandler::Watch(pid_t pid, UniqueFd& out, UniqueFd& err, const Sinks& sinks) {
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   ChildEnd end;
   const Clock::time_point timeout_at = timeout_.count() > 0 ? Clock::now() + timeout_ : kNever;
@@ -580,14 +661,20 @@ ChildEnd CommandHandler::Watch(pid_t pid, UniqueFd& out, UniqueFd& err, StdoutCa
     }
     if (out_i >= 0 && fds[out_i].revents != 0) {
       read_once(out, [&](std::string_view data) {
-        if (capture != nullptr) capture->Append(data);
-        if (item_log != nullptr) item_log->Append(ItemLog::kStdout, data);
+        // Only a result's stdout is printed (discard pipes it for an item log).
+        if (sinks.capture != nullptr) {
+          sinks.capture->Append(data);
+          if (sinks.forward != nullptr) sinks.forward->Append(kStdoutStream, data);
+        }
+        if (sinks.item_log != nullptr) sinks.item_log->Append(ItemLog::kStdout, data);
       });
     }
     if (err_i >= 0 && fds[err_i].revents != 0) {
       read_once(err, [&](std::string_view data) {
-        tail.Append(data);
-        if (item_log != nullptr) item_log->Append(ItemLog::kStderr, data);
+        sinks.tail.Append(data);
+        if (sinks.err_capture != nullptr) sinks.err_capture->Append(data);
+        if (sinks.forward != nullptr) sinks.forward->Append(kStderrStream, data);
+        if (sinks.item_log != nullptr) sinks.item_log->Append(ItemLog::kStderr, data);
       });
     }
     if (pid_i >= 0 && fds[pid_i].revents != 0) exited = true;

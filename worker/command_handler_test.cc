@@ -31,7 +31,11 @@ using test::WaitFor;
 class CollectingLog : public LogSink {
  public:
   void Log(std::string_view line) override { lines.emplace_back(line); }
+  void Forward(OutputStream stream, std::string_view bytes) override {
+    pieces.emplace_back(stream, bytes);
+  }
   std::vector<std::string> lines;
+  std::vector<std::pair<OutputStream, std::string>> pieces;
 };
 
 class CommandHandlerTest : public ::testing::Test {
@@ -280,6 +284,69 @@ TEST_F(CommandHandlerTest, SmallOutputStaysInline) {
   EXPECT_TRUE(o.ok);
   EXPECT_EQ(o.output.size(), kInlineOutput);
   EXPECT_EQ(o.output_file, "");
+}
+
+// output.print = "line": whole lines as they come, the unfinished last one
+// at the end; the outcome keeps all of stdout as always.
+TEST_F(CommandHandlerTest, LineModeForwardsWholeLines) {
+  settings_.output.print = PrintMode::kLine;
+  Argv({"sh", "-c", "printf 'a\\nb'; printf 'c\\nd' >&2; printf 'e\\nf'"});
+  Outcome o = RunItem("x");
+  ASSERT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(o.output, "a\nbe\nf");
+  std::string out, err;
+  for (const auto& [stream, bytes] : log_.pieces) {
+    (stream == kStdoutStream ? out : err) += bytes;
+    // Only the last piece of each stream may end without a line end.
+    if (bytes != "d" && bytes != "f") {
+      EXPECT_EQ(bytes.back(), '\n') << "not whole: " << bytes;
+    }
+  }
+  EXPECT_EQ(out, "a\nbe\nf");
+  EXPECT_EQ(err, "c\nd");
+  // In input order, nothing is forwarded: the item prints whole at its turn.
+  log_.pieces.clear();
+  settings_.output.order = OutputOrder::kInput;
+  EXPECT_TRUE(RunItem("x").ok);
+  EXPECT_TRUE(log_.pieces.empty());
+}
+
+TEST_F(CommandHandlerTest, LineModeCutsOnlyOverlongLines) {
+  settings_.output.print = PrintMode::kLine;
+  const std::string n = std::to_string(kOutputPiece * 2 + 10);
+  Argv({"sh", "-c", "head -c " + n + " /dev/zero | tr '\\0' x; echo; echo short"});
+  Outcome o = RunItem("x");
+  ASSERT_TRUE(o.ok) << o.reason;
+  size_t total = 0;
+  for (const auto& [stream, bytes] : log_.pieces) {
+    EXPECT_LE(bytes.size(), kOutputPiece);
+    total += bytes.size();
+  }
+  EXPECT_EQ(total, kOutputPiece * 2 + 10 + 1 + 6);
+  EXPECT_EQ(log_.pieces.back().second.substr(log_.pieces.back().second.size() - 6), "short\n");
+}
+
+// output.print: a stderr longer than its tail is kept whole in a file for
+// printing; the tail is what it always was.
+TEST_F(CommandHandlerTest, PrintedStderrSpillsPastTheTail) {
+  settings_.output.print = PrintMode::kGroup;
+  Argv({"sh", "-c", "head -c 10000 /dev/zero | tr '\\0' e >&2"});
+  Outcome o = RunItem("x", 7);
+  ASSERT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(o.stderr_file, "spill/7.stderr");
+  EXPECT_EQ(RunFile("spill/7.stderr"), std::string(10000, 'e'));
+  EXPECT_EQ(o.stderr_tail.size(), kStderrTail);
+  Argv({"sh", "-c", "echo short >&2"});
+  o = RunItem("y", 8);
+  EXPECT_EQ(o.stderr_file, "");
+  EXPECT_EQ(o.stderr_tail, "short\n");
+  EXPECT_FALSE(fs::exists(run_ + "/spill/8.stderr"));
+  // Without output.print, nothing is spilled.
+  settings_.output.print = PrintMode::kNone;
+  Argv({"sh", "-c", "head -c 10000 /dev/zero >&2"});
+  o = RunItem("z", 9);
+  EXPECT_EQ(o.stderr_file, "");
+  EXPECT_FALSE(fs::exists(run_ + "/spill/9.stderr"));
 }
 
 TEST_F(CommandHandlerTest, HundredMegabytesSpillToAFile) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/wire.h"
 #include "config/settings.h"
 #include "job/item_paths.h"
 
@@ -28,6 +29,7 @@ struct Outcome {
   std::string output;  // stdout (result mode) or the handler's output string, at most kInlineOutput
   std::string output_file;  // when output spilled or stdout = "file": path relative to {run}
   std::string stderr_tail;  // last lines of stderr, at most kStderrTail bytes
+  std::string stderr_file;  // output.print: all of a longer stderr, relative to {run}
   // A handler that calls a service (http): see OutcomeRecord in common/wire.h.
   int http_status = 0;
   uint64_t bytes = 0;
@@ -43,7 +45,15 @@ class LogSink {
  public:
   virtual ~LogSink() = default;
   virtual void Log(std::string_view line) = 0;
+  // output.print = "line"/"ungroup": a piece of what the running item
+  // printed, for shoal's own stdout or stderr at once. Up to kOutputPiece bytes.
+  virtual void Forward(OutputStream stream, std::string_view bytes) {
+    (void)stream;
+    (void)bytes;
+  }
 };
+
+inline constexpr size_t kOutputPiece = 64 * 1024;
 
 class AsyncHandler;
 

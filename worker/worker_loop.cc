@@ -114,6 +114,17 @@ class Worker : public LogSink {
     Push(ch_.logs, kLogRecord, buffer_);
   }
 
+  // Printed while the item runs: the master prints it as soon as it looks,
+  // so a sleeping master is woken for it.
+  void Forward(OutputStream stream, std::string_view bytes) override {
+    OutputRecord rec{current_seq_, current_index_, stream,
+                     std::string_view(paths_.item).substr(0, 16 * 1024),
+                     bytes.substr(0, kOutputPiece)};
+    EncodeOutput(rec, &buffer_);
+    Push(ch_.logs, kOutputRecord, buffer_);
+    WakeMaster(/*force=*/true);
+  }
+
  private:
   struct Running {
     uint64_t seq;
@@ -216,6 +227,7 @@ class Worker : public LogSink {
     rec.output = std::string_view(o.output).substr(0, kInlineOutput);
     rec.output_file = o.output_file;
     rec.stderr_tail = std::string_view(o.stderr_tail).substr(0, kStderrTail);
+    rec.stderr_file = o.stderr_file;
     rec.http_status = o.http_status;
     rec.bytes = o.bytes;
     rec.retry_after_ms = o.retry_after_ms;
@@ -249,7 +261,7 @@ class Worker : public LogSink {
       if (MasterGone()) return;  // nobody will ever read it
     }
     ch_.control->needs_room.store(0, std::memory_order_relaxed);
-    FaultPoint(type == kLogRecord ? "worker-mid-log" : "worker-before-publish");
+    FaultPoint(type == kOutcomeRecord ? "worker-before-publish" : "worker-mid-log");
     ring.Publish();
   }
 
