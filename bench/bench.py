@@ -550,8 +550,59 @@ def bench_scale():
         ROWS.append(Row("e. first item started, %s" % label, "ms", m, goal="< 50 ms", met=m < 50))
 
 
+# --------------------------------------------------------------------------
+# h. many items per command line (command.batch, -X)
+
+
+def bench_batch():
+    n, w, per_line = C.batch_files, C.workers, C.batch_args
+    tree = make("bytes", max(1, n // 1000), n, data_path("bytes", max(1, n // 1000), n))
+    lst = os.path.join(C.data, "batch-list-%d.txt" % n)
+    if not os.path.exists(lst):
+        with open(lst + ".partial", "w") as f:
+            for root, _, files in sorted(os.walk(tree)):
+                for name in sorted(files):
+                    if name.endswith(".bin"):
+                        f.write(os.path.join(root, name) + "\n")
+        os.rename(lst + ".partial", lst)
+    warm(tree)
+    for tool, argv in (("sha256sum", ["sha256sum"]), ("gzip", ["gzip", "-kf"])):
+        name = "h. `%s`, %s files of 1 kB, %d workers" % (" ".join(argv), "{:,}".format(n), w)
+        out = runs_dir("batch-" + tool)
+        line = [toml_str(a) for a in argv]
+        batched = write_settings("batch-" + tool, settings_text(
+            "batch-" + tool, "command", lst, w,
+            '[command]\nargv = [%s]\nbatch = "context"\nmax_args = %d\nstdout = "discard"\n'
+            % (", ".join(line), per_line)))
+        single = write_settings("single-" + tool, settings_text(
+            "single-" + tool, "command", lst, w,
+            '[command]\nargv = [%s, "{item}"]\nstdout = "discard"\n' % ", ".join(line)))
+        peers = [("shoal, one process per item", shoal_argv(single, out, "-q"), None),
+                 ("xargs -P%d -n%d" % (w, per_line),
+                  ["xargs", "-a", lst, "-P%d" % w, "-n%d" % per_line] + argv, None),
+                 ("xargs -P%d -n1" % w, ["xargs", "-a", lst, "-P%d" % w, "-n1"] + argv, None),
+                 ("parallel -X -j%d" % w,
+                  ["parallel", "--will-cite", "-X", "-j%d" % w] + argv + ["::::", lst], None)]
+        commands = [shoal_argv(batched, out, "-q")] + [p[1] for p in peers]
+        say("%s: hyperfine, %d rounds of shoal -X, %s" % (name, C.runs,
+                                                          ", ".join(p[0] for p in peers)))
+        times = hyperfine_rounds(commands, C.runs, "batch-" + tool)
+        for run in glob.glob(os.path.join(out, "*")):
+            if count_lines(os.path.join(run, "results.jsonl")) != n:
+                raise RuntimeError("%s: %s does not hold %d records" % (tool, run, n))
+        shutil.rmtree(out, ignore_errors=True)
+        medians = [median(t) for t in times]
+        rate = n / medians[0]
+        DETAILS["batch-" + tool] = {"items": n, "seconds": dict(
+            zip(["shoal -X"] + [p[0] for p in peers], times))}
+        for (peer, _, goal), secs in zip(peers, medians[1:]):
+            ratio = rate / (n / secs)
+            ROWS.append(Row(name, "items/s", rate, peer, n / secs, ratio,
+                            "≥ %g×" % goal if goal else "", ratio >= goal if goal else None))
+
+
 BENCHES = {"command": bench_command, "plugin": bench_plugin, "sha256": bench_sha256,
-           "scale": bench_scale, "http": bench_http}
+           "scale": bench_scale, "http": bench_http, "batch": bench_batch}
 
 
 def main():

@@ -45,9 +45,11 @@ class Config:
     data = os.path.abspath(_env("BENCH_DATA", "/work/bench-data"))
     runs = max(1, _env_int("BENCH_RUNS", 3))
     workers = _env_int("BENCH_WORKERS", 2)
-    only = [s.strip() for s in _env("BENCH_ONLY", "command,plugin,sha256,scale,http").split(",")]
+    only = [s.strip() for s in _env("BENCH_ONLY", "command,plugin,sha256,scale,http,batch").split(",")]
     cmd_items = _size("BENCH_CMD_ITEMS", 20000, 2000)
     cmd_stdout = _env("BENCH_CMD_STDOUT", "discard")
+    batch_files = _size("BENCH_BATCH_FILES", 20000, 2000)
+    batch_args = _env_int("BENCH_BATCH_ARGS", 500)
     plugin_lines = _size("BENCH_PLUGIN_LINES", 10_000_000, 1_000_000)
     chunksizes = [int(c) for c in _env("BENCH_PY_CHUNKSIZES", "1000,10000,100000").split(",")]
     sha_mb = _size("BENCH_SHA_MB", 500, 100)

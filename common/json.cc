@@ -45,6 +45,27 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+void AppendPrintable(std::string* out, std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const size_t n = c >= 0x80 ? Utf8SequenceLength(s, i) : 1;
+    if (n > 1 || (c >= 0x20 && c != 0x7F && c < 0x80)) {
+      out->append(s.substr(i, n));
+    } else if (c == '\n') {
+      out->append("\\n");
+    } else if (c == '\t') {
+      out->append("\\t");
+    } else if (c == '\r') {
+      out->append("\\r");
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out->append(buf, 4);
+    }
+    i += n == 0 ? 1 : n;
+  }
+}
+
 bool AppendJsonString(std::string* out, std::string_view s) {
   bool valid = true;
   out->push_back('"');

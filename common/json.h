@@ -24,6 +24,12 @@ bool IsValidUtf8(std::string_view bytes);
 // Appends "..." escaped per RFC 8259; invalid UTF-8 becomes U+FFFD.
 // Returns false when something was replaced (the bytes were not UTF-8).
 bool AppendJsonString(std::string* out, std::string_view bytes);
+// Appends `bytes` for a line of text (log.txt, the terminal): valid UTF-8
+// as it is; newline, tab and carriage return as \n \t \r; other control
+// characters and every byte that is not part of valid UTF-8 as \xNN. The
+// result is one line of valid UTF-8 whatever an item's name holds; the exact
+// bytes are in the records (item_b64).
+void AppendPrintable(std::string* out, std::string_view bytes);
 void AppendBase64(std::string* out, std::string_view bytes);
 // Decodes standard base64; false on bad input.
 bool DecodeBase64(std::string_view text, std::string* out);

@@ -91,6 +91,21 @@ TEST(JsonTest, InvalidUtf8BecomesReplacementCharacter) {
   }
 }
 
+// log.txt's lines: valid UTF-8 kept, everything else visible and on one line.
+TEST(JsonTest, PrintableEscapesControlsAndBytesThatAreNotUtf8) {
+  auto printable = [](std::string_view in) {
+    std::string out;
+    AppendPrintable(&out, in);
+    return out;
+  };
+  EXPECT_EQ(printable("d01/caf\xc3\xa9 x.txt"), "d01/caf\xc3\xa9 x.txt");
+  EXPECT_EQ(printable("caf\xe9"), "caf\\xe9");  // Latin-1, not UTF-8
+  EXPECT_EQ(printable("a\nb\tc\rd\x01\x7f"), "a\\nb\\tc\\rd\\x01\\x7f");
+  EXPECT_EQ(printable("\xe2\x82x\xf4\x90\x80\x80"), "\\xe2\\x82x\\xf4\\x90\\x80\\x80");
+  EXPECT_EQ(printable(std::string_view("nul\0end", 7)), "nul\\x00end");
+  EXPECT_TRUE(IsValidUtf8(printable("\xff\xfe\xc0\x80")));
+}
+
 TEST(JsonTest, Base64Rfc4648Vectors) {
   const std::pair<const char*, const char*> vectors[] = {
       {"", ""},

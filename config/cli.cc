@@ -3,12 +3,15 @@
 // and "--set job.workers=8 -j 4" mean different things, as a user expects.
 #include "config/cli.h"
 
+#include <cctype>
+
 #include <boost/program_options.hpp>
 
 #include <algorithm>
 #include <string_view>
 
 #include "config/help.h"
+#include "config/keys.h"
 #include "config/toml_text.h"
 
 namespace shoal {
@@ -161,6 +164,16 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
       cl->overrides.push_back(Override{"output.dir", value, true, origin});
     } else if (key == "shard") {
       cl->overrides.push_back(Override{"input.shard", value, true, origin});
+    } else if (key == "handler") {
+      const KeySpec* spec = FindKey("job", "handler");
+      const auto names = Choices(*spec);
+      const auto it = std::find(names.begin(), names.end(), value);
+      if (it == names.end()) {
+        return UsageError(
+            "--handler takes command, sha256, plugin, http or python, got '" + value + "'",
+            verb_name);
+      }
+      cl->init_handler = static_cast<HandlerKind>(it - names.begin());
     } else if (key == "shards") {
       Status st = ParseCount(value, "--shards", 1, 100000, verb_name, &cl->slurm.shards);
       if (!st.ok()) return st;
@@ -207,6 +220,13 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
       if (!st.ok()) return st;
       cl->overrides.push_back(
           Override{"job.retries", std::to_string(std::max(attempts - 1, 0)), true, origin});
+    } else if (key == "context-replace" || key == "xargs") {
+      cl->overrides.push_back(
+          Override{"command.batch", key == "xargs" ? "join" : "context", false, origin});
+    } else if (key == "max-args") {
+      cl->overrides.push_back(Override{"command.max_args", value, true, origin});
+    } else if (key == "max-bytes") {
+      cl->overrides.push_back(Override{"command.max_bytes", value, true, origin});
     } else if (key == "shell") {
       cl->overrides.push_back(Override{"command.shell", "true", false, origin});
     } else if (key == "items") {
@@ -434,11 +454,28 @@ void ForEachProductRecord(const CommandLine& cl, const std::function<void(std::s
   }
 }
 
+bool CouldBePlaceholder(std::string_view name) {
+  for (char c : name) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (!(std::isalnum(u) || u >= 0x80 || c == '_' || c == '-' || c == '.' || c == '/' ||
+          c == '#' || c == '%')) {
+      return false;
+    }
+  }
+  return true;
+}
+
 bool HasPlaceholder(std::string_view word) {
   for (size_t open = word.find('{'); open != std::string_view::npos;
        open = word.find('{', open + 1)) {
-    size_t close = word.find_first_of("{} \t\n", open + 1);
-    if (close != std::string_view::npos && word[close] == '}') return true;
+    if (open + 1 < word.size() && word[open + 1] == '{') {
+      ++open;  // "{{" is a literal brace
+      continue;
+    }
+    size_t close = word.find_first_of("{}", open + 1);
+    if (close == std::string_view::npos || word[close] != '}') continue;
+    if (open > 0 && word[open - 1] == '$') continue;
+    if (CouldBePlaceholder(word.substr(open + 1, close - open - 1))) return true;
   }
   return false;
 }

@@ -36,6 +36,7 @@ struct CommandLine {
   std::string merge_dir;              // merge: -o DIR
   SlurmCommandLine slurm;             // slurm, retry --shards
   std::string init_path;              // init: default "settings.toml"
+  HandlerKind init_handler = HandlerKind::kCommand;  // init --handler
   std::vector<Override> overrides;
   std::string items_file;  // --items FILE ("" = none, "-" = stdin)
   bool dry_run = false;
@@ -63,8 +64,15 @@ struct CommandLine {
 // grow with the number of records.
 void ForEachProductRecord(const CommandLine& cl, const std::function<void(std::string_view)>& fn);
 
+// Whether the text between a pair of braces could be a placeholder's name,
+// right or misspelt: only letters, digits, bytes of UTF-8 letters and
+// "_-./#%". Braces around anything else ("{print $1}", "{a,b}", "{x=1}")
+// are literal text, as GNU parallel passes them (job/template.h).
+bool CouldBePlaceholder(std::string_view name);
+
 // Whether a word of a command holds a placeholder ({}, {.}, {1}, {path}):
-// braces around text without spaces or braces, so awk's '{print $1}' does not.
+// braces around a name CouldBePlaceholder accepts, not after '$' (a shell's
+// ${VAR}), so awk's '{print $1}' does not.
 bool HasPlaceholder(std::string_view word);
 
 // Where a one-line run keeps its run directories: $XDG_STATE_HOME/shoal/runs,

@@ -87,6 +87,11 @@ TEST(CliTest, OneLineAppendsThePlaceholderOnlyWhenNoneIsThere) {
   EXPECT_TRUE(HasPlaceholder("pre{path}post"));
   EXPECT_FALSE(HasPlaceholder("{ x }"));
   EXPECT_FALSE(HasPlaceholder("}{"));
+  EXPECT_FALSE(HasPlaceholder("BEGIN{x=1}"));
+  EXPECT_FALSE(HasPlaceholder("${HOME}"));
+  EXPECT_FALSE(HasPlaceholder("{{path}}"));
+  EXPECT_TRUE(HasPlaceholder("{nmae}"));  // a misspelt one: the template says so
+  EXPECT_TRUE(HasPlaceholder("${HOME}{}"));
 }
 
 TEST(CliTest, OneLineOptionsBeforeTheCommandOnly) {

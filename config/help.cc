@@ -38,6 +38,10 @@ constexpr OptionSpec kOptions[] = {
      "when it parses as TOML, else a plain string",
      "--set job.timeout=30s --set 'command.argv=[\"echo\",\"{}\"]'\n"
      "--set command.env.LC_ALL=C"},
+    {"handler", 0, "NAME", false, A::kText, G::kSettings, kInit,
+     "job.handler of the file written (command, sha256, plugin,\n"
+     "http, python); python also writes a job.py beside it",
+     "shoal init --handler python"},
     {"items", 0, "FILE", false, A::kFile, G::kRun, kRunning,
      "run only the items listed in FILE, one per line\n"
      "(a failed.txt from an earlier run; - = stdin)",
@@ -146,6 +150,24 @@ constexpr OptionSpec kOptions[] = {
      "command.shell = true: the command's words, joined by\n"
      "spaces, run by /bin/sh -c, each value shell-quoted",
      "shoal --shell 'gzip -c {} > {}.gz' ::: *.log"},
+    {"context-replace", 'X', "", false, A::kNone, G::kSettings, kRunning,
+     "command.batch = \"context\": many items per command\n"
+     "line, each word holding a placeholder repeated per item\n"
+     "with its context; a failed line is split to find the\n"
+     "failing items (failed.txt names only those)",
+     "shoal -X gzip -kf {} ::: *.log"},
+    {"xargs", 'm', "", false, A::kNone, G::kSettings, kRunning,
+     "command.batch = \"join\": many items per command line,\n"
+     "one after another, a word's context once around them",
+     "shoal -m sha256sum ::: *.iso"},
+    {"max-args", 'n', "N", false, A::kText, G::kSettings, kRunning,
+     "command.max_args: at most N items per command line\n"
+     "(alone: command.batch = \"join\", as parallel -n)",
+     "shoal -n 100 -X gzip -kf ::: *.log"},
+    {"max-bytes", 0, "B", false, A::kText, G::kSettings, kRunning,
+     "command.max_bytes: bytes of one command line at most\n"
+     "(strings, NULs, pointers), under the system's ARG_MAX",
+     "--max-bytes 65536"},
     {"help", 'h', "", false, A::kNone, G::kOutput, kAll, "show this help", "shoal $VERB --help"},
     {"version", 0, "", false, A::kNone, G::kOutput, kAll, "print the version", "shoal --version"},
 };
@@ -315,6 +337,24 @@ constexpr std::string_view kOneLineText =
     "tab before each line (not with -u). shoal's own lines go to stderr, and only\n"
     "when stderr is a terminal or with -v; an error or a failed item is always\n"
     "reported, with the run directory.\n\n"
+    "Many items per command line, for tools that take many paths (gzip, sha256sum):\n"
+    "-X (command.batch = \"context\") repeats each word that holds a placeholder\n"
+    "once per item, with its context (pre-{}-post gives pre-a-post pre-b-post); -m\n"
+    "(\"join\") puts the items in one after another, the context once around them\n"
+    "(pre-a b c-post, as parallel -m after its shell splits it: here each item stays\n"
+    "one argument); -n N caps the items of a line (alone it means -m, as parallel's\n"
+    "-n), --max-bytes the bytes (128 KiB by default, checked against ARG_MAX). The\n"
+    "records stay per item: each item of a line that succeeds gets its own record,\n"
+    "the line's stdout goes with its first item (and is printed once); a line that\n"
+    "fails is run again in halves until the failing items stand alone, so\n"
+    "failed.txt names exactly those and their reason is their own. So the items of\n"
+    "a failed line run more than once: use a command that may run again (gzip -kf,\n"
+    "not gzip). Where shoal differs from parallel: {#} and {1} {2} stay the item's\n"
+    "index and fields (parallel's -n makes {1} {2} the line's arguments and {#} the\n"
+    "line's number); a line is made of what a worker has queued, so without -j 1\n"
+    "the items are spread over the workers as parallel spreads them over its jobs;\n"
+    "command.stdout = \"file\", output.item_logs, a command.cwd with placeholders\n"
+    "and -X with --shell are refused (no one item to name them by).\n\n"
     "A one-line run is a run like any other: its run directory is made under\n"
     "$XDG_STATE_HOME/shoal/runs (default ~/.local/state/shoal/runs; -o DIR for\n"
     "another), named after the program, and 'shoal retry RUN_DIR' and 'shoal resume\n"

@@ -20,11 +20,12 @@ namespace shoal {
 namespace {
 
 // Enum names, indexed by the enum's value; the first is the default.
-constexpr std::string_view kHandlers[] = {"command", "sha256", "plugin", "http"};
+constexpr std::string_view kHandlers[] = {"command", "sha256", "plugin", "http", "python"};
 constexpr std::string_view kInputKinds[] = {"auto", "tree", "list"};
 constexpr std::string_view kSelects[] = {"files", "dirs"};
 constexpr std::string_view kSeparators[] = {"newline", "nul"};
 constexpr std::string_view kStdoutModes[] = {"result", "file", "discard"};
+constexpr std::string_view kBatchModes[] = {"none", "context", "join"};
 constexpr std::string_view kFormats[] = {"jsonl", "tsv"};
 constexpr std::string_view kOrders[] = {"completion", "input"};
 constexpr std::string_view kPrintModes[] = {"none", "group", "line", "ungroup"};
@@ -43,6 +44,9 @@ std::span<const std::string_view> NamesOf(Separator) {
 }
 std::span<const std::string_view> NamesOf(StdoutMode) {
   return kStdoutModes;
+}
+std::span<const std::string_view> NamesOf(BatchMode) {
+  return kBatchModes;
 }
 std::span<const std::string_view> NamesOf(OutputFormat) {
   return kFormats;
@@ -70,6 +74,13 @@ Complaint CheckJobName(const std::string& name, bool) {
     what = "job.name is " + std::to_string(name.size()) + " bytes long, more than 200";
   }
   return {what, "it names the run directory: write e.g. name = \"checksums\""};
+}
+
+Complaint CheckBodyEncoding(const std::string& e, bool) {
+  if (e == "auto" || e == "json" || e == "form" || e == "raw") return {};
+  return {
+      "http.body_encoding must be one of \"auto\", \"json\", \"form\", \"raw\", got " + Quote(e),
+      "write e.g. body_encoding = \"json\""};
 }
 
 bool ParseInt(std::string_view s, int64_t* out) {
@@ -216,6 +227,9 @@ constexpr SectionSpec kSections[] = {
     {"http", "handler = \"http\"",
      "# url, headers and body take the placeholders; header values also ${NAME} from the\n"
      "# environment, read when the call is made (tokens stay out of settings files)."},
+    {"python", "handler = \"python\"",
+     "# Each worker imports module once, calls init(config) if defined, then\n"
+     "# function(item, ctx) per item and finish() at the end (see docs/python.md)."},
     {"output", "", ""},
     {"queue", "", ""},
 };
@@ -344,6 +358,21 @@ constexpr KeySpec kKeys[] = {
     {"command", "cwd", Kind::kPath, [](Settings& s) -> auto& { return s.command.cwd; },
      "working directory of the command; \"\" = the job's; \"{dir}\" = the item's",
      "\"/tmp\"", {.per_item = true}},
+    {"command", "batch", Kind::kEnum, [](Settings& s) -> auto& { return s.command.batch; },
+     "many items per command line: \"context\" (-X) repeats each word holding a placeholder "
+     "per item, \"join\" (-m) puts the items in one after another; no placeholder: appended. "
+     "A failed command line is split in halves until the failing items are found. "
+     "Ignored with argv = []",
+     "\"context\""},
+    {"command", "max_args", Kind::kInteger, [](Settings& s) -> auto& { return s.command.max_args; },
+     "items per command line at most (-n); 0 = as many as max_bytes allows; "
+     "more than 1 with batch = \"none\" means batch = \"join\", as parallel's -n",
+     "100", {.min = 0, .max = 1'000'000}},
+    {"command", "max_bytes", Kind::kInteger,
+     [](Settings& s) -> auto& { return s.command.max_bytes; },
+     "command.batch: bytes of one command line at most (its strings, NULs and pointers, "
+     "as the kernel counts them); must fit under the system's ARG_MAX with the environment",
+     "65536", {.min = 1, .max = 1 << 30}},
 
     {"plugin", "library", Kind::kPath, [](Settings& s) -> auto& { return s.plugin.library; },
      "shared library with the C ABI of include/shoal/plugin.h", "\"./libmyjob.so\""},
@@ -363,11 +392,21 @@ constexpr KeySpec kKeys[] = {
      "\"id={item}&full=1\""},
     {"http", "body_file", Kind::kPath, [](Settings& s) -> auto& { return s.http.body_file; },
      "a file holding the body template, read once; instead of body", "\"body.json\""},
+    {"http", "body_encoding", Kind::kString,
+     [](Settings& s) -> auto& { return s.http.body_encoding; },
+     "how substituted values enter the body: \"json\" escapes those inside JSON strings, "
+     "\"form\" percent-encodes, \"raw\" as they are; \"auto\" follows Content-Type, "
+     "else a body starting with {{ or [ is JSON (and sent as application/json), others a form",
+     "\"json\"", {.check = CheckBodyEncoding}},
     {"http", "concurrency", Kind::kInteger, [](Settings& s) -> auto& { return s.http.concurrency; },
      "calls in flight per worker, over kept-alive connections", "64", {.min = 1, .max = 1024}},
     {"http", "connect_timeout", Kind::kDuration,
      [](Settings& s) -> auto& { return s.http.connect_timeout; },
      "limit for opening a connection (job.timeout limits the whole call)", "\"5s\""},
+    {"http", "idle_timeout", Kind::kDuration,
+     [](Settings& s) -> auto& { return s.http.idle_timeout; },
+     "a call that receives nothing for this long fails with \"timeout\" (0s = wait forever)",
+     "\"5m\""},
     {"http", "success", Kind::kString, [](Settings& s) -> auto& { return s.http.success; },
      "statuses that count as success: codes, ranges, classes", "\"2xx,304\"",
      {.check = CheckHttpSuccess}},
@@ -376,11 +415,34 @@ constexpr KeySpec kKeys[] = {
      "\"429,5xx,connection,timeout\"", {.check = CheckHttpRetryOn}},
     {"http", "max_body", Kind::kInteger, [](Settings& s) -> auto& { return s.http.max_body; },
      "bytes of a response body at most; a longer one fails its item", "16384",
-     {.min = 0, .max = 64 * 1024}},
+     {.min = 0, .max = 1 << 30}},
+    {"http", "response", Kind::kEnum, [](Settings& s) -> auto& { return s.http.response; },
+     "where a successful call's body goes: the record's output (a long one spilled to a "
+     "file), a file, or nowhere",
+     "\"file\""},
+    {"http", "response_path", Kind::kString,
+     [](Settings& s) -> auto& { return s.http.response_path; },
+     "response = \"file\": the file of each item's body, written only when the call succeeds",
+     "\"{out}/{name}.json\""},
     {"http", "insecure", Kind::kBoolean, [](Settings& s) -> auto& { return s.http.insecure; },
      "true: do not verify TLS certificates (logged)", "false"},
     {"http", "ca_file", Kind::kPath, [](Settings& s) -> auto& { return s.http.ca_file; },
      "CA certificates (PEM) to verify servers with; \"\" = the system's store", "\"ca.pem\""},
+
+    {"python", "module", Kind::kPath, [](Settings& s) -> auto& { return s.python.module; },
+     "the file defining the function (relative to the settings file), or a dotted module name "
+     "found on python.path or in the environment", "\"job.py\"", {.module_name = true}},
+    {"python", "path", Kind::kPath, [](Settings& s) -> auto& { return s.python.path; },
+     "a directory put first on sys.path, for a dotted module name; \"\" = none", "\"src\""},
+    {"python", "function", Kind::kString, [](Settings& s) -> auto& { return s.python.function; },
+     "called as function(item, ctx) for each item; its return value is the output",
+     "\"process\""},
+    {"python", "executable", Kind::kPath,
+     [](Settings& s) -> auto& { return s.python.executable; },
+     "a python whose sys.path (packages) the workers use, e.g. a virtualenv's; \"\" = "
+     "$VIRTUAL_ENV's when set, else the system's", "\".venv/bin/python\""},
+    {"python", "config", Kind::kScalarTable, [](Settings& s) -> auto& { return s.python.config; },
+     "the dict passed to the module's init(config), values as text", "{ threshold = 3 }"},
 
     {"output", "dir", Kind::kPath, [](Settings& s) -> auto& { return s.output.dir; },
      "each run writes a new directory in it, named after job.name",
@@ -469,7 +531,10 @@ constexpr bool TableIsWellFormed() {
     while (section < std::size(kSections) && kSections[section].name != k.section) ++section;
     if (section == std::size(kSections)) return false;
     if (k.rules.check != nullptr && k.kind != Kind::kString && k.kind != Kind::kPath) return false;
-    if ((k.rules.dash_is_stdin || k.rules.per_item) && k.kind != Kind::kPath) return false;
+    if ((k.rules.dash_is_stdin || k.rules.per_item || k.rules.module_name) &&
+        k.kind != Kind::kPath) {
+      return false;
+    }
     for (size_t j = 0; j < i; ++j) {
       if (kKeys[j].section == k.section && kKeys[j].key == k.key) return false;
     }
@@ -479,7 +544,7 @@ constexpr bool TableIsWellFormed() {
 static_assert(TableIsWellFormed(),
               "a settings key lacks a doc or an example, has a member that "
               "does not fit its kind, or is out of its section");
-static_assert(std::variant_size_v<Field> == 15,
+static_assert(std::variant_size_v<Field> == 16,
               "a new Field alternative needs a case in FieldFits");
 
 template <typename T>

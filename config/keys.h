@@ -45,7 +45,7 @@ using Field =
                  Accessor<std::vector<std::string>>, Accessor<std::map<std::string, std::string>>,
                  Accessor<JobSettings>,  // max_failures, workers: two members each
                  Accessor<HandlerKind>, Accessor<InputKind>, Accessor<Select>, Accessor<Separator>,
-                 Accessor<StdoutMode>, Accessor<OutputFormat>, Accessor<OutputOrder>,
+                 Accessor<StdoutMode>, Accessor<BatchMode>, Accessor<OutputFormat>, Accessor<OutputOrder>,
                  Accessor<PrintMode>>;
 
 // A rule beyond the type for a string value; `what` is empty when the value
@@ -64,6 +64,7 @@ struct KeyRules {
   StringCheck check = nullptr;     // kString, kPath: more rules
   bool dash_is_stdin = false;      // kPath: "-" means standard input, kept as is
   bool per_item = false;           // kPath: "{dir}..." is made per item, kept as is
+  bool module_name = false;        // kPath: a dotted name (no '/', no ".py") is kept as is
   bool init_uses_example = false;  // `shoal init` writes the example, not the default
 };
 

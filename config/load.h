@@ -49,7 +49,7 @@ Status CheckStorable(const Settings& settings);
 std::string SettingsToAnnotatedToml(const Settings& settings);
 
 // An annotated settings.toml to start from (shoal init); accepted by LoadSettings.
-std::string InitTemplate();
+std::string InitTemplate(HandlerKind handler = HandlerKind::kCommand);
 
 // Every key with its type, default, example and doc: `shoal help settings`
 // as text, docs/settings.md as Markdown.

@@ -59,6 +59,9 @@ void ExpectSame(const Settings& a, const Settings& b) {
   EXPECT_EQ(a.command.stdout_path, b.command.stdout_path);
   EXPECT_EQ(a.command.env, b.command.env);
   EXPECT_EQ(a.command.cwd, b.command.cwd);
+  EXPECT_EQ(a.command.batch, b.command.batch);
+  EXPECT_EQ(a.command.max_args, b.command.max_args);
+  EXPECT_EQ(a.command.max_bytes, b.command.max_bytes);
   EXPECT_EQ(a.plugin.library, b.plugin.library);
   EXPECT_EQ(a.plugin.config, b.plugin.config);
   EXPECT_EQ(a.http, b.http);
@@ -270,7 +273,7 @@ TEST(LoadTest, EnumsListAcceptedValues) {
   EXPECT_EQ(
       Error("[job]\nhandler = \"shell\"\n"),
       "s.toml:2:11: job.handler must be one of \"command\", \"sha256\", \"plugin\", \"http\", "
-      "got \"shell\"; write e.g. handler = \"command\"");
+      "\"python\", got \"shell\"; write e.g. handler = \"command\"");
   EXPECT_EQ(Error("[input]\nkind = \"tre\"\n"),
             "s.toml:2:8: input.kind must be one of \"auto\", \"tree\", \"list\", got \"tre\"; "
             "did you mean \"tree\"?");
@@ -310,7 +313,7 @@ TEST(LoadTest, UnknownNamesSuggest) {
             "s.toml:2:1: unknown key 'queue.foo'; the keys of [queue] are slots, batch");
   EXPECT_EQ(Error("[zzz]\n"),
             "s.toml:1:2: unknown section [zzz]; the sections are "
-            "[job], [input], [command], [plugin], [http], [output], [queue]");
+            "[job], [input], [command], [plugin], [http], [python], [output], [queue]");
   EXPECT_EQ(Error("workers = 4\n"),
             "s.toml:1:1: key 'workers' is outside any section; move it under [job]");
   EXPECT_NE(Error("job.wrokers = 4\n")
@@ -761,6 +764,9 @@ const std::vector<std::string> kSpecOrder = {
     "command.stdout_path",
     "command.env",
     "command.cwd",
+    "command.batch",
+    "command.max_args",
+    "command.max_bytes",
     // [plugin]
     "plugin.library",
     "plugin.config",
@@ -770,13 +776,23 @@ const std::vector<std::string> kSpecOrder = {
     "http.headers",
     "http.body",
     "http.body_file",
+    "http.body_encoding",
     "http.concurrency",
     "http.connect_timeout",
+    "http.idle_timeout",
     "http.success",
     "http.retry_on",
     "http.max_body",
+    "http.response",
+    "http.response_path",
     "http.insecure",
     "http.ca_file",
+    // [python]
+    "python.module",
+    "python.path",
+    "python.function",
+    "python.executable",
+    "python.config",
     // [output]
     "output.dir",
     "output.tree",

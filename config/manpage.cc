@@ -30,9 +30,13 @@ constexpr Entry kPlaceholders[] = {
      "{path} without its last component, as dirname(1): \".\" when it has no slash."},
     {"\\fB{stem}\\fR, \\fB{/.}\\fR", "{name} without its last extension."},
     {"\\fB{ext}\\fR",
-     "the last extension of {name}, without its dot; empty when there is none (the leading "
-     "dots of .bashrc and a trailing dot are not extensions)."},
-    {"\\fB{.}\\fR", "{path} without its last extension."},
+     "the last extension of {name}, without its dot; empty when there is none. The leading "
+     "dots of a name are part of it (.bashrc and ..hidden have none, .hidden.tar.gz has gz), "
+     "a trailing dot is no extension (file.), and a path that ends in / names a directory, "
+     "which has none (x.y/ and dir/sub/ alike)."},
+    {"\\fB{.}\\fR",
+     "{path} without its last extension ({ext} and its dot), nothing else removed: a path "
+     "with no extension, x.y/ and dir/sub/ included, is {path} unchanged."},
     {"\\fB{index}\\fR, \\fB{#}\\fR",
      "the item's number in the whole input, from 1: for a list the line its record starts on "
      "(blank lines and the header counted, so sed -n \"${index}p\" shows it), for a tree its "
@@ -53,6 +57,13 @@ constexpr Entry kPlaceholders[] = {
      "the directory of {rel} under {run}/out (for a tree, the mirror of the item's "
      "directory), created when a template uses it; --dry-run names it without creating it."},
     {"\\fB{{\\fR, \\fB}}\\fR", "a literal { and }."},
+    {"Literal braces",
+     "braces pass through as written when what they hold cannot be a placeholder: a "
+     "character other than letters, digits, non-ASCII bytes and _ - . / # % (awk's "
+     "{print $1}, BEGIN{n=0}, {a,b}, the outer braces of {\"k\": {#}}), or a name after $ "
+     "(a shell's ${HOME}). Braces around only those characters are a placeholder or an "
+     "error naming it, with the nearest known name (did you mean {name}?). A { or } with "
+     "no partner is an error: write {{ or }}."},
 };
 
 constexpr Entry kRunFiles[] = {
@@ -107,11 +118,31 @@ constexpr Entry kDifferences[] = {
      "the item is not added at its end. The one-line form does append {}, as parallel and "
      "xargs do."},
     {"Strict templates",
-     "an unknown placeholder or a lone brace is an error before anything runs, not literal "
-     "text; {{ and }} write braces."},
+     "braces around a name that is no placeholder ({nmae}, {2x}) are an error before anything "
+     "runs, where parallel would pass them on; braces around other text ({print $1}) pass "
+     "through as in parallel (see Literal braces). A lone brace is an error; {{ and }} write "
+     "braces."},
     {"{/} and {//}",
-     "follow basename(1) and dirname(1) on the whole {path}: a/b/ gives b and a, and {//} "
-     "of a name without a slash is \".\"."},
+     "follow basename(1) and dirname(1) on the whole {path}: a/b/ gives b and a (parallel: "
+     "an empty {/}), / gives / (parallel: empty), and {//} of a name without a slash is "
+     "\".\". {/.} follows {/}."},
+    {"Extensions",
+     "{.} and {/.} remove an extension only where {ext} has one: the leading dots of a name "
+     "are part of it (.bashrc, ..hidden, .. and . have no extension; parallel gives an empty "
+     "{.} for .hidden, dir/ for dir/.bashrc, . for ..) and a trailing dot is none (file. "
+     "stays file.; parallel gives file). A trailing slash keeps {.} whole in both."},
+    {"Shared output files",
+     "two items of a run may not write the same command.stdout_path file (a/f, ./a/f and "
+     "b/../a/f have one {rel}): the second fails naming the first (its index, and its text "
+     "when short), also on a retry; an item rewrites its own file on a resume or retry. The "
+     "owner is kept on the file (extended attribute user.shoal.owner), so memory does not "
+     "grow with the items; on a file system without user extended attributes a file is "
+     "replaced as before. Files a command writes itself under {out} are its own business."},
+    {"Items the input cannot deliver",
+     "a CSV row without the input.column field, an empty field, a stray quote or an item "
+     "over 128 KiB fails with 0 attempts and the line in its reason; retry cannot run it (the "
+     "same bytes fail the same way) and failed.txt leaves it out: the summary and retry say "
+     "so. Fix the line and run it with --items, or start a new run."},
     {"{#}", "is the item's position in the input, not a count of the jobs started."},
     {"Output",
      "an item's stdout goes to its record, to a file of its own or nowhere "
@@ -339,8 +370,8 @@ std::string ManPage() {
              "every value is shell-quoted.") +
          Entries(kPlaceholders) +
          Paragraphs(
-             "An unknown placeholder or an unbalanced brace is an error (exit status 2) "
-             "before anything runs.");
+             "An unknown placeholder (see Literal braces) or an unbalanced brace is an error "
+             "(exit status 2) before anything runs.");
   out += ".SH \"RUN DIRECTORY\"\n" +
          Paragraphs(
              "Each run writes a new directory under output.dir, named "

@@ -80,11 +80,37 @@ class SettingsReader {
         spec.field);
   }
 
+  // command.batch: one command line runs many items, so what is per item
+  // in the command itself (its stdout file, log, directory) has no meaning.
+  void CheckBatch(const Settings& s) {
+    const char* key = s.command.batch != BatchMode::kNone ? "batch" : "max_args";
+    const std::string what = "command." + std::string(key) + " runs many items in one command line";
+    if (s.command.shell && s.command.batch == BatchMode::kContext) {
+      Fail("command", key,
+           "command.batch = \"context\" repeats argv words, and with shell = true argv is one "
+           "string",
+           "use batch = \"join\" (the items shell-quoted, one after another) or shell = false");
+    } else if (s.command.stdout_mode == StdoutMode::kFile) {
+      Fail("command", key, what + ": command.stdout = \"file\" has no one item to name it by",
+           "use stdout = \"result\" (the output goes with the first item) or \"discard\"");
+    } else if (s.output.item_logs) {
+      Fail("command", key, what + ": output.item_logs has no one item to name the log by",
+           "set item_logs = false under [output]");
+    } else if (s.command.cwd.find('{') != std::string::npos) {
+      Fail("command", key, what + ": command.cwd " + Quote(s.command.cwd) + " is per item",
+           "give command.cwd a fixed directory, or leave batch = \"none\"");
+    }
+  }
+
   // Combinations that are each valid alone but cannot work together.
   void CrossCheck(const Settings& s) {
     if (s.job.handler == HandlerKind::kPlugin && s.plugin.library.empty()) {
       Fail("job", "handler", "job.handler = \"plugin\" needs plugin.library",
            "set library = \"./libmyjob.so\" under [plugin]");
+    }
+    if (s.job.handler == HandlerKind::kPython && s.python.module.empty()) {
+      Fail("job", "handler", "job.handler = \"python\" needs python.module",
+           "set module = \"job.py\" under [python] (shoal init --handler python writes one)");
     }
     if (s.job.handler == HandlerKind::kHttp && s.http.url.empty()) {
       Fail("job", "handler", "job.handler = \"http\" needs http.url",
@@ -100,6 +126,7 @@ class SettingsReader {
                std::to_string(s.command.argv.size()) + " strings",
            "write argv = [\"" + s.command.argv[0] + " ...\"] or set shell = false");
     }
+    if (BatchOf(s.command) != BatchMode::kNone) CheckBatch(s);
     if (s.command.stdout_mode == StdoutMode::kFile) {
       static constexpr std::string_view kPerItem[] = {"{item}", "{path}",  "{rel}", "{name}",
                                                       "{stem}", "{index}", "{}",    "{.}",
@@ -417,7 +444,8 @@ class SettingsReader {
     const bool read = ReadString(section, key, out);
     const std::string& v = *out;
     if (v.empty() || (v == "-" && spec.rules.dash_is_stdin) ||
-        (v[0] == '{' && spec.rules.per_item)) {
+        (v[0] == '{' && spec.rules.per_item) ||
+        (spec.rules.module_name && v.find('/') == std::string::npos && !v.ends_with(".py"))) {
       return read;
     }
     const std::string dotted = std::string(section) + "." + std::string(key);

@@ -16,11 +16,15 @@ namespace shoal {
 
 using Millis = std::chrono::milliseconds;
 
-enum class HandlerKind { kCommand, kSha256, kPlugin, kHttp };
+enum class HandlerKind { kCommand, kSha256, kPlugin, kHttp, kPython };
 enum class InputKind { kAuto, kTree, kList };
 enum class Select { kFiles, kDirs };
 enum class Separator { kNewline, kNul };
 enum class StdoutMode { kResult, kFile, kDiscard };
+// Many items per command line (GNU parallel's -X and -m): kContext repeats
+// each word that holds a placeholder once per item, with its context;
+// kJoin puts the items in one after another, the context once around them.
+enum class BatchMode { kNone, kContext, kJoin };
 enum class OutputFormat { kJsonl, kTsv };
 enum class OutputOrder { kCompletion, kInput };
 enum class PrintMode { kNone, kGroup, kLine, kUngroup };
@@ -101,15 +105,38 @@ struct CommandSettings {
   std::string stdout_path = "{out}/{name}.out";  // for stdout = "file"
   std::map<std::string, std::string> env;
   std::string cwd;  // "" = the job's working directory
+  BatchMode batch = BatchMode::kNone;
+  int max_args = 0;            // items per command line at most; 0 = as many as max_bytes allows
+  int max_bytes = 128 * 1024;  // argv bytes (strings, NULs, pointers) of one command line at most
 
   bool operator==(const CommandSettings&) const = default;
 };
+
+// command.batch as it applies: max_args > 1 alone is "join" (parallel's -n
+// is its -m), and with argv = [] each item is its own command line.
+inline BatchMode BatchOf(const CommandSettings& c) {
+  if (c.argv.empty()) return BatchMode::kNone;
+  if (c.batch == BatchMode::kNone && c.max_args > 1) return BatchMode::kJoin;
+  return c.batch;
+}
 
 struct PluginSettings {
   std::string library;
   std::map<std::string, std::string> config;
 
   bool operator==(const PluginSettings&) const = default;
+};
+
+// handler = "python": the user's function, called in an interpreter embedded
+// in each worker (python/shoal_python.cc, a plugin over include/shoal/plugin.h).
+struct PythonSettings {
+  std::string module;  // "job.py" (absolute after loading) or a dotted name
+  std::string path;    // a directory put first on sys.path; "" = none
+  std::string function = "process";
+  std::string executable;  // whose sys.path to use (a virtualenv's python); "" = $VIRTUAL_ENV's
+  std::map<std::string, std::string> config;  // init(config)'s dict, values as text
+
+  bool operator==(const PythonSettings&) const = default;
 };
 
 // handler = "http": one call per item, in process, many in flight per worker
@@ -122,11 +149,15 @@ struct HttpSettings {
   std::map<std::string, std::string> headers;  // name -> template with ${NAME}
   std::string body;                            // template
   std::string body_file;                       // a file holding the body template
+  std::string body_encoding = "auto";          // how values enter the body: job/http_request.h
   int concurrency = 16;                        // calls in flight per worker
   Millis connect_timeout{10000};
-  std::string success = "2xx";                          // statuses that succeed
+  Millis idle_timeout{60000};   // a call that receives no byte this long fails ("timeout")
+  std::string success = "2xx";  // statuses that succeed
   std::string retry_on = "429,502,503,504,connection";  // failures given another attempt
   int max_body = 64 * 1024;                             // bytes of a response body at most
+  StdoutMode response = StdoutMode::kResult;            // where a successful call's body goes
+  std::string response_path = "{out}/{name}";           // response = "file": its file
   bool insecure = false;                                // skip TLS verification
   std::string ca_file;                                  // "" = the system's CA store
 
@@ -176,6 +207,7 @@ struct Settings {
   CommandSettings command;
   PluginSettings plugin;
   HttpSettings http;
+  PythonSettings python;
   OutputSettings output;
   QueueSettings queue;
 

@@ -109,8 +109,12 @@ std::string SettingsToAnnotatedToml(const Settings& settings) {
   return Document(settings, Style::kAnnotated);
 }
 
-std::string InitTemplate() {
-  return std::string(kIntro) + "\n" + Document(Settings{}, Style::kTemplate);
+std::string InitTemplate(HandlerKind handler) {
+  Settings s;
+  s.job.handler = handler;
+  // The skeleton `shoal init --handler python` writes beside the file.
+  if (handler == HandlerKind::kPython) s.python.module = "job.py";
+  return std::string(kIntro) + "\n" + Document(s, Style::kTemplate);
 }
 
 }  // namespace shoal

@@ -1,9 +1,12 @@
 #include "job/http_request.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+
+#include "common/json.h"
 
 namespace shoal {
 namespace {
@@ -27,7 +30,100 @@ void Encode(unsigned fields, unsigned bit, const std::string& from, std::string*
   AppendPercentEncoded(to, from);
 }
 
+bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+bool ContainsIgnoringCase(std::string_view text, std::string_view part) {
+  for (size_t i = 0; i + part.size() <= text.size(); ++i) {
+    if (EqualsIgnoringCase(text.substr(i, part.size()), part)) return true;
+  }
+  return false;
+}
+
+// Percent-encodes every value (a form body).
+class FormEscaper final : public ValueEscaper {
+ public:
+  Status Append(std::string_view value, std::string* out) override {
+    AppendPercentEncoded(out, value);
+    return Status::Ok();
+  }
+};
+
+// Escapes a value that lands inside a JSON string of the body and leaves
+// one outside strings as it is (a number, or a whole JSON value such as an
+// item that is a JSON document). Where a value lands follows from the body
+// so far, scanned for string quotes (with backslash escapes) as it grows.
+class JsonEscaper final : public ValueEscaper {
+ public:
+  Status Append(std::string_view value, std::string* out) override {
+    Scan(*out);
+    if (!in_string_) {
+      out->append(value);
+    } else {
+      if (!IsValidUtf8(value)) {
+        return Status::Error("a value for a JSON string of http.body is not valid UTF-8");
+      }
+      quoted_.clear();
+      AppendJsonString(&quoted_, value);
+      out->append(quoted_, 1, quoted_.size() - 2);  // without its quotes
+    }
+    scanned_ = out->size();
+    return Status::Ok();
+  }
+
+ private:
+  // The value just appended is scanned too: escaped, it keeps the string
+  // open; outside strings it is JSON whose own strings are balanced.
+  void Scan(const std::string& out) {
+    for (; scanned_ < out.size(); ++scanned_) {
+      const char c = out[scanned_];
+      if (escaped_) {
+        escaped_ = false;
+      } else if (in_string_ && c == '\\') {
+        escaped_ = true;
+      } else if (c == '"') {
+        in_string_ = !in_string_;
+      }
+    }
+  }
+
+  size_t scanned_ = 0;
+  bool in_string_ = false;
+  bool escaped_ = false;
+  std::string quoted_;
+};
+
 }  // namespace
+
+Result<BodyEncodingChoice> ChooseBodyEncoding(const HttpSettings& http, std::string_view body) {
+  BodyEncodingChoice choice;
+  const std::string& e = http.body_encoding;
+  if (e == "json") choice.encoding = BodyEncoding::kJson;
+  if (e == "form") choice.encoding = BodyEncoding::kForm;
+  if (e == "json" || e == "form" || e == "raw") return choice;
+  if (e != "auto") {
+    return Status::Error("http.body_encoding must be one of \"auto\", \"json\", \"form\", \"raw\"");
+  }
+  for (const auto& [name, value] : http.headers) {
+    if (!EqualsIgnoringCase(name, "content-type")) continue;
+    if (ContainsIgnoringCase(value, "json")) choice.encoding = BodyEncoding::kJson;
+    if (ContainsIgnoringCase(value, "x-www-form-urlencoded")) choice.encoding = BodyEncoding::kForm;
+    return choice;
+  }
+  const size_t first = body.find_first_not_of(" \t\r\n");
+  const std::string_view start = first == std::string_view::npos ? "" : body.substr(first);
+  if (start.starts_with("{{") || start.starts_with("[")) {
+    choice.encoding = BodyEncoding::kJson;
+    choice.add_json_content_type = true;
+  } else {
+    choice.encoding = BodyEncoding::kForm;
+  }
+  return choice;
+}
 
 Result<std::string> ExpandEnvironment(std::string_view text, std::string_view what, EnvLookup env) {
   if (env == nullptr) env = [](const char* name) -> const char* { return std::getenv(name); };
@@ -107,6 +203,11 @@ Result<HttpRequestTemplate> HttpRequestTemplate::Compile(const HttpSettings& htt
     if (in.bad()) return Status::Error("http.body_file: cannot read " + http.body_file);
   }
   t.has_body_ = !http.body.empty() || !http.body_file.empty();
+  if (t.has_body_) {
+    Result<BodyEncodingChoice> encoding = ChooseBodyEncoding(http, body);
+    if (!encoding.ok()) return encoding.status();
+    t.body_encoding_ = *encoding;
+  }
   Result<Template> b = Template::Parse(body, fields);
   if (!b.ok()) {
     return Status::Error((http.body_file.empty() ? "http.body: " : "http.body_file: ") +
@@ -159,8 +260,21 @@ Status HttpRequestTemplate::Build(const ItemPaths& paths, std::string* url,
       return Status::Error("header " + headers_[i].first + " would hold a line break");
     }
   }
+  if (body_encoding_.add_json_content_type) headers->push_back("Content-Type: application/json");
   body->clear();
-  if (has_body_) return body_.AppendTo(paths, false, false, body);
+  if (!has_body_) return Status::Ok();
+  switch (body_encoding_.encoding) {
+    case BodyEncoding::kRaw:
+      return body_.AppendTo(paths, false, false, body);
+    case BodyEncoding::kJson: {
+      JsonEscaper json;
+      return body_.AppendTo(paths, false, false, body, &json);
+    }
+    case BodyEncoding::kForm: {
+      FormEscaper form;
+      return body_.AppendTo(paths, false, false, body, &form);
+    }
+  }
   return Status::Ok();
 }
 

@@ -48,8 +48,62 @@ TEST(HttpRequestTemplateTest, BuildsUrlHeadersAndBody) {
   std::vector<std::string> headers;
   ASSERT_TRUE(t->Build(paths, &url, &headers, &body).ok());
   EXPECT_EQ(url, "http://127.0.0.1:1/customers/a%20b?n=7");
-  EXPECT_EQ(headers, (std::vector<std::string>{"Authorization: Bearer s3cr{e}t", "X-Item: a b"}));
+  // A body that starts with a literal brace is JSON, and says so.
+  EXPECT_EQ(headers, (std::vector<std::string>{"Authorization: Bearer s3cr{e}t", "X-Item: a b",
+                                               "Content-Type: application/json"}));
   EXPECT_EQ(body, "{\"id\": \"a b\"}");
+}
+
+std::string BuildBody(const HttpSettings& http, const std::string& item) {
+  Result<HttpRequestTemplate> t = HttpRequestTemplate::Compile(http, FakeEnv);
+  EXPECT_TRUE(t.ok()) << t.status().message();
+  Settings s;
+  std::string url, body;
+  std::vector<std::string> headers;
+  Status st = t->Build(MakeItemPaths(s, InputKind::kList, item, 3, 1, "/r"), &url, &headers, &body);
+  return st.ok() ? body : "error: " + st.message();
+}
+
+TEST(BodyEncodingTest, AutoFollowsContentTypeThenTheBodysStart) {
+  HttpSettings http;
+  http.headers = {{"content-TYPE", "application/vnd.api+json"}};
+  EXPECT_EQ(ChooseBodyEncoding(http, "x={item}")->encoding, BodyEncoding::kJson);
+  EXPECT_FALSE(ChooseBodyEncoding(http, "x={item}")->add_json_content_type);
+  http.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+  EXPECT_EQ(ChooseBodyEncoding(http, "{{}}")->encoding, BodyEncoding::kForm);
+  http.headers = {{"Content-Type", "text/plain"}};
+  EXPECT_EQ(ChooseBodyEncoding(http, "{{}}")->encoding, BodyEncoding::kRaw);
+  http.headers = {};
+  EXPECT_EQ(ChooseBodyEncoding(http, " \n[{item}]")->encoding, BodyEncoding::kJson);
+  EXPECT_TRUE(ChooseBodyEncoding(http, "{{}}")->add_json_content_type);
+  // A body that is one placeholder is not known to be JSON: a form.
+  EXPECT_EQ(ChooseBodyEncoding(http, "{item}")->encoding, BodyEncoding::kForm);
+  http.body_encoding = "raw";
+  EXPECT_EQ(ChooseBodyEncoding(http, "{{}}")->encoding, BodyEncoding::kRaw);
+  http.body_encoding = "xml";
+  EXPECT_FALSE(ChooseBodyEncoding(http, "{{}}").ok());
+}
+
+TEST(BodyEncodingTest, JsonEscapesOnlyInsideStrings) {
+  HttpSettings http;
+  http.url = "http://h/";
+  http.body_encoding = "json";
+  http.body = "{{\"id\": \"{item}\", \"n\": {index}, \"s\": \"a\\\"{item}\"}}";
+  EXPECT_EQ(BuildBody(http, "q\"\\\n"),
+            "{\"id\": \"q\\\"\\\\\\n\", \"n\": 3, \"s\": \"a\\\"q\\\"\\\\\\n\"}");
+  // A whole JSON document as the item, outside any string, goes in as it is.
+  http.body = "{item}";
+  EXPECT_EQ(BuildBody(http, "{\"a\": \"b\"}"), "{\"a\": \"b\"}");
+  http.body = "[\"{item}\"]";
+  EXPECT_EQ(BuildBody(http, "bad\xff"),
+            "error: a value for a JSON string of http.body is not valid UTF-8");
+}
+
+TEST(BodyEncodingTest, FormPercentEncodes) {
+  HttpSettings http;
+  http.url = "http://h/";
+  http.body = "id={item}&x=1";
+  EXPECT_EQ(BuildBody(http, "a b&c=d"), "id=a%20b%26c%3Dd&x=1");
 }
 
 TEST(HttpRequestTemplateTest, HeaderWithLineBreakFailsTheItem) {

@@ -34,10 +34,13 @@ std::string_view DirNameView(std::string_view path) {
   return head.empty() ? std::string_view("/") : head;
 }
 
-// Where the last extension of a base name starts (its '.'), or npos: leading
-// dots belong to the name (".bashrc" has none) and so does a trailing one
-// ("file." has none).
-size_t ExtensionDot(std::string_view name) {
+// Where the last extension of `path` starts (its '.', an offset into the
+// base name `name`), or npos. Leading dots belong to the name (".bashrc" has
+// none) and so does a trailing one ("file." has none). A path that ends in
+// '/' names a directory, which has no extension: "x.y/" keeps its dot, as
+// "dir/sub/" keeps its slash, so {.} of either is the path unchanged.
+size_t ExtensionDot(std::string_view path, std::string_view name) {
+  if (path.size() > 1 && path.back() == '/') return std::string_view::npos;
   size_t first = name.find_first_not_of('.');
   size_t dot = name.rfind('.');
   if (first != std::string_view::npos && dot != std::string_view::npos && dot > first &&
@@ -75,12 +78,11 @@ std::string_view PathFormOf(std::string_view value, PathForm form) {
     case PathForm::kNoext:
     case PathForm::kStem: {
       std::string_view name = BaseNameView(value);
-      const size_t dot = ExtensionDot(name);
+      const size_t dot = ExtensionDot(value, name);
       if (form == PathForm::kStem)
         return dot == std::string_view::npos ? name : name.substr(0, dot);
       if (dot == std::string_view::npos) return value;
-      std::string_view trimmed = TrimTrailingSlashes(value);
-      return trimmed.substr(0, trimmed.size() - (name.size() - dot));
+      return value.substr(0, value.size() - (name.size() - dot));
     }
   }
   return value;
@@ -125,12 +127,11 @@ void FillItemPaths(const Settings& settings, InputKind kind, std::string_view it
     p->name.assign(name);
     p->dir.assign(DirNameView(p->path));
     // The last extension is what follows the last '.' (ExtensionDot).
-    size_t dot = ExtensionDot(name);
+    size_t dot = ExtensionDot(p->path, name);
     if (dot != std::string_view::npos) {
       p->stem.assign(name.substr(0, dot));
       p->ext.assign(name.substr(dot + 1));
-      std::string_view trimmed = TrimTrailingSlashes(p->path);
-      p->noext.assign(trimmed.substr(0, trimmed.size() - p->ext.size() - 1));
+      p->noext.assign(p->path, 0, p->path.size() - p->ext.size() - 1);
     } else {
       p->stem.assign(name);
       p->ext.clear();

@@ -53,6 +53,9 @@ enum PathField : unsigned {
   kFieldOut = 1u << 11,
   kFieldColumns = 1u << 12,  // fields, field_count, field_error
   kAllFields = (1u << 13) - 1,
+  // What differs from item to item; {worker} and {run} are the same for
+  // every item of a command line.
+  kPerItemFields = kAllFields & ~(kFieldWorker | kFieldRun),
 };
 
 class FieldSplitter;

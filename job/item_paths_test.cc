@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "job/item_paths.h"
@@ -106,7 +108,17 @@ TEST(ItemPathsTest, NamesStemsAndExtensions) {
       {"noext", "noext", "noext", "", ".", "noext"},
       {"file.", "file.", "file.", "", ".", "file."},
       {"/abs/x.y/z", "z", "z", "", "/abs/x.y", "/abs/x.y/z"},
-      {"dir.d/", "dir.d", "dir", "d", ".", "dir"},
+      // A trailing slash names a directory, which has no extension: {.}
+      // keeps "x.y/" whole as it keeps "dir/sub/" ({name} still drops the
+      // slash, as basename(1) does).
+      {"dir.d/", "dir.d", "dir.d", "", ".", "dir.d/"},
+      {"x.y//", "x.y", "x.y", "", ".", "x.y//"},
+      {"a/b.c/", "b.c", "b.c", "", "a", "a/b.c/"},
+      {"dir/sub/", "sub", "sub", "", "dir", "dir/sub/"},
+      {"a.b/c", "c", "c", "", "a.b", "a.b/c"},
+      {".hidden.tar.gz", ".hidden.tar.gz", ".hidden.tar", "gz", ".", ".hidden.tar"},
+      {"..", "..", "..", "", ".", ".."},
+      {"a/.b", ".b", ".b", "", "a", "a/.b"},
       {"/f.c", "f.c", "f", "c", "/", "/f"},
       {"/", "/", "/", "", "/", "/"},
       {"a//b//", "b", "b", "", "a", "a//b//"},
@@ -194,13 +206,37 @@ TEST(ItemPathsTest, UnknownAndUnbalanced) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("{nmae}"), std::string::npos) << r.status().message();
   EXPECT_FALSE(ValidateTemplate("{nmae}").ok());
-  EXPECT_FALSE(ValidateTemplate("awk {print $1}").ok());
+  EXPECT_NE(r.status().message().find("did you mean {name}?"), std::string::npos)
+      << r.status().message();
+  EXPECT_FALSE(ValidateTemplate("{2x}").ok());
+  EXPECT_FALSE(ValidateTemplate("{/..}").ok());
+  EXPECT_FALSE(ValidateTemplate("{HOME}").ok());
   EXPECT_FALSE(ValidateTemplate("open {").ok());
   EXPECT_FALSE(ValidateTemplate("close }").ok());
   EXPECT_FALSE(ValidateTemplate("{{}").ok());
   EXPECT_TRUE(ValidateTemplate("awk {{print $1}}").ok());
   EXPECT_TRUE(ValidateTemplate("{} {.} {/} {//} {/.} {#} {%} {out}").ok());
   EXPECT_TRUE(ValidateTemplate("").ok());
+}
+
+// Braces around what no placeholder is made of pass through, as in GNU
+// parallel: awk's and a shell's braces need no {{ }}.
+TEST(ItemPathsTest, BracesThatCannotBeAPlaceholderAreLiteral) {
+  ItemPaths p = MakeItemPaths(Settings(), InputKind::kList, "a.txt", 7, 1, "/r");
+  auto expand = [&](std::string_view tmpl, bool quote = false) {
+    Result<std::string> r = ExpandTemplate(tmpl, p, quote);
+    return r.ok() ? *r : "error: " + r.status().message();
+  };
+  EXPECT_EQ(expand("{print $1}"), "{print $1}");
+  EXPECT_EQ(expand("awk '{print $1, \"{}\"}' {}", true), "awk '{print $1, \"'a.txt'\"}' 'a.txt'");
+  EXPECT_EQ(expand("BEGIN{x=1}{.}"), "BEGIN{x=1}a");
+  EXPECT_EQ(expand("cp {a,b}.{#}"), "cp {a,b}.7");
+  EXPECT_EQ(expand("echo ${HOME}/${#}/{/}"), "echo ${HOME}/$7/a.txt");
+  EXPECT_EQ(expand("{\"k\": {#}, \"f\": {\"n\": \"{/.}\"}}"), "{\"k\": 7, \"f\": {\"n\": \"a\"}}");
+  EXPECT_EQ(expand("{} }"),
+            "error: unmatched '}' in template \"{} }\": write }} for a literal brace");
+  EXPECT_EQ(expand("{ }{}"), "{ }a.txt");
+  EXPECT_EQ(expand("{a {}"), "{a a.txt");
 }
 
 std::string ShellOutput(const std::string& command) {
@@ -363,6 +399,65 @@ TEST(OutputTreeTest, StdoutFileInTheTreeAppearsOnCommit) {
   // Without the tree, the same path is outside the run.
   EXPECT_FALSE(CreatePendingOutputFile(run.path(), path, 9).ok());
   EXPECT_FALSE(CreatePendingOutputFile(run.path(), tree.path() + "/../x", 9, tree.path()).ok());
+}
+
+// Writes `text` as item `index`'s stdout file `path` and commits it.
+Status CommitOutput(const std::string& run, const std::string& path, uint64_t index,
+                    const std::string& item, const std::string& text,
+                    const std::string& tree = {}) {
+  Result<PendingOutputFile> f = CreatePendingOutputFile(run, path, index, tree, item);
+  if (!f.ok()) return f.status();
+  if (::write(f->fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    return Status::Error("short write");
+  }
+  return f->Commit();
+}
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// a/f, ./a/f and b/../a/f have one {rel}: the second item to commit the
+// file is refused, naming the first, and the first's file stays. The item
+// itself (a retry, a resume) and another run may replace it.
+TEST(PendingOutputFileTest, AnotherItemOfTheRunMayNotReplaceAnOutput) {
+  TempDir run, other_run, tree;
+  const std::string path = "out/a/f.txt";
+  ASSERT_TRUE(CommitOutput(run.path(), path, 1, "a/f", "one").ok());
+  Status second = CommitOutput(run.path(), path, 2, "./a/f", "two");
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.message(), run.path() + "/" + path +
+                                  " is already the output of item 1 ('a/f') of this run; two "
+                                  "items may not share an output file: make command.stdout_path "
+                                  "tell them apart (e.g. with {index}), or list each item once");
+  EXPECT_EQ(Slurp(run.path() + "/" + path), "one");
+  EXPECT_EQ(fs::directory_iterator(run.path() + "/out/a")->path().filename(), "f.txt")
+      << "no temporary file is left";
+  // Item 1 again: its own file.
+  ASSERT_TRUE(CommitOutput(run.path(), path, 1, "a/f", "one again").ok());
+  EXPECT_EQ(Slurp(run.path() + "/" + path), "one again");
+  // An item whose text is too long for the mark is named by its index.
+  const std::string long_item(200, 'x');
+  ASSERT_TRUE(CommitOutput(run.path(), "out/g", 3, long_item, "three").ok());
+  second = CommitOutput(run.path(), "out/g", 4, "g", "four");
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.message().find("is already the output of item 3 of this run"), std::string::npos)
+      << second.message();
+  // In output.tree, a file of an earlier run is replaced by any item.
+  const std::string in_tree = tree.path() + "/f.txt";
+  ASSERT_TRUE(CommitOutput(other_run.path(), in_tree, 5, "f", "old", tree.path()).ok());
+  ASSERT_TRUE(CommitOutput(run.path(), in_tree, 6, "f", "new", tree.path()).ok());
+  EXPECT_EQ(Slurp(in_tree), "new");
+  EXPECT_FALSE(CommitOutput(run.path(), in_tree, 7, "./f", "newer", tree.path()).ok());
+  // A file that is no item's output (the command's own) is replaced.
+  std::ofstream(run.path() + "/out/plain") << "plain";
+  ASSERT_TRUE(CommitOutput(run.path(), "out/plain", 8, "plain", "eight").ok());
+  EXPECT_EQ(Slurp(run.path() + "/out/plain"), "eight");
+  // A directory at the name stays.
+  fs::create_directories(run.path() + "/out/d");
+  EXPECT_FALSE(CommitOutput(run.path(), "out/d", 9, "d", "nine").ok());
+  EXPECT_TRUE(fs::is_directory(run.path() + "/out/d"));
 }
 
 TEST(OutputTreeTest, CheckInsideRunRootsOutInTheTree) {

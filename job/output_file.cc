@@ -2,10 +2,12 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <filesystem>
 #include <vector>
 
@@ -135,6 +137,23 @@ Result<UniqueFd> OpenOutputFile(const OutputPlace& place, const std::string& nam
   return fd;
 }
 
+constexpr char kOwnerAttr[] = "user.shoal.owner";
+// An owner mark is "<run> <index> <item>", the item only when the whole mark
+// stays this short: ext4 (256-byte inodes) and XFS keep a short attribute
+// inside the inode, so 500 million marks cost no extra disk blocks.
+constexpr size_t kMaxOwnerMark = 64;
+
+// The run's identity in owner marks: its directory's device and inode, which
+// a resume, a retry and a renamed run directory keep, and a new run has not.
+std::string RunTag(const std::string& run_dir) {
+  struct stat st;
+  if (::stat(run_dir.c_str(), &st) != 0) return "";
+  char tag[40];
+  std::snprintf(tag, sizeof tag, "%llx:%llx", static_cast<unsigned long long>(st.st_dev),
+                static_cast<unsigned long long>(st.st_ino));
+  return tag;
+}
+
 }  // namespace
 
 Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view path) {
@@ -149,7 +168,8 @@ Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view
 }
 
 Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir, std::string_view path,
-                                                  uint64_t index, std::string_view tree) {
+                                                  uint64_t index, std::string_view tree,
+                                                  std::string_view item) {
   Result<OutputPlace> place = PlaceOutputFile(run_dir, path, tree);
   if (!place.ok()) return place.status();
   PendingOutputFile file;
@@ -158,6 +178,17 @@ Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir, st
   Result<UniqueFd> fd = OpenOutputFile(*place, file.temp_, file.where_);
   if (!fd.ok()) return fd.status();
   file.fd = std::move(fd).value();
+  file.index_ = index;
+  file.run_tag_ = RunTag(run_dir);
+  if (!file.run_tag_.empty()) {
+    std::string mark = file.run_tag_ + " " + std::to_string(index);
+    if (mark.size() + 1 + item.size() <= kMaxOwnerMark) mark.append(" ").append(item);
+    // Without user extended attributes the file has no owner: replaced as
+    // rename(2) would (see the header).
+    if (::fsetxattr(file.fd.get(), kOwnerAttr, mark.data(), mark.size(), 0) != 0) {
+      file.run_tag_.clear();
+    }
+  }
   file.dir_ = std::move(place->dir);
   file.name_ = std::move(place->name);
   file.rel = std::move(place->rel);
@@ -176,11 +207,54 @@ PendingOutputFile::~PendingOutputFile() {
   if (dir_.valid()) ::unlinkat(dir_.get(), temp_.c_str(), 0);
 }
 
+std::string PendingOutputFile::Displaced() const {
+  // O_NONBLOCK: a FIFO planted at the name must not hang the open.
+  UniqueFd old(::openat(dir_.get(), temp_.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!old.valid()) return "";  // a symlink (replaced as rename(2) replaces it) or gone
+  struct stat st;
+  if (::fstat(old.get(), &st) == 0 && S_ISDIR(st.st_mode)) return where_ + " is a directory";
+  char mark[kMaxOwnerMark + 1];
+  const ssize_t n = ::fgetxattr(old.get(), kOwnerAttr, mark, sizeof mark);
+  if (n <= 0) return "";  // not written as an item's output file
+  std::string_view owner(mark, static_cast<size_t>(n));
+  if (!owner.starts_with(run_tag_ + " ")) return "";  // another run's
+  owner.remove_prefix(run_tag_.size() + 1);
+  const size_t space = owner.find(' ');
+  const std::string_view index = owner.substr(0, space);
+  if (index == std::to_string(index_)) return "";  // this item's own, from before
+  std::string who = "item " + std::string(index);
+  if (space != std::string_view::npos) who += " ('" + std::string(owner.substr(space + 1)) + "')";
+  return where_ + " is already the output of " + who +
+         " of this run; two items may not share an output file: make command.stdout_path tell "
+         "them apart (e.g. with {index}), or list each item once";
+}
+
 Status PendingOutputFile::Commit() {
   if (!dir_.valid()) return Status::Error("nothing to commit for " + where_);
   // The same directory fd on both sides: the rename cannot be redirected by
   // a symlink planted on the path since the file was created.
-  if (::renameat(dir_.get(), temp_.c_str(), dir_.get(), name_.c_str()) != 0) {
+  const int d = dir_.get();
+  if (::renameat2(d, temp_.c_str(), d, name_.c_str(), RENAME_NOREPLACE) == 0) {
+    dir_.Reset();
+    return Status::Ok();
+  }
+  if (errno == EEXIST && !run_tag_.empty()) {
+    // Swapped rather than checked first, so that two items committing the
+    // same name at once cannot both see it free: whatever stood there is
+    // looked at after it moved out of the way, and put back if it stays.
+    if (::renameat2(d, temp_.c_str(), d, name_.c_str(), RENAME_EXCHANGE) == 0) {
+      const std::string refused = Displaced();
+      if (!refused.empty()) {
+        ::renameat2(d, temp_.c_str(), d, name_.c_str(), RENAME_EXCHANGE);
+        return Status::Error(refused);
+      }
+      ::unlinkat(d, temp_.c_str(), 0);
+      dir_.Reset();
+      return Status::Ok();
+    }
+  }
+  // No marks, or a file system without these flags: rename(2) replaces.
+  if (::renameat(d, temp_.c_str(), d, name_.c_str()) != 0) {
     return Status::FromErrno("cannot rename the temporary file to " + where_, errno);
   }
   dir_.Reset();

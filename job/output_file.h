@@ -35,6 +35,15 @@ Result<OutputFile> CreateOutputFile(const std::string& run_dir, std::string_view
 // checks, as ".NAME.shoal-tmp-<index>" beside NAME (hidden, one per item);
 // Commit() renames it to NAME, and if it is never committed (the item failed,
 // timed out or was interrupted, or an early return) the destructor removes it.
+//
+// Two items of a run never share an output file (a/f, ./a/f and b/../a/f
+// have the same {rel}): each file carries its owner, the run and the item's
+// index, in an extended attribute (user.shoal.owner), and Commit() refuses
+// to replace a file another item of the same run committed, naming it. The
+// item's own file (an earlier attempt, a resume, a retry) and files of other
+// runs (output.tree) are replaced. Nothing is kept in memory per item: the
+// file system holds the owners. On a file system without user extended
+// attributes there are no marks, and a file is replaced as by rename(2).
 class PendingOutputFile {
  public:
   PendingOutputFile() = default;
@@ -52,11 +61,17 @@ class PendingOutputFile {
  private:
   friend Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir,
                                                            std::string_view path, uint64_t index,
-                                                           std::string_view tree);
+                                                           std::string_view tree,
+                                                           std::string_view item);
+  // What stands at the final name after an exchange with it (now at temp_):
+  // "" when it may be replaced, else why not.
+  std::string Displaced() const;
   UniqueFd dir_;  // the directory both names are in; invalid once committed
   std::string name_;
   std::string temp_;
-  std::string where_;  // run_dir/rel, for messages
+  std::string where_;    // run_dir/rel, for messages
+  std::string run_tag_;  // the run's identity in owner marks ("" = no mark)
+  uint64_t index_ = 0;
 };
 
 // True for the name of a PendingOutputFile's temporary file
@@ -64,10 +79,12 @@ class PendingOutputFile {
 bool IsLeftoverTemporary(std::string_view file_name);
 
 // Creates the temporary file for `path` (as CreateOutputFile would), for item
-// `index`. With output.tree = `tree`, `path` may also lie beneath the tree,
-// with the same checks below it; its `rel` is then its absolute path.
+// `index` (whose text `item` names it in another item's error). With
+// output.tree = `tree`, `path` may also lie beneath the tree, with the same
+// checks below it; its `rel` is then its absolute path.
 Result<PendingOutputFile> CreatePendingOutputFile(const std::string& run_dir, std::string_view path,
-                                                  uint64_t index, std::string_view tree = {});
+                                                  uint64_t index, std::string_view tree = {},
+                                                  std::string_view item = {});
 
 // Creates the directory `out` (an ItemPaths::out: run_dir/out or below it,
 // or with output.tree = `tree` that tree or below it; already normalized)

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "common/shell_quote.h"
+#include "config/cli.h"
 #include "config/load.h"
 #include "job/lexical_path.h"
 #include "job/output_file.h"
@@ -105,7 +106,7 @@ Result<std::optional<Resolved>> LookupField(std::string_view name, std::string_v
           Resolved{kFieldColumns, static_cast<size_t>(at - fields.names.begin()), form});
     }
   }
-  if (!fields.names_known && name.find_first_of("{} ") == std::string_view::npos && !name.empty()) {
+  if (!fields.names_known && CouldBePlaceholder(name) && !name.empty()) {
     // A name from a header not read yet: checked again once it is.
     return std::optional<Resolved>(Resolved{kFieldColumns, 0, PathForm::kWhole});
   }
@@ -119,6 +120,7 @@ template <typename Literal, typename Placeholder>
 Status ParseTemplate(std::string_view tmpl, const FieldContext& fields, Literal&& literal,
                      Placeholder&& placeholder) {
   size_t i = 0;
+  int literal_open = 0;  // literal '{' whose '}' is still to come
   while (i < tmpl.size()) {
     size_t brace = tmpl.find_first_of("{}", i);
     if (brace == std::string_view::npos) {
@@ -127,6 +129,14 @@ Status ParseTemplate(std::string_view tmpl, const FieldContext& fields, Literal&
     }
     if (brace > i) literal(tmpl.substr(i, brace - i));
     char c = tmpl[brace];
+    if (c == '}' && literal_open > 0) {
+      // Closes a literal '{' that held a placeholder: {"k": {#}}. Before
+      // "}}", so that {"a": {"b": {#}}} closes both.
+      --literal_open;
+      literal(tmpl.substr(brace, 1));
+      i = brace + 1;
+      continue;
+    }
     if (brace + 1 < tmpl.size() && tmpl[brace + 1] == c) {
       literal(tmpl.substr(brace, 1));
       i = brace + 2;
@@ -136,7 +146,15 @@ Status ParseTemplate(std::string_view tmpl, const FieldContext& fields, Literal&
       return Status::Error("unmatched '}' in template \"" + std::string(tmpl) +
                            "\": write }} for a literal brace");
     }
+    const size_t inner = tmpl.find('{', brace + 1);
     size_t close = tmpl.find('}', brace + 1);
+    if (inner < close && !CouldBePlaceholder(tmpl.substr(brace + 1, inner - brace - 1))) {
+      // A literal '{' around more text that holds a placeholder.
+      ++literal_open;
+      literal(tmpl.substr(brace, 1));
+      i = brace + 1;
+      continue;
+    }
     if (close == std::string_view::npos) {
       return Status::Error("unclosed '{' in template \"" + std::string(tmpl) +
                            "\": write {{ for a literal brace");
@@ -157,6 +175,15 @@ Status ParseTemplate(std::string_view tmpl, const FieldContext& fields, Literal&
     if (!builtin) {
       Result<std::optional<Resolved>> field = LookupField(name, tmpl, fields);
       if (!field.ok()) return field.status();
+      // Not a placeholder: literal text when it cannot be one misspelt,
+      // and after '$' (a shell's ${VAR}). A '{' inside ({abc{}) stays an
+      // error: the first may be a placeholder that lost its '}'.
+      if (!field->has_value() && name.find('{') == std::string_view::npos &&
+          (!CouldBePlaceholder(name) || (brace > 0 && tmpl[brace - 1] == '$'))) {
+        literal(tmpl.substr(brace, close - brace + 1));
+        i = close + 1;
+        continue;
+      }
       if (!field->has_value()) {
         std::vector<std::string> candidates = {"item", "path",  "rel",    "name", "stem", "ext",
                                                "dir",  "index", "worker", "run",  "out"};
@@ -205,10 +232,27 @@ Result<Template> Template::Parse(std::string_view text, const FieldContext& fiel
 }
 
 Status Template::AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir,
-                          std::string* out) const {
+                          std::string* out, ValueEscaper* escaper) const {
+  return AppendPieces(paths, 0, pieces_.size(), shell_quote, make_out_dir, out, escaper);
+}
+
+Template::Span Template::ItemSpan() const {
+  Span span{pieces_.size(), pieces_.size()};
+  for (size_t i = 0; i < pieces_.size(); ++i) {
+    if ((pieces_[i].field & kPerItemFields) == 0) continue;
+    if (span.begin == pieces_.size()) span.begin = i;
+    span.end = i + 1;
+  }
+  if (span.begin == pieces_.size()) span.end = span.begin;
+  return span;
+}
+
+Status Template::AppendPieces(const ItemPaths& paths, size_t begin, size_t end, bool shell_quote,
+                              bool make_out_dir, std::string* out, ValueEscaper* escaper) const {
   bool out_made = false;
   char number[24];
-  for (const Piece& piece : pieces_) {
+  for (size_t i = begin; i < end; ++i) {
+    const Piece& piece = pieces_[i];
     std::string_view value;
     switch (piece.field) {
       case 0:
@@ -271,7 +315,10 @@ Status Template::AppendTo(const ItemPaths& paths, bool shell_quote, bool make_ou
         value = paths.out;
         break;
     }
-    if (shell_quote) {
+    if (escaper != nullptr) {
+      Status appended = escaper->Append(value, out);
+      if (!appended.ok()) return appended;
+    } else if (shell_quote) {
       AppendShellQuoted(out, value);
     } else {
       out->append(value);

@@ -14,6 +14,16 @@
 
 namespace shoal {
 
+// Appends one substituted value to a template's expansion in a form the
+// destination needs (JSON string escapes, percent-encoding), and may fail
+// the item for a value that has no such form. `out` holds the expansion so
+// far, so an escaper can tell the context the value lands in.
+class ValueEscaper {
+ public:
+  virtual ~ValueEscaper() = default;
+  virtual Status Append(std::string_view value, std::string* out) = 0;
+};
+
 // A placeholder template, parsed once (per job) and expanded per item.
 class Template {
  public:
@@ -28,8 +38,24 @@ class Template {
   // Appends the expansion to *out. With shell_quote, every substituted value
   // is quoted for /bin/sh. {out} creates the directory (never outside
   // {run}/out) unless make_out_dir is false (--dry-run: nothing is created).
-  Status AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir,
-                  std::string* out) const;
+  // With an `escaper`, it appends each substituted value instead (and
+  // shell_quote is ignored).
+  Status AppendTo(const ItemPaths& paths, bool shell_quote, bool make_out_dir, std::string* out,
+                  ValueEscaper* escaper = nullptr) const;
+  // Many items in one command line (command.batch): the pieces from the
+  // first per-item placeholder to the last one, [begin, end); empty (begin
+  // == end == the piece count) when the template holds none. Before begin
+  // and from end on is the template's context.
+  struct Span {
+    size_t begin;
+    size_t end;
+  };
+  Span ItemSpan() const;
+  bool per_item() const { return (fields_ & kPerItemFields) != 0; }
+  size_t piece_count() const { return pieces_.size(); }
+  // Appends the expansion of pieces [begin, end) only.
+  Status AppendPieces(const ItemPaths& paths, size_t begin, size_t end, bool shell_quote,
+                      bool make_out_dir, std::string* out, ValueEscaper* escaper = nullptr) const;
   // For a template that names a file: fails if its fixed part already puts it
   // outside the run directory for every item (an absolute literal start, or
   // ".." climbing above {run}, {out} or a relative start). With output.tree

@@ -60,6 +60,9 @@ class DryRunArgv {
       case HandlerKind::kHttp:
         *argv = {"http", settings_->http.method, settings_->http.url, paths.item};
         return Status::Ok();
+      case HandlerKind::kPython:
+        *argv = {"python", settings_->python.module + ":" + settings_->python.function, paths.item};
+        return Status::Ok();
       case HandlerKind::kCommand:
         break;
     }

@@ -11,12 +11,14 @@
 #include "job/http_request.h"
 #include "job/output_file.h"
 #include "job/plugin_library.h"
+#include "job/python_job.h"
 #include "job/template.h"
 #include "master/master.h"
 #include "master/read_ahead.h"
 #include "master/resume.h"
 #include "master/retry.h"
 #include "master/shard.h"
+#include "master/supervisor.h"
 
 namespace shoal {
 namespace {
@@ -113,6 +115,8 @@ Status CheckJobWith(const Settings& s, const std::string* header) {
       Result<Template> cwd = Template::Parse(s.command.cwd, *fields);
       if (!cwd.ok()) return Status::Error("command.cwd: " + cwd.status().message());
     }
+    Status room = CheckCommandLineRoom(s.command);
+    if (!room.ok()) return room;
     return CheckFixedCwd(s.command);
   }
   return Status::Ok();
@@ -121,7 +125,12 @@ Status CheckJobWith(const Settings& s, const std::string* header) {
 }  // namespace
 
 Status CheckJob(const Settings& s) {
-  return CheckJobWith(s, nullptr);
+  Status checked = CheckJobWith(s, nullptr);
+  if (!checked.ok() || s.job.handler != HandlerKind::kPython) return checked;
+  // Once, here rather than in CheckJobWith: an import takes a while.
+  Result<std::string> worker = FindWorkerExe();
+  if (!worker.ok()) return worker.status();
+  return CheckPythonJob(s, *worker);
 }
 
 Result<JobInput> CheckJobInput(const Settings& s, const RunOptions& options) {

@@ -183,6 +183,40 @@ Result<int> RunOneLine(const CommandLine& cl, std::string* stored) {
   return RunJob(*settings, options);
 }
 
+// What `shoal init --handler python` starts a job.py with.
+constexpr char kJobPySkeleton[] =
+    R"PY(# The function shoal runs for each item (handler = "python", settings.toml).
+# Each worker imports this file once; then, for each item:
+#     process(item, ctx) -> output
+# item: the item's text (a file's path for a tree, a line for a list).
+# ctx: index, item, path, rel, name, stem, ext, dir, worker; ctx.out (the
+#     item's {out} directory, created on use); ctx.log("text") for log.txt.
+# Return a str (the output as is), bytes, any JSON-serialisable value (put
+# in the record as JSON), or None (no output). An exception fails the item
+# ("exception: ValueError", the traceback in errors.jsonl); raise
+# shoal.Permanent("why") for a failure that job.retries should not retry.
+import shoal
+
+settings = {}
+
+
+def init(config):
+    """Optional: once per worker, before any item, with [python.config]."""
+    settings.update(config)
+
+
+def process(item, ctx):
+    with open(ctx.path, "rb") as f:
+        data = f.read()
+    if not data:
+        raise shoal.Permanent("empty file")
+    return {"bytes": len(data), "lines": data.count(b"\n")}
+
+
+def finish():
+    """Optional: once per worker when the run ends in order."""
+)PY";
+
 int Init(const CommandLine& cl) {
   struct stat st;
   if (::stat(cl.init_path.c_str(), &st) == 0) {
@@ -190,10 +224,24 @@ int Init(const CommandLine& cl) {
   }
   FILE* f = std::fopen(cl.init_path.c_str(), "wx");
   if (f == nullptr) return PrintError("cannot write " + cl.init_path, kExitUsage);
-  std::string text = InitTemplate();
+  std::string text = InitTemplate(cl.init_handler);
   bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
   ok &= std::fclose(f) == 0;
   if (!ok) return PrintError("cannot write " + cl.init_path, kExitInternal);
+  if (cl.init_handler == HandlerKind::kPython) {
+    // python.module = "job.py" is relative to the settings file.
+    const std::string job = (std::filesystem::path(cl.init_path).parent_path() / "job.py").string();
+    if (::stat(job.c_str(), &st) == 0) {
+      std::printf("kept the existing %s (python.module)\n", job.c_str());
+    } else {
+      FILE* py = std::fopen(job.c_str(), "wx");
+      if (py == nullptr) return PrintError("cannot write " + job, kExitInternal);
+      ok = std::fputs(kJobPySkeleton, py) >= 0;
+      ok &= std::fclose(py) == 0;
+      if (!ok) return PrintError("cannot write " + job, kExitInternal);
+      std::printf("wrote %s, the function each item runs\n", job.c_str());
+    }
+  }
   std::printf("wrote %s; edit it, then check it with 'shoal check %s'\n", cl.init_path.c_str(),
               cl.init_path.c_str());
   return kExitOk;

@@ -100,6 +100,7 @@ class Master {
   RunState state_;                            // what run.json says
   uint64_t next_status_ns_ = 0;               // next status line in log.txt; 0 = never
   uint64_t prior_ok_ = 0, prior_failed_ = 0;  // recorded before a resume
+  uint64_t prior_never_ran_ = 0;              // of prior_failed_ (CanRunAgain)
   bool input_watched_ = false;                // the input's fd is armed in epoll (one-shot)
   bool input_registered_ = false;
   uint64_t start_ns_ = 0, last_flush_ns_ = 0;
@@ -153,6 +154,7 @@ Status Master::Prepare() {
   if (options_.resume) {
     prior_ok_ = options_.resume->ok;
     prior_failed_ = options_.resume->failed;
+    prior_never_ran_ = options_.resume->never_ran;
     Status opened = run_.OpenExisting(options_.resume_dir, s_, input_.kind);
     if (!opened.ok()) return opened;
     return run_.RewriteSettings(settings_toml_);
@@ -418,6 +420,7 @@ int Master::Summarize() {
     std::error_code ec;
     ending.cwd = std::filesystem::current_path(ec).string();
     ending.failed = prior_failed_ + stats.failed;
+    ending.never_ran = prior_never_ran_ + stats.never_ran;
     ending.signal = sched.stop_signal();
     ending.unfinished = sched.fatal() || sched.halted();
     for (const std::string& l : TerminalSummary(stats, totals, ending)) {

@@ -34,6 +34,7 @@ bool RecordKeyReader::Read(std::string_view line, RecordKey* key) {
     return false;
   }
   bool have_index = false, have_item = false, have_b64 = false;
+  key->attempts = -1;
   for (auto [name, value] : object) {
     if (name == "index") {
       if (value.get(key->index) != simdjson::SUCCESS || key->index == 0) return false;
@@ -48,6 +49,8 @@ bool RecordKeyReader::Read(std::string_view line, RecordKey* key) {
         key->item.assign(text);
       }
       have_item = true;
+    } else if (name == "attempts") {
+      if (value.get(key->attempts) != simdjson::SUCCESS) key->attempts = -1;
     }
   }
   return have_index && have_item;

@@ -11,9 +11,19 @@
 namespace shoal {
 
 struct RecordKey {
-  uint64_t index = 0;  // the item's position in the input, from 1
-  std::string item;    // its exact bytes ("item_b64" when not UTF-8)
+  uint64_t index = 0;     // the item's position in the input, from 1
+  std::string item;       // its exact bytes ("item_b64" when not UTF-8)
+  int64_t attempts = -1;  // "attempts"; -1 = the record has none (results.tsv)
 };
+
+// Whether a failed item can run again (shoal retry) and be listed in
+// failed.txt: it has its text, and it reached a worker. One that failed
+// with 0 attempts never could: the input could not deliver it whole (too
+// long, a missing or empty CSV column, a stray quote), and the same bytes
+// fail the same way; its record says which line to fix.
+inline bool CanRunAgain(std::string_view item, int64_t attempts) {
+  return !item.empty() && attempts != 0;
+}
 
 // Parses record lines with simdjson, one parser and its buffers reused for
 // every line: resume and merge read runs of many millions of records.

@@ -1,5 +1,7 @@
 #include "master/resume.h"
 
+#include "job/fields.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -66,6 +68,7 @@ Status ScanRecords(const std::string& run_dir, const Settings& settings, LineSca
 
 Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
   const char separator = settings.input.separator == Separator::kNul ? '\0' : '\n';
+  const bool csv_records = FieldModeOf(settings.input) == FieldMode::kCsv;
   Result<AtomicFile> file = AtomicFile::Create(run_dir + "/failed.txt");
   if (!file.ok()) return file.status();
   std::string buffer;
@@ -74,7 +77,10 @@ Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
   std::string bad_line;  // checked by ReadRunRecords
   auto add = [&](const RecordKey& key, bool) {
     // Items that cannot be listed are in errors.jsonl only (see FormatFailure).
-    if (key.item.empty() || key.item.find(separator) != std::string::npos) return;
+    if (!CanRunAgain(key.item, key.attempts) ||
+        !FailedListCanHold(key.item, separator, csv_records)) {
+      return;
+    }
     buffer.append(key.item);
     buffer.push_back(separator);
     if (buffer.size() >= (1u << 20) && written.ok()) {
@@ -151,6 +157,7 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
                               return;
                             }
                             (ok ? records.ok : records.failed)++;
+                            if (!ok && !CanRunAgain(key.item, key.attempts)) ++records.never_ran;
                             records.digest += RecordTerm(key.index, key.item);
                           });
   if (!st.ok()) return st;

@@ -41,6 +41,7 @@ struct RunRecords {
   DoneSet done;
   uint64_t ok = 0;
   uint64_t failed = 0;
+  uint64_t never_ran = 0;   // of the failed: ones that cannot run again (CanRunAgain)
   uint64_t duplicates = 0;  // records for an index seen before (should be 0)
   uint64_t torn = 0;        // torn last lines (cut by RepairRunRecords)
   // The sum of RecordTerm(index, item) over the recorded items: the input

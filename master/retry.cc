@@ -13,6 +13,7 @@
 
 #include "common/fault.h"
 #include "common/fd.h"
+#include "job/fields.h"
 #include "master/record_key.h"
 #include "master/resume.h"
 #include "master/slurm.h"
@@ -34,6 +35,7 @@ Status SplitFailures(const std::string& run_dir, const Settings& settings, uint6
                      uint64_t* retried) {
   namespace fs = std::filesystem;
   const char separator = settings.input.separator == Separator::kNul ? '\0' : '\n';
+  const bool csv_records = FieldModeOf(settings.input) == FieldMode::kCsv;
   const std::string retries = run_dir + "/retries";
   const std::string tmp = RetryDir(run_dir, n) + ".tmp";
   struct stat run_st;
@@ -66,13 +68,13 @@ Status SplitFailures(const std::string& run_dir, const Settings& settings, uint6
   *retried = 0;
   Status st = ScanLines(run_dir + "/errors.jsonl", '\n', &scan, [&](std::string_view line) {
     // Every line is a record: ReadRunRecords checked, RepairRunRecords cut.
-    const bool runnable = reader.Read(line, &key) && !key.item.empty();
+    const bool runnable = reader.Read(line, &key) && CanRunAgain(key.item, key.attempts);
     std::string* to = runnable ? &moved_buf : &kept_buf;
     to->append(line);
     to->push_back('\n');
     if (runnable) {
       ++*retried;
-      if (key.item.find(separator) == std::string::npos) {
+      if (FailedListCanHold(key.item, separator, csv_records)) {
         listed_buf.append(key.item);
         listed_buf.push_back(separator);
       }
@@ -116,7 +118,7 @@ class RetryItems : public ItemSource {
       }
       std::string_view line(line_, static_cast<size_t>(n));
       if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
-      if (!reader_.Read(line, &key_) || key_.item.empty()) continue;
+      if (!reader_.Read(line, &key_) || !CanRunAgain(key_.item, key_.attempts)) continue;
       item->index = key_.index;
       item->text = key_.item;
       item->error.clear();
@@ -214,8 +216,11 @@ Result<int> RunRetryItems(const std::string& run_dir, const Settings& settings,
 namespace {
 
 // Steps 1 to 4 of the next retry of an ended run, up to and past its commit
-// point. Returns its number, or 0 when nothing can run again (said on stderr).
-Result<uint64_t> BeginRetry(const std::string& run_dir, const Settings& settings, RunState* state) {
+// point. Returns its number, or 0 when nothing can run again (said on stderr);
+// *never_ran: the failed items that cannot run again (the input could not
+// deliver them whole).
+Result<uint64_t> BeginRetry(const std::string& run_dir, const Settings& settings, RunState* state,
+                            uint64_t* never_ran) {
   if (!state->ended) {
     return Status::Error(run_dir +
                          " has not ended (interrupted, killed or still running): its items "
@@ -232,14 +237,21 @@ Result<uint64_t> BeginRetry(const std::string& run_dir, const Settings& settings
   uint64_t retried = 0;
   if (records->failed > 0) st = SplitFailures(run_dir, settings, n, &retried);
   if (!st.ok()) return st;
+  *never_ran = records->failed - std::min(records->failed, retried);
+  if (*never_ran > 0) {
+    // Running the same bytes again would fail them the same way.
+    std::fprintf(stderr,
+                 "shoal: %s has %llu failed item(s) that %s: the input could not deliver them "
+                 "whole (a missing or empty CSV column, a stray quote, an item too long; "
+                 "errors.jsonl names each line). Fix those lines and run them with 'shoal run "
+                 "SETTINGS --items FILE', or fix the input and start a new run\n",
+                 run_dir.c_str(), static_cast<unsigned long long>(*never_ran),
+                 retried == 0 ? "cannot run again" : "this retry leaves out");
+  }
   if (retried == 0) {
-    std::string why = records->failed == 0
-                          ? " has no failed items; nothing to retry"
-                          : " has " + std::to_string(records->failed) +
-                                " failed item(s), none of which can run again: the input could "
-                                "not deliver them whole (see their reason in errors.jsonl); fix "
-                                "the input and start a new run";
-    std::fprintf(stderr, "shoal: %s%s\n", run_dir.c_str(), why.c_str());
+    if (records->failed == 0) {
+      std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n", run_dir.c_str());
+    }
     return uint64_t{0};
   }
   // The commit point: from here on the retry is finished by resume.
@@ -302,9 +314,10 @@ Result<int> RetryJob(const std::string& given_dir, const std::vector<Override>& 
     }
     return RunJob(settings, options);
   }
-  Result<uint64_t> n = BeginRetry(run_dir, settings, &state);
+  uint64_t never_ran = 0;
+  Result<uint64_t> n = BeginRetry(run_dir, settings, &state, &never_ran);
   if (!n.ok()) return n.status();
-  if (*n == 0) return kExitOk;
+  if (*n == 0) return never_ran > 0 ? kExitItemsFailed : kExitOk;
   return RunRetryItems(run_dir, settings, state, std::move(options));
 }
 
@@ -365,9 +378,10 @@ Result<int> RetryOnSlurmJob(const std::string& given_dir, const std::vector<Over
                          run_dir + "' joins them; 'shoal resume " + run_dir +
                          "' runs what is left of it here");
   }
-  Result<uint64_t> n = BeginRetry(run_dir, settings, &state);
+  uint64_t never_ran = 0;
+  Result<uint64_t> n = BeginRetry(run_dir, settings, &state, &never_ran);
   if (!n.ok()) return n.status();
-  if (*n == 0) return kExitOk;
+  if (*n == 0) return never_ran > 0 ? kExitItemsFailed : kExitOk;
   // The job directory goes into retries/N: the run directory stays the one
   // place of the job, its retries included.
   settings.output.dir = RetryDir(run_dir, *n);

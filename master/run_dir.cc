@@ -13,6 +13,7 @@
 
 #include "common/fault.h"
 #include "common/json.h"
+#include "job/fields.h"
 #include "master/shard.h"
 
 namespace shoal {
@@ -178,6 +179,7 @@ Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool
 void RunDirectory::Configure(const Settings& settings, InputKind kind) {
   format_ = settings.output.format;
   separator_ = settings.input.separator == Separator::kNul ? '\0' : '\n';
+  csv_records_ = FieldModeOf(settings.input) == FieldMode::kCsv;
   sha256_sums_ = settings.job.handler == HandlerKind::kSha256;
   input_prefix_ = kind == InputKind::kTree ? settings.input.path + "/" : "";
 }
@@ -254,8 +256,11 @@ void RunDirectory::Log(std::string_view message) {
   size_t start = b->size();
   b->append(TimestampNow());
   b->push_back(' ');
-  b->append(message);
-  if (message.empty() || message.back() != '\n') b->push_back('\n');
+  // Messages carry item names and reasons, which are bytes: one line of
+  // valid UTF-8 each, escaped as the terminal shows them (AppendPrintable).
+  if (!message.empty() && message.back() == '\n') message.remove_suffix(1);
+  AppendPrintable(b, message);
+  b->push_back('\n');
   if (echo_fd_ >= 0) {
     (void)WriteAll(echo_fd_, std::string_view(*b).substr(start), "the log echo");
   }
@@ -383,12 +388,13 @@ void RunDirectory::FormatFailure(const Finished& f, std::string* errors,
   if (!f.output_file.empty()) o.Bytes("output_file", f.output_file);
   o.Bytes("stderr", f.stderr_tail);
   o.EndLine();
-  // An item the input could not deliver whole (too long, a missing CSV
-  // column) has no text to run again, and one that holds the separator (a
-  // file name with a newline, separator = "newline") would come back as two
-  // items: errors.jsonl holds them (item_b64 when needed), failed.txt stays
-  // a list of runnable items.
-  if (f.item.empty() || f.item.find(separator_) != std::string_view::npos) return;
+  // An item the input could not deliver whole (CanRunAgain) cannot run
+  // again, and one that holds the separator (a file name with a newline,
+  // separator = "newline") would come back as two items: errors.jsonl holds
+  // them (item_b64 when needed), failed.txt stays a list of runnable items.
+  if (!CanRunAgain(f.item, f.attempts) || !FailedListCanHold(f.item, separator_, csv_records_)) {
+    return;
+  }
   failed->append(f.item);
   failed->push_back(separator_);
 }

@@ -15,6 +15,7 @@
 #include "common/status.h"
 #include "common/timestamp.h"
 #include "config/settings.h"
+#include "master/record_key.h"
 
 namespace shoal {
 
@@ -62,6 +63,13 @@ class RecordFile {
 // `stamp` (RunStamp()) goes, before any -2, -3 for a name already taken.
 std::string RunDirName(const Settings& settings, const std::string& stamp);
 
+// Whether failed.txt, read back as the run reads an items file, gives
+// `item` back as one item: it holds no separator, or it is a CSV record
+// (input.delimiter), whose line ends inside quotes stay in the record.
+inline bool FailedListCanHold(std::string_view item, char separator, bool csv_records) {
+  return item.find(separator) == std::string_view::npos || (csv_records && separator == '\n');
+}
+
 class RunDirectory {
  public:
   // Makes <output.dir>/<job.name>-<YYYYmmdd-HHMMSS>[-N]/ (N when the name is
@@ -102,7 +110,7 @@ class RunDirectory {
   // An errors.jsonl record and the item in failed.txt, in the input's own form.
   void RecordFailure(const Finished& f) {
     FormatFailure(f, errors_.buffer(), failed_.buffer());
-    if (!f.item.empty() && f.item.find(separator_) != std::string_view::npos) {
+    if (CanRunAgain(f.item, f.attempts) && !FailedListCanHold(f.item, separator_, csv_records_)) {
       Log("item " + std::to_string(f.index) +
           " failed but holds the list separator, so failed.txt cannot list it; it is in "
           "errors.jsonl. Set input.separator = \"nul\" to retry such items with --items");
@@ -132,6 +140,7 @@ class RunDirectory {
   std::string path_;
   OutputFormat format_ = OutputFormat::kJsonl;
   char separator_ = '\n';
+  bool csv_records_ = false;  // failed.txt holds CSV records (FailedListCanHold)
   int echo_fd_ = -1;
   bool sha256_sums_ = false;  // tsv as sha256sum writes it
   std::string input_prefix_;  // tree: "<input.path>/", the {path} of an item

@@ -7,30 +7,19 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/json.h"
 #include "common/shell_quote.h"
 
 namespace shoal {
 
 namespace {
 
-// An item or reason on one log line: control characters become visible escapes.
+// An item or reason on one line: control characters and bytes that are not
+// UTF-8 become visible escapes.
 std::string Printable(std::string_view text) {
   std::string out;
   out.reserve(text.size());
-  for (char c : text) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (u < 0x20 || u == 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", u);
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
+  AppendPrintable(&out, text);
   return out;
 }
 
@@ -286,10 +275,19 @@ std::vector<std::string> TerminalSummary(const RunStats& stats, const RunTotals&
     }
     AddCommand(what, ShellCommand(ending.program, "resume", ending.run_dir, ending.cwd), &lines);
   }
-  if (ending.failed > 0) {
-    AddCommand(
-        "to retry the " + U(ending.failed) + " failed item" + (ending.failed == 1 ? "" : "s"),
-        ShellCommand(ending.program, "retry", ending.run_dir, ending.cwd), &lines);
+  const uint64_t runnable = ending.failed - std::min(ending.failed, ending.never_ran);
+  if (runnable > 0) {
+    AddCommand("to retry the " + U(runnable) + " failed item" + (runnable == 1 ? "" : "s"),
+               ShellCommand(ending.program, "retry", ending.run_dir, ending.cwd), &lines);
+  }
+  if (ending.never_ran > 0) {
+    // Retry would fail them the same way: the bytes are what is wrong.
+    const bool one = ending.never_ran == 1;
+    lines.push_back("shoal: " + U(ending.never_ran) + " failed item" + (one ? "" : "s") +
+                    " never ran: the input could not deliver " + (one ? "it" : "them") + " whole;");
+    lines.push_back(std::string("shoal:   retry cannot run ") + (one ? "it" : "them") +
+                    ": fix the lines errors.jsonl names and run");
+    lines.push_back("shoal:   those with --items FILE (or fix the input and start a new run)");
   }
   return lines;
 }

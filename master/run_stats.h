@@ -81,7 +81,8 @@ class SlowestItems {
 struct RunStats {
   uint64_t ok = 0;
   uint64_t failed = 0;
-  uint64_t retried = 0;  // failed attempts given another one
+  uint64_t retried = 0;    // failed attempts given another one
+  uint64_t never_ran = 0;  // failed items that never reached a worker (0 attempts)
   DurationHistogram durations;
   ReasonCounts reasons;
   SlowestItems slowest;
@@ -121,6 +122,7 @@ struct RunEnding {
   std::string run_dir;            // the run directory, absolute
   std::string cwd;                // the user's; run_dir is shown relative to it when below it
   uint64_t failed = 0;            // in failed.txt: this run's and those before a resume
+  uint64_t never_ran = 0;         // of the failed: ones the input could not deliver (CanRunAgain)
   int signal = 0;                 // interrupted by it
   bool unfinished = false;        // halted or failed part-way: resume finishes it
 };

@@ -173,6 +173,29 @@ TEST(TerminalSummary, FailuresByReasonAnExampleAndTheRetryCommand) {
             "shoal: to retry the 22 failed items: shoal retry runs/gzip-logs-20261122-031500");
 }
 
+// Items the input could not deliver are failed but not retried: the retry
+// line counts the others, and the summary says what to do with them.
+TEST(TerminalSummary, ItemsThatNeverRanAreNotOfferedToRetry) {
+  RunStats stats;
+  stats.Failed(3, "", -1, "line 3 has 1 columns, column 2 requested");
+  stats.Failed(4, "x", 5, "exit 1");
+  stats.never_ran = 1;
+  RunEnding ending = EndingIn("/home/u", 2);
+  ending.never_ran = 1;
+  auto lines = TerminalSummary(stats, RunTotals(), ending);
+  ExpectFits(lines);
+  ASSERT_GE(lines.size(), 4u);
+  EXPECT_EQ(lines[lines.size() - 4],
+            "shoal: to retry the 1 failed item: shoal retry runs/gzip-logs-20261122-031500");
+  EXPECT_EQ(lines[lines.size() - 3],
+            "shoal: 1 failed item never ran: the input could not deliver it whole;");
+  EXPECT_EQ(lines.back(),
+            "shoal:   those with --items FILE (or fix the input and start a new run)");
+  ending.failed = 1;  // only the one that never ran: no retry line at all
+  lines = TerminalSummary(stats, RunTotals(), ending);
+  for (const std::string& l : lines) EXPECT_EQ(l.find("to retry"), std::string::npos) << l;
+}
+
 TEST(TerminalSummary, LongTextIsWrappedOrCutToEightyColumns) {
   RunStats stats;
   stats.retried = 123456;

@@ -58,9 +58,18 @@ Scheduler::Scheduler(const Settings& settings, int workers, ItemSource& source, 
 size_t Scheduler::Depth() const {
   // A worker that runs `parallel` items at once needs that many to be busy,
   // and queued work in proportion to how fast it gets through them.
-  const size_t parallel = s_.job.handler == HandlerKind::kHttp
-                              ? static_cast<size_t>(std::max(s_.http.concurrency, 1))
-                              : 1;
+  // So does one that runs many per command line (command.batch): a line is
+  // made of what its queue holds when it starts one, so the queue holds the
+  // next full line while one runs (and lines of -n N have N items each,
+  // until the input runs out, as parallel's).
+  size_t parallel = 1;
+  if (s_.job.handler == HandlerKind::kHttp) {
+    parallel = static_cast<size_t>(std::max(s_.http.concurrency, 1));
+  } else if (s_.job.handler == HandlerKind::kCommand && BatchOf(s_.command) != BatchMode::kNone) {
+    parallel = s_.command.max_args > 0
+                   ? 2 * static_cast<size_t>(s_.command.max_args)
+                   : std::max<size_t>(1, static_cast<size_t>(s_.queue.slots) / workers_);
+  }
   // Paced, a worker is given only what it starts at once: a task queued
   // behind busy ones would start later in a burst with the others, and the
   // spacing the service sees, or the memory a start finds, is at the start.
@@ -316,6 +325,7 @@ void Scheduler::Record(bool ok, const RunDirectory::Finished& f, double ms) {
     records_.Succeeded(f);
   } else {
     stats_.Failed(f.index, f.item, ms, f.reason);
+    if (!CanRunAgain(f.item, f.attempts)) ++stats_.never_ran;
     records_.Failed(f);
   }
   CheckHalt();

@@ -66,12 +66,13 @@ cleanup() {
 trap cleanup EXIT
 
 # The files every install has, relative to the prefix.
-expected=(bin/shoal libexec/shoal/shoal-worker include/shoal/plugin.h
+expected=(bin/shoal libexec/shoal/shoal-worker libexec/shoal/shoal-python.so include/shoal/plugin.h
           share/pkgconfig/shoal.pc share/cmake/shoal/shoalConfig.cmake
           share/cmake/shoal/shoalConfigVersion.cmake share/cmake/shoal/shoalTargets.cmake
           share/doc/shoal/README.md share/doc/shoal/LICENSE share/doc/shoal/copyright
           share/doc/shoal/examples/checksums.toml share/doc/shoal/examples/plugins/CMakeLists.txt
-          share/doc/shoal/examples/plugins/noop.c share/doc/shoal/examples/plugins/wordcount.cc)
+          share/doc/shoal/examples/plugins/noop.c share/doc/shoal/examples/plugins/wordcount.cc
+          share/doc/shoal/examples/summarize-records/job.py)
 
 check_files() {
   local root=$1 f

@@ -18,15 +18,17 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 trap 'printf "setup: failed: %s\n" "$BASH_COMMAND" >&2' ERR
 
 # What shoal itself needs to build (libcurl: handler = "http"; Boost.Regex:
-# input.colsep).
+# input.colsep; libpython3-dev and pkg-config: handler = "python").
 packages=(build-essential g++ cmake ninja-build libboost-dev libboost-program-options-dev
-          libboost-regex-dev libtomlplusplus-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev)
+          libboost-regex-dev libtomlplusplus-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
+          libpython3-dev pkg-config)
 # What only the tests need: GoogleTest; the zstd example plugin (pkg-config,
 # libzstd-dev); the programs the example jobs and the checks run; man-db and
 # groff-base for the man page tests (docs/tests); GNU parallel for the
-# side-by-side test of the one-line form.
+# side-by-side test of the one-line form; python3-venv for the virtualenv
+# test of handler = "python".
 test_packages=(libgtest-dev pkg-config libzstd-dev zstd python3 rsync curl time man-db groff-base
-               parallel)
+               parallel python3-venv)
 
 
 build_dir=build

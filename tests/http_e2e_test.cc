@@ -63,6 +63,24 @@ class HttpE2e : public E2e {
     ASSERT_EQ(r.status, 0) << Describe(r);
   }
 
+  // The bodies the server was sent, by id (as unicode_escape writes it):
+  // its Content-Type and body (the same).
+  std::map<std::string, std::pair<std::string, std::string>> PostedBodies() {
+    std::map<std::string, std::pair<std::string, std::string>> bodies;
+    ProcessResult r = Run({"python3", "-c",
+                           "import json,sys\n"
+                           "for line in open(sys.argv[1]):\n"
+                           "  e = json.loads(line)\n"
+                           "  print(e['id'].encode('unicode_escape').decode())\n"
+                           "  print(e['content_type'])\n"
+                           "  print(e['body'].encode('unicode_escape').decode())\n",
+                           (server_dir_ / "bodies.log").string()});
+    std::vector<std::string> lines = Lines(r.out);
+    for (size_t i = 0; i + 2 < lines.size(); i += 3)
+      bodies[lines[i]] = {lines[i + 1], lines[i + 2]};
+    return bodies;
+  }
+
   fs::path server_dir_;
   std::unique_ptr<Child> server_;
   std::string port_;
@@ -153,17 +171,29 @@ TEST_F(HttpE2e, TooManyRequestsWaitsForRetryAfter) {
 }
 
 TEST_F(HttpE2e, RateHoldsForTheWholeRun) {
-  std::vector<std::string> items = Ids("a-", 40);
-  WriteJob(items, "rate = \"400/s\"");
+  std::vector<std::string> items = Ids("a-", 100);
+  WriteJob(items, "rate = \"200/s\"");
   fs::path run;
   std::vector<Record> results, errors;
   ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
   ExpectEachItemOnce(results, errors, items);
   // How fast is bench/'s business; here only that the run paced itself.
   EXPECT_NE(
-      ReadFile(run / "log.txt").find("job.rate = 400/s: at most one item starts every 2.50ms"),
+      ReadFile(run / "log.txt").find("job.rate = 200/s: at most one item starts every 5.00ms"),
       std::string::npos);
   for (const auto& [id, n] : Requests()) EXPECT_EQ(n, 1) << id;
+  // Paced, the 100 calls cannot reach the server faster than 200/s, however
+  // fast or loaded the machine (a lower bound only). Hand-out is paced from
+  // the start, so the tasks handed to workers still starting (2 x 16 calls'
+  // worth at most) may reach it at once: 67 gaps of 5 ms remain.
+  double first = 1e300, last = 0;
+  for (const std::string& id : items) {
+    for (double t : RequestTimes(id)) {
+      first = std::min(first, t);
+      last = std::max(last, t);
+    }
+  }
+  EXPECT_GE(last - first, 0.3);
 }
 
 TEST_F(HttpE2e, ClosedConnectionsAreRetried) {
@@ -195,6 +225,91 @@ TEST_F(HttpE2e, SlowCallTimesOutAloneAndBigBodyFailsCleanly) {
   EXPECT_EQ(reasons["b-1"], "body over http.max_body (4096 bytes)");
   // curl ended the slow call: the master killed no worker for it.
   EXPECT_EQ(ReadFile(run / "log.txt").find("killing it"), std::string::npos);
+}
+
+TEST_F(HttpE2e, JsonBodyEscapesValuesInsideItsStrings) {
+  // Quotes, backslashes and tabs in an id keep the body valid JSON; {index}
+  // outside quotes stays a number; an id that is not UTF-8 fails alone.
+  std::vector<std::string> items{"plain", "q\"uote", "back\\slash", "tab\there", "bad\xff"};
+  http_ = "method = \"POST\"\nbody = '{{\"id\": \"{item}\", \"line\": {index}}}'\n";
+  WriteJob(items, "");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].reason, "a value for a JSON string of http.body is not valid UTF-8");
+  auto bodies = PostedBodies();
+  ASSERT_EQ(bodies.size(), 4u);
+  EXPECT_EQ(bodies["plain"].first, "application/json");
+  EXPECT_EQ(bodies["plain"].second, "{\"id\": \"plain\", \"line\": 1}");
+  EXPECT_EQ(bodies["q\"uote"].second, "{\"id\": \"q\\\\\"uote\", \"line\": 2}");
+  EXPECT_EQ(bodies["back\\\\slash"].second, "{\"id\": \"back\\\\\\\\slash\", \"line\": 3}");
+  EXPECT_EQ(bodies["tab\\there"].second, "{\"id\": \"tab\\\\there\", \"line\": 4}");
+}
+
+TEST_F(HttpE2e, FormBodyIsPercentEncoded) {
+  http_ = "method = \"POST\"\nbody = \"id={item}&full=1\"\n";
+  WriteJob({"a b&c"}, "");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
+  auto bodies = PostedBodies();
+  ASSERT_EQ(bodies.size(), 1u);
+  EXPECT_EQ(bodies["a b&c"].first, "application/x-www-form-urlencoded");
+  EXPECT_EQ(bodies["a b&c"].second, "id=a%20b%26c&full=1");
+}
+
+TEST_F(HttpE2e, SilentServerEndsAtTheIdleTimeout) {
+  // h-1 is accepted and never answered; job.timeout is unset (none).
+  std::vector<std::string> items = Ids("a-", 10);
+  items.push_back("h-1");
+  http_ = "idle_timeout = \"1s\"\n";
+  WriteJob(items, "");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].item, "h-1");
+  EXPECT_EQ(errors[0].reason, "timeout");
+}
+
+TEST_F(HttpE2e, BodiesGoToFilesOnlyWhenTheCallSucceeds) {
+  std::vector<std::string> items = Ids("a-", 20);
+  items.push_back("e-1");  // 500: no file
+  items.push_back("b-1");  // 100 KiB, more than a record holds
+  http_ = "response = \"file\"\nresponse_path = \"{out}/{item}.json\"\nmax_body = 200000\n";
+  WriteJob(items, "");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, items);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].item, "e-1");
+  for (const Record& r : results) {
+    ASSERT_TRUE(r.output_file.has_value()) << r.item;
+    EXPECT_EQ(*r.output_file, "out/" + r.item + ".json") << r.item;
+  }
+  EXPECT_EQ(ReadFile(run / "out" / "a-3.json"), "{\"id\": \"a-3\", \"n\": 3}");
+  EXPECT_EQ(fs::file_size(run / "out" / "b-1.json"), 100u * 1024);
+  size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(run / "out")) files += e.is_regular_file();
+  EXPECT_EQ(files, 21u);  // no e-1.json, no temporary left
+}
+
+TEST_F(HttpE2e, LongBodyInResultModeSpillsToAFile) {
+  http_ = "max_body = 200000\n";
+  WriteJob({"a-1", "b-1"}, "");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
+  ASSERT_EQ(results.size(), 2u);
+  for (const Record& r : results) {
+    if (r.item != "b-1") continue;
+    ASSERT_TRUE(r.output_file.has_value());
+    EXPECT_EQ(ReadFile(run / *r.output_file), std::string(100 * 1024, 'x'));
+  }
 }
 
 TEST_F(HttpE2e, UnsetVariableIsASettingsError) {

@@ -16,6 +16,9 @@ once it accepts connections. Every request's id goes to DIR/requests.log as
   h-*   held until /_release; DIR/held holds how many are held right now
   else  200 {"id": "<id>", "n": <length of id>}
 
+POST /items/<id> appends {"id", "content_type", "body"} as one JSON line to
+DIR/bodies.log and answers 200 {"ok": true}.
+
 With --tls it speaks HTTPS with that certificate and key (PEM files).
 It exits by itself after 300 seconds, so that a dead test leaves nothing behind.
 """
@@ -99,6 +102,18 @@ class Handler(BaseHTTPRequestHandler):
                 held -= 1
                 write_atomic("held", str(held))
         self.answer(200, json.dumps({"id": item, "n": len(item)}))
+
+
+    def do_POST(self):
+        item = unquote(self.path[len("/items/"):])
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        entry = {"id": item, "content_type": self.headers.get("Content-Type", ""),
+                 "body": body.decode("utf-8", "backslashreplace")}
+        with lock:
+            log.write(f"{item} {time.time():.3f}\n")
+            with open(os.path.join(DIR, "bodies.log"), "a") as f:
+                f.write(json.dumps(entry) + "\n")
+        self.answer(200, json.dumps({"ok": True}))
 
 
 class Server(ThreadingHTTPServer):

@@ -1,6 +1,8 @@
 // Inputs as users write them, mistakes included: a list is read to its end
 // whatever one bad line holds, and what fails is listed in failed.txt as a
 // list that `shoal retry` can run again.
+#include <map>
+
 #include "tests/e2e_support.h"
 
 namespace shoal {
@@ -44,20 +46,102 @@ TEST_F(E2e, CsvStrayQuoteFailsOnlyItsLine) {
   EXPECT_EQ(errors[0].item, bad);
   const std::string reason = errors[0].reason.value_or("");
   EXPECT_TRUE(reason.starts_with("line 2: unclosed quote")) << reason;
-  EXPECT_EQ(ReadFile(run / "failed.txt"), bad + "\n");
-
-  // failed.txt is a list of items: the line runs again as it is.
+  // The line never ran: retrying the same bytes would fail them the same
+  // way (or, worse, run the raw line as if it were column 1). It is not in
+  // failed.txt, and retry says why and what to fix.
+  EXPECT_EQ(ReadFile(run / "failed.txt"), "");
   ProcessResult r = Shoal({"retry", run.string()});
-  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.status, 1) << Describe(r);
+  EXPECT_NE(r.err.find("has 1 failed item(s) that cannot run again: the input could not deliver "
+                       "them whole"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("Fix those lines and run them with 'shoal run SETTINGS --items FILE'"),
+            std::string::npos)
+      << r.err;
   std::vector<Record> retried, retry_errors;
   ASSERT_TRUE(ReadRun(run, &retried, &retry_errors));
-  EXPECT_EQ(retry_errors.size(), 0u);
-  ASSERT_EQ(retried.size(), 1000u);
-  auto it = std::find_if(retried.begin(), retried.end(),
-                         [](const Record& rec) { return rec.index == 2; });
-  ASSERT_NE(it, retried.end());
-  EXPECT_EQ(it->item, bad);
-  EXPECT_EQ(it->output.value_or(""), bad);
+  EXPECT_EQ(retried.size(), 999u);
+  ASSERT_EQ(retry_errors.size(), 1u);
+  EXPECT_EQ(retry_errors[0].item, bad);
+}
+
+// Every kind of failure while a CSV is read (a short row, an empty column,
+// a stray quote) is in errors.jsonl with its line and never ran; the run's
+// summary counts them apart from what retry can run, and a field with a
+// quoted line end that fails in its command is retried.
+TEST_F(E2e, ParseFailuresAreNamedAndWhatCanRunIsRetried) {
+  const std::string csv = "id,name\n1,a\n2\n3,\n4,\"unterminated\n5,\"two\nlines\"\n6,fail\n";
+  WriteFile(dir_ / "rows.csv", csv);
+  WriteFile(dir_ / "fail-fail", "");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"rows\"\n[input]\npath = \"rows.csv\"\ncolumn = 2\n"
+            "skip_header = true\n[command]\n"
+            "argv = [\"sh\", \"-c\", \"test ! -e \\\"fail-$1\\\" && printf %s \\\"$1\\\"\", "
+            "\"sh\", \"{}\"]\n");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ProcessResult r = RunJob();
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  EXPECT_NE(r.err.find("to retry the 1 failed item:"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("shoal: 3 failed items never ran: the input could not deliver them whole;"),
+            std::string::npos)
+      << r.err;
+  ASSERT_EQ(RunDirs().size(), 1u);
+  run = *RunDirs().begin();
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  std::map<uint64_t, std::string> reasons;
+  for (const Record& e : errors) reasons[e.index] = e.reason.value_or("");
+  EXPECT_EQ(reasons[3], "line 3 has 1 columns, column 2 requested");
+  EXPECT_EQ(reasons[4], "line 4: column 2 is empty");
+  EXPECT_TRUE(reasons[5].starts_with("line 5: unclosed quote")) << reasons[5];
+  EXPECT_EQ(reasons[8], "exit 1");
+  EXPECT_EQ(ReadFile(run / "failed.txt"), "fail\n");
+  fs::remove(dir_ / "fail-fail");
+  r = Shoal({"retry", run.string()});
+  EXPECT_EQ(r.status, 1) << Describe(r);
+  EXPECT_NE(r.err.find("has 3 failed item(s) that this retry leaves out"), std::string::npos)
+      << r.err;
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  EXPECT_EQ(errors.size(), 3u);
+  EXPECT_EQ(Items(results), Sorted({"a", "fail", "two\nlines"}));
+}
+
+// CSV records (input.delimiter) that hold a quoted line end are listed in
+// failed.txt as they were written, which reads back as the same records.
+TEST_F(E2e, FailedCsvRecordsWithQuotedLineEndsAreInTheFailedList) {
+  const std::string two_lines = "7,\"first\nsecond\",x";
+  WriteFile(dir_ / "rows.csv", "1,one,ok\n" + two_lines + "\n9,\"a,b\",x\n");
+  WriteFile(
+      dir_ / "settings.toml",
+      "[job]\nname = \"csv\"\nworkers = 1\n[input]\npath = \"rows.csv\"\ndelimiter = \",\"\n"
+      "[command]\nargv = [\"sh\", \"-c\", \"test \\\"$1\\\" = ok\", \"sh\", \"{3}\", \"{2}\"]\n");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  EXPECT_EQ(ReadFile(run / "failed.txt"), two_lines + "\n9,\"a,b\",x\n");
+  EXPECT_EQ(ReadFile(run / "log.txt").find("cannot list it"), std::string::npos);
+  // Read back as the run reads an items file: the same two records.
+  ProcessResult r =
+      Shoal({"run", "settings.toml", "--items", (run / "failed.txt").string(), "--dry-run"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out,
+            "sh -c 'test \"$1\" = ok' sh x $'first\\nsecond'\n"
+            "sh -c 'test \"$1\" = ok' sh x a,b\n");
+}
+
+// log.txt holds item names escaped to valid UTF-8, as the terminal shows them.
+TEST_F(E2e, LogTxtEscapesItemNamesThatAreNotUtf8) {
+  WriteFile(dir_ / "list.txt", "caf\xe9.txt\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"latin1\"\n[input]\npath = \"list.txt\"\n"
+            "[command]\nargv = [\"true\", \"{}\"]\n");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
+  const std::string log = ReadFile(run / "log.txt");
+  EXPECT_NE(log.find("caf\\xe9.txt"), std::string::npos) << log;
+  EXPECT_EQ(log.find("caf\xe9"), std::string::npos) << "a raw byte that is not UTF-8";
 }
 
 // TOML++ 3.3.0 dies on a non-ASCII character where it looks for whitespace,

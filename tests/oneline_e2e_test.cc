@@ -6,6 +6,7 @@
 #include <regex>
 
 #include <algorithm>
+#include <map>
 
 #include "tests/e2e_support.h"
 
@@ -170,6 +171,167 @@ TEST_F(OneLine, SameStdoutAsGnuParallel) {
     ASSERT_EQ(ours.status, 0) << Describe(ours);
     EXPECT_EQ(ours.out, theirs.out) << words[0] << " " << words[1];
   }
+}
+
+// The placeholder table on tricky paths, shoal against GNU parallel byte for
+// byte: every value is the same but for the documented differences (shoal(1),
+// "Differences from GNU parallel"), each asserted with both sides' values.
+TEST_F(OneLine, PlaceholderTableMatchesGnuParallelButForTheDocumentedDifferences) {
+  if (::access("/usr/bin/parallel", X_OK) != 0) GTEST_SKIP() << "GNU parallel is not installed";
+  const std::vector<std::string> paths = {"a.txt",
+                                          "dir/f.c",
+                                          "a.b/c",
+                                          "x.y/",
+                                          "dir/sub/",
+                                          "a/b.c/",
+                                          "x.y//",
+                                          ".hidden",
+                                          ".hidden.tar.gz",
+                                          "dir/.bashrc",
+                                          "a/.b",
+                                          "file.",
+                                          "dir/file.",
+                                          "..",
+                                          ".",
+                                          "/",
+                                          "a/..",
+                                          "../up.txt",
+                                          "./rel.txt",
+                                          "/abs/p.q",
+                                          "/x.y",
+                                          "//double//slash.z",
+                                          "a//b.c",
+                                          "with space.txt",
+                                          "dir with space/f g.h",
+                                          "it's.txt",
+                                          "say \"hi\".md",
+                                          "-n.x",
+                                          "-dash/-f.tar.gz",
+                                          "caf\xc3\xa9/na\xc3\xafve.txt",
+                                          "\xe6\x97\xa5\xe6\x9c\xac/x.\xe8\xaa\x9e",
+                                          "emoji\xf0\x9f\x98\x80.png",
+                                          "tab\there.t",
+                                          "a*b?.glob",
+                                          "$HOME.var",
+                                          "back\\slash.b",
+                                          "semi;colon.c",
+                                          "paren(1).p",
+                                          "trailing.dot./x",
+                                          "multi.dots.in.name.ext",
+                                          "noext",
+                                          "dir.d/noext",
+                                          "v1.2.3/",
+                                          "..hidden",
+                                          "...",
+                                          "a..b",
+                                          ".a.",
+                                          "~tilde.t",
+                                          "#hash.h",
+                                          "100%.pct",
+                                          "a.b.c/d.e",
+                                          "--",
+                                          "-"};
+  ASSERT_GE(paths.size(), 40u);
+  struct Cell {
+    std::string placeholder, parallel, shoal;
+  };
+  // Where the two differ, and only there (each rule once in the man page):
+  // {/} is basename(1), which drops trailing slashes, and "/" of "/"; leading
+  // dots belong to a name (.bashrc has no extension) and a trailing dot is
+  // no extension (file.), where parallel strips from the last dot.
+  const std::map<std::string, std::vector<Cell>> differences = {
+      {"x.y/", {{"{/}", "", "x.y"}, {"{/.}", "", "x.y"}}},
+      {"dir/sub/", {{"{/}", "", "sub"}, {"{/.}", "", "sub"}}},
+      {"a/b.c/", {{"{/}", "", "b.c"}, {"{/.}", "", "b.c"}}},
+      {"x.y//", {{"{/}", "", "x.y"}, {"{/.}", "", "x.y"}}},
+      {"v1.2.3/", {{"{/}", "", "v1.2.3"}, {"{/.}", "", "v1.2.3"}}},
+      {"/", {{"{/}", "", "/"}, {"{/.}", "", "/"}}},
+      {".hidden", {{"{.}", "", ".hidden"}, {"{/.}", "", ".hidden"}}},
+      {"dir/.bashrc", {{"{.}", "dir/", "dir/.bashrc"}, {"{/.}", "", ".bashrc"}}},
+      {"a/.b", {{"{.}", "a/", "a/.b"}, {"{/.}", "", ".b"}}},
+      {"..hidden", {{"{.}", ".", "..hidden"}, {"{/.}", ".", "..hidden"}}},
+      {"file.", {{"{.}", "file", "file."}, {"{/.}", "file", "file."}}},
+      {"dir/file.", {{"{.}", "dir/file", "dir/file."}, {"{/.}", "file", "file."}}},
+      {".a.", {{"{.}", ".a", ".a."}, {"{/.}", ".a", ".a."}}},
+      {"..", {{"{.}", ".", ".."}, {"{/.}", ".", ".."}}},
+      {".", {{"{.}", "", "."}, {"{/.}", "", "."}}},
+      {"...", {{"{.}", "..", "..."}, {"{/.}", "..", "..."}}},
+      {"a/..", {{"{.}", "a/.", "a/.."}, {"{/.}", ".", ".."}}},
+  };
+  std::string list;
+  for (const std::string& p : paths) list += p + "\n";
+  WriteFile(dir_ / "paths.txt", list);
+  const std::vector<std::string> names = {"{}", "{/}", "{//}", "{.}", "{/.}", "{#}"};
+  std::vector<std::string> words = {"printf", "%s\\037%s\\037%s\\037%s\\037%s\\037%s\\036"};
+  words.insert(words.end(), names.begin(), names.end());
+  words.insert(words.end(), {"::::", (dir_ / "paths.txt").string()});
+  // parallel runs the line through a shell: the format is quoted for it.
+  std::vector<std::string> p{"/usr/bin/parallel", "--will-cite", "-k", "printf",
+                             "'" + words[1] + "'"};
+  p.insert(p.end(), words.begin() + 2, words.end());
+  ProcessResult theirs = Run(p);
+  std::vector<std::string> s{"-k"};
+  s.insert(s.end(), words.begin(), words.end());
+  ProcessResult ours = Line(s);
+  ASSERT_EQ(theirs.status, 0) << Describe(theirs);
+  ASSERT_EQ(ours.status, 0) << Describe(ours);
+  auto split = [](const std::string& text, char sep) {
+    std::vector<std::string> parts;
+    size_t start = 0;
+    for (size_t at; (at = text.find(sep, start)) != std::string::npos; start = at + 1) {
+      parts.push_back(text.substr(start, at - start));
+    }
+    if (start < text.size()) parts.push_back(text.substr(start));
+    return parts;
+  };
+  std::vector<std::string> their_rows = split(theirs.out, '\x1e');
+  std::vector<std::string> our_rows = split(ours.out, '\x1e');
+  ASSERT_EQ(their_rows.size(), paths.size()) << theirs.out;
+  ASSERT_EQ(our_rows.size(), paths.size()) << ours.out;
+  size_t differing = 0;
+  for (size_t i = 0; i < paths.size(); ++i) {
+    std::vector<std::string> their = split(their_rows[i] + "\x1f", '\x1f');
+    std::vector<std::string> our = split(our_rows[i] + "\x1f", '\x1f');
+    ASSERT_EQ(their.size(), names.size()) << paths[i];
+    ASSERT_EQ(our.size(), names.size()) << paths[i];
+    auto known = differences.find(paths[i]);
+    for (size_t k = 0; k < names.size(); ++k) {
+      const Cell* cell = nullptr;
+      if (known != differences.end()) {
+        for (const Cell& c : known->second) {
+          if (c.placeholder == names[k]) cell = &c;
+        }
+      }
+      if (cell == nullptr) {
+        EXPECT_EQ(our[k], their[k]) << names[k] << " of \"" << paths[i] << "\"";
+        continue;
+      }
+      ++differing;
+      EXPECT_EQ(their[k], cell->parallel) << "parallel's " << names[k] << " of " << paths[i];
+      EXPECT_EQ(our[k], cell->shoal) << "shoal's " << names[k] << " of " << paths[i];
+    }
+  }
+  size_t listed = 0;
+  for (const auto& [path, cells] : differences) listed += cells.size();
+  EXPECT_EQ(differing, listed) << "a listed difference is not a path of the table";
+}
+
+// Braces around what no placeholder is made of pass through (awk's), as in
+// parallel; a misspelt placeholder still fails before anything runs.
+TEST_F(OneLine, LiteralBracesPassThroughAndMisspeltPlaceholdersFail) {
+  ProcessResult r = Line({"-k", "echo", "{print $1}", ":::", "x", "y"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "{print $1} x\n{print $1} y\n");  // no placeholder: the item is appended
+  WriteFile(dir_ / "in.txt", "a 1\nb 2\n");
+  r = Line({"-k", "awk", "BEGIN{n=0} {n++; print $2, FILENAME}", "{}", ":::", "in.txt"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "1 in.txt\n2 in.txt\n");
+  const std::set<fs::path> before = RunDirs();
+  r = Line({"echo", "{nmae}", ":::", "x"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("unknown placeholder {nmae}"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean {name}?"), std::string::npos) << r.err;
+  EXPECT_EQ(RunDirs(), before) << "nothing ran";
 }
 
 }  // namespace

@@ -57,6 +57,50 @@ TEST_F(E2e, StdoutFilesExistOnlyForItemsThatSucceeded) {
   }
 }
 
+// a/f, ./a/f and b/../a/f have one {rel}: one item writes out/a/f.txt, the
+// other two fail naming it, and a retry fails them again rather than
+// overwrite it; an item with an output of its own is untouched.
+TEST_F(E2e, ItemsWithTheSameRelNeverShareAStdoutFile) {
+  WriteFile(dir_ / "items.txt", "a/f\n./a/f\nb/../a/f\nc/g\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"same\"\nworkers = 3\n[input]\npath = \"items.txt\"\n"
+            "[command]\nargv = [\"echo\", \"{item}\"]\nstdout = \"file\"\n"
+            "stdout_path = \"{out}/{name}.txt\"\n");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  ASSERT_EQ(results.size(), 2u);
+  ASSERT_EQ(errors.size(), 2u);
+  std::string owner;
+  uint64_t owner_index = 0;
+  for (const Record& r : results) {
+    if (r.item == "c/g") continue;
+    owner = r.item;
+    owner_index = r.index;
+  }
+  ASSERT_FALSE(owner.empty());
+  EXPECT_EQ(ReadFile(run / "out/a/f.txt"), owner + "\n");
+  EXPECT_EQ(ReadFile(run / "out/c/g.txt"), "c/g\n");
+  for (const Record& e : errors) {
+    EXPECT_EQ(e.reason.value_or(""),
+              "stdout file: " + (run / "out/a/f.txt").string() + " is already the output of item " +
+                  std::to_string(owner_index) + " ('" + owner +
+                  "') of this run; two items may not share an output file: make "
+                  "command.stdout_path tell them apart (e.g. with {index}), or list each item "
+                  "once")
+        << e.item;
+  }
+  EXPECT_EQ(FilesBelow(run / "out"), (std::vector<std::string>{"a/f.txt", "c/g.txt"}));
+  ProcessResult r = Shoal({"retry", run.string()});
+  EXPECT_EQ(r.status, 1) << Describe(r);
+  EXPECT_EQ(ReadFile(run / "out/a/f.txt"), owner + "\n");
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  EXPECT_EQ(errors.size(), 2u);
+  // The same template with {index} tells them apart.
+  r = RunJob({"--set", "command.stdout_path={out}/{name}.{index}.txt"});
+  EXPECT_EQ(r.status, 0) << Describe(r);
+}
+
 // A stdout path outside the run directory would fail every item at run time:
 // check and run refuse it first, and no run directory is made.
 TEST_F(E2e, StdoutPathOutsideTheRunIsRefusedBeforeAnythingRuns) {

@@ -258,11 +258,22 @@ class CommandHandler final : public Handler {
   CommandHandler& operator=(const CommandHandler&) = delete;
 
   Status Prepare();
-  Outcome Run(const ItemPaths& paths, LogSink& log) override;
+  Outcome Run(const ItemPaths& paths, LogSink& log) override {
+    return RunBatch(std::span<const ItemPaths>(&paths, 1), log);
+  }
   unsigned fields() const override { return fields_; }
+  size_t max_batch() const override {
+    if (!line_.batches()) return 1;
+    return command_.max_args > 0 ? static_cast<size_t>(command_.max_args) : kMostPerBatch;
+  }
+  size_t Fit(std::span<const ItemPaths> items) const override { return line_.Fit(items); }
+  Outcome RunBatch(std::span<const ItemPaths> items, LogSink& log) override;
 
  private:
-  Outcome Execute(const ItemPaths& paths, LogSink& log, ItemLog* item_log);
+  // command.batch without command.max_args: a worker hands at most this many
+  // items at once to Fit (which then keeps to command.max_bytes).
+  static constexpr size_t kMostPerBatch = 4096;
+  Outcome Execute(std::span<const ItemPaths> items, LogSink& log, ItemLog* item_log);
   Outcome ExecuteLogged(const ItemPaths& paths, LogSink& log);
   std::string SpawnError(int err, const std::string& prog, const std::string& cwd) const;
   // Where the output read goes: `capture` (stdout), `err_capture` and
@@ -313,6 +324,8 @@ Status CommandHandler::Prepare() {
   Result<ArgvBuilder> line = ArgvBuilder::Compile(command_, field_context_);
   if (!line.ok()) return Status::Error("command.argv: " + line.status().message());
   line_ = std::move(line).value();
+  Status room = CheckCommandLineRoom(command_);
+  if (!room.ok()) return room;
   fields_ = line_.fields() | kFieldItem | kFieldIndex | kFieldWorker;
   if (item_logs_) fields_ |= kFieldRel;  // names the log file
   if (command_.stdout_mode == StdoutMode::kFile) {
@@ -400,9 +413,10 @@ bool CommandHandler::StopRequested() const {
   return ::poll(&p, 1, 0) > 0;
 }
 
-Outcome CommandHandler::Run(const ItemPaths& paths, LogSink& log) {
+Outcome CommandHandler::RunBatch(std::span<const ItemPaths> items, LogSink& log) {
   if (StopRequested()) return Failed("interrupted");
-  Outcome outcome = item_logs_ ? ExecuteLogged(paths, log) : Execute(paths, log, nullptr);
+  // With several items (command.batch) there is no item log (settings refuse it).
+  Outcome outcome = item_logs_ ? ExecuteLogged(items.front(), log) : Execute(items, log, nullptr);
   // Only now is the item's fate known: its stdout file appears at its final
   // path if it succeeded, and not at all if it failed (the destructor removes it).
   if (stdout_file_) {
@@ -425,7 +439,7 @@ Outcome CommandHandler::ExecuteLogged(const ItemPaths& paths, LogSink& log) {
   // for fails before its command runs, like one whose stdout file cannot be made.
   Result<ItemLog> item_log = ItemLog::Open(run_dir_, ItemLogPath(paths, kind_));
   if (!item_log.ok()) return Failed("item log: " + item_log.status().message());
-  Outcome outcome = Execute(paths, log, &*item_log);
+  Outcome outcome = Execute(std::span<const ItemPaths>(&paths, 1), log, &*item_log);
   if (!item_log->started()) item_log->Start(paths, {});
   Status written = item_log->Finish(outcome);
   if (!written.ok() && outcome.ok) {
@@ -435,8 +449,11 @@ Outcome CommandHandler::ExecuteLogged(const ItemPaths& paths, LogSink& log) {
   return outcome;
 }
 
-Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* item_log) {
-  Status built = line_.Build(paths, /*make_out_dir=*/true, &args_);
+Outcome CommandHandler::Execute(std::span<const ItemPaths> items, LogSink& log, ItemLog* item_log) {
+  // Of a command line of many items, the first names what is per command:
+  // its spill file, its log lines (settings refuse a per-item cwd or stdout file).
+  const ItemPaths& paths = items.front();
+  Status built = line_.BuildBatch(items, /*make_out_dir=*/true, &args_);
   if (!built.ok()) return Failed(built.message());
   std::vector<std::string>* const args = &args_;
   if (item_log != nullptr) item_log->Start(paths, *args);
@@ -457,7 +474,7 @@ Outcome CommandHandler::Execute(const ItemPaths& paths, LogSink& log, ItemLog* i
     Status expanded = stdout_path_.AppendTo(paths, /*shell_quote=*/false, true, &path);
     if (!expanded.ok()) return Failed("stdout file: " + expanded.message());
     Result<PendingOutputFile> file =
-        CreatePendingOutputFile(run_dir_, path, paths.index, output_tree_);
+        CreatePendingOutputFile(run_dir_, path, paths.index, output_tree_, paths.item);
     if (!file.ok()) return Failed("stdout file: " + file.status().message());
     stdout_file_.emplace(std::move(file).value());
     Status s = KeepAboveStdio(stdout_file_->fd);

@@ -17,6 +17,8 @@ Result<std::unique_ptr<Handler>> MakeHandler(const HandlerContext& context) {
       return MakePluginHandler(context);
     case HandlerKind::kHttp:
       return MakeHttpHandler(context);
+    case HandlerKind::kPython:
+      return MakePythonHandler(context);
   }
   return Status::Error("unknown job.handler");
 }

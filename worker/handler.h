@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,16 @@ class Handler {
   // The ItemPaths members Run reads (a PathField mask).
   virtual unsigned fields() const { return kAllFields; }
   virtual Outcome Run(const ItemPaths& paths, LogSink& log) = 0;
+  // A handler that runs many items in one go (the command handler with
+  // command.batch): at most how many the worker hands it at once, how many
+  // of those one run takes (from the front, at least 1), and the run, whose
+  // one Outcome is every one of its items'. The worker loop splits a failed
+  // run of many items to find the ones that fail (worker/worker_loop.cc).
+  virtual size_t max_batch() const { return 1; }
+  virtual size_t Fit(std::span<const ItemPaths> items) const { return items.empty() ? 0 : 1; }
+  virtual Outcome RunBatch(std::span<const ItemPaths> items, LogSink& log) {
+    return Run(items.front(), log);
+  }
   // Non-null for a handler that runs many items at once: the worker loop
   // then drives it through this instead of Run.
   virtual AsyncHandler* async() { return nullptr; }

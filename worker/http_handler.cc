@@ -2,18 +2,23 @@
 
 #include <curl/curl.h>
 #include <simdjson.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/fd.h"
 #include "common/wire.h"
 #include "config/http_status.h"
 #include "job/fields.h"
 #include "job/http_request.h"
+#include "job/output_file.h"
+#include "job/template.h"
 
 namespace shoal {
 namespace {
@@ -29,10 +34,12 @@ int64_t NowUnix() {
 
 class HttpHandler final : public Handler, public AsyncHandler {
  public:
-  HttpHandler(const HandlerContext& context, HttpRequestTemplate request, HttpStatusSet success,
-              HttpStatusSet retry_on)
+  HttpHandler(const HandlerContext& context, HttpRequestTemplate request, Template response_path,
+              HttpStatusSet success, HttpStatusSet retry_on)
       : s_(context.settings),
+        run_dir_(context.run_dir),
         request_(std::move(request)),
+        response_path_(std::move(response_path)),
         success_(success),
         retry_on_(retry_on),
         capacity_(static_cast<size_t>(std::max(context.settings.http.concurrency, 1))),
@@ -57,7 +64,11 @@ class HttpHandler final : public Handler, public AsyncHandler {
     return Status::Ok();
   }
 
-  unsigned fields() const override { return request_.fields(); }
+  unsigned fields() const override {
+    unsigned f = request_.fields();
+    if (s_.http.response == StdoutMode::kFile) f |= response_path_.fields();
+    return f;
+  }
   AsyncHandler* async() override { return this; }
   size_t capacity() const override { return capacity_; }
   size_t in_flight() const override { return in_flight_; }
@@ -78,12 +89,20 @@ class HttpHandler final : public Handler, public AsyncHandler {
     Call* call = FreeCall();
     if (call == nullptr) return Early(tag, "out of memory: cannot start a call", true);
     call->tag = tag;
+    call->index = paths.index;
     call->response.clear();
+    call->received = 0;
     call->retry_after.clear();
     call->over_cap = false;
+    call->write_error = Status::Ok();
+    call->spill.Reset();
+    call->spill_rel.clear();
+    call->file.reset();
     call->error[0] = '\0';
     Status built = request_.Build(paths, &call->url, &call->header_lines, &call->body);
+    if (built.ok() && s_.http.response == StdoutMode::kFile) built = OpenResponseFile(paths, call);
     if (!built.ok()) {
+      call->file.reset();
       free_.push_back(call);
       return Early(tag, built.message(), true);
     }
@@ -128,22 +147,72 @@ class HttpHandler final : public Handler, public AsyncHandler {
     std::string body;
     std::vector<std::string> header_lines;
     curl_slist* headers = nullptr;
+    uint64_t index = 0;
+    // The body: all of it in `response` while it fits the record
+    // (kInlineOutput), else its first kBodyInTail bytes there and the whole
+    // of it in `spill` (response = "result") or `file` (response = "file").
     std::string response;
+    uint64_t received = 0;
     std::string retry_after;
     bool over_cap = false;
-    size_t max_body = 0;
+    Status write_error;
+    UniqueFd spill;
+    std::string spill_rel;
+    std::optional<PendingOutputFile> file;
+    HttpHandler* handler = nullptr;
     char error[CURL_ERROR_SIZE] = {};
   };
 
   static size_t OnBody(char* data, size_t size, size_t n, void* user) {
     auto* call = static_cast<Call*>(user);
     const size_t bytes = size * n;
-    if (call->response.size() + bytes > call->max_body) {
+    if (call->received + bytes > call->handler->max_body_) {
       call->over_cap = true;
       return 0;  // curl ends the call with CURLE_WRITE_ERROR
     }
-    call->response.append(data, bytes);
-    return bytes;
+    call->received += bytes;
+    call->write_error = call->handler->Keep(call, std::string_view(data, bytes));
+    return call->write_error.ok() ? bytes : 0;  // an error ends the call, as over_cap does
+  }
+
+  // Keeps a piece of the body where http.response says it goes.
+  Status Keep(Call* call, std::string_view data) {
+    const StdoutMode mode = s_.http.response;
+    if (mode == StdoutMode::kResult && !call->spill.valid() &&
+        call->response.size() + data.size() <= kInlineOutput) {
+      call->response.append(data);
+      return Status::Ok();
+    }
+    if (call->response.size() < kBodyInTail) {
+      call->response.append(data.substr(0, kBodyInTail - call->response.size()));
+    }
+    if (mode == StdoutMode::kFile) return WriteAll(call->file->fd.get(), data, call->file->rel);
+    if (mode == StdoutMode::kDiscard) return Status::Ok();
+    if (!call->spill.valid()) {
+      // Past what a record holds: the body so far and the rest go to a file.
+      Result<OutputFile> file =
+          CreateOutputFile(run_dir_, "spill/" + std::to_string(call->index) + ".output");
+      if (!file.ok()) return file.status();
+      call->spill = std::move(file->fd);
+      call->spill_rel = std::move(file->rel);
+      Status s = WriteAll(call->spill.get(), call->response, call->spill_rel);
+      if (!s.ok()) return s;
+      call->response.resize(std::min(call->response.size(), kBodyInTail));
+    }
+    return WriteAll(call->spill.get(), data, call->spill_rel);
+  }
+
+  // response = "file": the body goes to a temporary file beside
+  // http.response_path's, renamed to it only when the call succeeds.
+  Status OpenResponseFile(const ItemPaths& paths, Call* call) {
+    std::string path;
+    Status expanded = response_path_.AppendTo(paths, false, /*make_out_dir=*/true, &path);
+    if (!expanded.ok()) return expanded;
+    Result<PendingOutputFile> file =
+        CreatePendingOutputFile(run_dir_, path, paths.index, s_.output.tree);
+    if (!file.ok()) return file.status();
+    call->file.emplace(std::move(file).value());
+    return Status::Ok();
   }
 
   static size_t OnHeader(char* data, size_t size, size_t n, void* user) {
@@ -177,7 +246,7 @@ class HttpHandler final : public Handler, public AsyncHandler {
   // is reused for call after call (its connection stays in the multi's cache).
   void Configure(Call* call) {
     CURL* e = call->easy;
-    call->max_body = max_body_;
+    call->handler = this;
     curl_easy_setopt(e, CURLOPT_PRIVATE, call);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, call);
@@ -190,6 +259,13 @@ class HttpHandler final : public Handler, public AsyncHandler {
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(s_.job.timeout.count()));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(s_.http.connect_timeout.count()));
+    if (s_.http.idle_timeout.count() > 0) {
+      // Less than a byte a second for that long: a server that accepted the
+      // call and went silent does not hold its slot (and the run) forever.
+      curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+      curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+                       static_cast<long>((s_.http.idle_timeout.count() + 999) / 1000));
+    }
     const bool verify = !s_.http.insecure;
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
@@ -235,21 +311,30 @@ class HttpHandler final : public Handler, public AsyncHandler {
       Completion c;
       c.tag = call->tag;
       Finish(call, code, &c.outcome);
+      Release(call, c.outcome.ok);
       free_.push_back(call);
       --in_flight_;
       done->push_back(std::move(c));
     }
   }
 
+  // After a call: a failed item leaves no body behind (its first bytes are
+  // in stderr_tail); the temporary file of response = "file" goes with it.
+  void Release(Call* call, bool ok) {
+    call->file.reset();
+    call->spill.Reset();
+    if (!ok && !call->spill_rel.empty()) ::unlink((run_dir_ + "/" + call->spill_rel).c_str());
+    call->spill_rel.clear();
+  }
+
   void Finish(Call* call, CURLcode code, Outcome* o) {
     long status = 0;
     curl_easy_getinfo(call->easy, CURLINFO_RESPONSE_CODE, &status);
     o->http_status = static_cast<int>(status);
-    o->bytes = call->response.size();
+    o->bytes = call->received;
     if (code == CURLE_OK) {
       if (success_.Contains(o->http_status)) {
-        o->ok = true;
-        SetOutput(call->response, o);
+        SetResponse(call, o);
         return;
       }
       o->reason = "http " + std::to_string(status);
@@ -268,6 +353,11 @@ class HttpHandler final : public Handler, public AsyncHandler {
       o->stderr_tail.assign(call->response, 0, std::min(call->response.size(), kBodyInTail));
       return;
     }
+    if (code == CURLE_WRITE_ERROR && !call->write_error.ok()) {
+      o->reason = "cannot keep the body: " + call->write_error.message();
+      o->final = true;
+      return;
+    }
     long os_errno = 0;
     curl_off_t pretransfer = 0;
     curl_easy_getinfo(call->easy, CURLINFO_OS_ERRNO, &os_errno);
@@ -278,6 +368,34 @@ class HttpHandler final : public Handler, public AsyncHandler {
     o->reason = std::move(f.reason);
     o->final = !((f.connection && retry_on_.connection()) || (f.timeout && retry_on_.timeout()));
     o->stderr_tail.assign(call->response, 0, std::min(call->response.size(), kBodyInTail));
+  }
+
+  // A successful call's body into the outcome: the output file it went to,
+  // or the body itself.
+  void SetResponse(Call* call, Outcome* o) {
+    switch (s_.http.response) {
+      case StdoutMode::kFile: {
+        Status committed = call->file->Commit();
+        if (!committed.ok()) {
+          o->reason = "cannot keep the body: " + committed.message();
+          o->final = true;
+          return;
+        }
+        o->output_file = call->file->rel;
+        break;
+      }
+      case StdoutMode::kResult:
+        if (call->spill.valid()) {
+          o->output_file = std::move(call->spill_rel);
+        } else {
+          SetOutput(call->response, o);
+        }
+        break;
+      case StdoutMode::kDiscard:
+        break;
+    }
+    call->spill.Reset();
+    o->ok = true;
   }
 
   // A body that is JSON goes into the record as JSON: minified, so that it
@@ -301,7 +419,9 @@ class HttpHandler final : public Handler, public AsyncHandler {
   }
 
   const Settings& s_;
+  const std::string run_dir_;
   HttpRequestTemplate request_;
+  Template response_path_;  // response = 'file'
   const HttpStatusSet success_;
   const HttpStatusSet retry_on_;
   const size_t capacity_;
@@ -396,8 +516,14 @@ Result<std::unique_ptr<Handler>> MakeHttpHandler(const HandlerContext& context) 
   if (!success.ok()) return Status::Error("http.success: " + success.status().message());
   Result<HttpStatusSet> retry_on = HttpStatusSet::Parse(http.retry_on, true);
   if (!retry_on.ok()) return Status::Error("http.retry_on: " + retry_on.status().message());
-  auto handler =
-      std::make_unique<HttpHandler>(context, std::move(request).value(), *success, *retry_on);
+  Template response_path;
+  if (http.response == StdoutMode::kFile) {
+    Result<Template> t = Template::Parse(http.response_path, FieldContextOf(context.settings));
+    if (!t.ok()) return Status::Error("http.response_path: " + t.status().message());
+    response_path = std::move(t).value();
+  }
+  auto handler = std::make_unique<HttpHandler>(context, std::move(request).value(),
+                                               std::move(response_path), *success, *retry_on);
   Status st = handler->Init();
   if (!st.ok()) return st;
   return std::unique_ptr<Handler>(std::move(handler));

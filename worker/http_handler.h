@@ -5,7 +5,10 @@
 // AsyncHandler; Run (one item, start to end) is there for tests.
 //
 // An item succeeds when the status is in http.success; its output is the
-// response body, marked output_json (minified) when it parses as JSON. A
+// response body (http.response): in the record, marked output_json
+// (minified) when it parses as JSON, or spilled to {run}/spill/<index>.output
+// past what a record holds; or in http.response_path's file, renamed there
+// from a temporary name only when the call succeeds; or dropped. A
 // failed item's reason is "http 500", "timeout", "connect timeout",
 // "connect refused", "connection closed", "tls: ...", "body over
 // http.max_body ..." with the first bytes of the body in stderr_tail. Only

@@ -1,5 +1,7 @@
 #include "worker/plugin_handler.h"
 
+#include <simdjson.h>
+
 #include <exception>
 #include <map>
 #include <optional>
@@ -10,6 +12,7 @@
 
 #include "job/output_file.h"
 #include "job/plugin_library.h"
+#include "job/python_job.h"
 #include "job/template.h"
 #include "shoal/plugin.h"
 
@@ -20,7 +23,8 @@ constexpr size_t kMaxReason = 1024;
 constexpr size_t kMaxLogLine = 16 * 1024;
 constexpr size_t kInitErrorSize = 1024;
 
-static_assert(SHOAL_PLUGIN_ABI_VERSION == 1, "this handler speaks plugin ABI version 1");
+static_assert(SHOAL_PLUGIN_ABI_VERSION == 1 && SHOAL_PLUGIN_ABI_REVISION == 2,
+              "this handler fills in plugin ABI version 1, revision 2");
 
 // The sink of one process call: turns the plugin's calls into an Outcome.
 // Every callback catches what it could throw: nothing may unwind through the
@@ -33,6 +37,8 @@ class ItemSink {
     sink_.fail = &ItemSink::Fail;
     sink_.out_dir = &ItemSink::OutDir;
     sink_.internal = this;
+    sink_.set_flags = &ItemSink::SetFlags;
+    sink_.detail = &ItemSink::Detail;
   }
   ItemSink(const ItemSink&) = delete;
   ItemSink& operator=(const ItemSink&) = delete;
@@ -56,9 +62,12 @@ class ItemSink {
       outcome.output = std::move(buffer_);
     }
     if (!reason_ && rc != 0) SetReason("plugin returned " + std::to_string(rc));
+    outcome.stderr_tail = std::move(detail_);
+    outcome.output_json = (flags_ & SHOAL_FLAG_JSON) != 0 && outcome.output_file.empty();
     if (reason_) {
       outcome.reason = std::move(*reason_);
       outcome.exit_code = rc != 0 ? rc : -1;
+      outcome.final = (flags_ & SHOAL_FLAG_PERMANENT) != 0;
     } else {
       outcome.ok = true;
       outcome.exit_code = 0;
@@ -120,6 +129,26 @@ class ItemSink {
     }
   }
 
+  static void SetFlags(shoal_sink* sink, unsigned flags) { Self(sink).flags_ |= flags; }
+
+  // Keeps the last kStderrTail bytes: a traceback's end names the error.
+  static void Detail(shoal_sink* sink, const char* text, size_t size) {
+    ItemSink& self = Self(sink);
+    if (text == nullptr) return;
+    try {
+      std::string_view bytes(text, size);
+      if (bytes.size() >= kStderrTail) {
+        self.detail_.assign(bytes.substr(bytes.size() - kStderrTail));
+        return;
+      }
+      self.detail_.append(bytes);
+      if (self.detail_.size() > kStderrTail)
+        self.detail_.erase(0, self.detail_.size() - kStderrTail);
+    } catch (...) {
+      // Detail lost to memory exhaustion is not worth failing the item.
+    }
+  }
+
   static const char* OutDir(shoal_sink* sink) {
     ItemSink& self = Self(sink);
     try {
@@ -161,7 +190,17 @@ class ItemSink {
   bool spill_failed_ = false;
   bool out_made_ = false;
   bool failed_without_memory_ = false;
+  unsigned flags_ = 0;
+  std::string detail_;
   std::optional<std::string> reason_;
+};
+
+// What a library is called in messages: "plugin.library PATH", or for the
+// python handler "python.module NAME".
+struct LibrarySpec {
+  std::string path;
+  std::string what;
+  std::map<std::string, std::string> config;
 };
 
 class PluginHandler final : public Handler {
@@ -175,17 +214,17 @@ class PluginHandler final : public Handler {
     if (initialized_ && plugin_->finish != nullptr) plugin_->finish(state_);
   }
 
-  Status Load(const HandlerContext& context) {
-    path_ = context.settings.plugin.library;
+  Status Load(const HandlerContext& context, LibrarySpec spec) {
+    path_ = std::move(spec.path);
     Result<PluginLibrary> opened = PluginLibrary::Open(path_);
     if (!opened.ok()) return opened.status();
     library_.emplace(std::move(opened).value());
     plugin_ = &library_->entry();
-    const std::string what = "plugin.library " + path_;
+    const std::string what = std::move(spec.what);
     name_ = library_->name();
 
     // shoal_config points into these copies: valid until finish returns.
-    config_copy_ = context.settings.plugin.config;
+    config_copy_ = std::move(spec.config);
     for (const auto& [key, value] : config_copy_) {
       entries_.push_back({key.c_str(), value.c_str()});
     }
@@ -196,6 +235,7 @@ class PluginHandler final : public Handler {
     config_.worker = context.worker;
     config_.run_dir = run_dir_.c_str();
     config_.input_path = input_path_.c_str();
+    config_.revision = SHOAL_PLUGIN_ABI_REVISION;
 
     if (plugin_->init != nullptr) {
       char error[kInitErrorSize] = "";
@@ -204,7 +244,7 @@ class PluginHandler final : public Handler {
         error[sizeof error - 1] = '\0';
         return Status::Error(what + " (plugin \"" + name_ +
                              "\"): init failed: " + (error[0] != '\0' ? error : "no reason given") +
-                             "; check [plugin] config");
+                             "; check " + section_fix_);
       }
     }
     initialized_ = true;
@@ -234,8 +274,12 @@ class PluginHandler final : public Handler {
     } catch (...) {
       sink.SetReason("plugin threw an exception");
     }
-    return sink.Finish(rc);
+    Outcome outcome = sink.Finish(rc);
+    if (outcome.output_json) CheckJson(&outcome);
+    return outcome;
   }
+
+  void set_section_fix(std::string fix) { section_fix_ = std::move(fix); }
 
  private:
   std::string path_;
@@ -249,13 +293,55 @@ class PluginHandler final : public Handler {
   std::string run_dir_;
   std::string input_path_;
   shoal_config config_{};
+  std::string section_fix_ = "[plugin] config";
+  simdjson::dom::parser parser_;
+  std::string padded_;
+
+  // SHOAL_FLAG_JSON output goes into the record as is: it must be one valid
+  // JSON value, minified to one line, or the item fails.
+  void CheckJson(Outcome* o) {
+    if (o->output.empty()) {
+      o->output_json = false;
+      return;
+    }
+    padded_.assign(o->output);
+    padded_.resize(o->output.size() + simdjson::SIMDJSON_PADDING);
+    simdjson::dom::element element;
+    size_t n = 0;
+    if (parser_.parse(padded_.data(), o->output.size(), false).get(element) == simdjson::SUCCESS &&
+        simdjson::minify(o->output.data(), o->output.size(), padded_.data(), n) ==
+            simdjson::SUCCESS) {
+      o->output.assign(padded_.data(), n);
+      return;
+    }
+    o->output_json = false;
+    if (o->ok) {
+      o->ok = false;
+      o->exit_code = -1;
+      o->reason = "output is not valid JSON (the plugin set SHOAL_FLAG_JSON)";
+    }
+  }
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Handler>> MakePluginHandler(const HandlerContext& context) {
   auto handler = std::make_unique<PluginHandler>();
-  Status s = handler->Load(context);
+  const PluginSettings& p = context.settings.plugin;
+  Status s = handler->Load(context, {p.library, "plugin.library " + p.library, p.config});
+  if (!s.ok()) return s;
+  return std::unique_ptr<Handler>(std::move(handler));
+}
+
+Result<std::unique_ptr<Handler>> MakePythonHandler(const HandlerContext& context) {
+  Result<std::string> self = ThisExecutable();
+  if (!self.ok()) return self.status();
+  Result<std::string> library = FindPythonPlugin(*self);
+  if (!library.ok()) return library.status();
+  auto handler = std::make_unique<PluginHandler>();
+  handler->set_section_fix("[python] (module, path, executable, config)");
+  Status s = handler->Load(context, {*library, "python.module " + context.settings.python.module,
+                                     PythonPluginConfig(context.settings, /*check_only=*/false)});
   if (!s.ok()) return s;
   return std::unique_ptr<Handler>(std::move(handler));
 }

@@ -23,4 +23,9 @@ namespace shoal {
 
 Result<std::unique_ptr<Handler>> MakePluginHandler(const HandlerContext& context);
 
+// handler = "python": the same handler over shoal-python.so (python/), found
+// beside this worker executable, with [python] as its config
+// (job/python_job.h).
+Result<std::unique_ptr<Handler>> MakePythonHandler(const HandlerContext& context);
+
 }  // namespace shoal

@@ -190,6 +190,28 @@ TEST_F(PluginHandlerTest, NonZeroReturnWithoutAReasonFails) {
   EXPECT_TRUE(Run("return:0").ok);
 }
 
+// Revision 2: JSON output is checked and minified; a permanent failure is
+// final, its detail the record's stderr.
+TEST_F(PluginHandlerTest, JsonOutputIsCheckedAndPermanentFailuresAreFinal) {
+  Load(SHOAL_PROBE_PLUGIN);
+  Outcome o = Run("json:{ \"a\": [1, 2] }");
+  EXPECT_TRUE(o.ok);
+  EXPECT_TRUE(o.output_json);
+  EXPECT_EQ(o.output, "{\"a\":[1,2]}");
+  o = Run("json:{not json");
+  EXPECT_FALSE(o.ok);
+  EXPECT_FALSE(o.output_json);
+  EXPECT_EQ(o.reason, "output is not valid JSON (the plugin set SHOAL_FLAG_JSON)");
+  o = Run("permanent:bad input");
+  EXPECT_FALSE(o.ok);
+  EXPECT_TRUE(o.final);
+  EXPECT_EQ(o.reason, "bad input");
+  EXPECT_EQ(o.stderr_tail, "why: bad input");
+  o = Run("fail:transient");
+  EXPECT_FALSE(o.final);
+  EXPECT_EQ(o.stderr_tail, "");
+}
+
 TEST_F(PluginHandlerTest, LogTextBecomesOneLinePerLine) {
   Load(SHOAL_PROBE_PLUGIN);
   ASSERT_TRUE(Run("log:one").ok);

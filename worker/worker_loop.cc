@@ -11,7 +11,10 @@
 #include <deque>
 #include <fstream>
 #include <iterator>
+#include <span>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/channel.h"
 #include "common/fault.h"
@@ -55,6 +58,40 @@ class Worker : public LogSink {
       Outcome outcome = handler.Run(paths_, *this);
       double ms = static_cast<double>(MonotonicNanos() - start) / 1e6;
       PublishOutcome(task.seq, outcome, ms);
+      ch_.control->current_seq.store(0, std::memory_order_release);
+      current_seq_ = 0;
+      current_index_ = 0;
+      if (master_gone_) return kWorkerMasterGone;
+    }
+  }
+
+  // A handler that runs many items per command line (command.batch): take
+  // what the ring holds, up to max_batch, and run it in command lines of
+  // what Fit allows. Accounting stays per item: a command line that
+  // succeeds publishes an outcome for each of its items (the first carries
+  // its output); one that fails is split in halves, each run again, until
+  // the failing items stand alone, so each failure is an item's own. What
+  // the master watches: taken_seq, stored before anything runs (a death
+  // charges every unfinished task up to it an attempt, as with LoopAsync),
+  // and current_seq with its start, the first item of the running line.
+  int LoopBatches(Handler& handler, const Settings& settings, InputKind kind,
+                  const FieldSplitter& splitter) {
+    const size_t most = handler.max_batch();
+    std::string item;
+    std::vector<uint64_t> seqs;
+    while (true) {
+      TaskRecord task;
+      if (!NextTask(&task, &item)) return master_gone_ ? kWorkerMasterGone : 0;
+      seqs.clear();
+      do {
+        if (batch_paths_.size() <= seqs.size()) batch_paths_.emplace_back();
+        FillItemPaths(settings, kind, task.item, task.index, args_.slot + 1, args_.run_dir,
+                      &batch_paths_[seqs.size()], handler.fields(), &splitter);
+        seqs.push_back(task.seq);
+      } while (seqs.size() < most && header_->shutdown.load(std::memory_order_acquire) == 0 &&
+               TryTake(&task, &item) == ByteRing::ReadStatus::kRecord);
+      ch_.control->taken_seq.store(seqs.back(), std::memory_order_release);
+      RunTaken(handler, seqs);
       ch_.control->current_seq.store(0, std::memory_order_release);
       current_seq_ = 0;
       current_index_ = 0;
@@ -132,6 +169,55 @@ class Worker : public LogSink {
     uint64_t start_ns;
     bool done;
   };
+
+  // Runs the taken items (batch_paths_[i] is the task of seqs[i]) in order,
+  // halving each command line that fails until its failures are isolated.
+  void RunTaken(Handler& handler, const std::vector<uint64_t>& seqs) {
+    std::vector<std::pair<size_t, size_t>> todo{{0, seqs.size()}};  // [begin, end), last first
+    while (!todo.empty()) {
+      auto [begin, end] = todo.back();
+      todo.pop_back();
+      std::span<const ItemPaths> items(&batch_paths_[begin], end - begin);
+      const size_t fit = std::max<size_t>(handler.Fit(items), 1);
+      if (fit < items.size()) {
+        todo.push_back({begin + fit, end});
+        end = begin + fit;
+        items = items.first(fit);
+      }
+      const uint64_t start = MonotonicNanos();
+      ch_.control->current_start_ns.store(start, std::memory_order_relaxed);
+      ch_.control->current_seq.store(seqs[begin], std::memory_order_release);
+      current_seq_ = seqs[begin];
+      current_index_ = items.front().index;
+      Outcome outcome = handler.RunBatch(items, *this);
+      // The line's time, shared by its items: `ms` stays an item's cost.
+      const double ms =
+          static_cast<double>(MonotonicNanos() - start) / 1e6 / static_cast<double>(items.size());
+      if (outcome.ok || items.size() == 1 || outcome.reason == "interrupted") {
+        PublishOutcome(seqs[begin], outcome, ms);
+        Outcome rest;
+        rest.ok = outcome.ok;
+        rest.exit_code = outcome.exit_code;
+        rest.signal = outcome.signal;
+        rest.reason = outcome.reason;
+        for (size_t i = begin + 1; i < end; ++i) PublishOutcome(seqs[i], rest, ms);
+        continue;
+      }
+      if (header_->shutdown.load(std::memory_order_acquire) != 0) {
+        // Stopping: splitting would start new commands. The unfinished
+        // items are left to resume, as unstarted ones are.
+        return;
+      }
+      Log("items " + std::to_string(items.front().index) + ".." +
+          std::to_string(items.back().index) + ": a command line of " +
+          std::to_string(items.size()) + " items failed (" + outcome.reason +
+          "); running it again in halves to find the items that fail");
+      const size_t mid = begin + items.size() / 2;
+      todo.push_back({mid, end});
+      todo.push_back({begin, mid});
+      if (MasterGone()) return;
+    }
+  }
 
   void StartAsync(AsyncHandler& handler, const TaskRecord& task, const Settings& settings,
                   InputKind kind, unsigned fields, const FieldSplitter& splitter) {
@@ -304,7 +390,8 @@ class Worker : public LogSink {
   Channel ch_;
   std::string buffer_;
   std::string scratch_;
-  ItemPaths paths_;  // reused for every item
+  ItemPaths paths_;                     // reused for every item
+  std::vector<ItemPaths> batch_paths_;  // LoopBatches: the taken items, reused
   uint64_t current_seq_ = 0;
   uint64_t current_index_ = 0;
   uint64_t last_wake_ns_ = 0;
@@ -398,9 +485,10 @@ int RunWorker(const WorkerArgs& args) {
   channel.control->ready.store(1, std::memory_order_release);
   Worker worker(args, header, channel);
   AsyncHandler* async = (*handler)->async();
-  int code = async != nullptr
-                 ? worker.LoopAsync(*async, *settings, kind, (*handler)->fields(), *splitter)
-                 : worker.Loop(**handler, *settings, kind, *splitter);
+  int code =
+      async != nullptr ? worker.LoopAsync(*async, *settings, kind, (*handler)->fields(), *splitter)
+      : (*handler)->max_batch() > 1 ? worker.LoopBatches(**handler, *settings, kind, *splitter)
+                                    : worker.Loop(**handler, *settings, kind, *splitter);
   EndOrphans();  // nothing a command started outlives its worker
   return code;
 }

@@ -1,4 +1,4 @@
-/* shoal plugin ABI, version 1: custom in-process work for `handler = "plugin"`.
+/* shoal plugin ABI, version 1 (revision 2): custom in-process work for `handler = "plugin"`.
  *
  * The only header a plugin compiles against. Plain C (C99 and later, C++98 and
  * later): no C++ types cross it, so a plugin may be written in C, C++ or any
@@ -74,7 +74,18 @@
  *   when any struct below changes incompatibly. A library whose abi_version is
  *   not one shoal speaks is refused at load with a message to rebuild it.
  *   Within a version, shoal may append fields to the structs it fills in
- *   (shoal_config, shoal_item, shoal_sink) and never reorders them.
+ *   (shoal_config, shoal_item, shoal_sink) and never reorders them; each such
+ *   step is a revision (SHOAL_PLUGIN_ABI_REVISION), and shoal_config.revision
+ *   says which one the running shoal fills in. Fields marked "revision 2" exist
+ *   when config->revision >= 2. A plugin built against this header that must
+ *   also load into a shoal older than revision 2 (which has no revision field)
+ *   cannot tell: use the revision 2 fields only with shoal of this release or
+ *   later (the python handler, installed with shoal, always matches).
+ *
+ *   Revision 2 (shoal 0.1): shoal_config.revision; shoal_sink.set_flags
+ *   (SHOAL_FLAG_PERMANENT: a failure that is not retried; SHOAL_FLAG_JSON: the
+ *   output is one JSON value, embedded in the record as JSON) and
+ *   shoal_sink.detail (text for the error record's "stderr", e.g. a traceback).
  */
 #ifndef SHOAL_PLUGIN_H_
 #define SHOAL_PLUGIN_H_
@@ -84,6 +95,8 @@
 #include <string.h>
 
 #define SHOAL_PLUGIN_ABI_VERSION 1
+/* The revision of this header within version 1: see COMPATIBILITY. */
+#define SHOAL_PLUGIN_ABI_REVISION 2
 /* The symbol shoal looks up, as a string (for dlsym). */
 #define SHOAL_PLUGIN_ENTRY "shoal_plugin_v1"
 
@@ -111,6 +124,8 @@ typedef struct shoal_config {
   int worker;                        /* this worker's number, 1..job.workers */
   const char* run_dir;               /* the run directory ({run}), absolute */
   const char* input_path;            /* input.path, absolute: the tree walked or the list read */
+  /* Revision 2: the SHOAL_PLUGIN_ABI_REVISION shoal was built with. */
+  uint32_t revision;
 } shoal_config;
 
 /* One item. All strings are NUL-terminated; lengths are given where the bytes
@@ -158,7 +173,24 @@ struct shoal_sink {
   const char* (*out_dir)(shoal_sink* sink);
 
   void* internal; /* shoal's own; do not touch */
+
+  /* Revision 2. Adds SHOAL_FLAG_* bits to the item's outcome (they stay set):
+   * SHOAL_FLAG_PERMANENT makes a failure final: no job.retries attempt
+   * follows (input that can never work). SHOAL_FLAG_JSON says the output is
+   * one JSON value on one line, embedded in the record as JSON rather than
+   * as a string; shoal checks it, and fails the item when it is not valid
+   * JSON. Output that spilled to a file stays a file. */
+  void (*set_flags)(shoal_sink* sink, unsigned flags);
+
+  /* Revision 2. Appends text to the item's error detail: the "stderr" field
+   * of its record (errors.jsonl, or results.jsonl when it succeeded), of which
+   * the last 4 KiB are kept. A traceback, a parser's context. */
+  void (*detail)(shoal_sink* sink, const char* text, size_t size);
 };
+
+/* set_flags bits (revision 2). */
+#define SHOAL_FLAG_PERMANENT 1u
+#define SHOAL_FLAG_JSON 2u
 
 /* What the library describes itself with. */
 typedef struct shoal_plugin {

@@ -10,6 +10,9 @@
  *   "fields"      output: path|rel|name|stem|ext|dir|out|index|worker|item_size
  *   "config"      output: k=v; for each entry, then worker|run_dir|input_path
  *   "count"       output: how many items this worker's state has seen
+ *   "json:TEXT"   (revision 2) writes TEXT and sets SHOAL_FLAG_JSON
+ *   "permanent:TEXT" (revision 2) fails with TEXT, SHOAL_FLAG_PERMANENT, and
+ *                 detail "why: TEXT"
  * config: init_fail = "MSG" makes init fail with MSG; finish_file = PATH makes
  * finish write "finished" there.
  * Built three ways: as is; with PROBE_ABI_VERSION=99 (an ABI shoal refuses);
@@ -86,6 +89,19 @@ static int probe_process(void* state, const shoal_item* item, shoal_sink* sink) 
     return 1;
   }
   if (starts(item, "return:")) return atoi(item->item + 7);
+  if (starts(item, "json:")) {
+    sink->write(sink, item->item + 5, strlen(item->item + 5));
+    sink->set_flags(sink, SHOAL_FLAG_JSON);
+    return 0;
+  }
+  if (starts(item, "permanent:")) {
+    char why[256];
+    snprintf(why, sizeof why, "why: %s", item->item + 10);
+    sink->detail(sink, why, strlen(why));
+    sink->set_flags(sink, SHOAL_FLAG_PERMANENT);
+    sink->fail(sink, item->item + 10);
+    return 1;
+  }
   if (starts(item, "log:")) {
     sink->log(sink, item->item + 4);
     return 0;

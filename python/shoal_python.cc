@@ -1,0 +1,588 @@
+// shoal-python.so: handler = "python". A plugin over include/shoal/plugin.h
+// that embeds CPython in the worker: init imports the user's module once (and
+// calls its init(config)), process calls the user's function(item, ctx) for
+// each item, finish calls its finish(). The settings arrive as the plugin
+// config that job/python_job.cc builds from [python].
+//
+// The Python side (Context, Permanent, the import) is the bootstrap below,
+// run as the module `shoal`; the C++ side calls the function for each item
+// and moves values across the ABI. The worker's one thread holds the GIL only inside a call,
+// so threads the user's code starts can run between items.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "shoal/plugin.h"
+
+extern char** environ;
+
+namespace {
+
+// The Python half, executed in the namespace of the module `shoal` (whose
+// _log and _out_dir are the C functions below). Process calls the user's
+// function itself: no frame of ours sits in a traceback.
+constexpr char kBootstrap[] = R"PY(
+import importlib, importlib.util, json, os, sys, traceback
+
+class Permanent(Exception):
+    """Raise it to fail an item for good: job.retries gives it no other attempt.
+    (Any exception with an attribute shoal_permanent = True does the same.)"""
+
+class Context:
+    """What function(item, ctx) knows of its item besides the item itself."""
+    __slots__ = ("index", "item", "path", "rel", "name", "stem", "ext", "dir", "worker")
+
+    def __init__(self, index, item, path, rel, name, stem, ext, dir, worker):
+        self.index, self.item, self.path, self.rel = index, item, path, rel
+        self.name, self.stem, self.ext, self.dir, self.worker = name, stem, ext, dir, worker
+
+    @property
+    def out(self):
+        """{out}: this item's output directory, created on first use."""
+        return _out_dir()
+
+    def log(self, message):
+        """Lines for the run's log.txt, as "worker W item I: message"."""
+        _log(str(message))
+
+    def __repr__(self):
+        return f"Context(index={self.index}, item={self.item!r}, worker={self.worker})"
+
+def log(message):
+    """Like ctx.log; before the first item, logged with it."""
+    _log(str(message))
+
+class _Lines:
+    """sys.stdout inside a worker: print() becomes log lines of the item."""
+    def __init__(self):
+        self._buf = ""
+    def write(self, text):
+        self._buf += text
+        if "\n" in self._buf:
+            *lines, self._buf = self._buf.split("\n")
+            for line in lines:
+                _log(line)
+        return len(text)
+    def flush(self):
+        if self._buf:
+            _log(self._buf)
+            self._buf = ""
+    def isatty(self):
+        return False
+
+# The output of a return value that is neither str, bytes nor None.
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+def _where(e):
+    """ (file, line N)" of the innermost frame, for one-line messages."""
+    if isinstance(e, SyntaxError):
+        return ""
+    frames = traceback.extract_tb(e.__traceback__)
+    return f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
+
+def _describe(e):
+    """(type name, traceback text, permanent) of an exception from the user's code."""
+    tb = e.__traceback__
+    text = "".join(traceback.format_exception(type(e), e, tb))
+    permanent = isinstance(e, Permanent) or getattr(e, "shoal_permanent", False) is True
+    return type(e).__name__, text, permanent
+
+class _SetupError(Exception):
+    pass
+
+def _setup(module, path, function, executable, info, worker):
+    """Sets sys.path, imports module; returns (module object, function, banner)."""
+    if info:
+        major, minor, exe_path, prefix = json.loads(info)
+        if (major, minor) != tuple(sys.version_info[:2]):
+            raise _SetupError(
+                f"python.executable {executable} is Python {major}.{minor}, but shoal embeds "
+                f"Python {sys.version_info[0]}.{sys.version_info[1]}: make the virtualenv with "
+                f"python{sys.version_info[0]}.{sys.version_info[1]} -m venv")
+        sys.path[:] = [p for p in exe_path if p]
+        sys.executable = executable
+    if path:
+        sys.path.insert(0, path)
+    try:
+        if module.endswith(".py") or "/" in module:
+            if not os.path.isfile(module):
+                raise _SetupError(f"{module} does not exist: write it (shoal init --handler "
+                                  f"python writes a job.py) or fix module under [python]")
+            sys.path.insert(0, os.path.dirname(module))
+            name = os.path.splitext(os.path.basename(module))[0]
+            spec = importlib.util.spec_from_file_location(name, module)
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[name] = mod
+            spec.loader.exec_module(mod)
+        else:
+            mod = importlib.import_module(module)
+    except _SetupError:
+        raise
+    except BaseException as e:
+        raise _SetupError(f"cannot import it: {type(e).__name__}: {e}{_where(e)}") from e
+    fn = getattr(mod, function, None)
+    if fn is None or not callable(fn):
+        raise _SetupError(f"defines no function {function}: define def {function}(item, ctx): "
+                          f"or set function under [python]")
+    banner = (f"python {sys.version.split()[0]} (sys.prefix {sys.prefix}, executable "
+              f"{sys.executable or '-'}), module {getattr(mod, '__file__', None) or module}, "
+              f"function {function}")
+    if worker:
+        sys.stdout = _Lines()
+    return mod, fn, banner
+
+def _init(mod, config):
+    init = getattr(mod, "init", None)
+    if init is None:
+        return
+    try:
+        init(config)
+    except BaseException as e:
+        raise _SetupError(f"init(config) raised {type(e).__name__}: {e}{_where(e)}") from e
+)PY";
+
+// The sink of the item being processed; null between items.
+shoal_sink* g_sink = nullptr;
+// Log lines written before the first item (init, import): logged with it.
+std::vector<std::string>* g_early_logs = nullptr;
+
+PyObject* Log(PyObject*, PyObject* arg) {
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_AsUTF8AndSize(arg, &size);
+  if (text == nullptr) {
+    // Surrogates (undecodable bytes of an item): keep them as bytes.
+    PyErr_Clear();
+    PyObject* bytes = PyUnicode_AsEncodedString(arg, "utf-8", "surrogateescape");
+    if (bytes == nullptr) return nullptr;
+    std::string copy(PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes));
+    Py_DECREF(bytes);
+    if (g_sink != nullptr) g_sink->log(g_sink, copy.c_str());
+    Py_RETURN_NONE;
+  }
+  if (g_sink != nullptr) {
+    g_sink->log(g_sink, text);
+  } else if (g_early_logs != nullptr) {
+    g_early_logs->emplace_back(text, static_cast<size_t>(size));
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* OutDir(PyObject*, PyObject*) {
+  if (g_sink == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError, "ctx.out is only there while the item runs");
+    return nullptr;
+  }
+  const char* out = g_sink->out_dir(g_sink);
+  if (out == nullptr) {
+    PyErr_SetString(PyExc_OSError, "cannot create the item's {out} directory");
+    return nullptr;
+  }
+  return PyUnicode_DecodeFSDefault(out);
+}
+
+PyMethodDef kMethods[] = {
+    {"_log", Log, METH_O, "a log line of the current item"},
+    {"_out_dir", OutDir, METH_NOARGS, "creates {out}, returns its path"},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyModuleDef kModule = {PyModuleDef_HEAD_INIT,
+                       "shoal",
+                       "shoal's python handler",
+                       -1,
+                       kMethods,
+                       nullptr,
+                       nullptr,
+                       nullptr,
+                       nullptr};
+
+PyObject* InitShoalModule() {
+  return PyModule_Create(&kModule);
+}
+
+struct State {
+  PyObject* shoal = nullptr;     // the module shoal
+  PyObject* context = nullptr;   // shoal.Context
+  PyObject* dumps = nullptr;     // shoal._dumps: a value as one line of JSON
+  PyObject* describe = nullptr;  // shoal._describe
+  PyObject* function = nullptr;  // the user's function
+  PyObject* module = nullptr;    // the user's module
+  PyThreadState* saved = nullptr;
+  std::vector<std::string> early_logs;
+  bool banner_logged = false;
+};
+
+void SetError(char* error, size_t size, const std::string& text) {
+  std::snprintf(error, size, "%s", text.c_str());
+}
+
+// The message of the pending Python exception (str of it), and clears it.
+std::string TakeError() {
+  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  std::string text = "unknown Python error";
+  if (value != nullptr) {
+    PyObject* s = PyObject_Str(value);
+    if (s != nullptr) {
+      const char* c = PyUnicode_AsUTF8(s);
+      if (c != nullptr) text = c;
+      Py_DECREF(s);
+    }
+  }
+  PyErr_Clear();
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+  return text;
+}
+
+// Runs `executable -c ...` for its version, sys.path and prefix, as JSON.
+bool AskExecutable(const std::string& executable, std::string* json, std::string* why) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    *why = std::string("pipe2: ") + std::strerror(errno);
+    return false;
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  const char* code =
+      "import json, sys; print(json.dumps([sys.version_info[0], sys.version_info[1], sys.path, "
+      "sys.prefix]))";
+  std::string exe = executable;
+  std::vector<char*> argv = {exe.data(), const_cast<char*>("-c"), const_cast<char*>(code), nullptr};
+  pid_t pid = 0;
+  int rc = ::posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(fds[1]);
+  if (rc != 0) {
+    ::close(fds[0]);
+    *why = "cannot run it: " + std::string(std::strerror(rc));
+    return false;
+  }
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(fds[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    json->append(buf, static_cast<size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || json->empty()) {
+    *why = "it failed to report its sys.path (is it a python?)";
+    return false;
+  }
+  return true;
+}
+
+// The extension modules of the standard library (math, _json, ...) take
+// Python's symbols from the process: the plugin was loaded RTLD_LOCAL, so
+// make libpython's global.
+// Returns libpython's path, for log.txt.
+std::string ExposeLibpython() {
+  Dl_info info;
+  if (::dladdr(reinterpret_cast<void*>(&Py_InitializeFromConfig), &info) == 0 ||
+      info.dli_fname == nullptr) {
+    return "?";
+  }
+  ::dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_GLOBAL);
+  return info.dli_fname;
+}
+
+bool StartInterpreter(std::string* libpython, std::string* why) {
+  *libpython = ExposeLibpython();
+  if (PyImport_AppendInittab("shoal", &InitShoalModule) != 0) {
+    *why = "cannot register the module shoal";
+    return false;
+  }
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  // The worker owns the signals (include/shoal/plugin.h), and argv is its own.
+  config.install_signal_handlers = 0;
+  config.parse_argv = 0;
+  // The prefix (the standard library) is that of the installation whose
+  // libpython this is, whatever python is first on PATH.
+  PyStatus status = PyConfig_SetBytesString(&config, &config.program_name, SHOAL_PYTHON_PROGRAM);
+  if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  if (PyStatus_Exception(status)) {
+    *why = std::string("cannot start Python: ") +
+           (status.err_msg != nullptr ? status.err_msg : "unknown error");
+    return false;
+  }
+  return true;
+}
+
+PyObject* ShoalAttr(State* s, const char* name) {
+  return PyObject_GetAttrString(s->shoal, name);
+}
+
+PyObject* Text(const std::string& s) {
+  return PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogateescape");
+}
+
+// Everything of init but the user's init(config); false with *why.
+bool Setup(State* s, const std::map<std::string, std::string>& c, bool worker, std::string* why) {
+  auto get = [&](const char* key) {
+    auto it = c.find(key);
+    return it == c.end() ? std::string() : it->second;
+  };
+  const std::string executable = get("executable");
+  std::string info;
+  if (!executable.empty()) {
+    std::string problem;
+    if (!AskExecutable(executable, &info, &problem)) {
+      *why = "python.executable " + executable + ": " + problem;
+      return false;
+    }
+  }
+  std::string libpython;
+  if (!StartInterpreter(&libpython, why)) return false;
+  s->shoal = PyImport_ImportModule("shoal");
+  if (s->shoal == nullptr) {
+    *why = "cannot import shoal: " + TakeError();
+    return false;
+  }
+  PyObject* globals = PyModule_GetDict(s->shoal);  // borrowed
+  PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins());
+  PyObject* ran = PyRun_String(kBootstrap, Py_file_input, globals, globals);
+  if (ran == nullptr) {
+    *why = "shoal's bootstrap failed: " + TakeError();
+    return false;
+  }
+  Py_DECREF(ran);
+  s->context = ShoalAttr(s, "Context");
+  s->dumps = ShoalAttr(s, "_dumps");
+  s->describe = ShoalAttr(s, "_describe");
+  PyObject* setup = ShoalAttr(s, "_setup");
+  PyObject* result =
+      PyObject_CallFunction(setup, "NNNNNi", Text(get("module")), Text(get("path")),
+                            Text(get("function")), Text(executable), Text(info), worker ? 1 : 0);
+  Py_DECREF(setup);
+  if (result == nullptr) {
+    *why = TakeError();
+    return false;
+  }
+  PyObject* banner = nullptr;
+  if (!PyArg_ParseTuple(result, "OOO", &s->module, &s->function, &banner)) {
+    Py_DECREF(result);
+    *why = TakeError();
+    return false;
+  }
+  Py_INCREF(s->module);
+  Py_INCREF(s->function);
+  if (const char* b = PyUnicode_AsUTF8(banner); b != nullptr) {
+    s->early_logs.insert(s->early_logs.begin(), std::string(b) + ", libpython " + libpython);
+  }
+  Py_DECREF(result);
+  PyErr_Clear();
+  return true;
+}
+
+// The user's init(config), with python.config as a dict of str.
+bool CallUserInit(State* s, const std::map<std::string, std::string>& c, std::string* why) {
+  PyObject* config = PyDict_New();
+  constexpr std::string_view kPrefix = "config.";
+  for (const auto& [key, value] : c) {
+    if (!key.starts_with(kPrefix)) continue;
+    PyObject* v = Text(value);
+    PyDict_SetItemString(config, key.c_str() + kPrefix.size(), v);
+    Py_DECREF(v);
+  }
+  PyObject* init = ShoalAttr(s, "_init");
+  PyObject* result = PyObject_CallFunctionObjArgs(init, s->module, config, nullptr);
+  Py_DECREF(init);
+  Py_DECREF(config);
+  if (result == nullptr) {
+    *why = TakeError();
+    return false;
+  }
+  Py_DECREF(result);
+  return true;
+}
+
+void* Init(const shoal_config* config, char* error, size_t error_size) {
+  std::map<std::string, std::string> c;
+  for (size_t i = 0; i < config->count; ++i) c[config->entries[i].key] = config->entries[i].value;
+  const bool check = c.count("check") != 0;
+  auto* s = new State();
+  g_early_logs = &s->early_logs;
+  std::string why;
+  if (!Setup(s, c, !check, &why) || (!check && !CallUserInit(s, c, &why))) {
+    SetError(error, error_size, why);
+    // The interpreter stays: a worker that failed init exits.
+    return nullptr;
+  }
+  s->saved = PyEval_SaveThread();
+  return s;
+}
+
+// The exception from the user's function: reason "exception: Type", the
+// traceback as the record's stderr, permanent when it says so.
+void FailWithException(State* s, shoal_sink* sink) {
+  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+  PyErr_Fetch(&type, &value, &tb);
+  PyErr_NormalizeException(&type, &value, &tb);
+  if (tb != nullptr && value != nullptr) PyException_SetTraceback(value, tb);
+  std::string name = type != nullptr ? reinterpret_cast<PyTypeObject*>(type)->tp_name : "?";
+  std::string text;
+  bool permanent = false;
+  PyObject* d = value != nullptr ? PyObject_CallOneArg(s->describe, value) : nullptr;
+  const char *n = nullptr, *t = nullptr;
+  int p = 0;
+  if (d != nullptr && PyArg_ParseTuple(d, "ssp", &n, &t, &p)) {
+    name = n;
+    text = t;
+    permanent = p != 0;
+  }
+  Py_XDECREF(d);
+  PyErr_Clear();
+  Py_XDECREF(type);
+  Py_XDECREF(value);
+  Py_XDECREF(tb);
+  if (permanent) sink->set_flags(sink, SHOAL_FLAG_PERMANENT);
+  sink->detail(sink, text.data(), text.size());
+  sink->fail(sink, ("exception: " + name).c_str());
+}
+
+// function(item, ctx): a new reference, or null with the exception set.
+PyObject* CallFunction(State* s, const shoal_item* item) {
+  auto text = [](const char* c, size_t n) {
+    return PyUnicode_DecodeUTF8(c, static_cast<Py_ssize_t>(n), "surrogateescape");
+  };
+  PyObject* item_text = text(item->item, item->item_size);
+  if (item_text == nullptr) return nullptr;
+  // A list item is often its own path and rel: one string for all three.
+  auto same_or_text = [&](const char* c) {
+    const size_t n = std::strlen(c);
+    if (n == item->item_size && std::memcmp(c, item->item, n) == 0) {
+      Py_INCREF(item_text);
+      return item_text;
+    }
+    return text(c, n);
+  };
+  auto str = [&](const char* c) { return text(c, std::strlen(c)); };
+  PyObject* fields[] = {
+      PyLong_FromUnsignedLongLong(item->index),
+      item_text,
+      same_or_text(item->path),
+      same_or_text(item->rel),
+      str(item->name),
+      str(item->stem),
+      str(item->ext),
+      str(item->dir),
+      PyLong_FromLong(item->worker),
+  };
+  constexpr size_t kFields = sizeof fields / sizeof fields[0];
+  bool built = true;
+  for (PyObject* f : fields) built &= f != nullptr;
+  PyObject* ctx = built ? PyObject_Vectorcall(s->context, fields, kFields, nullptr) : nullptr;
+  PyObject* result = nullptr;
+  if (ctx != nullptr) {
+    PyObject* args[] = {item_text, ctx};
+    result = PyObject_Vectorcall(s->function, args, 2, nullptr);
+    Py_DECREF(ctx);
+  }
+  for (PyObject* f : fields) Py_XDECREF(f);
+  return result;
+}
+
+// The return value as the item's output (and drops it): bytes as they are,
+// str as UTF-8, None as nothing, anything else as JSON.
+int WriteResult(State* s, PyObject* result, shoal_sink* sink) {
+  if (result == nullptr) {
+    FailWithException(s, sink);
+    return 1;
+  }
+  bool json = false;
+  PyObject* bytes = nullptr;
+  if (result == Py_None) {
+    Py_DECREF(result);
+    return 0;
+  } else if (PyBytes_Check(result)) {
+    bytes = result;
+    Py_INCREF(bytes);
+  } else if (PyByteArray_Check(result) || PyMemoryView_Check(result)) {
+    bytes = PyBytes_FromObject(result);
+  } else if (PyUnicode_Check(result)) {
+    bytes = PyUnicode_AsEncodedString(result, "utf-8", "surrogateescape");
+  } else {
+    PyObject* text = PyObject_CallOneArg(s->dumps, result);
+    if (text != nullptr) {
+      bytes = PyUnicode_AsUTF8String(text);
+      Py_DECREF(text);
+      json = true;
+    }
+  }
+  Py_DECREF(result);
+  if (bytes == nullptr) {
+    // Not JSON-serialisable (TypeError), NaN (ValueError), a lone surrogate.
+    FailWithException(s, sink);
+    return 1;
+  }
+  sink->write(sink, PyBytes_AS_STRING(bytes), static_cast<size_t>(PyBytes_GET_SIZE(bytes)));
+  if (json) sink->set_flags(sink, SHOAL_FLAG_JSON);
+  Py_DECREF(bytes);
+  return 0;
+}
+
+int Process(void* state, const shoal_item* item, shoal_sink* sink) {
+  auto* s = static_cast<State*>(state);
+  PyEval_RestoreThread(s->saved);
+  g_sink = sink;
+  if (!s->banner_logged) {
+    s->banner_logged = true;
+    for (const std::string& line : s->early_logs) sink->log(sink, line.c_str());
+    s->early_logs.clear();
+    g_early_logs = nullptr;
+  }
+  int rc = WriteResult(s, CallFunction(s, item), sink);
+  g_sink = nullptr;
+  s->saved = PyEval_SaveThread();
+  return rc;
+}
+
+void Finish(void* state) {
+  auto* s = static_cast<State*>(state);
+  PyEval_RestoreThread(s->saved);
+  PyObject* finish = PyObject_GetAttrString(s->module, "finish");
+  if (finish == nullptr) {
+    PyErr_Clear();
+  } else {
+    PyObject* r = PyObject_CallNoArgs(finish);
+    if (r == nullptr) {
+      std::fprintf(stderr, "shoal python: finish() raised an exception:\n");
+      PyErr_Print();
+    }
+    Py_XDECREF(r);
+    Py_DECREF(finish);
+  }
+  // Flushes what print() left and runs the module's atexit handlers.
+  Py_FinalizeEx();
+  delete s;
+}
+
+const shoal_plugin kPlugin = {
+    SHOAL_PLUGIN_ABI_VERSION, "python", &Init, &Process, &Finish,
+};
+
+}  // namespace
+
+extern "C" SHOAL_PLUGIN_EXPORT const shoal_plugin* shoal_plugin_v1(void) {
+  return &kPlugin;
+}

@@ -1,0 +1,209 @@
+// Many items per command line (issue 13, item 4): -X, -m and -n N, with the
+// accounting per item. A command line that fails is split until its failing
+// items stand alone, so failed.txt names exactly those; command.max_args and
+// command.max_bytes bound each line; a worker killed mid-line loses nothing.
+#include <signal.h>
+#include <unistd.h>
+
+#include <numeric>
+
+#include "tests/e2e_support.h"
+
+namespace shoal::e2e {
+namespace {
+
+class Batch : public E2e {
+ protected:
+  // shoal -o RUNS ARGS...
+  ProcessResult Line(std::vector<std::string> args) {
+    args.insert(args.begin(), {"-o", runs_.string()});
+    return Shoal(args);
+  }
+  static std::vector<std::string> Numbers(int n) {
+    std::vector<std::string> items;
+    for (int i = 1; i <= n; ++i) items.push_back(std::to_string(i));
+    return items;
+  }
+  static std::vector<std::string> With(std::vector<std::string> words,
+                                       const std::vector<std::string>& items) {
+    words.push_back(":::");
+    words.insert(words.end(), items.begin(), items.end());
+    return words;
+  }
+};
+
+// Items 3 and 17 of 40 make their command line fail (while the file
+// "broken" exists); every line also records its items, so the test sees
+// that lines held many items.
+constexpr const char* kFailsOn3And17 =
+    "echo \"$*\" >> lines; [ -e broken ] && for a; do case $a in 3|17) exit 4;; esac; done; "
+    "exit 0";
+
+TEST_F(Batch, FailedTxtNamesExactlyTheFailingItemsOfALine) {
+  WriteFile(dir_ / "broken", "");
+  ProcessResult r = Line(With({"-X", "-j", "1", "sh", "-c", kFailsOn3And17, "sh"}, Numbers(40)));
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ExpectEachItemOnce(results, errors, Numbers(40));
+  EXPECT_EQ(ReadFile(run / "failed.txt"), "3\n17\n");
+  for (const Record& e : errors) EXPECT_EQ(e.reason.value_or(""), "exit 4") << e.item;
+  // The first line took all 40 items: the halving ran 3 and 17 alone.
+  std::vector<std::string> lines = Lines(ReadFile(dir_ / "lines"));
+  ASSERT_FALSE(lines.empty());
+  EXPECT_EQ(lines.front(), [] {
+    std::string all;
+    for (const std::string& n : Numbers(40)) all += (all.empty() ? "" : " ") + n;
+    return all;
+  }());
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "3"), lines.end());
+  EXPECT_NE(std::find(lines.begin(), lines.end(), "17"), lines.end());
+  EXPECT_LT(lines.size(), 40u);
+
+  // The failed list is an input like any other: fixed, retry completes it.
+  fs::remove(dir_ / "broken");
+  r = Shoal({"retry", run.string()});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  ASSERT_TRUE(ReadRun(run, &results, &errors));
+  EXPECT_EQ(ReadFile(run / "failed.txt"), "");
+}
+
+// job.timeout limits each command line: the line that holds the hanging
+// item times out and is halved like any failed line, until only that item
+// has "timeout"; job.retries gives each failed item its attempts alone.
+TEST_F(Batch, TimeoutAndRetriesStayPerItem) {
+  const std::string script =
+      "for a; do [ \"$a\" = 4 ] && exec sleep 30; [ \"$a\" = 7 ] && echo x >> tries && exit 3; "
+      "done; exit 0";
+  ProcessResult r =
+      Line(With({"-X", "-j", "1", "--set", "job.timeout=500ms", "--set", "job.retries=1", "--set",
+                 "job.retry_delay=0s", "sh", "-c", script, "sh"},
+                Numbers(10)));
+  ASSERT_EQ(r.status, 1) << Describe(r);
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ExpectEachItemOnce(results, errors, Numbers(10));
+  EXPECT_EQ(ReasonsByItem(errors),
+            (std::map<std::string, std::string>{{"4", "timeout"}, {"7", "exit 3"}}));
+}
+
+TEST_F(Batch, MaxArgsBoundsEachLine) {
+  ProcessResult r =
+      Line(With({"-n", "7", "-j", "2", "sh", "-c", "echo $# >> counts", "sh"}, Numbers(40)));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  int total = 0;
+  size_t lines = 0;
+  for (const std::string& count : Lines(ReadFile(dir_ / "counts"))) {
+    EXPECT_LE(std::stoi(count), 7);
+    total += std::stoi(count);
+    ++lines;
+  }
+  EXPECT_EQ(total, 40);
+  EXPECT_LT(lines, 40u);  // lines of many items, not one per item
+}
+
+TEST_F(Batch, MaxBytesBoundsEachLineAsTheKernelCountsIt) {
+  // Each line records the bytes of its arguments after the script's own.
+  // ({{ and }} are literal braces: the script runs with ${#a}.)
+  const std::string script = "n=0; for a; do n=$((n + ${{#a}} + 9)); done; echo $n >> bytes";
+  const size_t fixed = 8 /* argv's null */ + (2 + 9) /* sh */ + (2 + 9) /* -c */ +
+                       (script.size() - 2 + 9) + (2 + 9) /* $0 */;
+  std::vector<std::string> items;
+  for (int i = 0; i < 120; ++i) items.push_back(std::string(90, 'a' + i % 26) + std::to_string(i));
+  ProcessResult r =
+      Line(With({"-X", "--max-bytes", "4096", "-j", "1", "sh", "-c", script, "sh"}, items));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  size_t lines = 0;
+  for (const std::string& bytes : Lines(ReadFile(dir_ / "bytes"))) {
+    EXPECT_LE(fixed + std::stoul(bytes), 4096u);
+    ++lines;
+  }
+  EXPECT_GE(lines, 120 * 100 / 4096u);  // about 37 items fit a line: at least 3 lines
+  EXPECT_LT(lines, 120u);
+  // A limit the system cannot give is refused before anything runs.
+  r = Line({"-X", "--max-bytes", "1073741824", "echo", ":::", "a"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("ARG_MAX"), std::string::npos) << r.err;
+}
+
+TEST_F(Batch, TheOutputGoesWithTheFirstItemOfItsLine) {
+  ProcessResult r = Line({"-X", "-j", "1", "echo", ":::", "a", "b", "c"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "a b c\n");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ASSERT_EQ(results.size(), 3u);
+  for (const Record& rec : results) {
+    EXPECT_EQ(rec.output.value_or(""), rec.item == "a" ? "a b c\n" : "") << rec.item;
+  }
+}
+
+TEST_F(Batch, SettingsThatArePerItemAreRefused) {
+  ProcessResult r = Line({"-X", "--set", "command.stdout=file", "echo", ":::", "a"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("command.stdout = \"file\""), std::string::npos) << r.err;
+  r = Line({"-X", "--shell", "echo {}", ":::", "a"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("batch = \"join\""), std::string::npos) << r.err;
+}
+
+// GNU parallel and shoal on the same batched one-liners, one job at a time
+// (parallel spreads the items over its job slots; so does shoal over its
+// workers): the same bytes.
+TEST_F(Batch, SameStdoutAsGnuParallel) {
+  if (::access("/usr/bin/parallel", X_OK) != 0) GTEST_SKIP() << "GNU parallel is not installed";
+  const std::vector<std::vector<std::string>> lines = {
+      {"-X", "echo", ":::", "a", "b", "c"},
+      {"-m", "echo", ":::", "a", "b", "c"},
+      {"-X", "echo", "pre-{}-post", ":::", "a", "b", "c"},
+      {"-m", "echo", "pre-{}-post", ":::", "a", "b", "c"},
+      {"-X", "echo", "{.}", "{/}", ":::", "dir/a.txt", "b.tar.gz", "/abs/c"},
+      {"-n", "2", "echo", ":::", "a", "b", "c", "d", "e"},
+      {"-n", "2", "-X", "echo", "x{}y", ":::", "a", "b", "c", "d", "e"},
+      {"-n", "3", "echo", "[{}]", ":::", "1", "2", "3", "4", "5", "6", "7"},
+  };
+  for (const std::vector<std::string>& words : lines) {
+    std::vector<std::string> p{"/usr/bin/parallel", "-k", "-j", "1"};
+    p.insert(p.end(), words.begin(), words.end());
+    ProcessResult theirs = Run(p);
+    std::vector<std::string> s{"-k", "-j", "1"};
+    s.insert(s.end(), words.begin(), words.end());
+    ProcessResult ours = Line(s);
+    ASSERT_EQ(theirs.status, 0) << Describe(theirs);
+    ASSERT_EQ(ours.status, 0) << Describe(ours);
+    EXPECT_EQ(ours.out, theirs.out) << words[0] << " " << words[1] << " " << words[2];
+  }
+}
+
+// The worker is SIGKILLed while its line of 40 items runs: the items were
+// taken, none had an outcome; each gets its next attempt (job.retries = 1)
+// and ends in results.jsonl exactly once.
+TEST_F(Batch, AWorkerKilledMidLineLosesNothing) {
+  // The first line to run writes its worker's pid and waits to be killed
+  // (bounded, so that a broken test ends); later lines succeed at once.
+  const std::string script =
+      "if mkdir first 2>/dev/null; then echo $PPID > pid.tmp; mv pid.tmp pid; n=0; "
+      "while [ $n -lt 1000 ]; do sleep 0.01; n=$((n+1)); done; exit 9; fi; exit 0";
+  std::vector<std::string> args = WithShoal(With(
+      {"-o", runs_.string(), "-X", "-j", "1", "--set", "job.retries=1", "sh", "-c", script, "sh"},
+      Numbers(40)));
+  Child shoal(args, dir_, NextCapture());
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(dir_ / "pid"); }, seconds(60)));
+  const pid_t worker = static_cast<pid_t>(std::stol(ReadFile(dir_ / "pid")));
+  ASSERT_EQ(::kill(worker, SIGKILL), 0);
+  ProcessResult r = shoal.Wait(seconds(120));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ExpectEachItemOnce(results, errors, Numbers(40));
+  EXPECT_TRUE(errors.empty());
+  EXPECT_NE(ReadFile(run / "log.txt").find("died: signal 9, holding 40 item(s)"), std::string::npos)
+      << ReadFile(run / "log.txt");
+}
+
+}  // namespace
+}  // namespace shoal::e2e
