@@ -101,8 +101,27 @@ Status CheckSbatchText(const std::string& value, const std::string& option,
   return Status::Ok();
 }
 
-Status ParseOptions(const std::vector<std::string>& args, const std::string& verb_name,
+// "-j -1" as parallel users write it: the parser would take "-1" for an
+// option, so it is joined to its option first.
+std::vector<std::string> JoinNegativeWorkers(const std::vector<std::string>& args) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& next = i + 1 < args.size() ? args[i + 1] : "";
+    const bool negative = next.size() >= 2 && next[0] == '-' &&
+                          next.find_first_not_of("0123456789", 1) == std::string::npos;
+    if ((args[i] == "-j" || args[i] == "--workers") && negative) {
+      out.push_back("--workers=" + next);
+      ++i;
+    } else {
+      out.push_back(args[i]);
+    }
+  }
+  return out;
+}
+
+Status ParseOptions(const std::vector<std::string>& typed, const std::string& verb_name,
                     CommandLine* cl, std::vector<std::string>* positionals) {
+  const std::vector<std::string> args = JoinNegativeWorkers(typed);
   const po::options_description desc = OptionsFor(cl->verb);
   po::positional_options_description positional;
   positional.add("positional", -1);
@@ -182,6 +201,8 @@ Status ParseOptions(const std::vector<std::string>& args, const std::string& ver
             verb_name);
       }
       cl->overrides.push_back(Override{value.substr(0, eq), value.substr(eq + 1), false, origin});
+    } else if (key == "halt" || key == "delay" || key == "memfree" || key == "load") {
+      cl->overrides.push_back(Override{"job." + key, value, true, origin});
     } else if (key == "keep-order") {
       cl->overrides.push_back(Override{"output.order", "input", true, origin});
     } else if (key == "group") {

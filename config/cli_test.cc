@@ -221,6 +221,29 @@ TEST(CliTest, OverridesKeepCommandLineOrder) {
                  "--set command.argv=[\"echo\",\"{}\"]");
 }
 
+TEST(CliTest, HaltingAndPacingOptionsSetTheirKeys) {
+  CommandLine cl = Ok({"run", "--halt", "now,fail=1", "--delay", "500ms", "--memfree", "2G",
+                       "--load=4", "-j", "50%"});
+  ASSERT_EQ(cl.overrides.size(), 5u);
+  ExpectOverride(cl.overrides[0], "job.halt", "now,fail=1", true, "--halt now,fail=1");
+  ExpectOverride(cl.overrides[1], "job.delay", "500ms", true, "--delay 500ms");
+  ExpectOverride(cl.overrides[2], "job.memfree", "2G", true, "--memfree 2G");
+  ExpectOverride(cl.overrides[3], "job.load", "4", true, "--load=4");
+  ExpectOverride(cl.overrides[4], "job.workers", "50%", true, "-j 50%");
+}
+
+TEST(CliTest, FewerWorkersThanCoresIsAValueNotAnOption) {
+  CommandLine cl = Ok({"run", "-j", "-1"});
+  ASSERT_EQ(cl.overrides.size(), 1u);
+  ExpectOverride(cl.overrides[0], "job.workers", "-1", true, "--workers=-1");
+  cl = Ok({"run", "--workers", "-2"});
+  ExpectOverride(cl.overrides[0], "job.workers", "-2", true, "--workers=-2");
+  // The one-line form too; its command keeps its own -1.
+  cl = Ok({"-j", "-1", "head", "-1", ":::", "a"});
+  EXPECT_EQ(OverrideValue(cl, "job.workers"), "-1");
+  EXPECT_EQ(cl.command, (std::vector<std::string>{"head", "-1", "{}"}));
+}
+
 TEST(CliTest, SetValueMayHoldEquals) {
   CommandLine cl = Ok({"run", "--set", "command.env.OPTS=a=b"});
   ASSERT_EQ(cl.overrides.size(), 1u);

@@ -27,7 +27,9 @@ using A = ArgKind;
 
 constexpr OptionSpec kOptions[] = {
     {"workers", 'j', "N", false, A::kText, G::kSettings, kSettingsVerbs,
-     "job.workers: worker processes; 0 = one per core", "-j 16"},
+     "job.workers: worker processes; 0 = one per core; N% of\n"
+     "the cores, +N or -N more or fewer (at least 1)",
+     "-j 16    -j 50%    -j -1"},
     {"input", 'i', "PATH", false, A::kPath, G::kSettings, kSettingsVerbs,
      "input.path: a directory to walk, a list file, or - for stdin", "-i ./photos"},
     {"output-dir", 'o', "DIR", false, A::kDir, G::kSettings, kSettingsVerbs,
@@ -133,6 +135,22 @@ constexpr OptionSpec kOptions[] = {
      "parallel's --retries N: job.retries = N - 1 (the key\n"
      "counts the extra attempts; 0 and 1 both mean one attempt)",
      "shoal --retries 3 curl -fsO {} :::: urls.txt"},
+    {"halt", 0, "WHEN,WHAT=N", false, A::kText, G::kSettings, kSettingsVerbs,
+     "job.halt: stop early, as parallel's --halt: WHEN soon\n"
+     "(let running items finish) or now (kill them; resume\n"
+     "runs them), WHAT fail, success or done, N a count or\n"
+     "N% of the finished items; or never",
+     "--halt now,fail=1    --halt soon,fail=20%"},
+    {"delay", 0, "DURATION", false, A::kText, G::kSettings, kSettingsVerbs,
+     "job.delay: at least this long between two starts", "--delay 500ms"},
+    {"memfree", 0, "SIZE", false, A::kText, G::kSettings, kSettingsVerbs,
+     "job.memfree: start no item while free memory\n"
+     "(MemAvailable) is below SIZE; K, M, G, T",
+     "--memfree 2G"},
+    {"load", 0, "N", false, A::kText, G::kSettings, kSettingsVerbs,
+     "job.load: start no item while the 1-minute load\n"
+     "average is N or more",
+     "--load 8"},
     {"shell", 0, "", false, A::kNone, G::kSettings, kRunning,
      "command.shell = true: the command's words, joined by\n"
      "spaces, run by /bin/sh -c, each value shell-quoted",
@@ -216,10 +234,12 @@ constexpr VerbSpec kVerbs[] = {
      "summary: counts per failure reason, CPU time, item durations (p50/p95/p99/max)\n"
      "and the slowest items. A failed item is tried job.retries more times (--retries\n"
      "N: N attempts in all, as GNU parallel counts), after job.retry_delay, doubling\n"
-     "each time. Once job.max_failures (\"10\" or \"5%\") items failed, no new items\n"
-     "start: the running ones finish, the run exits 1, and 'shoal resume RUN_DIR'\n"
-     "runs the rest. With output.order = \"input\", results are written in input\n"
-     "order.",
+     "each time. Once job.halt (--halt soon,fail=10 or fail=5%, success=N, done=N;\n"
+     "job.max_failures = N is soon,fail=N) is met, no new items start: with soon the\n"
+     "running ones finish, with now they are killed and get no record; 'shoal resume\n"
+     "RUN_DIR' runs them and the rest. Halted, the run exits 1 if an item failed,\n"
+     "else 0, and says which rule halted it. With output.order = \"input\", results\n"
+     "are written in input order.",
      ""},
     {"retry", Verb::kRetry, "retry RUN_DIR [OPTIONS]", A::kRunDir,
      "Re-run the failed items of RUN_DIR with RUN_DIR/settings.toml, in RUN_DIR itself:\n"

@@ -9,6 +9,8 @@
 #include <charconv>
 #include <type_traits>
 
+#include "config/capacity.h"
+#include "config/halt.h"
 #include "config/http_status.h"
 #include "config/load.h"
 #include "config/rate.h"
@@ -177,6 +179,28 @@ Complaint CheckRate(const std::string& text, bool overridden) {
                      : "write e.g. rate = \"50/s\" or \"600/m\", or \"0\" for no limit"};
 }
 
+Complaint CheckHalt(const std::string& text, bool overridden) {
+  Result<HaltRule> rule = ParseHalt(text);
+  if (rule.ok()) return {};
+  return {rule.status().message(),
+          overridden ? "write e.g. --halt now,fail=1, --halt soon,fail=20% or --halt never"
+                     : "write e.g. halt = \"now,fail=1\", \"soon,success=1\" or \"never\""};
+}
+
+Complaint CheckMemfree(const std::string& text, bool overridden) {
+  Result<uint64_t> bytes = ParseMemfree(text);
+  if (bytes.ok()) return {};
+  return {bytes.status().message(),
+          overridden ? "write e.g. --memfree 2G" : "write e.g. memfree = \"2G\" or \"512M\""};
+}
+
+Complaint CheckLoad(const std::string& text, bool overridden) {
+  Result<double> load = ParseLoad(text);
+  if (load.ok()) return {};
+  return {load.status().message(),
+          overridden ? "write e.g. --load 4" : "write e.g. load = \"4\" or \"2.5\""};
+}
+
 }  // namespace
 
 int RunDirMode(std::string_view mode) {
@@ -215,9 +239,10 @@ constexpr KeySpec kKeys[] = {
     {"job", "name", Kind::kString, [](Settings& s) -> auto& { return s.job.name; },
      "names the run directory: runs/NAME-YYYYmmdd-HHMMSS/",
      "\"checksums\"", {.check = CheckJobName}},
-    {"job", "workers", Kind::kInteger, [](Settings& s) -> auto& { return s.job.workers; },
-     "worker processes; 0 = one per online core; more for I/O-bound work", "8",
-     {.min = 0, .max = 4096}},
+    {"job", "workers", Kind::kWorkers, [](Settings& s) -> auto& { return s.job; },
+     "worker processes; 0 = one per online core; more for I/O-bound work; or relative to the "
+     "online cores, as GNU parallel's -j: \"50%\" of them, \"+2\" or \"-1\" (at least 1)",
+     "8"},
     {"job", "handler", Kind::kEnum, [](Settings& s) -> auto& { return s.job.handler; },
      "what runs each item", "\"command\""},
     {"job", "timeout", Kind::kDuration, [](Settings& s) -> auto& { return s.job.timeout; },
@@ -232,7 +257,14 @@ constexpr KeySpec kKeys[] = {
      [](Settings& s) -> auto& { return s.job.retry_delay_max; },
      "cap of the retry backoff: retry_delay doubles each attempt up to this", "\"30m\""},
     {"job", "max_failures", Kind::kCountOrPercent, [](Settings& s) -> auto& { return s.job; },
-     "stop feeding items after N failures (0 = never) or a share, e.g. \"5%\"", "10"},
+     "stop feeding items after N failures (0 = never) or a share, e.g. \"5%\"; the running ones "
+     "finish. The older spelling of halt = \"soon,fail=N\": set one of the two", "10"},
+    {"job", "halt", Kind::kString, [](Settings& s) -> auto& { return s.job.halt; },
+     "stop the run early, as GNU parallel's --halt: \"never\", or WHEN,WHAT=N. WHEN: soon "
+     "(start nothing new, let running items finish) or now (kill them: no record, resume runs "
+     "them). WHAT: fail, success or done (finished), N a count or, for fail and success, a "
+     "share of the finished items (judged from 20 on)",
+     "\"now,fail=1\"", {.check = CheckHalt}},
     {"job", "grace", Kind::kDuration, [](Settings& s) -> auto& { return s.job.grace; },
      "on Ctrl-C or SIGTERM: how long running items may finish", "\"10s\""},
     {"job", "worker_timeout", Kind::kDuration,
@@ -244,6 +276,19 @@ constexpr KeySpec kKeys[] = {
      "evenly spaced, retries included; \"0\" = no limit. Any handler. A service's Retry-After "
      "(with a 429 or 503) also holds back every new call until it has passed",
      "\"50/s\"", {.check = CheckRate}},
+    {"job", "delay", Kind::kDuration, [](Settings& s) -> auto& { return s.job.delay; },
+     "at least this long between two starts, all workers together, retries included "
+     "(GNU parallel's --delay); with job.rate the slower of the two holds; \"0s\" = none",
+     "\"500ms\""},
+    {"job", "memfree", Kind::kString, [](Settings& s) -> auto& { return s.job.memfree; },
+     "no item starts while free memory (MemAvailable in /proc/meminfo) is below this, e.g. "
+     "\"2G\" (K, M, G, T: powers of 1024); looked at again every 250ms; running items are "
+     "never killed for it; \"0\" = no limit",
+     "\"2G\"", {.check = CheckMemfree}},
+    {"job", "load", Kind::kString, [](Settings& s) -> auto& { return s.job.load; },
+     "no item starts while the 1-minute load average (/proc/loadavg) is at or above this; "
+     "looked at again every 250ms; \"0\" = no limit",
+     "\"4\"", {.check = CheckLoad}},
 
     {"input", "path", Kind::kPath, [](Settings& s) -> auto& { return s.input.path; },
      "a directory to walk, a list file (an item a line), or \"-\" for stdin",
@@ -459,6 +504,7 @@ constexpr bool FieldFits(Kind kind, size_t index) {
     case Kind::kScalarTable:
       return index == 5;
     case Kind::kCountOrPercent:
+    case Kind::kWorkers:
       return index == 6;
     case Kind::kEnum:
       return index >= 7;
@@ -582,6 +628,10 @@ std::string TomlValue(const KeySpec& spec, const Settings& settings) {
         } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
           return TomlTable(v);
         } else if constexpr (std::is_same_v<T, JobSettings>) {
+          if (spec.kind == Kind::kWorkers) {
+            return v.workers_share.empty() ? std::to_string(v.workers)
+                                           : TomlString(v.workers_share);
+          }
           return TomlMaxFailures(v);
         } else {
           static_assert(std::is_enum_v<T>, "a Field alternative without a writer");

@@ -32,6 +32,7 @@ enum class Kind {
   kStringTable,  // values must be strings (command.env)
   kScalarTable,  // any scalar, kept as text (plugin.config)
   kCountOrPercent,
+  kWorkers,  // a count, or relative to the online cores as "50%", "+2", "-1"
 };
 
 // The Settings member behind a key, as a captureless lambda that returns a
@@ -42,7 +43,7 @@ using Accessor = T& (*)(Settings&);
 using Field =
     std::variant<Accessor<std::string>, Accessor<int>, Accessor<bool>, Accessor<Millis>,
                  Accessor<std::vector<std::string>>, Accessor<std::map<std::string, std::string>>,
-                 Accessor<JobSettings>,  // max_failures: a count or a percentage
+                 Accessor<JobSettings>,  // max_failures, workers: two members each
                  Accessor<HandlerKind>, Accessor<InputKind>, Accessor<Select>, Accessor<Separator>,
                  Accessor<StdoutMode>, Accessor<BatchMode>, Accessor<OutputFormat>, Accessor<OutputOrder>,
                  Accessor<PrintMode>>;

@@ -51,6 +51,8 @@ std::string OtherValue(const KeySpec& spec, const Settings& base) {
       return current == "\"1h2m3.5s\"" ? "\"7ms\"" : "\"1h2m3.5s\"";
     case Kind::kCountOrPercent:
       return "\"12.5%\"";
+    case Kind::kWorkers:
+      return current == "\"50%\"" ? "\"-1\"" : "\"50%\"";
     case Kind::kString:
     case Kind::kPath: {
       // The example, unless it is the default ("data"): then a longer one.
@@ -144,7 +146,7 @@ TEST(SettingsKeysTest, TemplateLinesStayNarrow) {
 
 TEST(SettingsKeysTest, Lookup) {
   ASSERT_NE(FindKey("job", "workers"), nullptr);
-  EXPECT_EQ(FindKey("job", "workers")->kind, Kind::kInteger);
+  EXPECT_EQ(FindKey("job", "workers")->kind, Kind::kWorkers);
   EXPECT_EQ(FindKey("job", "path"), nullptr);
   EXPECT_TRUE(IsSection("queue"));
   EXPECT_FALSE(IsSection("jobs"));

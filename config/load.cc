@@ -134,7 +134,10 @@ void ApplyOverride(const Override& o, size_t index, toml::table* root, Origins* 
   int64_t number = 0;
   bool placed = false;
   if (o.raw) {
-    if (spec->kind == Kind::kInteger && LooksLikeInteger(o.value, &number)) {
+    // -j -1 is fewer than the cores, a string; -j 8 a count.
+    const bool count_key =
+        spec->kind == Kind::kInteger || (spec->kind == Kind::kWorkers && !o.value.starts_with('-'));
+    if (count_key && LooksLikeInteger(o.value, &number)) {
       target->insert_or_assign(key, number);
       placed = true;
     }

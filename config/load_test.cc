@@ -214,9 +214,9 @@ TEST(LoadTest, SyntaxErrorHasPosition) {
 }
 
 TEST(LoadTest, WrongTypes) {
-  EXPECT_EQ(Error("[job]\nworkers = \"x\"\n"),
-            "s.toml:2:11: job.workers must be an integer, got string \"x\"; "
-            "write e.g. workers = 8");
+  EXPECT_EQ(Error("[job]\nworkers = true\n"),
+            "s.toml:2:11: job.workers must be a count or a share of the cores, got boolean true; "
+            "write e.g. workers = 8, \"50%\", \"+2\" or \"-1\"");
   EXPECT_EQ(Error("[input]\nrecursive = \"yes\"\n"),
             "s.toml:2:13: input.recursive must be true or false, got string \"yes\"; "
             "write e.g. recursive = true");
@@ -370,7 +370,64 @@ TEST(LoadTest, AllProblemsReportedInFileOrder) {
   EXPECT_EQ(
       Error("[queue]\nslots = 0\n[job]\nworkers = \"x\"\n"),
       "s.toml:2:9: queue.slots must be between 1 and 1048576, got 0; write e.g. slots = 1024\n"
-      "s.toml:4:11: job.workers must be an integer, got string \"x\"; write e.g. workers = 8");
+      "s.toml:4:11: job.workers \"x\" is not a number of workers: a count, \"N%\" of the online "
+      "cores, \"+N\" or \"-N\" (N up to 4096) more or fewer than them; write e.g. workers = 8, "
+      "\"50%\", \"+2\" or \"-1\"");
+}
+
+TEST(LoadTest, WorkersRelativeToTheCores) {
+  Settings s = Parse("[job]\nworkers = \"50%\"\n");
+  EXPECT_EQ(s.job.workers, 0);
+  EXPECT_EQ(s.job.workers_share, "50%");
+  EXPECT_EQ(Parse("[job]\nworkers = \"+2\"\n").job.workers_share, "+2");
+  EXPECT_EQ(Parse("[job]\nworkers = \"-1\"\n").job.workers_share, "-1");
+  EXPECT_EQ(Parse("[job]\nworkers = 3\n").job.workers_share, "");
+  // The command line: -j 50%, -j -1 (a string: fewer than the cores), -j 8.
+  EXPECT_EQ(Parse("", {{"job.workers", "50%", true, "-j 50%"}}).job.workers_share, "50%");
+  EXPECT_EQ(Parse("", {{"job.workers", "-1", true, "-j -1"}}).job.workers_share, "-1");
+  EXPECT_EQ(Parse("", {{"job.workers", "8", true, "-j 8"}}).job.workers, 8);
+  // The last one wins, either way round.
+  Settings both = Parse("[job]\nworkers = \"50%\"\n", {{"job.workers", "8", true, "-j 8"}});
+  EXPECT_EQ(both.job.workers, 8);
+  EXPECT_EQ(both.job.workers_share, "");
+  for (std::string_view bad : {"x", "%", "0%", "-50%", "+", "+x", "1.5", "+5000", "-1%"}) {
+    EXPECT_NE(Error("", {{"job.workers", std::string(bad), true, "-j " + std::string(bad)}})
+                  .find("is not a number of workers"),
+              std::string::npos)
+        << bad;
+  }
+  EXPECT_NE(Error("", {{"job.workers", "x", true, "-j x"}}).find("; write e.g. -j 8, -j 50%"),
+            std::string::npos);
+  EXPECT_NE(Error("[job]\nworkers = -1\n").find("fewer than the cores is a string: \"-1\""),
+            std::string::npos);
+}
+
+TEST(LoadTest, HaltAndMaxFailuresAreOneRule) {
+  EXPECT_EQ(Parse("[job]\nhalt = \"now,fail=1\"\n").job.halt, "now,fail=1");
+  EXPECT_NE(Error("[job]\nhalt = \"later,fail=1\"\n").find("WHEN is \"soon\" or \"now\""),
+            std::string::npos);
+  EXPECT_NE(
+      Error("", {{"job.halt", "now", true, "--halt now"}}).find("write e.g. --halt now,fail=1"),
+      std::string::npos);
+  EXPECT_EQ(Error("[job]\nmax_failures = 3\nhalt = \"soon,fail=3\"\n"),
+            "s.toml:3:8: job.max_failures and job.halt are both set; max_failures = N is the older "
+            "spelling of halt = \"soon,fail=N\"; keep one of the two (job.halt says all that "
+            "max_failures does, and \"now\" too)");
+  // "never" with max_failures is no conflict.
+  EXPECT_EQ(Parse("[job]\nmax_failures = 3\nhalt = \"never\"\n").job.max_failures, 3);
+}
+
+TEST(LoadTest, PacingKeys) {
+  Settings s = Parse("[job]\ndelay = \"250ms\"\nmemfree = \"2G\"\nload = \"3.5\"\n");
+  EXPECT_EQ(s.job.delay, Millis(250));
+  EXPECT_EQ(s.job.memfree, "2G");
+  EXPECT_EQ(s.job.load, "3.5");
+  EXPECT_NE(Error("[job]\nmemfree = \"lots\"\n").find("job.memfree \"lots\" is not a size"),
+            std::string::npos);
+  EXPECT_NE(Error("", {{"job.load", "high", true, "--load high"}}).find("write e.g. --load 4"),
+            std::string::npos);
+  EXPECT_NE(Error("", {{"job.delay", "soon", true, "--delay soon"}}).find("--delay soon"),
+            std::string::npos);
 }
 
 TEST(LoadTest, MaxFailures) {
@@ -520,19 +577,25 @@ TEST(SettingsOverrideTest, SubKeyAddsToTheFilesTable) {
 TEST(SettingsOverrideTest, RawIntegerKey) {
   EXPECT_EQ(Parse("", {{"job.workers", "16", true, "-j 16"}}).job.workers, 16);
   EXPECT_EQ(Error("", {{"job.workers", "x", true, "-j x"}}),
-            "-j x: job.workers must be an integer, got string \"x\"; write e.g. job.workers=8");
+            "-j x: job.workers \"x\" is not a number of workers: a count, \"N%\" of the online "
+            "cores, \"+N\" or \"-N\" (N up to 4096) more or fewer than them; write e.g. -j 8, "
+            "-j 50%, -j +2 or -j -1");
   EXPECT_EQ(Error("", {{"job.workers", "0x10", true, "--workers=0x10"}}).substr(0, 16),
             "--workers=0x10: ");
-  EXPECT_EQ(Error("", {{"job.workers", "-1", true, "-j -1"}}),
-            "-j -1: job.workers must be between 0 and 4096, got -1; write e.g. job.workers=8");
+  // -j -1 is one fewer than the cores (a string); --set job.workers=-1 an integer.
+  EXPECT_EQ(Parse("", {{"job.workers", "-1", true, "-j -1"}}).job.workers_share, "-1");
+  EXPECT_EQ(Error("", {{"job.workers", "-1", false, "--set job.workers=-1"}}),
+            "--set job.workers=-1: job.workers must be between 0 and 4096, got -1 (fewer than "
+            "the cores is a string: \"-1\"); write e.g. job.workers=8");
   // Raw is a string even if it looks like TOML.
   EXPECT_EQ(Parse("", {{"input.path", "[1]", true, "-i [1]"}}).input.path, Cwd() + "/[1]");
 }
 
 TEST(SettingsOverrideTest, ErrorsNameTheOrigin) {
   EXPECT_EQ(Error("[job]\nworkers = 2\n", {{"job.workers", "x", false, "--set job.workers=x"}}),
-            "--set job.workers=x: job.workers must be an integer, got string \"x\"; "
-            "write e.g. job.workers=8");
+            "--set job.workers=x: job.workers \"x\" is not a number of workers: a count, \"N%\" "
+            "of the online cores, \"+N\" or \"-N\" (N up to 4096) more or fewer than them; "
+            "write e.g. -j 8, -j 50%, -j +2 or -j -1");
   EXPECT_EQ(Error("", {{"job.worker", "4", false, "--set job.worker=4"}}),
             "--set job.worker=4: unknown key 'job.worker'; did you mean 'job.workers'?");
   EXPECT_EQ(Error("", {{"jbo.workers", "4", false, "--set jbo.workers=4"}}),
@@ -555,7 +618,9 @@ TEST(SettingsOverrideTest, ErrorsNameTheOrigin) {
   EXPECT_EQ(
       Error("[queue]\nslots = 0\n", {{"job.workers", "x", true, "-j x"}}),
       "s.toml:2:9: queue.slots must be between 1 and 1048576, got 0; write e.g. slots = 1024\n"
-      "-j x: job.workers must be an integer, got string \"x\"; write e.g. job.workers=8");
+      "-j x: job.workers \"x\" is not a number of workers: a count, \"N%\" of the online "
+      "cores, \"+N\" or \"-N\" (N up to 4096) more or fewer than them; write e.g. -j 8, "
+      "-j 50%, -j +2 or -j -1");
   // An override that fixes the file's value hides the file's error.
   EXPECT_EQ(Parse("[job]\nworkers = \"x\"\n", {{"job.workers", "3", true, "-j 3"}}).job.workers, 3);
 }
@@ -665,9 +730,13 @@ const std::vector<std::string> kSpecOrder = {
     "job.retry_delay",
     "job.retry_delay_max",
     "job.max_failures",
+    "job.halt",
     "job.grace",
     "job.worker_timeout",
     "job.rate",
+    "job.delay",
+    "job.memfree",
+    "job.load",
     // [input]
     "input.path",
     "input.kind",
@@ -785,8 +854,9 @@ TEST_F(LoadFileTest, ErrorsNameTheFileAsGiven) {
   Result<Settings> r = LoadSettings(path, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(), path +
-                                      ":2:11: job.workers must be an integer, got boolean true; "
-                                      "write e.g. workers = 8");
+                                      ":2:11: job.workers must be a count or a share of the "
+                                      "cores, got boolean true; write e.g. workers = 8, \"50%\", "
+                                      "\"+2\" or \"-1\"");
 }
 
 TEST_F(LoadFileTest, MissingFile) {

@@ -173,6 +173,21 @@ constexpr Entry kDifferences[] = {
      "{1} {2} are the values; {} is the record as stored, the values joined by spaces, a "
      "value with a space or a quote CSV-quoted (parallel joins them unquoted). :::: FILE is "
      "a source of its own only."},
+    {"--halt",
+     "now kills the running items, which then have no record: 'shoal resume' runs them again "
+     "with the rest, so a halted run can always be finished. A percentage (fail=20%) is of "
+     "the items finished so far, judged once 20 have finished; done=N% is refused, as the "
+     "input is streamed, not counted first. A halted run exits 1 if an item failed, else 0 "
+     "(parallel exits with the failing job's status); run.json's \"halted\" says why. "
+     "job.max_failures = N is halt = \"soon,fail=N\"."},
+    {"--memfree",
+     "holds new items back while MemAvailable is below SIZE, and never kills a running one "
+     "(parallel kills the youngest job below half of SIZE): that would throw its work and an "
+     "attempt away on a guess, while the kernel's OOM killer picks better, and shoal retries "
+     "what it kills as any dead worker's item."},
+    {"-j",
+     "takes N, N%, +N and -N of the online cores, as parallel; 0 is one worker per core, not "
+     "as many as possible, and a resumed run keeps the count its first run resolved to."},
 };
 
 std::string Line(std::string_view text) {

@@ -11,6 +11,8 @@
 #include <sstream>
 #include <type_traits>
 
+#include "config/capacity.h"
+#include "config/halt.h"
 #include "config/keys.h"
 #include "config/load.h"
 #include "config/toml_text.h"
@@ -64,7 +66,11 @@ class SettingsReader {
           } else if constexpr (std::is_same_v<T, std::map<std::string, std::string>>) {
             ReadTable(section, key, spec.kind == Kind::kScalarTable, &member);
           } else if constexpr (std::is_same_v<T, JobSettings>) {
-            ReadMaxFailures(&member);
+            if (spec.kind == Kind::kWorkers) {
+              ReadWorkers(&member);
+            } else {
+              ReadMaxFailures(&member);
+            }
           } else {
             static_assert(std::is_enum_v<T>, "a Field alternative without a reader");
             size_t index = 0;
@@ -134,6 +140,14 @@ class SettingsReader {
                  " writes every item's output to the same file",
              "put a placeholder in stdout_path, e.g. \"{out}/{name}.out\"");
       }
+    }
+    const Result<HaltRule> halt = ParseHalt(s.job.halt);
+    if ((s.job.max_failures > 0 || s.job.max_failures_percent > 0) && halt.ok() &&
+        halt->when != HaltWhen::kNever) {
+      Fail("job", "halt",
+           "job.max_failures and job.halt are both set; max_failures = N is the older spelling "
+           "of halt = \"soon,fail=N\"",
+           "keep one of the two (job.halt says all that max_failures does, and \"now\" too)");
     }
     if (!s.input.require.empty() && s.input.select != Select::kDirs) {
       Fail("input", "require", "input.require only applies to directories",
@@ -347,6 +361,40 @@ class SettingsReader {
       }
     }
     if (ok) *out = std::move(values);
+  }
+
+  // A count (8), or relative to the online cores ("50%", "+2", "-1").
+  void ReadWorkers(JobSettings* job) {
+    const toml::node* node = Find("job", "workers");
+    if (node == nullptr) return;
+    if (const auto* i = node->as_integer()) {
+      if (i->get() < 0 || i->get() > kMaxWorkers) {
+        // -1 would be one fewer than the cores to a parallel user: say how.
+        const std::string hint = i->get() < 0 ? " (fewer than the cores is a string: \"" +
+                                                    std::to_string(i->get()) + "\")"
+                                              : "";
+        return Fail("job", "workers",
+                    "job.workers must be between 0 and " + std::to_string(kMaxWorkers) + ", got " +
+                        std::to_string(i->get()) + hint,
+                    Example("job", "workers"));
+      }
+      job->workers = static_cast<int>(i->get());
+      job->workers_share.clear();
+      return;
+    }
+    const std::string fix = OriginOf("job.workers") != nullptr
+                                ? "write e.g. -j 8, -j 50%, -j +2 or -j -1"
+                                : "write e.g. workers = 8, \"50%\", \"+2\" or \"-1\"";
+    const auto* s = node->as_string();
+    if (s == nullptr) {
+      return Fail("job", "workers",
+                  "job.workers must be a count or a share of the cores, got " + Shown(*node), fix);
+    }
+    if (Status st = CheckWorkerShare(s->get()); !st.ok()) {
+      return Fail("job", "workers", st.message(), fix);
+    }
+    job->workers = 0;
+    job->workers_share = s->get();
   }
 
   // A count (10) or a percentage of the items seen so far ("5%").

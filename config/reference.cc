@@ -51,6 +51,8 @@ std::string TypeOf(const KeySpec& spec) {
       return "table of strings, numbers or booleans";
     case Kind::kCountOrPercent:
       return "count, or percentage as \"N%\"";
+    case Kind::kWorkers:
+      return "integer, 0 to 4096, or \"N%\", \"+N\", \"-N\" of the online cores";
   }
   return "";
 }

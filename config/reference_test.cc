@@ -51,7 +51,10 @@ TEST(SettingsReferenceTest, HelpSettings) {
 
 TEST(SettingsReferenceTest, ShowsTypesDefaultsAndChoices) {
   const std::string text = SettingsReference(false);
-  EXPECT_NE(text.find("  job.workers = 0  (integer, 0 to 4096)\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  job.workers = 0  (integer, 0 to 4096, or \"N%\", \"+N\", \"-N\" of the "
+                      "online cores)\n"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("  output.format = \"jsonl\"  (one of \"jsonl\", \"tsv\")\n"),
             std::string::npos)
       << text;

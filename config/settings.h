@@ -32,15 +32,21 @@ enum class PrintMode { kNone, kGroup, kLine, kUngroup };
 struct JobSettings {
   std::string name = "job";
   int workers = 0;  // 0 = one per online core (resolved by the master, not here)
+  // Relative to the online cores instead ("50%", "+2", "-1"; config/capacity.h),
+  // resolved by the master; "" = workers.
+  std::string workers_share;
   HandlerKind handler = HandlerKind::kCommand;
   Millis timeout{0};  // per attempt; 0 = none
   int retries = 0;
   Millis retry_delay{0};
   Millis retry_delay_max{600000};  // the backoff doubles retry_delay up to this
   // Stop feeding after this many failures; 0 = never. Either a count or a
-  // percentage of the items seen so far (max_failures_percent > 0).
+  // percentage of the items seen so far (max_failures_percent > 0). The
+  // older spelling of halt = "soon,fail=N" (config/halt.h).
   int64_t max_failures = 0;
   double max_failures_percent = 0;
+  // When the run stops early: "never", or "soon|now,fail|success|done=N|N%".
+  std::string halt = "never";
   Millis grace{10000};  // on SIGINT/SIGTERM: how long running items may finish
   // A worker that does not finish starting, or does not take the tasks
   // queued to it, within this is killed and replaced; 0 = never.
@@ -48,6 +54,12 @@ struct JobSettings {
   // Tasks handed out per unit of time for the whole run, all workers
   // together ("50/s", "600/m"; "0" = no limit): see config/rate.h.
   std::string rate = "0";
+  // The least time between two starts (GNU parallel's --delay); 0 = none.
+  Millis delay{0};
+  // No item starts while free memory (MemAvailable) is below memfree, or
+  // the 1-minute load average at or above load; "0" = no such limit.
+  std::string memfree = "0";
+  std::string load = "0";
 
   bool operator==(const JobSettings&) const = default;
 };

@@ -185,8 +185,12 @@ Result<int> DryRun(const Settings& settings, const RunOptions& options) {
   Settings shown = s;
   shown.job.max_failures = 0;
   shown.job.max_failures_percent = 0;
+  shown.job.halt = "never";  // not even on successes: each item is shown once
   shown.job.retries = 0;
-  shown.job.rate.clear();  // no limit: nothing is called, the dry run does not wait
+  // No pacing: nothing is called, the dry run does not wait. (No HostGauges
+  // either: job.memfree and job.load hold nothing back.)
+  shown.job.rate.clear();
+  shown.job.delay = Millis(0);
   const DoneSet* done = options.resume ? &options.resume->done : nullptr;
   Scheduler scheduler(shown, 1, source, done, pool, recorder, clock);
   Status started = scheduler.StartWorkers();

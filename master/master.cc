@@ -19,10 +19,12 @@
 #include <tuple>
 
 #include "common/fd.h"
+#include "config/capacity.h"
 #include "config/cli.h"
 #include "config/load.h"
 #include "master/clock.h"
 #include "master/dry_run.h"
+#include "master/host_gauges.h"
 #include "master/job_output.h"
 #include "master/process_pool.h"
 #include "master/progress.h"
@@ -83,6 +85,7 @@ class Master {
   const Settings& s_;
   RunOptions options_;
   MonotonicClock clock_;
+  ProcHostGauges host_;
   JobInput input_;
   int workers_ = 1;
   RunDirectory run_;
@@ -133,7 +136,7 @@ Status Master::Prepare() {
     size_t slots = static_cast<size_t>(std::max(s_.queue.slots, 1));
     window_ = std::make_unique<RecordWindow>(slots * kWindowPerSlot, kWindowMaxBytes);
   }
-  workers_ = s_.job.workers > 0 ? s_.job.workers : OnlineCores();
+  workers_ = ResolveWorkers(s_.job, OnlineCores());
   // What the workers read is exactly what this master runs by: the input
   // kind and the items file fixed, overrides included (resume rewrites the
   // run's copy, so `resume --set ...` reaches the commands too).
@@ -143,7 +146,10 @@ Status Master::Prepare() {
   if (effective.input.header && effective.input.field_names.empty()) {
     effective.input.field_names = input_.field_names;
   }
+  // The count this run has, also for a share of the cores: resume and retry
+  // run as many, on whatever machine.
   effective.job.workers = workers_;  // checked storable by CheckJobInput
+  effective.job.workers_share.clear();
   settings_toml_ = SettingsToToml(effective);
   effective_ = effective;
   // Shared memory before the run directory: a /dev/shm too small for the
@@ -193,8 +199,8 @@ Status Master::SetUpLoop() {
   if (!pool.ok()) return pool.status();
   pool_ = std::move(*pool);
   const DoneSet* done = options_.resume ? &options_.resume->done : nullptr;
-  scheduler_ =
-      std::make_unique<Scheduler>(s_, workers_, *input_.source, done, *pool_, *records_, clock_);
+  scheduler_ = std::make_unique<Scheduler>(s_, workers_, *input_.source, done, *pool_, *records_,
+                                           clock_, SchedulerLimits{}, &host_);
   return scheduler_->StartWorkers();
 }
 
@@ -423,6 +429,7 @@ int Master::Summarize() {
   }
   // After the flush: run.json never says ended before the records are written.
   state_.End(code, prior_ok_ + stats.ok, prior_failed_ + stats.failed);
+  state_.halted = sched.halted() ? sched.halt_reason() : "";
   // A retry has finished once every one of its items has a record again;
   // until then resume finishes it.
   if (state_.retrying && (code == kExitOk || code == kExitItemsFailed) && !sched.halted()) {

@@ -60,6 +60,7 @@ std::string FormatRunState(const RunState& s) {
     o.Int("retries", static_cast<int64_t>(s.retries)).Bool("retrying", s.retrying);
   }
   if (!s.retry_of.empty()) o.Bytes("retry_of", s.retry_of);
+  if (!s.halted.empty()) o.Bytes("halted", s.halted);
   o.EndLine();
   return out;
 }
@@ -111,6 +112,7 @@ class StateReader {
       return Bad("retrying", "true or false");
     }
     if (Has("retry_of") && !String("retry_of", &s->retry_of)) return Bad("retry_of", "a path");
+    if (Has("halted") && !String("halted", &s->halted)) return Bad("halted", "a string");
     if (s->ended != s->exit_status.has_value()) {
       return Status::Error(path_ + ": \"ended\" and \"exit_status\" disagree" + kEdited);
     }

@@ -8,6 +8,7 @@
 //
 //   ... ,"retries":1,"retrying":false}   once 'shoal retry' has run
 //   ... ,"retries":1,"retrying":false,"retry_of":"/runs/x"}   a retry's shard
+//   ... ,"halted":"1 failure reached job.halt = now,fail=1"}   a run job.halt stopped
 //
 // The master writes it when a run starts (ended false, exit_status and
 // ended_at null) and again once the run's records are on disk (ended true).
@@ -54,6 +55,9 @@ struct RunState {
   // holds its items. 'shoal merge ... -o RUN' joins such shards into RUN.
   // Written only when set; absent means "".
   std::string retry_of;
+  // Why job.halt (or job.max_failures) stopped the last run early, in
+  // words; "" = it did not (absent).
+  std::string halted;
 
   // A run of this shoal starting now with the settings `settings_toml` (the
   // text of its settings.toml) and the records already in its directory (a

@@ -195,5 +195,21 @@ TEST_F(RunStateTest, RetryShardNamesItsRun) {
   EXPECT_NE(Error(bad).find("\"retry_of\""), std::string::npos);
 }
 
+TEST_F(RunStateTest, WhyTheRunHaltedIsWrittenOnlyWhenItDid) {
+  RunState s = Started();
+  EXPECT_EQ(FormatRunState(s).find("halted"), std::string::npos);
+  s.halted = "2 failures reached job.halt = soon,fail=2";
+  EXPECT_NE(FormatRunState(s).find(",\"halted\":\"2 failures reached job.halt = soon,fail=2\"}"),
+            std::string::npos)
+      << FormatRunState(s);
+  ASSERT_TRUE(WriteRunState(dir_.string(), s).ok());
+  Result<RunState> r = ReadRunState(dir_.string());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->halted, s.halted);
+  std::string bad = FormatRunState(Started());
+  bad.insert(bad.size() - 2, ",\"halted\":3");
+  EXPECT_NE(Error(bad).find("\"halted\""), std::string::npos);
+}
+
 }  // namespace
 }  // namespace shoal

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "config/capacity.h"
+#include "config/load.h"
 #include "config/rate.h"
 #include "master/resume.h"
 
@@ -21,7 +23,7 @@ constexpr size_t kDelayedPerSlot = 4;
 
 Scheduler::Scheduler(const Settings& settings, int workers, ItemSource& source, const DoneSet* done,
                      WorkerPool& pool, RunRecorder& records, const Clock& clock,
-                     SchedulerLimits limits)
+                     SchedulerLimits limits, const HostGauges* host)
     : s_(settings),
       workers_(std::max(workers, 1)),
       source_(source),
@@ -30,13 +32,28 @@ Scheduler::Scheduler(const Settings& settings, int workers, ItemSource& source, 
       records_(records),
       clock_(clock),
       limits_(limits),
-      slots_(static_cast<size_t>(workers_)) {
+      host_(host),
+      slots_(static_cast<size_t>(workers_)),
+      halt_rule_(HaltRuleOf(settings.job)) {
   last_progress_ns_ = clock_.NowNs();
   busy_mark_ns_ = last_progress_ns_;
-  // Checked when the settings were loaded: a rate that does not parse here
+  // Checked when the settings were loaded: a value that does not parse here
   // was not loaded from a file, and means none.
   Result<uint64_t> interval = ParseRateInterval(s_.job.rate);
   rate_interval_ns_ = interval.ok() ? *interval : 0;
+  catch_up_ns_ = limits_.rate_catch_up_ns;
+  // job.delay and job.rate are one schedule of starts: the wider spacing
+  // holds. A delay is a least time between two starts, so it never catches up.
+  const auto delay_ns =
+      static_cast<uint64_t>(std::max<int64_t>(s_.job.delay.count(), 0)) * 1'000'000ULL;
+  if (delay_ns > 0 && delay_ns >= rate_interval_ns_) {
+    rate_interval_ns_ = delay_ns;
+    catch_up_ns_ = 0;
+  }
+  Result<uint64_t> memfree = ParseMemfree(s_.job.memfree);
+  memfree_ = memfree.ok() ? *memfree : 0;
+  Result<double> load = ParseLoad(s_.job.load);
+  max_load_ = load.ok() ? *load : 0;
 }
 
 size_t Scheduler::Depth() const {
@@ -54,10 +71,10 @@ size_t Scheduler::Depth() const {
                    ? 2 * static_cast<size_t>(s_.command.max_args)
                    : std::max<size_t>(1, static_cast<size_t>(s_.queue.slots) / workers_);
   }
-  // Under job.rate a worker is given only what it starts at once: a task
-  // queued behind busy ones would start later in a burst with the others,
-  // and the spacing the service sees is that of the starts.
-  if (rate_interval_ns_ > 0) return parallel;
+  // Paced, a worker is given only what it starts at once: a task queued
+  // behind busy ones would start later in a burst with the others, and the
+  // spacing the service sees, or the memory a start finds, is at the start.
+  if (Paced()) return parallel;
   size_t max_depth = std::max<size_t>(parallel, static_cast<size_t>(s_.queue.slots) / workers_);
   if (s_.queue.batch > 0) return std::min<size_t>(max_depth, static_cast<size_t>(s_.queue.batch));
   // Until durations are known, one each: slow items must not queue up.
@@ -80,17 +97,14 @@ bool Scheduler::CanReadInput() const {
 }
 
 bool Scheduler::FailuresCouldHalt() const {
-  if (retrying_ == 0) return false;
-  const JobSettings& job = s_.job;
-  const uint64_t failing = stats_.failed + retrying_;
-  if (job.max_failures > 0) return failing >= static_cast<uint64_t>(job.max_failures);
-  if (job.max_failures_percent > 0) {
-    const uint64_t judged = stats_.finished() + retrying_;
-    return judged >= limits_.halt_min_sample &&
-           static_cast<double>(failing) * 100.0 >=
-               job.max_failures_percent * static_cast<double>(judged);
+  if (retrying_ == 0 || halt_rule_.when == HaltWhen::kNever || halt_rule_.on != HaltOn::kFail) {
+    return false;
   }
-  return false;
+  const uint64_t failing = stats_.failed + retrying_;
+  if (halt_rule_.percent == 0) return failing >= halt_rule_.count;
+  const uint64_t judged = stats_.finished() + retrying_;
+  return judged >= limits_.halt_min_sample &&
+         static_cast<double>(failing) * 100.0 >= halt_rule_.percent * static_cast<double>(judged);
 }
 
 bool Scheduler::NextPending(Pending* p) {
@@ -143,7 +157,7 @@ bool Scheduler::Feed() {
   // One clock read per call: job.rate's turns are counted from it.
   const uint64_t now = clock_.NowNs();
   size_t depth = Depth();
-  bool more = HandOutAllowed(now);
+  bool more = HandOutAllowed(now) && HostAllows(now);
   // Level by level: a short input or slow items spread over every worker
   // instead of queueing behind one while another idles. Levels every worker
   // already fills are skipped: with many workers and a deep queue, walking
@@ -201,7 +215,7 @@ void Scheduler::TookTurn(uint64_t now) {
   // rate_catch_up_ns. Older turns (no room in any queue, nothing to feed,
   // a long sleep) are lost rather than made up for in a burst. So in any
   // span T at most rate x (T + rate_catch_up_ns) + 1 items start.
-  const uint64_t earliest = now - std::min(now, limits_.rate_catch_up_ns);
+  const uint64_t earliest = now - std::min(now, catch_up_ns_);
   next_hand_out_ns_ = std::max(next_hand_out_ns_, earliest) + rate_interval_ns_;
 }
 
@@ -259,13 +273,14 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
             o.output, o.output_file, o.stderr_tail, o.output_json, o.http_status, o.bytes,
             o.stderr_file, StartMs(&o, it->fed_ns), it->history},
            o.ms);
-  } else if (stop_signal_ != 0) {
-    // Ended during an interrupt, most likely by it (forwarded, or reaching
-    // the command some other way): never a final outcome. Left without a
-    // record, so resume runs it again.
+  } else if (stop_signal_ != 0 || halt_now_) {
+    // Ended during an interrupt or a halt "now", most likely by it
+    // (forwarded, killed, or reaching the command some other way): never a
+    // final outcome. Left without a record, so resume runs it again.
     if (it->attempt > 1) --retrying_;
     records_.Log("item " + std::to_string(it->index) + " failed (" + std::string(o.reason) +
-                 ") during the interrupt; no record, resume runs it again");
+                 ") during the " + (halt_now_ ? "halt" : "interrupt") +
+                 "; no record, resume runs it again");
   } else if (!o.final && it->attempt <= static_cast<uint32_t>(s_.job.retries) &&
              (!stopping_ || halted_)) {
     Retry(*it, {std::string(o.reason), o.ms, StartMs(&o, it->fed_ns)}, o.retry_after_ms);
@@ -346,8 +361,8 @@ void Scheduler::Record(bool ok, const RunDirectory::Finished& f, double ms) {
     stats_.Failed(f.index, f.item, ms, f.reason);
     if (!CanRunAgain(f.item, f.attempts)) ++stats_.never_ran;
     records_.Failed(f);
-    CheckHalt();
   }
+  CheckHalt();
 }
 
 // job.retry_delay x 2^(attempt - 2) before attempt 2, 3, ...; capped at
@@ -389,31 +404,64 @@ void Scheduler::Retry(InFlight& f, AttemptRecord failed, uint32_t at_least_ms) {
   std::push_heap(delayed_.begin(), delayed_.end(), LaterFirst{});
 }
 
+bool Scheduler::HaltDue(std::string* why) const {
+  const HaltRule& rule = halt_rule_;
+  if (rule.when == HaltWhen::kNever) return false;
+  const uint64_t finished = stats_.finished();
+  const uint64_t counted = rule.on == HaltOn::kFail      ? stats_.failed
+                           : rule.on == HaltOn::kSuccess ? stats_.ok
+                                                         : finished;
+  const char* what = rule.on == HaltOn::kFail      ? "failed"
+                     : rule.on == HaltOn::kSuccess ? "succeeded"
+                                                   : "finished";
+  char text[256];
+  if (rule.percent == 0) {
+    if (counted < rule.count) return false;
+    std::snprintf(text, sizeof text, "%llu %s reached %s", static_cast<unsigned long long>(counted),
+                  rule.on == HaltOn::kFail ? (counted == 1 ? "failure" : "failures")
+                  : rule.on == HaltOn::kSuccess
+                      ? (counted == 1 ? "success" : "successes")
+                      : (counted == 1 ? "finished item" : "finished items"),
+                  rule.source.c_str());
+  } else {
+    if (finished < limits_.halt_min_sample ||
+        static_cast<double>(counted) * 100.0 < rule.percent * static_cast<double>(finished)) {
+      return false;
+    }
+    std::snprintf(
+        text, sizeof text, "%llu of %llu finished items %s (%.1f%%), %s",
+        static_cast<unsigned long long>(counted), static_cast<unsigned long long>(finished), what,
+        100.0 * static_cast<double>(counted) / static_cast<double>(finished), rule.source.c_str());
+  }
+  *why = text;
+  return true;
+}
+
 void Scheduler::CheckHalt() {
   if (halted_ || stopping_) return;
-  const JobSettings& job = s_.job;
-  uint64_t failed = stats_.failed, finished = stats_.finished();
-  char why[256];
-  if (job.max_failures > 0 && failed >= static_cast<uint64_t>(job.max_failures)) {
-    std::snprintf(why, sizeof why, "%llu failures reached job.max_failures = %lld",
-                  static_cast<unsigned long long>(failed),
-                  static_cast<long long>(job.max_failures));
-  } else if (job.max_failures_percent > 0 && finished >= limits_.halt_min_sample &&
-             static_cast<double>(failed) * 100.0 >=
-                 job.max_failures_percent * static_cast<double>(finished)) {
-    std::snprintf(
-        why, sizeof why, "%llu of %llu finished items failed (%.1f%%), job.max_failures = %g%%",
-        static_cast<unsigned long long>(failed), static_cast<unsigned long long>(finished),
-        100.0 * static_cast<double>(failed) / static_cast<double>(finished),
-        job.max_failures_percent);
-  } else {
-    return;
-  }
+  std::string why;
+  if (!HaltDue(&why)) return;
   halted_ = true;
   halt_reason_ = why;
+  // A worker that has just delivered its last item may not have said yet
+  // that it runs nothing: only workers holding unfinished items count.
   size_t running = 0;
   for (size_t i = 0; i < slots_.size(); ++i) {
-    if (slots_[i].running && pool_.State(static_cast<int>(i)).seq != 0) ++running;
+    const Slot& w = slots_[i];
+    if (w.running && w.outstanding > 0 && pool_.State(static_cast<int>(i)).seq != 0) ++running;
+  }
+  if (halt_rule_.when == HaltWhen::kNow) {
+    // The running items are killed with their workers: no record for them,
+    // and none for what they would have said while dying (OnOutcome), so
+    // resume runs them again.
+    halt_now_ = true;
+    records_.Log("halting now: " + halt_reason_ + "; killing " + std::to_string(running) +
+                 " running item(s); they have no record, resume runs them and the rest");
+    records_.Say("shoal: halting now: " + halt_reason_ + "; killing " + std::to_string(running) +
+                 " running item(s)");
+    BeginStop(limits_.shutdown_wait_ns);
+    KillWorkers();
+    return;
   }
   records_.Log("halting: " + halt_reason_ + "; no new items start, " + std::to_string(running) +
                " running item(s) finish; resume runs the rest");
@@ -422,6 +470,40 @@ void Scheduler::CheckHalt() {
   // Workers take nothing more, queued tasks included: what has not started
   // is left for resume. Running items get all the time they need.
   BeginStop(/*wait_ns=*/UINT64_MAX / 2);
+}
+
+bool Scheduler::HostAllows(uint64_t now) {
+  if (!HostLimited()) return true;
+  if (host_looked_ && now - host_checked_ns_ < limits_.host_check_ns) return host_room_;
+  host_looked_ = true;
+  host_checked_ns_ = now;
+  // What cannot be read holds nothing back: a limit that cannot be judged
+  // must not stop the run for good.
+  std::string short_of;
+  if (memfree_ > 0) {
+    std::optional<uint64_t> free = host_->MemAvailableBytes();
+    if (free && *free < memfree_) {
+      short_of = "free memory " + std::to_string(*free >> 20) +
+                 " MiB is below job.memfree = " + s_.job.memfree;
+    }
+  }
+  if (max_load_ > 0 && short_of.empty()) {
+    std::optional<double> load = host_->LoadAverage1();
+    if (load && *load >= max_load_) {
+      char text[128];
+      std::snprintf(text, sizeof text, "the load average %.2f is at or above job.load = %s", *load,
+                    s_.job.load.c_str());
+      short_of = text;
+    }
+  }
+  const bool room = short_of.empty();
+  if (room != host_room_) {
+    records_.Log(room ? std::string("the host has room again: items start")
+                      : short_of + ": no item starts until it has room (looked at every " +
+                            FormatDuration(Millis(limits_.host_check_ns / 1'000'000)) + ")");
+  }
+  host_room_ = room;
+  return room;
 }
 
 uint64_t Scheduler::NextDeadlineNs() const {
@@ -439,18 +521,19 @@ uint64_t Scheduler::NextDeadlineNs() const {
   // the loop.
   if (!stopping_ && !halted_ && RoomToFeed()) {
     uint64_t ready = UINT64_MAX;
-    // Work at hand waits only for a turn; with no rate and no pause so far,
-    // Feed has taken it already.
-    if (next_hand_out_ns_ != 0 &&
-        (!retry_.empty() || (!source_done_ && !input_would_block_ && CanReadInput()))) {
-      ready = now;
-    }
+    // Work at hand waits only for a turn or for the host to have room; with
+    // neither (no rate, no pause, no host limit), Feed has taken it already.
+    const bool at_hand =
+        !retry_.empty() || (!source_done_ && !input_would_block_ && CanReadInput());
+    if (at_hand && (next_hand_out_ns_ != 0 || !host_room_)) ready = now;
     if (!delayed_.empty()) ready = std::min(ready, delayed_.front().ready_ns);
     if (ready != UINT64_MAX) {
       // Already due (it came between Feed and now): the next round feeds
       // it. Not at once, so that a task ring that is full cannot make the
-      // loop spin; a millisecond is within job.rate's catch-up.
-      const uint64_t at = std::max(ready, next_hand_out_ns_);
+      // loop spin; a millisecond is within job.rate's catch-up. The host is
+      // looked at again on its own timer, never in a busy loop.
+      uint64_t at = std::max(ready, next_hand_out_ns_);
+      if (!host_room_) at = std::max(at, host_checked_ns_ + limits_.host_check_ns);
       due = std::min<uint64_t>(due, at > now ? at : now + 1'000'000ULL);
     }
   }

@@ -5,11 +5,13 @@
 // failed; a failed attempt may instead wait out a backoff and become pending
 // again. The scheduler owns all of that state and makes every decision about
 // it: how deep each worker's queue is, which item goes where, retries and
-// their backoff, halting on job.max_failures, what a dead worker's items
-// become, timeouts, and the interrupt with its grace period.
+// their backoff, pacing (job.rate, job.delay, job.memfree, job.load),
+// halting (job.halt, job.max_failures), what a dead worker's items become,
+// timeouts, and the interrupt with its grace period.
 //
 // It never touches the OS. Work goes out through a WorkerPool, records and
-// messages through a RunRecorder, time comes from a Clock; its owner (the
+// messages through a RunRecorder, time comes from a Clock, free memory and
+// the load average from HostGauges; its owner (the
 // master's event loop, or the dry run) feeds it what happened. So the whole
 // policy is unit-tested with a fake pool and a fake clock
 // (master/scheduler_test.cc), without a process or a sleep.
@@ -22,8 +24,10 @@
 #include <string_view>
 #include <vector>
 
+#include "config/halt.h"
 #include "config/settings.h"
 #include "master/clock.h"
+#include "master/host_gauges.h"
 #include "master/item_source.h"
 #include "master/run_dir.h"
 #include "master/run_stats.h"
@@ -73,8 +77,13 @@ struct SchedulerLimits {
   uint64_t kill_after_signal_ns = 2'000'000'000ULL;
   // Workers get this long to exit after they are asked to.
   uint64_t shutdown_wait_ns = 5'000'000'000ULL;
-  // job.max_failures as a percentage is judged only once this many items finished.
+  // A halt on a percentage (job.halt fail=N% or success=N%, job.max_failures
+  // = "N%") is judged only once this many items finished.
   uint64_t halt_min_sample = 20;
+  // job.memfree and job.load: free memory and the load average are read
+  // at most this often, and looked at again this long after they held
+  // new items back.
+  uint64_t host_check_ns = 250'000'000ULL;
   // Retries waiting out their delay, at most this many (then no new items
   // are read until some are fed again): memory stays bounded even when
   // every item fails.
@@ -88,11 +97,12 @@ struct SchedulerLimits {
 class Scheduler final : public WorkerEvents {
  public:
   // `workers` is resolved (>= 1). `done`: items that already have a record
-  // (resume), skipped as they are read; may be null. All references must
-  // outlive the scheduler.
+  // (resume), skipped as they are read; may be null. `host`: for job.memfree
+  // and job.load; null = those are not enforced (the dry run). All
+  // references must outlive the scheduler.
   Scheduler(const Settings& settings, int workers, ItemSource& source, const DoneSet* done,
-            WorkerPool& pool, RunRecorder& records, const Clock& clock,
-            SchedulerLimits limits = {});
+            WorkerPool& pool, RunRecorder& records, const Clock& clock, SchedulerLimits limits = {},
+            const HostGauges* host = nullptr);
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
@@ -148,6 +158,8 @@ class Scheduler final : public WorkerEvents {
   const RunStats& stats() const { return stats_; }
   uint64_t worker_deaths() const { return worker_deaths_; }
   bool halted() const { return halted_; }
+  // Halted with job.halt "now": the running items were killed.
+  bool halted_now() const { return halt_now_; }
   const std::string& halt_reason() const { return halt_reason_; }
   int stop_signal() const { return stop_signal_; }
   bool fatal() const { return fatal_; }
@@ -235,9 +247,18 @@ class Scheduler final : public WorkerEvents {
   // Kills workers that missed job.worker_timeout: not ready in time, or
   // holding queued tasks without taking any.
   void CheckLiveness(uint64_t now);
-  // Failed attempts waiting for their next one also count against
-  // job.max_failures: no new item is read while they could reach it.
+  // Failed attempts waiting for their next one also count against a halt
+  // on failures: no new item is read while they could reach it.
   bool FailuresCouldHalt() const;
+  // Whether the halt rule is met now; *why says how.
+  bool HaltDue(std::string* why) const;
+  // job.memfree and job.load: whether the host has room for new items at
+  // `now` (read again once host_check_ns has passed since the last look).
+  bool HostAllows(uint64_t now);
+  bool HostLimited() const { return host_ != nullptr && (memfree_ > 0 || max_load_ > 0); }
+  // Under job.rate, job.delay, job.memfree or job.load, a worker gets only
+  // what it starts at once: a start is when the pacing applies.
+  bool Paced() const { return rate_interval_ns_ > 0 || HostLimited(); }
   void OnStopDeadline(uint64_t now);
   // job.rate and Retry-After: whether a task may be handed out at `now`,
   // and taking one hand-out's turn.
@@ -256,6 +277,7 @@ class Scheduler final : public WorkerEvents {
   RunRecorder& records_;
   const Clock& clock_;
   const SchedulerLimits limits_;
+  const HostGauges* host_;
 
   std::vector<Slot> slots_;
   std::deque<Pending> retry_;     // to feed again at once (never started, or no delay)
@@ -266,6 +288,17 @@ class Scheduler final : public WorkerEvents {
   // earliest time of the next one (also moved by a service's Retry-After).
   uint64_t rate_interval_ns_ = 0;
   uint64_t next_hand_out_ns_ = 0;
+  // How far back job.rate's schedule may catch up: none when job.delay sets
+  // the spacing, which is a least time between two starts.
+  uint64_t catch_up_ns_ = 0;
+  // job.memfree in bytes and job.load; 0 = none. Whether the host had room
+  // at the last look, when that was, and what held items back (for the log).
+  uint64_t memfree_ = 0;
+  double max_load_ = 0;
+  bool host_room_ = true;
+  uint64_t host_checked_ns_ = 0;
+  bool host_looked_ = false;
+  const HaltRule halt_rule_;
 
   RunStats stats_;
   uint64_t next_seq_ = 0;
@@ -278,7 +311,8 @@ class Scheduler final : public WorkerEvents {
   int start_failures_ = 0;         // consecutive workers that died before getting ready
   bool source_done_ = false;
   bool input_would_block_ = false;
-  bool halted_ = false;  // job.max_failures reached: nothing new is fed
+  bool halted_ = false;    // the halt rule was met: nothing new is fed
+  bool halt_now_ = false;  // ... and the running items were killed
   std::string halt_reason_;
   bool stopping_ = false;
   int stop_signal_ = 0;     // the signal that stopped the run, 0 = none

@@ -129,6 +129,22 @@ class FakeRecorder final : public RunRecorder {
   }
 };
 
+// Free memory and the load average as a test sets them; counts its reads.
+class FakeHost final : public HostGauges {
+ public:
+  std::optional<uint64_t> MemAvailableBytes() const override {
+    ++reads;
+    return mem;
+  }
+  std::optional<double> LoadAverage1() const override {
+    ++reads;
+    return load;
+  }
+  std::optional<uint64_t> mem = 8ull << 30;
+  std::optional<double> load = 0.5;
+  mutable int reads = 0;
+};
+
 class VectorSource final : public ItemSource {
  public:
   explicit VectorSource(std::vector<std::string> items) : items_(std::move(items)) {}
@@ -179,8 +195,8 @@ class SchedulerTest : public ::testing::Test {
   // Builds the scheduler over `n` items and starts its workers.
   void Start(int workers, std::vector<std::string> items, const DoneSet* done = nullptr) {
     source_ = std::make_unique<VectorSource>(std::move(items));
-    sched_ =
-        std::make_unique<Scheduler>(s_, workers, *source_, done, pool_, records_, clock_, limits_);
+    sched_ = std::make_unique<Scheduler>(s_, workers, *source_, done, pool_, records_, clock_,
+                                         limits_, &host_);
     ASSERT_TRUE(sched_->StartWorkers().ok());
   }
   // The last task offered to `slot`.
@@ -212,6 +228,7 @@ class SchedulerTest : public ::testing::Test {
     return s;
   }();
   SchedulerLimits limits_;
+  FakeHost host_;
   FakeClock clock_;
   FakePool pool_;
   FakeRecorder records_;
@@ -975,6 +992,214 @@ TEST_F(SchedulerTest, RetryAfterHoldsBackEveryNewItemUntilItHasPassed) {
   std::set<uint64_t> fed;
   for (size_t i = 3; i < pool_.offered.size(); ++i) fed.insert(pool_.offered[i].task.index);
   EXPECT_EQ(fed, (std::set<uint64_t>{1, 2, 4}));  // the two retries first, then the input
+}
+
+TEST_F(SchedulerTest, HaltNowKillsTheRunningItemsAndLeavesThemWithoutARecord) {
+  s_.job.halt = "now,fail=1";
+  s_.job.retries = 2;
+  s_.queue.batch = 1;
+  Start(3, Items(10));
+  EXPECT_TRUE(records_.Logged("halt: job.halt = now,fail=1 (now: running items are killed"));
+  sched_->Feed();
+  ASSERT_EQ(pool_.offered.size(), 3u);
+  pool_.running[1] = WorkerState{true, pool_.To(1)[0].task.seq, clock_.NowNs()};
+  pool_.running[2] = WorkerState{true, pool_.To(2)[0].task.seq, clock_.NowNs()};
+  // Halting is about items that failed for good: a retry first.
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  EXPECT_FALSE(sched_->halted());
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  ASSERT_TRUE(sched_->halted());
+  EXPECT_TRUE(sched_->halted_now());
+  EXPECT_EQ(sched_->halt_reason(), "1 failure reached job.halt = now,fail=1");
+  EXPECT_EQ(pool_.kills, (std::vector<int>{0, 1, 2}));
+  ASSERT_EQ(records_.said.size(), 1u);
+  EXPECT_EQ(records_.said[0],
+            "shoal: halting now: 1 failure reached job.halt = now,fail=1; killing 2 running "
+            "item(s)");
+  // What a dying command's worker still says is no outcome: no record, no retry.
+  sched_->OnOutcome(1, Failed(pool_.To(1)[0].task.seq, "signal 9"));
+  EXPECT_TRUE(records_.Logged("item 2 failed (signal 9) during the halt; no record"));
+  pool_.running.clear();
+  Exit(0, SIGKILL, true, 0);
+  Exit(1, SIGKILL, true, 0);
+  Exit(2, SIGKILL, true, pool_.To(2)[0].task.seq);
+  EXPECT_TRUE(sched_->Finished());
+  EXPECT_EQ(sched_->worker_deaths(), 0u);  // the halt killed them
+  EXPECT_EQ(records_.failed.size(), 1u);
+  EXPECT_TRUE(records_.ok.empty());
+  EXPECT_EQ(pool_.starts.size(), 3u);  // no replacement
+}
+
+TEST_F(SchedulerTest, HaltSoonOnSuccessesLetsTheRunningItemsFinish) {
+  s_.job.halt = "soon,success=2";
+  s_.queue.batch = 1;
+  Start(2, Items(10));
+  sched_->Feed();
+  sched_->OnOutcome(0, Ok(Last(0).seq));
+  EXPECT_FALSE(sched_->halted());
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));  // failures do not count
+  sched_->Feed();
+  sched_->OnOutcome(0, Ok(Last(0).seq));
+  ASSERT_TRUE(sched_->halted());
+  EXPECT_FALSE(sched_->halted_now());
+  EXPECT_EQ(sched_->halt_reason(), "2 successes reached job.halt = soon,success=2");
+  EXPECT_TRUE(pool_.kills.empty());
+  EXPECT_FALSE(sched_->Feed());
+  sched_->OnOutcome(1, Ok(Last(1).seq));  // the running one is recorded
+  EXPECT_TRUE(sched_->WorkDone());
+  EXPECT_EQ(records_.ok.size(), 3u);
+}
+
+TEST_F(SchedulerTest, HaltOnDoneCountsEveryFinishedItem) {
+  s_.job.halt = "soon,done=3";
+  s_.queue.batch = 1;
+  Start(1, Items(10));
+  for (bool ok : {true, false, true}) {
+    EXPECT_FALSE(sched_->halted());
+    sched_->Feed();
+    sched_->OnOutcome(0, ok ? Ok(Last(0).seq) : Failed(Last(0).seq));
+  }
+  ASSERT_TRUE(sched_->halted());
+  EXPECT_EQ(sched_->halt_reason(), "3 finished items reached job.halt = soon,done=3");
+  EXPECT_EQ(pool_.offered.size(), 3u);
+}
+
+TEST_F(SchedulerTest, HaltOnAShareOfFailuresWaitsForItsSample) {
+  s_.job.halt = "soon,fail=20%";
+  s_.queue.batch = 1;
+  limits_.halt_min_sample = 10;
+  Start(1, Items(30));
+  // Two failures first: 2 of 9 is 22 % but too few to judge; 2 of 10 is 20 %.
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_FALSE(sched_->halted()) << i;
+    sched_->Feed();
+    sched_->OnOutcome(0, i < 2 ? Failed(Last(0).seq) : Ok(Last(0).seq));
+  }
+  ASSERT_TRUE(sched_->halted());
+  EXPECT_EQ(sched_->halt_reason(),
+            "2 of 10 finished items failed (20.0%), job.halt = soon,fail=20%");
+}
+
+TEST_F(SchedulerTest, MaxFailuresIsHaltSoonOnFailures) {
+  s_.job.max_failures = 1;
+  Start(2, Items(4));
+  sched_->Feed();
+  sched_->OnOutcome(0, Failed(Last(0).seq));
+  ASSERT_TRUE(sched_->halted());
+  EXPECT_FALSE(sched_->halted_now());
+  EXPECT_TRUE(pool_.kills.empty());
+  EXPECT_EQ(sched_->halt_reason(), "1 failure reached job.max_failures = 1");
+}
+
+TEST_F(SchedulerTest, DelayIsALeastTimeBetweenTwoStartsWithoutCatchingUp) {
+  s_.job.delay = Millis(200);
+  Start(3, Items(10));
+  EXPECT_TRUE(records_.Logged("job.delay = 200ms: at least 200ms between two starts"));
+  const uint64_t t0 = clock_.NowNs();
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(pool_.offered.size(), 1u);                  // not one per worker
+  EXPECT_EQ(sched_->NextDeadlineNs(), t0 + 200 * kMs);  // the loop sleeps until then
+  clock_.Advance(200 * kMs - 1);
+  EXPECT_FALSE(sched_->Feed());
+  clock_.Advance(1);
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(pool_.offered.size(), 2u);
+  // Woken late: one start, and the next a whole delay after it (a rate
+  // would catch up on the turn it missed).
+  clock_.Advance(450 * kMs);
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(pool_.offered.size(), 3u);
+  sched_->OnOutcome(0, Ok(pool_.offered[0].task.seq));  // room for the next
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 200 * kMs);
+  // Each start was at least 200 ms after the one before.
+  size_t answered = 1;
+  std::vector<uint64_t> starts{t0, t0 + 200 * kMs, clock_.NowNs()};
+  for (int ms = 0; ms < 2000; ++ms) {
+    clock_.Advance(kMs);
+    for (; answered < pool_.offered.size(); ++answered) {
+      sched_->OnOutcome(pool_.offered[answered].slot, Ok(pool_.offered[answered].task.seq));
+    }
+    const size_t before = pool_.offered.size();
+    sched_->Feed();
+    if (pool_.offered.size() > before) starts.push_back(clock_.NowNs());
+    EXPECT_LE(pool_.offered.size(), before + 1);
+  }
+  for (size_t i = 1; i < starts.size(); ++i) EXPECT_GE(starts[i] - starts[i - 1], 200 * kMs);
+  EXPECT_EQ(pool_.offered.size(), 10u);
+}
+
+TEST_F(SchedulerTest, DelayAndRateTheWiderSpacingHolds) {
+  s_.job.delay = Millis(300);
+  s_.job.rate = "10/s";
+  Start(2, Items(10));
+  sched_->Feed();
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 300 * kMs);
+}
+
+TEST_F(SchedulerTest, AShorterDelayLeavesTheRateAsItIs) {
+  s_.job.delay = Millis(50);
+  s_.job.rate = "1/s";
+  Start(2, Items(10));
+  EXPECT_TRUE(records_.Logged("job.rate = 1/s"));
+  sched_->Feed();
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() - 5 * kMs + kSec);  // the rate's catch-up
+}
+
+TEST_F(SchedulerTest, MemfreeHoldsBackStartsAndLooksAgainOnATimer) {
+  s_.job.memfree = "2G";
+  host_.mem = 1ull << 30;
+  Start(2, Items(5));
+  EXPECT_TRUE(records_.Logged("no item starts while free memory is below job.memfree = 2G"));
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_TRUE(pool_.offered.empty());
+  EXPECT_TRUE(records_.Logged("free memory 1024 MiB is below job.memfree = 2G: no item starts"));
+  // No busy loop: the next look is on a timer, and feeding again before
+  // it reads nothing.
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + limits_.host_check_ns);
+  const int reads = host_.reads;
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_EQ(host_.reads, reads);
+  host_.mem = 3ull << 30;
+  clock_.Advance(limits_.host_check_ns - 1);
+  EXPECT_FALSE(sched_->Feed());
+  clock_.Advance(1);
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(pool_.offered.size(), 2u);  // one each: what a worker starts at once
+  EXPECT_TRUE(records_.Logged("the host has room again"));
+  // Fast items do not deepen the queues past what starts under the limit.
+  for (int i = 0; i < 2; ++i) sched_->OnOutcome(i, Ok(pool_.To(i)[0].task.seq, 0.01));
+  EXPECT_EQ(sched_->Depth(), 1u);
+}
+
+TEST_F(SchedulerTest, LoadHoldsBackStartsWhileAtOrAboveTheLimit) {
+  s_.job.load = "4";
+  host_.load = 4.0;
+  Start(1, Items(3));
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_TRUE(records_.Logged("the load average 4.00 is at or above job.load = 4"));
+  host_.load = 3.9;
+  clock_.Advance(limits_.host_check_ns);
+  EXPECT_TRUE(sched_->Feed());
+}
+
+TEST_F(SchedulerTest, AHostGaugeThatCannotBeReadHoldsNothingBack) {
+  s_.job.memfree = "2G";
+  s_.job.load = "1";
+  host_.mem = std::nullopt;
+  host_.load = std::nullopt;
+  Start(1, Items(3));
+  EXPECT_TRUE(sched_->Feed());
+}
+
+TEST_F(SchedulerTest, WithoutHostLimitsTheHostIsNeverRead) {
+  Start(2, Items(3));
+  sched_->Feed();
+  EXPECT_EQ(host_.reads, 0);
 }
 
 }  // namespace

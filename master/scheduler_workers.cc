@@ -13,10 +13,27 @@
 namespace shoal {
 
 Status Scheduler::StartWorkers() {
-  if (rate_interval_ns_ > 0) {
+  if (rate_interval_ns_ > 0 && catch_up_ns_ == 0) {
+    records_.Log("job.delay = " + FormatDuration(s_.job.delay) + ": at least " +
+                 FormatDuration(s_.job.delay) + " between two starts, all workers together");
+  } else if (rate_interval_ns_ > 0) {
     records_.Log("job.rate = " + s_.job.rate + ": at most one item starts every " +
                  FormatMillis(static_cast<double>(rate_interval_ns_) / 1e6) +
                  ", all workers together");
+  }
+  if (HostLimited()) {
+    records_.Log(
+        "no item starts while" +
+        (memfree_ > 0 ? " free memory is below job.memfree = " + s_.job.memfree : "") +
+        (memfree_ > 0 && max_load_ > 0 ? " or" : "") +
+        (max_load_ > 0 ? " the load average is at or above job.load = " + s_.job.load : "") +
+        "; running items are never killed for it");
+  }
+  if (halt_rule_.when != HaltWhen::kNever) {
+    records_.Log("halt: " + halt_rule_.source +
+                 (halt_rule_.when == HaltWhen::kNow
+                      ? " (now: running items are killed, left for resume)"
+                      : " (soon: running items finish)"));
   }
   for (size_t i = 0; i < slots_.size(); ++i) {
     Status st = StartSlot(static_cast<int>(i));
@@ -60,14 +77,16 @@ void Scheduler::OnWorkerExit(int slot, const WorkerExit& exit) {
   std::string how = DescribeWaitStatus(exit.wait_status);
   // Exit 0 while stopping is the worker doing as asked, even holding items:
   // on an interrupt it takes no more tasks, and its unstarted ones are resume's.
-  bool orderly = stopping_ && exit.wait_status == 0;
+  // Killed by a halt "now": no death either, the halt killed it.
+  bool orderly = stopping_ && (exit.wait_status == 0 || halt_now_);
   std::string who = WorkerName(slot) + " (pid " + std::to_string(w.pid) + ")";
   if (!orderly) {
     ++worker_deaths_;
     records_.Log(who + " died: " + how + ", holding " + std::to_string(w.outstanding) + " item(s)");
   } else if (w.outstanding > 0) {
-    records_.Log(who + " finished, " + std::to_string(w.outstanding) +
-                 " unstarted item(s) left for resume");
+    records_.Log(who + (halt_now_ ? " killed by the halt, " : " finished, ") +
+                 std::to_string(w.outstanding) + (halt_now_ ? " item(s)" : " unstarted item(s)") +
+                 " left for resume");
   } else {
     records_.Log(who + " finished");
   }

@@ -267,7 +267,9 @@ Result<SlurmJob> WriteSlurmJob(const Settings& settings, const SlurmCommandLine&
   Settings frozen = settings;
   frozen.input.shard.clear();
   frozen.output.dir = job.dir + "/shards";
-  if (frozen.job.workers == 0 && job.cpus_per_task > 0) frozen.job.workers = job.cpus_per_task;
+  if (frozen.job.workers == 0 && frozen.job.workers_share.empty() && job.cpus_per_task > 0) {
+    frozen.job.workers = job.cpus_per_task;
+  }
   Status st = WriteFile(job.dir + "/settings.toml", SettingsToToml(frozen), file_mode);
   if (st.ok() && !retry_of.empty()) {
     st = WriteFile(parent + "/settings.toml", SettingsToToml(frozen), file_mode);

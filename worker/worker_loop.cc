@@ -194,13 +194,13 @@ class Worker : public LogSink {
       const double ms =
           static_cast<double>(MonotonicNanos() - start) / 1e6 / static_cast<double>(items.size());
       if (outcome.ok || items.size() == 1 || outcome.reason == "interrupted") {
-        PublishOutcome(seqs[begin], outcome, ms);
+        PublishOutcome(seqs[begin], outcome, ms, start);
         Outcome rest;
         rest.ok = outcome.ok;
         rest.exit_code = outcome.exit_code;
         rest.signal = outcome.signal;
         rest.reason = outcome.reason;
-        for (size_t i = begin + 1; i < end; ++i) PublishOutcome(seqs[i], rest, ms);
+        for (size_t i = begin + 1; i < end; ++i) PublishOutcome(seqs[i], rest, ms, start);
         continue;
       }
       if (header_->shutdown.load(std::memory_order_acquire) != 0) {
