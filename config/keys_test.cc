@@ -141,7 +141,7 @@ TEST(SettingsKeysTest, TemplateLinesStayNarrow) {
     pos = end + 1;
   }
   EXPECT_NE(init.find("handler = \"command\"       # "), std::string::npos) << init;
-  EXPECT_NE(init.find("(command | sha256 | plugin | http)"), std::string::npos) << init;
+  EXPECT_NE(init.find("(command | sha256 | plugin | http | python)"), std::string::npos) << init;
 }
 
 TEST(SettingsKeysTest, Lookup) {
