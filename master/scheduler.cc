@@ -145,10 +145,21 @@ bool Scheduler::NextPending(Pending* p) {
   return false;
 }
 
+size_t Scheduler::SlotDepth(size_t slot, size_t depth) const {
+  // Paced, a worker still starting is given one task: what it is handed
+  // before it runs would start at once when it is ready, a burst of a
+  // whole queue at the service. Its first outcome wakes the master, which
+  // then gives it the full depth, turn by turn.
+  if (depth > 1 && Paced() && !pool_.State(static_cast<int>(slot)).ready) return 1;
+  return depth;
+}
+
 bool Scheduler::RoomToFeed() const {
   size_t depth = Depth();
-  return std::any_of(slots_.begin(), slots_.end(),
-                     [&](const Slot& w) { return w.running && w.outstanding < depth; });
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    if (slots_[i].running && slots_[i].outstanding < SlotDepth(i, depth)) return true;
+  }
+  return false;
 }
 
 bool Scheduler::Feed() {
@@ -169,7 +180,7 @@ bool Scheduler::Feed() {
   for (size_t level = first; level <= depth && more; ++level) {
     for (size_t i = 0; i < slots_.size() && more; ++i) {
       Slot& w = slots_[i];
-      if (!w.running || w.outstanding >= level) continue;
+      if (!w.running || w.outstanding >= level || w.outstanding >= SlotDepth(i, depth)) continue;
       Pending p;
       if (!NextPending(&p)) {
         more = false;

@@ -225,6 +225,8 @@ class Scheduler final : public WorkerEvents {
   Status StartSlot(int slot);
   bool NextPending(Pending* p);
   bool CanReadInput() const;
+  // Depth() for one worker: less while a paced worker is still starting.
+  size_t SlotDepth(size_t slot, size_t depth) const;
   bool RoomToFeed() const;
   bool AllWorkersGone() const;
   // `start_ns`: when the failed attempt started (0 = now); `history`: the

@@ -949,6 +949,30 @@ TEST_F(SchedulerTest, RateLimitsAnHttpWorkerThatTakesManyAtOnce) {
   EXPECT_EQ(sched_->Depth(), 64u);
 }
 
+TEST_F(SchedulerTest, PacedWorkerStillStartingIsGivenOneTask) {
+  // Tasks handed to a worker before it is ready would all start when it
+  // is: a burst at the service in spite of the rate.
+  s_.job.handler = HandlerKind::kHttp;
+  s_.http.concurrency = 16;
+  s_.job.rate = "400/s";  // one every 2.5 ms
+  pool_.not_ready.insert(0);
+  Start(1, Items(100));
+  for (int i = 0; i < 20; ++i) {
+    sched_->Feed();
+    clock_.Advance(5 * kMs);
+  }
+  EXPECT_EQ(pool_.offered.size(), 1u);
+  pool_.not_ready.clear();  // ready, and its first outcome wakes the master
+  sched_->OnOutcome(0, Ok(pool_.offered[0].task.seq, 0.01));
+  for (int i = 0; i < 8; ++i) {
+    sched_->Feed();
+    clock_.Advance(5 * kMs);
+  }
+  // Then turn by turn: 40 ms of 2.5 ms turns, plus the 5 ms catch-up.
+  EXPECT_GE(pool_.offered.size(), 9u);
+  EXPECT_LE(pool_.offered.size(), 1u + 19u);
+}
+
 TEST_F(SchedulerTest, RetriesUseTurnsOfTheRate) {
   s_.job.rate = "10/s";
   s_.job.retries = 1;
