@@ -174,16 +174,13 @@ TEST_F(Halt, NonsenseIsRefusedBeforeAnythingRuns) {
   EXPECT_TRUE(RunDirs().empty());
 }
 
-TEST_F(Halt, DelaySpacesTheStarts) {
-  // Five starts at least 150 ms apart take at least 600 ms: a lower bound,
-  // which a slow machine cannot break.
+TEST_F(Halt, DelayReachesTheScheduler) {
+  // The spacing itself is the scheduler's, tested with the fake clock
+  // (SchedulerTest); here --delay reaches it and every item still runs.
   WriteJob(5, "true");
-  const auto t0 = std::chrono::steady_clock::now();
   fs::path run;
   std::vector<Record> results, errors;
   ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors, {"-j", "4", "--delay", "150ms"}));
-  const auto took = std::chrono::steady_clock::now() - t0;
-  EXPECT_GE(took, std::chrono::milliseconds(600));
   EXPECT_EQ(results.size(), 5u);
   EXPECT_NE(ReadFile(run / "log.txt").find("job.delay = 150ms: at least 150ms between two starts"),
             std::string::npos);
