@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/test_util.h"
 #include "job/item_paths.h"
 #include "job/output_file.h"
 #include "job/template.h"
@@ -20,21 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "shoal-paths-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using test::TempDir;
 
 Settings TreeSettings(const std::string& input) {
   Settings s;

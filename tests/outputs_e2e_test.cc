@@ -101,6 +101,58 @@ TEST_F(E2e, ItemsWithTheSameRelNeverShareAStdoutFile) {
   EXPECT_EQ(r.status, 0) << Describe(r);
 }
 
+// The same, for files the command writes itself under {out}: the first item
+// of a {rel} claims it, the other spellings fail naming that item and their
+// command never runs (no second touch), alone or on one command line (-X),
+// and a retry fails them again.
+TEST_F(E2e, ItemsWithTheSameRelNeverShareOutFilesTheCommandWrites) {
+  WriteFile(dir_ / "items.txt", "a/f\n./a/f\nb/../a/f\nc/g\na/f\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"claims\"\nworkers = 2\nretries = 2\n[input]\npath = \"items.txt\"\n"
+            "[command]\nargv = [\"mkdir\", \"{out}/{name}.d\"]\n");
+  for (const std::string batch : {"none", "context"}) {
+    SCOPED_TRACE(batch);
+    for (const fs::path& old : RunDirs()) fs::remove_all(old);
+    ProcessResult r = RunJob({"--set", "command.batch=" + batch});
+    ASSERT_EQ(r.status, 1) << Describe(r);
+    const std::set<fs::path> runs = RunDirs();
+    ASSERT_EQ(runs.size(), 1u);
+    const fs::path run = *runs.begin();
+    std::vector<Record> results, errors;
+    ASSERT_TRUE(ReadRun(run, &results, &errors));
+    // mkdir fails when the directory exists: a second command for a/f would
+    // fail as "exit 1", not as a claim.
+    ASSERT_EQ(results.size(), 2u);
+    ASSERT_EQ(errors.size(), 3u);
+    uint64_t owner = 0;
+    for (const Record& r : results) {
+      if (r.item != "c/g") owner = r.index;
+    }
+    ASSERT_NE(owner, 0u);
+    for (const Record& e : errors) {
+      EXPECT_EQ(e.reason.value_or(""), "output: {rel} 'a/f' is already item " +
+                                           std::to_string(owner) +
+                                           "'s: two items may not share {out} files; list each "
+                                           "path once, spelt one way")
+          << e.item;
+    }
+    // Failed for good: job.retries does not run them again.
+    for (const std::string& line : Lines(ReadFile(run / "errors.jsonl"))) {
+      EXPECT_NE(line.find("\"attempts\":1,"), std::string::npos) << line;
+    }
+    EXPECT_EQ(FilesBelow(run / "out"), std::vector<std::string>{});
+    EXPECT_TRUE(fs::is_directory(run / "out/a/f.d"));
+    EXPECT_TRUE(fs::is_directory(run / "out/c/g.d"));
+    std::vector<std::string> failed = Lines(ReadFile(run / "failed.txt"));
+    EXPECT_EQ(failed.size(), 3u);
+    r = Shoal({"retry", run.string()});
+    EXPECT_EQ(r.status, 1) << Describe(r);
+    ASSERT_TRUE(ReadRun(run, &results, &errors));
+    EXPECT_EQ(results.size(), 2u);
+    EXPECT_EQ(errors.size(), 3u);
+  }
+}
+
 // A stdout path outside the run directory would fail every item at run time:
 // check and run refuse it first, and no run directory is made.
 TEST_F(E2e, StdoutPathOutsideTheRunIsRefusedBeforeAnythingRuns) {

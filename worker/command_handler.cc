@@ -21,6 +21,7 @@
 #include "common/shell_quote.h"
 #include "job/argv_builder.h"
 #include "job/command_cwd.h"
+#include "job/output_claim.h"
 #include "job/output_file.h"
 #include "job/template.h"
 #include "worker/item_log.h"
@@ -309,6 +310,9 @@ class CommandHandler final : public Handler {
   // The current item's stdout file (stdout = "file"), under its temporary
   // name until Run knows the item succeeded.
   std::optional<PendingOutputFile> stdout_file_;
+  // A list's items claim their {rel} before a command that writes under
+  // {out} runs (job/output_claim.h); none for a tree or a command without {out}.
+  std::optional<OutputClaims> claims_;
   unsigned fields_ = kAllFields;
   std::vector<std::string> args_;  // the current item's argv; its strings are reused
   std::vector<std::string> env_;
@@ -342,6 +346,13 @@ Status CommandHandler::Prepare() {
   } else {
     Status cwd = CheckFixedCwd(command_);
     if (!cwd.ok()) return cwd;
+  }
+  const unsigned command_fields = line_.fields() | (cwd_is_template_ ? cwd_.fields() : 0u);
+  if (kind_ == InputKind::kList && (command_fields & kFieldOut) != 0) {
+    Result<OutputClaims> claims = OutputClaims::Open(run_dir_);
+    if (!claims.ok()) return claims.status();
+    claims_.emplace(std::move(claims).value());
+    fields_ |= kFieldRel;
   }
 
   // The environment block, once: environ with command.env laid over it.
@@ -415,6 +426,16 @@ bool CommandHandler::StopRequested() const {
 
 Outcome CommandHandler::RunBatch(std::span<const ItemPaths> items, LogSink& log) {
   if (StopRequested()) return Failed("interrupted");
+  if (claims_) {
+    for (const ItemPaths& paths : items) {
+      Status claimed = claims_->Claim(paths.rel, paths.index);
+      if (claimed.ok()) continue;
+      // Alone, the item fails for good; in a command line, halving finds it.
+      Outcome refused = Failed("output: " + claimed.message());
+      refused.final = items.size() == 1;
+      return refused;
+    }
+  }
   // With several items (command.batch) there is no item log (settings refuse it).
   Outcome outcome = item_logs_ ? ExecuteLogged(items.front(), log) : Execute(items, log, nullptr);
   // Only now is the item's fate known: its stdout file appears at its final
