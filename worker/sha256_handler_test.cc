@@ -66,8 +66,8 @@ class Sha256HandlerTest : public ::testing::Test {
 };
 
 TEST_F(Sha256HandlerTest, MatchesSha256sum) {
-  // Around the 1 MiB read size: one piece short, exact, one byte over, and
-  // an exact multiple (its last piece must end the loop, not an empty read).
+  // Around the 1 MiB read size, where the last piece is cut to the size
+  // fstat saw: one byte short, exact, one byte over, exact multiples.
   const size_t sizes[] = {0, 1, 55, 64, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 2 << 20, 3 << 20};
   for (size_t size : sizes) {
     std::string name = "f";
