@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from harness import (C, DETAILS, HERE, PY, ROWS, SHOAL, SPAWN_LOOP, Row, count_lines, have,
+from harness import (C, DETAILS, HERE, PY, ROWS, SHA256_LOOP, SHOAL, SPAWN_LOOP, Row, count_lines, have,
                      describe_machine, hyperfine_rounds, list_file, make, data_path, median,
                      parse_summary, print_table, perf_works, run_measured, runs_dir, say,
                      settings_text, shoal_argv, skip, the_run_dir, toml_str, warm,
@@ -125,7 +125,9 @@ PERF_RE = {k: re.compile(p) for k, p in {
 
 
 def openssl_speed():
-    """One core's SHA-256 throughput in bytes/s, 1 MiB blocks."""
+    """One core's SHA-256 throughput in bytes per CPU second, 1 MiB blocks.
+    openssl speed counts its own CPU time unless given -elapsed: on a loaded
+    machine this limit does not drop while every wall-clock rate does."""
     r = subprocess.run(["openssl", "speed", "-seconds", "3", "-bytes", "1048576", "sha256"],
                        capture_output=True, text=True, check=True)
     m = OPENSSL_RE.search(r.stdout)
@@ -134,8 +136,16 @@ def openssl_speed():
     return float(m.group(1)) * 1000.0
 
 
-def shoal_sha_run(settings, out, use_perf):
-    """One run; wall seconds and the master's share of all CPU time."""
+def sha256_loop(listing, w):
+    """The C read loop over the same files in w processes: wall and CPU seconds."""
+    start = time.perf_counter()
+    r = subprocess.run([SHA256_LOOP, listing, str(w)], capture_output=True, text=True, check=True)
+    return time.perf_counter() - start, float(r.stdout.split()[2])
+
+
+def shoal_sha_run(settings, out, use_perf, files):
+    """One run; wall seconds, the master's share of all CPU time, all CPU
+    seconds (master and workers) and the master's CPU seconds."""
     argv = shoal_argv(settings, out)
     if use_perf:
         # task-clock of the master alone (--no-inherit); perf's "seconds
@@ -157,11 +167,12 @@ def shoal_sha_run(settings, out, use_perf):
         s = parse_summary(res["stderr"])
         wall, master, total = res["wall"], s["cpu_master"], s["cpu_master"] + s["cpu_workers"]
     summary = parse_summary(res["stderr"])
-    if summary["failed"] or summary["ok"] != C.sha_files:
+    if summary["failed"] or summary["ok"] != files:
         raise RuntimeError("sha256 run: %d ok, %d failed, %d files" %
-                           (summary["ok"], summary["failed"], C.sha_files))
+                           (summary["ok"], summary["failed"], files))
     shutil.rmtree(the_run_dir(out))
-    return wall, 100.0 * master / total if total > 0 else float("nan"), summary
+    pct = 100.0 * master / total if total > 0 else float("nan")
+    return wall, pct, summary, total, master
 
 
 def bench_sha256():
@@ -176,36 +187,71 @@ def bench_sha256():
                 f.write(os.path.join(r, x) + "\n")
     out = runs_dir("sha256")
     settings = write_settings("sha256", settings_text("sha256", "sha256", tree, w))
+    # One file of one byte: what a run costs before and after its items.
+    tiny = os.path.join(C.data, "sha256-one")
+    os.makedirs(tiny, exist_ok=True)
+    with open(os.path.join(tiny, "one"), "w") as f:
+        f.write("x")
+    tiny_settings = write_settings("sha256-one", settings_text("sha256-one", "sha256", tiny, w))
     use_perf = perf_works()
     say("%s: page cache warm-up; master CPU by %s" %
         (name, "perf stat --no-inherit" if use_perf else "shoal's summary line"))
     warm(tree)
     xargs = ["xargs", "-a", listing, "-P%d" % w, "-n50", "sha256sum"]
     limit, shoal_s, xargs_s, share, summaries = [], [], [], [], []
+    shoal_cpu, master_cpu, loop_s, loop_cpu, tiny_s, tiny_master = [], [], [], [], [], []
     for r in range(C.sha_runs):
-        say("%s: round %d/%d (openssl speed, shoal, xargs)" % (name, r + 1, C.sha_runs))
+        say("%s: round %d/%d (openssl speed, shoal, C read loop, xargs, one-file run)" %
+            (name, r + 1, C.sha_runs))
         limit.append(w * openssl_speed())
-        wall, pct, summary = shoal_sha_run(settings, out, use_perf)
+        wall, pct, summary, cpu, master = shoal_sha_run(settings, out, use_perf, files)
         shoal_s.append(wall)
         share.append(pct)
         summaries.append(summary)
+        shoal_cpu.append(cpu)
+        master_cpu.append(master)
+        lw, lc = sha256_loop(listing, w)
+        loop_s.append(lw)
+        loop_cpu.append(lc)
         xargs_s.append(run_measured(xargs)["wall"])
+        wall, _, _, _, master = shoal_sha_run(tiny_settings, out, use_perf, 1)
+        tiny_s.append(wall)
+        tiny_master.append(master)
     shutil.rmtree(out, ignore_errors=True)
     mbps = lambda secs: total_bytes / secs / 1e6
     rate, lim, xr = mbps(median(shoal_s)), median(limit) / 1e6, mbps(median(xargs_s))
+    loop_rate = mbps(median(loop_s))
     DETAILS["sha256"] = {"bytes": total_bytes, "shoal_s": shoal_s, "xargs_s": xargs_s,
                          "limit_Bps": limit, "master_share_pct": share,
+                         "shoal_cpu_s": shoal_cpu, "master_cpu_s": master_cpu,
+                         "c_loop_s": loop_s, "c_loop_cpu_s": loop_cpu,
+                         "one_file_s": tiny_s, "one_file_master_cpu_s": tiny_master,
                          "summaries": summaries, "master_cpu_by": "perf" if use_perf else "summary"}
     ROWS.append(Row(name, "MB/s", rate, "limit: %d × openssl speed sha256" % w, lim, rate / lim,
-                    "≥ 0.85×", rate / lim >= 0.85))
+                    "≥ 0.9×", rate / lim >= 0.9))
+    # openssl speed counts CPU seconds, shoal's rate wall seconds: per CPU
+    # second both sides are counted alike, whatever else loads the machine.
+    per_cpu = mbps(median(shoal_cpu))
+    ROWS.append(Row("c. sha256 per CPU second (master + workers)", "MB/CPU-s", per_cpu,
+                    "openssl speed sha256, one core", lim / w, per_cpu / (lim / w), "≥ 0.9×",
+                    per_cpu / (lim / w) >= 0.9))
+    # The practical ceiling: the handler's own loop (open, read, EVP) with
+    # nothing around it, as many processes as workers, over the same files.
+    ROWS.append(Row(name, "MB/s", rate, "C read loop, %d processes" % w, loop_rate,
+                    rate / loop_rate))
+    ROWS.append(Row("c. context: the C read loop vs the limit", "MB/CPU-s",
+                    mbps(median(loop_cpu)), "openssl speed sha256, one core", lim / w,
+                    mbps(median(loop_cpu)) / (lim / w)))
     ROWS.append(Row(name, "MB/s", rate, "xargs -P%d -n50 sha256sum" % w, xr, rate / xr, "≥ 4×",
                     rate / xr >= 4))
     # No runner can beat the limit: limit / xargs is the most the 4× goal can
     # reach on this machine (it depends on how fast coreutils' sha256sum is).
     ROWS.append(Row("c. context: the limit itself vs xargs", "MB/s", lim,
                     "xargs -P%d -n50 sha256sum" % w, xr, lim / xr))
+    ROWS.append(Row("c. context: a one-file sha256 run (start-up and end)", "ms",
+                    1000 * median(tiny_s), "master CPU of it, ms", 1000 * median(tiny_master)))
     pct = median(share)
-    ROWS.append(Row("d. master CPU share, sha256 run", "%", pct, goal="< 5 %", met=pct < 5))
+    ROWS.append(Row("d. master CPU share, sha256 run", "%", pct, goal="< 2 %", met=pct < 2))
 
 
 # --------------------------------------------------------------------------

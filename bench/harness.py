@@ -73,6 +73,7 @@ class Config:
 C = Config
 SHOAL = os.path.join(C.build, "shoal")
 SPAWN_LOOP = os.path.join(C.build, "spawn_loop")
+SHA256_LOOP = os.path.join(C.build, "sha256_loop")
 
 
 def say(msg):

@@ -2,12 +2,10 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "common/fd.h"
@@ -15,21 +13,11 @@
 namespace shoal {
 namespace {
 
+// read(2) in 1 MiB pieces. Measured on the 500 MB / 2,000-file warm tree
+// (kernel 6.18): ~8 % less CPU per byte than mapping each file with
+// MAP_POPULATE, whose page-table set-up and tear-down cost more than the copy
+// out of the page cache; 128 KiB and 256 KiB pieces measured the same.
 constexpr size_t kBlock = 1 << 20;
-// Files from this size on are hashed from a mapping instead of read(2):
-// no copy out of the page cache, about 10% less CPU per byte here.
-constexpr off_t kMapFrom = 64 << 10;
-
-// A mapped file that shrinks under us raises SIGBUS on the lost pages. While
-// a mapping is hashed, the handler jumps back and the item fails alone;
-// otherwise SIGBUS keeps its default action (a plugin's crash stays a crash).
-sigjmp_buf* g_bus_jump = nullptr;
-
-void OnBus(int sig) {
-  if (g_bus_jump != nullptr) siglongjmp(*g_bus_jump, 1);
-  ::signal(sig, SIG_DFL);
-  ::raise(sig);
-}
 
 struct MdCtxFree {
   void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
@@ -47,10 +35,6 @@ class Sha256Handler final : public Handler {
     ctx_.reset(EVP_MD_CTX_new());
     buffer_.reset(new unsigned char[kBlock]);
     if (!ctx_) return Status::Error("OpenSSL: cannot allocate a digest context");
-    struct sigaction sa {};
-    sa.sa_handler = OnBus;
-    sigemptyset(&sa.sa_mask);
-    ::sigaction(SIGBUS, &sa, nullptr);
     return Status::Ok();
   }
 
@@ -75,38 +59,8 @@ class Sha256Handler final : public Handler {
     if (EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) != 1) {
       return Failed("OpenSSL: digest init failed");
     }
-    uint64_t total = 0;
-    if (st.st_size >= kMapFrom) {
-      const size_t size = static_cast<size_t>(st.st_size);
-      void* map = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd.get(), 0);
-      if (map != MAP_FAILED) {
-        sigjmp_buf jump;
-        bool shrank = false;  // set only after the jump back: needs no volatile
-        if (sigsetjmp(jump, 1) == 0) {
-          g_bus_jump = &jump;
-          EVP_DigestUpdate(ctx_.get(), map, size);
-        } else {
-          shrank = true;
-        }
-        g_bus_jump = nullptr;
-        ::munmap(map, size);
-        if (shrank) return Failed("file shrank while being read");
-        total = size;
-      }
-    }
-    while (total == 0 || total < static_cast<uint64_t>(st.st_size)) {
-      ssize_t n = ::read(fd.get(), buffer_.get(), kBlock);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return Failed(Status::FromErrno("read failed", errno).message());
-      }
-      if (n == 0) break;
-      EVP_DigestUpdate(ctx_.get(), buffer_.get(), static_cast<size_t>(n));
-      total += static_cast<uint64_t>(n);
-      // A short read that reaches the size fstat saw is the end: saves the
-      // extra read(2) returning 0 on every small file.
-      if (static_cast<size_t>(n) < kBlock && total >= static_cast<uint64_t>(st.st_size)) break;
-    }
+    Status hashed = HashContents(fd.get(), static_cast<uint64_t>(st.st_size));
+    if (!hashed.ok()) return Failed(hashed.message());
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int length = 0;
     if (EVP_DigestFinal_ex(ctx_.get(), digest, &length) != 1) {
@@ -126,6 +80,29 @@ class Sha256Handler final : public Handler {
   }
 
  private:
+  // Hashes the first `size` bytes (the size fstat saw: a file growing while
+  // hashed is hashed as it was). A file that ends before `size` fails. A file
+  // of size 0 is read to its end: /proc and sysfs report 0 for what they hold.
+  Status HashContents(int fd, uint64_t size) {
+    uint64_t total = 0;
+    while (size == 0 || total < size) {
+      // Never past `size`: then the last piece ends the loop without the
+      // extra read(2) that would return 0.
+      const size_t want =
+          size == 0 ? kBlock : static_cast<size_t>(std::min<uint64_t>(kBlock, size - total));
+      ssize_t n = ::read(fd, buffer_.get(), want);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Status::FromErrno("read failed", errno);
+      }
+      if (n == 0) break;
+      EVP_DigestUpdate(ctx_.get(), buffer_.get(), static_cast<size_t>(n));
+      total += static_cast<uint64_t>(n);
+    }
+    if (total < size) return Status::Error("file shrank while being read");
+    return Status::Ok();
+  }
+
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx_;
   std::unique_ptr<unsigned char[]> buffer_;
 };

@@ -2,7 +2,9 @@
 // EVP). Outcome.output is the lowercase hex digest, as sha256sum prints it.
 // One 1 MiB buffer and one digest context serve every item of a worker.
 // Reasons for a failed item: "not found", "permission denied", "is a
-// directory", "not a regular file", "open failed: ...", "read failed: ...".
+// directory", "not a regular file", "open failed: ...", "read failed: ...",
+// "file shrank while being read" (it ended before the size fstat saw; a file
+// that grows is hashed up to that size).
 #pragma once
 
 #include <memory>

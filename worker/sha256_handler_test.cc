@@ -66,7 +66,9 @@ class Sha256HandlerTest : public ::testing::Test {
 };
 
 TEST_F(Sha256HandlerTest, MatchesSha256sum) {
-  const size_t sizes[] = {0, 1, 55, 64, 1 << 20, (1 << 20) + 1, 3 << 20};
+  // Around the 1 MiB read size, where the last piece is cut to the size
+  // fstat saw: one byte short, exact, one byte over, exact multiples.
+  const size_t sizes[] = {0, 1, 55, 64, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 2 << 20, 3 << 20};
   for (size_t size : sizes) {
     std::string name = "f";
     name += std::to_string(size);
@@ -94,6 +96,34 @@ TEST_F(Sha256HandlerTest, FailureReasons) {
   // The handler keeps working after failures.
   WriteFile("ok", 100);
   EXPECT_EQ(Hash("ok").output, Sha256sum("ok"));
+}
+
+// A file that ends before the size fstat saw fails alone; the handler goes
+// on. A sysfs attribute stands in for a file truncated while it is read: it
+// says 4096 bytes and holds a line.
+TEST_F(Sha256HandlerTest, FileShorterThanItsSizeFails) {
+  const char* attribute = "/sys/kernel/uevent_seqnum";
+  struct stat st;
+  if (::stat(attribute, &st) != 0 || st.st_size == 0) GTEST_SKIP() << "no " << attribute;
+  fs::create_symlink(attribute, dir_ + "/short");
+  Outcome o = Hash("short");
+  EXPECT_FALSE(o.ok);
+  EXPECT_EQ(o.reason, "file shrank while being read");
+  WriteFile("ok", 100);
+  EXPECT_EQ(Hash("ok").output, Sha256sum("ok"));
+}
+
+// A file whose size says 0 is read to its end, as sha256sum does: /proc
+// files hold text behind a size of 0.
+TEST_F(Sha256HandlerTest, SizeZeroFileIsReadToItsEnd) {
+  const char* pseudo = "/proc/version";
+  struct stat st;
+  if (::stat(pseudo, &st) != 0 || st.st_size != 0) GTEST_SKIP() << "no " << pseudo;
+  fs::create_symlink(pseudo, dir_ + "/version");
+  Outcome o = Hash("version");
+  ASSERT_TRUE(o.ok) << o.reason;
+  EXPECT_EQ(o.output, Sha256sum("version"));
+  EXPECT_NE(o.output, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 }  // namespace
