@@ -261,7 +261,11 @@ constexpr VerbSpec kVerbs[] = {
      "Finish an interrupted run in place: items already in results.jsonl or\n"
      "errors.jsonl are skipped, the rest run with RUN_DIR/settings.toml.\n"
      "Options override those settings.",
-     kResumeExamples, "", ""},
+     kResumeExamples,
+     "A retry of RUN_DIR on Slurm ('retry --shards N') that is not joined yet is\n"
+     "refused (exit 2): its shards may be running those items. Wait for its merge\n"
+     "job, or scancel it and resume with --force.",
+     ""},
     {"check", Verb::kCheck, "check [SETTINGS] [OPTIONS]", A::kSettings,
      "Validate SETTINGS (default ./settings.toml) with the options applied, print the\n"
      "effective configuration as TOML, and exit: 0 if valid, 2 if not.",
