@@ -175,6 +175,31 @@ TEST_P(SumsRetryKilled, ResumeFinishesIt) {
 
 INSTANTIATE_TEST_SUITE_P(Hits, SumsRetryKilled, ::testing::Values(1, 2));
 
+// A disk that fills up half-way through the flush of results.tsv (hit 1 of
+// record-write-fail) or of times.tsv (hit 2): the run stops with exit 3,
+// leaving a torn last line, which resume cuts before it goes on.
+class SumsWriteFails : public Sums, public ::testing::WithParamInterface<int> {};
+
+TEST_P(SumsWriteFails, ResumeCutsTheTornLine) {
+  WriteJob(60);
+  WriteMissing(60);
+  const std::string fault = "record-write-fail:" + std::to_string(GetParam());
+  ::setenv("SHOAL_FAULT", fault.c_str(), 1);
+  ProcessResult r = RunJob();
+  ::unsetenv("SHOAL_FAULT");
+  ASSERT_EQ(r.status, 3) << Describe(r);
+  fs::path run;
+  ASSERT_TRUE(NewRunDir({}, &run));
+  const std::string torn = ReadFile(run / (GetParam() == 1 ? "results.tsv" : "times.tsv"));
+  ASSERT_FALSE(torn.empty());
+  EXPECT_NE(torn.back(), '\n') << "no torn line to cut";
+  r = Shoal({"resume", run.string()});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  ASSERT_NO_FATAL_FAILURE(ExpectAllSummedOnce(run, 60));
+}
+
+INSTANTIATE_TEST_SUITE_P(Hits, SumsWriteFails, ::testing::Values(1, 2));
+
 // A first run killed the same way is resumed too (it used to be refused).
 TEST_F(Sums, KilledRunIsResumed) {
   WriteJob(60);
