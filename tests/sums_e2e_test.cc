@@ -282,6 +282,20 @@ TEST_F(Sums, JoinAfterATornPairAppendsEachLineOnce) {
   ASSERT_NO_FATAL_FAILURE(ExpectAllSummedOnce(run, 60));
 }
 
+// output.order = "input" holds the records back until their turn: each
+// times.tsv line still goes with its results.tsv line, in input order.
+TEST_F(Sums, InputOrderKeepsTheTwins) {
+  WriteJob(60);
+  WriteMissing(60);
+  ProcessResult r = RunJob({"--keep-order"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  fs::path run;
+  ASSERT_TRUE(NewRunDir({}, &run));
+  ASSERT_NO_FATAL_FAILURE(ExpectAllSummedOnce(run, 60));
+  const std::vector<std::string> times = Lines(ReadFile(run / "times.tsv"));
+  for (size_t k = 1; k < times.size(); ++k) EXPECT_EQ(Columns(times[k])[0], std::to_string(k));
+}
+
 // Two shards of such a run merged into a new run: results.tsv and times.tsv
 // stay twins, line for line.
 TEST_F(Sums, MergedShardsKeepTheirTimes) {
