@@ -177,7 +177,8 @@ INSTANTIATE_TEST_SUITE_P(Hits, SumsRetryKilled, ::testing::Values(1, 2));
 
 // A disk that fills up half-way through the flush of results.tsv (hit 1 of
 // record-write-fail) or of times.tsv (hit 2): the run stops with exit 3,
-// leaving a torn last line, which resume cuts before it goes on.
+// leaving a torn last line (unless half the buffer ended at a line's end)
+// and the two files uneven, which resume cuts before it goes on.
 class SumsWriteFails : public Sums, public ::testing::WithParamInterface<int> {};
 
 TEST_P(SumsWriteFails, ResumeCutsTheTornLine) {
@@ -190,9 +191,6 @@ TEST_P(SumsWriteFails, ResumeCutsTheTornLine) {
   ASSERT_EQ(r.status, 3) << Describe(r);
   fs::path run;
   ASSERT_TRUE(NewRunDir({}, &run));
-  const std::string torn = ReadFile(run / (GetParam() == 1 ? "results.tsv" : "times.tsv"));
-  ASSERT_FALSE(torn.empty());
-  EXPECT_NE(torn.back(), '\n') << "no torn line to cut";
   r = Shoal({"resume", run.string()});
   ASSERT_EQ(r.status, 0) << Describe(r);
   ASSERT_NO_FATAL_FAILURE(ExpectAllSummedOnce(run, 60));
