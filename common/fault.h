@@ -10,7 +10,9 @@
 //   master-drain           the master read records it has not yet written out
 //   master-between-files   the master flushed one record file of a batch
 //                          (results, errors, failed.txt: hits 1, 2, 3 of each
-//                          batch that has records), not yet the next
+//                          batch that has records; with times.tsv, the sha256
+//                          handler's tsv: results, times, errors, failed.txt,
+//                          hits 1-4), not yet the next
 //   retry-step             'shoal retry' moving failures aside: hits 1-4
 //                          between its steps (master/resume.h, RetryJob)
 //   merge-join             'shoal merge -o RUN' joining a retry's shards:

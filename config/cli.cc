@@ -193,6 +193,8 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
       cl->slurm.wait = true;
     } else if (key == "open") {
       cl->open = true;
+    } else if (key == "force") {
+      cl->force = true;
     } else if (key == "set") {
       const size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0) {

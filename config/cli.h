@@ -33,6 +33,7 @@ struct CommandLine {
   bool settings_given = false;        // the user named a settings file
   std::string run_dir;                // retry/resume/report
   bool open = false;                  // report --open
+  bool force = false;                 // resume --force: run a Slurm retry's items here
   std::vector<std::string> run_dirs;  // merge: the shard run directories
   std::string merge_dir;              // merge: -o DIR
   SlurmCommandLine slurm;             // slurm, retry --shards

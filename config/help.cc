@@ -93,6 +93,11 @@ constexpr OptionSpec kOptions[] = {
      "where the merged run directory goes (required)", ""},
     {"quiet", 'q', "", false, A::kNone, G::kMerge, kMerge, "print only errors", ""},
     {"verbose", 'v', "", false, A::kNone, G::kMerge, kMerge, "print more", ""},
+    {"force", 0, "", false, A::kNone, G::kRun, kResume,
+     "run the rest of a Slurm retry here although its job\n"
+     "directory is in RUN_DIR/retries/K/ and the retry is not\n"
+     "joined yet: once that job is cancelled (scancel)",
+     "shoal resume runs/checksums-20261122-031500 --force"},
     {"open", 0, "", false, A::kNone, G::kOutput, kReport,
      "open the page with xdg-open (when there is one; else\n"
      "print its path only)",
@@ -250,15 +255,17 @@ constexpr VerbSpec kVerbs[] = {
      "and writes (with --submit, submits) a Slurm job in RUN_DIR/retries/K/ as\n"
      "'shoal slurm' does: each array task runs 'shoal retry RUN_DIR --shard I/N', its\n"
      "share of the failed items in a shard run directory of its own, and the merge\n"
-     "job, 'shoal merge SHARDS... -o RUN_DIR', joins them into RUN_DIR. A run of the\n"
-     "sha256 handler with output.format = \"tsv\" (no item index) is retried in a\n"
-     "new run directory instead.",
+     "job, 'shoal merge SHARDS... -o RUN_DIR', joins them into RUN_DIR.",
      ""},
     {"resume", Verb::kResume, "resume RUN_DIR [OPTIONS]", A::kRunDir,
      "Finish an interrupted run in place: items already in results.jsonl or\n"
      "errors.jsonl are skipped, the rest run with RUN_DIR/settings.toml.\n"
      "Options override those settings.",
-     kResumeExamples, "", ""},
+     kResumeExamples,
+     "A retry of RUN_DIR on Slurm ('retry --shards N') that is not joined yet is\n"
+     "refused (exit 2): its shards may be running those items. Wait for its merge\n"
+     "job, or scancel it and resume with --force.",
+     ""},
     {"check", Verb::kCheck, "check [SETTINGS] [OPTIONS]", A::kSettings,
      "Validate SETTINGS (default ./settings.toml) with the options applied, print the\n"
      "effective configuration as TOML, and exit: 0 if valid, 2 if not.",

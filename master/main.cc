@@ -340,7 +340,7 @@ int Main(int argc, char** argv) {
       return ExitStatusOf(RetryJob(cl->run_dir, cl->overrides, OptionsOf(*cl)));
     }
     case Verb::kResume:
-      return ExitStatusOf(ResumeJob(cl->run_dir, cl->overrides, OptionsOf(*cl)));
+      return ExitStatusOf(ResumeJob(cl->run_dir, cl->overrides, OptionsOf(*cl), cl->force));
   }
   return kExitInternal;
 }

@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -290,14 +292,56 @@ Status CheckWhole(const std::string& path, char terminator, const Shard& shard) 
   return Status::Ok();
 }
 
+// The lines of a file read one at a time, beside another file's lines.
+class TwinLines {
+ public:
+  TwinLines() = default;
+  TwinLines(const TwinLines&) = delete;
+  TwinLines& operator=(const TwinLines&) = delete;
+  ~TwinLines() {
+    std::free(line_);
+    if (file_ != nullptr) std::fclose(file_);
+  }
+  Status Open(const std::string& path) {
+    path_ = path;
+    int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) file_ = ::fdopen(fd, "r");
+    if (file_ == nullptr && fd >= 0) ::close(fd);
+    if (file_ == nullptr && errno != ENOENT) return Status::FromErrno("cannot read " + path, errno);
+    return Status::Ok();
+  }
+  // The next line without its newline; false at the end. `line` may be null.
+  bool Next(std::string_view* line) {
+    if (file_ == nullptr) return false;
+    ssize_t n = ::getline(&line_, &capacity_, file_);
+    if (n < 0) {
+      if (std::ferror(file_)) status_ = Status::FromErrno("cannot read " + path_, errno);
+      return false;
+    }
+    std::string_view read(line_, static_cast<size_t>(n));
+    if (!read.empty() && read.back() == '\n') read.remove_suffix(1);
+    if (line != nullptr) *line = read;
+    return true;
+  }
+  Status status() const { return status_; }
+
+ private:
+  std::string path_;
+  FILE* file_ = nullptr;
+  char* line_ = nullptr;
+  size_t capacity_ = 0;
+  Status status_;
+};
+
 class Merger {
  public:
   Merger(std::vector<Shard> shards, std::string out_dir, std::optional<Join> join)
       : shards_(std::move(shards)), out_dir_(std::move(out_dir)), join_(std::move(join)) {
     const Settings& s = join_ ? join_->settings : shards_.front().settings;
     tsv_ = s.output.format == OutputFormat::kTsv;
-    // results.tsv of the sha256 handler is sha256sum's format: no index.
-    indexed_results_ = !(tsv_ && s.job.handler == HandlerKind::kSha256);
+    // results.tsv of the sha256 handler is sha256sum's format: its index is
+    // in times.tsv.
+    timed_ = HasTimesFile(s);
     separator_ = s.input.separator == Separator::kNul ? '\0' : '\n';
     results_name_ = ResultsFileName(s.output.format);
   }
@@ -306,7 +350,8 @@ class Merger {
     const std::string started = TimestampNow();
     for (const Shard& s : shards_) {
       for (auto [name, terminator] :
-           {std::pair{results_name_, '\n'}, std::pair{std::string("errors.jsonl"), '\n'},
+           {std::pair{results_name_, '\n'}, std::pair{std::string(kTimesFile), '\n'},
+            std::pair{std::string("errors.jsonl"), '\n'},
             std::pair{std::string("failed.txt"), separator_}}) {
         Status st = CheckWhole(s.dir + "/" + name, terminator, s);
         if (!st.ok()) return st;
@@ -423,53 +468,82 @@ class Merger {
     return tsv ? ReadTsvRecordKey(line, &key_) : reader_.Read(line, &key_);
   }
 
+  // Copies the records of `name` (results or errors.jsonl) of every shard.
+  // The sha256 handler's results.tsv has its index in times.tsv: the records
+  // are then times.tsv's lines, each copied with its twin line of results.tsv.
   Status CopyRecords(const std::string& name, bool ok) {
-    RecordFile out;
-    Status st = out.Open(out_dir_ + "/" + name);
+    const bool timed = ok && timed_;
+    const std::string file = timed ? std::string(kTimesFile) : name;
+    RecordFile out, twin_out;
+    Status st = out.Open(out_dir_ + "/" + file);
+    if (st.ok() && timed) st = twin_out.Open(out_dir_ + "/" + name);
     if (!st.ok()) return st;
     const bool tsv = ok && tsv_;
-    const bool indexed = !ok || indexed_results_;
+    const std::string_view header = timed ? kTimesHeader : kTsvHeader;
     // One header for a new merged file (a join appends to the run's, which
     // has its own); each shard's is passed over.
-    if (tsv && indexed && !join_) {
-      out.Append(kTsvHeader);
+    if (tsv && !join_) {
+      out.Append(header);
       out.Append("\n");
     }
     for (const Shard& shard : shards_) {
-      const std::string path = shard.dir + "/" + name;
+      const std::string path = shard.dir + "/" + file;
+      TwinLines twins;
+      if (timed) st = twins.Open(shard.dir + "/" + name);
+      if (!st.ok()) return st;
       bool torn = false;
       Status bad;
       uint64_t line_no = 0;
       st = ForEachLine(path, '\n', /*cut_torn=*/false, &torn, [&](std::string_view line) {
         ++line_no;
         if (!bad.ok()) return;
-        if (tsv && indexed && line_no == 1 && line == kTsvHeader) return;
-        if (indexed) {
-          if (!ReadKey(line, tsv)) {
-            bad = Status::Error(path + ":" + std::to_string(line_no) +
-                                ": a record without a readable index and item; was this file "
-                                "edited? fix or remove that line in " +
-                                Name(shard) + ", then merge again");
-            return;
-          }
-          if (join_ && join_->records.done.Contains(key_.index)) {
-            ++report_.already_joined;  // joined before, or run there by resume
-            return;
-          }
-          if (!done_.Add(key_.index)) {
-            ++report_.duplicates;
-            if (examples_.size() < kMaxExamples) examples_.insert(key_.index);
-          }
+        if (tsv && line_no == 1 && line == header) return;
+        std::string_view twin;
+        if (timed && !twins.Next(&twin)) {
+          bad = Status::Error(shard.dir + "/" + name + " has fewer lines than " + path +
+                              "; 'shoal resume " + shard.dir + "' repairs " + Name(shard) +
+                              ", then merge again");
+          return;
+        }
+        if (!ReadKey(line, tsv)) {
+          bad = Status::Error(path + ":" + std::to_string(line_no) +
+                              ": a record without a readable index and item; was this file "
+                              "edited? fix or remove that line in " +
+                              Name(shard) + ", then merge again");
+          return;
+        }
+        if (join_ && join_->records.done.Contains(key_.index)) {
+          ++report_.already_joined;  // joined before, or run there by resume
+          return;
+        }
+        if (!done_.Add(key_.index)) {
+          ++report_.duplicates;
+          if (examples_.size() < kMaxExamples) examples_.insert(key_.index);
         }
         (ok ? report_.ok : report_.failed)++;
+        if (timed) {
+          twin_out.Append(twin);
+          twin_out.Append("\n");
+        }
         out.Append(line);
         out.Append("\n");
-        if (out.pending() >= kFlushBytes) bad = out.Flush();
+        if (out.pending() >= kFlushBytes) {
+          bad = twin_out.Flush();
+          if (bad.ok()) bad = out.Flush();
+        }
       });
       if (st.ok()) st = bad;
+      if (st.ok() && timed && twins.Next(nullptr)) {
+        st = Status::Error(shard.dir + "/" + name + " has more lines than " + path +
+                           "; 'shoal resume " + shard.dir + "' repairs " + Name(shard) +
+                           ", then merge again");
+      }
+      if (st.ok()) st = twins.status();
       if (!st.ok()) return st;
     }
-    return out.Flush();
+    // results.tsv before times.tsv; a crash between them is cut back by resume.
+    st = twin_out.Flush();
+    return st.ok() ? out.Flush() : st;
   }
 
   // Each shard's timeline.jsonl as timelines/shard-K.jsonl: the merged run
@@ -612,9 +686,9 @@ class Merger {
     std::map<uint64_t, std::pair<std::string, std::string>> seen;  // index -> item, where
     for (const Shard& shard : shards_) {
       for (bool ok : {true, false}) {
-        if (ok && !indexed_results_) continue;
+        const std::string file = !ok ? "errors.jsonl" : timed_ ? kTimesFile : results_name_;
         bool torn = false;
-        Status st = ForEachLine(shard.dir + "/" + (ok ? results_name_ : "errors.jsonl"), '\n',
+        Status st = ForEachLine(shard.dir + "/" + file, '\n',
                                 /*cut_torn=*/false, &torn, [&](std::string_view line) {
                                   if (!ReadKey(line, ok && tsv_)) return;
                                   if (!examples_.contains(key_.index)) return;
@@ -695,7 +769,7 @@ class Merger {
   std::string out_dir_;
   std::optional<Join> join_;
   bool tsv_ = false;
-  bool indexed_results_ = true;
+  bool timed_ = false;
   char separator_ = '\n';
   std::string results_name_;
   std::string settings_toml_;  // the merged settings.toml

@@ -157,9 +157,11 @@ class ReportBuilder {
     have_state_ = state.ok();
     settings_ = ReadHead(dir_ + "/settings.toml", 64 << 10);
     tsv_ = !std::ifstream(dir_ + "/results.jsonl") && std::ifstream(dir_ + "/results.tsv");
+    // The sha256 handler's results.tsv has its times in times.tsv, line for line.
+    timed_ = tsv_ && std::ifstream(dir_ + "/" + kTimesFile);
     FindShardTimelines();
     base_ms_ = BaseMs();
-    Status st = ReadRecords(tsv_ ? "results.tsv" : "results.jsonl", true);
+    Status st = ReadRecords(timed_ ? kTimesFile : tsv_ ? "results.tsv" : "results.jsonl", true);
     if (st.ok()) st = ReadRecords("errors.jsonl", false);
     if (st.ok()) st = ReadTimeline();
     for (size_t i = 0; st.ok() && i < shard_files_.size(); ++i) st = ReadShardTimeline(i);
@@ -188,6 +190,14 @@ class ReportBuilder {
     auto earlier = [&](int64_t t) {
       if (t >= 0 && (base < 0 || t < base)) base = t;
     };
+    if (timed_) {
+      std::ifstream in(dir_ + "/" + kTimesFile);
+      std::string line;
+      if (std::getline(in, line) && line == kTimesHeader && std::getline(in, line)) {
+        const size_t tab = line.rfind('\t');
+        if (tab != std::string::npos) earlier(std::strtoll(line.c_str() + tab + 1, nullptr, 10));
+      }
+    }
     for (const char* name : {"results.jsonl", "errors.jsonl"}) {
       std::ifstream in(dir_ + "/" + name);
       std::string line;
@@ -263,15 +273,25 @@ class ReportBuilder {
     });
   }
 
-  // results.tsv: the columns of kTsvHeader, or sha256sum's lines (no times).
+  // results.tsv: the columns of kTsvHeader, or sha256sum's lines (no times);
+  // times.tsv: the columns of kTimesHeader.
   void TsvRecord(std::string_view line) {
-    if (line == kTsvHeader) return;
+    if (line == kTsvHeader || line == kTimesHeader) return;
     std::vector<std::string_view> cols;
     for (size_t at = 0;;) {
       size_t tab = line.find('\t', at);
       cols.push_back(line.substr(at, tab == std::string_view::npos ? tab : tab - at));
       if (tab == std::string_view::npos) break;
       at = tab + 1;
+    }
+    if (timed_) {
+      if (cols.size() != 4) {
+        ++tally_.bad_lines;
+        return;
+      }
+      return Record(true, std::strtoull(std::string(cols[0]).c_str(), nullptr, 10), cols[1],
+                    std::strtod(std::string(cols[2]).c_str(), nullptr),
+                    std::strtoll(std::string(cols[3]).c_str(), nullptr, 10), "");
     }
     if (cols.size() < 7) return Record(true, 0, line.substr(line.find("  ") + 2), -1, -1, "");
     Record(true, std::strtoull(std::string(cols[0]).c_str(), nullptr, 10), cols[1],
@@ -346,6 +366,7 @@ class ReportBuilder {
   bool have_state_ = false;
   std::string settings_;
   bool tsv_ = false;
+  bool timed_ = false;  // results.tsv is sha256sum's, its times in times.tsv
   int64_t base_ms_ = 0;
   Tally tally_;
   TimeBins throughput_;  // series 0 ok, 1 failed; by when the item ended
@@ -594,7 +615,7 @@ std::string ReportBuilder::Page() const {
   h += "</table>\n<h2>Throughput and failures over time</h2>";
   if (!tally_.have_start) {
     h += "<p class=\"note\">No record has a start time (a run of an older shoal, or the sha256 "
-         "handler's results.tsv): nothing to draw.</p>";
+         "handler's results.tsv without its times.tsv): nothing to draw.</p>";
   } else {
     const double secs = static_cast<double>(throughput_.width_ms()) / 1000;
     Series ok{"ok items/s", "#2a7", {}}, failed{"failed items/s", "#d33", {}};

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "common/fd.h"
 #include "job/output_file.h"
@@ -37,10 +38,74 @@ std::string ResultsPath(const std::string& run_dir, const Settings& settings) {
   return run_dir + "/" + ResultsFileName(settings.output.format);
 }
 
+// The offset just past the first `lines` lines of a file, for cutting it
+// back to that many.
+Result<uint64_t> OffsetAfterLines(const std::string& path, uint64_t lines) {
+  LineScan scan;
+  uint64_t seen = 0, offset = 0;
+  Status st = ScanLines(path, '\n', &scan, [&](std::string_view line) {
+    if (seen++ < lines) offset += line.size() + 1;
+  });
+  if (!st.ok()) return st;
+  return offset;
+}
+
+// The sha256 handler's results: line K of times.tsv (after kTimesHeader)
+// gives the index and item of line K of results.tsv. Only lines with a twin
+// are records. A crash between the two files' writes leaves one longer: it
+// is marked to be cut back to the other's length (as a torn tail is), and
+// those items run again.
+Status ScanTimedSums(const std::string& run_dir, LineScan* results_scan, LineScan* times_scan,
+                     std::string* bad_line,
+                     const std::function<void(const RecordKey&, bool)>& on_record) {
+  const std::string results = run_dir + "/results.tsv";
+  const std::string times = run_dir + "/" + kTimesFile;
+  uint64_t sums = 0;
+  Status st = ScanLines(results, '\n', results_scan, [&](std::string_view) { ++sums; });
+  if (!st.ok()) return st;
+  if (sums > 0 && ::access(times.c_str(), F_OK) != 0) {
+    return Status::Error(run_dir + " has results.tsv lines but no " + kTimesFile +
+                         " (a run of an older shoal), so which items they are is not known: "
+                         "it cannot be resumed or retried in place; run its failed items with "
+                         "'shoal run SETTINGS --items " +
+                         run_dir + "/failed.txt'");
+  }
+  RecordKey key;
+  uint64_t line_no = 0, twins = 0, offset = 0;
+  st = ScanLines(times, '\n', times_scan, [&](std::string_view line) {
+    ++line_no;
+    if (line_no == 1 && line == kTimesHeader) {
+      offset += line.size() + 1;
+      return;
+    }
+    if (twins == sums) return;  // no results.tsv line of its own: cut
+    ++twins;
+    offset += line.size() + 1;
+    if (!ReadTsvRecordKey(line, &key)) {
+      if (bad_line->empty()) *bad_line = times + ":" + std::to_string(line_no);
+      return;
+    }
+    key.attempts = -1;
+    on_record(key, true);
+  });
+  if (!st.ok()) return st;
+  if (offset < times_scan->whole_bytes || times_scan->torn) {
+    times_scan->torn = true;
+    times_scan->whole_bytes = offset;
+  }
+  if (twins < sums) {
+    Result<uint64_t> cut = OffsetAfterLines(results, twins);
+    if (!cut.ok()) return cut.status();
+    results_scan->torn = true;
+    results_scan->whole_bytes = *cut;
+  }
+  return Status::Ok();
+}
+
 // Reads the records of results and errors; `bad_line` gets "file:line" of the
 // first line that is not a record.
 Status ScanRecords(const std::string& run_dir, const Settings& settings, LineScan* results_scan,
-                   LineScan* errors_scan, std::string* bad_line,
+                   LineScan* times_scan, LineScan* errors_scan, std::string* bad_line,
                    const std::function<void(const RecordKey&, bool)>& on_record,
                    bool errors_only = false) {
   RecordKeyReader reader;
@@ -48,6 +113,11 @@ Status ScanRecords(const std::string& run_dir, const Settings& settings, LineSca
   const bool tsv = settings.output.format == OutputFormat::kTsv;
   for (bool ok : {true, false}) {
     if (ok && errors_only) continue;
+    if (ok && HasTimesFile(settings)) {
+      Status st = ScanTimedSums(run_dir, results_scan, times_scan, bad_line, on_record);
+      if (!st.ok()) return st;
+      continue;
+    }
     std::string path = ok ? ResultsPath(run_dir, settings) : run_dir + "/errors.jsonl";
     uint64_t line_no = 0;
     Status st = ScanLines(path, '\n', ok ? results_scan : errors_scan, [&](std::string_view line) {
@@ -74,7 +144,7 @@ Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
   if (!file.ok()) return file.status();
   std::string buffer;
   Status written;
-  LineScan results, errors;
+  LineScan results, times, errors;
   std::string bad_line;  // checked by ReadRunRecords
   auto add = [&](const RecordKey& key, bool) {
     // Items that cannot be listed are in errors.jsonl only (see FormatFailure).
@@ -89,7 +159,7 @@ Status RebuildFailedList(const std::string& run_dir, const Settings& settings) {
       buffer.clear();
     }
   };
-  Status st = ScanRecords(run_dir, settings, &results, &errors, &bad_line, add,
+  Status st = ScanRecords(run_dir, settings, &results, &times, &errors, &bad_line, add,
                           /*errors_only=*/true);
   if (st.ok()) st = written;
   if (st.ok()) st = file->Append(buffer);
@@ -139,20 +209,13 @@ uint64_t RecordTerm(uint64_t index, std::string_view item) {
 
 Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& settings) {
   RunRecords records;
-  if (settings.output.format == OutputFormat::kTsv &&
-      settings.job.handler == HandlerKind::kSha256) {
-    return Status::Error(run_dir +
-                         ": a run with output.format = \"tsv\" and the sha256 handler "
-                         "has no item positions in its results, so it cannot be resumed; "
-                         "retry its failed items or start a new run");
-  }
   for (const char* name : {"failed.txt", "log.txt", "run.json", "settings.toml"}) {
     Status st = CheckRegularOrMissing(run_dir + "/" + name);
     if (!st.ok()) return st;
   }
   std::string bad_line;
-  Status st = ScanRecords(run_dir, settings, &records.results, &records.errors, &bad_line,
-                          [&](const RecordKey& key, bool ok) {
+  Status st = ScanRecords(run_dir, settings, &records.results, &records.times, &records.errors,
+                          &bad_line, [&](const RecordKey& key, bool ok) {
                             if (!records.done.Add(key.index)) {
                               ++records.duplicates;
                               return;
@@ -162,7 +225,7 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
                             records.digest += RecordTerm(key.index, key.item);
                           });
   if (!st.ok()) return st;
-  records.torn = records.results.torn + records.errors.torn;
+  records.torn = records.results.torn + records.times.torn + records.errors.torn;
   if (!bad_line.empty()) {
     return Status::Error(bad_line +
                          ": a record without a readable index and item; "
@@ -173,15 +236,16 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
 
 Status ForEachRecord(const std::string& run_dir, const Settings& settings,
                      const std::function<void(uint64_t, std::string_view, bool)>& on_record) {
-  LineScan results, errors;
+  LineScan results, times, errors;
   std::string bad_line;  // checked by ReadRunRecords; such lines are passed over
-  return ScanRecords(run_dir, settings, &results, &errors, &bad_line,
+  return ScanRecords(run_dir, settings, &results, &times, &errors, &bad_line,
                      [&](const RecordKey& key, bool ok) { on_record(key.index, key.item, ok); });
 }
 
 Status RepairRunRecords(const std::string& run_dir, const Settings& settings,
                         const RunRecords& records) {
   Status st = CutTornTail(ResultsPath(run_dir, settings), records.results);
+  if (st.ok()) st = CutTornTail(run_dir + "/" + kTimesFile, records.times);
   if (st.ok()) st = CutTornTail(run_dir + "/errors.jsonl", records.errors);
   if (st.ok()) st = RebuildFailedList(run_dir, settings);
   return st;
@@ -230,13 +294,52 @@ Status OpenRunDir(const std::string& run_dir, const std::vector<Override>& overr
   return Status::Ok();
 }
 
+std::string PendingSlurmRetry(const std::string& run_dir, const RunState& state) {
+  namespace fs = std::filesystem;
+  // The join ends the retry (run.json ended); one that left items without a
+  // record keeps retrying, and resume runs those.
+  if (!state.retrying || state.ended) return "";
+  std::error_code ec;
+  const fs::path dir = fs::path(run_dir) / "retries" / std::to_string(state.retries);
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.path().filename().string().find("-slurm") != std::string::npos &&
+        entry.is_directory(ec) && !entry.is_symlink(ec)) {
+      return entry.path().string();
+    }
+  }
+  return "";
+}
+
+namespace {
+
+// Why resume must not run the items of a Slurm retry in progress, and what
+// to do instead.
+Status RefusePendingSlurmRetry(const std::string& run_dir, const RunState& state,
+                               const std::string& job_dir) {
+  std::string ids;
+  std::ifstream jobs(job_dir + "/jobs.txt");
+  for (std::string line; std::getline(jobs, line);) ids += (ids.empty() ? "" : ", ") + line;
+  return Status::Error(
+      run_dir + ": retry " + std::to_string(state.retries) + " runs as a Slurm job (" + job_dir +
+      (ids.empty() ? "" : "; " + ids) +
+      ") and is not joined yet: its shards may be running these items now, so resume would run "
+      "them twice. Wait for its merge job, which joins them into " +
+      run_dir + ", or cancel the job (scancel" + (ids.empty() ? " JOBID" : " the ids above") +
+      ") and run 'shoal resume " + run_dir + " --force' to run the rest of the retry here");
+}
+
+}  // namespace
+
 Result<int> ResumeJob(const std::string& given_dir, const std::vector<Override>& overrides,
-                      RunOptions options) {
+                      RunOptions options, bool force) {
   const std::string run_dir = ResolveRunDir(given_dir);
   Settings settings;
   RunState state;
   Status opened = OpenRunDir(run_dir, overrides, &settings, &state);
   if (!opened.ok()) return opened;
+  if (const std::string job = PendingSlurmRetry(run_dir, state); !job.empty() && !force) {
+    return RefusePendingSlurmRetry(run_dir, state, job);
+  }
   Status cleaned = RemoveUncommittedRetry(run_dir, state);
   if (!cleaned.ok()) return cleaned;
   if (state.retrying) {

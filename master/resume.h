@@ -48,6 +48,7 @@ struct RunRecords {
   // must give the same sum at the same positions (CheckRecordedInput).
   uint64_t digest = 0;
   LineScan results, errors;  // what RepairRunRecords cuts
+  LineScan times;            // times.tsv, for the sha256 handler's results.tsv
 };
 
 // FNV-1a of the item text: what identifies an item beside its index.
@@ -88,9 +89,16 @@ Status CheckRegularOrMissing(const std::string& path);
 std::string ResolveRunDir(const std::string& run_dir);
 
 // shoal resume RUN_DIR: the run's exit status, as RunJob. A run whose
-// retry did not finish (run.json "retrying") finishes that retry.
+// retry did not finish (run.json "retrying") finishes that retry, unless
+// it is a Slurm retry not joined yet (its job directory is in
+// retries/K/): its shards may be running those items, so resume refuses
+// with a usage error, unless `force` (the job was cancelled).
 Result<int> ResumeJob(const std::string& run_dir, const std::vector<Override>& overrides,
-                      RunOptions options);
+                      RunOptions options, bool force = false);
+
+// The job directory of a Slurm retry of run_dir that has begun and is not
+// joined yet (retries/K/*-slurm with run.json retrying and not ended), or "".
+std::string PendingSlurmRetry(const std::string& run_dir, const RunState& state);
 
 // Removes the temporary files of command.stdout = "file"
 // (".NAME.shoal-tmp-INDEX") that a killed worker left in the run directory

@@ -268,21 +268,6 @@ Result<uint64_t> BeginRetry(const std::string& run_dir, const Settings& settings
   return n;
 }
 
-// sha256sum's format has no index: a retry in place could not tell, after a
-// crash, which items it had already done (resume refuses such a run too).
-bool HasIndexedResults(const Settings& settings) {
-  return !(settings.output.format == OutputFormat::kTsv &&
-           settings.job.handler == HandlerKind::kSha256);
-}
-
-void NoteNewRunDirectory(const std::string& run_dir, bool quiet) {
-  if (quiet) return;
-  std::fprintf(stderr,
-               "shoal: note: results.tsv of the sha256 handler has no item positions; "
-               "the failed items of %s run in a new run directory\n",
-               run_dir.c_str());
-}
-
 }  // namespace
 
 std::string RetryItemsPath(const std::string& run_dir, const RunState& state) {
@@ -302,17 +287,6 @@ Result<int> RetryJob(const std::string& given_dir, const std::vector<Override>& 
                    static_cast<unsigned long long>(state.retries), run_dir.c_str());
     }
     return ResumeJob(run_dir, overrides, std::move(options));
-  }
-  if (!HasIndexedResults(settings)) {
-    // Retried as before, into a new run directory.
-    NoteNewRunDirectory(run_dir, options.quiet);
-    options.items_file = run_dir + "/failed.txt";
-    struct stat failed;
-    if (::stat(options.items_file.c_str(), &failed) == 0 && failed.st_size == 0) {
-      std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n", run_dir.c_str());
-      return kExitOk;
-    }
-    return RunJob(settings, options);
   }
   uint64_t never_ran = 0;
   Result<uint64_t> n = BeginRetry(run_dir, settings, &state, &never_ran);
@@ -355,18 +329,6 @@ Result<int> RetryOnSlurmJob(const std::string& given_dir, const std::vector<Over
   Status st = OpenRunDir(run_dir, overrides, &settings, &state);
   if (!st.ok()) return st;
   settings.input.shard.clear();
-  if (!HasIndexedResults(settings)) {
-    // As before: a new job over failed.txt, whose merge is a new run.
-    NoteNewRunDirectory(run_dir, quiet);
-    const std::string failed = run_dir + "/failed.txt";
-    struct stat failed_st;
-    if (::stat(failed.c_str(), &failed_st) == 0 && failed_st.st_size == 0) {
-      std::fprintf(stderr, "shoal: %s has no failed items; nothing to retry\n", run_dir.c_str());
-      return kExitOk;
-    }
-    settings.input.items = failed;
-    return RunSlurmJob(settings, slurm, quiet);
-  }
   if (!SafeForDirective(run_dir)) {  // checked before the retry begins
     return Status::Error(run_dir +
                          " holds a space or a quote, which #SBATCH --output cannot take; rename "
@@ -376,6 +338,7 @@ Result<int> RetryOnSlurmJob(const std::string& given_dir, const std::vector<Over
     return Status::Error(run_dir + ": retry " + std::to_string(state.retries) +
                          " has not finished. If its shards ran, 'shoal merge SHARD_DIR... -o " +
                          run_dir + "' joins them; 'shoal resume " + run_dir +
+                         (PendingSlurmRetry(run_dir, state).empty() ? "" : " --force") +
                          "' runs what is left of it here");
   }
   uint64_t never_ran = 0;
@@ -389,7 +352,7 @@ Result<int> RetryOnSlurmJob(const std::string& given_dir, const std::vector<Over
   if (!submitted.ok()) {
     return Status::Error(submitted.status().message() + "\nshoal: retry " + std::to_string(*n) +
                          " of " + run_dir + " has begun; 'shoal resume " + run_dir +
-                         "' runs its items here");
+                         " --force' runs its items here");
   }
   return submitted;
 }

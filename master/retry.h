@@ -35,8 +35,8 @@ namespace shoal {
 // are appended to the run's own records; run.json's retrying goes back to
 // false once every one of them has one.
 //
-// sha256 with output.format = "tsv" is the exception: results.tsv has no
-// index, so such a run is retried as before, into a new run directory.
+// The sha256 handler's results.tsv (sha256sum's format) has its indices in
+// times.tsv (master/run_dir.h), so such a run is retried in place as well.
 Result<int> RetryJob(const std::string& run_dir, const std::vector<Override>& overrides,
                      RunOptions options);
 

@@ -221,6 +221,7 @@ Status RunDirectory::Create(const Settings& settings, InputKind kind,
     results_.Append(kTsvHeader);
     results_.Append("\n");
   }
+  if (st.ok()) AppendTimesHeader();
   if (st.ok() && !settings.input.shard.empty()) {
     Log(ShardLogLine(settings.input.shard, ::getenv));
   }
@@ -233,6 +234,12 @@ Status RunDirectory::OpenExisting(const std::string& path, const Settings& setti
   path_ = path;
   file_mode_ = FileModeIn(path_);
   Status st = OpenFiles();
+  // A run killed before its first flush left times.tsv empty.
+  struct stat times_st;
+  if (st.ok() && ::stat((path_ + "/" + kTimesFile).c_str(), &times_st) == 0 &&
+      times_st.st_size == 0) {
+    AppendTimesHeader();
+  }
   if (st.ok() && !settings.input.shard.empty()) {
     Log(ShardLogLine(settings.input.shard, ::getenv));
   }
@@ -243,6 +250,12 @@ Status RunDirectory::RewriteSettings(const std::string& settings_toml) {
   return WriteFileAtomically(path_ + "/settings.toml", settings_toml);
 }
 
+void RunDirectory::AppendTimesHeader() {
+  if (!timed()) return;
+  times_.Append(kTimesHeader);
+  times_.Append("\n");
+}
+
 Status RunDirectory::OpenFiles() {
   for (auto [file, name] :
        {std::pair{&results_, ResultsFileName(format_)}, std::pair{&errors_, "errors.jsonl"},
@@ -251,6 +264,11 @@ Status RunDirectory::OpenFiles() {
                            static_cast<int>(file_mode_));
     if (!st.ok()) return st;
     if (file != &log_) file->set_fault_point("record-write-fail");
+  }
+  if (timed()) {
+    Status st = times_.Open(path_ + "/" + kTimesFile, '\n', static_cast<int>(file_mode_));
+    if (!st.ok()) return st;
+    times_.set_fault_point("record-write-fail");
   }
   return Status::Ok();
 }
@@ -276,7 +294,8 @@ Status RunDirectory::Flush() {
   // the others are still flushed: what reached them is counted as recorded.
   const bool records = results_.pending() + errors_.pending() + failed_.pending() > 0;
   Status first;
-  for (RecordFile* f : {&results_, &errors_, &failed_}) {
+  for (RecordFile* f : {&results_, &times_, &errors_, &failed_}) {
+    if (f == &times_ && !timed()) continue;
     Status st = f->Flush();
     if (first.ok()) first = st;
     if (records) FaultPoint("master-between-files");
@@ -286,7 +305,7 @@ Status RunDirectory::Flush() {
 }
 
 Status RunDirectory::Sync() {
-  for (RecordFile* f : {&results_, &errors_, &failed_, &log_}) {
+  for (RecordFile* f : {&results_, &times_, &errors_, &failed_, &log_}) {
     Status st = f->Sync();
     if (!st.ok()) return st;
   }
@@ -346,9 +365,17 @@ void AppendTimes(JsonObject& o, const RunDirectory::Finished& f) {
 
 }  // namespace
 
-void RunDirectory::FormatSuccess(const Finished& f, std::string* out) const {
+void RunDirectory::FormatSuccess(const Finished& f, std::string* out,
+                                 std::string* times_line) const {
   if (format_ == OutputFormat::kTsv) {
-    if (sha256_sums_) {
+    if (timed()) {
+      times_line->append(std::to_string(f.index));
+      times_line->push_back('\t');
+      AppendTsvField(times_line, f.item);
+      char columns[48];
+      int n = std::snprintf(columns, sizeof columns, "\t%.3f\t%lld\n", f.ms,
+                            static_cast<long long>(f.start_ms));
+      times_line->append(columns, static_cast<size_t>(n));
       // sha256sum's own format, including its escape for odd names: a line
       // that starts with a backslash has newlines and backslashes escaped.
       std::string path = input_prefix_ + std::string(f.item);
@@ -449,10 +476,10 @@ void RecordWindow::Success(RunDirectory& run, const RunDirectory::Finished& f) {
     if (print_) print_(hold_(f));
     return run.RecordSuccess(f);
   }
-  run.FormatSuccess(f, &e->results);
+  run.FormatSuccess(f, &e->results, &e->times);
   e->finished = true;
   if (hold_) e->output = hold_(f);
-  held_bytes_ += e->results.size() + e->output.bytes();
+  held_bytes_ += e->results.size() + e->times.size() + e->output.bytes();
   Release(run);
 }
 
@@ -471,10 +498,12 @@ void RecordWindow::Failure(RunDirectory& run, const RunDirectory::Finished& f) {
 
 void RecordWindow::Append(RunDirectory& run, Entry& e) {
   run.results().Append(e.results);
+  run.times().Append(e.times);
   run.errors().Append(e.errors);
   run.failed().Append(e.failed);
   if (print_) print_(e.output);
-  held_bytes_ -= e.results.size() + e.errors.size() + e.failed.size() + e.output.bytes();
+  held_bytes_ -=
+      e.results.size() + e.times.size() + e.errors.size() + e.failed.size() + e.output.bytes();
 }
 
 void RecordWindow::Release(RunDirectory& run) {

@@ -119,8 +119,9 @@ class RunDirectory {
     int64_t start_ms = -1;
     std::span<const AttemptRecord> history = {};  // earlier attempts
   };
-  // A results record (jsonl or tsv).
-  void RecordSuccess(const Finished& f) { FormatSuccess(f, results_.buffer()); }
+  // A results record (jsonl or tsv), and for the sha256 handler's tsv its
+  // line of times.tsv.
+  void RecordSuccess(const Finished& f) { FormatSuccess(f, results_.buffer(), times_.buffer()); }
   // An errors.jsonl record and the item in failed.txt, in the input's own form.
   void RecordFailure(const Finished& f) {
     FormatFailure(f, errors_.buffer(), failed_.buffer());
@@ -132,13 +133,14 @@ class RunDirectory {
   }
   // The same records appended to the caller's buffers instead (output.order
   // = "input" holds them in a RecordWindow until their turn).
-  void FormatSuccess(const Finished& f, std::string* results) const;
+  void FormatSuccess(const Finished& f, std::string* results, std::string* times) const;
   void FormatFailure(const Finished& f, std::string* errors, std::string* failed) const;
 
   const std::string& path() const { return path_; }
   RecordFile& results() { return results_; }
   RecordFile& errors() { return errors_; }
   RecordFile& failed() { return failed_; }
+  RecordFile& times() { return times_; }
 
   // A timestamped line in log.txt ("2026-11-22T03:15:00.123Z message").
   void Log(std::string_view message);
@@ -150,6 +152,9 @@ class RunDirectory {
 
  private:
   Status OpenFiles();
+  void AppendTimesHeader();
+  // The sha256 handler's results.tsv: times.tsv is written beside it.
+  bool timed() const { return format_ == OutputFormat::kTsv && sha256_sums_; }
   void Configure(const Settings& settings, InputKind kind);
   std::string path_;
   OutputFormat format_ = OutputFormat::kJsonl;
@@ -160,6 +165,7 @@ class RunDirectory {
   std::string input_prefix_;  // tree: "<input.path>/", the {path} of an item
   mode_t file_mode_ = 0600;   // of the files it creates: FileModeIn(path_)
   RecordFile results_, errors_, failed_, log_;
+  RecordFile times_;  // open only for the sha256 handler's results.tsv
 };
 
 // output.print = "group": what an item printed, as held until it is printed
@@ -209,7 +215,7 @@ class RecordWindow {
   struct Entry {
     uint64_t index;
     bool finished = false;
-    std::string results, errors, failed;
+    std::string results, errors, failed, times;
     ItemOutput output;
   };
   Entry* Find(uint64_t index);
@@ -253,6 +259,23 @@ Status ForEachLine(const std::string& path, char terminator, bool cut_torn, bool
 // the columns of every line after it. ms is the item's duration, start_ms
 // when it started (Unix ms), as in results.jsonl.
 inline constexpr std::string_view kTsvHeader = "index\titem\tstatus\texit\toutput\tms\tstart_ms";
+
+// The sha256 handler's results.tsv is sha256sum's format, which has no room
+// for an index or a duration, so its lines have a twin in times.tsv: line K
+// after this header is about the item of line K of results.tsv (its index,
+// its item as in kTsvHeader's item column, ms and start_ms as in
+// results.jsonl). The index makes such a run resumable and retried in place;
+// `shoal report` reads the times. Written in the same order, flushed
+// separately: after a crash, resume cuts the longer of the two files back to
+// the other's length, and those items run again.
+inline constexpr std::string_view kTimesHeader = "index\titem\tms\tstart_ms";
+inline constexpr char kTimesFile[] = "times.tsv";
+
+// Whether a run's results have their twin in times.tsv (kTimesHeader).
+inline bool HasTimesFile(const Settings& settings) {
+  return settings.output.format == OutputFormat::kTsv &&
+         settings.job.handler == HandlerKind::kSha256;
+}
 
 // The results file name for a format: results.jsonl or results.tsv.
 const char* ResultsFileName(OutputFormat format);
