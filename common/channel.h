@@ -92,8 +92,8 @@ class SegmentLayout {
   static void ResetSlot(SegmentHeader* header, uint32_t slot);
 };
 
-// Futex on a shared-memory word. Wait returns on wake, on timeout, or at once
-// if *word != expected.
+// Futex on a shared-memory word. Wait returns on wake, on timeout (none when
+// timeout_ms < 0), or at once if *word != expected. Wake wakes every waiter.
 void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, int timeout_ms);
 void FutexWake(std::atomic<uint32_t>* word);
 
