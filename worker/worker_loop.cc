@@ -171,8 +171,14 @@ class Worker : public LogSink {
         StartAsync(handler, task, settings, kind, fields, splitter);
         continue;
       }
-      // About to wait: a master asleep must see what was published.
-      if (unannounced_) WakeMaster(/*force=*/true);
+      // About to wait: a master asleep must see what was published, within
+      // kWakeMasterEveryNs rather than at once: calls finish one by one,
+      // and a wake-up per finished call is what the master's time went to.
+      int wait_ms = kIdleWaitMs;
+      if (unannounced_) {
+        WakeMaster(/*force=*/false);
+        if (unannounced_) wait_ms = MillisUntilWakeDue();
+      }
       // With room for more, wait as asleep on the ring too (the mirror of
       // NextTask's "set sleeping, fence, re-check"): the master's wake-up
       // reaches the poll through the bell, so a new task starts at once.
@@ -186,7 +192,7 @@ class Worker : public LogSink {
         }
       }
       done.clear();
-      handler.Poll(kIdleWaitMs, &done);
+      handler.Poll(wait_ms, &done);
       ch_.control->sleeping.store(0, std::memory_order_relaxed);
       for (Completion& c : done) FinishAsync(c);
       if (MasterGone()) return kWorkerMasterGone;
@@ -292,9 +298,9 @@ class Worker : public LogSink {
                            [&](const Running& r) { return r.seq == c.tag && !r.done; });
     if (it == running_.end()) return;  // cannot happen: every tag was started here
     it->done = true;
+    unannounced_ = true;  // before: the publish may announce it
     PublishOutcome(c.tag, c.outcome, static_cast<double>(MonotonicNanos() - it->start_ns) / 1e6,
                    it->start_ns);
-    unannounced_ = true;
     if (it != running_.begin()) return;
     while (!running_.empty() && running_.front().done) running_.pop_front();
     if (running_.empty()) {
@@ -421,13 +427,26 @@ class Worker : public LogSink {
   // forced (the worker is about to wait on the master).
   void WakeMaster(bool force) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (header_->master_sleeping.load(std::memory_order_relaxed) == 0) return;
+    if (header_->master_sleeping.load(std::memory_order_relaxed) == 0) {
+      // Awake, the master re-checks every ring before it sleeps again
+      // (common/channel.h): what was published is seen.
+      unannounced_ = false;
+      return;
+    }
     uint64_t now = MonotonicNanos();
     if (!force && now - last_wake_ns_ < kWakeMasterEveryNs) return;
     last_wake_ns_ = now;
     unannounced_ = false;
     uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(args_.wake_fd, &one, sizeof one);
+  }
+
+  // How long until WakeMaster(false) would wake the master again: 1 ms at least.
+  int MillisUntilWakeDue() const {
+    const uint64_t due = last_wake_ns_ + kWakeMasterEveryNs;
+    const uint64_t now = MonotonicNanos();
+    if (due <= now) return 1;
+    return static_cast<int>(std::min<uint64_t>((due - now + 999'999) / 1'000'000, kIdleWaitMs));
   }
 
   bool MasterGone() {
