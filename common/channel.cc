@@ -114,11 +114,16 @@ void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, int timeout_ms) {
   ts.tv_sec = timeout_ms / 1000;
   ts.tv_nsec = static_cast<long>(timeout_ms % 1000) * 1000000L;
   // Shared futex (no FUTEX_PRIVATE_FLAG): the word lives in shared memory.
-  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, expected, &ts, nullptr, 0);
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, expected,
+            timeout_ms < 0 ? nullptr : &ts, nullptr, 0);
 }
 
 void FutexWake(std::atomic<uint32_t>* word) {
-  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  // Every waiter: an http worker's task bell waits on the word beside the
+  // worker's own thread, and waking only the bell would leave that thread
+  // asleep until its timeout.
+  ::syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAKE, INT32_MAX, nullptr, nullptr,
+            0);
 }
 
 uint64_t MonotonicNanos() {

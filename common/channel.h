@@ -15,6 +15,9 @@
 //    waits on the futex word `wake` (shared, not FUTEX_PRIVATE) with a
 //    timeout, so a lost wake-up costs a bounded delay, never a hang. The
 //    master bumps `wake` and calls FUTEX_WAKE only when `sleeping` is set.
+//    An http worker with calls in flight and room for more sets `sleeping`
+//    while it waits in curl_multi_poll; a thread of its own waits on `wake`
+//    and wakes that poll (worker/worker_loop.cc, TaskBell).
 //  - The master sleeps in epoll. It sets `master_sleeping`, re-checks every
 //    ring, then waits; a worker that publishes while `master_sleeping` is set
 //    writes the run's eventfd. seq_cst on both flags orders the
@@ -92,8 +95,8 @@ class SegmentLayout {
   static void ResetSlot(SegmentHeader* header, uint32_t slot);
 };
 
-// Futex on a shared-memory word. Wait returns on wake, on timeout, or at once
-// if *word != expected.
+// Futex on a shared-memory word. Wait returns on wake, on timeout (none when
+// timeout_ms < 0), or at once if *word != expected. Wake wakes every waiter.
 void FutexWait(std::atomic<uint32_t>* word, uint32_t expected, int timeout_ms);
 void FutexWake(std::atomic<uint32_t>* word);
 

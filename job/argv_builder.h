@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,6 +48,13 @@ class ArgvBuilder {
 
   // command.batch is set: a command line may take many items.
   bool batches() const { return batch_ != BatchMode::kNone; }
+  // How many items a worker takes at once to split into command lines by
+  // Fit: command.max_args, or without it kMostPerBatch; 1 without batch.
+  static constexpr size_t kMostPerBatch = 4096;
+  size_t max_batch() const {
+    if (!batches()) return 1;
+    return max_args_ != SIZE_MAX ? max_args_ : kMostPerBatch;
+  }
   // How many of `items`, from the front, one command line takes: at most
   // command.max_args, and only as many as keep its argv within
   // command.max_bytes. At least 1: an item too big alone still runs alone

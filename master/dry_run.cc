@@ -3,7 +3,9 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,14 @@ class DryRunArgv {
   unsigned fields() const {
     return settings_->job.handler == HandlerKind::kCommand ? line_.fields() : kFieldPath;
   }
+  // command.batch: as the command handler's (worker/command_handler.cc).
+  size_t max_batch() const {
+    return settings_->job.handler == HandlerKind::kCommand ? line_.max_batch() : 1;
+  }
+  size_t Fit(std::span<const ItemPaths> items) const { return line_.Fit(items); }
+  Status BuildBatch(std::span<const ItemPaths> items, std::vector<std::string>* argv) const {
+    return line_.BuildBatch(items, /*make_out_dir=*/false, argv);
+  }
 
   Status Build(const ItemPaths& paths, std::vector<std::string>* argv) const {
     switch (settings_->job.handler) {
@@ -89,21 +99,38 @@ class DryRunPool final : public WorkerPool {
 
   Result<int> Start(int) override { return static_cast<int>(::getpid()); }
   OfferResult Offer(int, const TaskRecord& task) override {
-    FillItemPaths(s_, kind_, task.item, task.index, 1, run_dir_, &paths_, builder_.fields(),
+    if (taken_.size() <= pending_) taken_.emplace_back();
+    ItemPaths& paths = taken_[pending_];
+    FillItemPaths(s_, kind_, task.item, task.index, 1, run_dir_, &paths, builder_.fields(),
                   &builder_.splitter());
-    Status built = builder_.Build(paths_, &argv_);
-    if (built.ok()) {
-      for (size_t i = 0; i < argv_.size(); ++i) {
-        if (i > 0) out_.push_back(' ');
-        AppendShellWord(&out_, argv_[i]);
-      }
-      out_.push_back('\n');
-      if (out_.size() >= kOutputChunk) Flush();
+    // An item that cannot be built says so alone, as it would fail alone.
+    Status built = builder_.Build(paths, &argv_);
+    if (built.ok() && builder_.max_batch() == 1) {
+      PrintLine();
+    } else if (built.ok()) {
+      if (++pending_ == builder_.max_batch()) PrintTaken();
     } else {
       WouldFail(task.index, built.message());
     }
     done_.push_back(task.seq);
     return OfferResult::kQueued;
+  }
+  // command.batch: the items taken and not printed yet, in the command lines
+  // a worker handed them at once would run (Fit's, the last one shorter).
+  // Called when a worker's worth is taken and at the end of the input.
+  void PrintTaken() {
+    std::span<const ItemPaths> rest(taken_.data(), pending_);
+    while (!rest.empty()) {
+      const size_t fit = std::max<size_t>(builder_.Fit(rest), 1);
+      Status built = builder_.BuildBatch(rest.first(fit), &argv_);
+      if (built.ok()) {
+        PrintLine();
+      } else {
+        WouldFail(rest.front().index, built.message());
+      }
+      rest = rest.subspan(fit);
+    }
+    pending_ = 0;
   }
   void Publish(int) override {}
   WorkerState State(int) const override { return {true, 0, 0}; }
@@ -138,11 +165,22 @@ class DryRunPool final : public WorkerPool {
   const Status& written() const { return written_; }
 
  private:
+  // argv_, shell-quoted, as one line.
+  void PrintLine() {
+    for (size_t i = 0; i < argv_.size(); ++i) {
+      if (i > 0) out_.push_back(' ');
+      AppendShellWord(&out_, argv_[i]);
+    }
+    out_.push_back('\n');
+    if (out_.size() >= kOutputChunk) Flush();
+  }
+
   const Settings& s_;
   const DryRunArgv& builder_;
   InputKind kind_;
   std::string run_dir_;
-  ItemPaths paths_;
+  std::vector<ItemPaths> taken_;  // reused; the first pending_ wait for their line
+  size_t pending_ = 0;
   std::vector<std::string> argv_;
   std::string out_;
   std::vector<uint64_t> done_;
@@ -206,6 +244,7 @@ Result<int> DryRun(const Settings& settings, const RunOptions& options) {
     if (!scheduler.stopping() && scheduler.WorkDone()) scheduler.BeginStop();
     if (pool.shut_down() && scheduler.running(0)) scheduler.OnWorkerExit(0, WorkerExit{0, true, 0});
   }
+  if (pool.written().ok()) pool.PrintTaken();
   if (pool.written().ok()) pool.Flush();
   if (!pool.written().ok()) {
     std::fprintf(stderr, "shoal: dry run: %s\n", pool.written().message().c_str());

@@ -178,6 +178,47 @@ TEST_F(Batch, SameStdoutAsGnuParallel) {
   }
 }
 
+// --dry-run prints the command lines the batches would run, as parallel's
+// --dry-run -X does, not one line per item; the bytes are parallel's when
+// it is installed.
+TEST_F(Batch, DryRunPrintsTheBatchedLines) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"-X", "echo", ":::", "a", "b", "c"}, "echo a b c\n"},
+      {{"-m", "echo", "pre-{}-post", ":::", "a", "b", "c"}, "echo pre-a b c-post\n"},
+      {{"-X", "echo", "pre-{}-post", ":::", "a", "b", "c"},
+       "echo pre-a-post pre-b-post pre-c-post\n"},
+      {{"-n", "2", "echo", ":::", "a", "b", "c", "d", "e"}, "echo a b\necho c d\necho e\n"},
+  };
+  const bool parallel = ::access("/usr/bin/parallel", X_OK) == 0;
+  for (const auto& [words, expected] : cases) {
+    std::vector<std::string> s{"--dry-run", "-k", "-j", "1"};
+    s.insert(s.end(), words.begin(), words.end());
+    ProcessResult ours = Line(s);
+    ASSERT_EQ(ours.status, 0) << Describe(ours);
+    EXPECT_EQ(ours.out, expected) << words[0] << " " << words[1];
+    if (!parallel) continue;
+    std::vector<std::string> p{"/usr/bin/parallel", "--dry-run", "-k", "-j", "1"};
+    p.insert(p.end(), words.begin(), words.end());
+    ProcessResult theirs = Run(p);
+    ASSERT_EQ(theirs.status, 0) << Describe(theirs);
+    EXPECT_EQ(ours.out, theirs.out) << words[0] << " " << words[1];
+  }
+  // Lines under command.max_bytes, every item in one of them.
+  std::vector<std::string> items;
+  for (int i = 0; i < 100; ++i) items.push_back(std::string(90, 'a' + i % 26));
+  ProcessResult dry = Line(With({"--dry-run", "-X", "--max-bytes", "4096", "echo"}, items));
+  ASSERT_EQ(dry.status, 0) << Describe(dry);
+  size_t words = 0;
+  const std::vector<std::string> printed = Lines(dry.out);
+  for (const std::string& l : printed) {
+    EXPECT_LT(l.size(), 4096u);
+    words += static_cast<size_t>(std::count(l.begin(), l.end(), ' '));
+  }
+  EXPECT_EQ(words, items.size());
+  EXPECT_GE(printed.size(), 3u);  // about 40 items of 99 bytes a line
+  EXPECT_LT(printed.size(), items.size());
+}
+
 // The worker is SIGKILLed while its line of 40 items runs: the items were
 // taken, none had an outcome; each gets its next attempt (job.retries = 1)
 // and ends in results.jsonl exactly once.

@@ -263,17 +263,11 @@ class CommandHandler final : public Handler {
     return RunBatch(std::span<const ItemPaths>(&paths, 1), log);
   }
   unsigned fields() const override { return fields_; }
-  size_t max_batch() const override {
-    if (!line_.batches()) return 1;
-    return command_.max_args > 0 ? static_cast<size_t>(command_.max_args) : kMostPerBatch;
-  }
+  size_t max_batch() const override { return line_.max_batch(); }
   size_t Fit(std::span<const ItemPaths> items) const override { return line_.Fit(items); }
   Outcome RunBatch(std::span<const ItemPaths> items, LogSink& log) override;
 
  private:
-  // command.batch without command.max_args: a worker hands at most this many
-  // items at once to Fit (which then keeps to command.max_bytes).
-  static constexpr size_t kMostPerBatch = 4096;
   Outcome Execute(std::span<const ItemPaths> items, LogSink& log, ItemLog* item_log);
   Outcome ExecuteLogged(const ItemPaths& paths, LogSink& log);
   std::string SpawnError(int err, const std::string& prog, const std::string& cwd) const;

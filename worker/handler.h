@@ -99,8 +99,12 @@ class AsyncHandler {
   // reported by a later Poll, also one that could not start at all.
   virtual void Start(uint64_t tag, const ItemPaths& paths, LogSink& log) = 0;
   // Moves the items along and appends what finished to *done, waiting up to
-  // timeout_ms for something to finish when nothing has yet.
+  // timeout_ms for something to finish when nothing has yet, or until Wake.
   virtual void Poll(int timeout_ms, std::vector<Completion>* done) = 0;
+  // Makes the Poll under way, or else the next one, return at once. The one
+  // method safe to call from another thread (the worker's task bell: new
+  // tasks arrived while the calls in flight were waited on).
+  virtual void Wake() = 0;
 };
 
 struct HandlerContext {

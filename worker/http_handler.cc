@@ -138,6 +138,9 @@ class HttpHandler final : public Handler, public AsyncHandler {
     Collect(done);
   }
 
+  // curl_multi_wakeup is libcurl's one thread-safe call on a multi handle.
+  void Wake() override { curl_multi_wakeup(multi_); }
+
  private:
   struct Call {
     CURL* easy = nullptr;

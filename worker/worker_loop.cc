@@ -13,6 +13,7 @@
 #include <iterator>
 #include <span>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -35,6 +36,51 @@ namespace {
 constexpr int kIdleWaitMs = 200;
 // A worker with finished items wakes a sleeping master at least this often.
 constexpr uint64_t kWakeMasterEveryNs = 5'000'000;
+
+// The master announces new tasks on a futex word (common/channel.h), which
+// no poll can wait on, while an http worker with calls in flight waits in
+// its handler's Poll (curl_multi_poll). The bell is a thread that waits on
+// that word and turns each bump into AsyncHandler::Wake. A thread rather than
+// an eventfd the master writes: the master's side and the protocol every
+// other worker uses stay as they are, and only a worker that has calls in
+// flight pays for it (one futex wake-up and one write per wake).
+class TaskBell {
+ public:
+  TaskBell(WorkerControl* control, AsyncHandler& handler)
+      : control_(control),
+        handler_(handler),
+        // Read here, before the worker can next set `sleeping`: any bump
+        // that wake-up may cause comes after, and is seen.
+        seen_(control->wake.load(std::memory_order_acquire)),
+        thread_([this] { Listen(); }) {}
+  ~TaskBell() {
+    stop_.store(true, std::memory_order_seq_cst);
+    control_->wake.fetch_add(1, std::memory_order_seq_cst);
+    FutexWake(&control_->wake);
+    thread_.join();
+  }
+  TaskBell(const TaskBell&) = delete;
+  TaskBell& operator=(const TaskBell&) = delete;
+
+ private:
+  void Listen() {
+    while (!stop_.load(std::memory_order_acquire)) {
+      FutexWait(&control_->wake, seen_, -1);
+      // Read before Wake: a bump after this read leaves the word unlike
+      // seen_, so the next FutexWait returns at once.
+      const uint32_t now = control_->wake.load(std::memory_order_acquire);
+      if (now == seen_) continue;  // a spurious return
+      seen_ = now;
+      handler_.Wake();
+    }
+  }
+
+  WorkerControl* control_;
+  AsyncHandler& handler_;
+  uint32_t seen_;  // the bell thread's, once it runs
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: starts once the rest is set
+};
 
 class Worker : public LogSink {
  public:
@@ -108,19 +154,14 @@ class Worker : public LogSink {
                 const FieldSplitter& splitter) {
     std::string item;
     std::vector<Completion> done;
-    // Waiting on the calls with room for more, the loop looks at the task
-    // ring after each wait: the wait starts short (the master refills as
-    // outcomes come) and doubles while nothing arrives, up to kIdleWaitMs.
-    int room_wait_ms = 1;
+    TaskBell bell(ch_.control, handler);
     while (true) {
       const bool stop = header_->shutdown.load(std::memory_order_acquire) != 0;
-      bool took = false;
       while (!stop && handler.in_flight() < handler.capacity()) {
         TaskRecord task;
         ByteRing::ReadStatus st = TryTake(&task, &item);
         if (st != ByteRing::ReadStatus::kRecord) break;
         StartAsync(handler, task, settings, kind, fields, splitter);
-        took = true;
       }
       if (running_.empty()) {
         if (stop) return 0;
@@ -128,18 +169,31 @@ class Worker : public LogSink {
         TaskRecord task;
         if (!NextTask(&task, &item)) return master_gone_ ? kWorkerMasterGone : 0;
         StartAsync(handler, task, settings, kind, fields, splitter);
-        room_wait_ms = 1;
         continue;
       }
+      // About to wait: a master asleep must see what was published, within
+      // kWakeMasterEveryNs rather than at once: calls finish one by one,
+      // and a wake-up per finished call is what the master's time went to.
+      int wait_ms = kIdleWaitMs;
+      if (unannounced_) {
+        WakeMaster(/*force=*/false);
+        if (unannounced_) wait_ms = MillisUntilWakeDue();
+      }
+      // With room for more, wait as asleep on the ring too (the mirror of
+      // NextTask's "set sleeping, fence, re-check"): the master's wake-up
+      // reaches the poll through the bell, so a new task starts at once.
       const bool room = !stop && handler.in_flight() < handler.capacity();
-      room_wait_ms = took ? 1 : room_wait_ms;
-      const int wait_ms = room ? room_wait_ms : kIdleWaitMs;
-      // About to wait: a master asleep must see what was published.
-      if (unannounced_) WakeMaster(/*force=*/true);
+      if (room) {
+        ch_.control->sleeping.store(1, std::memory_order_seq_cst);
+        std::atomic_thread_fence(std::memory_order_seq_cst);
+        if (ch_.tasks.HasData()) {
+          ch_.control->sleeping.store(0, std::memory_order_relaxed);
+          continue;
+        }
+      }
       done.clear();
       handler.Poll(wait_ms, &done);
-      if (done.empty() && room) room_wait_ms = std::min(room_wait_ms * 2, kIdleWaitMs);
-      if (!done.empty()) room_wait_ms = 1;
+      ch_.control->sleeping.store(0, std::memory_order_relaxed);
       for (Completion& c : done) FinishAsync(c);
       if (MasterGone()) return kWorkerMasterGone;
     }
@@ -244,9 +298,9 @@ class Worker : public LogSink {
                            [&](const Running& r) { return r.seq == c.tag && !r.done; });
     if (it == running_.end()) return;  // cannot happen: every tag was started here
     it->done = true;
+    unannounced_ = true;  // before: the publish may announce it
     PublishOutcome(c.tag, c.outcome, static_cast<double>(MonotonicNanos() - it->start_ns) / 1e6,
                    it->start_ns);
-    unannounced_ = true;
     if (it != running_.begin()) return;
     while (!running_.empty() && running_.front().done) running_.pop_front();
     if (running_.empty()) {
@@ -373,13 +427,26 @@ class Worker : public LogSink {
   // forced (the worker is about to wait on the master).
   void WakeMaster(bool force) {
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    if (header_->master_sleeping.load(std::memory_order_relaxed) == 0) return;
+    if (header_->master_sleeping.load(std::memory_order_relaxed) == 0) {
+      // Awake, the master re-checks every ring before it sleeps again
+      // (common/channel.h): what was published is seen.
+      unannounced_ = false;
+      return;
+    }
     uint64_t now = MonotonicNanos();
     if (!force && now - last_wake_ns_ < kWakeMasterEveryNs) return;
     last_wake_ns_ = now;
     unannounced_ = false;
     uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(args_.wake_fd, &one, sizeof one);
+  }
+
+  // How long until WakeMaster(false) would wake the master again: 1 ms at least.
+  int MillisUntilWakeDue() const {
+    const uint64_t due = last_wake_ns_ + kWakeMasterEveryNs;
+    const uint64_t now = MonotonicNanos();
+    if (due <= now) return 1;
+    return static_cast<int>(std::min<uint64_t>((due - now + 999'999) / 1'000'000, kIdleWaitMs));
   }
 
   bool MasterGone() {
