@@ -13,14 +13,20 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <structmember.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "shoal/plugin.h"
@@ -39,13 +45,10 @@ class Permanent(Exception):
     """Raise it to fail an item for good: job.retries gives it no other attempt.
     (Any exception with an attribute shoal_permanent = True does the same.)"""
 
-class Context:
-    """What function(item, ctx) knows of its item besides the item itself."""
-    __slots__ = ("index", "item", "path", "rel", "name", "stem", "ext", "dir", "worker")
-
-    def __init__(self, index, item, path, rel, name, stem, ext, dir, worker):
-        self.index, self.item, self.path, self.rel = index, item, path, rel
-        self.name, self.stem, self.ext, self.dir, self.worker = name, stem, ext, dir, worker
+class Context(_ContextBase):
+    """What function(item, ctx) knows of its item besides the item itself:
+    index, item, path, rel, name, stem, ext, dir and worker (read-only)."""
+    __slots__ = ()
 
     @property
     def out(self):
@@ -191,6 +194,46 @@ PyObject* OutDir(PyObject*, PyObject*) {
   return PyUnicode_DecodeFSDefault(out);
 }
 
+// shoal._ContextBase: the fields of ctx, set from C without running any
+// Python (a Python __init__ cost about an eighth of a tiny item). Context,
+// in the bootstrap, adds out, log() and repr. Its members hold only str and
+// int, so the type needs no GC support.
+struct ContextObject {
+  PyObject_HEAD PyObject* fields[9];  // index, item, path, rel, name, stem, ext, dir, worker
+};
+constexpr size_t kContextFields = 9;
+
+void ContextDealloc(PyObject* self) {
+  auto* ctx = reinterpret_cast<ContextObject*>(self);
+  for (PyObject*& f : ctx->fields) Py_CLEAR(f);
+  PyTypeObject* type = Py_TYPE(self);
+  type->tp_free(self);
+  Py_DECREF(type);  // instances of a heap type hold a reference to it
+}
+
+#define SHOAL_CONTEXT_MEMBER(name, i)                                                       \
+  {                                                                                         \
+    name, T_OBJECT_EX,                                                                      \
+        static_cast<Py_ssize_t>(offsetof(ContextObject, fields) + (i) * sizeof(PyObject*)), \
+        READONLY, nullptr                                                                   \
+  }
+PyMemberDef kContextMembers[] = {
+    SHOAL_CONTEXT_MEMBER("index", 0),  SHOAL_CONTEXT_MEMBER("item", 1),
+    SHOAL_CONTEXT_MEMBER("path", 2),   SHOAL_CONTEXT_MEMBER("rel", 3),
+    SHOAL_CONTEXT_MEMBER("name", 4),   SHOAL_CONTEXT_MEMBER("stem", 5),
+    SHOAL_CONTEXT_MEMBER("ext", 6),    SHOAL_CONTEXT_MEMBER("dir", 7),
+    SHOAL_CONTEXT_MEMBER("worker", 8), {nullptr, 0, 0, 0, nullptr},
+};
+#undef SHOAL_CONTEXT_MEMBER
+
+PyType_Slot kContextSlots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(ContextDealloc)},
+    {Py_tp_members, kContextMembers},
+    {0, nullptr},
+};
+PyType_Spec kContextSpec = {"shoal._ContextBase", sizeof(ContextObject), 0,
+                            Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, kContextSlots};
+
 PyMethodDef kMethods[] = {
     {"_log", Log, METH_O, "a log line of the current item"},
     {"_out_dir", OutDir, METH_NOARGS, "creates {out}, returns its path"},
@@ -208,7 +251,15 @@ PyModuleDef kModule = {PyModuleDef_HEAD_INIT,
                        nullptr};
 
 PyObject* InitShoalModule() {
-  return PyModule_Create(&kModule);
+  PyObject* module = PyModule_Create(&kModule);
+  if (module == nullptr) return nullptr;
+  PyObject* base = PyType_FromSpec(&kContextSpec);
+  if (base == nullptr || PyModule_AddObject(module, "_ContextBase", base) < 0) {
+    Py_XDECREF(base);
+    Py_DECREF(module);
+    return nullptr;
+  }
+  return module;
 }
 
 struct State {
@@ -488,18 +539,64 @@ PyObject* CallFunction(State* s, const shoal_item* item) {
       str(item->dir),
       PyLong_FromLong(item->worker),
   };
-  constexpr size_t kFields = sizeof fields / sizeof fields[0];
+  static_assert(sizeof fields / sizeof fields[0] == kContextFields);
   bool built = true;
   for (PyObject* f : fields) built &= f != nullptr;
-  PyObject* ctx = built ? PyObject_Vectorcall(s->context, fields, kFields, nullptr) : nullptr;
-  PyObject* result = nullptr;
-  if (ctx != nullptr) {
-    PyObject* args[] = {item_text, ctx};
-    result = PyObject_Vectorcall(s->function, args, 2, nullptr);
-    Py_DECREF(ctx);
+  // Context adds no slots to its base: its instances are ContextObjects.
+  auto* type = reinterpret_cast<PyTypeObject*>(s->context);
+  PyObject* ctx = built ? type->tp_alloc(type, 0) : nullptr;
+  if (ctx == nullptr) {
+    for (PyObject* f : fields) Py_XDECREF(f);
+    return nullptr;
   }
-  for (PyObject* f : fields) Py_XDECREF(f);
+  // The context owns the fields now; item_text is shared with the call.
+  std::copy(std::begin(fields), std::end(fields), reinterpret_cast<ContextObject*>(ctx)->fields);
+  PyObject* args[] = {item_text, ctx};
+  PyObject* result = PyObject_Vectorcall(s->function, args, 2, nullptr);
+  Py_DECREF(ctx);
   return result;
+}
+
+// An int, float or bool as the JSON the encoder would write, without a
+// call into Python (the encoder's Python half cost a quarter of a tiny
+// item). False for anything else, and for what the encoder must judge:
+// ints beyond 64 bits, NaN and infinities (refused), int and float subclasses.
+bool WriteNumber(PyObject* result, shoal_sink* sink) {
+  char buf[32];
+  std::string_view text;
+  if (PyBool_Check(result)) {
+    text = result == Py_True ? "true" : "false";
+  } else if (PyLong_CheckExact(result)) {
+    int overflow = 0;
+    const long long v = PyLong_AsLongLongAndOverflow(result, &overflow);
+    if (overflow != 0 || (v == -1 && PyErr_Occurred())) {
+      PyErr_Clear();
+      return false;
+    }
+    text = std::string_view(buf, std::to_chars(buf, buf + sizeof buf, v).ptr - buf);
+  } else if (PyFloat_CheckExact(result)) {
+    const double d = PyFloat_AS_DOUBLE(result);
+    if (!std::isfinite(d)) return false;
+    // float.__repr__, which the encoder writes: "1.0", "1e+16", "0.1".
+    char* repr = PyOS_double_to_string(d, 'r', 0, Py_DTSF_ADD_DOT_0, nullptr);
+    if (repr == nullptr) {
+      PyErr_Clear();
+      return false;
+    }
+    const size_t n = std::strlen(repr);
+    if (n >= sizeof buf) {
+      PyMem_Free(repr);
+      return false;
+    }
+    std::memcpy(buf, repr, n);
+    PyMem_Free(repr);
+    text = std::string_view(buf, n);
+  } else {
+    return false;
+  }
+  sink->write(sink, text.data(), text.size());
+  sink->set_flags(sink, SHOAL_FLAG_JSON);
+  return true;
 }
 
 // The return value as the item's output (and drops it): bytes as they are,
@@ -521,6 +618,9 @@ int WriteResult(State* s, PyObject* result, shoal_sink* sink) {
     bytes = PyBytes_FromObject(result);
   } else if (PyUnicode_Check(result)) {
     bytes = PyUnicode_AsEncodedString(result, "utf-8", "surrogateescape");
+  } else if (WriteNumber(result, sink)) {
+    Py_DECREF(result);
+    return 0;
   } else {
     PyObject* text = PyObject_CallOneArg(s->dumps, result);
     if (text != nullptr) {

@@ -55,12 +55,16 @@ class E2ePython : public E2e {
 // Each kind of return value becomes the record's output: str as is, bytes
 // as bytes, JSON-serialisable values as JSON, None as no output.
 TEST_F(E2ePython, ReturnValuesOfEachType) {
-  WriteFile(dir_ / "items.txt", "str\nbytes\nint\ndict\nlist\nnone\nfloat\nbool\n");
+  WriteFile(dir_ / "items.txt",
+            "str\nbytes\nint\ndict\nlist\nnone\nfloat\nbool\nfalse\nneg\nu64\nsub\ne16\ntenth\n");
   WriteFile(dir_ / "job.py",
+            "class Sub(int):\n"
+            "    pass\n"
             "def process(item, ctx):\n"
             "    return {'str': 'héllo', 'bytes': b'\\xfe\\xffraw', 'int': 42,\n"
             "            'dict': {'n': 3, 's': 'x'}, 'list': [1, 'two', None], 'none': None,\n"
-            "            'float': 2.5, 'bool': True}[item]\n");
+            "            'float': 2.5, 'bool': True, 'false': False, 'neg': -2**63,\n"
+            "            'u64': 2**64 - 1, 'sub': Sub(7), 'e16': 1e16, 'tenth': 0.1}[item]\n");
   WriteSettings();
   fs::path run;
   std::vector<Record> results, errors;
@@ -77,6 +81,16 @@ TEST_F(E2ePython, ReturnValuesOfEachType) {
   EXPECT_NE(ResultLine(run, "list").find("\"output\":[1,\"two\",null]"), std::string::npos);
   EXPECT_NE(ResultLine(run, "float").find("\"output\":2.5"), std::string::npos);
   EXPECT_NE(ResultLine(run, "bool").find("\"output\":true"), std::string::npos);
+  // Numbers as json.dumps writes them, in and beyond 64 signed bits.
+  EXPECT_NE(ResultLine(run, "false").find("\"output\":false"), std::string::npos);
+  EXPECT_NE(ResultLine(run, "neg").find("\"output\":-9223372036854775808}"), std::string::npos)
+      << ResultLine(run, "neg");
+  EXPECT_NE(ResultLine(run, "u64").find("\"output\":18446744073709551615}"), std::string::npos)
+      << ResultLine(run, "u64");
+  EXPECT_NE(ResultLine(run, "sub").find("\"output\":7}"), std::string::npos);
+  EXPECT_NE(ResultLine(run, "e16").find("\"output\":1e+16}"), std::string::npos)
+      << ResultLine(run, "e16");
+  EXPECT_NE(ResultLine(run, "tenth").find("\"output\":0.1}"), std::string::npos);
   // A str is a string even when it looks like JSON.
   EXPECT_NE(ResultLine(run, "str").find("\"output\":\"h"), std::string::npos);
 }
@@ -137,7 +151,7 @@ TEST_F(E2ePython, ExceptionsFailTheirItemWithTraceback) {
 TEST_F(E2ePython, ContextLogInitAndFinish) {
   WriteList(10);
   WriteFile(dir_ / "job.py",
-            "import os\n"
+            "import os, shoal\n"
             "state = {}\n"
             "def init(config):\n"
             "    state['greeting'] = config['greeting']\n"
@@ -146,6 +160,17 @@ TEST_F(E2ePython, ContextLogInitAndFinish) {
             "    ctx.log(f'seen {ctx.item} index {ctx.index}')\n"
             "    print('printed', ctx.index)\n"
             "    assert ctx.item == item and ctx.worker in (1, 2) and ctx.rel == item\n"
+            "    assert (ctx.path, ctx.name, ctx.stem, ctx.ext) == (item, item, item, '')\n"
+            "    assert isinstance(ctx, shoal.Context) and repr(ctx).startswith('Context(')\n"
+            "    # A ctx kept past its call keeps its own item; its fields are read-only.\n"
+            "    prev = state.get('prev')\n"
+            "    assert prev is None or (prev.item != item and prev.index != ctx.index)\n"
+            "    state['prev'] = ctx\n"
+            "    try:\n"
+            "        ctx.index = 0\n"
+            "        raise RuntimeError('ctx.index was assigned')\n"
+            "    except AttributeError:\n"
+            "        pass\n"
             "    with open(os.path.join(ctx.out, item + '.txt'), 'w') as f:\n"
             "        f.write(item)\n"
             "    return f\"{state['greeting']} {item} {ctx.index}\"\n"
