@@ -327,6 +327,31 @@ TEST_F(E2e, HundredWorkersPassLargeOutputsWhole) {
   EXPECT_EQ(wrong, 0);
 }
 
+// A list item longer than the task ring of a run with many workers (64 KiB
+// then) fails alone, with its reason; the others run.
+TEST_F(E2e, ItemLongerThanASmallTaskRingFailsAlone) {
+  const std::string long_item(100 * 1024, 'x');
+  WriteFile(dir_ / "items.txt", "short1\n" + long_item + "\nshort2\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"long\"\n"
+            "workers = 100\n"
+            "\n"
+            "[input]\n"
+            "path = \"items.txt\"\n"
+            "\n"
+            "[command]\n"
+            "argv = [\"true\", \"{item}\"]\n");
+
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, {"short1", long_item, "short2"});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].item, long_item);
+  EXPECT_EQ(errors[0].reason.value_or(""), "item too long for the task ring");
+}
+
 // f. Bad settings: exit 2, the error names FILE:LINE:COL, nothing runs.
 class E2eBadSettings : public E2e {
  protected:
