@@ -1,5 +1,6 @@
 #include "common/byte_ring.h"
 
+#include <algorithm>
 #include <cassert>
 
 namespace shoal {
@@ -62,6 +63,14 @@ bool ByteRing::TryWrite(uint32_t type, std::string_view part1, std::string_view 
   return true;
 }
 
+bool ByteRing::TryWritePiece(uint32_t type, std::string_view payload, size_t* offset) {
+  const size_t n = std::min(payload.size() - *offset, max_piece());
+  const bool last = *offset + n == payload.size();
+  if (!TryWrite(last ? type : type | kMorePieces, payload.substr(*offset, n))) return false;
+  *offset += n;
+  return true;
+}
+
 void ByteRing::Publish() {
   header_->tail.store(local_tail_, std::memory_order_release);
 }
@@ -77,34 +86,60 @@ bool ByteRing::Drained() const {
 
 ByteRing::ReadStatus ByteRing::Read(uint32_t* type, std::string_view* payload,
                                     std::string* scratch) {
-  if (local_head_ == cached_tail_) {
-    cached_tail_ = header_->tail.load(std::memory_order_acquire);
-    if (local_head_ == cached_tail_) return ReadStatus::kEmpty;
-  }
-  uint64_t available = cached_tail_ - local_head_;
-  if (available > capacity_ || available < kHeaderBytes || (available & 7) != 0) {
-    return ReadStatus::kCorrupt;
-  }
-  uint32_t h[2];
-  std::memcpy(h, data_ + (local_head_ & mask_), sizeof h);
-  size_t length = h[0];
-  if (length > max_record() || RecordBytes(length) > available) return ReadStatus::kCorrupt;
-  *type = h[1];
-  uint64_t start = local_head_ + kHeaderBytes;
-  size_t off = start & mask_;
-  if (off + length <= capacity_) {
-    *payload = std::string_view(data_ + off, length);
-  } else {
-    scratch->resize(length);
-    CopyOut(start, scratch->data(), length);
+  for (;;) {
+    if (local_head_ == cached_tail_) {
+      cached_tail_ = header_->tail.load(std::memory_order_acquire);
+      if (local_head_ == cached_tail_) return ReadStatus::kEmpty;
+    }
+    uint64_t available = cached_tail_ - local_head_;
+    if (available > capacity_ || available < kHeaderBytes || (available & 7) != 0) {
+      return ReadStatus::kCorrupt;
+    }
+    uint32_t h[2];
+    std::memcpy(h, data_ + (local_head_ & mask_), sizeof h);
+    size_t length = h[0];
+    if (length > max_record() || RecordBytes(length) > available) return ReadStatus::kCorrupt;
+    uint64_t start = local_head_ + kHeaderBytes;
+    const bool more = (h[1] & kMorePieces) != 0;
+    if (!more && !in_pieces_) {
+      *type = h[1];
+      size_t off = start & mask_;
+      if (off + length <= capacity_) {
+        *payload = std::string_view(data_ + off, length);
+      } else {
+        scratch->resize(length);
+        CopyOut(start, scratch->data(), length);
+        *payload = *scratch;
+      }
+      local_head_ += RecordBytes(length);
+      return ReadStatus::kRecord;
+    }
+    // A piece: every piece of one record has the same type.
+    const uint32_t piece_type = h[1] & ~kMorePieces;
+    if (in_pieces_ && piece_type != pieces_type_) return ReadStatus::kCorrupt;
+    if (pieces_.size() + length > kMaxPiecedRecord) return ReadStatus::kCorrupt;
+    const size_t have = pieces_.size();
+    pieces_.resize(have + length);
+    CopyOut(start, pieces_.data() + have, length);
+    local_head_ += RecordBytes(length);
+    if (more) {
+      in_pieces_ = true;
+      pieces_type_ = piece_type;
+      continue;
+    }
+    in_pieces_ = false;
+    scratch->swap(pieces_);
+    pieces_.clear();
+    *type = piece_type;
     *payload = *scratch;
+    return ReadStatus::kRecord;
   }
-  local_head_ += RecordBytes(length);
-  return ReadStatus::kRecord;
 }
 
-void ByteRing::Release() {
+bool ByteRing::Release() {
+  const bool freed = header_->head.load(std::memory_order_relaxed) != local_head_;
   header_->head.store(local_head_, std::memory_order_release);
+  return freed;
 }
 
 bool ByteRing::HasData() const {

@@ -204,7 +204,8 @@ TEST(ByteRingTest, WrapAroundRandomSizesManyLaps) {
     for (int i = 0; i < batch; ++i) {
       // Mostly small records, some close to max_record().
       size_t length = rng() % 4 == 0 ? rng() % (producer.max_record() + 1) : rng() % 40;
-      Record r{static_cast<uint32_t>(rng()), Pattern(length, written)};
+      // Any type but the piece bit, which is the ring's own.
+      Record r{static_cast<uint32_t>(rng()) & ~ByteRing::kMorePieces, Pattern(length, written)};
       if (!producer.TryWrite(r.type, r.payload)) break;
       in_flight.push_back(std::move(r));
       ++written;
@@ -338,6 +339,94 @@ TEST(ByteRingTest, RecordBiggerThanMaxRecordRefused) {
   producer.Publish();
   EXPECT_EQ(ReadStatusOf(&consumer), ByteRing::ReadStatus::kEmpty);
   EXPECT_EQ(producer.FreeBytes(), 256u);
+}
+
+// Moves `record` through a ring much smaller than itself: the producer
+// writes pieces while there is room, the consumer takes what is published;
+// the record comes out whole, once, and only after its last piece.
+TEST(ByteRingTest, RecordLongerThanTheRingCrossesInPieces) {
+  RingMemory mem(256);
+  ByteRing producer(mem.get());
+  ByteRing consumer(mem.get());
+  const std::string big = Pattern(5000, 9);
+  ASSERT_GT(big.size(), producer.max_record());
+  size_t offset = 0;
+  int records = 0;
+  int rounds = 0;
+  std::string got;
+  while (records == 0) {
+    while (offset < big.size() && producer.TryWritePiece(7, big, &offset)) {
+    }
+    producer.Publish();
+    uint32_t type = 0;
+    std::string_view payload;
+    std::string scratch;
+    ByteRing::ReadStatus st;
+    while ((st = consumer.Read(&type, &payload, &scratch)) == ByteRing::ReadStatus::kRecord) {
+      EXPECT_EQ(type, 7u);
+      got = std::string(payload);
+      ++records;
+    }
+    ASSERT_NE(st, ByteRing::ReadStatus::kCorrupt);
+    if (records == 0) {
+      ASSERT_TRUE(consumer.Release());  // pieces were taken: room for the next
+      ASSERT_LT(++rounds, 1000) << "no progress at offset " << offset;
+    }
+  }
+  consumer.Release();
+  EXPECT_EQ(offset, big.size());
+  EXPECT_EQ(records, 1);
+  EXPECT_EQ(got, big);
+  // The ring goes on with whole records.
+  ASSERT_TRUE(producer.TryWrite(3, "after"));
+  producer.Publish();
+  Record r = ReadOne(&consumer);
+  EXPECT_EQ(r.type, 3u);
+  EXPECT_EQ(r.payload, "after");
+}
+
+TEST(ByteRingTest, UnfinishedPiecesAreNeverReturned) {
+  RingMemory mem(1024);
+  ByteRing producer(mem.get());
+  ByteRing consumer(mem.get());
+  const std::string big = Pattern(3000, 4);
+  size_t offset = 0;
+  ASSERT_TRUE(producer.TryWritePiece(2, big, &offset));
+  ASSERT_TRUE(producer.TryWritePiece(2, big, &offset));
+  EXPECT_EQ(offset, 2 * producer.max_piece());
+  producer.Publish();  // then the producer dies: its last piece never comes
+  EXPECT_EQ(ReadStatusOf(&consumer), ByteRing::ReadStatus::kEmpty);
+  EXPECT_TRUE(consumer.Release());
+  EXPECT_EQ(ReadStatusOf(&consumer), ByteRing::ReadStatus::kEmpty);
+  EXPECT_FALSE(consumer.Release());  // nothing more was taken
+  EXPECT_EQ(producer.FreeBytes(), 1024u);
+}
+
+TEST(ByteRingTest, PiecesOfDifferentTypesAreCorrupt) {
+  RingMemory mem(1024);
+  ByteRing producer(mem.get());
+  ByteRing consumer(mem.get());
+  ASSERT_TRUE(producer.TryWrite(2 | ByteRing::kMorePieces, "first piece"));
+  ASSERT_TRUE(producer.TryWrite(3, "last piece of another type"));
+  producer.Publish();
+  EXPECT_EQ(ReadStatusOf(&consumer), ByteRing::ReadStatus::kCorrupt);
+}
+
+TEST(ByteRingTest, PiecesBeyondTheLimitAreCorrupt) {
+  RingMemory mem(4096);
+  ByteRing producer(mem.get());
+  ByteRing consumer(mem.get());
+  const std::string piece(producer.max_piece(), 'p');
+  ByteRing::ReadStatus st = ByteRing::ReadStatus::kEmpty;
+  // A producer that never ends its record: the consumer stops gathering.
+  for (size_t sent = 0; sent <= ByteRing::kMaxPiecedRecord + piece.size(); sent += piece.size()) {
+    ASSERT_TRUE(producer.TryWrite(2 | ByteRing::kMorePieces, piece));
+    producer.Publish();
+    st = ReadStatusOf(&consumer);
+    if (st != ByteRing::ReadStatus::kEmpty) break;
+    consumer.Release();
+  }
+  EXPECT_EQ(st, ByteRing::ReadStatus::kCorrupt);
 }
 
 TEST(ByteRingTest, TwoPartWriteConcatenates) {

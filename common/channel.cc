@@ -46,6 +46,23 @@ bool PowerOfTwo(uint64_t n) {
 
 }  // namespace
 
+RingSizes RingSizesFor(uint32_t workers) {
+  RingSizes s;
+  auto halve = [](uint64_t* size, uint64_t floor) {
+    if (*size / 2 < floor) return false;
+    *size /= 2;
+    return true;
+  };
+  while (uint64_t{workers} * SlotBytes(s) > kSlotsBudget) {
+    bool any = halve(&s.task, kRingFloors.task);
+    any |= halve(&s.results, kRingFloors.results);
+    any |= halve(&s.logs, kRingFloors.logs);
+    any |= halve(&s.errors, kRingFloors.errors);
+    if (!any) break;  // at the floors: past ~430 workers the segment grows again
+  }
+  return s;
+}
+
 size_t SegmentLayout::BytesFor(uint32_t slots, const RingSizes& sizes) {
   return Align64(sizeof(SegmentHeader)) + slots * SlotBytes(sizes);
 }

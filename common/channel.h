@@ -41,6 +41,17 @@ struct RingSizes {
   uint64_t errors = 256 * 1024;
 };
 
+// The sizes for a run of `workers`: the defaults above while every slot's
+// rings fit in kSlotsBudget together, else each ring halved (never below its
+// floor) until they do. Many workers each produce slowly, so small rings
+// cost them nothing, and records longer than a small ring cross in pieces
+// (byte_ring.h). The task ring's floor keeps items of up to ~64 KiB at any
+// -j (a longer one fails, "item too long for the task ring"); 1.8 MB a slot
+// at -j 200 was 358 MB of shared memory, all of it in the master's RSS.
+inline constexpr uint64_t kSlotsBudget = uint64_t{48} << 20;
+inline constexpr RingSizes kRingFloors{64 * 1024, 16 * 1024, 16 * 1024, 16 * 1024};
+RingSizes RingSizesFor(uint32_t workers);
+
 struct SegmentHeader {
   uint64_t magic;
   uint32_t slots;  // worker slots

@@ -59,9 +59,8 @@ Result<std::unique_ptr<SharedSegment>> SharedSegment::Create(size_t size) {
       }
       auto mapping = std::make_unique<Mapping>();
       mapping->region = bip::mapped_region(shm, bip::read_write, 0, size);
-      // Touch every page now, so that the memory is in place before any
-      // worker needs it. Zero is also the initial state.
-      std::memset(mapping->region.get_address(), 0, size);
+      // The pages are in place (posix_fallocate) and zero; the master maps
+      // only those it uses, so its RSS does not count every worker's rings.
       return std::unique_ptr<SharedSegment>(new SharedSegment(name, std::move(mapping), true));
     } catch (...) {
       bip::shared_memory_object::remove(name.c_str());

@@ -1,9 +1,9 @@
 // The one shared-memory segment of a run (Boost.Interprocess
 // shared_memory_object + mapped_region). The master creates it owner-only
 // (0600) under a unique name "shoal-<master pid>-<random>", reserves its
-// memory (posix_fallocate: tmpfs reserves nothing on ftruncate) and touches
-// every page, so that a memory shortage fails the start with a message rather
-// than a SIGBUS in the master or a worker mid-run, and removes the name when the
+// memory (posix_fallocate: tmpfs reserves nothing on ftruncate; the reserved
+// pages are zero), so that a memory shortage fails the start with a message
+// rather than a SIGBUS in the master or a worker mid-run, and removes the name when the
 // SharedSegment is destroyed, however the run ends. Workers open it by name and
 // never remove it. A master killed outright leaves the name behind; the next
 // start removes names whose owner pid is gone (RemoveStaleSegments).

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "common/channel.h"
 #include "common/test_util.h"
@@ -448,6 +449,54 @@ bool Sleeping(pid_t pid) {
   std::string stat = test::ReadFile("/proc/" + std::to_string(pid) + "/stat");
   size_t paren = stat.rfind(')');
   return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'S';
+}
+
+bool IsPowerOfTwo(uint64_t n) {
+  return n != 0 && (n & (n - 1)) == 0;
+}
+
+TEST(RingSizesForTest, FewWorkersKeepTheDefaults) {
+  const RingSizes d;
+  for (uint32_t workers : {1u, 2u, 8u, 16u}) {
+    RingSizes s = RingSizesFor(workers);
+    EXPECT_EQ(s.task, d.task) << workers;
+    EXPECT_EQ(s.results, d.results) << workers;
+    EXPECT_EQ(s.logs, d.logs) << workers;
+    EXPECT_EQ(s.errors, d.errors) << workers;
+  }
+}
+
+TEST(RingSizesForTest, ManyWorkersStayInTheBudget) {
+  // -j 200 was 358 MB of shared memory with the defaults.
+  EXPECT_LE(SegmentLayout::BytesFor(200, RingSizesFor(200)), kSlotsBudget + 4096);
+  EXPECT_LT(SegmentLayout::BytesFor(200, RingSizesFor(200)), size_t{64} << 20);
+  EXPECT_LE(SegmentLayout::BytesFor(75, RingSizesFor(75)), kSlotsBudget + 4096);
+}
+
+TEST(RingSizesForTest, SizesArePowersOfTwoAtOrAboveTheFloorsAndShrinkWithWorkers) {
+  RingSizes last = RingSizesFor(1);
+  for (uint32_t workers = 1; workers <= 2000; ++workers) {
+    RingSizes s = RingSizesFor(workers);
+    for (auto [size, floor] :
+         {std::pair{s.task, kRingFloors.task}, std::pair{s.results, kRingFloors.results},
+          std::pair{s.logs, kRingFloors.logs}, std::pair{s.errors, kRingFloors.errors}}) {
+      ASSERT_TRUE(IsPowerOfTwo(size)) << workers;
+      ASSERT_GE(size, floor) << workers;
+    }
+    ASSERT_LE(s.task, last.task) << workers;
+    ASSERT_LE(s.results, last.results) << workers;
+    ASSERT_LE(s.logs, last.logs) << workers;
+    ASSERT_LE(s.errors, last.errors) << workers;
+    const bool at_floors = s.task == kRingFloors.task && s.results == kRingFloors.results &&
+                           s.logs == kRingFloors.logs && s.errors == kRingFloors.errors;
+    // Over the budget only once nothing can shrink any more.
+    if (!at_floors) {
+      ASSERT_LE(SegmentLayout::BytesFor(workers, s), kSlotsBudget + 4096) << workers;
+    }
+    last = s;
+  }
+  // Items of 64 KiB still fit the task ring at any -j.
+  EXPECT_GE(RingSizesFor(2000).task, 64u * 1024);
 }
 
 TEST(FutexTest, WaitReturnsAtOnceWhenWordDiffers) {

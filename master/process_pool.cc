@@ -16,17 +16,17 @@ namespace shoal {
 
 Result<std::unique_ptr<SharedSegment>> ProcessPool::CreateSegment(int workers) {
   RemoveStaleSegments();
-  return SharedSegment::Create(
-      SegmentLayout::BytesFor(static_cast<uint32_t>(workers), RingSizes{}));
+  const auto slots = static_cast<uint32_t>(workers);
+  return SharedSegment::Create(SegmentLayout::BytesFor(slots, RingSizesFor(slots)));
 }
 
 Result<std::unique_ptr<ProcessPool>> ProcessPool::Create(std::unique_ptr<SharedSegment> segment,
                                                          int workers, int epoll_fd,
                                                          const std::string& run_dir,
                                                          const std::string& settings_digest) {
-  SegmentHeader* header =
-      SegmentLayout::Init(segment->data(), segment->size(), static_cast<uint32_t>(workers),
-                          RingSizes{}, static_cast<uint64_t>(::getpid()));
+  SegmentHeader* header = SegmentLayout::Init(
+      segment->data(), segment->size(), static_cast<uint32_t>(workers),
+      RingSizesFor(static_cast<uint32_t>(workers)), static_cast<uint64_t>(::getpid()));
   // Above fd 3 so that the dup2 to fd 3 in each worker is a real copy.
   int efd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (efd < 0) return Status::FromErrno("eventfd", errno);
@@ -121,7 +121,7 @@ void ProcessPool::Shutdown() {
   }
 }
 
-bool ProcessPool::ReadRings(int slot, WorkerEvents& events, bool* any) {
+bool ProcessPool::ReadRings(int slot, WorkerEvents& events, bool* any, bool* freed) {
   Proc& p = procs_[slot];
   uint32_t type = 0;
   std::string_view payload;
@@ -142,7 +142,7 @@ bool ProcessPool::ReadRings(int slot, WorkerEvents& events, bool* any) {
     *any = true;
   }
   corrupt |= st == ByteRing::ReadStatus::kCorrupt;
-  p.ch.logs.Release();
+  *freed |= p.ch.logs.Release();
 
   for (ByteRing* ring : {&p.ch.results, &p.ch.errors}) {
     while ((st = ring->Read(&type, &payload, &scratch_)) == ByteRing::ReadStatus::kRecord) {
@@ -156,7 +156,7 @@ bool ProcessPool::ReadRings(int slot, WorkerEvents& events, bool* any) {
       *any = true;
     }
     corrupt |= st == ByteRing::ReadStatus::kCorrupt;
-    ring->Release();
+    *freed |= ring->Release();
   }
   return !corrupt;
 }
@@ -165,8 +165,10 @@ bool ProcessPool::Drain(int slot, WorkerEvents& events) {
   Proc& p = procs_[slot];
   if (p.ch.control == nullptr) return false;  // never started (start-up failed)
   bool any = false;
-  if (!ReadRings(slot, events, &any) && p.pid > 0) events.OnMalformed(slot);
-  if (any) WakeWorker(p.ch.control);  // it may be waiting for room
+  bool freed = false;
+  if (!ReadRings(slot, events, &any, &freed) && p.pid > 0) events.OnMalformed(slot);
+  // It may be waiting for room, also when only pieces of a record were taken.
+  if (freed) WakeWorker(p.ch.control);
   return any;
 }
 

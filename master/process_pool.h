@@ -79,7 +79,7 @@ class ProcessPool final : public WorkerPool {
               int workers);
   // Reads the outgoing rings of `slot` into `events`; false on a malformed
   // record (then the rest is not read).
-  bool ReadRings(int slot, WorkerEvents& events, bool* any);
+  bool ReadRings(int slot, WorkerEvents& events, bool* any, bool* freed);
   // Signals the process group of the command the worker runs, as the
   // worker published it in shared memory (so checked before use).
   void SignalCommandGroup(const Proc& p, int sig) const;

@@ -282,6 +282,76 @@ TEST_F(E2e, HugeStdoutIsSpilledToAFile) {
   }
 }
 
+// Many workers get small rings (common/channel.h RingSizesFor): a 60 KiB
+// output is longer than a ring then and crosses in pieces. Every record must
+// come out whole, in results and in errors.
+TEST_F(E2e, HundredWorkersPassLargeOutputsWhole) {
+  constexpr int kItems = 300;
+  constexpr size_t kBytes = 60 * 1024;
+  std::string list;
+  for (int i = 1; i <= kItems; ++i) list += "item" + std::to_string(i) + "\n";
+  WriteFile(dir_ / "items.txt", list);
+  WriteFile(
+      dir_ / "settings.toml",
+      "[job]\n"
+      "name = \"wide\"\n"
+      "workers = 100\n"
+      "\n"
+      "[input]\n"
+      "path = \"items.txt\"\n"
+      "\n"
+      "[command]\n"
+      "argv = [\"sh\", \"-c\", 'yes \"$1\" | head -c 61440; case \"$1\" in *5) exit 1;; esac', "
+      "\"sh\", \"{item}\"]\n"
+      "stdout = \"result\"\n");
+
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors, {}, seconds(280)));
+  std::vector<std::string> all;
+  for (int i = 1; i <= kItems; ++i) all.push_back("item" + std::to_string(i));
+  ExpectEachItemOnce(results, errors, all);
+  EXPECT_EQ(errors.size(), static_cast<size_t>(kItems / 10));
+  int wrong = 0;
+  for (const std::vector<Record>* records : {&results, &errors}) {
+    for (const Record& rec : *records) {
+      std::string expected;
+      while (expected.size() < kBytes) expected += rec.item + "\n";
+      expected.resize(kBytes);
+      if (rec.output != expected && ++wrong <= 3) {
+        ADD_FAILURE() << rec.item << ": output of " << rec.output.value_or("(none)").size()
+                      << " bytes is not " << kBytes << " bytes of its own lines";
+      }
+    }
+  }
+  EXPECT_EQ(wrong, 0);
+}
+
+// A list item longer than the task ring of a run with many workers (64 KiB
+// then) fails alone, with its reason; the others run.
+TEST_F(E2e, ItemLongerThanASmallTaskRingFailsAlone) {
+  const std::string long_item(100 * 1024, 'x');
+  WriteFile(dir_ / "items.txt", "short1\n" + long_item + "\nshort2\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\n"
+            "name = \"long\"\n"
+            "workers = 100\n"
+            "\n"
+            "[input]\n"
+            "path = \"items.txt\"\n"
+            "\n"
+            "[command]\n"
+            "argv = [\"true\", \"{item}\"]\n");
+
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  ExpectEachItemOnce(results, errors, {"short1", long_item, "short2"});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].item, long_item);
+  EXPECT_EQ(errors[0].reason.value_or(""), "item too long for the task ring");
+}
+
 // f. Bad settings: exit 2, the error names FILE:LINE:COL, nothing runs.
 class E2eBadSettings : public E2e {
  protected:

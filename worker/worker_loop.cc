@@ -382,29 +382,46 @@ class Worker : public LogSink {
   }
 
   // Appends and publishes one record, waiting for room if the ring is full
-  // (the master drains it; it is woken so that it does).
+  // (the master drains it; it is woken so that it does). A record longer
+  // than a quarter of the ring goes in pieces (byte_ring.h), so that it never
+  // waits for the ring to empty and gets through a ring smaller than itself.
   void Push(ByteRing& ring, uint32_t type, std::string_view payload) {
-    if (payload.size() > ring.max_record()) {
+    if (payload.size() > ByteRing::kMaxPiecedRecord) {
       // Cannot happen with the size caps above; never wait for the impossible.
       std::fprintf(stderr, "shoal-worker %d: record of %zu bytes dropped\n", args_.slot + 1,
                    payload.size());
       return;
     }
-    while (!ring.TryWrite(type, payload)) {
-      ch_.control->needs_room.store(1, std::memory_order_seq_cst);
-      WakeMaster(/*force=*/true);
-      uint32_t seen = ch_.control->wake.load(std::memory_order_acquire);
-      ch_.control->sleeping.store(1, std::memory_order_seq_cst);
-      std::atomic_thread_fence(std::memory_order_seq_cst);
-      if (ring.FreeBytes() < ByteRing::RecordBytes(payload.size())) {
-        FutexWait(&ch_.control->wake, seen, kIdleWaitMs);
+    if (payload.size() <= ring.max_piece()) {
+      while (!ring.TryWrite(type, payload)) {
+        if (!WaitForRoom(ring, ByteRing::RecordBytes(payload.size()))) return;
       }
-      ch_.control->sleeping.store(0, std::memory_order_relaxed);
-      if (MasterGone()) return;  // nobody will ever read it
+    } else {
+      size_t offset = 0;
+      while (true) {
+        while (!ring.TryWritePiece(type, payload, &offset)) {
+          if (!WaitForRoom(ring, ByteRing::RecordBytes(ring.max_piece()))) return;
+        }
+        if (offset == payload.size()) break;
+        ring.Publish();  // the master takes this piece while the next is written
+      }
     }
     ch_.control->needs_room.store(0, std::memory_order_relaxed);
     FaultPoint(type == kOutcomeRecord ? "worker-before-publish" : "worker-mid-log");
     ring.Publish();
+  }
+
+  // Waits until the master frees `need` bytes of `ring` (or a timeout: the
+  // caller tries again). False when the master is gone: nobody will read it.
+  bool WaitForRoom(ByteRing& ring, uint64_t need) {
+    ch_.control->needs_room.store(1, std::memory_order_seq_cst);
+    WakeMaster(/*force=*/true);
+    uint32_t seen = ch_.control->wake.load(std::memory_order_acquire);
+    ch_.control->sleeping.store(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (ring.FreeBytes() < need) FutexWait(&ch_.control->wake, seen, kIdleWaitMs);
+    ch_.control->sleeping.store(0, std::memory_order_relaxed);
+    return !MasterGone();
   }
 
   // The master refills a worker once half of what it queued is taken (see
