@@ -73,6 +73,7 @@ class Config:
 C = Config
 SHOAL = os.path.join(C.build, "shoal")
 SPAWN_LOOP = os.path.join(C.build, "spawn_loop")
+SINGLE_WRITER_LOOP = os.path.join(C.build, "single_writer_loop")
 
 
 def say(msg):
