@@ -19,7 +19,8 @@ import sys
 import tempfile
 import time
 
-from harness import (C, DETAILS, HERE, PY, ROWS, SHA256_LOOP, SHOAL, SPAWN_LOOP, Row, count_lines, have,
+from harness import (C, DETAILS, HERE, PY, ROWS, SHA256_LOOP, SHOAL, SINGLE_WRITER_LOOP, SPAWN_LOOP, Row,
+                     count_lines, have,
                      describe_machine, hyperfine_rounds, list_file, make, data_path, median,
                      parse_summary, print_table, perf_works, run_measured, runs_dir, say,
                      settings_text, shoal_argv, skip, the_run_dir, toml_str, warm,
@@ -74,7 +75,9 @@ def bench_plugin():
     settings = write_settings("plugin", settings_text(
         "noop", "plugin", lst, w, "[plugin]\nlibrary = %s\n" % toml_str(C.noop_plugin)))
     py_out = os.path.join(out, "python.jsonl")
-    shoal_s, py_s = [], {c: [] for c in C.chunksizes}
+    loop_out = os.path.join(out, "loop.jsonl")
+    have_loop = os.path.exists(SINGLE_WRITER_LOOP)
+    shoal_s, loop_s, py_s = [], [], {c: [] for c in C.chunksizes}
     for r in range(C.runs):
         say("%s: round %d/%d" % (name, r + 1, C.runs))
         # Each run writes about 1 GB: let the last one's writeback finish
@@ -87,6 +90,14 @@ def bench_plugin():
             raise RuntimeError("shoal wrote %d records for %d items (%s)" % (got, n, run))
         shutil.rmtree(run)
         shoal_s.append(res["wall"])
+        if have_loop:
+            os.sync()
+            res = run_measured([SINGLE_WRITER_LOOP, lst, loop_out])
+            got = count_lines(loop_out)
+            if got != n:
+                raise RuntimeError("single_writer_loop wrote %d records for %d items" % (got, n))
+            os.unlink(loop_out)
+            loop_s.append(res["wall"])
         for c in C.chunksizes:
             os.sync()
             res = run_measured([PY, os.path.join(HERE, "pool_baseline.py"), lst, py_out,
@@ -100,13 +111,22 @@ def bench_plugin():
     rate = n / median(shoal_s)
     py_rates = {c: n / median(s) for c, s in py_s.items()}
     best = max(py_rates, key=py_rates.get)
-    DETAILS["plugin"] = {"items": n, "shoal_s": shoal_s,
+    DETAILS["plugin"] = {"items": n, "shoal_s": shoal_s, "loop_s": loop_s,
                          "python_s": {str(c): s for c, s in py_s.items()}}
     ROWS.append(Row(name, "items/s", rate, goal="≥ 5,000,000/s", met=rate >= 5e6))
     ratio = rate / py_rates[best]
     ROWS.append(Row(name, "items/s", rate,
                     "Python Pool(%d).imap_unordered, best chunksize %d" % (w, best),
-                    py_rates[best], ratio, "≥ 1.5×", ratio >= 1.5))
+                    py_rates[best], ratio, "≥ 10×", ratio >= 10))
+    # The bound of one writer: one process reading the list and writing the
+    # same records (bench/single_writer_loop.cc).
+    if have_loop:
+        loop_rate = n / median(loop_s)
+        ratio = rate / loop_rate
+        ROWS.append(Row(name, "items/s", rate, "single_writer_loop (one process, same records)",
+                        loop_rate, ratio, "≥ 0.8×", ratio >= 0.8))
+    else:
+        skip(name + " vs one writer", "skipped: %s not built" % SINGLE_WRITER_LOOP)
     for c in C.chunksizes:
         if c != best:
             say("  python chunksize %d: %.0f items/s" % (c, py_rates[c]))

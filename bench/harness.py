@@ -74,6 +74,7 @@ C = Config
 SHOAL = os.path.join(C.build, "shoal")
 SPAWN_LOOP = os.path.join(C.build, "spawn_loop")
 SHA256_LOOP = os.path.join(C.build, "sha256_loop")
+SINGLE_WRITER_LOOP = os.path.join(C.build, "single_writer_loop")
 
 
 def say(msg):

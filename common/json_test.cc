@@ -157,6 +157,19 @@ TEST(JsonTest, JsonObjectBuildsOneLine) {
   EXPECT_EQ(empty, "{}\n");
 }
 
+// Keys up to 32 bytes are written with their value in one append; longer
+// ones piecewise. Both give the same bytes, first or not.
+TEST(JsonTest, LongKeysAsShortOnes) {
+  const std::string k32(32, 'k'), k33(33, 'l');
+  std::string line;
+  JsonObject(&line).Int(k33, 7).Int(k32, 8).Double(k33, 0.5, 1).Bytes(k33, "x").EndLine();
+  EXPECT_EQ(line,
+            "{\"" + k33 + "\":7,\"" + k32 + "\":8,\"" + k33 + "\":0.5,\"" + k33 + "\":\"x\"}\n");
+  std::string max;
+  JsonObject(&max).Int("n", INT64_MIN).Int(k32, INT64_MAX).EndLine();
+  EXPECT_EQ(max, "{\"n\":-9223372036854775808,\"" + k32 + "\":9223372036854775807}\n");
+}
+
 TEST(JsonTest, BytesAddsBase64OnlyForInvalidUtf8) {
   std::string valid;
   JsonObject(&valid).Bytes("item", "caf\xc3\xa9").EndLine();

@@ -167,8 +167,16 @@ bool ProcessPool::Drain(int slot, WorkerEvents& events) {
   bool any = false;
   bool freed = false;
   if (!ReadRings(slot, events, &any, &freed) && p.pid > 0) events.OnMalformed(slot);
-  // It may be waiting for room, also when only pieces of a record were taken.
-  if (freed) WakeWorker(p.ch.control);
+  // Room matters only to a worker that waits for it, also when only pieces
+  // of a record were taken: one asleep for tasks would wake for nothing (a
+  // futex call here, a context switch and a wake of the master there), once
+  // per round while the master is the bottleneck. The fence orders the
+  // drain's head stores before the load of needs_room, the mirror of the
+  // worker's "needs_room, fence, re-check the room" (worker_loop.cc).
+  if (freed) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (p.ch.control->needs_room.load(std::memory_order_relaxed) != 0) WakeWorker(p.ch.control);
+  }
   return any;
 }
 

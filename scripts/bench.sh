@@ -27,7 +27,7 @@ packages=(parallel hyperfine python3 time openssl findutils curl nginx wrk)
 # --- build -------------------------------------------------------------------
 # The first time, setup.sh installs the build's own packages and configures;
 # then only what the benchmarks run is built (not the tests).
-targets=(shoal shoal-worker spawn_loop sha256_loop)
+targets=(shoal shoal-worker spawn_loop sha256_loop single_writer_loop)
 if [[ ! -f $build_dir/CMakeCache.txt ]]; then
   scripts/setup.sh --build-dir "$build_dir" --target shoal -DCMAKE_BUILD_TYPE=Release >&2
 fi
