@@ -798,6 +798,8 @@ const std::vector<std::string> kSpecOrder = {
     "output.tree",
     "output.format",
     "output.order",
+    "output.compress",
+    "output.records",
     "output.print",
     "output.tag",
     "output.tagstring",

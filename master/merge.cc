@@ -299,7 +299,8 @@ class Merger {
     // results.tsv of the sha256 handler is sha256sum's format: no index.
     indexed_results_ = !(tsv_ && s.job.handler == HandlerKind::kSha256);
     separator_ = s.input.separator == Separator::kNul ? '\0' : '\n';
-    results_name_ = ResultsFileName(s.output.format);
+    results_name_ = ResultsFileName(s.output.format, s.output.compress);
+    compress_ = s.output.compress;
   }
 
   Result<MergeReport> Run() {
@@ -425,7 +426,7 @@ class Merger {
 
   Status CopyRecords(const std::string& name, bool ok) {
     RecordFile out;
-    Status st = out.Open(out_dir_ + "/" + name);
+    Status st = out.Open(out_dir_ + "/" + name, '\n', -1, ok ? compress_ : Compression::kNone);
     if (!st.ok()) return st;
     const bool tsv = ok && tsv_;
     const bool indexed = !ok || indexed_results_;
@@ -698,6 +699,7 @@ class Merger {
   bool indexed_results_ = true;
   char separator_ = '\n';
   std::string results_name_;
+  Compression compress_ = Compression::kNone;
   std::string settings_toml_;  // the merged settings.toml
   int workers_ = 0;
   DoneSet done_;
