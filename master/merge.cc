@@ -274,6 +274,15 @@ Result<std::vector<Shard>> LoadShards(const std::vector<std::string>& run_dirs) 
 // A finished shard's record files end with a whole record: a torn one means
 // the shard was killed after its log said it ended, or the file was edited.
 Status CheckWhole(const std::string& path, char terminator, const Shard& shard) {
+  if (path.ends_with(".zst")) {
+    // Whether the last frame is whole and ends a record: only decoding tells.
+    LineScan scan;
+    Status st = ScanLines(path, terminator, &scan, [](std::string_view) {});
+    if (!st.ok()) return st;
+    if (!scan.torn) return Status::Ok();
+    return Status::Error(path + " ends in a torn record; 'shoal resume " + shard.dir +
+                         "' repairs " + Name(shard) + ", then merge again");
+  }
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid())
     return errno == ENOENT ? Status::Ok() : Status::FromErrno(path, errno, StatusCode::kUsage);

@@ -166,6 +166,27 @@ TEST_F(CompactRecords, RetryAndReportReadACompressedRun) {
   EXPECT_EQ(check.status, 0) << Describe(check);
 }
 
+// The shards of a compressed job merge into one compressed run.
+TEST_F(CompactRecords, MergeOfCompressedShardsIsCompressed) {
+  constexpr int kItems = 100;
+  WriteFailingJob(kItems, "compress = \"zstd\"\n");
+  std::vector<std::string> merge{"merge"};
+  for (const char* shard : {"0/2", "1/2"}) {
+    std::set<fs::path> before = RunDirs();
+    ProcessResult r = Shoal({"run", "settings.toml", "-o", runs_.string(), "--shard", shard});
+    ASSERT_EQ(r.status, 1) << Describe(r);
+    fs::path run;
+    ASSERT_TRUE(NewRunDir(before, &run));
+    merge.push_back(run.string());
+  }
+  const fs::path merged = dir_ / "merged";
+  merge.insert(merge.end(), {"-o", merged.string()});
+  ProcessResult r = Shoal(merge);
+  ASSERT_EQ(r.status, 1) << Describe(r);  // it has failures
+  EXPECT_NE(r.err.find("75 ok, 25 failed"), std::string::npos) << r.err;
+  ExpectCompressedRunComplete(merged, kItems);
+}
+
 TEST_F(CompactRecords, ResumeRefusesToChangeHowRecordsAreWritten) {
   WriteFailingJob(40, "compress = \"zstd\"\n");
   ASSERT_EQ(RunWithEnv("SHOAL_FAULT=master-between-files:1").status, 128 + SIGKILL);
