@@ -224,6 +224,18 @@ TEST_F(CompactRecords, FailuresOnlyRunResumesAndRetries) {
   done = MinimalIndices(run / "results.jsonl");
   for (const Record& e : errors) done.push_back(std::to_string(e.index));
   EXPECT_EQ(Sorted(done), Sorted(Numbers(kItems)));
+
+  // The report counts the successes, though it has no times for them.
+  ProcessResult report = Shoal({"report", run.string()});
+  ASSERT_EQ(report.status, 0) << Describe(report);
+  ProcessResult check = Run({"python3", "-c",
+                             "import json, re, sys\n"
+                             "page = open(sys.argv[1]).read()\n"
+                             "d = json.loads(re.search(r'id=\"shoal-report\">(.*?)</script>', "
+                             "page, re.S).group(1))\n"
+                             "assert (d['ok'], d['failed']) == (225, 75), (d['ok'], d['failed'])\n",
+                             (run / "report.html").string()});
+  EXPECT_EQ(check.status, 0) << Describe(check);
 }
 
 // Resume's check that the input is unchanged still covers the items that
