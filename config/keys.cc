@@ -29,6 +29,8 @@ constexpr std::string_view kBatchModes[] = {"none", "context", "join"};
 constexpr std::string_view kFormats[] = {"jsonl", "tsv"};
 constexpr std::string_view kOrders[] = {"completion", "input"};
 constexpr std::string_view kPrintModes[] = {"none", "group", "line", "ungroup"};
+constexpr std::string_view kCompressions[] = {"none", "zstd"};
+constexpr std::string_view kRecordDetails[] = {"all", "failures"};
 
 std::span<const std::string_view> NamesOf(HandlerKind) {
   return kHandlers;
@@ -56,6 +58,12 @@ std::span<const std::string_view> NamesOf(OutputOrder) {
 }
 std::span<const std::string_view> NamesOf(PrintMode) {
   return kPrintModes;
+}
+std::span<const std::string_view> NamesOf(Compression) {
+  return kCompressions;
+}
+std::span<const std::string_view> NamesOf(RecordDetail) {
+  return kRecordDetails;
 }
 
 Complaint CheckJobName(const std::string& name, bool) {
@@ -455,6 +463,16 @@ constexpr KeySpec kKeys[] = {
      "format of the result records", "\"jsonl\""},
     {"output", "order", Kind::kEnum, [](Settings& s) -> auto& { return s.output.order; },
      "result records as items finish, or in input order", "\"completion\""},
+    {"output", "compress", Kind::kEnum, [](Settings& s) -> auto& { return s.output.compress; },
+     "\"zstd\": the results written compressed as results.jsonl.zst (results.tsv.zst), one "
+     "zstd frame per flush, so that a crash leaves at most a torn last frame, which resume "
+     "cuts off; `zstdcat` reads it; errors.jsonl and failed.txt stay plain text",
+     "\"zstd\""},
+    {"output", "records", Kind::kEnum, [](Settings& s) -> auto& { return s.output.records; },
+     "\"failures\": an item that succeeded is recorded only as {\"index\":N,\"item_hash\":H} "
+     "(what resume needs: its position and a hash of its text), without its output or "
+     "times; failures keep their full records in errors.jsonl",
+     "\"failures\""},
     {"output", "print", Kind::kEnum, [](Settings& s) -> auto& { return s.output.print; },
      "\"group\": each item's stdout on shoal's stdout and its stderr on shoal's stderr, whole "
      "per item, never interleaved, in output.order (the one-line form's default); \"line\": "
@@ -544,7 +562,7 @@ constexpr bool TableIsWellFormed() {
 static_assert(TableIsWellFormed(),
               "a settings key lacks a doc or an example, has a member that "
               "does not fit its kind, or is out of its section");
-static_assert(std::variant_size_v<Field> == 16,
+static_assert(std::variant_size_v<Field> == 18,
               "a new Field alternative needs a case in FieldFits");
 
 template <typename T>

@@ -45,8 +45,9 @@ using Field =
                  Accessor<std::vector<std::string>>, Accessor<std::map<std::string, std::string>>,
                  Accessor<JobSettings>,  // max_failures, workers: two members each
                  Accessor<HandlerKind>, Accessor<InputKind>, Accessor<Select>, Accessor<Separator>,
-                 Accessor<StdoutMode>, Accessor<BatchMode>, Accessor<OutputFormat>, Accessor<OutputOrder>,
-                 Accessor<PrintMode>>;
+                 Accessor<StdoutMode>, Accessor<BatchMode>, Accessor<OutputFormat>,
+                 Accessor<OutputOrder>, Accessor<PrintMode>, Accessor<Compression>,
+                 Accessor<RecordDetail>>;
 
 // A rule beyond the type for a string value; `what` is empty when the value
 // is fine. `overridden` says the value came from the command line, for a fix

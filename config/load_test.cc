@@ -417,6 +417,18 @@ TEST(LoadTest, HaltAndMaxFailuresAreOneRule) {
   EXPECT_EQ(Parse("[job]\nmax_failures = 3\nhalt = \"never\"\n").job.max_failures, 3);
 }
 
+// sha256sum -c must read the sha256 handler's results.tsv: never compressed.
+TEST(LoadTest, Sha256SumsAreNeverCompressed) {
+  EXPECT_NE(Error("[job]\nhandler = \"sha256\"\n[output]\nformat = \"tsv\"\n"
+                  "compress = \"zstd\"\n")
+                .find("set format = \"jsonl\" under [output] to compress the records"),
+            std::string::npos);
+  EXPECT_EQ(Parse("[job]\nhandler = \"sha256\"\n[output]\ncompress = \"zstd\"\n").output.compress,
+            Compression::kZstd);
+  EXPECT_EQ(Parse("[output]\nformat = \"tsv\"\ncompress = \"zstd\"\n").output.compress,
+            Compression::kZstd);
+}
+
 TEST(LoadTest, PacingKeys) {
   Settings s = Parse("[job]\ndelay = \"250ms\"\nmemfree = \"2G\"\nload = \"3.5\"\n");
   EXPECT_EQ(s.job.delay, Millis(250));
@@ -798,6 +810,8 @@ const std::vector<std::string> kSpecOrder = {
     "output.tree",
     "output.format",
     "output.order",
+    "output.compress",
+    "output.records",
     "output.print",
     "output.tag",
     "output.tagstring",

@@ -149,6 +149,19 @@ class SettingsReader {
            "of halt = \"soon,fail=N\"",
            "keep one of the two (job.halt says all that max_failures does, and \"now\" too)");
     }
+    if (s.output.records == RecordDetail::kFailures && s.output.format == OutputFormat::kTsv) {
+      Fail("output", "records",
+           "output.records = \"failures\" records succeeded items as JSON lines, which "
+           "output.format = \"tsv\" cannot hold",
+           "set format = \"jsonl\" under [output], or records = \"all\"");
+    }
+    if (s.output.compress != Compression::kNone && s.output.format == OutputFormat::kTsv &&
+        s.job.handler == HandlerKind::kSha256) {
+      Fail("output", "compress",
+           "the sha256 handler's results.tsv is sha256sum's format, kept plain so that "
+           "sha256sum -c reads it, line for line with times.tsv",
+           "set format = \"jsonl\" under [output] to compress the records, or compress = \"none\"");
+    }
     if (!s.input.require.empty() && s.input.select != Select::kDirs) {
       Fail("input", "require", "input.require only applies to directories",
            "set select = \"dirs\" under [input], or remove require");

@@ -28,6 +28,10 @@ enum class BatchMode { kNone, kContext, kJoin };
 enum class OutputFormat { kJsonl, kTsv };
 enum class OutputOrder { kCompletion, kInput };
 enum class PrintMode { kNone, kGroup, kLine, kUngroup };
+// output.compress: the results file as written, plain or zstd frames.
+enum class Compression { kNone, kZstd };
+// output.records: every item's full record, or full records only for failures.
+enum class RecordDetail { kAll, kFailures };
 
 struct JobSettings {
   std::string name = "job";
@@ -171,6 +175,12 @@ struct OutputSettings {
   std::string tree;
   OutputFormat format = OutputFormat::kJsonl;
   OutputOrder order = OutputOrder::kCompletion;
+  // results.jsonl.zst (results.tsv.zst) instead: one zstd frame per flush,
+  // so a crash leaves whole frames and at most a torn last one.
+  Compression compress = Compression::kNone;
+  // kFailures: an item that succeeded gets only {"index":N,"item_hash":H}
+  // (what resume needs); failures keep their full records.
+  RecordDetail records = RecordDetail::kAll;
   // The jobs' own output on shoal's (the one-line form's default): "group"
   // prints each item's stdout on shoal's stdout and its stderr on shoal's
   // stderr, whole, once the item has finished (in output.order), so the

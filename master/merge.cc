@@ -276,6 +276,15 @@ Result<std::vector<Shard>> LoadShards(const std::vector<std::string>& run_dirs) 
 // A finished shard's record files end with a whole record: a torn one means
 // the shard was killed after its log said it ended, or the file was edited.
 Status CheckWhole(const std::string& path, char terminator, const Shard& shard) {
+  if (path.ends_with(".zst")) {
+    // Whether the last frame is whole and ends a record: only decoding tells.
+    LineScan scan;
+    Status st = ScanLines(path, terminator, &scan, [](std::string_view) {});
+    if (!st.ok()) return st;
+    if (!scan.torn) return Status::Ok();
+    return Status::Error(path + " ends in a torn record; 'shoal resume " + shard.dir +
+                         "' repairs " + Name(shard) + ", then merge again");
+  }
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid())
     return errno == ENOENT ? Status::Ok() : Status::FromErrno(path, errno, StatusCode::kUsage);
@@ -343,7 +352,8 @@ class Merger {
     // in times.tsv.
     timed_ = HasTimesFile(s);
     separator_ = s.input.separator == Separator::kNul ? '\0' : '\n';
-    results_name_ = ResultsFileName(s.output.format);
+    results_name_ = ResultsFileName(s.output.format, s.output.compress);
+    compress_ = s.output.compress;
   }
 
   Result<MergeReport> Run() {
@@ -475,7 +485,10 @@ class Merger {
     const bool timed = ok && timed_;
     const std::string file = timed ? std::string(kTimesFile) : name;
     RecordFile out, twin_out;
-    Status st = out.Open(out_dir_ + "/" + file);
+    // A timed run is never compressed (settings refuse it): its files stay
+    // sha256sum's and times.tsv's plain lines.
+    Status st = out.Open(out_dir_ + "/" + file, '
+', -1, ok ? compress_ : Compression::kNone);
     if (st.ok() && timed) st = twin_out.Open(out_dir_ + "/" + name);
     if (!st.ok()) return st;
     const bool tsv = ok && tsv_;
@@ -772,6 +785,7 @@ class Merger {
   bool timed_ = false;
   char separator_ = '\n';
   std::string results_name_;
+  Compression compress_ = Compression::kNone;
   std::string settings_toml_;  // the merged settings.toml
   int workers_ = 0;
   DoneSet done_;

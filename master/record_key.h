@@ -11,10 +11,14 @@
 namespace shoal {
 
 struct RecordKey {
-  uint64_t index = 0;     // the item's position in the input, from 1
-  std::string item;       // its exact bytes ("item_b64" when not UTF-8)
-  int64_t attempts = -1;  // "attempts"; -1 = the record has none (results.tsv)
+  uint64_t index = 0;      // the item's position in the input, from 1
+  std::string item;        // its exact bytes ("item_b64" when not UTF-8); "" when only hashed
+  uint64_t item_hash = 0;  // ItemHash(item), or "item_hash" of an output.records = "failures" line
+  int64_t attempts = -1;   // "attempts"; -1 = the record has none (results.tsv)
 };
+
+// FNV-1a of the item text: what identifies an item beside its index.
+uint64_t ItemHash(std::string_view item);
 
 // Whether a failed item can run again (shoal retry) and be listed in
 // failed.txt: it has its text, and it reached a worker. One that failed
@@ -36,8 +40,9 @@ class RecordKeyReader {
   RecordKeyReader& operator=(const RecordKeyReader&) = delete;
 
   // False unless `line` is one whole JSON object with a positive integer
-  // "index" and an "item" string (or a valid "item_b64"): a torn or edited
-  // line is never taken for a record. *key is undefined after false.
+  // "index" and an "item" string (or a valid "item_b64", or the 16 hex
+  // digits of an "item_hash"): a torn or edited line is never taken for a
+  // record. *key is undefined after false.
   bool Read(std::string_view line, RecordKey* key);
 
  private:

@@ -44,8 +44,10 @@ Status NameFirstDifference(const std::string& run_dir, const Settings& settings,
   while (true) {
     std::vector<uint64_t> recorded(kBuckets, 0), input(kBuckets, 0);
     DoneSet seen;  // duplicates count once, as in ReadRunRecords
-    Status st = ForEachRecord(run_dir, settings, [&](uint64_t index, std::string_view item, bool) {
-      if (b.Holds(index) && seen.Add(index)) recorded[b.Of(index)] += RecordTerm(index, item);
+    Status st = ForEachRecord(run_dir, settings, [&](const RecordKey& key, bool) {
+      if (b.Holds(key.index) && seen.Add(key.index)) {
+        recorded[b.Of(key.index)] += HashedRecordTerm(key.index, key.item_hash);
+      }
     });
     if (!st.ok()) return st;
     last_read = 0;

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -156,12 +157,13 @@ class ReportBuilder {
     if (state.ok()) state_ = *state;
     have_state_ = state.ok();
     settings_ = ReadHead(dir_ + "/settings.toml", 64 << 10);
-    tsv_ = !std::ifstream(dir_ + "/results.jsonl") && std::ifstream(dir_ + "/results.tsv");
+    results_name_ = FindResults();
+    tsv_ = results_name_.starts_with("results.tsv");
     // The sha256 handler's results.tsv has its times in times.tsv, line for line.
-    timed_ = tsv_ && std::ifstream(dir_ + "/" + kTimesFile);
+    timed_ = results_name_ == "results.tsv" && std::ifstream(dir_ + "/" + kTimesFile);
     FindShardTimelines();
     base_ms_ = BaseMs();
-    Status st = ReadRecords(timed_ ? kTimesFile : tsv_ ? "results.tsv" : "results.jsonl", true);
+    Status st = ReadRecords(timed_ ? std::string(kTimesFile) : results_name_, true);
     if (st.ok()) st = ReadRecords("errors.jsonl", false);
     if (st.ok()) st = ReadTimeline();
     for (size_t i = 0; st.ok() && i < shard_files_.size(); ++i) st = ReadShardTimeline(i);
@@ -174,6 +176,18 @@ class ReportBuilder {
   }
 
  private:
+  // Which of the four forms the run's results have (jsonl or tsv, plain or
+  // output.compress = "zstd"): the first that exists.
+  std::string FindResults() const {
+    for (auto format : {OutputFormat::kJsonl, OutputFormat::kTsv}) {
+      for (auto compress : {Compression::kNone, Compression::kZstd}) {
+        const char* name = ResultsFileName(format, compress);
+        if (::access((dir_ + "/" + name).c_str(), F_OK) == 0) return name;
+      }
+    }
+    return ResultsFileName(OutputFormat::kJsonl);
+  }
+
   static std::string ReadHead(const std::string& path, size_t max) {
     std::ifstream in(path, std::ios::binary);
     std::string text(max, '\0');
@@ -198,10 +212,10 @@ class ReportBuilder {
         if (tab != std::string::npos) earlier(std::strtoll(line.c_str() + tab + 1, nullptr, 10));
       }
     }
-    for (const char* name : {"results.jsonl", "errors.jsonl"}) {
-      std::ifstream in(dir_ + "/" + name);
-      std::string line;
-      if (!std::getline(in, line)) continue;
+    for (const std::string& name : {results_name_, std::string("errors.jsonl")}) {
+      if (name.starts_with("results.tsv")) continue;
+      const std::string line = FirstLine(dir_ + "/" + name);
+      if (line.empty()) continue;
       if (simdjson::dom::element* e = reader_.Parse(line)) {
         earlier(static_cast<int64_t>(NumberOr(*e, "start_ms", -1)));
       }
@@ -365,6 +379,7 @@ class ReportBuilder {
   RunState state_;
   bool have_state_ = false;
   std::string settings_;
+  std::string results_name_;  // as FindResults found it
   bool tsv_ = false;
   bool timed_ = false;  // results.tsv is sha256sum's, its times in times.tsv
   int64_t base_ms_ = 0;

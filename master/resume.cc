@@ -35,7 +35,7 @@ uint64_t Mix(uint64_t x) {
 }
 
 std::string ResultsPath(const std::string& run_dir, const Settings& settings) {
-  return run_dir + "/" + ResultsFileName(settings.output.format);
+  return run_dir + "/" + ResultsFileName(settings.output.format, settings.output.compress);
 }
 
 // The offset just past the first `lines` lines of a file, for cutting it
@@ -194,17 +194,12 @@ bool DoneSet::Add(uint64_t index) {
   return true;
 }
 
-uint64_t ItemHash(std::string_view item) {
-  uint64_t h = 1469598103934665603ULL;
-  for (char c : item) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 1099511628211ULL;
-  }
-  return h;
+uint64_t RecordTerm(uint64_t index, std::string_view item) {
+  return HashedRecordTerm(index, ItemHash(item));
 }
 
-uint64_t RecordTerm(uint64_t index, std::string_view item) {
-  return Mix(Mix(index) ^ ItemHash(item));
+uint64_t HashedRecordTerm(uint64_t index, uint64_t item_hash) {
+  return Mix(Mix(index) ^ item_hash);
 }
 
 Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& settings) {
@@ -222,7 +217,7 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
                             }
                             (ok ? records.ok : records.failed)++;
                             if (!ok && !CanRunAgain(key.item, key.attempts)) ++records.never_ran;
-                            records.digest += RecordTerm(key.index, key.item);
+                            records.digest += HashedRecordTerm(key.index, key.item_hash);
                           });
   if (!st.ok()) return st;
   records.torn = records.results.torn + records.times.torn + records.errors.torn;
@@ -235,11 +230,10 @@ Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& se
 }
 
 Status ForEachRecord(const std::string& run_dir, const Settings& settings,
-                     const std::function<void(uint64_t, std::string_view, bool)>& on_record) {
+                     const std::function<void(const RecordKey&, bool)>& on_record) {
   LineScan results, times, errors;
   std::string bad_line;  // checked by ReadRunRecords; such lines are passed over
-  return ScanRecords(run_dir, settings, &results, &times, &errors, &bad_line,
-                     [&](const RecordKey& key, bool ok) { on_record(key.index, key.item, ok); });
+  return ScanRecords(run_dir, settings, &results, &times, &errors, &bad_line, on_record);
 }
 
 Status RepairRunRecords(const std::string& run_dir, const Settings& settings,
@@ -275,6 +269,24 @@ Result<RunState> RunStateOf(const std::string& run_dir) {
   return ReadRunState(run_dir);
 }
 
+// Which file holds the results and what a record holds are fixed when the
+// run starts: a resume or retry that changed them would not find the
+// records already written, and would run their items again.
+Status CheckRecordsUnchanged(const std::string& run_dir, const Settings& settings) {
+  auto stored = LoadSettings(run_dir + "/settings.toml", {});
+  if (!stored.ok()) return stored.status();
+  const OutputSettings& was = stored->output;
+  const OutputSettings& now = settings.output;
+  const char* key = was.format != now.format       ? "output.format"
+                    : was.compress != now.compress ? "output.compress"
+                    : was.records != now.records   ? "output.records"
+                                                   : nullptr;
+  if (key == nullptr) return Status::Ok();
+  return Status::Error(std::string(key) + " cannot change in " + run_dir +
+                       ": its records are written by its own; drop that override (a new run "
+                       "can use it)");
+}
+
 }  // namespace
 
 Status OpenRunDir(const std::string& run_dir, const std::vector<Override>& overrides,
@@ -288,6 +300,10 @@ Status OpenRunDir(const std::string& run_dir, const std::vector<Override>& overr
   auto loaded = LoadSettings(run_dir + "/settings.toml", overrides);
   if (!loaded.ok()) return loaded.status();
   *settings = std::move(*loaded);
+  if (!overrides.empty()) {
+    Status fixed = CheckRecordsUnchanged(run_dir, *settings);
+    if (!fixed.ok()) return fixed;
+  }
   auto read = RunStateOf(run_dir);
   if (!read.ok()) return read.status();
   *state = std::move(*read);

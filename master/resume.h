@@ -51,12 +51,12 @@ struct RunRecords {
   LineScan times;            // times.tsv, for the sha256 handler's results.tsv
 };
 
-// FNV-1a of the item text: what identifies an item beside its index.
-uint64_t ItemHash(std::string_view item);
 // One item's part of RunRecords::digest: a sum of these does not depend on
 // the order of the records (completion order), so the whole input is checked
 // in one streaming pass with no memory per item.
 uint64_t RecordTerm(uint64_t index, std::string_view item);
+// The same from ItemHash(item): all a record of output.records = "failures" keeps.
+uint64_t HashedRecordTerm(uint64_t index, uint64_t item_hash);
 
 // Reads results.jsonl / results.tsv and errors.jsonl of a run directory and
 // checks every one of the run's files, changing nothing: each line must be
@@ -64,10 +64,10 @@ uint64_t RecordTerm(uint64_t index, std::string_view item);
 // anything but a regular file.
 Result<RunRecords> ReadRunRecords(const std::string& run_dir, const Settings& settings);
 
-// Calls on_record(index, item, ok) for every record of the run (duplicates
+// Calls on_record(key, ok) for every record of the run (duplicates
 // included), reading the files ReadRunRecords checked.
 Status ForEachRecord(const std::string& run_dir, const Settings& settings,
-                     const std::function<void(uint64_t, std::string_view, bool)>& on_record);
+                     const std::function<void(const RecordKey&, bool)>& on_record);
 
 // Once everything is checked: cuts the torn last lines, and rebuilds
 // failed.txt from errors.jsonl (failed.txt is derived: a master killed between

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <zstd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -18,9 +19,20 @@
 
 namespace shoal {
 
-Status RecordFile::Open(const std::string& path, char terminator, int mode) {
+void RecordFile::FreeCompressor::operator()(ZSTD_CCtx_s* c) const {
+  ZSTD_freeCCtx(c);
+}
+
+Status RecordFile::Open(const std::string& path, char terminator, int mode, Compression compress) {
   path_ = path;
   terminator_ = terminator;
+  if (compress == Compression::kZstd) {
+    compressor_.reset(ZSTD_createCCtx());
+    if (!compressor_) return Status::IoError("cannot set up zstd for " + path + ": out of memory");
+    // Level 1: the master writes records for every item, and zstd's fastest
+    // level already takes a record to a fraction of its size.
+    ZSTD_CCtx_setParameter(compressor_.get(), ZSTD_c_compressionLevel, 1);
+  }
   if (mode < 0) {
     const size_t slash = path.rfind('/');
     mode = static_cast<int>(FileModeIn(slash == std::string::npos ? "." : path.substr(0, slash)));
@@ -56,7 +68,15 @@ Status RecordFile::Flush() {
     return error_;
   }
   if (buffer_.empty() || !fd_.valid()) return Status::Ok();
-  std::string_view rest = buffer_;
+  Result<std::string_view> encoded = Encoded();
+  if (!encoded.ok()) {
+    failed_ = true;
+    Drop(buffer_);
+    buffer_.clear();
+    error_ = encoded.status();
+    return error_;
+  }
+  std::string_view rest = *encoded;
   // Tests: a disk that fills up half-way through this write.
   const bool inject = fault_point_ != nullptr && FaultFail(fault_point_);
   if (inject) rest = rest.substr(0, rest.size() / 2);
@@ -71,16 +91,17 @@ Status RecordFile::Flush() {
     rest.remove_prefix(static_cast<size_t>(n));
   }
   if (inject && err == 0) {
-    rest = std::string_view(buffer_).substr(buffer_.size() / 2);
+    rest = encoded->substr(encoded->size() / 2);
     err = ENOSPC;
   }
   if (err == 0) {
     buffer_.clear();
     return Status::Ok();
   }
-  // Part of a record may be on disk: nothing more may follow it.
+  // Part of a record may be on disk: nothing more may follow it. A torn
+  // frame loses all of its records (resume cuts it off whole).
   failed_ = true;
-  Drop(rest);
+  Drop(compressor_ ? std::string_view(buffer_) : rest);
   buffer_.clear();
   buffer_.shrink_to_fit();
   error_ = Status::FromErrno("cannot write " + path_, err);
@@ -90,14 +111,151 @@ Status RecordFile::Flush() {
   return error_;
 }
 
+Result<std::string_view> RecordFile::Encoded() {
+  if (!compressor_) return std::string_view(buffer_);
+  frame_.resize(ZSTD_compressBound(buffer_.size()));
+  size_t n = ZSTD_compress2(compressor_.get(), frame_.data(), frame_.size(), buffer_.data(),
+                            buffer_.size());
+  if (ZSTD_isError(n)) {
+    return Status::IoError("cannot compress the records of " + path_ + ": " + ZSTD_getErrorName(n) +
+                           "; the run stops: 'shoal resume' finishes it");
+  }
+  return std::string_view(frame_.data(), n);
+}
+
 Status RecordFile::Sync() {
   if (!fd_.valid() || failed_) return Status::Ok();
   if (::fdatasync(fd_.get()) != 0) return Status::FromErrno("cannot sync " + path_, errno);
   return Status::Ok();
 }
 
-const char* ResultsFileName(OutputFormat format) {
+const char* ResultsFileName(OutputFormat format, Compression compress) {
+  if (compress == Compression::kZstd) {
+    return format == OutputFormat::kTsv ? "results.tsv.zst" : "results.jsonl.zst";
+  }
   return format == OutputFormat::kTsv ? "results.tsv" : "results.jsonl";
+}
+
+namespace {
+
+struct FreeDecompressor {
+  void operator()(ZSTD_DCtx* d) const { ZSTD_freeDCtx(d); }
+};
+using Decompressor = std::unique_ptr<ZSTD_DCtx, FreeDecompressor>;
+
+// A frame's records are passed on when it ends, so that a torn frame passes
+// none; a frame that holds more than this (not one shoal wrote: it flushes
+// far less at a time) is passed on as it decodes.
+constexpr size_t kMaxHeldFrame = 64u << 20;
+
+// Reads a file opened by ScanLines, zstd frames one after another.
+class ZstdLines {
+ public:
+  ZstdLines(const std::string& path, char terminator, LineScan* scan,
+            const std::function<void(std::string_view)>& on_line)
+      : path_(path), terminator_(terminator), scan_(scan), on_line_(on_line) {}
+
+  Status Read(int fd) {
+    Decompressor d(ZSTD_createDCtx());
+    if (!d) return Status::IoError("cannot set up zstd to read " + path_ + ": out of memory");
+    std::vector<char> in(1 << 20), out(ZSTD_DStreamOutSize());
+    uint64_t offset = 0;  // compressed bytes read so far
+    while (true) {
+      ssize_t n = ::read(fd, in.data(), in.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Status::FromErrno("cannot read " + path_, errno);
+      }
+      if (n == 0) break;
+      ZSTD_inBuffer ib{in.data(), static_cast<size_t>(n), 0};
+      while (true) {
+        ZSTD_outBuffer ob{out.data(), out.size(), 0};
+        const size_t r = ZSTD_decompressStream(d.get(), &ob, &ib);
+        if (ZSTD_isError(r)) {
+          return Status::IoError(path_ + " is not whole zstd frames (" + ZSTD_getErrorName(r) +
+                                 " in the frame at byte " + std::to_string(frame_start_) +
+                                 "); was it edited? restore it or remove what follows there");
+        }
+        held_.append(out.data(), ob.pos);
+        if (r == 0) {
+          EndFrame(offset + ib.pos);
+        } else if (held_.size() > kMaxHeldFrame) {
+          PassLines();
+        }
+        if (ib.pos == ib.size && ob.pos < ob.size) break;
+      }
+      offset += static_cast<uint64_t>(n);
+    }
+    scan_->torn = offset > scan_->whole_bytes;
+    if (scan_->torn && passed_since_whole_) {
+      return Status::IoError(path_ + " ends inside a record that it has passed on from byte " +
+                             std::to_string(scan_->whole_bytes) +
+                             ", so it cannot be cut back to whole records; restore the file");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  void EndFrame(uint64_t end) {
+    PassLines();
+    frame_start_ = end;
+    if (held_.empty()) {
+      scan_->whole_bytes = end;
+      passed_since_whole_ = false;
+    }
+  }
+  // Every whole record held; what follows the last terminator stays.
+  void PassLines() {
+    std::string_view rest = held_;
+    size_t pos = 0;
+    for (size_t e; (e = rest.find(terminator_, pos)) != std::string_view::npos; pos = e + 1) {
+      on_line_(rest.substr(pos, e - pos));
+      passed_since_whole_ = true;
+    }
+    held_.erase(0, pos);
+  }
+
+  const std::string& path_;
+  char terminator_;
+  LineScan* scan_;
+  const std::function<void(std::string_view)>& on_line_;
+  std::string held_;  // decoded, not passed on yet
+  uint64_t frame_start_ = 0;
+  bool passed_since_whole_ = false;  // records passed on beyond whole_bytes
+};
+
+bool Compressed(const std::string& path) {
+  return path.ends_with(".zst");
+}
+
+}  // namespace
+
+std::string FirstLine(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+  if (!fd.valid()) return "";
+  Decompressor d(Compressed(path) ? ZSTD_createDCtx() : nullptr);
+  std::string line;
+  std::vector<char> in(64 << 10), out(ZSTD_DStreamOutSize());
+  // Bounded: a first "line" of megabytes is no record.
+  while (line.size() < (16u << 20)) {
+    ssize_t n = ::read(fd.get(), in.data(), in.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return "";
+    if (!d) {
+      line.append(in.data(), static_cast<size_t>(n));
+    } else {
+      ZSTD_inBuffer ib{in.data(), static_cast<size_t>(n), 0};
+      while (true) {
+        ZSTD_outBuffer ob{out.data(), out.size(), 0};
+        size_t r = ZSTD_decompressStream(d.get(), &ob, &ib);
+        if (ZSTD_isError(r)) return "";
+        line.append(out.data(), ob.pos);
+        if (ib.pos == ib.size && ob.pos < ob.size) break;
+      }
+    }
+    if (size_t end = line.find('\n'); end != std::string::npos) return line.substr(0, end);
+  }
+  return "";
 }
 
 Status ScanLines(const std::string& path, char terminator, LineScan* scan,
@@ -122,6 +280,7 @@ Status ScanLines(const std::string& path, char terminator, LineScan* scan,
   scan->exists = true;
   scan->dev = st.st_dev;
   scan->ino = st.st_ino;
+  if (Compressed(path)) return ZstdLines(path, terminator, scan, on_line).Read(fd.get());
   std::string pending;
   std::vector<char> buf(1 << 20);
   uint64_t offset = 0;  // bytes read so far
@@ -181,6 +340,8 @@ void RunDirectory::Configure(const Settings& settings, InputKind kind) {
   separator_ = settings.input.separator == Separator::kNul ? '\0' : '\n';
   csv_records_ = FieldModeOf(settings.input) == FieldMode::kCsv;
   sha256_sums_ = settings.job.handler == HandlerKind::kSha256;
+  compress_ = settings.output.compress;
+  records_ = settings.output.records;
   input_prefix_ = kind == InputKind::kTree ? settings.input.path + "/" : "";
 }
 
@@ -257,11 +418,12 @@ void RunDirectory::AppendTimesHeader() {
 }
 
 Status RunDirectory::OpenFiles() {
-  for (auto [file, name] :
-       {std::pair{&results_, ResultsFileName(format_)}, std::pair{&errors_, "errors.jsonl"},
-        std::pair{&failed_, "failed.txt"}, std::pair{&log_, "log.txt"}}) {
+  for (auto [file, name] : {std::pair{&results_, ResultsFileName(format_, compress_)},
+                            std::pair{&errors_, "errors.jsonl"}, std::pair{&failed_, "failed.txt"},
+                            std::pair{&log_, "log.txt"}}) {
     Status st = file->Open(path_ + "/" + name, file == &failed_ ? separator_ : '\n',
-                           static_cast<int>(file_mode_));
+                           static_cast<int>(file_mode_),
+                           file == &results_ ? compress_ : Compression::kNone);
     if (!st.ok()) return st;
     if (file != &log_) file->set_fault_point("record-write-fail");
   }
@@ -367,6 +529,16 @@ void AppendTimes(JsonObject& o, const RunDirectory::Finished& f) {
 
 void RunDirectory::FormatSuccess(const Finished& f, std::string* out,
                                  std::string* times_line) const {
+  if (records_ == RecordDetail::kFailures) {
+    // Only what resume needs: the position, and the item's hash for its
+    // check that the input still holds the same item there (CheckRecordedInput).
+    char line[64];
+    int n = std::snprintf(line, sizeof line, "{\"index\":%llu,\"item_hash\":\"%016llx\"}\n",
+                          static_cast<unsigned long long>(f.index),
+                          static_cast<unsigned long long>(ItemHash(f.item)));
+    out->append(line, static_cast<size_t>(n));
+    return;
+  }
   if (format_ == OutputFormat::kTsv) {
     if (timed()) {
       times_line->append(std::to_string(f.index));

@@ -1,13 +1,16 @@
 // The run directory and the files in it (README: "The run directory"). The master is the only
 // writer. Records are appended whole lines at a time from an in-memory
 // buffer and flushed in batches (Flush), so a crash leaves at most a torn last
-// line, which resume tolerates.
+// line, which resume tolerates. Compressed (output.compress = "zstd"), each
+// flush is one whole zstd frame: a crash leaves at most a torn last frame,
+// cut off the same way.
 #pragma once
 
 #include <sys/types.h>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -17,6 +20,8 @@
 #include "common/timestamp.h"
 #include "config/settings.h"
 #include "master/record_key.h"
+
+struct ZSTD_CCtx_s;
 
 namespace shoal {
 
@@ -31,7 +36,9 @@ class RecordFile {
   // Opens `path` for appending, refusing a symlink or anything else that is
   // not a regular file. Created with `mode`; by default FileModeIn its
   // directory (common/fd.h), so a run's output.mode reaches it.
-  Status Open(const std::string& path, char terminator = '\n', int mode = -1);
+  // With kZstd, each Flush writes what was appended as one zstd frame.
+  Status Open(const std::string& path, char terminator = '\n', int mode = -1,
+              Compression compress = Compression::kNone);
   void Append(std::string_view bytes) {
     if (failed_) return Drop(bytes);
     buffer_.append(bytes);
@@ -48,7 +55,12 @@ class RecordFile {
   void set_fault_point(const char* point) { fault_point_ = point; }
 
  private:
+  struct FreeCompressor {
+    void operator()(ZSTD_CCtx_s* c) const;
+  };
   void Drop(std::string_view bytes);
+  // The bytes that go to disk for buffer_: itself, or its zstd frame.
+  Result<std::string_view> Encoded();
   std::string path_;
   UniqueFd fd_;
   char terminator_ = '\n';
@@ -58,6 +70,8 @@ class RecordFile {
   Status error_;
   uint64_t lost_ = 0;    // records that never reached the file
   std::string dropped_;  // what buffer() hands out once failed; counted in lost()
+  std::unique_ptr<ZSTD_CCtx_s, FreeCompressor> compressor_;  // null: plain
+  std::string frame_;                                        // the last frame written
 };
 
 // <output.dir>/<job.name>-<stamp>[-shard-K-of-N]: where a run started at
@@ -162,6 +176,8 @@ class RunDirectory {
   bool csv_records_ = false;  // failed.txt holds CSV records (FailedListCanHold)
   int echo_fd_ = -1;
   bool sha256_sums_ = false;  // tsv as sha256sum writes it
+  Compression compress_ = Compression::kNone;
+  RecordDetail records_ = RecordDetail::kAll;
   std::string input_prefix_;  // tree: "<input.path>/", the {path} of an item
   mode_t file_mode_ = 0600;   // of the files it creates: FileModeIn(path_)
   RecordFile results_, errors_, failed_, log_;
@@ -241,7 +257,10 @@ struct LineScan {
 // failed.txt), `terminator` ending each; a missing file has none. A last
 // record without its terminator (a master killed mid-write) is not passed
 // on but noted in *scan. Read-only; a symlink or anything but a regular
-// file is refused, never followed.
+// file is refused, never followed. A path ending in ".zst" is read as zstd
+// frames, one after another: a torn last frame (or one that ends inside a
+// record) is noted the same way, whole_bytes at the end of the last frame
+// that ends a record; anything else that does not decode is an error.
 Status ScanLines(const std::string& path, char terminator, LineScan* scan,
                  const std::function<void(std::string_view)>& on_line);
 
@@ -277,7 +296,12 @@ inline bool HasTimesFile(const Settings& settings) {
          settings.job.handler == HandlerKind::kSha256;
 }
 
-// The results file name for a format: results.jsonl or results.tsv.
-const char* ResultsFileName(OutputFormat format);
+// The results file name for a format: results.jsonl or results.tsv, with
+// ".zst" when compressed.
+const char* ResultsFileName(OutputFormat format, Compression compress = Compression::kNone);
+
+// The first record of a run-directory file (plain or ".zst"), without its
+// terminator; "" when it has none or cannot be read. Reads no further.
+std::string FirstLine(const std::string& path);
 
 }  // namespace shoal

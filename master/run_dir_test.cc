@@ -139,6 +139,167 @@ TEST_F(RunDirTest, RecordFilesAreCreatedWithTheModeOfTheirDirectory) {
   EXPECT_EQ(st.st_mode & 07777, 0640u);
 }
 
+// output.compress = "zstd": every flush one frame, read back line for line
+// as the plain file is.
+class CompressedRecordsTest : public RunDirTest {
+ protected:
+  // Writes `flushes` through a RecordFile, one Flush each.
+  void WriteRecords(const std::string& name, Compression compress,
+                    const std::vector<std::string>& flushes) {
+    RecordFile file;
+    ASSERT_TRUE(file.Open((dir_ / name).string(), '\n', -1, compress).ok());
+    for (const std::string& bytes : flushes) {
+      file.Append(bytes);
+      ASSERT_TRUE(file.Flush().ok());
+    }
+  }
+  std::vector<std::string> Lines(const std::string& name, bool cut_torn, bool* torn, Status* st) {
+    std::vector<std::string> lines;
+    *st = ForEachLine((dir_ / name).string(), '\n', cut_torn, torn,
+                      [&](std::string_view l) { lines.emplace_back(l); });
+    return lines;
+  }
+  static std::string Record(int index) {
+    return "{\"index\":" + std::to_string(index) + ",\"item\":\"item-" + std::to_string(index) +
+           "\",\"status\":\"ok\",\"attempts\":1,\"worker\":1,\"ms\":0.012,\"output\":\"\"}\n";
+  }
+  static std::string Records(int from, int to) {
+    std::string s;
+    for (int i = from; i <= to; ++i) s += Record(i);
+    return s;
+  }
+};
+
+TEST_F(CompressedRecordsTest, BothFormsReadTheSame) {
+  const std::vector<std::string> flushes{Records(1, 100), Records(101, 101), Records(102, 500)};
+  WriteRecords("results.jsonl", Compression::kNone, flushes);
+  WriteRecords("results.jsonl.zst", Compression::kZstd, flushes);
+  const std::string zst = Read("results.jsonl.zst");
+  ASSERT_GE(zst.size(), 4u);
+  EXPECT_EQ(zst.substr(0, 4), "\x28\xb5\x2f\xfd");  // a zstd frame, as zstdcat reads it
+  EXPECT_LT(zst.size() * 5, Read("results.jsonl").size());
+  bool torn = true;
+  Status st;
+  std::vector<std::string> plain = Lines("results.jsonl", false, &torn, &st);
+  ASSERT_TRUE(st.ok()) << st.message();
+  std::vector<std::string> compressed = Lines("results.jsonl.zst", false, &torn, &st);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_FALSE(torn);
+  EXPECT_EQ(plain.size(), 500u);
+  EXPECT_EQ(compressed, plain);
+}
+
+TEST_F(CompressedRecordsTest, ATornLastFrameIsCutWholeAndAppendingGoesOn) {
+  WriteRecords("results.jsonl.zst", Compression::kZstd, {Records(1, 10), Records(11, 20)});
+  const size_t whole = Read("results.jsonl.zst").size();
+  // Some 550 kB, as the master flushes (512 kB): a frame of several blocks,
+  // whose first ones decode before its end is known to be missing.
+  WriteRecords("results.jsonl.zst", Compression::kZstd, {Records(21, 5000)});
+  const size_t full = Read("results.jsonl.zst").size();
+  // A master killed half-way through writing the third frame.
+  fs::resize_file(dir_ / "results.jsonl.zst", whole + (full - whole) / 2);
+  bool torn = false;
+  Status st;
+  std::vector<std::string> lines = Lines("results.jsonl.zst", /*cut_torn=*/true, &torn, &st);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_TRUE(torn);
+  ASSERT_EQ(lines.size(), 20u);  // none of the torn frame's records
+  EXPECT_EQ(lines.back() + "\n", Record(20));
+  EXPECT_EQ(fs::file_size(dir_ / "results.jsonl.zst"), whole);
+  WriteRecords("results.jsonl.zst", Compression::kZstd, {Records(21, 22)});
+  lines = Lines("results.jsonl.zst", false, &torn, &st);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_FALSE(torn);
+  ASSERT_EQ(lines.size(), 22u);
+  EXPECT_EQ(lines.back() + "\n", Record(22));
+}
+
+TEST_F(CompressedRecordsTest, AFrameThatDoesNotDecodeIsAnError) {
+  WriteRecords("results.jsonl.zst", Compression::kZstd, {Records(1, 50), Records(51, 100)});
+  std::string bytes = Read("results.jsonl.zst");
+  for (size_t i = 8; i < 24; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+  Write("results.jsonl.zst", bytes);
+  bool torn = false;
+  Status st;
+  Lines("results.jsonl.zst", /*cut_torn=*/true, &torn, &st);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("is not whole zstd frames"), std::string::npos) << st.message();
+  EXPECT_EQ(Read("results.jsonl.zst"), bytes);  // nothing cut
+}
+
+// Frames that shoal does not write (a record split between two) are read
+// whole; torn, they cannot be cut back exactly, and say so.
+TEST_F(CompressedRecordsTest, ARecordAcrossFramesIsReadButNotCut) {
+  WriteRecords("r.zst", Compression::kZstd, {"a\nb", "c\n"});
+  bool torn = true;
+  Status st;
+  EXPECT_EQ(Lines("r.zst", false, &torn, &st), (std::vector<std::string>{"a", "bc"}));
+  EXPECT_TRUE(st.ok()) << st.message();
+  EXPECT_FALSE(torn);
+  fs::resize_file(dir_ / "r.zst", fs::file_size(dir_ / "r.zst") - 2);
+  Lines("r.zst", /*cut_torn=*/true, &torn, &st);
+  EXPECT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("cannot be cut back to whole records"), std::string::npos)
+      << st.message();
+}
+
+TEST_F(CompressedRecordsTest, RunRecordsReadTheCompressedResults) {
+  Settings settings;
+  settings.output.compress = Compression::kZstd;
+  WriteRecords("results.jsonl.zst", Compression::kZstd,
+               {"{\"index\":1,\"item\":\"a\",\"status\":\"ok\",\"attempts\":1}\n",
+                "{\"index\":3,\"item\":\"c\",\"status\":\"ok\",\"attempts\":1}\n"});
+  {
+    std::ofstream out(dir_ / "results.jsonl.zst", std::ios::binary | std::ios::app);
+    out << "\x28\xb5\x2f\xfd\x20";  // the start of a frame that never ended
+  }
+  Write("errors.jsonl",
+        "{\"index\":2,\"item\":\"b\",\"status\":\"failed\",\"reason\":\"exit 1\"}\n");
+  auto records = ReadRunRecords(dir_.string(), settings);
+  ASSERT_TRUE(records.ok()) << records.status().message();
+  EXPECT_EQ(records->ok, 2u);
+  EXPECT_EQ(records->failed, 1u);
+  EXPECT_EQ(records->torn, 1u);
+  EXPECT_EQ(records->digest, RecordTerm(1, "a") + RecordTerm(2, "b") + RecordTerm(3, "c"));
+  ASSERT_TRUE(RepairRunRecords(dir_.string(), settings, *records).ok());
+  records = ReadRunRecords(dir_.string(), settings);
+  ASSERT_TRUE(records.ok()) << records.status().message();
+  EXPECT_EQ(records->torn, 0u);
+  EXPECT_EQ(FirstLine((dir_ / "results.jsonl.zst").string()),
+            "{\"index\":1,\"item\":\"a\",\"status\":\"ok\",\"attempts\":1}");
+}
+
+// output.records = "failures": a success is its index and its item's hash,
+// which is all resume reads of it.
+TEST_F(RunDirTest, FailuresOnlyRecordsKeepWhatResumeNeeds) {
+  Settings settings;
+  settings.output.dir = dir_.string();
+  settings.output.records = RecordDetail::kFailures;
+  RunDirectory run;
+  ASSERT_TRUE(run.Create(settings, InputKind::kList, "").ok());
+  RunDirectory::Finished f{};
+  f.index = 7;
+  f.item = "some/file name";
+  f.attempts = 1;
+  f.output = "a long output that is not kept";
+  std::string line;
+  run.FormatSuccess(f, &line);
+  char expected[80];
+  std::snprintf(expected, sizeof expected, "{\"index\":7,\"item_hash\":\"%016llx\"}\n",
+                static_cast<unsigned long long>(ItemHash("some/file name")));
+  EXPECT_EQ(line, expected);
+  run.RecordSuccess(f);
+  f.index = 8;
+  f.reason = "exit 1";
+  run.RecordFailure(f);
+  ASSERT_TRUE(run.Flush().ok());
+  auto records = ReadRunRecords(run.path(), settings);
+  ASSERT_TRUE(records.ok()) << records.status().message();
+  EXPECT_EQ(records->ok, 1u);
+  EXPECT_EQ(records->failed, 1u);
+  EXPECT_EQ(records->digest, RecordTerm(7, "some/file name") + RecordTerm(8, "some/file name"));
+}
+
 TEST(DoneSetTest, OneBitPerPositionAndDuplicatesAreReported) {
   DoneSet done;
   EXPECT_TRUE(done.Add(5));

@@ -18,16 +18,17 @@ die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 trap 'printf "setup: failed: %s\n" "$BASH_COMMAND" >&2' ERR
 
 # What shoal itself needs to build (libcurl: handler = "http"; Boost.Regex:
-# input.colsep; libpython3-dev and pkg-config: handler = "python").
+# input.colsep; libpython3-dev and pkg-config: handler = "python"; libzstd-dev:
+# output.compress = "zstd").
 packages=(build-essential g++ cmake ninja-build libboost-dev libboost-program-options-dev
           libboost-regex-dev libtomlplusplus-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
-          libpython3-dev pkg-config)
-# What only the tests need: GoogleTest; the zstd example plugin (pkg-config,
-# libzstd-dev); the programs the example jobs and the checks run; man-db and
+          libpython3-dev pkg-config libzstd-dev)
+# What only the tests need: GoogleTest; zstd (zstdcat of compressed records);
+# the programs the example jobs and the checks run; man-db and
 # groff-base for the man page tests (docs/tests); GNU parallel for the
 # side-by-side test of the one-line form; python3-venv for the virtualenv
 # test of handler = "python".
-test_packages=(libgtest-dev pkg-config libzstd-dev zstd python3 rsync curl time man-db groff-base
+test_packages=(libgtest-dev zstd python3 rsync curl time man-db groff-base
                parallel python3-venv)
 
 
