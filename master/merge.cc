@@ -487,8 +487,7 @@ class Merger {
     RecordFile out, twin_out;
     // A timed run is never compressed (settings refuse it): its files stay
     // sha256sum's and times.tsv's plain lines.
-    Status st = out.Open(out_dir_ + "/" + file, '
-', -1, ok ? compress_ : Compression::kNone);
+    Status st = out.Open(out_dir_ + "/" + file, '\n', -1, ok ? compress_ : Compression::kNone);
     if (st.ok() && timed) st = twin_out.Open(out_dir_ + "/" + name);
     if (!st.ok()) return st;
     const bool tsv = ok && tsv_;

@@ -283,7 +283,8 @@ TEST_F(RunDirTest, FailuresOnlyRecordsKeepWhatResumeNeeds) {
   f.attempts = 1;
   f.output = "a long output that is not kept";
   std::string line;
-  run.FormatSuccess(f, &line);
+  std::string times;
+  run.FormatSuccess(f, &line, &times);
   char expected[80];
   std::snprintf(expected, sizeof expected, "{\"index\":7,\"item_hash\":\"%016llx\"}\n",
                 static_cast<unsigned long long>(ItemHash("some/file name")));
