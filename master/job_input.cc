@@ -23,14 +23,13 @@
 namespace shoal {
 namespace {
 
-// command.stdout_path must name a file inside the run directory for every
-// item; a fixed part that cannot would fail every item at run time.
-Status CheckStdoutPath(const CommandSettings& command, const std::string& tree,
+// A file shoal writes for each item (command.stdout_path, http.response_path)
+// must lie inside the run directory, or output.tree, for every item; a fixed
+// part that cannot would fail every item at run time.
+Status CheckOutputPath(const std::string& key, const std::string& text, const std::string& tree,
                        const FieldContext& fields) {
-  if (command.stdout_mode != StdoutMode::kFile) return Status::Ok();
-  const std::string& text = command.stdout_path;
   Result<Template> t = Template::Parse(text, fields);
-  if (!t.ok()) return Status::Error("command.stdout_path: " + t.status().message());
+  if (!t.ok()) return Status::Error(key + ": " + t.status().message());
   Status inside = t->CheckInsideRun(tree);
   if (inside.ok()) return inside;
   // The suggestion keeps what follows the fixed directories: "/data/mirror/{rel}.gz"
@@ -38,7 +37,7 @@ Status CheckStdoutPath(const CommandSettings& command, const std::string& tree,
   size_t brace = text.find('{', text.starts_with("{run}") || text.starts_with("{out}") ? 5 : 0);
   size_t slash = text.rfind('/', brace == std::string::npos ? std::string::npos : brace);
   std::string rest = slash == std::string::npos ? text : text.substr(slash + 1);
-  return Status::Error("command.stdout_path \"" + text + "\" is not inside the run directory (" +
+  return Status::Error(key + " \"" + text + "\" is not inside the run directory (" +
                        inside.message() + "): write it under {out}, e.g. \"{out}/" + rest + "\"");
 }
 
@@ -104,13 +103,23 @@ Status CheckJobWith(const Settings& s, const std::string* header) {
     if (!tag.ok()) return Status::Error("output.tagstring: " + tag.status().message());
   }
   if (s.job.handler == HandlerKind::kPlugin) return CheckPluginLibrary(s.plugin.library);
-  if (s.job.handler == HandlerKind::kHttp) return CheckHttpJob(s, nullptr, *fields);
+  if (s.job.handler == HandlerKind::kHttp) {
+    if (s.http.response == StdoutMode::kFile) {
+      Status path =
+          CheckOutputPath("http.response_path", s.http.response_path, s.output.tree, *fields);
+      if (!path.ok()) return path;
+    }
+    return CheckHttpJob(s, nullptr, *fields);
+  }
   if (s.job.handler == HandlerKind::kCommand) {
     // What every worker will compile, checked once before anything runs.
     Result<ArgvBuilder> argv = ArgvBuilder::Compile(s.command, *fields);
     if (!argv.ok()) return Status::Error("command.argv: " + argv.status().message());
-    Status stdout_path = CheckStdoutPath(s.command, s.output.tree, *fields);
-    if (!stdout_path.ok()) return stdout_path;
+    if (s.command.stdout_mode == StdoutMode::kFile) {
+      Status path =
+          CheckOutputPath("command.stdout_path", s.command.stdout_path, s.output.tree, *fields);
+      if (!path.ok()) return path;
+    }
     if (CwdIsTemplate(s.command)) {
       Result<Template> cwd = Template::Parse(s.command.cwd, *fields);
       if (!cwd.ok()) return Status::Error("command.cwd: " + cwd.status().message());

@@ -191,6 +191,29 @@ TEST_F(E2e, StdoutPathOutsideTheRunIsRefusedBeforeAnythingRuns) {
   }
 }
 
+// The same for the http handler's response files.
+TEST_F(E2e, ResponsePathOutsideTheRunIsRefusedBeforeAnythingRuns) {
+  WriteFile(dir_ / "items.txt", "a\nb\n");
+  WriteFile(dir_ / "settings.toml",
+            "[job]\nname = \"bodies\"\nhandler = \"http\"\n[input]\npath = \"items.txt\"\n"
+            "[http]\nurl = \"http://127.0.0.1:9/{item}\"\nresponse = \"file\"\n"
+            "response_path = \"/data/bodies/{item}.json\"\n");
+  ProcessResult r = Shoal({"check", "settings.toml"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("http.response_path \"/data/bodies/{item}.json\" is not inside the run "
+                       "directory"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("write it under {out}, e.g. \"{out}/{item}.json\""), std::string::npos)
+      << r.err;
+  r = RunJob({});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_TRUE(RunDirs().empty());
+  // Inside the run it is fine.
+  r = Shoal({"check", "settings.toml", "--set", "http.response_path={out}/{item}.json"});
+  EXPECT_EQ(r.status, 0) << Describe(r);
+}
+
 }  // namespace
 }  // namespace e2e
 }  // namespace shoal
