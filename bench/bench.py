@@ -628,7 +628,7 @@ def walk_commands(tree, threads, shoal_dir=None):
             ("shoal", [shoal, "run", path, "-o", out, "--no-progress", "--dry-run"])]
 
 
-def walk_rounds(label, commands, cold, files):
+def walk_rounds(label, commands, cold):
     """Median wall seconds of each command over C.runs rounds, interleaved."""
     walls = {name: [] for name, _ in commands}
     for r in range(C.runs):
@@ -636,9 +636,7 @@ def walk_rounds(label, commands, cold, files):
         for name, argv in commands:
             if cold:
                 drop_caches()
-            res = run_measured(argv, stdout=subprocess.PIPE if name != "shoal" else
-                               subprocess.DEVNULL)
-            walls[name].append(res["wall"])
+            walls[name].append(run_measured(argv)["wall"])
     DETAILS.setdefault("walk", {})[label] = walls
     return {name: median(xs) for name, xs in walls.items()}
 
@@ -686,7 +684,7 @@ def bench_walk():
     commands = walk_commands(tree, threads)
     what = "walk_threads = %s" % (threads or "default")
     if os.geteuid() == 0:
-        secs = walk_rounds("cold local", commands, True, files)
+        secs = walk_rounds("cold local", commands, True)
         walk_rows("w. cold walk, local disk, %s files (shoal dry-run, %s)" % (
             short_count(files), what), files, secs, "fdfind -u", 1)
     else:
@@ -698,7 +696,7 @@ def bench_walk():
     if C.walk_baseline:
         warm_cmds.append(("baseline", walk_commands(tree, 0, C.walk_baseline)[2][1]))
     subprocess.run(warm_cmds[0][1], stdout=subprocess.DEVNULL, check=True)
-    warm_s = walk_rounds("warm local", warm_cmds, False, files)
+    warm_s = walk_rounds("warm local", warm_cmds, False)
     ROWS.append(Row("w. warm walk, %s files (shoal dry-run, %s)" % (short_count(files), what),
                     "files/s", files / warm_s[what], "walk_threads = 1",
                     files / warm_s["walk_threads = 1"], warm_s["walk_threads = 1"] / warm_s[what]))
@@ -715,7 +713,7 @@ def bench_walk():
     stree = make("tree", sfiles, sdirs, data_path("tree", sfiles, sdirs))
     fs = SlowFs(stree, us)
     try:
-        secs = walk_rounds("slowfs", walk_commands(fs.mnt, threads), False, sfiles)
+        secs = walk_rounds("slowfs", walk_commands(fs.mnt, threads), False)
     finally:
         fs.close()
     walk_rows("w. walk on slowfs (FUSE, %g ms per readdir), %s files in %s dirs (%s)" % (
