@@ -78,7 +78,7 @@ struct InputSettings {
   // default: a batch tool that skips files must say so, and find does not skip.
   bool hidden = true;
   // Tree: threads reading directories ahead of the walk (master/tree_walker.h).
-  int walk_threads = 4;
+  int walk_threads = 8;
   Separator separator = Separator::kNewline;
   bool skip_header = false;
   int column = 0;  // 1-based CSV column; 0 = whole line
