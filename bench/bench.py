@@ -667,8 +667,127 @@ def bench_batch():
                             "≥ %g×" % goal if goal else "", ratio >= goal if goal else None))
 
 
+# --------------------------------------------------------------------------
+# w. walking a cold tree, on local disk and on slow storage
+
+
+def drop_caches():
+    """Empties the page, dentry and inode caches (root only)."""
+    os.sync()
+    with open("/proc/sys/vm/drop_caches", "w") as f:
+        f.write("3\n")
+
+
+def walk_commands(tree, threads, shoal_dir=None):
+    """(name, argv) of the walkers compared: each lists the tree's files into
+    a pipe (shoal: a dry run, which prints each item's command line)."""
+    extra = '[command]\nargv = ["true", "{item}"]\n'
+    settings = settings_text("walk", "command", tree, 1, extra)
+    if threads:
+        settings = settings.replace("[input]\n", "[input]\nwalk_threads = %d\n" % threads)
+    name = "walk-%d-%s" % (threads, os.path.basename(tree))
+    path = write_settings(name, settings)
+    out = runs_dir(name)
+    shoal = os.path.join(shoal_dir, "shoal") if shoal_dir else SHOAL
+    return [("find", ["bash", "-c", 'find "$1" -type f | wc -l', "find", tree]),
+            ("fdfind -u", ["bash", "-c", 'fdfind -u -t f . "$1" | wc -l', "fdfind", tree]),
+            ("shoal", [shoal, "run", path, "-o", out, "--no-progress", "--dry-run"])]
+
+
+def walk_rounds(label, commands, cold):
+    """Median wall seconds of each command over C.runs rounds, interleaved."""
+    walls = {name: [] for name, _ in commands}
+    for r in range(C.runs):
+        say("w. walk, %s: round %d/%d" % (label, r + 1, C.runs))
+        for name, argv in commands:
+            if cold:
+                drop_caches()
+            walls[name].append(run_measured(argv)["wall"])
+    DETAILS.setdefault("walk", {})[label] = walls
+    return {name: median(xs) for name, xs in walls.items()}
+
+
+class SlowFs:
+    """bench/slowfs mounted over a tree: a FUSE passthrough that waits before
+    each directory listing."""
+
+    def __init__(self, source, delay_us):
+        self.mnt = tempfile.mkdtemp(prefix="slowfs-", dir=os.path.join(C.data, "runs"))
+        self.proc = subprocess.Popen([os.path.join(C.build, "slowfs"), source, str(delay_us),
+                                      self.mnt, "-f", "-o", "ro"], stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 30
+        while not os.path.ismount(self.mnt):
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() \
+                    is not None else "not mounted after 30 s"
+                self.close()
+                raise RuntimeError("slowfs did not mount: %s" % err.strip()[:200])
+            time.sleep(0.05)
+
+    def close(self):
+        subprocess.run(["fusermount3", "-u", self.mnt], stderr=subprocess.DEVNULL)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(timeout=30)
+        os.rmdir(self.mnt)
+
+
+def walk_rows(label, files, secs, goal_peer, goal):
+    rate = files / secs["shoal"]
+    for peer in ("find", "fdfind -u"):
+        ratio = secs[peer] / secs["shoal"]
+        is_goal = peer == goal_peer
+        ROWS.append(Row(label, "files/s", rate, peer, files / secs[peer], ratio,
+                        "≥ %g×" % goal if is_goal else "", ratio >= goal if is_goal else None))
+
+
+def bench_walk():
+    if not have("fdfind"):
+        return skip("w. walk", "fdfind not installed (Debian package fd-find)")
+    threads = C.walk_threads
+    files, dirs = C.tree_files, C.tree_dirs
+    tree = make("tree", files, dirs, data_path("tree", files, dirs))
+    commands = walk_commands(tree, threads)
+    what = "walk_threads = %s" % (threads or "default")
+    if os.geteuid() == 0:
+        secs = walk_rounds("cold local", commands, True)
+        walk_rows("w. cold walk, local disk, %s files (shoal dry-run, %s)" % (
+            short_count(files), what), files, secs, "fdfind -u", 1)
+    else:
+        skip("w. cold walk, local disk", "not root: cannot drop the page cache")
+
+    # Warm: the readers must cost nothing where every read returns at once.
+    warm_cmds = [("walk_threads = 1", walk_commands(tree, 1)[2][1]),
+                 (what, commands[2][1])]
+    if C.walk_baseline:
+        warm_cmds.append(("baseline", walk_commands(tree, 0, C.walk_baseline)[2][1]))
+    subprocess.run(warm_cmds[0][1], stdout=subprocess.DEVNULL, check=True)
+    warm_s = walk_rounds("warm local", warm_cmds, False)
+    ROWS.append(Row("w. warm walk, %s files (shoal dry-run, %s)" % (short_count(files), what),
+                    "files/s", files / warm_s[what], "walk_threads = 1",
+                    files / warm_s["walk_threads = 1"], warm_s["walk_threads = 1"] / warm_s[what]))
+    if C.walk_baseline:
+        ROWS.append(Row("w. warm walk, %s files (walk_threads = 1)" % short_count(files),
+                        "files/s", files / warm_s["walk_threads = 1"],
+                        "baseline " + C.walk_baseline, files / warm_s["baseline"],
+                        warm_s["baseline"] / warm_s["walk_threads = 1"], "≥ 0.95×",
+                        warm_s["baseline"] / warm_s["walk_threads = 1"] >= 0.95))
+
+    if not os.path.exists(os.path.join(C.build, "slowfs")):
+        return skip("w. walk on slowfs", "bench/slowfs not built (Debian package libfuse3-dev)")
+    sfiles, sdirs, us = C.walk_slow_files, C.walk_slow_dirs, C.walk_slow_us
+    stree = make("tree", sfiles, sdirs, data_path("tree", sfiles, sdirs))
+    fs = SlowFs(stree, us)
+    try:
+        secs = walk_rounds("slowfs", walk_commands(fs.mnt, threads), False)
+    finally:
+        fs.close()
+    walk_rows("w. walk on slowfs (FUSE, %g ms per readdir), %s files in %s dirs (%s)" % (
+        us / 1000, short_count(sfiles), short_count(sdirs), what), sfiles, secs, "find", 4)
+
+
 BENCHES = {"command": bench_command, "plugin": bench_plugin, "sha256": bench_sha256,
-           "scale": bench_scale, "http": bench_http, "batch": bench_batch}
+           "scale": bench_scale, "http": bench_http, "batch": bench_batch, "walk": bench_walk}
 
 
 def main():

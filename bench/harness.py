@@ -45,7 +45,8 @@ class Config:
     data = os.path.abspath(_env("BENCH_DATA", "/work/bench-data"))
     runs = max(1, _env_int("BENCH_RUNS", 3))
     workers = _env_int("BENCH_WORKERS", 2)
-    only = [s.strip() for s in _env("BENCH_ONLY", "command,plugin,sha256,scale,http,batch").split(",")]
+    only = [s.strip() for s in
+            _env("BENCH_ONLY", "command,plugin,sha256,scale,http,batch,walk").split(",")]
     cmd_items = _size("BENCH_CMD_ITEMS", 20000, 2000)
     cmd_stdout = _env("BENCH_CMD_STDOUT", "discard")
     batch_files = _size("BENCH_BATCH_FILES", 20000, 2000)
@@ -57,6 +58,11 @@ class Config:
     sha_runs = max(1, _env_int("BENCH_SHA_RUNS", 5))
     tree_files = _size("BENCH_TREE_FILES", 1_000_000, 100_000)
     tree_dirs = _size("BENCH_TREE_DIRS", 1000, 100)
+    walk_slow_files = _size("BENCH_WALK_SLOW_FILES", 100_000, 20_000)
+    walk_slow_dirs = _size("BENCH_WALK_SLOW_DIRS", 10_000, 2_000)
+    walk_slow_us = _env_int("BENCH_WALK_SLOW_US", 2000)
+    walk_threads = _env_int("BENCH_WALK_THREADS", 0)  # 0 = shoal's default
+    walk_baseline = _env("BENCH_WALK_BASELINE", "")  # a directory with another build's shoal
     list_lines = _size("BENCH_LIST_LINES", 10_000_000, 1_000_000)
     list_small = _size("BENCH_LIST_SMALL", 1_000_000, 100_000)
     http_ids = _size("BENCH_HTTP_IDS", 20000, 2000)

@@ -322,6 +322,11 @@ constexpr KeySpec kKeys[] = {
      "tree: take entries whose name starts with '.' (.git/ too; exclude = [\".git\"] drops it); "
      "false leaves them out and log.txt says how many",
      "false"},
+    {"input", "walk_threads", Kind::kInteger,
+     [](Settings& s) -> auto& { return s.input.walk_threads; },
+     "tree: threads reading directories ahead of the walk, for storage where each read waits "
+     "a round trip (NFS, FUSE); the order of the items is the same; 1 = the walk reads alone",
+     "16", {.min = 1, .max = 256}},
     {"input", "separator", Kind::kEnum, [](Settings& s) -> auto& { return s.input.separator; },
      "list: what ends a record: \"newline\" is LF, CRLF, or CR in a file with no LF; "
      "{index} is the record's line, blank lines and the header counted",

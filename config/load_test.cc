@@ -48,6 +48,7 @@ void ExpectSame(const Settings& a, const Settings& b) {
   EXPECT_EQ(a.input.exclude, b.input.exclude);
   EXPECT_EQ(a.input.follow_links, b.input.follow_links);
   EXPECT_EQ(a.input.hidden, b.input.hidden);
+  EXPECT_EQ(a.input.walk_threads, b.input.walk_threads);
   EXPECT_EQ(a.input.separator, b.input.separator);
   EXPECT_EQ(a.input.skip_header, b.input.skip_header);
   EXPECT_EQ(a.input.column, b.input.column);
@@ -760,6 +761,7 @@ const std::vector<std::string> kSpecOrder = {
     "input.exclude",
     "input.follow_links",
     "input.hidden",
+    "input.walk_threads",
     "input.separator",
     "input.skip_header",
     "input.column",

@@ -81,6 +81,8 @@ struct InputSettings {
   // Tree: entries named ".*" are items (and walked) like any other. True by
   // default: a batch tool that skips files must say so, and find does not skip.
   bool hidden = true;
+  // Tree: threads reading directories ahead of the walk (master/tree_walker.h).
+  int walk_threads = 8;
   Separator separator = Separator::kNewline;
   bool skip_header = false;
   int column = 0;  // 1-based CSV column; 0 = whole line

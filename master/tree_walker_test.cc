@@ -12,7 +12,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -549,6 +555,237 @@ TEST_F(TreeWalkerTest, TheRunsOwnOutputDirIsLeftOutOfTheWalk) {
   std::sort(got.begin(), got.end());
   EXPECT_EQ(got, FindFiles());
   EXPECT_TRUE((*src)->TakeWarnings().empty());
+}
+
+// What a walk hands out, in its order, with its warnings and status.
+struct Walked {
+  V items;
+  V warnings;
+  std::string status;
+  bool operator==(const Walked&) const = default;
+};
+
+Walked WalkInOrder(InputSettings in, int threads, TreeWalker::Hooks hooks = {}) {
+  in.walk_threads = threads;
+  Walked out;
+  Result<std::unique_ptr<TreeWalker>> w = TreeWalker::Open(in, {}, std::move(hooks));
+  if (!w.ok()) {
+    out.status = w.status().message();
+    return out;
+  }
+  Item item;
+  while ((*w)->Next(&item)) out.items.push_back(item.text);
+  out.status = (*w)->status().message();
+  out.warnings = (*w)->TakeWarnings();
+  return out;
+}
+
+class TreeWalkerReadAheadTest : public TreeWalkerTest {
+ protected:
+  // Wide (many directories of files), deep (a branching chain), hidden
+  // entries, odd names, loops through links, a tree to exclude.
+  void MakeMixedTree() {
+    for (int i = 0; i < 60; ++i) {
+      char d[16];
+      snprintf(d, sizeof d, "w%02d", i);
+      Dir(d);
+      for (int f = 0; f < 7; ++f) File(std::string(d) + "/f" + std::to_string(f));
+      if (i % 5 == 0) {
+        Dir(std::string(d) + "/.hid");
+        File(std::string(d) + "/.hid/x");
+        File(std::string(d) + "/.dot");
+      }
+      if (i % 7 == 0) Dir(std::string(d) + "/sub" + std::to_string(i));
+    }
+    std::string rel = "deep";
+    Dir(rel);
+    for (int i = 0; i < 40; ++i) {
+      Dir(rel + "/side" + std::to_string(i));
+      File(rel + "/side" + std::to_string(i) + "/s");
+      rel += "/n" + std::to_string(i % 3);
+      Dir(rel);
+      File(rel + "/f");
+    }
+    for (const std::string& n : kOddNames) {
+      Dir("odd " + n);
+      File("odd " + n + "/" + n);
+    }
+    Dir(".top");
+    File(".top/f");
+    Dir("skip");
+    Dir("skip/me");
+    File("skip/me/f");
+    Link(".", "w03/self");
+    Link("../deep", "w04/to-deep");
+    Link(root_, "deep/n0/n1/to-root");
+  }
+
+  // The settings the walk must treat alike for any number of readers.
+  std::vector<InputSettings> Variants() const {
+    std::vector<InputSettings> all;
+    InputSettings in = Input();
+    all.push_back(in);
+    in.hidden = false;
+    all.push_back(in);
+    in.exclude = {"skip", "w1*"};
+    in.include = {"*/f1", "deep/**"};
+    all.push_back(in);
+    in = Input();
+    in.max_depth = 3;
+    all.push_back(in);
+    in = Input();
+    in.follow_links = true;
+    all.push_back(in);
+    in.hidden = false;
+    in.select = Select::kDirs;
+    all.push_back(in);
+    in = Input();
+    in.select = Select::kDirs;
+    in.require = "f";
+    all.push_back(in);
+    return all;
+  }
+};
+
+TEST_F(TreeWalkerReadAheadTest, SameItemsInTheSameOrderForAnyNumberOfReaders) {
+  MakeMixedTree();
+  for (const InputSettings& in : Variants()) {
+    const Walked one = WalkInOrder(in, 1);
+    EXPECT_TRUE(one.status.empty()) << one.status;
+    EXPECT_GT(one.items.size(), 10u);
+    for (int threads : {2, 3, 8}) {
+      EXPECT_EQ(WalkInOrder(in, threads), one)
+          << threads << " readers, hidden " << in.hidden << ", follow " << in.follow_links;
+    }
+  }
+  // The variants meet what they are meant to: loops and hidden entries.
+  InputSettings in = Input();
+  in.follow_links = true;
+  in.hidden = false;
+  const Walked w = WalkInOrder(in, 4);
+  ASSERT_GE(w.warnings.size(), 2u);
+  EXPECT_NE(w.warnings[0].find("a file system loop"), std::string::npos);
+  EXPECT_NE(w.warnings.back().find("hidden entries"), std::string::npos);
+}
+
+TEST_F(TreeWalkerReadAheadTest, UnreadableDirectoryWarnsInTheSamePlace) {
+  MakeMixedTree();
+  Dir("w20/locked");
+  File("w20/locked/f");
+  ASSERT_EQ(chmod(Abs("w20/locked").c_str(), 0), 0);
+  WithoutDacOverride guard;  // before Open: the readers inherit it
+  if (!guard.ok()) GTEST_SKIP() << "cannot drop CAP_DAC_OVERRIDE";
+  for (InputSettings in : Variants()) {
+    const Walked one = WalkInOrder(in, 1);
+    EXPECT_EQ(WalkInOrder(in, 6), one);
+    if (in.select == Select::kDirs && !in.follow_links) continue;
+    EXPECT_NE(std::find(one.warnings.begin(), one.warnings.end(),
+                        "cannot read directory 'w20/locked': Permission denied"),
+              one.warnings.end());
+  }
+}
+
+TEST_F(TreeWalkerReadAheadTest, ABlockedDirectoryHoldsBackOnlyItsOwnItems) {
+  // d00 cannot be read until d05 has been: the walk must keep other
+  // directories in flight past a slow one, and still hand out d00 first.
+  for (int i = 0; i < 20; ++i) {
+    std::string d = "d" + std::string(i < 10 ? "0" : "") + std::to_string(i);
+    Dir(d);
+    for (int f = 0; f < 3; ++f) File(d + "/f" + std::to_string(f));
+  }
+  std::mutex mu;
+  std::condition_variable cv;
+  bool d05_read = false;
+  bool released = true;
+  TreeWalker::Hooks hooks;
+  hooks.before_read = [&](const std::string& path) {
+    std::unique_lock<std::mutex> lock(mu);
+    if (path == "d05") {
+      d05_read = true;
+      cv.notify_all();
+    } else if (path == "d00") {
+      released = cv.wait_for(lock, std::chrono::seconds(60), [&] { return d05_read; });
+    }
+  };
+  const Walked want = WalkInOrder(Input(), 1);
+  EXPECT_EQ(WalkInOrder(Input(), 4, hooks), want);
+  EXPECT_TRUE(released) << "d05 was not read while d00 was held back";
+  EXPECT_EQ(want.items.front(), "d00/f0");
+}
+
+TEST_F(TreeWalkerReadAheadTest, ReadAheadIsBounded) {
+  for (int i = 0; i < 300; ++i) {
+    Dir("d" + std::to_string(1000 + i));
+    File("d" + std::to_string(1000 + i) + "/f");
+  }
+  InputSettings in = Input();
+  in.select = Select::kDirs;  // a directory is an item as it is entered
+  in.walk_threads = 3;
+  std::mutex mu;
+  std::condition_variable cv;
+  size_t started = 0, entered = 0, most_ahead = 0;
+  TreeWalker::Hooks hooks;
+  hooks.before_read = [&](const std::string&) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++started;
+    most_ahead = std::max(most_ahead, started - entered);
+    cv.notify_all();
+  };
+  Result<std::unique_ptr<TreeWalker>> w = TreeWalker::Open(in, {}, hooks);
+  ASSERT_TRUE(w.ok());
+  const size_t cap = (*w)->read_ahead_cap();
+  EXPECT_EQ(cap, 3 * TreeWalker::kReadAheadPerThread);
+  Item item;
+  ASSERT_TRUE((*w)->Next(&item));
+  {
+    // The readers fill the read-ahead while the first item is looked at.
+    std::unique_lock<std::mutex> lock(mu);
+    entered = 1;
+    EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(60), [&] { return started >= cap + 1; }));
+  }
+  size_t items = 1;
+  while ((*w)->Next(&item)) {
+    std::lock_guard<std::mutex> lock(mu);
+    entered = ++items;
+  }
+  EXPECT_EQ(items, 300u);
+  // Held by the readers, plus the one the walk is entering.
+  EXPECT_LE(most_ahead, cap + 1);
+  EXPECT_GE(most_ahead, cap);
+}
+
+TEST_F(TreeWalkerReadAheadTest, RunningOutOfDescriptorsNeverLosesItems) {
+  // Readers that hit EMFILE leave the directory to the walk, which reads it
+  // itself or stops with a status: the items are today's, or a prefix of
+  // them with an error, never a silent gap.
+  for (int i = 0; i < 200; ++i) {
+    Dir("d" + std::to_string(1000 + i));
+    Dir("d" + std::to_string(1000 + i) + "/s");
+    File("d" + std::to_string(1000 + i) + "/s/f");
+  }
+  const Walked all = WalkInOrder(Input(), 1);
+  ASSERT_EQ(all.items.size(), 200u);
+  int open_now = 0;
+  for (int fd = 0; fd < 1024; ++fd) open_now = fcntl(fd, F_GETFD) != -1 ? fd + 1 : open_now;
+  struct rlimit saved;
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &saved), 0);
+  bool full = false;
+  for (int spare : {4, 6, 8, 12, 40}) {
+    struct rlimit low = saved;
+    low.rlim_cur = open_now + spare;
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+    const Walked w = WalkInOrder(Input(), 8);
+    ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &saved), 0);
+    ASSERT_LE(w.items.size(), all.items.size());
+    EXPECT_TRUE(std::equal(w.items.begin(), w.items.end(), all.items.begin())) << spare;
+    if (w.status.empty()) {
+      EXPECT_EQ(w.items, all.items) << spare;
+      full = true;
+    } else {
+      EXPECT_NE(w.status.find("the walk stops here"), std::string::npos) << w.status;
+    }
+  }
+  EXPECT_TRUE(full);  // how low a limit stops the walk depends on the readers' timing
 }
 
 // OpenItemSource lives in item_source.cc; its tests sit here with the walker.

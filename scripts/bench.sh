@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what shoal is compared against (GNU parallel, hyperfine, python3,
-# GNU time, openssl) from Debian packages when missing, builds Release into
-# build-bench/, then runs every benchmark and prints one table (bench/bench.py).
+# GNU time, openssl, fd-find, libfuse3) from Debian packages when missing,
+# builds Release into build-bench/, then runs every benchmark and prints one
+# table (bench/bench.py).
 #
 # usage: scripts/bench.sh
 #   BENCH_QUICK=1 scripts/bench.sh                 small sizes, a few minutes
@@ -15,14 +16,22 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 die() { printf 'bench: error: %s\n' "$*" >&2; exit 1; }
 
 case ${1:-} in
-  -h|--help) sed -n '2,10s/^# \{0,1\}//p' scripts/bench.sh; exit 0 ;;
+  -h|--help) sed -n '2,11s/^# \{0,1\}//p' scripts/bench.sh; exit 0 ;;
   '') ;;
   *) die "unknown argument '$1' (see scripts/bench.sh --help)" ;;
 esac
 
 build_dir=${BENCH_BUILD:-build-bench}
 # nginx: the local service of the http benchmark; wrk measures its ceiling.
-packages=(parallel hyperfine python3 time openssl findutils curl nginx wrk)
+# fd-find: the walk's peer; fuse3 and libfuse3-dev: bench/slowfs, its slow storage.
+packages=(parallel hyperfine python3 time openssl findutils curl nginx wrk fd-find fuse3
+          libfuse3-dev pkg-config)
+
+# --- what shoal is compared against ---------------------------------------
+# First: bench/slowfs builds only where libfuse3-dev is.
+# shellcheck source=scripts/packages.sh
+source scripts/packages.sh
+install_missing "${packages[@]}"
 
 # --- build -------------------------------------------------------------------
 # The first time, setup.sh installs the build's own packages and configures;
@@ -36,13 +45,12 @@ cmake -S . -B "$build_dir" --log-level=WARNING -DCMAKE_BUILD_TYPE=Release >&2
 if cmake --build "$build_dir" --target help 2>/dev/null | grep -q 'shoal_plugin_noop'; then
   targets+=(shoal_plugin_noop)
 fi
+# slowfs, where libfuse3 was found; bench.py skips the slow-storage rows if not.
+if cmake --build "$build_dir" --target help 2>/dev/null | grep -q '^slowfs:'; then
+  targets+=(slowfs)
+fi
 say "building ${targets[*]} in $build_dir (Release)"
 cmake --build "$build_dir" -j"$(nproc)" --target "${targets[@]}" >&2
-
-# --- what shoal is compared against ---------------------------------------
-# shellcheck source=scripts/packages.sh
-source scripts/packages.sh
-install_missing "${packages[@]}"
 
 # Debian's python3: the peer benchmark measures the interpreter users have.
 python=python3
