@@ -27,9 +27,11 @@ packages=(build-essential g++ cmake ninja-build libboost-dev libboost-program-op
 # the programs the example jobs and the checks run; man-db and
 # groff-base for the man page tests (docs/tests); GNU parallel for the
 # side-by-side test of the one-line form; python3-venv for the virtualenv
-# test of handler = "python".
+# test of handler = "python"; chromium for the report_browser test, which opens
+# report.html in headless Chromium and fails on any console error (no display
+# needed).
 test_packages=(libgtest-dev zstd python3 rsync curl time man-db groff-base
-               parallel python3-venv)
+               parallel python3-venv chromium)
 
 
 build_dir=build
