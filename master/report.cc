@@ -440,7 +440,9 @@ struct Series {
 // A line chart of series over time bins: x in seconds from the base.
 std::string LineChart(const std::vector<Series>& series, int64_t bin_ms, const std::string& y_unit,
                       double y_max_at_least) {
-  constexpr int kW = 760, kH = 220, kLeft = 60, kBottom = 30, kTop = 10, kRight = 10;
+  // kTop leaves the unit's line above the top tick; the last time label ends
+  // at the right edge rather than past it.
+  constexpr int kW = 760, kH = 232, kLeft = 60, kBottom = 30, kTop = 22, kRight = 10;
   size_t n = 0;
   double y_max = y_max_at_least;
   for (const Series& s : series) {
@@ -461,8 +463,10 @@ std::string LineChart(const std::vector<Series>& series, int64_t bin_ms, const s
   }
   const double span_s = static_cast<double>(n) * static_cast<double>(bin_ms) / 1000;
   for (double f : {0.0, 0.5, 1.0}) {
+    const char* anchor = f == 0 ? "start" : f == 1 ? "end" : "middle";
     svg += "<text x=\"" + Num(kLeft + f * pw, 1) + "\" y=\"" + std::to_string(kH - 8) +
-           "\" text-anchor=\"middle\">" + FormatMillis(f * span_s * 1000) + "</text>";
+           "\" text-anchor=\"" + anchor + "\">" +
+           (f == 0 ? "0s" : FormatMillis(f * span_s * 1000)) + "</text>";
   }
   svg += "<text x=\"4\" y=\"12\">" + y_unit + "</text>";
   for (const Series& s : series) {
