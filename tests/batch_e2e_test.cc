@@ -19,11 +19,6 @@ class Batch : public E2e {
     args.insert(args.begin(), {"-o", runs_.string()});
     return Shoal(args);
   }
-  static std::vector<std::string> Numbers(int n) {
-    std::vector<std::string> items;
-    for (int i = 1; i <= n; ++i) items.push_back(std::to_string(i));
-    return items;
-  }
   static std::vector<std::string> With(std::vector<std::string> words,
                                        const std::vector<std::string>& items) {
     words.push_back(":::");

@@ -84,12 +84,6 @@ class Crash : public E2e {
                                           "\n[command]\nargv = " + argv + "\n");
   }
 
-  std::vector<std::string> Numbers(int n) {
-    std::vector<std::string> v;
-    for (int i = 1; i <= n; ++i) v.push_back(std::to_string(i));
-    return v;
-  }
-
   // Starts `shoal run` without waiting for it.
   std::unique_ptr<Child> Start(const std::vector<std::string>& extra_env = {}) {
     std::vector<std::string> argv;

@@ -202,6 +202,13 @@ inline std::vector<std::string> Items(const std::vector<Record>& records) {
   return items;
 }
 
+// "1" .. "n", as items.
+inline std::vector<std::string> Numbers(int n) {
+  std::vector<std::string> v;
+  for (int i = 1; i <= n; ++i) v.push_back(std::to_string(i));
+  return v;
+}
+
 inline std::vector<std::string> Sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
   return v;
@@ -253,6 +260,24 @@ class E2e : public ::testing::Test {
   }
 
   fs::path NextCapture() { return dir_ / (".process-" + std::to_string(++processes_)); }
+
+  // `shoal report RUN`, then python3 running `asserts` with `page` the
+  // report's text and `d` the data embedded in it; `args` follow as
+  // sys.argv[2:]. Exit 0 when every assertion holds.
+  ProcessResult CheckReportData(const fs::path& run, const std::string& asserts,
+                                const std::vector<std::string>& args = {}) {
+    ProcessResult report = Shoal({"report", run.string()});
+    if (report.status != 0) return report;
+    std::vector<std::string> argv{
+        "python3", "-c",
+        "import json, re, sys\n"
+        "page = open(sys.argv[1]).read()\n"
+        "d = json.loads(re.search(r'id=\"shoal-report\">(.*?)</script>', page, re.S).group(1))\n" +
+            asserts,
+        (run / "report.html").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return Run(argv);
+  }
 
   // `shoal run settings.toml -o runs EXTRA...`
   ProcessResult RunJob(const std::vector<std::string>& extra = {}, seconds timeout = seconds(120)) {

@@ -28,12 +28,6 @@ class Halt : public E2e {
                                           "\"]\n");
   }
 
-  static std::vector<std::string> Numbers(int n) {
-    std::vector<std::string> v;
-    for (int i = 1; i <= n; ++i) v.push_back(std::to_string(i));
-    return v;
-  }
-
   static int Cores() {
     long n = ::sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? static_cast<int>(n) : 1;

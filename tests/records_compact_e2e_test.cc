@@ -25,11 +25,6 @@ class CompactRecords : public E2e {
                   output);
   }
 
-  static std::vector<std::string> Numbers(int n) {
-    std::vector<std::string> v;
-    for (int i = 1; i <= n; ++i) v.push_back(std::to_string(i));
-    return v;
-  }
   static std::vector<std::string> FailingItems(int n) {
     std::vector<std::string> v;
     for (int i = 4; i <= n; i += 4) v.push_back(std::to_string(i));
@@ -152,17 +147,11 @@ TEST_F(CompactRecords, RetryAndReportReadACompressedRun) {
   ASSERT_EQ(retried.status, 1) << Describe(retried);
   ExpectCompressedRunComplete(run, kItems);
   EXPECT_EQ(Sorted(Lines(ReadFile(run / "retries/1/failed.txt"))), FailingItems(kItems));
-  ProcessResult report = Shoal({"report", run.string()});
-  ASSERT_EQ(report.status, 0) << Describe(report);
   // Counts and the throughput chart come from the compressed records.
-  ProcessResult check = Run({"python3", "-c",
-                             "import json, re, sys\n"
-                             "page = open(sys.argv[1]).read()\n"
-                             "d = json.loads(re.search(r'id=\"shoal-report\">(.*?)</script>', "
-                             "page, re.S).group(1))\n"
-                             "assert (d['ok'], d['failed']) == (60, 20), (d['ok'], d['failed'])\n"
-                             "assert sum(d['throughput']['ok']) == 60, d['throughput']\n",
-                             (run / "report.html").string()});
+  ProcessResult check =
+      CheckReportData(run,
+                      "assert (d['ok'], d['failed']) == (60, 20), (d['ok'], d['failed'])\n"
+                      "assert sum(d['throughput']['ok']) == 60, d['throughput']\n");
   EXPECT_EQ(check.status, 0) << Describe(check);
 }
 
@@ -226,15 +215,8 @@ TEST_F(CompactRecords, FailuresOnlyRunResumesAndRetries) {
   EXPECT_EQ(Sorted(done), Sorted(Numbers(kItems)));
 
   // The report counts the successes, though it has no times for them.
-  ProcessResult report = Shoal({"report", run.string()});
-  ASSERT_EQ(report.status, 0) << Describe(report);
-  ProcessResult check = Run({"python3", "-c",
-                             "import json, re, sys\n"
-                             "page = open(sys.argv[1]).read()\n"
-                             "d = json.loads(re.search(r'id=\"shoal-report\">(.*?)</script>', "
-                             "page, re.S).group(1))\n"
-                             "assert (d['ok'], d['failed']) == (225, 75), (d['ok'], d['failed'])\n",
-                             (run / "report.html").string()});
+  ProcessResult check =
+      CheckReportData(run, "assert (d['ok'], d['failed']) == (225, 75), (d['ok'], d['failed'])\n");
   EXPECT_EQ(check.status, 0) << Describe(check);
 }
 

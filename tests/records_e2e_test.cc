@@ -21,12 +21,6 @@ class Records : public E2e {
     WriteFile(dir_ / "items.txt", items);
   }
 
-  static std::vector<std::string> Numbers(int n) {
-    std::vector<std::string> v;
-    for (int i = 1; i <= n; ++i) v.push_back(std::to_string(i));
-    return v;
-  }
-
   // The only run directory under runs/.
   fs::path OnlyRun() {
     std::set<fs::path> dirs = RunDirs();

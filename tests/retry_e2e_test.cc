@@ -32,11 +32,6 @@ class Retry : public E2e {
                   marker + "\", \"" + slow + "\", \"{#}\"]\n");
   }
 
-  static std::vector<std::string> Numbers(int n) {
-    std::vector<std::string> v;
-    for (int i = 1; i <= n; ++i) v.push_back(std::to_string(i));
-    return v;
-  }
   static std::vector<std::string> Failing(int n) {
     std::vector<std::string> v;
     for (int i = 1; i <= n; ++i) {

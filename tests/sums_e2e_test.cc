@@ -126,6 +126,16 @@ class Sums : public E2e {
     ASSERT_EQ(shards->size(), 2u);
   }
 
+  // A first run of n with failures, the missing files written, and its
+  // retry --shards 2 run task by task: the shards are ready to join.
+  void ShardedRetryReady(int n, fs::path* run, std::vector<fs::path>* shards) {
+    fs::path job;
+    ASSERT_NO_FATAL_FAILURE(FirstRun(n, run));
+    WriteMissing(n);
+    ASSERT_NO_FATAL_FAILURE(BeginShards(*run, &job));
+    ASSERT_NO_FATAL_FAILURE(RunShards(*run, job, shards));
+  }
+
   ProcessResult Join(const std::vector<fs::path>& shards, const fs::path& run) {
     return Shoal({"merge", shards[0].string(), shards[1].string(), "-o", run.string()});
   }
@@ -214,12 +224,9 @@ TEST_F(Sums, KilledRunIsResumed) {
 }
 
 TEST_F(Sums, SlurmRetryJoinsTheRunInPlace) {
-  fs::path run, job;
-  ASSERT_NO_FATAL_FAILURE(FirstRun(60, &run));
-  WriteMissing(60);
-  ASSERT_NO_FATAL_FAILURE(BeginShards(run, &job));
+  fs::path run;
   std::vector<fs::path> shards;
-  ASSERT_NO_FATAL_FAILURE(RunShards(run, job, &shards));
+  ASSERT_NO_FATAL_FAILURE(ShardedRetryReady(60, &run, &shards));
   ProcessResult r = Join(shards, run);
   ASSERT_EQ(r.status, 0) << Describe(r);
   ASSERT_NO_FATAL_FAILURE(ExpectAllSummedOnce(run, 60));
@@ -235,12 +242,9 @@ TEST_F(Sums, SlurmRetryJoinsTheRunInPlace) {
 class SumsJoinKilled : public Sums, public ::testing::WithParamInterface<int> {};
 
 TEST_P(SumsJoinKilled, RunAgainCompletesIt) {
-  fs::path run, job;
-  ASSERT_NO_FATAL_FAILURE(FirstRun(60, &run));
-  WriteMissing(60);
-  ASSERT_NO_FATAL_FAILURE(BeginShards(run, &job));
+  fs::path run;
   std::vector<fs::path> shards;
-  ASSERT_NO_FATAL_FAILURE(RunShards(run, job, &shards));
+  ASSERT_NO_FATAL_FAILURE(ShardedRetryReady(60, &run, &shards));
   const std::string fault = "merge-join:" + std::to_string(GetParam());
   ::setenv("SHOAL_FAULT", fault.c_str(), 1);
   ProcessResult r = Join(shards, run);
@@ -258,12 +262,9 @@ INSTANTIATE_TEST_SUITE_P(Steps, SumsJoinKilled, ::testing::Values(1, 2, 3));
 // (as a crash between the two would leave it): the join run again cuts
 // results.tsv back to its twin's length and appends each line once.
 TEST_F(Sums, JoinAfterATornPairAppendsEachLineOnce) {
-  fs::path run, job;
-  ASSERT_NO_FATAL_FAILURE(FirstRun(60, &run));
-  WriteMissing(60);
-  ASSERT_NO_FATAL_FAILURE(BeginShards(run, &job));
+  fs::path run;
   std::vector<fs::path> shards;
-  ASSERT_NO_FATAL_FAILURE(RunShards(run, job, &shards));
+  ASSERT_NO_FATAL_FAILURE(ShardedRetryReady(60, &run, &shards));
   const std::string times = ReadFile(run / "times.tsv");
   ASSERT_EQ(Join(shards, run).status, 0);
   // Undo the join's times.tsv lines and run.json's end, keeping its results.tsv lines.
@@ -346,21 +347,17 @@ TEST_F(Sums, ResumeRefusesWhileASlurmRetryIsNotJoined) {
 TEST_F(Sums, ReportDrawsTheDurationsOfTimesTsv) {
   fs::path run;
   ASSERT_NO_FATAL_FAILURE(FirstRun(60, &run));
-  ProcessResult r = Shoal({"report", run.string()});
-  ASSERT_EQ(r.status, 0) << Describe(r);
-  r = Run({"python3", "-c",
-           "import json, re, sys\n"
-           "page = open(sys.argv[1]).read()\n"
-           "d = json.loads(re.search(r'id=\"shoal-report\">(.*?)</script>', page, re.S).group(1))\n"
-           "assert (d['items'], d['ok'], d['failed']) == (60, 48, 12), d\n"
-           "du = d['durations']\n"
-           "assert sum(b['count'] for b in du['buckets']) + du['no_duration'] == 60, du\n"
-           "assert du['no_duration'] <= 12, du\n"
-           "assert len(d['slowest']) == 20, d['slowest']\n"
-           "assert all(s['item'].startswith(sys.argv[2]) for s in d['slowest']), d['slowest']\n"
-           "assert sum(d['throughput']['ok']) == 48, d['throughput']\n"
-           "print('ok')\n",
-           (run / "report.html").string(), (dir_ / "data").string()});
+  ProcessResult r = CheckReportData(
+      run,
+      "assert (d['items'], d['ok'], d['failed']) == (60, 48, 12), d\n"
+      "du = d['durations']\n"
+      "assert sum(b['count'] for b in du['buckets']) + du['no_duration'] == 60, du\n"
+      "assert du['no_duration'] <= 12, du\n"
+      "assert len(d['slowest']) == 20, d['slowest']\n"
+      "assert all(s['item'].startswith(sys.argv[2]) for s in d['slowest']), d['slowest']\n"
+      "assert sum(d['throughput']['ok']) == 48, d['throughput']\n"
+      "print('ok')\n",
+      {(dir_ / "data").string()});
   EXPECT_EQ(r.out, "ok\n") << Describe(r);
 }
 
