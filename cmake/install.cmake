@@ -1,6 +1,6 @@
 # What `cmake --install` puts where (GNUInstallDirs, included by the top-level
-# CMakeLists.txt): shoal in bin/, shoal-worker and shoal-python.so (the
-# python handler, python/CMakeLists.txt) in libexec/shoal/ (the rules sit
+# CMakeLists.txt): shoal in bin/, shoal-worker and the python handler's
+# modules (python/CMakeLists.txt) in libexec/shoal/ (the rules sit
 # beside those targets), and here the plugin header, the files that let a
 # plugin author outside the tree find it, and the documentation and examples.
 # docs/CMakeLists.txt installs the man pages and completions.

@@ -29,6 +29,9 @@ endif()
 set(CPACK_DEBIAN_PACKAGE_SECTION utils)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+# handler = "python" runs its workers in the python executable when it is
+# there (python/worker_host.cc), else in shoal-worker, which embeds libpython.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS python3)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 
 # Compressed man pages and a changelog, as Debian's policy asks (a .deb only).

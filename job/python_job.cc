@@ -20,6 +20,33 @@ namespace shoal {
 namespace {
 
 constexpr char kPluginName[] = "shoal-python.so";
+constexpr char kHostedPluginName[] = "shoal-python-hosted.so";
+constexpr char kWorkerModuleName[] = "shoal-pyworker.so";
+
+// What the python executable runs (python -c kHostCode MODULE ARGS...):
+// - no current directory on sys.path, as an embedded interpreter has none
+//   (sys is built in: nothing is imported from there before);
+// - the signals as shoal-worker has them: SIGXFSZ at its default; SIGINT and
+//   SIGPIPE ignored, as RunWorker sets them, here too so that Python's own
+//   table says so (its SIGINT handler would turn a Ctrl-C into a
+//   KeyboardInterrupt in the user's function);
+// - sys.argv emptied, as an embedded interpreter's is;
+// - shoal_worker_main, under the GIL (PyDLL). sys.exit then runs the user's
+//   atexit handlers, as Py_FinalizeEx does in shoal-worker.
+constexpr char kHostCode[] =
+    "import sys\n"
+    "if sys.path[:1] == ['']:\n"
+    "    del sys.path[0]\n"
+    "import ctypes, os, signal\n"
+    "signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n"
+    "for s in (signal.SIGINT, signal.SIGPIPE):\n"
+    "    signal.signal(s, signal.SIG_IGN)\n"
+    "worker = ctypes.PyDLL(sys.argv[1])\n"
+    "args = [os.fsencode(a) for a in sys.argv[2:]]\n"
+    "sys.argv[:] = ['']\n"
+    "main = worker.shoal_worker_main\n"
+    "main.argtypes = (ctypes.c_int, ctypes.POINTER(ctypes.c_char_p))\n"
+    "sys.exit(main(len(args), (ctypes.c_char_p * (len(args) + 1))(*args, None)))\n";
 constexpr size_t kCheckErrorSize = 4096;
 
 // The child of CheckPythonJob: loads the plugin, imports, writes the error
@@ -68,11 +95,17 @@ Result<std::string> ThisExecutable() {
   return std::string(buf, static_cast<size_t>(n));
 }
 
-Result<std::string> FindPythonPlugin(const std::string& worker_exe) {
-  const std::string path =
-      (std::filesystem::path(worker_exe).parent_path() / kPluginName).lexically_normal().string();
+bool IsFile(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return path;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+Result<std::string> FindPythonPlugin(const std::string& dir, PythonPlugin which) {
+  const std::string path = (std::filesystem::path(dir) /
+                            (which == PythonPlugin::kHosted ? kHostedPluginName : kPluginName))
+                               .lexically_normal()
+                               .string();
+  if (IsFile(path)) return path;
   return Status::IoError("job.handler = \"python\" needs " + path +
                          ", which is not there: it is installed beside shoal-worker when shoal "
                          "is built with Python (Debian: apt install libpython3-dev, then rebuild)");
@@ -97,8 +130,27 @@ std::map<std::string, std::string> PythonPluginConfig(const Settings& s, bool ch
   return config;
 }
 
+std::vector<std::string> PythonWorkerHost(const Settings& s, const std::string& worker_exe) {
+#ifdef SHOAL_PYTHON_HOST
+  const std::string module =
+      (std::filesystem::path(worker_exe).parent_path() / kWorkerModuleName).string();
+  std::string program = PythonPluginConfig(s, /*check_only=*/false)["executable"];
+  if (program.empty()) program = SHOAL_PYTHON_HOST;
+  if (!IsFile(module) || ::access(program.c_str(), X_OK) != 0 ||
+      !IsFile((std::filesystem::path(worker_exe).parent_path() / kHostedPluginName).string())) {
+    return {};
+  }
+  return {program, "-c", kHostCode, module};
+#else
+  (void)s;
+  (void)worker_exe;
+  return {};
+#endif
+}
+
 Status CheckPythonJob(const Settings& s, const std::string& worker_exe) {
-  Result<std::string> library = FindPythonPlugin(worker_exe);
+  Result<std::string> library =
+      FindPythonPlugin(std::filesystem::path(worker_exe).parent_path().string());
   if (!library.ok()) return library.status();
   const std::map<std::string, std::string> config = PythonPluginConfig(s, /*check_only=*/true);
   int fds[2];

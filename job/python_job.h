@@ -11,6 +11,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "config/settings.h"
@@ -20,9 +21,24 @@ namespace shoal {
 // The path of the running executable (/proc/self/exe).
 Result<std::string> ThisExecutable();
 
-// shoal-python.so in the directory of worker_exe, or a Status saying where it
+// Which build of the plugin (python/CMakeLists.txt): shoal-python.so embeds
+// CPython (shoal-worker, the master's import check); shoal-python-hosted.so
+// runs in a worker that the python executable hosts (PythonWorkerHost).
+enum class PythonPlugin { kEmbedded, kHosted };
+
+// The plugin in directory `dir` (shoal-worker's), or a Status saying where it
 // was looked for and what to do.
-Result<std::string> FindPythonPlugin(const std::string& worker_exe);
+Result<std::string> FindPythonPlugin(const std::string& dir,
+                                     PythonPlugin which = PythonPlugin::kEmbedded);
+
+// handler = "python": the start of the argv that runs a worker inside the
+// python executable (python.executable, else $VIRTUAL_ENV/bin/python, else
+// the python whose libpython shoal embeds), the worker's own arguments to
+// follow; empty when this build has no shoal-pyworker.so beside worker_exe
+// (a sanitizer build) or that python is not there: the workers are then
+// shoal-worker with CPython embedded. The user's function runs about a fifth
+// faster in the executable's build of the interpreter.
+std::vector<std::string> PythonWorkerHost(const Settings& s, const std::string& worker_exe);
 
 // [python] as shoal-python.so's plugin config: module, path, function,
 // executable (python.executable, else $VIRTUAL_ENV/bin/python when set),

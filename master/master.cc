@@ -22,6 +22,7 @@
 #include "config/capacity.h"
 #include "config/cli.h"
 #include "config/load.h"
+#include "job/python_job.h"
 #include "master/clock.h"
 #include "master/dry_run.h"
 #include "master/host_gauges.h"
@@ -198,6 +199,9 @@ Status Master::SetUpLoop() {
                                   state_.settings_sha256);
   if (!pool.ok()) return pool.status();
   pool_ = std::move(*pool);
+  if (s_.job.handler == HandlerKind::kPython) {
+    pool_->HostWorkers(PythonWorkerHost(s_, Supervisor::DefaultWorkerExe()));
+  }
   const DoneSet* done = options_.resume ? &options_.resume->done : nullptr;
   scheduler_ = std::make_unique<Scheduler>(s_, workers_, *input_.source, done, *pool_, *records_,
                                            clock_, SchedulerLimits{}, &host_);

@@ -44,6 +44,9 @@ class ProcessPool final : public WorkerPool {
   ProcessPool(const ProcessPool&) = delete;
   ProcessPool& operator=(const ProcessPool&) = delete;
 
+  // Workers started from now on run in `host` (Supervisor::set_host).
+  void HostWorkers(std::vector<std::string> host) { supervisor_.set_host(std::move(host)); }
+
   Result<int> Start(int slot) override;
   OfferResult Offer(int slot, const TaskRecord& task) override;
   void Publish(int slot) override;

@@ -66,13 +66,11 @@ Result<std::string> FindWorkerExe() {
 }
 
 Result<WorkerProcess> Supervisor::Start(int slot) {
-  std::vector<std::string> args = {"shoal-worker",
-                                   segment_,
-                                   std::to_string(slot),
-                                   run_dir_,
-                                   std::to_string(kWakeFdInWorker),
-                                   std::to_string(::getpid()),
-                                   settings_digest_};
+  std::vector<std::string> args = host_;
+  args.insert(args.end(),
+              {"shoal-worker", segment_, std::to_string(slot), run_dir_,
+               std::to_string(kWakeFdInWorker), std::to_string(::getpid()), settings_digest_});
+  const std::string& exe = host_.empty() ? worker_exe_ : host_[0];
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -96,10 +94,10 @@ Result<WorkerProcess> Supervisor::Start(int slot) {
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 
   pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, worker_exe_.c_str(), &actions, &attr, argv.data(), environ);
+  int rc = ::posix_spawn(&pid, exe.c_str(), &actions, &attr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return Status::FromErrno("cannot start worker " + worker_exe_, rc);
+  if (rc != 0) return Status::FromErrno("cannot start worker " + exe, rc);
 
   // The child is ours and unreaped, so its pid cannot be reused before this.
   // A pidfd is always close-on-exec.

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "common/fd.h"
 #include "common/status.h"
@@ -27,6 +28,10 @@ class Supervisor {
   Supervisor(std::string worker_exe, std::string segment, std::string run_dir, int wake_fd,
              std::string settings_digest);
 
+  // The workers run as `host[0] host[1..] ARGS` instead of `worker_exe ARGS`
+  // (handler = "python": PythonWorkerHost). Empty: worker_exe.
+  void set_host(std::vector<std::string> host) { host_ = std::move(host); }
+
   Result<WorkerProcess> Start(int slot);
   // Collects the exit status of an exited worker (waitpid).
   static int Reap(pid_t pid);
@@ -41,6 +46,7 @@ class Supervisor {
   std::string run_dir_;
   int wake_fd_;
   std::string settings_digest_;
+  std::vector<std::string> host_;
 };
 
 // The shoal-worker executable that the running shoal starts: $SHOAL_WORKER

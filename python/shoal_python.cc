@@ -1,5 +1,7 @@
 // shoal-python.so: handler = "python". A plugin over include/shoal/plugin.h
-// that embeds CPython in the worker: init imports the user's module once (and
+// that embeds CPython in the worker; built again without libpython as
+// shoal-python-hosted.so, it runs in the interpreter of the python executable
+// that hosts the worker (python/worker_host.cc). Init imports the user's module once (and
 // calls its init(config)), process calls the user's function(item, ctx) for
 // each item, finish calls its finish(). The settings arrive as the plugin
 // config that job/python_job.cc builds from [python].
@@ -270,6 +272,7 @@ struct State {
   PyObject* function = nullptr;  // the user's function
   PyObject* module = nullptr;    // the user's module
   PyThreadState* saved = nullptr;
+  bool hosted = false;  // in the python executable (Hosted), not embedded
   std::vector<std::string> early_logs;
   bool banner_logged = false;
 };
@@ -355,8 +358,39 @@ std::string ExposeLibpython() {
   return info.dli_fname;
 }
 
-bool StartInterpreter(std::string* libpython, std::string* why) {
-  *libpython = ExposeLibpython();
+// Whether the python executable hosts this worker (python/worker_host.cc):
+// its interpreter runs already and this thread holds the GIL.
+bool Hosted() {
+  return Py_IsInitialized() != 0;
+}
+
+// Registers the module shoal in the running interpreter (hosted).
+bool AddShoalModule(std::string* why) {
+  PyObject* module = InitShoalModule();
+  if (module == nullptr || PyDict_SetItemString(PyImport_GetModuleDict(), "shoal", module) != 0) {
+    *why = "cannot register the module shoal: " + TakeError();
+    Py_XDECREF(module);
+    return false;
+  }
+  Py_DECREF(module);
+  return true;
+}
+
+// `where`: how the interpreter is had, for log.txt.
+bool StartInterpreter(std::string* where, std::string* why) {
+  if (Hosted()) {
+    *where = "in the python executable";
+    // The interpreter outlives the worker's handle on this library: its
+    // types and functions (the module shoal) must stay mapped until python
+    // exits, after the worker has unloaded its plugin.
+    Dl_info info;
+    if (::dladdr(reinterpret_cast<void*>(&InitShoalModule), &info) != 0 &&
+        info.dli_fname != nullptr) {
+      ::dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+    }
+    return AddShoalModule(why);
+  }
+  *where = "libpython " + ExposeLibpython();
   if (PyImport_AppendInittab("shoal", &InitShoalModule) != 0) {
     *why = "cannot register the module shoal";
     return false;
@@ -395,15 +429,17 @@ bool Setup(State* s, const std::map<std::string, std::string>& c, bool worker, s
   };
   const std::string executable = get("executable");
   std::string info;
-  if (!executable.empty()) {
+  s->hosted = Hosted();
+  // Hosted, the worker is that executable already.
+  if (!executable.empty() && !s->hosted) {
     std::string problem;
     if (!AskExecutable(executable, &info, &problem)) {
       *why = "python.executable " + executable + ": " + problem;
       return false;
     }
   }
-  std::string libpython;
-  if (!StartInterpreter(&libpython, why)) return false;
+  std::string where;
+  if (!StartInterpreter(&where, why)) return false;
   s->shoal = PyImport_ImportModule("shoal");
   if (s->shoal == nullptr) {
     *why = "cannot import shoal: " + TakeError();
@@ -438,7 +474,7 @@ bool Setup(State* s, const std::map<std::string, std::string>& c, bool worker, s
   Py_INCREF(s->module);
   Py_INCREF(s->function);
   if (const char* b = PyUnicode_AsUTF8(banner); b != nullptr) {
-    s->early_logs.insert(s->early_logs.begin(), std::string(b) + ", libpython " + libpython);
+    s->early_logs.insert(s->early_logs.begin(), std::string(b) + ", " + where);
   }
   Py_DECREF(result);
   PyErr_Clear();
@@ -672,8 +708,11 @@ void Finish(void* state) {
     Py_XDECREF(r);
     Py_DECREF(finish);
   }
-  // Flushes what print() left and runs the module's atexit handlers.
-  Py_FinalizeEx();
+  g_early_logs = nullptr;
+  // Flushes what print() left and runs the module's atexit handlers. Hosted,
+  // the python executable does that as it exits, and the worker returns to
+  // it holding the GIL.
+  if (!s->hosted) Py_FinalizeEx();
   delete s;
 }
 

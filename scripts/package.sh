@@ -66,7 +66,8 @@ cleanup() {
 trap cleanup EXIT
 
 # The files every install has, relative to the prefix.
-expected=(bin/shoal libexec/shoal/shoal-worker libexec/shoal/shoal-python.so include/shoal/plugin.h
+expected=(bin/shoal libexec/shoal/shoal-worker libexec/shoal/shoal-python.so
+          libexec/shoal/shoal-python-hosted.so libexec/shoal/shoal-pyworker.so include/shoal/plugin.h
           share/pkgconfig/shoal.pc share/cmake/shoal/shoalConfig.cmake
           share/cmake/shoal/shoalConfigVersion.cmake share/cmake/shoal/shoalTargets.cmake
           share/doc/shoal/README.md share/doc/shoal/LICENSE share/doc/shoal/copyright
@@ -132,6 +133,24 @@ plugin_job() {
   (($(wc -l <"$run/results.jsonl") == 4)) || die "$run/results.jsonl does not have 4 results"
 }
 
+# python_job SHOAL DIR: a handler = "python" job over DIR/data, whose
+# workers run inside the python executable (python/worker_host.cc).
+python_job() {
+  local shoal=$1 dir=$2 run
+  make_data "$dir"
+  printf 'def process(item, ctx):\n    return len(open(ctx.path, "rb").read())\n' >"$dir/job.py"
+  printf '[job]\nname = "py"\nhandler = "python"\n\n[input]\npath = "data"\n\n[python]\nmodule = "job.py"\n' \
+    >"$dir/py.toml"
+  (cd "$dir" && "$shoal" run py.toml -o runs -q </dev/null) || die "$shoal run py.toml exited $?"
+  run=$(run_dir_of "$dir/runs")
+  [[ ! -s $run/errors.jsonl ]] || die "$run/errors.jsonl is not empty: $(head -n 3 "$run/errors.jsonl")"
+  (($(wc -l <"$run/results.jsonl") == 4)) || die "$run/results.jsonl does not have 4 results"
+  grep -q '"output":100000' "$run/results.jsonl" || die "$run/results.jsonl lacks zeros.bin's size"
+  grep -qF "in the python executable" "$run/log.txt" ||
+    die "the python workers did not run in the python executable: $(grep -F 'python 3' "$run/log.txt")"
+  say "$shoal ran a python job from $dir: 4 results, in the python executable"
+}
+
 # --- 1. cmake --install -----------------------------------------------------
 prefix=$tmp/prefix
 say "cmake --install $build_dir --prefix $prefix"
@@ -141,6 +160,7 @@ pc_cflags=$(PKG_CONFIG_PATH=$prefix/share/pkgconfig pkg-config --cflags shoal)
 [[ $pc_cflags == "-I$prefix/include"* ]] || die "shoal.pc of $prefix gives '$pc_cflags'"
 say "pkg-config --cflags shoal, from $prefix: $pc_cflags"
 sha256_job "$prefix/bin/shoal" "$tmp/prefix-job"
+python_job "$prefix/bin/shoal" "$tmp/prefix-python"
 
 say "DESTDIR=$tmp/destdir cmake --install $build_dir"
 DESTDIR=$tmp/destdir cmake --install "$build_dir" >"$tmp/install-destdir.log"
@@ -183,6 +203,7 @@ check_files /usr
 [[ $(command -v shoal) == /usr/bin/shoal ]] || say "note: 'shoal' on PATH is $(command -v shoal), not /usr/bin/shoal"
 say "/usr/bin/shoal --version: $(/usr/bin/shoal --version)"
 sha256_job /usr/bin/shoal "$tmp/deb-job"
+python_job /usr/bin/shoal "$tmp/deb-python"
 
 # A plugin author's two ways, from the installed example sources.
 examples=/usr/share/doc/shoal/examples/plugins

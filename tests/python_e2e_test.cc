@@ -363,6 +363,31 @@ TEST_F(E2ePython, VirtualenvPackageIsImported) {
   EXPECT_EQ(r.status, 0) << Describe(r);
 }
 
+// The workers run inside the python executable itself (faster than libpython:
+// python/worker_host.cc), with the embedded interpreter's sys.path and signals.
+TEST_F(E2ePython, WorkersRunInThePythonExecutable) {
+  if (!SHOAL_TEST_PYTHON_HOSTED) GTEST_SKIP() << "this build embeds python in shoal-worker";
+  WriteList(2);
+  WriteFile(dir_ / "job.py",
+            "import os, signal, sys\n"
+            "def process(item, ctx):\n"
+            "    return [os.path.realpath('/proc/self/exe'), sys.argv, '' in sys.path,\n"
+            "            signal.getsignal(signal.SIGINT) == signal.SIG_IGN]\n");
+  WriteSettings();
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(0, &run, &results, &errors));
+  ASSERT_EQ(results.size(), 2u);
+  const std::string python = fs::canonical(SHOAL_TEST_PYTHON).string();
+  for (const Record& r : results) {
+    EXPECT_NE(ResultLine(run, r.item).find("\"output\":[\"" + python + "\",[\"\"],false,true]"),
+              std::string::npos)
+        << ResultLine(run, r.item);
+  }
+  EXPECT_EQ(LinesWith(run / "log.txt", "in the python executable").size(), 2u)
+      << ReadFile(run / "log.txt");
+}
+
 }  // namespace
 }  // namespace e2e
 }  // namespace shoal

@@ -1,8 +1,10 @@
 #include "worker/plugin_handler.h"
 
+#include <dlfcn.h>
 #include <simdjson.h>
 
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
@@ -333,10 +335,38 @@ Result<std::unique_ptr<Handler>> MakePluginHandler(const HandlerContext& context
   return std::unique_ptr<Handler>(std::move(handler));
 }
 
+// Whether this worker runs inside the python executable (python/worker_host.cc):
+// CPython is then in the process before any plugin.
+bool HostedByPython() {
+  auto initialized = reinterpret_cast<int (*)()>(::dlsym(RTLD_DEFAULT, "Py_IsInitialized"));
+  return initialized != nullptr && initialized() != 0;
+}
+
+// The directory of shoal-worker, or of shoal-pyworker.so inside python: the
+// plugins are beside it.
+Result<std::string> OwnDirectory(bool hosted) {
+  std::string path;
+  if (hosted) {
+    Dl_info info;
+    if (::dladdr(reinterpret_cast<void*>(&HostedByPython), &info) == 0 ||
+        info.dli_fname == nullptr) {
+      return Status::Internal("dladdr cannot name shoal-pyworker.so");
+    }
+    path = info.dli_fname;
+  } else {
+    Result<std::string> self = ThisExecutable();
+    if (!self.ok()) return self.status();
+    path = *self;
+  }
+  return std::filesystem::path(path).parent_path().string();
+}
+
 Result<std::unique_ptr<Handler>> MakePythonHandler(const HandlerContext& context) {
-  Result<std::string> self = ThisExecutable();
-  if (!self.ok()) return self.status();
-  Result<std::string> library = FindPythonPlugin(*self);
+  const bool hosted = HostedByPython();
+  Result<std::string> dir = OwnDirectory(hosted);
+  if (!dir.ok()) return dir.status();
+  Result<std::string> library =
+      FindPythonPlugin(*dir, hosted ? PythonPlugin::kHosted : PythonPlugin::kEmbedded);
   if (!library.ok()) return library.status();
   auto handler = std::make_unique<PluginHandler>();
   handler->set_section_fix("[python] (module, path, executable, config)");

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <iterator>
@@ -577,6 +578,23 @@ int RunWorker(const WorkerArgs& args) {
                                     : worker.Loop(**handler, *settings, kind, *splitter);
   EndOrphans();  // nothing a command started outlives its worker
   return code;
+}
+
+int WorkerMain(int argc, char** argv) {
+  if (argc != 7) {
+    std::fprintf(stderr,
+                 "usage: shoal-worker SEGMENT SLOT RUN_DIR WAKE_FD MASTER_PID SETTINGS_SHA256\n"
+                 "(started by 'shoal run'; not meant to be run by hand)\n");
+    return 2;
+  }
+  WorkerArgs args;
+  args.segment = argv[1];
+  args.slot = std::atoi(argv[2]);
+  args.run_dir = argv[3];
+  args.wake_fd = std::atoi(argv[4]);
+  args.master_pid = std::atoi(argv[5]);
+  args.settings_digest = argv[6];
+  return RunWorker(args);
 }
 
 }  // namespace shoal

@@ -25,4 +25,8 @@ struct WorkerArgs {
 
 int RunWorker(const WorkerArgs& args);
 
+// shoal-worker's main: the WorkerArgs from argv (see worker/main.cc), then
+// RunWorker. Also the entry of shoal-pyworker.so (python/worker_host.cc).
+int WorkerMain(int argc, char** argv);
+
 }  // namespace shoal

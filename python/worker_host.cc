@@ -1,0 +1,17 @@
+// shoal-pyworker.so: shoal-worker as a module of the python executable, for
+// handler = "python". The master starts `python -c <kHostCode>` with this
+// module and the worker's arguments (job/python_job.h); the code loads the
+// module with ctypes.PyDLL, which keeps the GIL held for the call, and calls
+// shoal_worker_main. From there the worker is shoal-worker's own code: it
+// loads shoal-python-hosted.so as its plugin, which finds the interpreter
+// already running and calls the user's function in it.
+//
+// Why: Debian's python executable is built with profile-guided and link-time
+// optimisation, libpython3.x.so is not, and the user's function runs about a
+// fifth slower in libpython (bench/README.md). multiprocessing runs it in the
+// executable; so does shoal now.
+#include "worker/worker_loop.h"
+
+extern "C" __attribute__((visibility("default"))) int shoal_worker_main(int argc, char** argv) {
+  return shoal::WorkerMain(argc, argv);
+}
