@@ -13,9 +13,9 @@ BENCH_PYTHON_HANG_SECS; the Executor gives up (BrokenProcessPool). Last, the
 master's peak RSS and the time per item at two sizes of tiny items.
 
 Run with the python whose libpython shoal embeds (scripts/bench.sh: Debian's
-/usr/bin/python3), so that both sides run the same interpreter. Also the
-helper process of the kill runs:
-    python_bench.py hang-child pool|executor MODULE_DIR MODULE LIST WORKERS CHUNKSIZE
+/usr/bin/python3), so that both sides run the same interpreter. The peers
+run as whole processes, timed start to exit as shoal is:
+    python_bench.py peer pool|executor MODULE_DIR MODULE LIST WORKERS CHUNKSIZE SINK|-
 """
 import concurrent.futures
 import json
@@ -85,22 +85,43 @@ def list_items(path):
             yield line[:-1]
 
 
-def run_pool(work, lst, chunksize, sink):
-    with open(sink, "w") as f, multiprocessing.Pool(C.workers) as pool:
-        for r in pool.imap_unordered(work, list_items(lst), chunksize=chunksize):
-            f.write(json.dumps({"output": r}) + "\n")
+def peer_results(kind, work, lst, workers, chunksize):
+    """The peer ("pool" or "executor") and its iterator of work's results."""
+    if kind == "pool":
+        peer = multiprocessing.Pool(workers)
+        return peer, peer.imap_unordered(work, list_items(lst), chunksize=chunksize)
+    peer = concurrent.futures.ProcessPoolExecutor(workers)
+    return peer, peer.map(work, list_items(lst), chunksize=chunksize)
 
 
-def run_executor(work, lst, chunksize, sink):
-    with open(sink, "w") as f, concurrent.futures.ProcessPoolExecutor(C.workers) as ex:
-        for r in ex.map(work, list_items(lst), chunksize=chunksize):
-            f.write(json.dumps({"output": r}) + "\n")
+def peer_main(kind, module_dir, module, lst, workers, chunksize, sink):
+    """A peer as its user runs it, one process start to exit: each result a
+    JSON line in SINK; with SINK "-" (the kill runs), its workers' pids and
+    then a count after each result on stdout."""
+    sys.path.insert(0, module_dir)
+    peer, results = peer_results(kind, __import__(module).work, lst, workers, chunksize)
+    if sink != "-":
+        with open(sink, "w") as f, peer:
+            for r in results:
+                f.write(json.dumps({"output": r}) + "\n")
+        return 0
+    n = 0
+    try:
+        for _ in results:
+            n += 1
+            if n == 1:  # by now the Executor has started its processes too
+                print("pids", *[p.pid for p in multiprocessing.active_children()], flush=True)
+            print(n, flush=True)
+    except Exception as e:  # the Executor's BrokenProcessPool
+        print("raised %s after %d" % (type(e).__name__, n), flush=True)
+        return 1
+    print("done", n, flush=True)
+    return 0
 
 
-def timed(fn, *args):
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
+def peer_argv(kind, module, lst, chunksize, sink):
+    return [sys.executable, "-B", os.path.abspath(__file__), "peer", kind, JOB_DIR, module, lst,
+            str(C.workers), str(chunksize), sink]
 
 
 def python_settings(name, module, lst):
@@ -145,7 +166,7 @@ def duration(seconds):
 
 
 def throughput(key, seconds_per_item, n, goal, out):
-    module, work, per = calibrated_job(seconds_per_item)
+    module, _, per = calibrated_job(seconds_per_item)
     lst = list_file(n)
     settings = python_settings("python-" + key, module, lst)
     sink = os.path.join(out, "..", "python-peer.jsonl")
@@ -157,14 +178,17 @@ def throughput(key, seconds_per_item, n, goal, out):
             name, r + 1, C.runs, ",".join(map(str, C.python_chunksizes))))
         shoal_s.append(shoal_run(settings, out, n)["wall"])
         for c in C.python_chunksizes:
-            pool_s[c].append(timed(run_pool, work, lst, c, sink))
+            pool_s[c].append(run_measured(peer_argv("pool", module, lst, c, sink))["wall"])
             got = count_lines(sink)
             if got != n:
                 raise RuntimeError("the Pool wrote %d results for %d items" % (got, n))
     best = min(pool_s, key=lambda c: median(pool_s[c]))
     for r in range(C.runs):
         say("%s: round %d/%d (ProcessPoolExecutor, chunksize %d)" % (name, r + 1, C.runs, best))
-        ex_s.append(timed(run_executor, work, lst, best, sink))
+        ex_s.append(run_measured(peer_argv("executor", module, lst, best, sink))["wall"])
+        got = count_lines(sink)
+        if got != n:
+            raise RuntimeError("the Executor wrote %d results for %d items" % (got, n))
     os.unlink(sink)
     DETAILS["python-" + key] = {"items": n, "us_per_item": per * 1e6, "job": module,
                                 "shoal_s": shoal_s, "executor_s": ex_s,
@@ -250,31 +274,6 @@ def shoal_killed_run(module, lst, n, out):
             "killed_pid": pid, "death_logged": died[:1]}
 
 
-def hang_child(kind, module_dir, module, lst, workers, chunksize):
-    """The peer of the kill run, in its own process so that its hang can be
-    ended: prints its workers' pids, then the count of results after each."""
-    sys.path.insert(0, module_dir)
-    work = __import__(module).work
-    if kind == "pool":
-        peer = multiprocessing.Pool(workers)
-        results = peer.imap_unordered(work, list_items(lst), chunksize=chunksize)
-    else:
-        peer = concurrent.futures.ProcessPoolExecutor(workers)
-        results = peer.map(work, list_items(lst), chunksize=chunksize)
-    n = 0
-    try:
-        for _ in results:
-            n += 1
-            if n == 1:  # by now the Executor has started its processes too
-                print("pids", *[p.pid for p in multiprocessing.active_children()], flush=True)
-            print(n, flush=True)
-    except Exception as e:  # the Executor's BrokenProcessPool
-        print("raised %s after %d" % (type(e).__name__, n), flush=True)
-        return 1
-    print("done", n, flush=True)
-    return 0
-
-
 def peer_killed_run(kind, module, lst, n, out):
     """The Pool or the Executor over the same items, one worker SIGKILLed
     once a third of the results are in; killed itself if it has not ended
@@ -282,9 +281,8 @@ def peer_killed_run(kind, module, lst, n, out):
     progress = os.path.join(out, "..", "python-%s-progress.txt" % kind)
     chunksize = 10
     with open(progress, "w") as f:
-        proc = subprocess.Popen([sys.executable, "-B", os.path.abspath(__file__), "hang-child",
-                                 kind, JOB_DIR, module, lst, str(C.workers), str(chunksize)],
-                                stdout=f, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(peer_argv(kind, module, lst, chunksize, "-"), stdout=f,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
 
     def lines():
         with open(progress) as f:
@@ -384,6 +382,6 @@ def bench_python():
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 8 and sys.argv[1] == "hang-child":
-        sys.exit(hang_child(sys.argv[2], *sys.argv[3:6], int(sys.argv[6]), int(sys.argv[7])))
+    if len(sys.argv) == 9 and sys.argv[1] == "peer":
+        sys.exit(peer_main(*sys.argv[2:6], int(sys.argv[6]), int(sys.argv[7]), sys.argv[8]))
     sys.exit(__doc__)
