@@ -379,6 +379,7 @@ def bench_python():
     tiny = throughput("tiny", TINY_S, C.python_tiny_items, 1.5, out)
     kill_rows(slow, C.python_slow_items, out)
     scale_rows(tiny, out)
+    shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":
