@@ -25,6 +25,7 @@ from harness import (C, DETAILS, HERE, PY, ROWS, SHA256_LOOP, SHOAL, SINGLE_WRIT
                      parse_summary, print_table, perf_works, run_measured, runs_dir, say,
                      settings_text, shoal_argv, skip, the_run_dir, toml_str, warm,
                      write_settings, short_count)
+from python_bench import bench_python
 
 # --------------------------------------------------------------------------
 # a. command mode
@@ -787,7 +788,8 @@ def bench_walk():
 
 
 BENCHES = {"command": bench_command, "plugin": bench_plugin, "sha256": bench_sha256,
-           "scale": bench_scale, "http": bench_http, "batch": bench_batch, "walk": bench_walk}
+           "scale": bench_scale, "http": bench_http, "batch": bench_batch, "walk": bench_walk,
+           "python": bench_python}
 
 
 def main():

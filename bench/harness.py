@@ -46,7 +46,7 @@ class Config:
     runs = max(1, _env_int("BENCH_RUNS", 3))
     workers = _env_int("BENCH_WORKERS", 2)
     only = [s.strip() for s in
-            _env("BENCH_ONLY", "command,plugin,sha256,scale,http,batch,walk").split(",")]
+            _env("BENCH_ONLY", "command,plugin,sha256,scale,http,batch,walk,python").split(",")]
     cmd_items = _size("BENCH_CMD_ITEMS", 20000, 2000)
     cmd_stdout = _env("BENCH_CMD_STDOUT", "discard")
     batch_files = _size("BENCH_BATCH_FILES", 20000, 2000)
@@ -72,6 +72,13 @@ class Config:
     http_nginx_workers = _env_int("BENCH_HTTP_NGINX_WORKERS", 1)
     http_wrk_threads = _env_int("BENCH_HTTP_WRK_THREADS", 1)
     http_wrk_secs = _env_int("BENCH_HTTP_WRK_SECS", 5)
+    python_slow_items = _size("BENCH_PYTHON_SLOW_ITEMS", 3000, 1000)
+    python_tiny_items = _size("BENCH_PYTHON_TINY_ITEMS", 200_000, 20_000)
+    python_chunksizes = [int(c) for c in
+                         _env("BENCH_PYTHON_CHUNKSIZES", "1,10,100,1000,10000").split(",")]
+    python_hang_secs = _size("BENCH_PYTHON_HANG_SECS", 30, 10)
+    python_scale_small = _size("BENCH_PYTHON_SCALE_SMALL", 1_000_000, 100_000)
+    python_scale_items = _size("BENCH_PYTHON_SCALE_ITEMS", 10_000_000, 1_000_000)
     noop_plugin = os.path.abspath(
         _env("BENCH_NOOP_PLUGIN", os.path.join(build, "plugins", "libshoal_noop.so")))
 
@@ -300,7 +307,7 @@ def fmt(value, unit):
         return "{:,.0f}".format(value)
     if unit == "MB/s":
         return "{:,.0f}".format(value)
-    if unit in ("ms", "MB"):
+    if unit in ("ms", "MB", "µs"):
         return "%.1f" % value
     if unit == "%":
         return "%.2f %%" % value

@@ -1,31 +1,36 @@
-#!/usr/bin/env python3
-"""shoal's python handler against multiprocessing (issue 15), in one run.
+"""p. handler = "python" against multiprocessing (issue 15): bench "python"
+of bench/bench.py (BENCH_ONLY=python).
 
-The same CPU-bound function over the same items, on W workers:
+The same CPU-bound function over the same list items, on BENCH_WORKERS workers:
   - shoal run with handler = "python" (records in results.jsonl),
-  - multiprocessing.Pool(W).imap_unordered at each of BENCH_PY_CHUNKSIZES,
+  - multiprocessing.Pool(W).imap_unordered at each of BENCH_PYTHON_CHUNKSIZES,
     the best reported (each result written as a JSON line, like a record),
   - concurrent.futures.ProcessPoolExecutor(W).map at that best chunksize;
 for ~1 ms items and for tiny (a few us) items. Then one run of each where a
-worker is SIGKILLed mid-way: shoal finishes with every item; the Pool never
-returns (cpython#96062) and is killed after a timeout.
+worker is SIGKILLed once a third of the items are done: shoal finishes with
+every item; the Pool never returns (cpython#96062) and is killed after
+BENCH_PYTHON_HANG_SECS; the Executor gives up (BrokenProcessPool). Last, the
+master's peak RSS and the time per item at two sizes of tiny items.
 
-  python3 bench/python_bench.py --shoal build/shoal [--runs 3] [--workers 2]
-
-Medians of --runs rounds; ratios are against the peer measured in the same
-run. Not a test: the numbers depend on the machine and its load.
+Run with the python whose libpython shoal embeds (scripts/bench.sh: Debian's
+/usr/bin/python3), so that both sides run the same interpreter. The peers
+run as whole processes, timed start to exit as shoal is:
+    python_bench.py peer pool|executor MODULE_DIR MODULE LIST WORKERS CHUNKSIZE SINK|-
 """
-import argparse
 import concurrent.futures
 import json
 import multiprocessing
 import os
+import re
+import shutil
 import signal
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
+
+from harness import (C, DETAILS, ROWS, Row, count_lines, list_file, median, parse_summary,
+                     run_measured, runs_dir, say, settings_text, shoal_argv, short_count, skip,
+                     the_run_dir, toml_str, write_settings)
 
 JOB = r'''
 def work(item, ctx=None):
@@ -35,200 +40,349 @@ def work(item, ctx=None):
         x = (x * 31 + i) % 1000003
     return x
 '''
+JOB_DIR = os.path.join(C.data, "settings")
+SLOW_S, TINY_S = 1e-3, 3e-6  # the work per item aimed at
 
 
-def load_job(directory, iterations):
-    path = os.path.join(directory, f"bench_job_{iterations}.py")
-    with open(path, "w") as f:
-        f.write(f"ITERATIONS = {iterations}\n" + JOB)
-    sys.path.insert(0, directory)
-    module = __import__(f"bench_job_{iterations}")
-    return path, module.work
+def job_module(iterations):
+    """Writes the job for ITERATIONS steps; returns its module name and its
+    function, imported here from the file shoal imports (JOB_DIR on sys.path:
+    a Pool started by spawn or forkserver imports it by name too)."""
+    name = "pybench_job_%d" % iterations
+    with open(os.path.join(JOB_DIR, name + ".py"), "w") as f:
+        f.write("ITERATIONS = %d\n%s" % (iterations, JOB))
+    if JOB_DIR not in sys.path:
+        sys.path.insert(0, JOB_DIR)
+    return name, __import__(name).work
 
 
-def calibrate(seconds_per_item):
-    """Iterations of JOB's loop that take about seconds_per_item here."""
-    n = 200000
-    x = 0
-    start = time.perf_counter()
-    for i in range(n):
-        x = (x * 31 + i) % 1000003
-    per = (time.perf_counter() - start) / n
-    return max(1, int(seconds_per_item / per))
+def calibrated_job(seconds_per_item):
+    """The job whose item takes about seconds_per_item here, and what one
+    item takes, measured: the best of 5 timings, the least disturbed by load."""
+    iterations = 1000
+    for _ in range(3):
+        name, work = job_module(iterations)
+        per = per_item_s(work)
+        iterations = max(1, round(iterations * seconds_per_item / per))
+    name, work = job_module(iterations)
+    return name, work, per_item_s(work)
 
 
-def run_pool(work, items, workers, chunksize, out):
-    with open(out, "w") as f, multiprocessing.Pool(workers) as pool:
-        for r in pool.imap_unordered(work, items, chunksize=chunksize):
-            f.write(json.dumps({"output": r}) + "\n")
+def per_item_s(work):
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(200):
+            work("12345")
+        best = min(best, (time.perf_counter() - start) / 200)
+    return best
 
 
-def run_executor(work, items, workers, chunksize, out):
-    with open(out, "w") as f, concurrent.futures.ProcessPoolExecutor(workers) as ex:
-        for r in ex.map(work, items, chunksize=chunksize):
-            f.write(json.dumps({"output": r}) + "\n")
+def list_items(path):
+    """The list's lines, streamed (no list of every item in memory)."""
+    with open(path) as f:
+        for line in f:
+            yield line[:-1]
 
 
-def timed(fn, *args):
-    start = time.perf_counter()
-    fn(*args)
-    return time.perf_counter() - start
+def peer_results(kind, work, lst, workers, chunksize):
+    """The peer ("pool" or "executor") and its iterator of work's results."""
+    if kind == "pool":
+        peer = multiprocessing.Pool(workers)
+        return peer, peer.imap_unordered(work, list_items(lst), chunksize=chunksize)
+    peer = concurrent.futures.ProcessPoolExecutor(workers)
+    return peer, peer.map(work, list_items(lst), chunksize=chunksize)
 
 
-def write_shoal_job(directory, module, items_file, workers):
-    settings = os.path.join(directory, "settings.toml")
-    with open(settings, "w") as f:
-        f.write(f'[job]\nname = "pybench"\nhandler = "python"\nworkers = {workers}\n'
-                f'retries = 1\n[input]\npath = "{items_file}"\n'
-                f'[python]\nmodule = "{module}"\nfunction = "work"\n')
-    return settings
-
-
-def run_shoal(shoal, settings, runs_dir):
-    r = subprocess.run([shoal, "run", settings, "-o", runs_dir, "-q"], capture_output=True)
-    if r.returncode != 0:
-        raise SystemExit(f"shoal failed ({r.returncode}): {r.stderr.decode()[-2000:]}")
-
-
-def count_lines(path):
-    with open(path, "rb") as f:
-        return sum(1 for _ in f)
-
-
-def newest_run(runs_dir):
-    return max((os.path.join(runs_dir, d) for d in os.listdir(runs_dir)), key=os.path.getmtime)
-
-
-def children(pid):
+def peer_main(kind, module_dir, module, lst, workers, chunksize, sink):
+    """A peer as its user runs it, one process start to exit: each result a
+    JSON line in SINK; with SINK "-" (the kill runs), its workers' pids and
+    then a count after each result on stdout."""
+    sys.path.insert(0, module_dir)
+    peer, results = peer_results(kind, __import__(module).work, lst, workers, chunksize)
+    if sink != "-":
+        with open(sink, "w") as f, peer:
+            for r in results:
+                f.write(json.dumps({"output": r}) + "\n")
+        return 0
+    n = 0
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(p) for p in f.read().split()]
+        for _ in results:
+            n += 1
+            if n == 1:  # by now the Executor has started its processes too
+                print("pids", *[p.pid for p in multiprocessing.active_children()], flush=True)
+            print(n, flush=True)
+    except Exception as e:  # the Executor's BrokenProcessPool
+        print("raised %s after %d" % (type(e).__name__, n), flush=True)
+        return 1
+    print("done", n, flush=True)
+    return 0
+
+
+def peer_argv(kind, module, lst, chunksize, sink):
+    return [sys.executable, "-B", os.path.abspath(__file__), "peer", kind, JOB_DIR, module, lst,
+            str(C.workers), str(chunksize), sink]
+
+
+def python_settings(name, module, lst):
+    return write_settings(name, settings_text(
+        name, "python", lst, C.workers,
+        "[python]\nmodule = %s\nfunction = \"work\"\n" %
+        toml_str(os.path.join(JOB_DIR, module + ".py"))))
+
+
+def shoal_run(settings, out, n, rss=False):
+    """One complete run of n items: run_measured's numbers, or an error."""
+    os.sync()  # no run pays for the writeback of the records before it
+    res = run_measured(shoal_argv(settings, out), rss=rss)
+    s = parse_summary(res["stderr"])
+    if s["ok"] != n or s["failed"]:
+        raise RuntimeError("%s: %d ok, %d failed of %d items" % (settings, s["ok"], s["failed"], n))
+    shutil.rmtree(the_run_dir(out))
+    return res
+
+
+def one_item_run(out):
+    """A one-item run: its wall seconds (start-up and end), or why
+    handler = "python" does not run here (shoal's error, a str)."""
+    lst = os.path.join(C.data, "settings", "pybench-one.txt")
+    with open(lst, "w") as f:
+        f.write("one\n")
+    name, _ = job_module(1)
+    res = run_measured(shoal_argv(python_settings("python-probe", name, lst), out),
+                       ok_codes=range(256))
+    if res["rc"] == 0:
+        shutil.rmtree(the_run_dir(out))
+        return res["wall"]
+    return "exit %d: %s" % (res["rc"], res["stderr"].strip().splitlines()[-1:])
+
+
+# --------------------------------------------------------------------------
+# Throughput: ~1 ms items and tiny items
+
+
+def duration(seconds):
+    return "%.2f ms" % (seconds * 1e3) if seconds >= 1e-4 else "%.1f µs" % (seconds * 1e6)
+
+
+def throughput(key, seconds_per_item, n, goal, out):
+    module, _, per = calibrated_job(seconds_per_item)
+    lst = list_file(n)
+    settings = python_settings("python-" + key, module, lst)
+    sink = os.path.join(out, "..", "python-peer.jsonl")
+    name = "p. python, %s items of %s (one core, measured), %d workers" % (
+        "{:,}".format(n), duration(per), C.workers)
+    shoal_s, pool_s, ex_s = [], {c: [] for c in C.python_chunksizes}, []
+    for r in range(C.runs):
+        say("%s: round %d/%d (shoal, Pool at chunksizes %s)" % (
+            name, r + 1, C.runs, ",".join(map(str, C.python_chunksizes))))
+        shoal_s.append(shoal_run(settings, out, n)["wall"])
+        for c in C.python_chunksizes:
+            pool_s[c].append(run_measured(peer_argv("pool", module, lst, c, sink))["wall"])
+            got = count_lines(sink)
+            if got != n:
+                raise RuntimeError("the Pool wrote %d results for %d items" % (got, n))
+    best = min(pool_s, key=lambda c: median(pool_s[c]))
+    for r in range(C.runs):
+        say("%s: round %d/%d (ProcessPoolExecutor, chunksize %d)" % (name, r + 1, C.runs, best))
+        ex_s.append(run_measured(peer_argv("executor", module, lst, best, sink))["wall"])
+        got = count_lines(sink)
+        if got != n:
+            raise RuntimeError("the Executor wrote %d results for %d items" % (got, n))
+    os.unlink(sink)
+    DETAILS["python-" + key] = {"items": n, "us_per_item": per * 1e6, "job": module,
+                                "shoal_s": shoal_s, "executor_s": ex_s,
+                                "pool_s": {str(c): s for c, s in pool_s.items()}}
+    rate, pool_rate, ex_rate = n / median(shoal_s), n / median(pool_s[best]), n / median(ex_s)
+    ROWS.append(Row(name, "items/s", rate,
+                    "Pool(%d).imap_unordered, best chunksize %d" % (C.workers, best), pool_rate,
+                    rate / pool_rate, "≥ %g×" % goal, rate / pool_rate >= goal))
+    ROWS.append(Row(name, "items/s", rate,
+                    "ProcessPoolExecutor(%d).map, chunksize %d" % (C.workers, best), ex_rate,
+                    rate / ex_rate))
+    for c in C.python_chunksizes:
+        if c != best:
+            say("  Pool chunksize %d: %.0f items/s" % (c, n / median(pool_s[c])))
+    return module
+
+
+# --------------------------------------------------------------------------
+# A worker SIGKILLed mid-way
+
+STARTED_RE = re.compile(r"worker 1 started, pid (\d+)")
+
+
+def shoal_worker_pid(run):
+    """Worker 1's pid as the master logs it (log.txt), however it was
+    started; None until the line is there."""
+    try:
+        with open(os.path.join(run, "log.txt")) as f:
+            pids = STARTED_RE.findall(f.read())
     except OSError:
-        return []
+        return None
+    return int(pids[-1]) if pids else None
 
 
-def kill_one_worker_when(pid, condition, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            kids = children(pid)
-            if kids:
-                os.kill(kids[0], signal.SIGKILL)
-                return kids[0]
+def wait_for(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
         time.sleep(0.01)
     return None
 
 
-def bench_size(args, tmp, label, seconds_per_item, n_items):
-    iterations = calibrate(seconds_per_item)
-    module, work = load_job(tmp, iterations)
-    items = [f"item {i}" for i in range(n_items)]
-    items_file = os.path.join(tmp, f"items-{n_items}.txt")
-    with open(items_file, "w") as f:
-        f.write("\n".join(items) + "\n")
-    settings = write_shoal_job(tmp, module, items_file, args.workers)
-    runs_dir = os.path.join(tmp, "runs")
-    out = os.path.join(tmp, "pool-out.jsonl")
-    times = {"shoal": [], "executor": []}
-    pool_times = {c: [] for c in args.chunksizes}
-    for _ in range(args.runs):
-        times["shoal"].append(timed(run_shoal, args.shoal, settings, runs_dir))
-        assert count_lines(os.path.join(newest_run(runs_dir), "results.jsonl")) == n_items
-        for c in args.chunksizes:
-            pool_times[c].append(timed(run_pool, work, items, args.workers, c, out))
-    best = min(args.chunksizes, key=lambda c: statistics.median(pool_times[c]))
-    for _ in range(args.runs):
-        times["executor"].append(timed(run_executor, work, items, args.workers, best, out))
-    shoal_s = statistics.median(times["shoal"])
-    pool_s = statistics.median(pool_times[best])
-    ex_s = statistics.median(times["executor"])
-    per_us = seconds_per_item * 1e6
-    print(f"| {label} (~{per_us:g} us/item, {n_items} items) | shoal {n_items / shoal_s:,.0f}/s "
-          f"| Pool best (chunksize {best}) {n_items / pool_s:,.0f}/s | "
-          f"ProcessPoolExecutor (chunksize {best}) {n_items / ex_s:,.0f}/s | "
-          f"shoal/Pool {pool_s / shoal_s:.2f}x | shoal/Executor {ex_s / shoal_s:.2f}x |")
-    print(f"    raw seconds: shoal {times['shoal']}, pool {pool_times}, executor "
-          f"{times['executor']}", file=sys.stderr)
-    return module, work, items, items_file
-
-
-def bench_kill(args, tmp, module, items_file, n_items):
-    """A worker SIGKILLed once a third of the items are done."""
-    settings = write_shoal_job(tmp, module, items_file, args.workers)
-    runs_dir = os.path.join(tmp, "runs-kill")
-    os.makedirs(runs_dir, exist_ok=True)
+def shoal_killed_run(module, lst, n, out):
+    """A run whose worker 1 is SIGKILLed once a third of the items have
+    records; job.retries = 1 gives the item it held another attempt."""
+    settings = python_settings("python-kill", module, lst)
     start = time.perf_counter()
-    p = subprocess.Popen([args.shoal, "run", settings, "-o", runs_dir, "-q"],
-                         stderr=subprocess.PIPE)
+    proc = subprocess.Popen(shoal_argv(settings, out, "--set", "job.retries=1"),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
 
-    def third_done():
-        try:
-            return count_lines(os.path.join(newest_run(runs_dir), "results.jsonl")) > n_items // 3
-        except (OSError, ValueError):
-            return False
+    def third_done_pid():
+        runs = [os.path.join(out, d) for d in os.listdir(out)]
+        if len(runs) != 1 or not os.path.exists(os.path.join(runs[0], "results.jsonl")):
+            return None
+        if count_lines(os.path.join(runs[0], "results.jsonl")) <= n // 3:
+            return None
+        return shoal_worker_pid(runs[0])
 
-    killed = kill_one_worker_when(p.pid, third_done)
-    p.wait()
-    wall = time.perf_counter() - start
-    run = newest_run(runs_dir)
-    ok = count_lines(os.path.join(run, "results.jsonl"))
-    failed = count_lines(os.path.join(run, "errors.jsonl"))
-    print(f"| SIGKILL of a worker mid-way | shoal: exit {p.returncode}, {ok} ok + {failed} failed "
-          f"of {n_items} in {wall:.2f} s (killed pid {killed}) |", end=" ")
-
-    # The Pool, in a child process so that its hang can be ended.
-    code = (f"import sys, json, multiprocessing; sys.path.insert(0, {tmp!r}); "
-            f"import {os.path.splitext(os.path.basename(module))[0]} as m\n"
-            f"items = open({items_file!r}).read().split('\\n')[:-1]\n"
-            f"n = 0\n"
-            f"with multiprocessing.Pool({args.workers}) as pool:\n"
-            f"    for r in pool.imap_unordered(m.work, items, chunksize=10):\n"
-            f"        n += 1\n"
-            f"        print(n, flush=True) if n % 100 == 0 else None\n"
-            f"print('done', n, flush=True)\n")
-    start = time.perf_counter()
-    progress = os.path.join(tmp, "pool-progress.txt")
-    with open(progress, "w") as f:
-        q = subprocess.Popen([sys.executable, "-c", code], stdout=f, start_new_session=True)
-
-    def pool_third():
-        with open(progress) as f:
-            lines = f.read().split()
-        return len(lines) > 0 and lines[-1].isdigit() and int(lines[-1]) > n_items // 3
-
-    kill_one_worker_when(q.pid, pool_third)
+    pid = wait_for(third_done_pid, 120)
+    if pid is None or proc.poll() is not None:
+        proc.kill()
+        proc.wait()
+        raise RuntimeError("shoal's run ended before a worker could be killed a third of the "
+                           "way: raise BENCH_PYTHON_SLOW_ITEMS")
+    os.kill(pid, signal.SIGKILL)
     try:
-        q.wait(timeout=args.hang_timeout)
-        outcome = f"exit {q.returncode}"
+        _, err = proc.communicate(timeout=max(120, 10 * C.python_hang_secs))
     except subprocess.TimeoutExpired:
-        os.killpg(q.pid, signal.SIGKILL)
-        q.wait()
-        outcome = f"hung: no result after {args.hang_timeout:g} s, killed"
-    with open(progress) as f:
-        last = f.read().split()[-1:]
-    print(f"Pool.imap_unordered: {outcome} (last progress {last}), "
-          f"{time.perf_counter() - start:.1f} s |")
+        proc.kill()
+        proc.communicate()
+        return {"rc": "hung", "ok": 0, "failed": 0, "seconds": time.perf_counter() - start}
+    wall = time.perf_counter() - start
+    s = parse_summary(err.decode(errors="replace"))
+    run = the_run_dir(out)
+    # The master's word that the kill hit a worker of this run, mid-way.
+    with open(os.path.join(run, "log.txt")) as f:
+        died = [line.strip() for line in f if "(pid %d) died" % pid in line]
+    shutil.rmtree(run)
+    return {"rc": proc.returncode, "ok": s["ok"], "failed": s["failed"], "seconds": wall,
+            "killed_pid": pid, "death_logged": died[:1]}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shoal", required=True)
-    ap.add_argument("--runs", type=int, default=int(os.environ.get("BENCH_RUNS", 3)))
-    ap.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
-    ap.add_argument("--slow-items", type=int, default=3000)
-    ap.add_argument("--tiny-items", type=int, default=200000)
-    ap.add_argument("--chunksizes", default=os.environ.get("BENCH_PY_CHUNKSIZES", "1,10,100,1000"))
-    ap.add_argument("--hang-timeout", type=float, default=30)
-    args = ap.parse_args()
-    args.shoal = os.path.abspath(args.shoal)
-    args.chunksizes = [int(c) for c in args.chunksizes.split(",")]
-    with tempfile.TemporaryDirectory(prefix="shoal-pybench-") as tmp:
-        print(f"python bench: {args.workers} workers, medians of {args.runs} runs, "
-              f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}")
-        module, _, _, items_file = bench_size(args, tmp, "1 ms items", 1e-3, args.slow_items)
-        bench_size(args, tmp, "tiny items", 3e-6, args.tiny_items)
-        bench_kill(args, tmp, module, items_file, args.slow_items)
+def peer_killed_run(kind, module, lst, n, out):
+    """The Pool or the Executor over the same items, one worker SIGKILLed
+    once a third of the results are in; killed itself if it has not ended
+    BENCH_PYTHON_HANG_SECS later. Returns what happened, in words."""
+    progress = os.path.join(out, "..", "python-%s-progress.txt" % kind)
+    chunksize = 10
+    with open(progress, "w") as f:
+        proc = subprocess.Popen(peer_argv(kind, module, lst, chunksize, "-"), stdout=f,
+                                stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def lines():
+        with open(progress) as f:
+            return f.read().split("\n")
+
+    def third_done_pid():
+        got = [line for line in lines() if line.isdigit()]
+        pids = [line.split()[1:] for line in lines() if line.startswith("pids ")]
+        return int(pids[0][0]) if got and int(got[-1]) > n // 3 and pids and pids[0] else None
+
+    pid = wait_for(third_done_pid, 120)
+    if pid is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise RuntimeError("%s ended before a worker could be killed a third of the way: %s" %
+                           (kind, lines()[-3:]))
+    os.kill(pid, signal.SIGKILL)
+    try:
+        proc.wait(timeout=C.python_hang_secs)
+        outcome = None
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        outcome = "hung"
+    got = [line for line in lines() if line.isdigit()]
+    last = [line for line in lines() if line.startswith(("raised", "done"))]
+    os.unlink(progress)
+    if outcome == "hung":
+        return "hung after %s of %s results; killed %d s later" % (
+            got[-1] if got else 0, "{:,}".format(n), C.python_hang_secs)
+    return "exit %d: %s of %s results" % (proc.returncode, last[-1] if last else "no last line",
+                                          "{:,}".format(n))
+
+
+def kill_rows(module, n, out):
+    lst = list_file(n)
+    name = "p. python, a worker SIGKILLed a third of the way, %s ~1 ms items" % "{:,}".format(n)
+    say("%s: shoal, then Pool.imap_unordered, then ProcessPoolExecutor.map" % name)
+    s = shoal_killed_run(module, lst, n, out)
+    pool = peer_killed_run("pool", module, lst, n, out)
+    executor = peer_killed_run("executor", module, lst, n, out)
+    DETAILS["python-kill"] = {"items": n, "shoal": s, "pool": pool, "executor": executor}
+    done = s["rc"] == 0 and s["ok"] == n and bool(s.get("death_logged"))
+    ROWS.append(Row(name, "items ok", s["ok"], "Pool(%d).imap_unordered, chunksize 10" % C.workers,
+                    pool, None, "shoal: all %s, exit 0, the death logged" % "{:,}".format(n),
+                    done))
+    ROWS.append(Row(name, "items ok", s["ok"], "ProcessPoolExecutor(%d).map, chunksize 10" %
+                    C.workers, executor))
+    say("  shoal: exit %s, %d ok, %d failed in %.2f s; log.txt: %s" % (
+        s["rc"], s["ok"], s["failed"], s["seconds"], s.get("death_logged") or "no death logged"))
+
+
+# --------------------------------------------------------------------------
+# Scale: the master's peak RSS and the time per item, tiny items
+
+
+def scale_rows(module, out):
+    sizes = (C.python_scale_small, C.python_scale_items)
+    cases = [(n, python_settings("python-scale-%d" % n, module, list_file(n))) for n in sizes]
+    hwm, walls = {n: [] for n in sizes}, {n: [] for n in sizes}
+    for r in range(C.runs):
+        say("p. python scale: round %d/%d (%s tiny items)" %
+            (r + 1, C.runs, " and ".join(short_count(n) for n in sizes)))
+        for n, settings in cases:
+            res = shoal_run(settings, out, n, rss=True)
+            hwm[n].append(res["hwm_kb"] / 1024.0)
+            walls[n].append(res["wall"])
+    DETAILS["python-scale"] = {"vm_hwm_mb": {str(n): v for n, v in hwm.items()},
+                               "wall_s": {str(n): v for n, v in walls.items()}}
+    small, big = sizes
+    label = "%s → %s tiny items" % (short_count(small), short_count(big))
+    a, b = median(hwm[small]), median(hwm[big])
+    ROWS.append(Row("p. python master peak RSS, %s tiny items" % short_count(small), "MB", a))
+    ROWS.append(Row("p. python master RSS growth, " + label, "MB", b, short_count(small), a, b / a,
+                    "flat: ≤ 1.1×", b / a <= 1.1))
+    ta, tb = 1e6 * median(walls[small]) / small, 1e6 * median(walls[big]) / big
+    ROWS.append(Row("p. python time per item, " + label, "µs", tb, short_count(small), ta, tb / ta,
+                    "flat: ≤ 1.1×", tb / ta <= 1.1))
+
+
+def bench_python():
+    out = runs_dir("python")
+    first = one_item_run(out)
+    if isinstance(first, str):
+        return skip("p. python", "skipped: handler = \"python\" does not run here (%s)" % first)
+    # What a run costs besides its items: the small sizes of BENCH_QUICK pay it.
+    one = [first] + [one_item_run(out) for _ in range(C.runs - 1)]
+    if not all(isinstance(s, float) for s in one):
+        raise RuntimeError("a one-item python run failed: %s" % one)
+    DETAILS["python-one-item_s"] = one
+    ROWS.append(Row("p. context: a one-item python run (start-up and end)", "ms",
+                    1000 * median(one)))
+    slow = throughput("slow", SLOW_S, C.python_slow_items, 0.95, out)
+    tiny = throughput("tiny", TINY_S, C.python_tiny_items, 1.5, out)
+    kill_rows(slow, C.python_slow_items, out)
+    scale_rows(tiny, out)
+    shutil.rmtree(out, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 9 and sys.argv[1] == "peer":
+        sys.exit(peer_main(*sys.argv[2:6], int(sys.argv[6]), int(sys.argv[7]), sys.argv[8]))
+    sys.exit(__doc__)

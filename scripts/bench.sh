@@ -45,6 +45,10 @@ cmake -S . -B "$build_dir" --log-level=WARNING -DCMAKE_BUILD_TYPE=Release >&2
 if cmake --build "$build_dir" --target help 2>/dev/null | grep -q 'shoal_plugin_noop'; then
   targets+=(shoal_plugin_noop)
 fi
+# handler = "python", where libpython3-dev was found; bench.py skips its rows if not.
+if cmake --build "$build_dir" --target help 2>/dev/null | grep -q '^shoal-python:'; then
+  targets+=(shoal-python)
+fi
 # slowfs, where libfuse3 was found; bench.py skips the slow-storage rows if not.
 if cmake --build "$build_dir" --target help 2>/dev/null | grep -q '^slowfs:'; then
   targets+=(slowfs)
