@@ -123,7 +123,8 @@ constexpr OptionSpec kOptions[] = {
     {"line-buffer", 0, "", false, A::kNone, G::kOutput, kRunning,
      "output.print = \"line\": each line the commands print, as\n"
      "soon as it is whole; lines of two items interleave, never\n"
-     "cut (with -k: as --group, in input order)",
+     "cut (with -k: the first unfinished item's lines as they\n"
+     "come, the others' at their turn)",
      "shoal --line-buffer -j 4 ping -c 3 {} ::: host1 host2"},
     {"ungroup", 'u', "", false, A::kNone, G::kOutput, kRunning,
      "output.print = \"ungroup\": what the commands print, as it\n"
@@ -364,11 +365,13 @@ constexpr std::string_view kOneLineText =
     "the output of two items never interleaves (--group, output.print = \"group\"),\n"
     "in the order items finish, or with -k in input order. --line-buffer prints\n"
     "each line as soon as it is whole, lines of items running at once interleaved\n"
-    "but never cut (a line over 64 KiB is printed in pieces); -u prints what comes\n"
-    "as it comes. --tag and --tagstring STR put the item, or STR expanded, and a\n"
-    "tab before each line (not with -u). shoal's own lines go to stderr, and only\n"
-    "when stderr is a terminal or with -v; an error or a failed item is always\n"
-    "reported, with the run directory.\n\n"
+    "but never cut (a line over 64 KiB is printed in pieces); with -k, the lines of\n"
+    "the first item in input order as they come and the others' at their turn, as\n"
+    "parallel -k --line-buffer does. -u prints what comes as it comes. --tag and\n"
+    "--tagstring STR put the item, or STR expanded, and a tab before each line (not\n"
+    "with -u). shoal's own lines go to stderr, and only when stderr is a terminal\n"
+    "or with -v; an error or a failed item is always reported, with the run\n"
+    "directory.\n\n"
     "Many items per command line, for tools that take many paths (gzip, sha256sum):\n"
     "-X (command.batch = \"context\") repeats each word that holds a placeholder\n"
     "once per item, with its context (pre-{}-post gives pre-a-post pre-b-post); -m\n"

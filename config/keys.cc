@@ -482,8 +482,10 @@ constexpr KeySpec kKeys[] = {
      "\"group\": each item's stdout on shoal's stdout and its stderr on shoal's stderr, whole "
      "per item, never interleaved, in output.order (the one-line form's default); \"line\": "
      "whole lines as the commands print them, two items' lines interleaved but never cut "
-     "(--line-buffer; with output.order = \"input\" as \"group\"); \"ungroup\": what the "
-     "commands print as it comes, lines may be cut (-u); \"none\": only in the records",
+     "(--line-buffer; with output.order = \"input\" the first unfinished item's lines as they "
+     "come, the others' held until their turn); \"ungroup\": what the commands print as it "
+     "comes, lines may be cut (-u; with output.order = \"input\" as \"group\"); \"none\": "
+     "only in the records",
      "\"group\""},
     {"output", "tag", Kind::kBoolean, [](Settings& s) -> auto& { return s.output.tag; },
      "with print: each printed line after its item and a tab (--tag; tagstring = \"{}\")",

@@ -152,9 +152,13 @@ constexpr Entry kDifferences[] = {
      "reason and stderr tail are in the records."},
     {"--line-buffer and -u",
      "print what the commands print while they run, as parallel does; a line longer than "
-     "64 KiB is printed in pieces (parallel holds it whole in memory). With -k they print "
-     "as --group does, each item whole at its turn: the same bytes as parallel -k, but an "
-     "item's lines are not shown before its turn comes."},
+     "64 KiB is printed in pieces (parallel holds it whole in memory). With -k, "
+     "--line-buffer prints as parallel -k --line-buffer does: the lines of the first item "
+     "in input order that has not finished as they come, the other items' held until their "
+     "turn (64 KiB of each in memory, the rest in a file under the run directory's spill/, "
+     "removed once printed), then printed, and the next item goes on live; a run that ends "
+     "early (halted, interrupted) prints what is held, in input order. With -k, -u prints "
+     "as --group does, each item whole at its turn, where parallel ignores -k."},
     {"--tagstring",
      "takes shoal's placeholders, expanded without shell quoting; {#} is the item's "
      "position (parallel 20221122 gives the first job's {#} in a tagstring as 2)."},

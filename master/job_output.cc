@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "common/fd.h"
+#include "job/output_file.h"
 
 namespace shoal {
 namespace {
@@ -51,13 +52,17 @@ JobOutput::JobOutput(const Settings& s, InputKind kind, std::string run_dir,
       out_fd_(out_fd),
       err_fd_(err_fd),
       streams_(Streams(s)),
+      in_order_(streams_ && s.output.order == OutputOrder::kInput),
       // As parallel: -u prints what comes as it comes, untagged.
       tagged_((s.output.tag || !s.output.tagstring.empty()) &&
               s.output.print != PrintMode::kUngroup) {}
 
 bool JobOutput::Streams(const Settings& s) {
-  return (s.output.print == PrintMode::kLine || s.output.print == PrintMode::kUngroup) &&
-         s.output.order == OutputOrder::kCompletion && s.job.handler == HandlerKind::kCommand;
+  // The same choice as the command handler's (worker/command_handler.cc, Forwards).
+  const bool forwarded =
+      s.output.print == PrintMode::kLine ||
+      (s.output.print == PrintMode::kUngroup && s.output.order == OutputOrder::kCompletion);
+  return forwarded && s.job.handler == HandlerKind::kCommand;
 }
 
 std::string JobOutput::TagOf(uint64_t index, std::string_view item, int worker) const {
@@ -72,6 +77,9 @@ std::string JobOutput::TagOf(uint64_t index, std::string_view item, int worker) 
 
 JobOutput::Held JobOutput::Hold(const RunDirectory::Finished& f) const {
   Held h;
+  h.index = f.index;
+  // Its output came in pieces: what is left of them is held here, by index.
+  if (streams_) return h;
   h.tagged = tagged_;
   h.tag = TagOf(f.index, f.item, f.worker);
   h.out = f.output;
@@ -132,6 +140,11 @@ bool JobOutput::WriteStream(int fd, std::string_view inline_text, const std::str
 }
 
 void JobOutput::Print(const Held& h) {
+  if (in_order_) {
+    PrintHeldOf(h.index);
+    if (turn_ == h.index) turn_.reset();
+    return;
+  }
   if (!out_broken_ && (!h.out.empty() || !h.spill.empty())) {
     out_broken_ = !WriteStream(out_fd_, h.out, h.spill, h);
   }
@@ -147,17 +160,90 @@ void JobOutput::PrintPiece(uint64_t index, std::string_view item, int worker, Ou
                            std::string_view bytes) {
   const bool out = stream == kStdoutStream;
   if (bytes.empty() || (out && out_broken_)) return;
-  if (!out && progress_ != nullptr) progress_->Clear();
   Held h;
   h.tagged = tagged_;
   h.tag = TagOf(index, item, worker);
-  // One write per piece: a piece of whole lines never lands inside another's line.
   bool line_start = true;
   buf_.clear();
   Append(bytes, h, &line_start);
+  if (in_order_ && turn_ != index) {
+    Keep(index, stream, buf_);
+    buf_.clear();
+    return;
+  }
+  // One write per piece: a piece of whole lines never lands inside another's line.
+  if (!out && progress_ != nullptr) progress_->Clear();
   const bool ok = WriteFully(out ? out_fd_ : err_fd_, buf_);
   if (out && !ok) out_broken_ = true;
   buf_.clear();
+}
+
+void JobOutput::Keep(uint64_t index, OutputStream stream, std::string_view bytes) {
+  const bool out = stream == kStdoutStream;
+  HeldStream& held = out ? held_[index].out : held_[index].err;
+  if (held.bytes.size() + bytes.size() > kHeldInMemory) {
+    // Appended after what the file has, so the file stays ahead of `bytes`.
+    const std::string rel =
+        "spill/" + std::to_string(index) + (out ? ".held-stdout" : ".held-stderr");
+    UniqueFd fd;
+    if (held.spill.empty()) {
+      Result<OutputFile> file = CreateOutputFile(run_dir_, rel);
+      if (file.ok()) fd = std::move(file->fd);
+    } else {
+      fd = UniqueFd(::open((run_dir_ + "/" + held.spill).c_str(),
+                           O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW));
+    }
+    // A file that cannot be written keeps it all in memory: output is never lost.
+    if (fd.valid() && WriteFully(fd.get(), held.bytes) && WriteFully(fd.get(), bytes)) {
+      held.spill = rel;
+      held.bytes.clear();
+      return;
+    }
+  }
+  held.bytes.append(bytes);
+}
+
+bool JobOutput::WriteHeld(int fd, const HeldStream& held) {
+  bool ok = true;
+  if (!held.spill.empty()) {
+    const std::string path = run_dir_ + "/" + held.spill;
+    UniqueFd file(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    char chunk[kChunk];
+    while (file.valid() && ok) {
+      ssize_t n = ::read(file.get(), chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      ok = WriteFully(fd, std::string_view(chunk, static_cast<size_t>(n)));
+    }
+    ::unlink(path.c_str());
+  }
+  return ok && WriteFully(fd, held.bytes);
+}
+
+void JobOutput::PrintHeldOf(uint64_t index) {
+  auto it = held_.find(index);
+  if (it == held_.end()) return;
+  const HeldPieces& held = it->second;
+  if (out_broken_) {
+    if (!held.out.spill.empty()) ::unlink((run_dir_ + "/" + held.out.spill).c_str());
+  } else if (!held.out.spill.empty() || !held.out.bytes.empty()) {
+    out_broken_ = !WriteHeld(out_fd_, held.out);
+  }
+  if (!held.err.spill.empty() || !held.err.bytes.empty()) {
+    if (progress_ != nullptr) progress_->Clear();
+    (void)WriteHeld(err_fd_, held.err);
+  }
+  held_.erase(it);
+}
+
+void JobOutput::Turn(uint64_t index) {
+  turn_ = index;
+  PrintHeldOf(index);
+}
+
+void JobOutput::PrintHeld() {
+  while (!held_.empty()) PrintHeldOf(held_.begin()->first);
+  turn_.reset();
 }
 
 }  // namespace shoal

@@ -1,13 +1,18 @@
 // output.print: what each item printed, on shoal's own stdout and stderr.
-// The master alone writes them. "group" (and, in input order, "line" and
-// "ungroup" too) prints an item's stdout and stderr whole once it has
-// finished, one item at a time, so two items' output never interleaves,
-// whatever the number of workers. "line" and "ungroup" in completion order
-// print what the workers forward while the items run (PrintPiece): whole
-// lines, or whatever came.
+// The master alone writes them. "group" (and "ungroup" in input order)
+// prints an item's stdout and stderr whole once it has finished, one item at
+// a time, so two items' output never interleaves, whatever the number of
+// workers. "line" and "ungroup" in completion order print what the workers
+// forward while the items run (PrintPiece): whole lines, or whatever came.
+// "line" in input order (parallel -k --line-buffer) prints the pieces of the
+// item whose turn it is at once and holds the later items' pieces until
+// their turn comes (Turn): in memory up to a bound per item, the rest in a
+// file under spill/, so memory stays bounded by the reorder window.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -47,7 +52,30 @@ class JobOutput {
   void PrintPiece(uint64_t index, std::string_view item, int worker, OutputStream stream,
                   std::string_view bytes);
 
+  // "line" in input order, from the RecordWindow: item `index` is now the
+  // first in input order without its records: what it holds is printed, and
+  // its pieces go out at once from now on. An item's Print (its records are
+  // written) prints what it still holds; an item never given its turn (not
+  // in the window) prints all it holds then.
+  void Turn(uint64_t index);
+  // At the end of a run (halted, interrupted): what items still hold, in input order.
+  void PrintHeld();
+
+  // Per item, in memory before it goes to a file.
+  static constexpr size_t kHeldInMemory = 64 * 1024;
+
  private:
+  // One stream of what an item printed before its turn: `spill` (a file
+  // under spill/, when there was more than kHeldInMemory) then `bytes`.
+  // Tags are in already.
+  struct HeldStream {
+    std::string bytes;
+    std::string spill;
+  };
+  struct HeldPieces {
+    HeldStream out, err;
+  };
+
   JobOutput(const Settings& s, InputKind kind, std::string run_dir, ProgressDisplay* progress,
             int out_fd, int err_fd);
   // The tag of one item: output.tagstring expanded, or the item (output.tag).
@@ -58,6 +86,12 @@ class JobOutput {
   // `inline_text`, then the file `spill` (streamed in chunks, so memory
   // stays bounded), to `fd`; false once the fd refuses.
   bool WriteStream(int fd, std::string_view inline_text, const std::string& spill, const Held& h);
+  // Keeps `bytes` of item `index` until its turn.
+  void Keep(uint64_t index, OutputStream stream, std::string_view bytes);
+  // Prints what item `index` holds, and forgets it.
+  void PrintHeldOf(uint64_t index);
+  // `held` to `fd` (the file in chunks, then removed); false once the fd refuses.
+  bool WriteHeld(int fd, const HeldStream& held);
 
   const Settings& s_;
   const InputKind kind_;
@@ -65,12 +99,15 @@ class JobOutput {
   ProgressDisplay* const progress_;
   const int out_fd_, err_fd_;
   const bool streams_;
+  const bool in_order_;  // streams_ in input order: pieces wait for their item's turn
   const bool tagged_;
   Template tagstring_;  // when output.tagstring is set
   FieldSplitter splitter_;
   mutable ItemPaths paths_;  // reused for every tag
   bool out_broken_ = false;  // stdout was closed (shoal ... | head): printing stops
   std::string buf_;
+  std::optional<uint64_t> turn_;         // the item whose pieces print at once
+  std::map<uint64_t, HeldPieces> held_;  // by index: the items that printed before their turn
 };
 
 }  // namespace shoal

@@ -371,6 +371,7 @@ void Master::Loop() {
 
 int Master::Summarize() {
   if (window_) window_->ReleaseAll(run_);
+  if (print_) print_->PrintHeld();  // items out of the window that got no record
   // The counts say what is on disk: records a failed write dropped are not
   // counted (resume runs their items again).
   MaybeFlush(true);  // the input's last warnings go before the summary
@@ -517,11 +518,14 @@ Result<int> Master::Run() {
     }
     if (print_ && window_) {
       window_->PrintWith([this](const RunDirectory::Finished& f) { return print_->Hold(f); },
-                         [this](const ItemOutput& o) { print_->Print(o); });
+                         [this](const ItemOutput& o) { print_->Print(o); },
+                         [this](uint64_t index) { print_->Turn(index); });
     }
   }
+  // With a window the window prints the items; the pieces the workers
+  // forward still go to print_, which holds them until their item's turn.
   records_ = std::make_unique<RunFiles>(run_, window_.get(), progress_.get(), options_.quiet,
-                                        window_ ? nullptr : print_.get());
+                                        print_.get());
   rate_ = RateMeter(start_ns_);
   timeline_ = Timeline(start_ns_);
   if (st.ok()) st = timeline_file_.Open(run_.path() + "/" + kTimelineFile);

@@ -121,14 +121,12 @@ void ProcessPool::Shutdown() {
   }
 }
 
-bool ProcessPool::ReadRings(int slot, WorkerEvents& events, bool* any, bool* freed) {
-  Proc& p = procs_[slot];
+bool ProcessPool::ReadLogs(int slot, WorkerEvents& events, bool* any) {
+  ByteRing& logs = procs_[slot].ch.logs;
   uint32_t type = 0;
   std::string_view payload;
-  bool corrupt = false;
   ByteRing::ReadStatus st;
-
-  while ((st = p.ch.logs.Read(&type, &payload, &scratch_)) == ByteRing::ReadStatus::kRecord) {
+  while ((st = logs.Read(&type, &payload, &log_scratch_)) == ByteRing::ReadStatus::kRecord) {
     LogRecord log;
     OutputRecord output;
     if (type == kOutputRecord && DecodeOutput(payload, &output)) {
@@ -136,21 +134,32 @@ bool ProcessPool::ReadRings(int slot, WorkerEvents& events, bool* any, bool* fre
     } else if (type == kLogRecord && DecodeLog(payload, &log)) {
       events.OnLog(slot, log);
     } else {
-      corrupt = true;
-      break;
+      return false;
     }
     *any = true;
   }
-  corrupt |= st == ByteRing::ReadStatus::kCorrupt;
-  *freed |= p.ch.logs.Release();
+  return st != ByteRing::ReadStatus::kCorrupt;
+}
+
+bool ProcessPool::ReadRings(int slot, WorkerEvents& events, bool* any, bool* freed) {
+  Proc& p = procs_[slot];
+  uint32_t type = 0;
+  std::string_view payload;
+  bool corrupt = !ReadLogs(slot, events, any);
 
   for (ByteRing* ring : {&p.ch.results, &p.ch.errors}) {
+    ByteRing::ReadStatus st = ByteRing::ReadStatus::kEmpty;
     while ((st = ring->Read(&type, &payload, &scratch_)) == ByteRing::ReadStatus::kRecord) {
       OutcomeRecord o;
       if (type != kOutcomeRecord || !DecodeOutcome(payload, &o)) {
         corrupt = true;
         break;
       }
+      // The worker published the item's pieces of output before its outcome,
+      // and this read of the outcome makes them visible: taken first, they
+      // come before the item's records (output.order = "input" prints an
+      // item's pieces no more once its records are written).
+      corrupt |= !ReadLogs(slot, events, any);
       events.OnOutcome(slot, o);
       FaultPoint("master-drain");
       *any = true;
@@ -158,6 +167,7 @@ bool ProcessPool::ReadRings(int slot, WorkerEvents& events, bool* any, bool* fre
     corrupt |= st == ByteRing::ReadStatus::kCorrupt;
     *freed |= ring->Release();
   }
+  *freed |= p.ch.logs.Release();
   return !corrupt;
 }
 

@@ -83,6 +83,8 @@ class ProcessPool final : public WorkerPool {
   // Reads the outgoing rings of `slot` into `events`; false on a malformed
   // record (then the rest is not read).
   bool ReadRings(int slot, WorkerEvents& events, bool* any, bool* freed);
+  // The logs ring of `slot`: log lines and the pieces of output forwarded.
+  bool ReadLogs(int slot, WorkerEvents& events, bool* any);
   // Signals the process group of the command the worker runs, as the
   // worker published it in shared memory (so checked before use).
   void SignalCommandGroup(const Proc& p, int sig) const;
@@ -94,6 +96,7 @@ class ProcessPool final : public WorkerPool {
   Supervisor supervisor_;
   std::vector<Proc> procs_;
   std::string buffer_, scratch_;
+  std::string log_scratch_;  // ReadLogs reads while an outcome's payload is in scratch_
 };
 
 }  // namespace shoal

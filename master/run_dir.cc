@@ -634,6 +634,7 @@ void RunDirectory::FormatFailure(const Finished& f, std::string* errors,
 void RecordWindow::Open(uint64_t index) {
   if (!entries_.empty() && index <= entries_.back().index) return;  // not in input order
   entries_.emplace_back().index = index;
+  if (entries_.size() == 1 && turn_) turn_(index);
 }
 
 RecordWindow::Entry* RecordWindow::Find(uint64_t index) {
@@ -679,15 +680,22 @@ void RecordWindow::Append(RunDirectory& run, Entry& e) {
 }
 
 void RecordWindow::Release(RunDirectory& run) {
+  bool released = false;
   while (!entries_.empty() && entries_.front().finished) {
     Append(run, entries_.front());
     entries_.pop_front();
+    released = true;
   }
+  if (released && !entries_.empty() && turn_) turn_(entries_.front().index);
 }
 
 void RecordWindow::ReleaseAll(RunDirectory& run) {
   for (Entry& e : entries_) {
-    if (e.finished) Append(run, e);
+    if (e.finished) {
+      Append(run, e);
+    } else if (turn_) {
+      turn_(e.index);  // what it printed before the run ended, in its place
+    }
   }
   entries_.clear();
   held_bytes_ = 0;

@@ -188,6 +188,7 @@ class RunDirectory {
 // (master/job_output.h). Its stdout stays in its spill file when it was too
 // large for the record, so what is held is bounded by the inline cap.
 struct ItemOutput {
+  uint64_t index = 0;
   std::string tag;        // before each line, with a tab; "" = none
   bool tagged = false;    // output.tag or output.tagstring
   std::string out;        // stdout, when it fit inline
@@ -209,10 +210,15 @@ class RecordWindow {
   RecordWindow(size_t max_items, size_t max_bytes) : max_items_(max_items), max_bytes_(max_bytes) {}
   // output.print: each item's output is held with its records and handed to
   // `print` when they are written, so it too comes out in input order.
+  // `turn` (may be null) is told each item that becomes the first open one
+  // without its records (its output may go out live: JobOutput::Turn), also
+  // at the end for those ReleaseAll passes over.
   void PrintWith(std::function<ItemOutput(const RunDirectory::Finished&)> hold,
-                 std::function<void(const ItemOutput&)> print) {
+                 std::function<void(const ItemOutput&)> print,
+                 std::function<void(uint64_t)> turn = nullptr) {
     hold_ = std::move(hold);
     print_ = std::move(print);
+    turn_ = std::move(turn);
   }
   // An item read from the input; indices increase from one call to the next.
   void Open(uint64_t index);
@@ -242,6 +248,7 @@ class RecordWindow {
   std::deque<Entry> entries_;  // by index
   std::function<ItemOutput(const RunDirectory::Finished&)> hold_;
   std::function<void(const ItemOutput&)> print_;
+  std::function<void(uint64_t)> turn_;
 };
 
 // What ScanLines found in a run-directory file.

@@ -18,7 +18,7 @@ namespace shoal {
 class RunFiles final : public RunRecorder {
  public:
   // `window`, `progress` and `print` may be null; with a window, the window
-  // prints (in input order).
+  // prints finished items (in input order), `print` the pieces forwarded.
   RunFiles(RunDirectory& run, RecordWindow* window, ProgressDisplay* progress, bool quiet,
            JobOutput* print = nullptr)
       : run_(run), window_(window), progress_(progress), quiet_(quiet), print_(print) {}

@@ -48,6 +48,40 @@ TEST_F(JobOutputTest, LineBufferInterleavesWholeLines) {
   ASSERT_EQ(results.size(), 2u);
 }
 
+// -k --line-buffer, as parallel: item 1 (first in input order) prints its
+// first line and waits until the test has seen it on shoal's stdout, so that
+// line came out while item 1 ran. Items 2 and 3 finish meanwhile; their
+// output waits for their turn (item 2's 200 KiB in a file under spill/, not
+// in memory) and comes after all of item 1's, in input order.
+TEST_F(JobOutputTest, KeepOrderLineBufferPrintsTheFirstItemLive) {
+  WriteFile(dir_ / "item.sh", "case $1 in 1) echo first; " + Until("[ -e go ]") +
+                                  "echo second;; 2) seq 40000; echo two >&2;; *) echo three;; "
+                                  "esac");
+  const fs::path capture = NextCapture();
+  Child shoal(WithShoal({"-o", runs_.string(), "-k", "--line-buffer", "-j", "3", "sh", "item.sh",
+                         ":::", "1", "2", "3"}),
+              dir_, capture);
+  const fs::path out = capture.string() + ".out";
+  ASSERT_TRUE(WaitFor([&] { return ReadFile(out) == "first\n" || shoal.Exited(); }, seconds(60)))
+      << "-k --line-buffer: item 1's first line is not on stdout while item 1 runs";
+  ASSERT_EQ(ReadFile(out), "first\n") << "shoal ended, or printed more than item 1's line";
+  // Held, not printed: past the bound in memory, in a file of the run.
+  ASSERT_EQ(RunDirs().size(), 1u);
+  const fs::path held = *RunDirs().begin() / "spill" / "2.held-stdout";
+  ASSERT_TRUE(WaitFor([&] { return fs::exists(held) || shoal.Exited(); }, seconds(60)))
+      << "item 2's output is not held in " << held;
+  EXPECT_EQ(ReadFile(out), "first\n");
+  WriteFile(dir_ / "go", "");
+  ProcessResult r = shoal.Wait(seconds(120));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  std::string expected = "first\nsecond\n";
+  for (int i = 1; i <= 40000; ++i) expected += std::to_string(i) + "\n";
+  expected += "three\n";
+  EXPECT_TRUE(r.out == expected) << r.out.substr(0, 200);
+  EXPECT_EQ(r.err, "two\n");
+  EXPECT_FALSE(fs::exists(held)) << "left behind once printed";
+}
+
 TEST_F(JobOutputTest, UngroupPrintsWhatComesUntagged) {
   ProcessResult r = Line({"-u", "--tag", "-j", "2", "printf", "%s\\n", ":::", "x", "y"});
   ASSERT_EQ(r.status, 0) << Describe(r);
@@ -157,9 +191,13 @@ TEST_F(JobOutputTest, SameStdoutAsGnuParallel) {
       {"-k", "--line-buffer", "seq", ":::", "3", "1", "2"},
       {"-k", "--line-buffer", "--tag", "seq", ":::", "2", "3"},
       {"-k", "--line-buffer", "--tagstring", "{}:{}", "seq", "2", ":::", "4", "5"},
+      // The first item live, the others at their turn; stderr is not compared.
+      {"-k", "--line-buffer", "-j", "3", "sh", "lines.sh", ":::", "3", "1", "2"},
+      {"-k", "--line-buffer", "--tag", "-j", "2", "sh", "lines.sh", ":::", "2", "1"},
       // One worker: completion order is input order, printed as it comes.
       {"-j", "1", "--line-buffer", "--tagstring", "{}", "echo", ":::", "x", "y"},
   };
+  WriteFile(dir_ / "lines.sh", "echo \"a $1\"; echo \"e $1\" >&2; seq $1; printf 'b %s\\n' $1");
   for (const std::vector<std::string>& words : lines) {
     std::vector<std::string> p{"/usr/bin/parallel"};
     p.insert(p.end(), words.begin(), words.end());

@@ -216,12 +216,13 @@ int SearchPath(const std::string& prog, const std::string& path_list, std::strin
   return err;
 }
 
-// output.print = "line"/"ungroup" stream what items print as it comes; in
-// input order (output.order = "input") they print as "group" does, each item
-// whole at its turn.
+// output.print = "line"/"ungroup" stream what items print as it comes. In
+// input order (output.order = "input") "line" streams too: the master prints
+// the pieces of the item whose turn it is at once and holds the others', as
+// parallel -k --line-buffer does; "ungroup" prints as "group" does there.
 bool Forwards(const OutputSettings& output) {
-  return (output.print == PrintMode::kLine || output.print == PrintMode::kUngroup) &&
-         output.order == OutputOrder::kCompletion;
+  return output.print == PrintMode::kLine ||
+         (output.print == PrintMode::kUngroup && output.order == OutputOrder::kCompletion);
 }
 
 // How the wait for one child ended.

@@ -304,9 +304,21 @@ TEST_F(CommandHandlerTest, LineModeForwardsWholeLines) {
   }
   EXPECT_EQ(out, "a\nbe\nf");
   EXPECT_EQ(err, "c\nd");
-  // In input order, nothing is forwarded: the item prints whole at its turn.
+  // In input order too (the master holds them until the item's turn), and
+  // stderr is forwarded, not kept whole in a file.
   log_.pieces.clear();
   settings_.output.order = OutputOrder::kInput;
+  o = RunItem("x");
+  EXPECT_TRUE(o.ok);
+  EXPECT_EQ(o.stderr_file, "");
+  out.clear();
+  for (const auto& [stream, bytes] : log_.pieces) {
+    if (stream == kStdoutStream) out += bytes;
+  }
+  EXPECT_EQ(out, "a\nbe\nf");
+  // "ungroup" in input order prints whole at the item's turn, as "group".
+  log_.pieces.clear();
+  settings_.output.print = PrintMode::kUngroup;
   EXPECT_TRUE(RunItem("x").ok);
   EXPECT_TRUE(log_.pieces.empty());
 }
