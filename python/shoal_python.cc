@@ -41,7 +41,7 @@ namespace {
 // _log and _out_dir are the C functions below). Process calls the user's
 // function itself: no frame of ours sits in a traceback.
 constexpr char kBootstrap[] = R"PY(
-import importlib, importlib.util, json, os, sys, traceback
+import importlib, importlib.util, json, os, re, sys, traceback
 
 class Permanent(Exception):
     """Raise it to fail an item for good: job.retries gives it no other attempt.
@@ -86,8 +86,26 @@ class _Lines:
     def isatty(self):
         return False
 
-# The output of a return value that is neither str, bytes nor None.
-_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+_LONG_DIGITS = re.compile(r"[0-9]{20}")
+
+def _wide_as_text(value):
+    """value with each int beyond 64 bits as its decimal string."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if -2**63 <= value < 2**64 else str(value)
+    if isinstance(value, dict):
+        return {k: _wide_as_text(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_wide_as_text(v) for v in value]
+    return value
+
+def _dumps(value):
+    """The output of a return value that is neither str, bytes nor None. The
+    records hold numbers to 64 bits (resume and every reader of them parse
+    them so): wider ints are written as strings, every digit kept. Only a
+    text with 20 digits in a row can hold one, so only then is it looked for."""
+    text = _encode(value)
+    return _encode(_wide_as_text(value)) if _LONG_DIGITS.search(text) else text
 
 def _where(e):
     """ (file, line N)" of the innermost frame, for one-line messages."""

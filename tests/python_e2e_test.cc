@@ -56,7 +56,8 @@ class E2ePython : public E2e {
 // as bytes, JSON-serialisable values as JSON, None as no output.
 TEST_F(E2ePython, ReturnValuesOfEachType) {
   WriteFile(dir_ / "items.txt",
-            "str\nbytes\nint\ndict\nlist\nnone\nfloat\nbool\nfalse\nneg\nu64\nsub\ne16\ntenth\n");
+            "str\nbytes\nint\ndict\nlist\nnone\nfloat\nbool\nfalse\nneg\nu64\nsub\ne16\ntenth\n"
+            "big\nbignested\n");
   WriteFile(dir_ / "job.py",
             "class Sub(int):\n"
             "    pass\n"
@@ -64,7 +65,8 @@ TEST_F(E2ePython, ReturnValuesOfEachType) {
             "    return {'str': 'héllo', 'bytes': b'\\xfe\\xffraw', 'int': 42,\n"
             "            'dict': {'n': 3, 's': 'x'}, 'list': [1, 'two', None], 'none': None,\n"
             "            'float': 2.5, 'bool': True, 'false': False, 'neg': -2**63,\n"
-            "            'u64': 2**64 - 1, 'sub': Sub(7), 'e16': 1e16, 'tenth': 0.1}[item]\n");
+            "            'u64': 2**64 - 1, 'sub': Sub(7), 'e16': 1e16, 'tenth': 0.1,\n"
+            "            'big': 2**70, 'bignested': {'n': [-2**80, 5], 'd': '12345678901234567890'}}[item]\n");
   WriteSettings();
   fs::path run;
   std::vector<Record> results, errors;
@@ -91,6 +93,13 @@ TEST_F(E2ePython, ReturnValuesOfEachType) {
   EXPECT_NE(ResultLine(run, "e16").find("\"output\":1e+16}"), std::string::npos)
       << ResultLine(run, "e16");
   EXPECT_NE(ResultLine(run, "tenth").find("\"output\":0.1}"), std::string::npos);
+  // Ints beyond 64 bits, which the records' readers cannot hold, as text.
+  EXPECT_EQ(output["big"], "1180591620717411303424");
+  EXPECT_NE(ResultLine(run, "bignested")
+                .find("\"output\":{\"n\":[\"-1208925819614629174706176\",5],"
+                      "\"d\":\"12345678901234567890\"}"),
+            std::string::npos)
+      << ResultLine(run, "bignested");
   // A str is a string even when it looks like JSON.
   EXPECT_NE(ResultLine(run, "str").find("\"output\":\"h"), std::string::npos);
 }
