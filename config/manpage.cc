@@ -157,7 +157,17 @@ constexpr Entry kDifferences[] = {
      "item's lines are not shown before its turn comes."},
     {"--tagstring",
      "takes shoal's placeholders, expanded without shell quoting; {#} is the item's "
-     "position (parallel 20221122 gives the first job's {#} in a tagstring as 2)."},
+     "position (parallel 20221122 gives the first job's {#} in a tagstring as 2). The tag "
+     "of a command line of many items (-X, -m, -n N) is made as parallel makes it: --tag is "
+     "the items joined by spaces; with -X each word of the tagstring that holds a placeholder "
+     "is repeated per item ('<{}>' gives '<a> <b>'), with -m and -n N each placeholder holds "
+     "every item ('<a b>'). {#} is then every item's position ('1 2'), where parallel gives "
+     "the line's number once."},
+    {"-X, -m and -n N",
+     "a command line is made of what one worker's queue holds, so with several workers its "
+     "items need not be neighbours in the input (parallel -X ::: a b c d on 2 cores runs "
+     "'a b' and 'c d'; shoal may run 'a c' and 'b d'). Each item still has its own record, "
+     "and with -j 1 -n N the lines are parallel's."},
     {"--retries and job.retries",
      "--retries N means what it means to parallel: up to N attempts of a failed item in all "
      "(0 and 1: one attempt). The key job.retries counts the attempts after the first, so "

@@ -15,6 +15,12 @@ namespace shoal {
 
 namespace {
 
+// A record's tag of a command line of many items, if it has one.
+std::optional<std::string_view> LineTagOf(bool tagged, std::string_view tag) {
+  if (!tagged) return std::nullopt;
+  return tag;
+}
+
 // output.order = "input": records held back, per task-ring slot (the
 // reorder window's size is the master's; this bounds the delayed retries).
 constexpr size_t kDelayedPerSlot = 4;
@@ -279,11 +285,12 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
     PauseHandOut(it->index, o.retry_after_ms, o.reason);
   }
   if (o.ok) {
-    Record(true,
-           {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
-            o.output, o.output_file, o.stderr_tail, o.output_json, o.http_status, o.bytes,
-            o.stderr_file, StartMs(&o, it->fed_ns), it->history},
-           o.ms);
+    Record(
+        true,
+        {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
+         o.output, o.output_file, o.stderr_tail, o.output_json, o.http_status, o.bytes,
+         o.stderr_file, StartMs(&o, it->fed_ns), it->history, LineTagOf(o.line_tagged, o.line_tag)},
+        o.ms);
   } else if (stop_signal_ != 0 || halt_now_) {
     // Ended during an interrupt or a halt "now", most likely by it
     // (forwarded, killed, or reaching the command some other way): never a
@@ -329,7 +336,7 @@ std::vector<double> Scheduler::TakeBusyShares(uint64_t now_ns) {
 
 void Scheduler::OnOutput(int slot, const OutputRecord& output) {
   records_.Printed(output.index, output.item, slot + 1, static_cast<OutputStream>(output.stream),
-                   output.bytes);
+                   output.bytes, LineTagOf(output.line_tagged, output.line_tag));
 }
 
 void Scheduler::EndRound() {
@@ -359,6 +366,7 @@ void Scheduler::Fail(uint64_t index, std::string_view item, uint32_t attempts, i
     f.stderr_file = o->stderr_file;
     f.http_status = o->http_status;
     f.bytes = o->bytes;
+    f.line_tag = LineTagOf(o->line_tagged, o->line_tag);
   }
   Record(false, f, o != nullptr ? o->ms : -1);
 }
