@@ -195,6 +195,11 @@ constexpr Entry kDifferences[] = {
      "(parallel kills the youngest job below half of SIZE): that would throw its work and an "
      "attempt away on a guess, while the kernel's OOM killer picks better, and shoal retries "
      "what it kills as any dead worker's item."},
+    {"--load",
+     "takes N or N% of the online cores (100% = a load of one per core, not rounded), "
+     "judged against the 1-minute load average of /proc/loadavg, where parallel counts the "
+     "running processes; 0 is no limit (parallel reads 0 as 0.01), and +N and -N are not "
+     "taken."},
     {"-j",
      "takes N, N%, +N and -N of the online cores, as parallel; 0 is one worker per core, not "
      "as many as possible, and a resumed run keeps the count its first run resolved to."},

@@ -58,8 +58,16 @@ Scheduler::Scheduler(const Settings& settings, int workers, ItemSource& source, 
   }
   Result<uint64_t> memfree = ParseMemfree(s_.job.memfree);
   memfree_ = memfree.ok() ? *memfree : 0;
-  Result<double> load = ParseLoad(s_.job.load);
+  // "N%" is of the cores online now: the load is the machine's, as it is.
+  const int cores = host_ != nullptr ? host_->OnlineCores() : 1;
+  Result<double> load = ParseLoad(s_.job.load, cores);
   max_load_ = load.ok() ? *load : 0;
+  load_limit_ = s_.job.load;
+  if (max_load_ > 0 && load_limit_.ends_with('%')) {
+    char text[64];
+    std::snprintf(text, sizeof text, " (%.2f on %d cores)", max_load_, cores);
+    load_limit_ += text;
+  }
 }
 
 size_t Scheduler::Depth() const {
@@ -509,9 +517,9 @@ bool Scheduler::HostAllows(uint64_t now) {
   if (max_load_ > 0 && short_of.empty()) {
     std::optional<double> load = host_->LoadAverage1();
     if (load && *load >= max_load_) {
-      char text[128];
+      char text[160];
       std::snprintf(text, sizeof text, "the load average %.2f is at or above job.load = %s", *load,
-                    s_.job.load.c_str());
+                    load_limit_.c_str());
       short_of = text;
     }
   }

@@ -299,6 +299,7 @@ class Scheduler final : public WorkerEvents {
   // at the last look, when that was, and what held items back (for the log).
   uint64_t memfree_ = 0;
   double max_load_ = 0;
+  std::string load_limit_;  // job.load as the log says it: "50% (1.00 on 2 cores)"
   bool host_room_ = true;
   uint64_t host_checked_ns_ = 0;
   bool host_looked_ = false;

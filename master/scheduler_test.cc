@@ -140,8 +140,10 @@ class FakeHost final : public HostGauges {
     ++reads;
     return load;
   }
+  int OnlineCores() const override { return cores; }
   std::optional<uint64_t> mem = 8ull << 30;
   std::optional<double> load = 0.5;
+  int cores = 2;
   mutable int reads = 0;
 };
 
@@ -1207,6 +1209,20 @@ TEST_F(SchedulerTest, LoadHoldsBackStartsWhileAtOrAboveTheLimit) {
   EXPECT_FALSE(sched_->Feed());
   EXPECT_TRUE(records_.Logged("the load average 4.00 is at or above job.load = 4"));
   host_.load = 3.9;
+  clock_.Advance(limits_.host_check_ns);
+  EXPECT_TRUE(sched_->Feed());
+}
+
+// As parallel's --load 100%: a load of one per online core.
+TEST_F(SchedulerTest, LoadAsAShareOfTheCores) {
+  s_.job.load = "50%";
+  host_.cores = 8;
+  host_.load = 4.0;
+  Start(1, Items(3));
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_TRUE(records_.Logged(
+      "the load average 4.00 is at or above job.load = 50% (4.00 on 8 cores): no item starts"));
+  host_.load = 3.99;
   clock_.Advance(limits_.host_check_ns);
   EXPECT_TRUE(sched_->Feed());
 }
