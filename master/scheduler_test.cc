@@ -1020,6 +1020,62 @@ TEST_F(SchedulerTest, RetryAfterHoldsBackEveryNewItemUntilItHasPassed) {
   EXPECT_EQ(fed, (std::set<uint64_t>{1, 2, 4}));  // the two retries first, then the input
 }
 
+// The retry's own delay is the longer of its backoff and the service's
+// Retry-After; job.retry_delay_max caps the backoff, never the service's wait
+// (that is capped at a day where the header is read: ParseRetryAfter).
+TEST_F(SchedulerTest, RetryWaitsAtLeastTheRetryAfterPastTheBackoffCap) {
+  s_.job.retries = 2;
+  s_.job.retry_delay = Millis(100);
+  s_.job.retry_delay_max = Millis(200);
+  s_.queue.batch = 1;
+  Start(1, Items(3));
+  sched_->Feed();
+  OutcomeRecord slow_down = Failed(Last(0).seq, "http 429");
+  slow_down.retry_after_ms = 1500;
+  sched_->OnOutcome(0, slow_down);
+  EXPECT_TRUE(records_.Logged("item 1 attempt 1 failed (http 429); attempt 2 in 1.50s"));
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 1500 * kMs);
+  clock_.Advance(1500 * kMs - 1);
+  EXPECT_FALSE(sched_->Feed());
+  clock_.Advance(1);
+  ASSERT_TRUE(sched_->Feed());
+  EXPECT_EQ(Last(0).index, 1u);
+  EXPECT_EQ(Last(0).attempt, 2u);
+  // Without a Retry-After, the backoff alone: 100 ms doubled, at its cap.
+  sched_->OnOutcome(0, Failed(Last(0).seq, "http 503"));
+  EXPECT_TRUE(records_.Logged("item 1 attempt 2 failed (http 503); attempt 3 in 200.0ms"));
+}
+
+// A Retry-After shorter than the backoff ends the pause of new items, not
+// the retry's wait.
+TEST_F(SchedulerTest, RetryAfterShorterThanTheBackoffFreesOnlyNewItems) {
+  s_.job.retries = 1;
+  s_.job.retry_delay = Millis(3000);
+  s_.queue.batch = 1;
+  Start(1, Items(3));
+  sched_->Feed();
+  OutcomeRecord slow_down = Failed(Last(0).seq, "http 429");
+  slow_down.retry_after_ms = 1000;
+  sched_->OnOutcome(0, slow_down);
+  EXPECT_TRUE(records_.Logged("item 1 attempt 1 failed (http 429); attempt 2 in 3.00s"));
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 1000 * kMs);
+  clock_.Advance(1000 * kMs - 1);
+  EXPECT_FALSE(sched_->Feed());
+  clock_.Advance(1);
+  ASSERT_TRUE(sched_->Feed());
+  EXPECT_EQ(Last(0).index, 2u);  // a new item: the retry still waits
+  sched_->OnOutcome(0, Ok(Last(0).seq));
+  clock_.Advance(2000 * kMs - 1);
+  sched_->Feed();
+  EXPECT_EQ(Last(0).index, 3u);
+  sched_->OnOutcome(0, Ok(Last(0).seq));
+  EXPECT_FALSE(sched_->Feed());
+  clock_.Advance(1);
+  ASSERT_TRUE(sched_->Feed());
+  EXPECT_EQ(Last(0).index, 1u);
+  EXPECT_EQ(Last(0).attempt, 2u);
+}
+
 TEST_F(SchedulerTest, HaltNowKillsTheRunningItemsAndLeavesThemWithoutARecord) {
   s_.job.halt = "now,fail=1";
   s_.job.retries = 2;
