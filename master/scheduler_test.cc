@@ -96,12 +96,24 @@ class FakeRecorder final : public RunRecorder {
     std::string reason;
     int64_t start_ms;
     std::vector<AttemptRecord> history;
+    std::optional<std::string> line_tag;
   };
   void Succeeded(const RunDirectory::Finished& f) override { ok.push_back(Of(f)); }
   void Failed(const RunDirectory::Finished& f) override { failed.push_back(Of(f)); }
   void Log(std::string_view line) override { logs.emplace_back(line); }
   void Say(const std::string& message) override { said.push_back(message); }
   void Opened(uint64_t index) override { open.push_back(index); }
+  void Printed(uint64_t index, std::string_view item, int worker, OutputStream stream,
+               std::string_view bytes, std::optional<std::string_view> line_tag) override {
+    (void)index, (void)worker, (void)stream;
+    printed.push_back({std::string(item), std::string(bytes),
+                       line_tag ? std::optional<std::string>(*line_tag) : std::nullopt});
+  }
+  struct Piece {
+    std::string item, bytes;
+    std::optional<std::string> line_tag;
+  };
+  std::vector<Piece> printed;
   bool Full() const override { return window > 0 && open.size() - released >= window; }
 
   bool Logged(std::string_view part) const {
@@ -125,7 +137,8 @@ class FakeRecorder final : public RunRecorder {
             f.worker,
             std::string(f.reason),
             f.start_ms,
-            {f.history.begin(), f.history.end()}};
+            {f.history.begin(), f.history.end()},
+            f.line_tag ? std::optional<std::string>(*f.line_tag) : std::nullopt};
   }
 };
 
@@ -1018,6 +1031,33 @@ TEST_F(SchedulerTest, RetryAfterHoldsBackEveryNewItemUntilItHasPassed) {
   std::set<uint64_t> fed;
   for (size_t i = 3; i < pool_.offered.size(); ++i) fed.insert(pool_.offered[i].task.index);
   EXPECT_EQ(fed, (std::set<uint64_t>{1, 2, 4}));  // the two retries first, then the input
+}
+
+// A command line of many items: the worker's tag for it reaches what prints
+// its output, with the first item's record and with each piece it forwards.
+TEST_F(SchedulerTest, ALineTagReachesThePrinting) {
+  s_.queue.batch = 2;
+  Start(1, Items(2));
+  sched_->Feed();
+  ASSERT_EQ(pool_.offered.size(), 2u);
+  OutputRecord piece;
+  piece.seq = pool_.offered[0].task.seq;
+  piece.index = 1;
+  piece.item = "item1";
+  piece.bytes = "x\n";
+  piece.line_tagged = true;
+  piece.line_tag = "item1 item2";
+  sched_->OnOutput(0, piece);
+  OutcomeRecord first = Ok(pool_.offered[0].task.seq);
+  first.line_tagged = true;
+  first.line_tag = "item1 item2";
+  sched_->OnOutcome(0, first);
+  sched_->OnOutcome(0, Ok(pool_.offered[1].task.seq));
+  ASSERT_EQ(records_.printed.size(), 1u);
+  EXPECT_EQ(records_.printed[0].line_tag, "item1 item2");
+  ASSERT_EQ(records_.ok.size(), 2u);
+  EXPECT_EQ(records_.ok[0].line_tag, "item1 item2");
+  EXPECT_EQ(records_.ok[1].line_tag, std::nullopt);  // by its own item, if it printed
 }
 
 // The retry's own delay is the longer of its backoff and the service's
