@@ -13,8 +13,9 @@ constexpr uint8_t kOutcomeStrings = 4;   // reason, output, output_file, stderr_
 constexpr uint8_t kOutcomeExit0 = 8;     // exit_code 0, signal 0 (not written)
 constexpr uint8_t kOutcomeService = 16;  // http_status, bytes, retry_after_ms, service flags follow
 constexpr uint8_t kOutcomeStderrFile = 32;  // stderr_file follows the strings
+constexpr uint8_t kOutcomeLineTag = 64;     // line_tag follows, last
 constexpr uint8_t kOutcomeFlags = kOutcomeOk | kOutcomeExit | kOutcomeStrings | kOutcomeExit0 |
-                                  kOutcomeService | kOutcomeStderrFile;
+                                  kOutcomeService | kOutcomeStderrFile | kOutcomeLineTag;
 // The service flags byte.
 constexpr uint8_t kServiceFinal = 1;
 constexpr uint8_t kServiceJson = 2;
@@ -90,7 +91,8 @@ void EncodeOutcome(const OutcomeRecord& o, std::string* out) {
   Put(out, o.seq);
   Put<uint8_t>(out, (o.ok ? kOutcomeOk : 0) | (exit ? kOutcomeExit : 0) |
                         (strings ? kOutcomeStrings : 0) | (exit0 ? kOutcomeExit0 : 0) |
-                        (service ? kOutcomeService : 0) | (stderr_file ? kOutcomeStderrFile : 0));
+                        (service ? kOutcomeService : 0) | (stderr_file ? kOutcomeStderrFile : 0) |
+                        (o.line_tagged ? kOutcomeLineTag : 0));
   Put(out, o.ms);
   Put(out, o.start_ns);
   if (exit) {
@@ -110,6 +112,7 @@ void EncodeOutcome(const OutcomeRecord& o, std::string* out) {
     PutBytes(out, o.stderr_tail);
   }
   if (stderr_file) PutBytes(out, o.stderr_file);
+  if (o.line_tagged) PutBytes(out, o.line_tag);
 }
 
 bool DecodeOutcome(std::string_view payload, OutcomeRecord* o) {
@@ -150,6 +153,9 @@ bool DecodeOutcome(std::string_view payload, OutcomeRecord* o) {
   }
   o->stderr_file = std::string_view();
   if (flags & kOutcomeStderrFile) r.GetBytes(&o->stderr_file);
+  o->line_tagged = (flags & kOutcomeLineTag) != 0;
+  o->line_tag = std::string_view();
+  if (o->line_tagged) r.GetBytes(&o->line_tag);
   return r.AtEnd() && (flags & ~kOutcomeFlags) == 0;
 }
 
@@ -175,6 +181,8 @@ void EncodeOutput(const OutputRecord& output, std::string* out) {
   Put(out, output.stream);
   PutBytes(out, output.item);
   PutBytes(out, output.bytes);
+  Put<uint8_t>(out, output.line_tagged ? 1 : 0);
+  if (output.line_tagged) PutBytes(out, output.line_tag);
 }
 
 bool DecodeOutput(std::string_view payload, OutputRecord* output) {
@@ -184,7 +192,13 @@ bool DecodeOutput(std::string_view payload, OutputRecord* output) {
   r.Get(&output->stream);
   r.GetBytes(&output->item);
   r.GetBytes(&output->bytes);
-  return r.AtEnd() && (output->stream == kStdoutStream || output->stream == kStderrStream);
+  uint8_t tagged = 0;
+  r.Get(&tagged);
+  output->line_tagged = tagged == 1;
+  output->line_tag = std::string_view();
+  if (output->line_tagged) r.GetBytes(&output->line_tag);
+  return r.AtEnd() && tagged <= 1 &&
+         (output->stream == kStdoutStream || output->stream == kStderrStream);
 }
 
 }  // namespace shoal

@@ -46,6 +46,12 @@ struct OutcomeRecord {
   uint32_t retry_after_ms = 0;  // the service asked for this wait before another attempt
   bool final = false;           // failed for good: no retry, whatever job.retries says
   bool output_json = false;     // output is one line of valid JSON, to embed as is
+  // A command line of many items (command.batch) whose output this record
+  // carries, when the output is tagged (output.tag, output.tagstring): its
+  // tag, made by the worker, which alone knows the line's items. Else the
+  // master tags the output by this record's own item.
+  bool line_tagged = false;
+  std::string_view line_tag;
 };
 
 struct LogRecord {
@@ -65,6 +71,8 @@ struct OutputRecord {
   uint8_t stream = kStdoutStream;  // an OutputStream
   std::string_view item;           // the task's item (its outcome may be drained first), for a tag
   std::string_view bytes;
+  bool line_tagged = false;  // as OutcomeRecord's: the tag of a command line of many items
+  std::string_view line_tag;
 };
 
 // Encoders clear *out and write the payload into it (reuse the string).

@@ -216,6 +216,48 @@ TEST(WireTest, OutcomeStderrFileRoundTrip) {
   EXPECT_EQ(out.stderr_file, "");
 }
 
+// A command line's tag is on the wire only when the worker made one; an
+// empty tag is still a tag (a tagstring that expands to nothing).
+TEST(WireTest, LineTagRoundTrip) {
+  OutcomeRecord in;
+  in.ok = true;
+  std::string plain, tagged, empty;
+  EncodeOutcome(in, &plain);
+  in.line_tagged = true;
+  in.line_tag = "a b";
+  EncodeOutcome(in, &tagged);
+  in.line_tag = {};
+  EncodeOutcome(in, &empty);
+  OutcomeRecord out;
+  ASSERT_TRUE(DecodeOutcome(tagged, &out));
+  EXPECT_TRUE(out.line_tagged);
+  EXPECT_EQ(out.line_tag, "a b");
+  ASSERT_TRUE(DecodeOutcome(empty, &out));
+  EXPECT_TRUE(out.line_tagged);
+  EXPECT_EQ(out.line_tag, "");
+  ASSERT_TRUE(DecodeOutcome(plain, &out));
+  EXPECT_FALSE(out.line_tagged);
+  EXPECT_EQ(plain.size() + 4, empty.size());
+
+  OutputRecord piece;
+  piece.stream = kStdoutStream;
+  piece.item = "a";
+  piece.bytes = "x\n";
+  piece.line_tagged = true;
+  piece.line_tag = "a b";
+  std::string payload;
+  EncodeOutput(piece, &payload);
+  OutputRecord got;
+  ASSERT_TRUE(DecodeOutput(payload, &got));
+  EXPECT_TRUE(got.line_tagged);
+  EXPECT_EQ(got.line_tag, "a b");
+  piece.line_tagged = false;
+  EncodeOutput(piece, &payload);
+  ASSERT_TRUE(DecodeOutput(payload, &got));
+  EXPECT_FALSE(got.line_tagged);
+  EXPECT_EQ(got.line_tag, "");
+}
+
 // Valid payloads of each type, with short strings so that every cut is tried.
 std::vector<std::string> TaskPayloads() {
   std::vector<std::string> out;
@@ -250,6 +292,10 @@ std::vector<std::string> OutcomePayloads() {
   OutcomeRecord spilled;  // with a stderr file
   spilled.stderr_file = "spill/1.stderr";
   EncodeOutcome(spilled, &out.emplace_back());
+  OutcomeRecord line;  // with a command line's tag
+  line.line_tagged = true;
+  line.line_tag = "a b";
+  EncodeOutcome(line, &out.emplace_back());
   return out;
 }
 
@@ -260,6 +306,9 @@ std::vector<std::string> OutputPayloads() {
     o.seq = 3;
     o.item = "i";
     o.bytes = bytes;
+    EncodeOutput(o, &out.emplace_back());
+    o.line_tagged = true;
+    o.line_tag = "i j";
     EncodeOutput(o, &out.emplace_back());
   }
   return out;

@@ -100,14 +100,16 @@ Result<uint64_t> ParseMemfree(std::string_view text) {
   return n << shift;
 }
 
-Result<double> ParseLoad(std::string_view text) {
+Result<double> ParseLoad(std::string_view text, int cores) {
   double load = 0;
   if (text.empty() || text == "0") return 0.0;
-  if (!ParseDecimal(text, &load)) {
-    return Status::Error("job.load " + Quote(text) +
-                         " is not a load average: a number, e.g. \"4\"");
+  if (ParseDecimal(text, &load)) return load;
+  if (text.ends_with('%') && ParseDecimal(text.substr(0, text.size() - 1), &load) && load > 0) {
+    return std::max(cores, 1) * load / 100.0;
   }
-  return load;
+  return Status::Error("job.load " + Quote(text) +
+                       " is not a load average: a number, e.g. \"4\", or a share of the "
+                       "online cores above 0%, e.g. \"100%\" for one per core");
 }
 
 }  // namespace shoal

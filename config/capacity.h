@@ -29,7 +29,10 @@ int ResolveWorkers(const JobSettings& job, int cores);
 // K, M, G or T (powers of 1024; a trailing "B" or "iB" too), e.g. "512M", "2G".
 Result<uint64_t> ParseMemfree(std::string_view text);
 
-// job.load: "0" (none) or a decimal number above 0, e.g. "4" or "3.5".
-Result<double> ParseLoad(std::string_view text);
+// job.load as a load average: "0" (none), a decimal number above 0 ("4",
+// "3.5"), or "N%" of `cores` online cores, as GNU parallel's --load takes
+// -j's syntax ("100%": one per core; not rounded, 50% of 3 cores is 1.5).
+// The settings check passes cores = 1: it only judges the spelling.
+Result<double> ParseLoad(std::string_view text, int cores);
 
 }  // namespace shoal

@@ -51,10 +51,20 @@ TEST(CapacityTest, Memfree) {
 }
 
 TEST(CapacityTest, Load) {
-  EXPECT_EQ(*ParseLoad("0"), 0.0);
-  EXPECT_EQ(*ParseLoad("4"), 4.0);
-  EXPECT_EQ(*ParseLoad("2.5"), 2.5);
-  for (std::string_view bad : {"x", "-1", "1e3", "4%"}) EXPECT_FALSE(ParseLoad(bad).ok()) << bad;
+  EXPECT_EQ(*ParseLoad("0", 4), 0.0);
+  EXPECT_EQ(*ParseLoad("4", 8), 4.0);
+  EXPECT_EQ(*ParseLoad("2.5", 8), 2.5);
+  // A share of the online cores, as parallel's --load 100%: not rounded.
+  EXPECT_EQ(*ParseLoad("100%", 8), 8.0);
+  EXPECT_EQ(*ParseLoad("50%", 3), 1.5);
+  EXPECT_EQ(*ParseLoad("250%", 2), 5.0);
+  EXPECT_EQ(*ParseLoad("12.5%", 8), 1.0);
+  EXPECT_EQ(*ParseLoad("100%", 0), 1.0);  // cores unknown: one
+  for (std::string_view bad : {"x", "-1", "1e3", "0%", "%", "-50%", "4%%", "+2", "4 %"}) {
+    EXPECT_FALSE(ParseLoad(bad, 4).ok()) << bad;
+  }
+  EXPECT_NE(ParseLoad("lots", 4).status().message().find("\"100%\" for one per core"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -155,7 +155,8 @@ constexpr OptionSpec kOptions[] = {
      "--memfree 2G"},
     {"load", 0, "N", false, A::kText, G::kSettings, kSettingsVerbs,
      "job.load: start no item while the 1-minute load\n"
-     "average is N or more",
+     "average is N or more; N% of the online cores\n"
+     "(100% = one per core)",
      "--load 8"},
     {"shell", 0, "", false, A::kNone, G::kSettings, kRunning,
      "command.shell = true: the command's words, joined by\n"

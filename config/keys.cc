@@ -203,10 +203,10 @@ Complaint CheckMemfree(const std::string& text, bool overridden) {
 }
 
 Complaint CheckLoad(const std::string& text, bool overridden) {
-  Result<double> load = ParseLoad(text);
+  Result<double> load = ParseLoad(text, /*cores=*/1);
   if (load.ok()) return {};
-  return {load.status().message(),
-          overridden ? "write e.g. --load 4" : "write e.g. load = \"4\" or \"2.5\""};
+  return {load.status().message(), overridden ? "write e.g. --load 4 or --load 100%"
+                                              : "write e.g. load = \"4\", \"2.5\" or \"100%\""};
 }
 
 }  // namespace
@@ -294,8 +294,9 @@ constexpr KeySpec kKeys[] = {
      "never killed for it; \"0\" = no limit",
      "\"2G\"", {.check = CheckMemfree}},
     {"job", "load", Kind::kString, [](Settings& s) -> auto& { return s.job.load; },
-     "no item starts while the 1-minute load average (/proc/loadavg) is at or above this; "
-     "looked at again every 250ms; \"0\" = no limit",
+     "no item starts while the 1-minute load average (/proc/loadavg) is at or above this: a "
+     "number, or \"N%\" of the online cores as GNU parallel's --load (\"100%\" = one per "
+     "core, \"50%\" half that); looked at again every 250ms; \"0\" = no limit",
      "\"4\"", {.check = CheckLoad}},
 
     {"input", "path", Kind::kPath, [](Settings& s) -> auto& { return s.input.path; },

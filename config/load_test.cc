@@ -439,6 +439,14 @@ TEST(LoadTest, PacingKeys) {
             std::string::npos);
   EXPECT_NE(Error("", {{"job.load", "high", true, "--load high"}}).find("write e.g. --load 4"),
             std::string::npos);
+  // A share of the online cores, as parallel's --load 100%.
+  EXPECT_EQ(Parse("[job]\nload = \"100%\"\n").job.load, "100%");
+  EXPECT_EQ(Parse("", {{"job.load", "50%", true, "--load 50%"}}).job.load, "50%");
+  const std::string zero = Error("[job]\nload = \"0%\"\n");
+  EXPECT_NE(zero.find("job.load \"0%\" is not a load average"), std::string::npos) << zero;
+  EXPECT_NE(zero.find("write e.g. load = \"4\", \"2.5\" or \"100%\""), std::string::npos) << zero;
+  EXPECT_NE(Error("", {{"job.load", "+2", true, "--load +2"}}).find("--load 100%"),
+            std::string::npos);
   EXPECT_NE(Error("", {{"job.delay", "soon", true, "--delay soon"}}).find("--delay soon"),
             std::string::npos);
 }

@@ -161,7 +161,17 @@ constexpr Entry kDifferences[] = {
      "as --group does, each item whole at its turn, where parallel ignores -k."},
     {"--tagstring",
      "takes shoal's placeholders, expanded without shell quoting; {#} is the item's "
-     "position (parallel 20221122 gives the first job's {#} in a tagstring as 2)."},
+     "position (parallel 20221122 gives the first job's {#} in a tagstring as 2). The tag "
+     "of a command line of many items (-X, -m, -n N) is made as parallel makes it: --tag is "
+     "the items joined by spaces; with -X each word of the tagstring that holds a placeholder "
+     "is repeated per item ('<{}>' gives '<a> <b>'), with -m and -n N each placeholder holds "
+     "every item ('<a b>'). {#} is then every item's position ('1 2'), where parallel gives "
+     "the line's number once."},
+    {"-X, -m and -n N",
+     "a command line is made of what one worker's queue holds, so with several workers its "
+     "items need not be neighbours in the input (parallel -X ::: a b c d on 2 cores runs "
+     "'a b' and 'c d'; shoal may run 'a c' and 'b d'). Each item still has its own record, "
+     "and with -j 1 -n N the lines are parallel's."},
     {"--retries and job.retries",
      "--retries N means what it means to parallel: up to N attempts of a failed item in all "
      "(0 and 1: one attempt). The key job.retries counts the attempts after the first, so "
@@ -189,6 +199,11 @@ constexpr Entry kDifferences[] = {
      "(parallel kills the youngest job below half of SIZE): that would throw its work and an "
      "attempt away on a guess, while the kernel's OOM killer picks better, and shoal retries "
      "what it kills as any dead worker's item."},
+    {"--load",
+     "takes N or N% of the online cores (100% = a load of one per core, not rounded), "
+     "judged against the 1-minute load average of /proc/loadavg, where parallel counts the "
+     "running processes; 0 is no limit (parallel reads 0 as 0.01), and +N and -N are not "
+     "taken."},
     {"-j",
      "takes N, N%, +N and -N of the online cores, as parallel; 0 is one worker per core, not "
      "as many as possible, and a resumed run keeps the count its first run resolved to."},

@@ -201,6 +201,13 @@ struct OutputSettings {
   bool operator==(const OutputSettings&) const = default;
 };
 
+// What is printed goes out tagged (output.tag, output.tagstring). As
+// parallel's -u, "ungroup" prints what comes as it comes, untagged.
+inline bool TagsPrintedLines(const OutputSettings& o) {
+  return o.print != PrintMode::kNone && o.print != PrintMode::kUngroup &&
+         (o.tag || !o.tagstring.empty());
+}
+
 struct QueueSettings {
   int slots = 1024;
   int batch = 0;  // 0 = automatic

@@ -247,6 +247,74 @@ Template::Span Template::ItemSpan() const {
   return span;
 }
 
+Status Template::AppendLine(std::span<const ItemPaths> items, BatchMode mode,
+                            std::string* out) const {
+  if (items.empty()) return Status::Ok();
+  auto one = [&](const ItemPaths& paths, size_t piece) {
+    return AppendPieces(paths, piece, piece + 1, false, /*make_out_dir=*/false, out);
+  };
+  auto every = [&](size_t piece) {
+    Status s = Status::Ok();
+    for (size_t i = 0; i < items.size() && s.ok(); ++i) {
+      if (i > 0) out->push_back(' ');
+      s = one(items[i], piece);
+    }
+    return s;
+  };
+  if (mode != BatchMode::kContext) {
+    for (size_t p = 0; p < pieces_.size(); ++p) {
+      const bool per_item = (pieces_[p].field & kPerItemFields) != 0;
+      Status s = per_item ? every(p) : one(items.front(), p);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+  // A word runs from one space of the literal text to the next, across
+  // placeholders: its parts are literal text or a placeholder's piece.
+  struct Part {
+    size_t piece;
+    std::string_view text;  // when literal; else the placeholder of pieces_[piece]
+    bool literal;
+  };
+  std::vector<Part> word;
+  bool word_per_item = false;
+  auto flush = [&]() -> Status {
+    const size_t copies = word_per_item ? items.size() : 1;
+    for (size_t i = 0; i < copies; ++i) {
+      if (i > 0) out->push_back(' ');
+      for (const Part& part : word) {
+        if (part.literal) {
+          out->append(part.text);
+          continue;
+        }
+        Status s = one(items[i], part.piece);
+        if (!s.ok()) return s;
+      }
+    }
+    word.clear();
+    word_per_item = false;
+    return Status::Ok();
+  };
+  for (size_t p = 0; p < pieces_.size(); ++p) {
+    const Piece& piece = pieces_[p];
+    if (piece.field != 0) {
+      word.push_back({p, {}, false});
+      word_per_item = word_per_item || (piece.field & kPerItemFields) != 0;
+      continue;
+    }
+    std::string_view text = piece.literal;
+    for (size_t space; (space = text.find(' ')) != std::string_view::npos;) {
+      if (space > 0) word.push_back({p, text.substr(0, space), true});
+      Status s = flush();
+      if (!s.ok()) return s;
+      out->push_back(' ');
+      text.remove_prefix(space + 1);
+    }
+    if (!text.empty()) word.push_back({p, text, true});
+  }
+  return flush();
+}
+
 Status Template::AppendPieces(const ItemPaths& paths, size_t begin, size_t end, bool shell_quote,
                               bool make_out_dir, std::string* out, ValueEscaper* escaper) const {
   bool out_made = false;

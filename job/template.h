@@ -4,11 +4,13 @@
 // that a template the master accepts is one every worker can expand.
 #pragma once
 
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "config/settings.h"
 #include "job/fields.h"
 #include "job/item_paths.h"
 
@@ -56,6 +58,14 @@ class Template {
   // Appends the expansion of pieces [begin, end) only.
   Status AppendPieces(const ItemPaths& paths, size_t begin, size_t end, bool shell_quote,
                       bool make_out_dir, std::string* out, ValueEscaper* escaper = nullptr) const;
+  // One string for a command line of many items (command.batch), as GNU
+  // parallel expands a --tagstring for one, without shell quoting and
+  // without creating {out}. "context" (-X): each space-separated word that
+  // holds a per-item placeholder is repeated for every item, the copies
+  // joined by spaces ("<{}>" gives "<a> <b>"). "join" (-m, -n N): each
+  // per-item placeholder is the values of every item joined by spaces
+  // ("<{}>" gives "<a b>"). The rest appears once, from the first item.
+  Status AppendLine(std::span<const ItemPaths> items, BatchMode mode, std::string* out) const;
   // For a template that names a file: fails if its fixed part already puts it
   // outside the run directory for every item (an absolute literal start, or
   // ".." climbing above {run}, {out} or a relative start). With output.tree

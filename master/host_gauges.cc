@@ -55,4 +55,9 @@ std::optional<double> ProcHostGauges::LoadAverage1() const {
   return ParseLoadAverage(ReadProcFile("/proc/loadavg"));
 }
 
+int ProcHostGauges::OnlineCores() const {
+  const long n = ::sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
 }  // namespace shoal

@@ -1,7 +1,7 @@
 // What the scheduler reads of the machine for job.memfree and job.load:
-// free memory and the load average. Behind an interface, so that the
-// scheduler's decisions are tested with a fake (master/scheduler_test.cc)
-// and the scheduler itself never touches the OS.
+// free memory, the load average and the online cores (job.load = "N%"). Behind an interface, so
+// that the scheduler's decisions are tested with a fake (master/scheduler_test.cc) and the
+// scheduler itself never touches the OS.
 #pragma once
 
 #include <cstdint>
@@ -18,13 +18,16 @@ class HostGauges {
   virtual std::optional<uint64_t> MemAvailableBytes() const = 0;
   // The 1-minute load average; nullopt when it cannot be read.
   virtual std::optional<double> LoadAverage1() const = 0;
+  // The online cores, at least 1.
+  virtual int OnlineCores() const = 0;
 };
 
-// /proc/meminfo and /proc/loadavg, read at each call.
+// /proc/meminfo and /proc/loadavg, read at each call; sysconf's cores.
 class ProcHostGauges final : public HostGauges {
  public:
   std::optional<uint64_t> MemAvailableBytes() const override;
   std::optional<double> LoadAverage1() const override;
+  int OnlineCores() const override;
 };
 
 // The parsers of those two files' text, for tests.

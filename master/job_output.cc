@@ -53,9 +53,7 @@ JobOutput::JobOutput(const Settings& s, InputKind kind, std::string run_dir,
       err_fd_(err_fd),
       streams_(Streams(s)),
       in_order_(streams_ && s.output.order == OutputOrder::kInput),
-      // As parallel: -u prints what comes as it comes, untagged.
-      tagged_((s.output.tag || !s.output.tagstring.empty()) &&
-              s.output.print != PrintMode::kUngroup) {}
+      tagged_(TagsPrintedLines(s.output)) {}
 
 bool JobOutput::Streams(const Settings& s) {
   // The same choice as the command handler's (worker/command_handler.cc, Forwards).
@@ -65,8 +63,10 @@ bool JobOutput::Streams(const Settings& s) {
   return forwarded && s.job.handler == HandlerKind::kCommand;
 }
 
-std::string JobOutput::TagOf(uint64_t index, std::string_view item, int worker) const {
+std::string JobOutput::TagOf(uint64_t index, std::string_view item, int worker,
+                             std::optional<std::string_view> line_tag) const {
   if (!tagged_) return {};
+  if (line_tag) return std::string(*line_tag);
   if (s_.output.tagstring.empty()) return std::string(item);
   FillItemPaths(s_, kind_, item, index, worker, run_dir_, &paths_, tagstring_.fields(), &splitter_);
   std::string tag;
@@ -81,7 +81,7 @@ JobOutput::Held JobOutput::Hold(const RunDirectory::Finished& f) const {
   // Its output came in pieces: what is left of them is held here, by index.
   if (streams_) return h;
   h.tagged = tagged_;
-  h.tag = TagOf(f.index, f.item, f.worker);
+  h.tag = TagOf(f.index, f.item, f.worker, f.line_tag);
   h.out = f.output;
   // A spilled stdout is a file under spill/; a file the command wrote by
   // command.stdout = "file" is the item's own output, not printed here.
@@ -157,12 +157,12 @@ void JobOutput::Print(const Held& h) {
 }
 
 void JobOutput::PrintPiece(uint64_t index, std::string_view item, int worker, OutputStream stream,
-                           std::string_view bytes) {
+                           std::string_view bytes, std::optional<std::string_view> line_tag) {
   const bool out = stream == kStdoutStream;
   if (bytes.empty() || (out && out_broken_)) return;
   Held h;
   h.tagged = tagged_;
-  h.tag = TagOf(index, item, worker);
+  h.tag = TagOf(index, item, worker, line_tag);
   bool line_start = true;
   buf_.clear();
   Append(bytes, h, &line_start);

@@ -48,9 +48,10 @@ class JobOutput {
   void Print(const RunDirectory::Finished& f) {
     if (!streams_) Print(Hold(f));
   }
-  // A piece a worker forwarded while item `index` runs.
+  // A piece a worker forwarded while item `index` runs; `line_tag`, if
+  // any, is the tag of its command line of many items (command.batch).
   void PrintPiece(uint64_t index, std::string_view item, int worker, OutputStream stream,
-                  std::string_view bytes);
+                  std::string_view bytes, std::optional<std::string_view> line_tag = std::nullopt);
 
   // "line" in input order, from the RecordWindow: item `index` is now the
   // first in input order without its records: what it holds is printed, and
@@ -78,8 +79,10 @@ class JobOutput {
 
   JobOutput(const Settings& s, InputKind kind, std::string run_dir, ProgressDisplay* progress,
             int out_fd, int err_fd);
-  // The tag of one item: output.tagstring expanded, or the item (output.tag).
-  std::string TagOf(uint64_t index, std::string_view item, int worker) const;
+  // The tag of one item: output.tagstring expanded, or the item (output.tag);
+  // of a command line of many items, what its worker made (`line_tag`).
+  std::string TagOf(uint64_t index, std::string_view item, int worker,
+                    std::optional<std::string_view> line_tag) const;
   // Adds `text` to buf_, each line after the tag when tagging;
   // `at_line_start` carries over between pieces of one stream.
   void Append(std::string_view text, const Held& h, bool* at_line_start);

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -132,6 +133,9 @@ class RunDirectory {
     // it is when the item was handed out, or failed.
     int64_t start_ms = -1;
     std::span<const AttemptRecord> history = {};  // earlier attempts
+    // output.print of a command line of many items (command.batch): the
+    // tag its output is printed with, made by its worker; none = the item's.
+    std::optional<std::string_view> line_tag = std::nullopt;
   };
   // A results record (jsonl or tsv), and for the sha256 handler's tsv its
   // line of times.tsv.

@@ -43,8 +43,8 @@ class RunFiles final : public RunRecorder {
   }
   void Log(std::string_view line) override { run_.Log(line); }
   void Printed(uint64_t index, std::string_view item, int worker, OutputStream stream,
-               std::string_view bytes) override {
-    if (print_) print_->PrintPiece(index, item, worker, stream, bytes);
+               std::string_view bytes, std::optional<std::string_view> line_tag) override {
+    if (print_) print_->PrintPiece(index, item, worker, stream, bytes, line_tag);
   }
   void Say(const std::string& message) override {
     if (progress_) progress_->Clear();

@@ -15,6 +15,12 @@ namespace shoal {
 
 namespace {
 
+// A record's tag of a command line of many items, if it has one.
+std::optional<std::string_view> LineTagOf(bool tagged, std::string_view tag) {
+  if (!tagged) return std::nullopt;
+  return tag;
+}
+
 // output.order = "input": records held back, per task-ring slot (the
 // reorder window's size is the master's; this bounds the delayed retries).
 constexpr size_t kDelayedPerSlot = 4;
@@ -52,8 +58,16 @@ Scheduler::Scheduler(const Settings& settings, int workers, ItemSource& source, 
   }
   Result<uint64_t> memfree = ParseMemfree(s_.job.memfree);
   memfree_ = memfree.ok() ? *memfree : 0;
-  Result<double> load = ParseLoad(s_.job.load);
+  // "N%" is of the cores online now: the load is the machine's, as it is.
+  const int cores = host_ != nullptr ? host_->OnlineCores() : 1;
+  Result<double> load = ParseLoad(s_.job.load, cores);
   max_load_ = load.ok() ? *load : 0;
+  load_limit_ = s_.job.load;
+  if (max_load_ > 0 && load_limit_.ends_with('%')) {
+    char text[64];
+    std::snprintf(text, sizeof text, " (%.2f on %d cores)", max_load_, cores);
+    load_limit_ += text;
+  }
 }
 
 size_t Scheduler::Depth() const {
@@ -279,11 +293,12 @@ void Scheduler::OnOutcome(int slot, const OutcomeRecord& o) {
     PauseHandOut(it->index, o.retry_after_ms, o.reason);
   }
   if (o.ok) {
-    Record(true,
-           {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
-            o.output, o.output_file, o.stderr_tail, o.output_json, o.http_status, o.bytes,
-            o.stderr_file, StartMs(&o, it->fed_ns), it->history},
-           o.ms);
+    Record(
+        true,
+        {it->index, it->item, it->attempt, slot + 1, o.ms, o.exit_code, o.signal, o.reason,
+         o.output, o.output_file, o.stderr_tail, o.output_json, o.http_status, o.bytes,
+         o.stderr_file, StartMs(&o, it->fed_ns), it->history, LineTagOf(o.line_tagged, o.line_tag)},
+        o.ms);
   } else if (stop_signal_ != 0 || halt_now_) {
     // Ended during an interrupt or a halt "now", most likely by it
     // (forwarded, killed, or reaching the command some other way): never a
@@ -329,7 +344,7 @@ std::vector<double> Scheduler::TakeBusyShares(uint64_t now_ns) {
 
 void Scheduler::OnOutput(int slot, const OutputRecord& output) {
   records_.Printed(output.index, output.item, slot + 1, static_cast<OutputStream>(output.stream),
-                   output.bytes);
+                   output.bytes, LineTagOf(output.line_tagged, output.line_tag));
 }
 
 void Scheduler::EndRound() {
@@ -359,6 +374,7 @@ void Scheduler::Fail(uint64_t index, std::string_view item, uint32_t attempts, i
     f.stderr_file = o->stderr_file;
     f.http_status = o->http_status;
     f.bytes = o->bytes;
+    f.line_tag = LineTagOf(o->line_tagged, o->line_tag);
   }
   Record(false, f, o != nullptr ? o->ms : -1);
 }
@@ -501,9 +517,9 @@ bool Scheduler::HostAllows(uint64_t now) {
   if (max_load_ > 0 && short_of.empty()) {
     std::optional<double> load = host_->LoadAverage1();
     if (load && *load >= max_load_) {
-      char text[128];
+      char text[160];
       std::snprintf(text, sizeof text, "the load average %.2f is at or above job.load = %s", *load,
-                    s_.job.load.c_str());
+                    load_limit_.c_str());
       short_of = text;
     }
   }

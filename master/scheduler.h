@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,10 +46,11 @@ class RunRecorder {
   virtual void Failed(const RunDirectory::Finished& f) = 0;
   // A line for log.txt.
   virtual void Log(std::string_view line) = 0;
-  // What item `index` printed while it runs (output.print = "line"/"ungroup").
+  // What item `index` printed while it runs (output.print = "line"/"ungroup");
+  // `line_tag` as RunDirectory::Finished's.
   virtual void Printed(uint64_t index, std::string_view item, int worker, OutputStream stream,
-                       std::string_view bytes) {
-    (void)index, (void)item, (void)worker, (void)stream, (void)bytes;
+                       std::string_view bytes, std::optional<std::string_view> line_tag) {
+    (void)index, (void)item, (void)worker, (void)stream, (void)bytes, (void)line_tag;
   }
   // A message for the person at the terminal (stderr); Notice is one that
   // -q silences.
@@ -297,6 +299,7 @@ class Scheduler final : public WorkerEvents {
   // at the last look, when that was, and what held items back (for the log).
   uint64_t memfree_ = 0;
   double max_load_ = 0;
+  std::string load_limit_;  // job.load as the log says it: "50% (1.00 on 2 cores)"
   bool host_room_ = true;
   uint64_t host_checked_ns_ = 0;
   bool host_looked_ = false;

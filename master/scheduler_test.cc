@@ -96,12 +96,24 @@ class FakeRecorder final : public RunRecorder {
     std::string reason;
     int64_t start_ms;
     std::vector<AttemptRecord> history;
+    std::optional<std::string> line_tag;
   };
   void Succeeded(const RunDirectory::Finished& f) override { ok.push_back(Of(f)); }
   void Failed(const RunDirectory::Finished& f) override { failed.push_back(Of(f)); }
   void Log(std::string_view line) override { logs.emplace_back(line); }
   void Say(const std::string& message) override { said.push_back(message); }
   void Opened(uint64_t index) override { open.push_back(index); }
+  void Printed(uint64_t index, std::string_view item, int worker, OutputStream stream,
+               std::string_view bytes, std::optional<std::string_view> line_tag) override {
+    (void)index, (void)worker, (void)stream;
+    printed.push_back({std::string(item), std::string(bytes),
+                       line_tag ? std::optional<std::string>(*line_tag) : std::nullopt});
+  }
+  struct Piece {
+    std::string item, bytes;
+    std::optional<std::string> line_tag;
+  };
+  std::vector<Piece> printed;
   bool Full() const override { return window > 0 && open.size() - released >= window; }
 
   bool Logged(std::string_view part) const {
@@ -125,7 +137,8 @@ class FakeRecorder final : public RunRecorder {
             f.worker,
             std::string(f.reason),
             f.start_ms,
-            {f.history.begin(), f.history.end()}};
+            {f.history.begin(), f.history.end()},
+            f.line_tag ? std::optional<std::string>(*f.line_tag) : std::nullopt};
   }
 };
 
@@ -140,8 +153,10 @@ class FakeHost final : public HostGauges {
     ++reads;
     return load;
   }
+  int OnlineCores() const override { return cores; }
   std::optional<uint64_t> mem = 8ull << 30;
   std::optional<double> load = 0.5;
+  int cores = 2;
   mutable int reads = 0;
 };
 
@@ -1018,6 +1033,89 @@ TEST_F(SchedulerTest, RetryAfterHoldsBackEveryNewItemUntilItHasPassed) {
   EXPECT_EQ(fed, (std::set<uint64_t>{1, 2, 4}));  // the two retries first, then the input
 }
 
+// A command line of many items: the worker's tag for it reaches what prints
+// its output, with the first item's record and with each piece it forwards.
+TEST_F(SchedulerTest, ALineTagReachesThePrinting) {
+  s_.queue.batch = 2;
+  Start(1, Items(2));
+  sched_->Feed();
+  ASSERT_EQ(pool_.offered.size(), 2u);
+  OutputRecord piece;
+  piece.seq = pool_.offered[0].task.seq;
+  piece.index = 1;
+  piece.item = "item1";
+  piece.bytes = "x\n";
+  piece.line_tagged = true;
+  piece.line_tag = "item1 item2";
+  sched_->OnOutput(0, piece);
+  OutcomeRecord first = Ok(pool_.offered[0].task.seq);
+  first.line_tagged = true;
+  first.line_tag = "item1 item2";
+  sched_->OnOutcome(0, first);
+  sched_->OnOutcome(0, Ok(pool_.offered[1].task.seq));
+  ASSERT_EQ(records_.printed.size(), 1u);
+  EXPECT_EQ(records_.printed[0].line_tag, "item1 item2");
+  ASSERT_EQ(records_.ok.size(), 2u);
+  EXPECT_EQ(records_.ok[0].line_tag, "item1 item2");
+  EXPECT_EQ(records_.ok[1].line_tag, std::nullopt);  // by its own item, if it printed
+}
+
+// The retry's own delay is the longer of its backoff and the service's
+// Retry-After; job.retry_delay_max caps the backoff, never the service's wait
+// (that is capped at a day where the header is read: ParseRetryAfter).
+TEST_F(SchedulerTest, RetryWaitsAtLeastTheRetryAfterPastTheBackoffCap) {
+  s_.job.retries = 2;
+  s_.job.retry_delay = Millis(100);
+  s_.job.retry_delay_max = Millis(200);
+  s_.queue.batch = 1;
+  Start(1, Items(3));
+  sched_->Feed();
+  OutcomeRecord slow_down = Failed(Last(0).seq, "http 429");
+  slow_down.retry_after_ms = 1500;
+  sched_->OnOutcome(0, slow_down);
+  EXPECT_TRUE(records_.Logged("item 1 attempt 1 failed (http 429); attempt 2 in 1.50s"));
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 1500 * kMs);
+  clock_.Advance(1500 * kMs - 1);
+  EXPECT_FALSE(sched_->Feed());
+  clock_.Advance(1);
+  ASSERT_TRUE(sched_->Feed());
+  EXPECT_EQ(Last(0).index, 1u);
+  EXPECT_EQ(Last(0).attempt, 2u);
+  // Without a Retry-After, the backoff alone: 100 ms doubled, at its cap.
+  sched_->OnOutcome(0, Failed(Last(0).seq, "http 503"));
+  EXPECT_TRUE(records_.Logged("item 1 attempt 2 failed (http 503); attempt 3 in 200.0ms"));
+}
+
+// A Retry-After shorter than the backoff ends the pause of new items, not
+// the retry's wait.
+TEST_F(SchedulerTest, RetryAfterShorterThanTheBackoffFreesOnlyNewItems) {
+  s_.job.retries = 1;
+  s_.job.retry_delay = Millis(3000);
+  s_.queue.batch = 1;
+  Start(1, Items(3));
+  sched_->Feed();
+  OutcomeRecord slow_down = Failed(Last(0).seq, "http 429");
+  slow_down.retry_after_ms = 1000;
+  sched_->OnOutcome(0, slow_down);
+  EXPECT_TRUE(records_.Logged("item 1 attempt 1 failed (http 429); attempt 2 in 3.00s"));
+  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 1000 * kMs);
+  clock_.Advance(1000 * kMs - 1);
+  EXPECT_FALSE(sched_->Feed());
+  clock_.Advance(1);
+  ASSERT_TRUE(sched_->Feed());
+  EXPECT_EQ(Last(0).index, 2u);  // a new item: the retry still waits
+  sched_->OnOutcome(0, Ok(Last(0).seq));
+  clock_.Advance(2000 * kMs - 1);
+  sched_->Feed();
+  EXPECT_EQ(Last(0).index, 3u);
+  sched_->OnOutcome(0, Ok(Last(0).seq));
+  EXPECT_FALSE(sched_->Feed());
+  clock_.Advance(1);
+  ASSERT_TRUE(sched_->Feed());
+  EXPECT_EQ(Last(0).index, 1u);
+  EXPECT_EQ(Last(0).attempt, 2u);
+}
+
 TEST_F(SchedulerTest, HaltNowKillsTheRunningItemsAndLeavesThemWithoutARecord) {
   s_.job.halt = "now,fail=1";
   s_.job.retries = 2;
@@ -1207,6 +1305,20 @@ TEST_F(SchedulerTest, LoadHoldsBackStartsWhileAtOrAboveTheLimit) {
   EXPECT_FALSE(sched_->Feed());
   EXPECT_TRUE(records_.Logged("the load average 4.00 is at or above job.load = 4"));
   host_.load = 3.9;
+  clock_.Advance(limits_.host_check_ns);
+  EXPECT_TRUE(sched_->Feed());
+}
+
+// As parallel's --load 100%: a load of one per online core.
+TEST_F(SchedulerTest, LoadAsAShareOfTheCores) {
+  s_.job.load = "50%";
+  host_.cores = 8;
+  host_.load = 4.0;
+  Start(1, Items(3));
+  EXPECT_FALSE(sched_->Feed());
+  EXPECT_TRUE(records_.Logged(
+      "the load average 4.00 is at or above job.load = 50% (4.00 on 8 cores): no item starts"));
+  host_.load = 3.99;
   clock_.Advance(limits_.host_check_ns);
   EXPECT_TRUE(sched_->Feed());
 }

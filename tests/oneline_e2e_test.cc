@@ -159,6 +159,12 @@ TEST_F(OneLine, SameStdoutAsGnuParallel) {
       {"echo", ":::", "a", "b", ":::", "1", "2", ":::", "x"},
       {"echo", "{2}-{1}", ":::", "a", "b", "c", ":::", "1", "2"},
       {"echo", "{1}={2}", ":::", "a", "b", ":::+", "1", "2", ":::", "p", "q"},
+      // Many items a command line, tagged by all of them. One worker: with
+      // more, the items of a line differ (a documented difference).
+      {"-j", "1", "-X", "-n", "2", "--tag", "echo", ":::", "a", "b", "c", "d/e.x", "f"},
+      {"-j", "1", "-m", "-n", "3", "--tag", "echo", "={}=", ":::", "a", "b", "c", "d", "e"},
+      {"-j", "1", "-X", "-n", "2", "--tagstring", "[{/.}] {%}", "echo", ":::", "a.y", "d/e.x", "f"},
+      {"-j", "1", "-m", "-n", "2", "--tagstring", "x{}y", "echo", ":::", "a", "b", "c"},
   };
   for (const std::vector<std::string>& words : lines) {
     std::vector<std::string> p{"/usr/bin/parallel", "-k"};
@@ -169,8 +175,19 @@ TEST_F(OneLine, SameStdoutAsGnuParallel) {
     ProcessResult ours = Line(s);
     ASSERT_EQ(theirs.status, 0) << Describe(theirs);
     ASSERT_EQ(ours.status, 0) << Describe(ours);
-    EXPECT_EQ(ours.out, theirs.out) << words[0] << " " << words[1];
+    std::string line;
+    for (const std::string& w : words) line += " " + w;
+    EXPECT_EQ(ours.out, theirs.out) << line;
   }
+}
+
+// --line-buffer prints what a command line of many items prints as it comes
+// (no -k: with it, output is printed whole at its turn), tagged by the line.
+TEST_F(OneLine, LineBufferTagsACommandLineByItsItems) {
+  ProcessResult r = Line({"-j", "1", "-X", "-n", "2", "--line-buffer", "--tagstring", "<{}>",
+                          "echo", ":::", "a", "b", "c"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "<a> <b>\ta b\n<c>\tc\n");
 }
 
 // The placeholder table on tricky paths, shoal against GNU parallel byte for

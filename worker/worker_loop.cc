@@ -25,6 +25,7 @@
 #include "config/load.h"
 #include "job/fields.h"
 #include "job/settings_digest.h"
+#include "job/template.h"
 #include "worker/handler.h"
 #include "worker/orphans.h"
 
@@ -37,6 +38,8 @@ namespace {
 constexpr int kIdleWaitMs = 200;
 // A worker with finished items wakes a sleeping master at least this often.
 constexpr uint64_t kWakeMasterEveryNs = 5'000'000;
+// An item or a line's tag, as sent for the master's tag of printed output.
+constexpr size_t kTagBytes = 16 * 1024;
 
 // The master announces new tasks on a futex word (common/channel.h), which
 // no poll can wait on, while an http worker with calls in flight waits in
@@ -124,6 +127,20 @@ class Worker : public LogSink {
   int LoopBatches(Handler& handler, const Settings& settings, InputKind kind,
                   const FieldSplitter& splitter) {
     const size_t most = handler.max_batch();
+    // The tag of a line's output (output.tag, output.tagstring) is made
+    // here, where the line's items are known; the master tags the output
+    // of a line of one item by its item, as any other.
+    Template tag;
+    bool tags = TagsPrintedLines(settings.output);
+    if (tags) {
+      const std::string& text = settings.output.tagstring;
+      Result<Template> t =
+          Template::Parse(text.empty() ? "{item}" : text, FieldContextOf(settings));
+      tags = t.ok();  // checked before the run
+      if (tags) tag = std::move(t).value();
+    }
+    const unsigned fields = handler.fields() | tag.fields();
+    const BatchMode mode = BatchOf(settings.command);
     std::string item;
     std::vector<uint64_t> seqs;
     while (true) {
@@ -133,12 +150,12 @@ class Worker : public LogSink {
       do {
         if (batch_paths_.size() <= seqs.size()) batch_paths_.emplace_back();
         FillItemPaths(settings, kind, task.item, task.index, args_.slot + 1, args_.run_dir,
-                      &batch_paths_[seqs.size()], handler.fields(), &splitter);
+                      &batch_paths_[seqs.size()], fields, &splitter);
         seqs.push_back(task.seq);
       } while (seqs.size() < most && header_->shutdown.load(std::memory_order_acquire) == 0 &&
                TryTake(&task, &item) == ByteRing::ReadStatus::kRecord);
       ch_.control->taken_seq.store(seqs.back(), std::memory_order_release);
-      RunTaken(handler, seqs);
+      RunTaken(handler, seqs, tags ? &tag : nullptr, mode);
       ch_.control->current_seq.store(0, std::memory_order_release);
       current_seq_ = 0;
       current_index_ = 0;
@@ -209,9 +226,14 @@ class Worker : public LogSink {
   // Printed while the item runs: the master prints it as soon as it looks,
   // so a sleeping master is woken for it.
   void Forward(OutputStream stream, std::string_view bytes) override {
-    OutputRecord rec{current_seq_, current_index_, stream,
-                     std::string_view(paths_.item).substr(0, 16 * 1024),
-                     bytes.substr(0, kOutputPiece)};
+    const ItemPaths& running = line_.empty() ? paths_ : line_.front();
+    OutputRecord rec{current_seq_,
+                     current_index_,
+                     stream,
+                     std::string_view(running.item).substr(0, kTagBytes),
+                     bytes.substr(0, kOutputPiece),
+                     line_tagged_,
+                     line_tag_};
     EncodeOutput(rec, &buffer_);
     Push(ch_.logs, kOutputRecord, buffer_);
     WakeMaster(/*force=*/true);
@@ -227,7 +249,9 @@ class Worker : public LogSink {
 
   // Runs the taken items (batch_paths_[i] is the task of seqs[i]) in order,
   // halving each command line that fails until its failures are isolated.
-  void RunTaken(Handler& handler, const std::vector<uint64_t>& seqs) {
+  // With `tag`, the output of a line of many items carries the line's tag.
+  void RunTaken(Handler& handler, const std::vector<uint64_t>& seqs, const Template* tag,
+                BatchMode mode) {
     std::vector<std::pair<size_t, size_t>> todo{{0, seqs.size()}};  // [begin, end), last first
     while (!todo.empty()) {
       auto [begin, end] = todo.back();
@@ -244,12 +268,22 @@ class Worker : public LogSink {
       ch_.control->current_seq.store(seqs[begin], std::memory_order_release);
       current_seq_ = seqs[begin];
       current_index_ = items.front().index;
+      line_ = items;
+      line_tagged_ = tag != nullptr && items.size() > 1;
+      if (line_tagged_) {
+        line_tag_.clear();
+        // A value that cannot be had ({2} of a one-field item) leaves its part empty.
+        (void)tag->AppendLine(items, mode, &line_tag_);
+        if (line_tag_.size() > kTagBytes) line_tag_.resize(kTagBytes);
+      }
       Outcome outcome = handler.RunBatch(items, *this);
+      line_ = {};
       // The line's time, shared by its items: `ms` stays an item's cost.
       const double ms =
           static_cast<double>(MonotonicNanos() - start) / 1e6 / static_cast<double>(items.size());
       if (outcome.ok || items.size() == 1 || outcome.reason == "interrupted") {
         PublishOutcome(seqs[begin], outcome, ms, start);
+        line_tagged_ = false;  // the first record carries the line's output and tag
         Outcome rest;
         rest.ok = outcome.ok;
         rest.exit_code = outcome.exit_code;
@@ -258,6 +292,7 @@ class Worker : public LogSink {
         for (size_t i = begin + 1; i < end; ++i) PublishOutcome(seqs[i], rest, ms, start);
         continue;
       }
+      line_tagged_ = false;
       if (header_->shutdown.load(std::memory_order_acquire) != 0) {
         // Stopping: splitting would start new commands. The unfinished
         // items are left to resume, as unstarted ones are.
@@ -377,6 +412,8 @@ class Worker : public LogSink {
     rec.final = o.final;
     // A cut JSON value is no JSON: then it is a string like any other.
     rec.output_json = o.output_json && o.output.size() <= kInlineOutput;
+    rec.line_tagged = line_tagged_;
+    rec.line_tag = line_tag_;
     EncodeOutcome(rec, &buffer_);
     Push(o.ok ? ch_.results : ch_.errors, kOutcomeRecord, buffer_);
     WakeMaster(/*force=*/false);
@@ -479,6 +516,9 @@ class Worker : public LogSink {
   std::string scratch_;
   ItemPaths paths_;                     // reused for every item
   std::vector<ItemPaths> batch_paths_;  // LoopBatches: the taken items, reused
+  std::span<const ItemPaths> line_;     // RunTaken: the command line running
+  bool line_tagged_ = false;            // records of it carry line_tag_ (the first only)
+  std::string line_tag_;
   uint64_t current_seq_ = 0;
   uint64_t current_index_ = 0;
   uint64_t last_wake_ns_ = 0;
