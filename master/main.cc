@@ -1,6 +1,5 @@
 // shoal: the command line. Parses, loads settings, hands over to
 // RunJob, and is the only place that turns a result into an exit status.
-#include <openssl/crypto.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/stat.h>
@@ -355,10 +354,6 @@ int main(int argc, char** argv) {
   // commands are started with SIGPIPE back at its default (Supervisor,
   // CommandHandler).
   ::signal(SIGPIPE, SIG_IGN);
-  // The master's OpenSSL only hashes (settings digest, output claims): it
-  // needs neither openssl.cnf (reading and parsing it was ~5 % of a short
-  // run's master CPU) nor the cleanup at exit of what the process frees anyway.
-  OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, nullptr);
   try {
     return shoal::Main(argc, argv);
   } catch (const std::exception& e) {
