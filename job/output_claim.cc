@@ -1,12 +1,13 @@
 #include "job/output_claim.h"
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
+
+#include "common/sha256.h"
 
 namespace shoal {
 namespace {
@@ -15,9 +16,7 @@ namespace {
 // At 500 million items, two {rel}s share a name with a chance of about
 // 10^-21; the first two digits spread the links over 256 directories.
 std::string ClaimPath(std::string_view rel) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(rel.data(), rel.size(), digest, &size, EVP_sha256(), nullptr);
+  const Sha256Digest digest = Sha256(rel);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string path;
   path.reserve(33);

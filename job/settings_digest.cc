@@ -1,22 +1,17 @@
 #include "job/settings_digest.h"
 
-#include <openssl/evp.h>
+#include "common/sha256.h"
 
 namespace shoal {
 
 std::string SettingsDigest(std::string_view settings_toml) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  if (EVP_Digest(settings_toml.data(), settings_toml.size(), digest, &size, EVP_sha256(),
-                 nullptr) != 1) {
-    return "";
-  }
+  const Sha256Digest digest = Sha256(settings_toml);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
-  hex.reserve(2 * size);
-  for (unsigned int i = 0; i < size; ++i) {
-    hex += kHex[digest[i] >> 4];
-    hex += kHex[digest[i] & 15];
+  hex.reserve(2 * digest.size());
+  for (uint8_t b : digest) {
+    hex += kHex[b >> 4];
+    hex += kHex[b & 15];
   }
   return hex;
 }

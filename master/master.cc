@@ -74,6 +74,8 @@ class Master {
   Status SetUpLoop();
   void Loop();
   void WatchInput();
+  // The counting pass's own source (progress's total), opened once.
+  void OpenCounter();
   void OnSignalFd();
   int WaitTimeoutMs() const;
   ProgressCounts Counts(uint64_t now) const;
@@ -99,6 +101,7 @@ class Master {
   std::unique_ptr<ProcessPool> pool_;
   std::unique_ptr<Scheduler> scheduler_;
   std::unique_ptr<InputCounter> counter_;
+  bool count_pending_ = false;  // countable, counter_ not opened yet
   RateMeter rate_{0};
   Timeline timeline_{0};
   RecordFile timeline_file_;
@@ -126,13 +129,10 @@ Status Master::Prepare() {
   bool countable =
       options_.retry_items.empty() && read != "-" && ::stat(read.c_str(), &st) == 0 &&
       (S_ISREG(st.st_mode) || (S_ISDIR(st.st_mode) && input_.kind == InputKind::kTree));
-  if (countable) {
-    auto counting = OpenItemSource(s_, input_.items);
-    if (counting.ok()) {
-      counter_ = std::make_unique<InputCounter>(
-          std::move(*counting), input_.kind == InputKind::kTree ? kMaxTreeCount : UINT64_MAX);
-    }
-  }
+  // A tree's second walk is opened only when counting starts: opening it
+  // starts its readers, which a run that ends within a second never needs.
+  count_pending_ = countable;
+  if (countable && input_.kind != InputKind::kTree) OpenCounter();
   if (s_.output.order == OutputOrder::kInput) {
     size_t slots = static_cast<size_t>(std::max(s_.queue.slots, 1));
     window_ = std::make_unique<RecordWindow>(slots * kWindowPerSlot, kWindowMaxBytes);
@@ -178,6 +178,15 @@ Status Master::Prepare() {
   input_path_ = stored;
   settings_toml_ = SettingsToToml(effective);
   return run_.RewriteSettings(settings_toml_);
+}
+
+void Master::OpenCounter() {
+  count_pending_ = false;
+  auto counting = OpenItemSource(s_, input_.items);
+  if (counting.ok()) {
+    counter_ = std::make_unique<InputCounter>(
+        std::move(*counting), input_.kind == InputKind::kTree ? kMaxTreeCount : UINT64_MAX);
+  }
 }
 
 Status Master::SetUpLoop() {
@@ -341,6 +350,9 @@ void Master::Loop() {
       bool counting = false;
       const bool count_now =
           input_.kind != InputKind::kTree || now - start_ns_ >= kCountTreeAfterNs;
+      if (count_pending_ && count_now && !sched.stopping() && !input_.source->done()) {
+        OpenCounter();
+      }
       if (counter_ && counter_->active() && count_now && !sched.stopping() && !sched.halted()) {
         // Workers come first: a round that falls due ends the slice.
         counting = !input_.source->done() && counter_->Step(kCountSliceNs, [&] {
