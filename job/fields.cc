@@ -2,18 +2,32 @@
 
 #include <string.h>
 
-#include <boost/regex.hpp>
-#include <stdexcept>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 namespace shoal {
 
-// Boost.Regex rather than std::regex: its syntax is Perl's, as GNU
-// parallel's --colsep is; its matcher is not recursive, so a long record
-// (up to 128 KiB) cannot overflow the worker's stack as libstdc++'s can, and
-// a pattern too complex for a record throws, which fails that one item.
+// PCRE2 rather than std::regex: its syntax is Perl's, as GNU parallel's
+// --colsep is (and so are "^", "$" and an empty match: Perl's defaults); its
+// matcher keeps its backtracking on the heap, so a long record (up to
+// 128 KiB) cannot overflow the worker's stack as libstdc++'s can, and a
+// pattern too costly for a record stops at PCRE2's match limit, which fails
+// that one item. Bytes, not UTF-8: an item may be any bytes.
 struct FieldSplitter::Regex {
-  boost::regex re;
+  pcre2_code* code = nullptr;
+  ~Regex() { pcre2_code_free(code); }
 };
+
+namespace {
+
+std::string Pcre2Message(int error) {
+  PCRE2_UCHAR text[256];
+  if (pcre2_get_error_message(error, text, sizeof text) < 0)
+    return "error " + std::to_string(error);
+  return reinterpret_cast<const char*>(text);
+}
+
+}  // namespace
 
 FieldMode FieldModeOf(const InputSettings& input) {
   if (!input.colsep.empty()) return FieldMode::kRegex;
@@ -50,11 +64,14 @@ Result<FieldSplitter> FieldSplitter::Make(const InputSettings& input) {
   s.delimiter_ = CsvDelimiter(input);
   if (s.mode_ == FieldMode::kRegex) {
     auto regex = std::make_shared<Regex>();
-    try {
-      regex->re.assign(input.colsep, boost::regex::perl);
-    } catch (const boost::regex_error& e) {
+    int error = 0;
+    PCRE2_SIZE offset = 0;
+    regex->code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(input.colsep.data()),
+                                input.colsep.size(), 0, &error, &offset, nullptr);
+    if (regex->code == nullptr) {
       return Status::Error("input.colsep \"" + input.colsep + "\" is not a regular expression (" +
-                           e.what() + "); write e.g. \"\\\\s+\" for runs of blanks or \"[,;]\"");
+                           Pcre2Message(error) + " at offset " + std::to_string(offset) +
+                           "); write e.g. \"\\\\s+\" for runs of blanks or \"[,;]\"");
     }
     s.regex_ = std::move(regex);
   }
@@ -75,26 +92,32 @@ Status FieldSplitter::Split(std::string_view record, std::vector<std::string>* f
       next().assign(record);
       break;
     case FieldMode::kRegex: {
-      const char* const begin = record.data();
-      const char* const end = begin + record.size();
-      const char* from = begin;
-      try {
-        boost::cmatch m;
-        // match_not_null: a pattern that can match nothing ("x*") splits only
-        // where it matches something, never between every byte.
-        // match_prev_avail past the start: "^" and "\b" see the byte before.
-        while (boost::regex_search(
-            from, end, m, regex_->re,
-            boost::match_not_null |
-                (from == begin ? boost::match_default : boost::match_prev_avail))) {
-          next().assign(from, m[0].first);
-          from = m[0].second;
-        }
-      } catch (const std::runtime_error& e) {
+      // One match data per record: a splitter may be copied to several
+      // threads, and the pattern's code is only read by pcre2_match.
+      std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> match(
+          pcre2_match_data_create_from_pattern(regex_->code, nullptr), &pcre2_match_data_free);
+      if (match == nullptr) {
         *count = 0;
-        return Status::Error(std::string("input.colsep cannot split this record: ") + e.what());
+        return Status::Error("input.colsep cannot split this record: out of memory");
       }
-      next().assign(from, end);
+      const auto subject = reinterpret_cast<PCRE2_SPTR>(record.data());
+      size_t from = 0;
+      for (;;) {
+        // PCRE2_NOTEMPTY: a pattern that can match nothing ("x*") splits only
+        // where it matches something, never between every byte. The whole
+        // record is the subject, so "^" and "\b" see the bytes before `from`.
+        const int rc = pcre2_match(regex_->code, subject, record.size(), from, PCRE2_NOTEMPTY,
+                                   match.get(), nullptr);
+        if (rc == PCRE2_ERROR_NOMATCH) break;
+        if (rc < 0) {
+          *count = 0;
+          return Status::Error("input.colsep cannot split this record: " + Pcre2Message(rc));
+        }
+        const PCRE2_SIZE* span = pcre2_get_ovector_pointer(match.get());
+        next().assign(record.substr(from, span[0] - from));
+        from = span[1];
+      }
+      next().assign(record.substr(from));
       break;
     }
     case FieldMode::kCsv: {

@@ -32,7 +32,7 @@ run_dir=$build_dir/fuzz-run
 # clang for libFuzzer (built into Debian's clang 14), and what configuring needs.
 # shellcheck source=scripts/packages.sh
 source scripts/packages.sh
-install_missing clang cmake ninja-build libboost-dev libboost-program-options-dev libboost-regex-dev \
+install_missing clang cmake ninja-build libboost-dev libboost-program-options-dev libpcre2-dev \
   libtomlplusplus-dev libgtest-dev libssl-dev libsimdjson-dev
 
 # --- configure and build ----------------------------------------------------

@@ -17,11 +17,11 @@ say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
 trap 'printf "setup: failed: %s\n" "$BASH_COMMAND" >&2' ERR
 
-# What shoal itself needs to build (libcurl: handler = "http"; Boost.Regex:
+# What shoal itself needs to build (libcurl: handler = "http"; PCRE2:
 # input.colsep; libpython3-dev and pkg-config: handler = "python"; libzstd-dev:
 # output.compress = "zstd").
 packages=(build-essential g++ cmake ninja-build libboost-dev libboost-program-options-dev
-          libboost-regex-dev libtomlplusplus-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
+          libpcre2-dev libtomlplusplus-dev libssl-dev libsimdjson-dev libcurl4-openssl-dev
           libpython3-dev pkg-config libzstd-dev)
 # What only the tests need: GoogleTest; zstd (zstdcat of compressed records);
 # the programs the example jobs and the checks run; man-db and
