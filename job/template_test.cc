@@ -5,25 +5,18 @@
 
 #include <gtest/gtest.h>
 
+#include "job/test_items.h"
+
 namespace shoal {
 namespace {
 
-std::vector<ItemPaths> Items(const std::vector<std::string>& names) {
-  Settings s;
-  s.input.path = "/in";
-  std::vector<ItemPaths> items;
-  uint64_t index = 0;
-  for (const std::string& n : names) {
-    items.push_back(MakeItemPaths(s, InputKind::kList, n, ++index, 1, "/run"));
-  }
-  return items;
-}
+using test::ListItems;
 
 std::string Line(const std::string& text, BatchMode mode, const std::vector<std::string>& names) {
   Result<Template> t = Template::Parse(text);
   EXPECT_TRUE(t.ok()) << t.status().message();
   std::string out;
-  Status s = t->AppendLine(Items(names), mode, &out);
+  Status s = t->AppendLine(ListItems(names), mode, &out);
   EXPECT_TRUE(s.ok()) << s.message();
   return out;
 }

@@ -220,6 +220,21 @@ class SchedulerTest : public ::testing::Test {
     EXPECT_FALSE(to.empty());
     return to.empty() ? TaskRecord{} : to.back().task;
   }
+  // Fails the last task of `slot` as a service that says "slow down" does.
+  void SlowDown(int slot, uint32_t retry_after_ms) {
+    OutcomeRecord slow_down = Failed(Last(slot).seq, "http 429");
+    slow_down.retry_after_ms = retry_after_ms;
+    sched_->OnOutcome(slot, slow_down);
+  }
+  // The loop sleeps `ns` from now, nothing is fed a nanosecond before, and
+  // something is fed then.
+  void ExpectFedOnlyAfter(uint64_t ns) {
+    EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + ns);
+    clock_.Advance(ns - 1);
+    EXPECT_FALSE(sched_->Feed());
+    clock_.Advance(1);
+    EXPECT_TRUE(sched_->Feed());
+  }
   // Runs everything offered and not yet answered with `ok` outcomes until
   // the scheduler has nothing left, then stops it.
   void Finish() {
@@ -1008,15 +1023,11 @@ TEST_F(SchedulerTest, RetryAfterHoldsBackEveryNewItemUntilItHasPassed) {
   Start(3, Items(20));
   sched_->Feed();
   ASSERT_EQ(pool_.offered.size(), 3u);
-  OutcomeRecord slow_down = Failed(Last(0).seq, "http 429");
-  slow_down.retry_after_ms = 2000;
-  sched_->OnOutcome(0, slow_down);
+  SlowDown(0, 2000);
   EXPECT_TRUE(records_.Logged("item 1: the service asked to wait 2.00s (http 429, Retry-After)"));
   // Another call in flight gets a shorter wait: it neither shortens the
   // pause nor logs it again.
-  OutcomeRecord shorter = Failed(Last(1).seq, "http 429");
-  shorter.retry_after_ms = 500;
-  sched_->OnOutcome(1, shorter);
+  SlowDown(1, 500);
   EXPECT_FALSE(records_.Logged("item 2: the service asked"));
   sched_->OnOutcome(2, Ok(Last(2).seq));
   // Neither the retries nor a new item, on any worker, before 2 s; and the
@@ -1070,15 +1081,9 @@ TEST_F(SchedulerTest, RetryWaitsAtLeastTheRetryAfterPastTheBackoffCap) {
   s_.queue.batch = 1;
   Start(1, Items(3));
   sched_->Feed();
-  OutcomeRecord slow_down = Failed(Last(0).seq, "http 429");
-  slow_down.retry_after_ms = 1500;
-  sched_->OnOutcome(0, slow_down);
+  SlowDown(0, 1500);
   EXPECT_TRUE(records_.Logged("item 1 attempt 1 failed (http 429); attempt 2 in 1.50s"));
-  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 1500 * kMs);
-  clock_.Advance(1500 * kMs - 1);
-  EXPECT_FALSE(sched_->Feed());
-  clock_.Advance(1);
-  ASSERT_TRUE(sched_->Feed());
+  ExpectFedOnlyAfter(1500 * kMs);
   EXPECT_EQ(Last(0).index, 1u);
   EXPECT_EQ(Last(0).attempt, 2u);
   // Without a Retry-After, the backoff alone: 100 ms doubled, at its cap.
@@ -1094,15 +1099,9 @@ TEST_F(SchedulerTest, RetryAfterShorterThanTheBackoffFreesOnlyNewItems) {
   s_.queue.batch = 1;
   Start(1, Items(3));
   sched_->Feed();
-  OutcomeRecord slow_down = Failed(Last(0).seq, "http 429");
-  slow_down.retry_after_ms = 1000;
-  sched_->OnOutcome(0, slow_down);
+  SlowDown(0, 1000);
   EXPECT_TRUE(records_.Logged("item 1 attempt 1 failed (http 429); attempt 2 in 3.00s"));
-  EXPECT_EQ(sched_->NextDeadlineNs(), clock_.NowNs() + 1000 * kMs);
-  clock_.Advance(1000 * kMs - 1);
-  EXPECT_FALSE(sched_->Feed());
-  clock_.Advance(1);
-  ASSERT_TRUE(sched_->Feed());
+  ExpectFedOnlyAfter(1000 * kMs);
   EXPECT_EQ(Last(0).index, 2u);  // a new item: the retry still waits
   sched_->OnOutcome(0, Ok(Last(0).seq));
   clock_.Advance(2000 * kMs - 1);
