@@ -86,6 +86,16 @@ constexpr size_t kCheckErrorSize = 4096;
   ::_exit(0);
 }
 
+// python.executable, else the activated virtualenv's python (the environment
+// the user means), else "".
+std::string PythonExecutable(const PythonSettings& p) {
+  if (!p.executable.empty()) return p.executable;
+  if (const char* venv = std::getenv("VIRTUAL_ENV"); venv != nullptr && *venv != '\0') {
+    return std::string(venv) + "/bin/python";
+  }
+  return "";
+}
+
 }  // namespace
 
 Result<std::string> ThisExecutable() {
@@ -117,14 +127,8 @@ std::map<std::string, std::string> PythonPluginConfig(const Settings& s, bool ch
       {"module", p.module},
       {"path", p.path},
       {"function", p.function},
-      {"executable", p.executable},
+      {"executable", PythonExecutable(p)},
   };
-  if (p.executable.empty()) {
-    // An activated virtualenv is the environment the user means.
-    if (const char* venv = std::getenv("VIRTUAL_ENV"); venv != nullptr && *venv != '\0') {
-      config["executable"] = std::string(venv) + "/bin/python";
-    }
-  }
   if (check_only) config.emplace("check", "1");
   for (const auto& [key, value] : p.config) config["config." + key] = value;
   return config;
@@ -134,7 +138,7 @@ std::vector<std::string> PythonWorkerHost(const Settings& s, const std::string& 
 #ifdef SHOAL_PYTHON_HOST
   const std::string module =
       (std::filesystem::path(worker_exe).parent_path() / kWorkerModuleName).string();
-  std::string program = PythonPluginConfig(s, /*check_only=*/false)["executable"];
+  std::string program = PythonExecutable(s.python);
   if (program.empty()) program = SHOAL_PYTHON_HOST;
   if (!IsFile(module) || ::access(program.c_str(), X_OK) != 0 ||
       !IsFile((std::filesystem::path(worker_exe).parent_path() / kHostedPluginName).string())) {
