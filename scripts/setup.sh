@@ -29,9 +29,9 @@ packages=(build-essential g++ cmake ninja-build libboost-dev libboost-program-op
 # side-by-side test of the one-line form; python3-venv for the virtualenv
 # test of handler = "python"; chromium for the report_browser test, which opens
 # report.html in headless Chromium and fails on any console error (no display
-# needed).
+# needed); zsh for the zsh completion's test (registered only where zsh is).
 test_packages=(libgtest-dev zstd python3 rsync curl time man-db groff-base
-               parallel python3-venv chromium)
+               parallel python3-venv chromium zsh)
 
 
 build_dir=build
