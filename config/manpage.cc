@@ -85,7 +85,9 @@ constexpr Entry kRunFiles[] = {
      "counts."},
     {"\\fBout/\\fR", "files written by handlers: {out}."},
     {"\\fBlogs/\\fR", "a log per item, with output.item_logs = true."},
-    {"\\fBspill/\\fR", "output too large for a record, named by the item's index."},
+    {"\\fBspill/\\fR",
+     "output too large for a record, named by the item's index; spill/held/, what -k "
+     "--line-buffer holds until an item's turn (emptied when a run or resume starts)."},
     {"\\fBretries/\\fIN\\fB/\\fR",
      "retry N: the failure records it took out of errors.jsonl (errors.jsonl, failed.txt); "
      "with retry --shards, also the shards' frozen settings.toml and the Slurm job, whose "
@@ -155,7 +157,7 @@ constexpr Entry kDifferences[] = {
      "64 KiB is printed in pieces (parallel holds it whole in memory). With -k, "
      "--line-buffer prints as parallel -k --line-buffer does: the lines of the first item "
      "in input order that has not finished as they come, the other items' held until their "
-     "turn (64 KiB of each in memory, the rest in a file under the run directory's spill/, "
+     "turn (64 KiB of each in memory, the rest in a file under the run directory's spill/held/, "
      "removed once printed), then printed, and the next item goes on live; a run that ends "
      "early (halted, interrupted) prints what is held, in input order. With -k, -u prints "
      "as --group does, each item whole at its turn, where parallel ignores -k."},

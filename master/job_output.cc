@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include "common/fd.h"
 #include "job/output_file.h"
@@ -31,6 +32,13 @@ Result<std::unique_ptr<JobOutput>> JobOutput::Make(const Settings& s, InputKind 
                                                    int out_fd, int err_fd) {
   std::unique_ptr<JobOutput> o(
       new JobOutput(s, kind, std::move(run_dir), progress, out_fd, err_fd));
+  if (o->in_order_ && !o->run_dir_.empty()) {
+    // What an earlier master held when it was killed: the records of those
+    // items were never written (they wait in the same window), so this run
+    // runs them again and their held output is garbage.
+    std::error_code ignored;
+    std::filesystem::remove_all(o->run_dir_ + "/" + kHeldDir, ignored);
+  }
   if (!s.output.tagstring.empty()) {
     // Checked before the run (CheckJob); parsed again here with the names.
     Result<Template> t = Template::Parse(s.output.tagstring, FieldContextOf(s));
@@ -184,7 +192,7 @@ void JobOutput::Keep(uint64_t index, OutputStream stream, std::string_view bytes
   if (held.bytes.size() + bytes.size() > kHeldInMemory) {
     // Appended after what the file has, so the file stays ahead of `bytes`.
     const std::string rel =
-        "spill/" + std::to_string(index) + (out ? ".held-stdout" : ".held-stderr");
+        std::string(kHeldDir) + "/" + std::to_string(index) + (out ? ".stdout" : ".stderr");
     UniqueFd fd;
     if (held.spill.empty()) {
       Result<OutputFile> file = CreateOutputFile(run_dir_, rel);

@@ -64,10 +64,13 @@ class JobOutput {
 
   // Per item, in memory before it goes to a file.
   static constexpr size_t kHeldInMemory = 64 * 1024;
+  // Where those files are (INDEX.stdout, INDEX.stderr), beneath the run
+  // directory; emptied when a run or a resume starts.
+  static constexpr const char* kHeldDir = "spill/held";
 
  private:
   // One stream of what an item printed before its turn: `spill` (a file
-  // under spill/, when there was more than kHeldInMemory) then `bytes`.
+  // under kHeldDir, when there was more than kHeldInMemory) then `bytes`.
   // Tags are in already.
   struct HeldStream {
     std::string bytes;

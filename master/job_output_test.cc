@@ -121,14 +121,26 @@ TEST_F(JobOutputInOrderTest, LargeHeldOutputSpillsToAFile) {
     expected += piece;
   }
   EXPECT_EQ(Out(), "");
-  EXPECT_TRUE(fs::exists(dir_ / "spill" / "2.held-stdout"));
-  EXPECT_LE(fs::file_size(dir_ / "spill" / "2.held-stdout"), expected.size());
-  EXPECT_GE(fs::file_size(dir_ / "spill" / "2.held-stdout"),
+  EXPECT_TRUE(fs::exists(dir_ / JobOutput::kHeldDir / "2.stdout"));
+  EXPECT_LE(fs::file_size(dir_ / JobOutput::kHeldDir / "2.stdout"), expected.size());
+  EXPECT_GE(fs::file_size(dir_ / JobOutput::kHeldDir / "2.stdout"),
             expected.size() - JobOutput::kHeldInMemory);
   o->Print(Done(1));
   o->Turn(2);
   EXPECT_TRUE(Out() == expected) << Out().size() << " bytes of " << expected.size();
-  EXPECT_FALSE(fs::exists(dir_ / "spill" / "2.held-stdout"));
+  EXPECT_FALSE(fs::exists(dir_ / JobOutput::kHeldDir / "2.stdout"));
+}
+
+// A master killed while it held output leaves its files; their items have
+// no records and run again, so the next master (a resume) removes them, and
+// only them: the rest of spill/ is the records' output.
+TEST_F(JobOutputInOrderTest, ANewMasterRemovesTheHeldFilesOfAKilledOne) {
+  fs::create_directories(dir_ / JobOutput::kHeldDir);
+  std::ofstream(dir_ / JobOutput::kHeldDir / "7.stdout") << "stale\n";
+  std::ofstream(dir_ / "spill" / "3.stdout") << "a record's output\n";
+  auto o = Make();
+  EXPECT_FALSE(fs::exists(dir_ / JobOutput::kHeldDir));
+  EXPECT_TRUE(fs::exists(dir_ / "spill" / "3.stdout"));
 }
 
 // A run that ends with items unfinished (halted, interrupted): what they

@@ -67,7 +67,7 @@ TEST_F(JobOutputTest, KeepOrderLineBufferPrintsTheFirstItemLive) {
   ASSERT_EQ(ReadFile(out), "first\n") << "shoal ended, or printed more than item 1's line";
   // Held, not printed: past the bound in memory, in a file of the run.
   ASSERT_EQ(RunDirs().size(), 1u);
-  const fs::path held = *RunDirs().begin() / "spill" / "2.held-stdout";
+  const fs::path held = *RunDirs().begin() / "spill" / "held" / "2.stdout";
   ASSERT_TRUE(WaitFor([&] { return fs::exists(held) || shoal.Exited(); }, seconds(60)))
       << "item 2's output is not held in " << held;
   EXPECT_EQ(ReadFile(out), "first\n");
