@@ -68,6 +68,22 @@ TEST(FieldSplitterTest, ColsepRegex) {
   EXPECT_EQ(Split(Colsep("\\s+"), long_record), (V{"a", "b"}));
 }
 
+// A pattern that backtracks without end on a record stops at PCRE2's match
+// limit: that record fails, with why; the next one splits.
+TEST(FieldSplitterTest, ARecordTooCostlyToMatchFailsAlone) {
+  Result<FieldSplitter> splitter = FieldSplitter::Make(Colsep("(a+)+b"));
+  ASSERT_TRUE(splitter.ok());
+  std::vector<std::string> fields;
+  size_t count = 99;
+  Status s = splitter->Split(std::string(40, 'a') + "cb", &fields, &count);
+  EXPECT_FALSE(s.ok());
+  EXPECT_EQ(count, 0u);
+  EXPECT_NE(s.message().find("input.colsep cannot split this record: match limit"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(Split(Colsep("(a+)+b"), "xabyb"), (V{"x", "yb"}));
+}
+
 TEST(FieldSplitterTest, WholeRecordIsOneField) {
   EXPECT_EQ(Split(InputSettings{}, "a,b;c"), (V{"a,b;c"}));
   InputSettings column = Csv(";");
