@@ -148,6 +148,7 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
     return UsageError(e.what(), verb_name);
   }
 
+  Override colsep, csv;  // the last of each, combined at the end
   for (const po::option& option : parsed.options) {
     const std::string& key = option.string_key;
     const std::string value = option.value.empty() ? "" : option.value.front();
@@ -233,6 +234,26 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
       cl->overrides.push_back(Override{"command.max_bytes", value, true, origin});
     } else if (key == "shell") {
       cl->overrides.push_back(Override{"command.shell", "true", false, origin});
+    } else if (key == "colsep") {
+      colsep = Override{"input.colsep", value, true, origin};
+      cl->overrides.push_back(colsep);
+    } else if (key == "csv") {
+      csv = Override{"input.delimiter", ",", true, origin};
+      cl->overrides.push_back(csv);
+    } else if (key == "header") {
+      if (value != ":") {
+        return UsageError("--header takes ':' (the first item names the fields), got '" + value +
+                              "'; shoal does not match the header by a pattern",
+                          verb_name);
+      }
+      cl->overrides.push_back(Override{"input.header", "true", false, origin});
+    } else if (key == "null") {
+      cl->overrides.push_back(Override{"input.separator", "nul", true, origin});
+    } else if (key == "timeout") {
+      // parallel's --timeout is in seconds; the key wants a unit.
+      const bool number =
+          !value.empty() && value.find_first_not_of("0123456789.") == std::string::npos;
+      cl->overrides.push_back(Override{"job.timeout", number ? value + "s" : value, true, origin});
     } else if (key == "items") {
       cl->items_file = value;
     } else if (key == "dry-run") {
@@ -246,6 +267,20 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
     } else if (key == "verbose") {
       ++cl->verbose;
     }
+  }
+  if (!csv.key.empty() && !colsep.key.empty()) {
+    // --csv --colsep ';', as parallel: the colsep is the CSV delimiter.
+    const std::string delimiter = colsep.value == "\\t" ? "\t" : colsep.value;
+    if (delimiter.size() != 1) {
+      return UsageError(
+          "with --csv, --colsep is the CSV delimiter, one byte (e.g. ';' or '\\t'), "
+          "got '" +
+              colsep.value + "'",
+          verb_name);
+    }
+    std::erase_if(cl->overrides, [](const Override& o) { return o.key == "input.colsep"; });
+    cl->overrides.push_back(
+        Override{"input.delimiter", delimiter, true, csv.origin + " " + colsep.origin});
   }
   return Status::Ok();
 }

@@ -158,6 +158,27 @@ constexpr OptionSpec kOptions[] = {
      "average is N or more; N% of the online cores\n"
      "(100% = one per core)",
      "--load 8"},
+    {"colsep", 'C', "REGEX", false, A::kText, G::kSettings, kRun | kCheck | kSlurm,
+     "input.colsep: fields {1} {2} ... of each item lie between\n"
+     "the matches of this Perl regular expression (with --csv:\n"
+     "the one-byte delimiter, \\t for a tab)",
+     "shoal -C '\\s+' echo {2} {1} :::: pairs.txt"},
+    {"csv", 0, "", false, A::kNone, G::kSettings, kRun | kCheck | kSlurm,
+     "input.delimiter = \",\": each item a CSV record (RFC 4180\n"
+     "quotes), its fields {1} {2} ...",
+     "shoal --csv --header : curl -fsO {url} :::: list.csv"},
+    {"header", 0, ":", false, A::kText, G::kSettings, kRun | kCheck | kSlurm,
+     "input.header = true: the first item names the fields,\n"
+     "{name} for each (parallel's --header :)",
+     "shoal --header : -C , echo {region} ::: id,region 7,eu"},
+    {"null", '0', "", false, A::kNone, G::kSettings, kRun | kCheck | kSlurm,
+     "input.separator = \"nul\": items end at NUL bytes, not at\n"
+     "line ends (find -print0)",
+     "find . -name '*.log' -print0 | shoal -0 gzip -kf"},
+    {"timeout", 0, "DURATION", false, A::kText, G::kSettings, kSettingsVerbs,
+     "job.timeout: kill an attempt that runs longer; a bare\n"
+     "number is seconds, as parallel's --timeout",
+     "--timeout 30    --timeout 2m"},
     {"shell", 0, "", false, A::kNone, G::kSettings, kRunning,
      "command.shell = true: the command's words, joined by\n"
      "spaces, run by /bin/sh -c, each value shell-quoted",

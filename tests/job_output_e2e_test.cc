@@ -194,6 +194,10 @@ TEST_F(JobOutputTest, SameStdoutAsGnuParallel) {
       // The first item live, the others at their turn; stderr is not compared.
       {"-k", "--line-buffer", "-j", "3", "sh", "lines.sh", ":::", "3", "1", "2"},
       {"-k", "--line-buffer", "--tag", "-j", "2", "sh", "lines.sh", ":::", "2", "1"},
+      // Fields: -C, --header : with named fields.
+      {"-k", "-C", " ", "echo", "{2}-{1}", ":::", "a b", "c d"},
+      {"-k", "--header", ":", "--colsep", ",", "echo", "{region}-{id}", ":::", "id,region", "1,x",
+       "2,y"},
       // One worker: completion order is input order, printed as it comes.
       {"-j", "1", "--line-buffer", "--tagstring", "{}", "echo", ":::", "x", "y"},
   };

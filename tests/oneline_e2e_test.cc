@@ -76,6 +76,57 @@ TEST_F(OneLine, ItemsFromStdinAndFromAFile) {
   EXPECT_EQ(r.out, "p\nq\n");
 }
 
+// parallel's options for fields: -C REGEX, --csv (with -C its one-byte
+// delimiter), --header : naming them by the first item; each sets its key.
+TEST_F(OneLine, FieldsByColsepCsvAndHeader) {
+  ProcessResult r = Line({"-k", "-C", "\\s+", "echo", "{2}-{1}", ":::", "a  b", "c\td"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "b-a\nd-c\n");
+  WriteFile(dir_ / "in.csv", "id;region\n1;\"eu;west\"\n2;us\n");
+  r = Line({"-k", "--csv", "-C", ";", "--header", ":", "echo", "{region}/{id}", "::::", "in.csv"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "eu;west/1\nus/2\n");
+  WriteFile(dir_ / "comma.csv", "\"a,b\",c\n");
+  r = Line({"-k", "--csv", "echo", "{2}:{1}", "::::", "comma.csv"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "c:a,b\n");
+  r = Line({"-k", "--csv", "-C", "\\t", "echo", "{2}", ":::", "x\ty"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "y\n");
+  // What cannot be: exit 2 before anything runs, naming the fix.
+  const size_t runs = RunDirs().size();
+  r = Line({"--csv", "-C", ", ", "echo", ":::", "a"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("with --csv, --colsep is the CSV delimiter, one byte"), std::string::npos)
+      << r.err;
+  r = Line({"--header", "^id", "echo", ":::", "a"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("--header takes ':'"), std::string::npos) << r.err;
+  EXPECT_EQ(RunDirs().size(), runs);  // no run directory for either
+}
+
+// -0 reads items that end at NUL bytes (find -print0), a newline inside one
+// is part of it; --timeout N is N seconds, as parallel's.
+TEST_F(OneLine, NulSeparatedItemsAndATimeoutInSeconds) {
+  ProcessResult r = Sh("printf 'a b\\0c\\nd\\0' | $SHOAL -o $RUNS -0 -k printf '[%s]\\n'");
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "[a b]\n[c\nd]\n");
+  r = Line({"--timeout", "0.2", "sleep", ":::", "100"});
+  EXPECT_EQ(r.status, 1) << Describe(r);
+  std::vector<Record> results, errors;
+  ASSERT_EQ(RunDirs().size(), 2u);
+  for (const fs::path& run : RunDirs()) {
+    results.clear();
+    errors.clear();
+    ASSERT_TRUE(ReadRun(run, &results, &errors));
+    if (errors.empty()) continue;
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].reason, "timeout");
+    return;
+  }
+  ADD_FAILURE() << "no run with the timed-out item";
+}
+
 TEST_F(OneLine, LargeOutputIsPrintedWhole) {
   std::string big;
   for (int i = 0; big.size() < 300 * 1024; ++i) big += "line " + std::to_string(i) + "\n";
