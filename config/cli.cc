@@ -196,6 +196,8 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
       cl->open = true;
     } else if (key == "force") {
       cl->force = true;
+    } else if (key == "link") {
+      cl->link = true;
     } else if (key == "set") {
       const size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -375,13 +377,16 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
   if (!markers.empty() && markers.front() == ":::+") {
     return UsageError(":::+ links to the source before it; the first source takes :::", topic);
   }
+  if (cl.link) std::fill(cl.linked.begin() + (cl.linked.empty() ? 0 : 1), cl.linked.end(), true);
   if (!cl.items_path.empty() && markers.size() > 1) {
     return UsageError(
         ":::: FILE is the only source it can be: several sources are ::: ITEMS... each", topic);
   }
   for (size_t s = 1; s < cl.sources.size(); ++s) {
     if (cl.linked[s] && cl.sources[s].size() != cl.sources[s - 1].size()) {
-      return UsageError(":::+ links sources of the same length; got " +
+      return UsageError(std::string(cl.link ? "--link" : ":::+") +
+                            " links sources of the same length (shoal does not wrap the "
+                            "shorter, as parallel does); got " +
                             std::to_string(cl.sources[s - 1].size()) + " and " +
                             std::to_string(cl.sources[s].size()) + " items",
                         topic);
@@ -599,6 +604,12 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
   std::vector<std::string> positionals;
   Status status = ParseOptions(rest, first, &cl, &positionals);
   if (!status.ok()) return status;
+  if (cl.link) {
+    return UsageError(
+        "--link zips the ::: sources of the one-line form (shoal --link COMMAND "
+        "::: A... ::: B...); a settings file's run has one input",
+        first);
+  }
 
   switch (cl.verb) {
     case Verb::kRun:

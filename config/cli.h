@@ -34,6 +34,7 @@ struct CommandLine {
   std::string run_dir;                // retry/resume/report
   bool open = false;                  // report --open
   bool force = false;                 // resume --force: run a Slurm retry's items here
+  bool link = false;                  // --link: every ::: source as if after :::+
   std::vector<std::string> run_dirs;  // merge: the shard run directories
   std::string merge_dir;              // merge: -o DIR
   SlurmCommandLine slurm;             // slurm, retry --shards

@@ -138,7 +138,8 @@ TEST(CliTest, OneLineDashesAndLookalikes) {
   EXPECT_EQ(Error({"echo", ":::+", "a"}),
             ":::+ links to the source before it; the first source takes :::; see 'shoal --help'");
   EXPECT_EQ(Error({"echo", ":::", "a", ":::+", "1", "2"}),
-            ":::+ links sources of the same length; got 1 and 2 items; see 'shoal --help'");
+            ":::+ links sources of the same length (shoal does not wrap the shorter, as parallel "
+            "does); got 1 and 2 items; see 'shoal --help'");
   // The shell joins the words into one line.
   EXPECT_EQ(ArgvOverride(Ok({"--shell", "echo", "{}", "|", "wc", ":::", "a"})),
             "[\"echo {} | wc\"]");

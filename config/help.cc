@@ -158,6 +158,11 @@ constexpr OptionSpec kOptions[] = {
      "average is N or more; N% of the online cores\n"
      "(100% = one per core)",
      "--load 8"},
+    {"link", 0, "", false, A::kNone, G::kSettings, kRun,
+     "every ::: source after the first zipped with the one\n"
+     "before, as if each were :::+ (parallel's --link); the\n"
+     "sources must be of the same length",
+     "shoal --link echo {1}={2} ::: a b ::: 1 2"},
     {"colsep", 'C', "REGEX", false, A::kText, G::kSettings, kRun | kCheck | kSlurm,
      "input.colsep: fields {1} {2} ... of each item lie between\n"
      "the matches of this Perl regular expression (with --csv:\n"

@@ -194,6 +194,7 @@ TEST_F(JobOutputTest, SameStdoutAsGnuParallel) {
       // The first item live, the others at their turn; stderr is not compared.
       {"-k", "--line-buffer", "-j", "3", "sh", "lines.sh", ":::", "3", "1", "2"},
       {"-k", "--line-buffer", "--tag", "-j", "2", "sh", "lines.sh", ":::", "2", "1"},
+      {"-k", "--link", "echo", "{1}{2}", ":::", "a", "b", ":::", "1", "2"},
       // Fields: -C, --header : with named fields.
       {"-k", "-C", " ", "echo", "{2}-{1}", ":::", "a b", "c d"},
       {"-k", "--header", ":", "--colsep", ",", "echo", "{region}-{id}", ":::", "id,region", "1,x",

@@ -127,6 +127,22 @@ TEST_F(OneLine, NulSeparatedItemsAndATimeoutInSeconds) {
   ADD_FAILURE() << "no run with the timed-out item";
 }
 
+// --link zips every source with the one before, as :::+ does each.
+TEST_F(OneLine, LinkZipsEverySource) {
+  ProcessResult r = Line(
+      {"-k", "--link", "echo", "{1}={2}{3}", ":::", "a", "b", ":::", "1", "2", ":::", "x", "y"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "a=1x\nb=2y\n");
+  r = Line({"--link", "echo", ":::", "a", "b", ":::", "1"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("--link links sources of the same length"), std::string::npos) << r.err;
+  WriteFile(dir_ / "s.toml", "[command]\nargv = [\"true\"]\n");
+  r = Shoal({"run", "s.toml", "--link"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("--link zips the ::: sources of the one-line form"), std::string::npos)
+      << r.err;
+}
+
 TEST_F(OneLine, LargeOutputIsPrintedWhole) {
   std::string big;
   for (int i = 0; big.size() < 300 * 1024; ++i) big += "line " + std::to_string(i) + "\n";
