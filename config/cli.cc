@@ -198,6 +198,8 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
       cl->force = true;
     } else if (key == "link") {
       cl->link = true;
+    } else if (key == "arg-file") {
+      cl->arg_file = value;
     } else if (key == "set") {
       const size_t eq = value.find('=');
       if (eq == std::string::npos || eq == 0) {
@@ -377,6 +379,14 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
   if (!markers.empty() && markers.front() == ":::+") {
     return UsageError(":::+ links to the source before it; the first source takes :::", topic);
   }
+  if (!cl.arg_file.empty()) {
+    if (!markers.empty()) {
+      return UsageError("-a " + cl.arg_file +
+                            " is the items' source: leave out the ::: and :::: after the command",
+                        topic);
+    }
+    cl.items_path = cl.arg_file;
+  }
   if (cl.link) std::fill(cl.linked.begin() + (cl.linked.empty() ? 0 : 1), cl.linked.end(), true);
   if (!cl.items_path.empty() && markers.size() > 1) {
     return UsageError(
@@ -408,7 +418,7 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
       }
     }
   }
-  if (sources == 0) cl.items_path = "-";
+  if (sources == 0 && cl.arg_file.empty()) cl.items_path = "-";
   if (!std::any_of(cl.command.begin(), cl.command.end(), HasPlaceholder)) {
     // As parallel and xargs: the item last; of several sources, each value
     // an argument of its own.
@@ -604,6 +614,12 @@ Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {
   std::vector<std::string> positionals;
   Status status = ParseOptions(rest, first, &cl, &positionals);
   if (!status.ok()) return status;
+  if (!cl.arg_file.empty()) {
+    return UsageError(
+        "-a FILE is the one-line form's source (shoal -a FILE COMMAND); a settings "
+        "file's run takes -i PATH or --items FILE",
+        first);
+  }
   if (cl.link) {
     return UsageError(
         "--link zips the ::: sources of the one-line form (shoal --link COMMAND "

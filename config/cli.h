@@ -35,6 +35,7 @@ struct CommandLine {
   bool open = false;                  // report --open
   bool force = false;                 // resume --force: run a Slurm retry's items here
   bool link = false;                  // --link: every ::: source as if after :::+
+  std::string arg_file;               // -a FILE: the one-line form's :::: FILE
   std::vector<std::string> run_dirs;  // merge: the shard run directories
   std::string merge_dir;              // merge: -o DIR
   SlurmCommandLine slurm;             // slurm, retry --shards

@@ -158,6 +158,10 @@ constexpr OptionSpec kOptions[] = {
      "average is N or more; N% of the online cores\n"
      "(100% = one per core)",
      "--load 8"},
+    {"arg-file", 'a', "FILE", false, A::kFile, G::kSettings, kRun,
+     "the items, a line each, from FILE (- = stdin): the same\n"
+     "as :::: FILE after the command (parallel's -a)",
+     "shoal -a urls.txt curl -fsO"},
     {"link", 0, "", false, A::kNone, G::kSettings, kRun,
      "every ::: source after the first zipped with the one\n"
      "before, as if each were :::+ (parallel's --link); the\n"

@@ -74,6 +74,14 @@ TEST_F(OneLine, ItemsFromStdinAndFromAFile) {
   r = Line({"-k", "echo", "{}", "::::", "list.txt"});
   ASSERT_EQ(r.status, 0) << Describe(r);
   EXPECT_EQ(r.out, "p\nq\n");
+  // -a FILE, as parallel's: the same source; not with ::: as well.
+  r = Line({"-k", "-a", "list.txt", "echo", "it"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "it p\nit q\n");
+  r = Line({"-a", "list.txt", "echo", ":::", "x"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("is the items' source: leave out the ::: and ::::"), std::string::npos)
+      << r.err;
 }
 
 // parallel's options for fields: -C REGEX, --csv (with -C its one-byte
