@@ -41,7 +41,7 @@ namespace {
 // _log and _out_dir are the C functions below). Process calls the user's
 // function itself: no frame of ours sits in a traceback.
 constexpr char kBootstrap[] = R"PY(
-import importlib, importlib.util, json, os, re, sys, traceback
+import _json, importlib, importlib.util, json, os, sys, traceback
 
 class Permanent(Exception):
     """Raise it to fail an item for good: job.retries gives it no other attempt.
@@ -86,8 +86,23 @@ class _Lines:
     def isatty(self):
         return False
 
-_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
-_LONG_DIGITS = re.compile(r"[0-9]{20}")
+def _default(o):
+    """json.JSONEncoder.default's refusal, word for word."""
+    raise TypeError(f"Object of type {o.__class__.__name__} is not JSON serializable")
+
+# json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+# as its C half, made once: encode() would build it again for every value.
+# The C side (WriteResult) calls it directly.
+_markers = {}
+_c_encode = _json.make_encoder(_markers, _default, _json.encode_basestring, None, ":", ",",
+                               False, False, False)
+
+def _encode(value):
+    try:
+        return "".join(_c_encode(value, 0))
+    except BaseException:
+        _markers.clear()  # what the failed call left of its cycle check
+        raise
 
 def _wide_as_text(value):
     """value with each int beyond 64 bits as its decimal string."""
@@ -99,13 +114,12 @@ def _wide_as_text(value):
         return [_wide_as_text(v) for v in value]
     return value
 
-def _dumps(value):
-    """The output of a return value that is neither str, bytes nor None. The
-    records hold numbers to 64 bits (resume and every reader of them parse
-    them so): wider ints are written as strings, every digit kept. Only a
-    text with 20 digits in a row can hold one, so only then is it looked for."""
-    text = _encode(value)
-    return _encode(_wide_as_text(value)) if _LONG_DIGITS.search(text) else text
+def _dumps_wide(value):
+    """The output of a value whose JSON has 20 digits in a row, the only text
+    that can hold an int beyond 64 bits. The records hold numbers to 64 bits
+    (resume and every reader of them parse them so): wider ints are written
+    as strings, every digit kept."""
+    return _encode(_wide_as_text(value))
 
 def _where(e):
     """ (file, line N)" of the innermost frame, for one-line messages."""
@@ -214,41 +228,104 @@ PyObject* OutDir(PyObject*, PyObject*) {
   return PyUnicode_DecodeFSDefault(out);
 }
 
-// shoal._ContextBase: the fields of ctx, set from C without running any
-// Python (a Python __init__ cost about an eighth of a tiny item). Context,
-// in the bootstrap, adds out, log() and repr. Its members hold only str and
-// int, so the type needs no GC support.
+// shoal._ContextBase: the fields of ctx, made from C without running any
+// Python (a Python __init__ cost about an eighth of a tiny item), and each
+// only when first read: most functions read none or one of them. While its
+// call runs a context points at the worker's shoal_item; a context the
+// function kept is given every field before the call returns (Detach), so
+// that it keeps its own item. One the function did not keep is cleared and
+// used again for the next item. Context, in the bootstrap, adds out, log()
+// and repr. Its members hold only str and int, so the type needs no GC support.
+enum ContextField { kIndex, kItem, kPath, kRel, kName, kStem, kExt, kDir, kWorker, kContextFields };
 struct ContextObject {
-  PyObject_HEAD PyObject* fields[9];  // index, item, path, rel, name, stem, ext, dir, worker
+  PyObject_HEAD PyObject* fields[kContextFields];  // null: not made yet
+  const shoal_item* item;                          // null once its call returned
 };
-constexpr size_t kContextFields = 9;
+
+PyObject* Text(const char* c, size_t n) {
+  return PyUnicode_DecodeUTF8(c, static_cast<Py_ssize_t>(n), "surrogateescape");
+}
+
+// Field i of the item being processed, a new reference (kItem is always made).
+PyObject* MakeField(ContextObject* ctx, int i) {
+  const shoal_item* item = ctx->item;
+  // A list item is often its own path and rel: one string for all three.
+  auto same_or_text = [&](const char* c) {
+    const size_t n = std::strlen(c);
+    if (n == item->item_size && std::memcmp(c, item->item, n) == 0) {
+      Py_INCREF(ctx->fields[kItem]);
+      return ctx->fields[kItem];
+    }
+    return Text(c, n);
+  };
+  auto str = [](const char* c) { return Text(c, std::strlen(c)); };
+  switch (static_cast<ContextField>(i)) {
+    case kIndex: return PyLong_FromUnsignedLongLong(item->index);
+    case kPath: return same_or_text(item->path);
+    case kRel: return same_or_text(item->rel);
+    case kName: return str(item->name);
+    case kStem: return str(item->stem);
+    case kExt: return str(item->ext);
+    case kDir: return str(item->dir);
+    case kWorker: return PyLong_FromLong(item->worker);
+    case kItem:
+    case kContextFields: break;
+  }
+  PyErr_SetString(PyExc_SystemError, "shoal: no such ctx field");
+  return nullptr;
+}
+
+PyObject* GetField(PyObject* self, void* closure) {
+  auto* ctx = reinterpret_cast<ContextObject*>(self);
+  const int i = static_cast<int>(reinterpret_cast<intptr_t>(closure));
+  if (ctx->fields[i] == nullptr) {
+    if (ctx->item == nullptr) {
+      // Detach could not make it (out of memory then).
+      PyErr_SetString(PyExc_RuntimeError, "this ctx field was lost after its item ended");
+      return nullptr;
+    }
+    ctx->fields[i] = MakeField(ctx, i);
+    if (ctx->fields[i] == nullptr) return nullptr;
+  }
+  Py_INCREF(ctx->fields[i]);
+  return ctx->fields[i];
+}
+
+// The context outlives its call: it takes every field now.
+void Detach(ContextObject* ctx) {
+  for (int i = 0; i < static_cast<int>(kContextFields); ++i) {
+    if (ctx->fields[i] == nullptr) ctx->fields[i] = MakeField(ctx, i);
+  }
+  PyErr_Clear();
+  ctx->item = nullptr;
+}
+
+void ClearFields(ContextObject* ctx) {
+  for (PyObject*& f : ctx->fields) Py_CLEAR(f);
+  ctx->item = nullptr;
+}
 
 void ContextDealloc(PyObject* self) {
-  auto* ctx = reinterpret_cast<ContextObject*>(self);
-  for (PyObject*& f : ctx->fields) Py_CLEAR(f);
+  ClearFields(reinterpret_cast<ContextObject*>(self));
   PyTypeObject* type = Py_TYPE(self);
   type->tp_free(self);
   Py_DECREF(type);  // instances of a heap type hold a reference to it
 }
 
-#define SHOAL_CONTEXT_MEMBER(name, i)                                                       \
-  {                                                                                         \
-    name, T_OBJECT_EX,                                                                      \
-        static_cast<Py_ssize_t>(offsetof(ContextObject, fields) + (i) * sizeof(PyObject*)), \
-        READONLY, nullptr                                                                   \
-  }
-PyMemberDef kContextMembers[] = {
-    SHOAL_CONTEXT_MEMBER("index", 0),  SHOAL_CONTEXT_MEMBER("item", 1),
-    SHOAL_CONTEXT_MEMBER("path", 2),   SHOAL_CONTEXT_MEMBER("rel", 3),
-    SHOAL_CONTEXT_MEMBER("name", 4),   SHOAL_CONTEXT_MEMBER("stem", 5),
-    SHOAL_CONTEXT_MEMBER("ext", 6),    SHOAL_CONTEXT_MEMBER("dir", 7),
-    SHOAL_CONTEXT_MEMBER("worker", 8), {nullptr, 0, 0, 0, nullptr},
+#define SHOAL_CONTEXT_FIELD(name, i) \
+  { name, &GetField, nullptr, nullptr, reinterpret_cast<void*>(static_cast<intptr_t>(i)) }
+PyGetSetDef kContextFieldDefs[] = {
+    SHOAL_CONTEXT_FIELD("index", kIndex),   SHOAL_CONTEXT_FIELD("item", kItem),
+    SHOAL_CONTEXT_FIELD("path", kPath),     SHOAL_CONTEXT_FIELD("rel", kRel),
+    SHOAL_CONTEXT_FIELD("name", kName),     SHOAL_CONTEXT_FIELD("stem", kStem),
+    SHOAL_CONTEXT_FIELD("ext", kExt),       SHOAL_CONTEXT_FIELD("dir", kDir),
+    SHOAL_CONTEXT_FIELD("worker", kWorker), {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
-#undef SHOAL_CONTEXT_MEMBER
+#undef SHOAL_CONTEXT_FIELD
 
 PyType_Slot kContextSlots[] = {
     {Py_tp_dealloc, reinterpret_cast<void*>(ContextDealloc)},
-    {Py_tp_members, kContextMembers},
+    {Py_tp_getset, kContextFieldDefs},
     {0, nullptr},
 };
 PyType_Spec kContextSpec = {"shoal._ContextBase", sizeof(ContextObject), 0,
@@ -285,7 +362,12 @@ PyObject* InitShoalModule() {
 struct State {
   PyObject* shoal = nullptr;     // the module shoal
   PyObject* context = nullptr;   // shoal.Context
-  PyObject* dumps = nullptr;     // shoal._dumps: a value as one line of JSON
+  PyObject* encode = nullptr;    // shoal._c_encode: JSON's C encoder, as chunks
+  PyObject* markers = nullptr;   // shoal._markers: its cycle check
+  PyObject* dumps_wide = nullptr;  // shoal._dumps_wide: the JSON of a value with wide ints
+  PyObject* zero = nullptr;      // 0, the encoder's indent level
+  PyObject* empty = nullptr;     // "", what joins its chunks
+  ContextObject* ctx = nullptr;  // the next item's context, when the last one was not kept
   PyObject* describe = nullptr;  // shoal._describe
   PyObject* function = nullptr;  // the user's function
   PyObject* module = nullptr;    // the user's module
@@ -436,7 +518,7 @@ PyObject* ShoalAttr(State* s, const char* name) {
 }
 
 PyObject* Text(const std::string& s) {
-  return PyUnicode_DecodeUTF8(s.data(), static_cast<Py_ssize_t>(s.size()), "surrogateescape");
+  return Text(s.data(), s.size());
 }
 
 // Everything of init but the user's init(config); false with *why.
@@ -472,7 +554,11 @@ bool Setup(State* s, const std::map<std::string, std::string>& c, bool worker, s
   }
   Py_DECREF(ran);
   s->context = ShoalAttr(s, "Context");
-  s->dumps = ShoalAttr(s, "_dumps");
+  s->encode = ShoalAttr(s, "_c_encode");
+  s->markers = ShoalAttr(s, "_markers");
+  s->dumps_wide = ShoalAttr(s, "_dumps_wide");
+  s->zero = PyLong_FromLong(0);
+  s->empty = PyUnicode_FromStringAndSize("", 0);
   s->describe = ShoalAttr(s, "_describe");
   PyObject* setup = ShoalAttr(s, "_setup");
   PyObject* result =
@@ -566,49 +652,39 @@ void FailWithException(State* s, shoal_sink* sink) {
 }
 
 // function(item, ctx): a new reference, or null with the exception set.
+// The context stays in s->ctx for ReleaseContext.
 PyObject* CallFunction(State* s, const shoal_item* item) {
-  auto text = [](const char* c, size_t n) {
-    return PyUnicode_DecodeUTF8(c, static_cast<Py_ssize_t>(n), "surrogateescape");
-  };
-  PyObject* item_text = text(item->item, item->item_size);
+  PyObject* item_text = Text(item->item, item->item_size);
   if (item_text == nullptr) return nullptr;
-  // A list item is often its own path and rel: one string for all three.
-  auto same_or_text = [&](const char* c) {
-    const size_t n = std::strlen(c);
-    if (n == item->item_size && std::memcmp(c, item->item, n) == 0) {
-      Py_INCREF(item_text);
-      return item_text;
+  if (s->ctx == nullptr) {
+    // Context adds no slots to its base: its instances are ContextObjects.
+    auto* type = reinterpret_cast<PyTypeObject*>(s->context);
+    s->ctx = reinterpret_cast<ContextObject*>(type->tp_alloc(type, 0));
+    if (s->ctx == nullptr) {
+      Py_DECREF(item_text);
+      return nullptr;
     }
-    return text(c, n);
-  };
-  auto str = [&](const char* c) { return text(c, std::strlen(c)); };
-  PyObject* fields[] = {
-      PyLong_FromUnsignedLongLong(item->index),
-      item_text,
-      same_or_text(item->path),
-      same_or_text(item->rel),
-      str(item->name),
-      str(item->stem),
-      str(item->ext),
-      str(item->dir),
-      PyLong_FromLong(item->worker),
-  };
-  static_assert(sizeof fields / sizeof fields[0] == kContextFields);
-  bool built = true;
-  for (PyObject* f : fields) built &= f != nullptr;
-  // Context adds no slots to its base: its instances are ContextObjects.
-  auto* type = reinterpret_cast<PyTypeObject*>(s->context);
-  PyObject* ctx = built ? type->tp_alloc(type, 0) : nullptr;
-  if (ctx == nullptr) {
-    for (PyObject* f : fields) Py_XDECREF(f);
-    return nullptr;
   }
-  // The context owns the fields now; item_text is shared with the call.
-  std::copy(std::begin(fields), std::end(fields), reinterpret_cast<ContextObject*>(ctx)->fields);
-  PyObject* args[] = {item_text, ctx};
-  PyObject* result = PyObject_Vectorcall(s->function, args, 2, nullptr);
+  // The context owns item_text; the call shares it.
+  s->ctx->fields[kItem] = item_text;
+  s->ctx->item = item;
+  PyObject* args[] = {item_text, reinterpret_cast<PyObject*>(s->ctx)};
+  return PyObject_Vectorcall(s->function, args, 2, nullptr);
+}
+
+// After the call and its result: the context is the next item's, unless
+// the function kept it (then it keeps this item's fields, and the next item
+// gets a new one).
+void ReleaseContext(State* s) {
+  ContextObject* ctx = s->ctx;
+  if (ctx == nullptr) return;
+  if (Py_REFCNT(ctx) == 1) {
+    ClearFields(ctx);
+    return;
+  }
+  Detach(ctx);
+  s->ctx = nullptr;
   Py_DECREF(ctx);
-  return result;
 }
 
 // An int, float or bool as the JSON the encoder would write, without a
@@ -653,6 +729,44 @@ bool WriteNumber(PyObject* result, shoal_sink* sink) {
   return true;
 }
 
+// Whether JSON text holds 20 digits in a row, the only text that can hold
+// an int beyond 64 bits (a string may too: then the slow path finds none).
+bool HasLongDigitRun(const char* text, size_t size) {
+  size_t run = 0;
+  for (size_t i = 0; i < size; ++i) {
+    run = (text[i] >= '0' && text[i] <= '9') ? run + 1 : 0;
+    if (run == 20) return true;
+  }
+  return false;
+}
+
+// A value the encoder writes, as JSON text (a new reference), or null with
+// the exception set: not serialisable (TypeError), NaN (ValueError).
+PyObject* EncodeJson(State* s, PyObject* value) {
+  PyObject* args[] = {value, s->zero};
+  PyObject* chunks = PyObject_Vectorcall(s->encode, args, 2, nullptr);
+  if (chunks == nullptr) {
+    PyDict_Clear(s->markers);  // what the failed call left of its cycle check
+    return nullptr;
+  }
+  PyObject* text = PyUnicode_Join(s->empty, chunks);
+  Py_DECREF(chunks);
+  return text;
+}
+
+// str as its bytes, UTF-8: an ASCII one's own, without a copy.
+int WriteText(PyObject* text, shoal_sink* sink) {
+  if (PyUnicode_READY(text) == 0 && PyUnicode_IS_ASCII(text)) {
+    sink->write(sink, PyUnicode_DATA(text), static_cast<size_t>(PyUnicode_GET_LENGTH(text)));
+    return 0;
+  }
+  PyObject* bytes = PyUnicode_AsEncodedString(text, "utf-8", "surrogateescape");
+  if (bytes == nullptr) return -1;
+  sink->write(sink, PyBytes_AS_STRING(bytes), static_cast<size_t>(PyBytes_GET_SIZE(bytes)));
+  Py_DECREF(bytes);
+  return 0;
+}
+
 // The return value as the item's output (and drops it): bytes as they are,
 // str as UTF-8, None as nothing, anything else as JSON.
 int WriteResult(State* s, PyObject* result, shoal_sink* sink) {
@@ -660,38 +774,43 @@ int WriteResult(State* s, PyObject* result, shoal_sink* sink) {
     FailWithException(s, sink);
     return 1;
   }
-  bool json = false;
-  PyObject* bytes = nullptr;
+  int rc = 0;
   if (result == Py_None) {
-    Py_DECREF(result);
-    return 0;
-  } else if (PyBytes_Check(result)) {
-    bytes = result;
-    Py_INCREF(bytes);
-  } else if (PyByteArray_Check(result) || PyMemoryView_Check(result)) {
-    bytes = PyBytes_FromObject(result);
   } else if (PyUnicode_Check(result)) {
-    bytes = PyUnicode_AsEncodedString(result, "utf-8", "surrogateescape");
-  } else if (WriteNumber(result, sink)) {
-    Py_DECREF(result);
-    return 0;
-  } else {
-    PyObject* text = PyObject_CallOneArg(s->dumps, result);
-    if (text != nullptr) {
-      bytes = PyUnicode_AsUTF8String(text);
-      Py_DECREF(text);
-      json = true;
+    rc = WriteText(result, sink);
+  } else if (PyBytes_Check(result)) {
+    sink->write(sink, PyBytes_AS_STRING(result), static_cast<size_t>(PyBytes_GET_SIZE(result)));
+  } else if (PyByteArray_Check(result) || PyMemoryView_Check(result)) {
+    PyObject* bytes = PyBytes_FromObject(result);
+    if (bytes == nullptr) {
+      rc = -1;
+    } else {
+      sink->write(sink, PyBytes_AS_STRING(bytes), static_cast<size_t>(PyBytes_GET_SIZE(bytes)));
+      Py_DECREF(bytes);
     }
+  } else if (!WriteNumber(result, sink)) {
+    PyObject* text = EncodeJson(s, result);
+    Py_ssize_t size = 0;
+    const char* utf8 = text != nullptr ? PyUnicode_AsUTF8AndSize(text, &size) : nullptr;
+    if (utf8 != nullptr && HasLongDigitRun(utf8, static_cast<size_t>(size))) {
+      Py_DECREF(text);
+      text = PyObject_CallOneArg(s->dumps_wide, result);
+      utf8 = text != nullptr ? PyUnicode_AsUTF8AndSize(text, &size) : nullptr;
+    }
+    if (utf8 == nullptr) {
+      rc = -1;
+    } else {
+      sink->write(sink, utf8, static_cast<size_t>(size));
+      sink->set_flags(sink, SHOAL_FLAG_JSON);
+    }
+    Py_XDECREF(text);
   }
   Py_DECREF(result);
-  if (bytes == nullptr) {
+  if (rc != 0) {
     // Not JSON-serialisable (TypeError), NaN (ValueError), a lone surrogate.
     FailWithException(s, sink);
     return 1;
   }
-  sink->write(sink, PyBytes_AS_STRING(bytes), static_cast<size_t>(PyBytes_GET_SIZE(bytes)));
-  if (json) sink->set_flags(sink, SHOAL_FLAG_JSON);
-  Py_DECREF(bytes);
   return 0;
 }
 
@@ -706,6 +825,7 @@ int Process(void* state, const shoal_item* item, shoal_sink* sink) {
     g_early_logs = nullptr;
   }
   int rc = WriteResult(s, CallFunction(s, item), sink);
+  ReleaseContext(s);
   g_sink = nullptr;
   s->saved = PyEval_SaveThread();
   return rc;
@@ -727,6 +847,7 @@ void Finish(void* state) {
     Py_DECREF(finish);
   }
   g_early_logs = nullptr;
+  Py_CLEAR(s->ctx);
   // Flushes what print() left and runs the module's atexit handlers. Hosted,
   // the python executable does that as it exits, and the worker returns to
   // it holding the GIL.

@@ -155,6 +155,61 @@ TEST_F(E2ePython, ExceptionsFailTheirItemWithTraceback) {
             Sorted({"item 14", "item 5", "item 6", "item 7", "item 9"}));
 }
 
+// ctx's fields are made when read, and a ctx the function did not keep
+// serves the next item: a kept one still has its own item's fields, also
+// those never read during its call; one reused shows only its new item's.
+// JSON's encoder, made once, still encodes after it refused a value.
+TEST_F(E2ePython, KeptContextsAndTheEncoderAfterFailures) {
+  std::string list;
+  for (int n = 1; n <= 8; ++n) list += "d" + std::to_string(n) + "/f" + std::to_string(n) + ".txt\n";
+  WriteFile(dir_ / "items.txt", list);
+  WriteFile(dir_ / "job.py",
+            "kept = []\n"
+            "def process(item, ctx):\n"
+            "    n = int(item.split('/')[0][1:])\n"
+            "    if n in (1, 2):\n"
+            "        kept.append(ctx)\n"
+            "        return None\n"
+            "    assert ctx not in kept\n"
+            "    assert (ctx.index, ctx.item, ctx.path, ctx.rel) == (n, item, item, item)\n"
+            "    assert (ctx.name, ctx.stem, ctx.ext, ctx.dir) == (f'f{n}.txt', f'f{n}', 'txt', f'd{n}')\n"
+            "    if n == 3:\n"
+            "        loop = []\n"
+            "        loop.append(loop)\n"
+            "        return loop\n"
+            "    if n == 4:\n"
+            "        return {'s': {1, 2}}\n"
+            "    if n == 8:\n"
+            "        for k, c in enumerate(kept, 1):\n"
+            "            assert (c.index, c.item, c.path, c.rel, c.name, c.stem, c.ext, c.dir, c.worker) "
+            "== (k, f'd{k}/f{k}.txt', f'd{k}/f{k}.txt', f'd{k}/f{k}.txt', f'f{k}.txt', f'f{k}', "
+            "'txt', f'd{k}', 1), repr(c)\n"
+            "        return 'kept ok'\n"
+            "    return {'n': n, 'l': [n, 'x', 2.5]}\n");
+  WriteSettings("workers = 1\n");
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  std::map<std::string, std::string> reasons = ReasonsByItem(errors);
+  EXPECT_EQ(reasons.size(), 2u);
+  EXPECT_EQ(reasons["d3/f3.txt"], "exception: ValueError");
+  EXPECT_EQ(reasons["d4/f4.txt"], "exception: TypeError");
+  std::vector<std::string> four = LinesWith(run / "errors.jsonl", "d4/f4.txt");
+  ASSERT_EQ(four.size(), 1u);
+  EXPECT_NE(four[0].find("Object of type set is not JSON serializable"), std::string::npos)
+      << four[0];
+  std::vector<std::string> three = LinesWith(run / "errors.jsonl", "d3/f3.txt");
+  ASSERT_EQ(three.size(), 1u);
+  EXPECT_NE(three[0].find("Circular reference detected"), std::string::npos) << three[0];
+  EXPECT_NE(ResultLine(run, "d5/f5.txt").find("\"output\":{\"n\":5,\"l\":[5,\"x\",2.5]}"),
+            std::string::npos)
+      << ResultLine(run, "d5/f5.txt");
+  std::map<std::string, std::string> output;
+  for (const Record& r : results) output[r.item] = r.output.value_or("<none>");
+  EXPECT_EQ(output["d8/f8.txt"], "kept ok");
+  EXPECT_EQ(results.size(), 6u);
+}
+
 // ctx's fields and ctx.log, print(), init(config) once per worker before
 // any item, finish() at the end, ctx.out created on use.
 TEST_F(E2ePython, ContextLogInitAndFinish) {

@@ -197,6 +197,35 @@ class ItemSink {
   std::optional<std::string> reason_;
 };
 
+// Whether text is one JSON number (RFC 8259: -?(0|[1-9][0-9]*)(.[0-9]+)?
+// ([eE][+-]?[0-9]+)?) or true, false, null, and nothing else.
+bool IsJsonScalar(std::string_view text) {
+  if (text == "true" || text == "false" || text == "null") return true;
+  size_t i = 0;
+  const size_t n = text.size();
+  auto digits = [&] {
+    const size_t from = i;
+    while (i < n && text[i] >= '0' && text[i] <= '9') ++i;
+    return i > from;
+  };
+  if (i < n && text[i] == '-') ++i;
+  if (i < n && text[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < n && text[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < n && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < n && (text[i] == '+' || text[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == n;
+}
+
 // What a library is called in messages: "plugin.library PATH", or for the
 // python handler "python.module NAME".
 struct LibrarySpec {
@@ -253,6 +282,10 @@ class PluginHandler final : public Handler {
     return Status::Ok();
   }
 
+  // What shoal_item carries (and sink->out_dir reads), no more: not {.},
+  // not the columns of a record.
+  unsigned fields() const override { return kAllFields & ~(kFieldNoext | kFieldColumns); }
+
   Outcome Run(const ItemPaths& paths, LogSink& log) override {
     const shoal_item item{
         .item = paths.item.c_str(),
@@ -306,15 +339,21 @@ class PluginHandler final : public Handler {
       o->output_json = false;
       return;
     }
+    // A number or a literal, what the python handler returns most: its
+    // grammar is short, the parser's set-up is not.
+    if (IsJsonScalar(o->output)) return;
     padded_.assign(o->output);
     padded_.resize(o->output.size() + simdjson::SIMDJSON_PADDING);
     simdjson::dom::element element;
     size_t n = 0;
-    if (parser_.parse(padded_.data(), o->output.size(), false).get(element) == simdjson::SUCCESS &&
-        simdjson::minify(o->output.data(), o->output.size(), padded_.data(), n) ==
-            simdjson::SUCCESS) {
-      o->output.assign(padded_.data(), n);
-      return;
+    if (parser_.parse(padded_.data(), o->output.size(), false).get(element) == simdjson::SUCCESS) {
+      // Minified already, as the python handler's encoder writes it.
+      if (o->output.find_first_of(" \t\n\r") == std::string::npos) return;
+      if (simdjson::minify(o->output.data(), o->output.size(), padded_.data(), n) ==
+          simdjson::SUCCESS) {
+        o->output.assign(padded_.data(), n);
+        return;
+      }
     }
     o->output_json = false;
     if (o->ok) {

@@ -202,6 +202,20 @@ TEST_F(PluginHandlerTest, JsonOutputIsCheckedAndPermanentFailuresAreFinal) {
   EXPECT_FALSE(o.ok);
   EXPECT_FALSE(o.output_json);
   EXPECT_EQ(o.reason, "output is not valid JSON (the plugin set SHOAL_FLAG_JSON)");
+  // Numbers and literals, checked without the parser; what only looks like one fails.
+  for (const char* scalar : {"0", "-7", "42", "2.5", "-0.1e-3", "1E+16", "true", "false", "null"}) {
+    o = Run(std::string("json:") + scalar);
+    EXPECT_TRUE(o.ok && o.output_json) << scalar;
+    EXPECT_EQ(o.output, scalar);
+  }
+  for (const char* bad : {"01", "1.", ".5", "-", "1e", "+1", "nul", "1 2", "0x10", "NaN"}) {
+    o = Run(std::string("json:") + bad);
+    EXPECT_FALSE(o.ok) << bad;
+    EXPECT_FALSE(o.output_json) << bad;
+  }
+  o = Run("json: 7 ");
+  EXPECT_TRUE(o.ok && o.output_json);
+  EXPECT_EQ(o.output, "7");
   o = Run("permanent:bad input");
   EXPECT_FALSE(o.ok);
   EXPECT_TRUE(o.final);
