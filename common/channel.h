@@ -22,6 +22,9 @@
 //    ring, then waits; a worker that publishes while `master_sleeping` is set
 //    writes the run's eventfd. seq_cst on both flags orders the
 //    "set flag, re-check" against "publish, check flag" (no lost wake-up).
+//    A worker wakes it for outcomes only when it would take them (the
+//    refill point, a half-full ring, `takes_all`), else the master would
+//    look and sleep again: see MasterWouldTake in worker/worker_loop.cc.
 #pragma once
 
 #include <atomic>
@@ -65,6 +68,9 @@ struct SegmentHeader {
   uint64_t master_pid;
   alignas(64) std::atomic<uint32_t> master_sleeping;
   std::atomic<uint32_t> shutdown;  // workers exit once their task ring is empty
+  // Set while the master feeds nothing more (end of input, stopping, halted):
+  // then it takes every outcome at once, not only at a worker's refill.
+  std::atomic<uint32_t> takes_all;
 };
 
 struct alignas(64) WorkerControl {

@@ -211,6 +211,11 @@ WorkerExit ProcessPool::Reap(int slot, WorkerEvents& events) {
 // half full or lacks room for a record, or when nothing is left to feed; not
 // for every few outcomes.
 bool ProcessPool::RoundDue(bool feeding_over) {
+  // Workers read it to tell whether a wake-up for their outcomes is worth it.
+  if (feeding_over != takes_all_) {
+    takes_all_ = feeding_over;
+    header_->takes_all.store(feeding_over ? 1 : 0, std::memory_order_seq_cst);
+  }
   bool pending = false;
   for (Proc& p : procs_) {
     if (p.ch.control == nullptr) continue;

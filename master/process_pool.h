@@ -95,6 +95,7 @@ class ProcessPool final : public WorkerPool {
   UniqueFd wake_;
   Supervisor supervisor_;
   std::vector<Proc> procs_;
+  bool takes_all_ = false;  // as last stored in the header's takes_all
   std::string buffer_, scratch_;
   std::string log_scratch_;  // ReadLogs reads while an outcome's payload is in scratch_
 };

@@ -489,6 +489,8 @@ TEST_F(SchedulerTest, MaxFailuresCountHaltsFeedingAndLetsFedItemsFinish) {
 TEST_F(SchedulerTest, MaxFailuresPercentWaitsForItsSampleThenHalts) {
   s_.job.max_failures_percent = 50;
   limits_.halt_min_sample = 4;
+  // One task fed per outcome below: a queue no deeper than 5 ms of work.
+  limits_.queued_work_ms = 5.0;
   Start(1, Items(20));
   // fail, ok, fail: 67 % but only 3 finished; the 4th (fail) makes 75 % of 4.
   const bool outcome_ok[] = {false, true, false};
