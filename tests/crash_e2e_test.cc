@@ -274,7 +274,9 @@ TEST_F(Crash, WorkerKilledBeforePublishingAnOutcomeLosesNothing) {
 }
 
 TEST_F(Crash, WorkerKilledWhileWaitingForWorkLosesNothing) {
-  WriteJob(200, "workers = 2", /*sleep_ms=*/5);
+  // job.delay feeds an item every 5 ms, so the workers keep running out of
+  // work whatever their queues' depth.
+  WriteJob(200, "workers = 2\ndelay = \"5ms\"", /*sleep_ms=*/1);
   ProcessResult r = RunWithFault("worker-idle:2");
   ASSERT_EQ(r.status, 0) << Describe(r);
   fs::path run;
