@@ -1,5 +1,6 @@
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -403,6 +404,36 @@ Status CommitOutput(const std::string& run, const std::string& path, uint64_t in
 std::string Slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// Items of the same {rel} committing at once, in four processes, while
+// item 1 owns the file: every one is refused and item 1's file stays. (Each
+// swap looks at what it moved aside; two swaps interleaved once put back
+// each other's file and removed the owner's: seen in CI on a retry.)
+TEST(PendingOutputFileTest, ConcurrentCommitsOfOneNameNeverReplaceTheOwner) {
+  TempDir run;
+  const std::string path = "out/a/f.txt";
+  ASSERT_TRUE(CommitOutput(run.path(), path, 1, "a/f", "owner").ok());
+  std::vector<pid_t> children;
+  for (int k = 0; k < 4; ++k) {
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int accepted = 0;
+      for (int i = 0; i < 300; ++i) {
+        accepted +=
+            CommitOutput(run.path(), path, 2 + k, "./a/f", "item " + std::to_string(k)).ok();
+      }
+      ::_exit(accepted == 0 ? 0 : 1);
+    }
+    children.push_back(pid);
+  }
+  for (pid_t pid : children) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "a commit was accepted";
+  }
+  EXPECT_EQ(Slurp(run.path() + "/" + path), "owner");
 }
 
 // a/f, ./a/f and b/../a/f have one {rel}: the second item to commit the

@@ -1,6 +1,7 @@
 #include "job/output_file.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "job/lexical_path.h"
@@ -242,15 +244,29 @@ Status PendingOutputFile::Commit() {
     // Swapped rather than checked first, so that two items committing the
     // same name at once cannot both see it free: whatever stood there is
     // looked at after it moved out of the way, and put back if it stays.
-    if (::renameat2(d, temp_.c_str(), d, name_.c_str(), RENAME_EXCHANGE) == 0) {
+    // One swap at a time in the directory (flock, across workers; a dead
+    // worker's lock goes with it): two items swapping with the same name
+    // while a third owns it could put back each other's file and leave the
+    // owner's as a temporary, removed.
+    std::optional<Status> decided;
+    while (::flock(d, LOCK_EX) != 0 && errno == EINTR) {
+    }
+    if (::renameat2(d, temp_.c_str(), d, name_.c_str(), RENAME_NOREPLACE) == 0) {
+      decided = Status::Ok();  // the name was freed while this waited for the lock
+    } else if (::renameat2(d, temp_.c_str(), d, name_.c_str(), RENAME_EXCHANGE) == 0) {
       const std::string refused = Displaced();
-      if (!refused.empty()) {
+      if (refused.empty()) {
+        ::unlinkat(d, temp_.c_str(), 0);
+        decided = Status::Ok();
+      } else {
         ::renameat2(d, temp_.c_str(), d, name_.c_str(), RENAME_EXCHANGE);
-        return Status::Error(refused);
+        decided = Status::Error(refused);
       }
-      ::unlinkat(d, temp_.c_str(), 0);
-      dir_.Reset();
-      return Status::Ok();
+    }
+    ::flock(d, LOCK_UN);
+    if (decided.has_value()) {
+      if (decided->ok()) dir_.Reset();
+      return *decided;
     }
   }
   // No marks, or a file system without these flags: rename(2) replaces.
