@@ -45,6 +45,21 @@ bool IsValidUtf8(std::string_view s) {
   return true;
 }
 
+std::string_view Utf8Prefix(std::string_view text, size_t limit) {
+  if (text.size() <= limit) return text;
+  // A sequence has at most three continuation bytes (10xxxxxx) after its lead.
+  for (size_t back = 0; back <= 3 && back <= limit; ++back) {
+    size_t start = limit - back;
+    auto byte = static_cast<unsigned char>(text[start]);
+    if ((byte & 0xC0) == 0x80) continue;
+    // text[start] leads a sequence (or is ASCII): cut before it only if it
+    // is a valid sequence that the limit would split.
+    size_t n = Utf8SequenceLength(text, start);
+    return text.substr(0, start < limit && n != 0 && start + n > limit ? start : limit);
+  }
+  return text.substr(0, limit);
+}
+
 void AppendPrintable(std::string* out, std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);

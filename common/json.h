@@ -21,6 +21,10 @@
 namespace shoal {
 
 bool IsValidUtf8(std::string_view bytes);
+// `text` cut to at most `limit` bytes, never inside a UTF-8 sequence: a cut
+// that would split one ends before it. Bytes that are not UTF-8 are cut at
+// `limit` itself.
+std::string_view Utf8Prefix(std::string_view text, size_t limit);
 // Appends "..." escaped per RFC 8259; invalid UTF-8 becomes U+FFFD.
 // Returns false when something was replaced (the bytes were not UTF-8).
 bool AppendJsonString(std::string* out, std::string_view bytes);

@@ -91,6 +91,30 @@ TEST(JsonTest, InvalidUtf8BecomesReplacementCharacter) {
   }
 }
 
+// Tags, reasons and items cut at a byte limit end on a whole character.
+TEST(JsonTest, Utf8PrefixNeverEndsInsideACharacter) {
+  const std::string euro = "\xe2\x82\xac";     // 3 bytes
+  const std::string face = "\xf0\x9f\x98\x80";  // 4 bytes
+  const std::string text = "ab" + euro + face + "z";  // 2 + 3 + 4 + 1 bytes
+  EXPECT_EQ(Utf8Prefix(text, 100), text);
+  EXPECT_EQ(Utf8Prefix(text, text.size()), text);
+  EXPECT_EQ(Utf8Prefix(text, 0), "");
+  EXPECT_EQ(Utf8Prefix(text, 2), "ab");
+  EXPECT_EQ(Utf8Prefix(text, 3), "ab");
+  EXPECT_EQ(Utf8Prefix(text, 4), "ab");
+  EXPECT_EQ(Utf8Prefix(text, 5), "ab" + euro);
+  for (size_t limit = 6; limit < 9; ++limit) EXPECT_EQ(Utf8Prefix(text, limit), "ab" + euro);
+  EXPECT_EQ(Utf8Prefix(text, 9), "ab" + euro + face);
+  // Every cut of a valid text is valid.
+  for (size_t limit = 0; limit <= text.size(); ++limit) {
+    EXPECT_TRUE(IsValidUtf8(Utf8Prefix(text, limit))) << limit;
+  }
+  // Bytes that are not UTF-8 are cut at the limit: nothing to keep whole.
+  const std::string binary(10, '\x80');
+  EXPECT_EQ(Utf8Prefix(binary, 5).size(), 5u);
+  EXPECT_EQ(Utf8Prefix("a\xe2\x82z" + std::string(5, 'x'), 3), "a\xe2\x82");
+}
+
 // log.txt's lines: valid UTF-8 kept, everything else visible and on one line.
 TEST(JsonTest, PrintableEscapesControlsAndBytesThatAreNotUtf8) {
   auto printable = [](std::string_view in) {

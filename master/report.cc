@@ -320,19 +320,14 @@ class ReportBuilder {
       tally_.stats.Succeeded(index, item, ms);
     } else {
       tally_.stats.Failed(index, item, ms, reason);
-      // Cut as ReasonCounts cuts it (at a UTF-8 boundary), to find it again.
-      size_t end = std::min(reason.size(), ReasonCounts::kMaxReasonBytes);
-      while (end < reason.size() && end > 0 &&
-             (static_cast<unsigned char>(reason[end]) & 0xC0) == 0x80) {
-        --end;
-      }
-      std::string_view key = reason.substr(0, end);
+      // Cut as ReasonCounts cuts it, to find it again.
+      std::string_view key = Utf8Prefix(reason, ReasonCounts::kMaxReasonBytes);
       auto it = tally_.examples.find(key);
       if (it == tally_.examples.end() && tally_.examples.size() < ReasonCounts::kMaxReasons) {
         it = tally_.examples.emplace(std::string(key), std::vector<Example>()).first;
       }
       if (it != tally_.examples.end() && it->second.size() < limits_.examples) {
-        it->second.push_back({index, std::string(item.substr(0, SlowestItems::kMaxItemBytes))});
+        it->second.push_back({index, std::string(Utf8Prefix(item, SlowestItems::kMaxItemBytes))});
       }
     }
     if (ms >= 0) {

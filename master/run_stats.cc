@@ -23,19 +23,11 @@ std::string Printable(std::string_view text) {
   return out;
 }
 
-// Cuts at a byte limit without splitting a UTF-8 sequence.
-std::string_view Cut(std::string_view text, size_t limit) {
-  if (text.size() <= limit) return text;
-  size_t end = limit;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
-}
-
 // At most `width` bytes, "..." ending what was cut.
 std::string Shorten(std::string text, size_t width) {
   if (text.size() <= width) return text;
-  if (width <= 3) return std::string(Cut(text, width));
-  std::string out(Cut(text, width - 3));
+  if (width <= 3) return std::string(Utf8Prefix(text, width));
+  std::string out(Utf8Prefix(text, width - 3));
   return out + "...";
 }
 
@@ -124,7 +116,7 @@ double DurationHistogram::Quantile(double q) const {
 }
 
 void ReasonCounts::Add(std::string_view reason) {
-  reason = Cut(reason, kMaxReasonBytes);
+  reason = Utf8Prefix(reason, kMaxReasonBytes);
   auto it = counts_.find(reason);
   if (it != counts_.end()) {
     ++it->second;
@@ -145,7 +137,7 @@ std::vector<std::pair<std::string, uint64_t>> ReasonCounts::Sorted() const {
 void SlowestItems::Add(double ms, uint64_t index, std::string_view item) {
   if (k_ == 0) return;
   if (entries_.size() < k_) {
-    entries_.push_back({ms, index, std::string(Cut(item, kMaxItemBytes))});
+    entries_.push_back({ms, index, std::string(Utf8Prefix(item, kMaxItemBytes))});
     return;
   }
   auto fastest = std::min_element(entries_.begin(), entries_.end(),
@@ -153,7 +145,7 @@ void SlowestItems::Add(double ms, uint64_t index, std::string_view item) {
   if (ms <= fastest->ms) return;
   fastest->ms = ms;
   fastest->index = index;
-  fastest->item.assign(Cut(item, kMaxItemBytes));
+  fastest->item.assign(Utf8Prefix(item, kMaxItemBytes));
 }
 
 std::vector<SlowestItems::Entry> SlowestItems::Sorted() const {
@@ -175,8 +167,8 @@ void RunStats::Succeeded(uint64_t index, std::string_view item, double ms) {
 void RunStats::Failed(uint64_t index, std::string_view item, double ms, std::string_view reason) {
   if (failed++ == 0) {
     example_index = index;
-    example_item.assign(Cut(item, SlowestItems::kMaxItemBytes));
-    example_reason.assign(Cut(reason, ReasonCounts::kMaxReasonBytes));
+    example_item.assign(Utf8Prefix(item, SlowestItems::kMaxItemBytes));
+    example_reason.assign(Utf8Prefix(reason, ReasonCounts::kMaxReasonBytes));
   }
   reasons.Add(reason);
   if (ms >= 0) {
@@ -294,7 +286,7 @@ std::vector<std::string> TerminalSummary(const RunStats& stats, const RunTotals&
 
 std::string FailureNotices::Line(uint64_t index, std::string_view item, std::string_view reason,
                                  std::string_view stderr_tail) {
-  reason = Cut(reason, ReasonCounts::kMaxReasonBytes);
+  reason = Utf8Prefix(reason, ReasonCounts::kMaxReasonBytes);
   if (std::find(said_.begin(), said_.end(), reason) != said_.end()) return "";
   if (said_.size() == kMaxLines) {
     if (said_more_) return "";

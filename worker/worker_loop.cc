@@ -20,6 +20,7 @@
 
 #include "common/channel.h"
 #include "common/fault.h"
+#include "common/json.h"
 #include "common/shm_segment.h"
 #include "common/wire.h"
 #include "config/load.h"
@@ -230,7 +231,7 @@ class Worker : public LogSink {
     OutputRecord rec{current_seq_,
                      current_index_,
                      stream,
-                     std::string_view(running.item).substr(0, kTagBytes),
+                     Utf8Prefix(running.item, kTagBytes),
                      bytes.substr(0, kOutputPiece),
                      line_tagged_,
                      line_tag_};
@@ -274,7 +275,7 @@ class Worker : public LogSink {
         line_tag_.clear();
         // A value that cannot be had ({2} of a one-field item) leaves its part empty.
         (void)tag->AppendLine(items, mode, &line_tag_);
-        if (line_tag_.size() > kTagBytes) line_tag_.resize(kTagBytes);
+        line_tag_.resize(Utf8Prefix(line_tag_, kTagBytes).size());
       }
       Outcome outcome = handler.RunBatch(items, *this);
       line_ = {};
