@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/json.h"
 #include "job/output_file.h"
 #include "job/plugin_library.h"
 #include "job/python_job.h"
@@ -51,7 +52,7 @@ class ItemSink {
   void SetReason(std::string_view reason) {
     if (reason_) return;
     if (reason.empty()) reason = "failed by plugin";
-    reason_.emplace(reason.substr(0, kMaxReason));
+    reason_.emplace(Utf8Prefix(reason, kMaxReason));
   }
 
   Outcome Finish(int rc) {
@@ -114,7 +115,7 @@ class ItemSink {
       do {
         size_t newline = rest.find('\n');
         std::string_view line = rest.substr(0, newline);
-        self.log_.Log(line.substr(0, kMaxLogLine));
+        self.log_.Log(Utf8Prefix(line, kMaxLogLine));
         rest = newline == std::string_view::npos ? std::string_view() : rest.substr(newline + 1);
       } while (!rest.empty());
     } catch (...) {

@@ -179,6 +179,9 @@ TEST_F(PluginHandlerTest, FailWinsOverTheReturnValueAndTheFirstReasonIsKept) {
   EXPECT_EQ(o.reason, "first");
   o = Run("fail:" + std::string(5000, 'r'));
   EXPECT_EQ(o.reason.size(), 1024u);
+  // Cut before a character the limit would split (an é across bytes 1024-1025).
+  o = Run("fail:" + std::string(1023, 'r') + "\xc3\xa9" + std::string(100, 'r'));
+  EXPECT_EQ(o.reason, std::string(1023, 'r'));
 }
 
 TEST_F(PluginHandlerTest, NonZeroReturnWithoutAReasonFails) {
