@@ -440,13 +440,7 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
   auto add = [&](const std::string& key, const std::string& value, bool raw) {
     base.push_back(Override{key, value, raw, "the one-line form"});
   };
-  std::string name = program.substr(program.find_last_of('/') + 1);
-  if (name.empty() || name == "." || name == ".." || name.size() > 100 ||
-      std::any_of(name.begin(), name.end(),
-                  [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
-    name = "shoal";
-  }
-  add("job.name", name, true);
+  add("job.name", OneLineJobName(program), true);
   add("job.handler", "command", true);
   add("input.kind", "list", true);
   add("output.print", "group", true);
@@ -541,6 +535,29 @@ std::string OneLineRunsDir(const char* xdg_state_home, const char* home) {
   }
   if (home != nullptr && home[0] == '/') return std::string(home) + "/.local/state/shoal/runs";
   return "runs";
+}
+
+std::string OneLineJobName(std::string_view program) {
+  std::string_view word = program.substr(0, program.find_first_of(" \t\n"));
+  if (size_t slash = word.find_last_of('/'); slash != std::string_view::npos) {
+    word.remove_prefix(slash + 1);
+  }
+  std::string name;
+  int depth = 0;  // inside a placeholder, which says nothing of the job
+  for (char c : word) {
+    depth += c == '{' ? 1 : c == '}' && depth > 0 ? -1 : 0;
+    if (depth == 0 && c != '}' &&
+        (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '+' ||
+         c == '-')) {
+      name.push_back(c);
+    } else if (!name.empty() && name.back() != '-') {
+      name.push_back('-');
+    }
+  }
+  name.erase(0, name.find_first_not_of('-'));  // not an option's look, in a shell
+  while (!name.empty() && (name.back() == '-' || name.size() > 64)) name.pop_back();
+  if (name.empty() || name.find_first_not_of('.') == std::string::npos) return "shoal";
+  return name;
 }
 
 Result<CommandLine> ParseCommandLine(int argc, const char* const* argv) {

@@ -83,6 +83,13 @@ bool HasPlaceholder(std::string_view word);
 // else $HOME/.local/state/shoal/runs, else ./runs.
 std::string OneLineRunsDir(const char* xdg_state_home, const char* home);
 
+// A one-line run's job.name, which names its run directories: the file name
+// of the program's first word ("sh -c 'exit {}'" is "sh"), without its
+// placeholders, each run of characters other than letters, digits and ._+-
+// as one '-', so that the directory needs no quoting; "shoal" when nothing
+// is left.
+std::string OneLineJobName(std::string_view program);
+
 // Usage errors come back as a Status whose message ends with a hint
 // ("see 'shoal run --help'"); they mean exit 2.
 Result<CommandLine> ParseCommandLine(int argc, const char* const* argv);

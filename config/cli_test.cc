@@ -169,6 +169,23 @@ TEST(CliTest, OneLineProductAndLink) {
   EXPECT_TRUE(Records(Ok({"echo", ":::", "a"})).empty());
 }
 
+TEST(CliTest, OneLineJobNameNeedsNoQuoting) {
+  EXPECT_EQ(OneLineJobName("gzip"), "gzip");
+  EXPECT_EQ(OneLineJobName("/usr/bin/sha256sum"), "sha256sum");
+  EXPECT_EQ(OneLineJobName("./bin/my_tool-2.1+x"), "my_tool-2.1+x");
+  // A command line in one word: its first word's name, not a slash inside it.
+  EXPECT_EQ(OneLineJobName("sh -c \"exit {}\""), "sh");
+  EXPECT_EQ(OneLineJobName("grep -c x /data/{} | wc -l"), "grep");
+  EXPECT_EQ(OneLineJobName("it's \"odd\""), "it-s");
+  EXPECT_EQ(OneLineJobName("--x"), "x");
+  EXPECT_EQ(OneLineJobName("/opt/{1}/bin/run-{2}"), "run");
+  EXPECT_EQ(OneLineJobName(std::string(100, 'a')), std::string(64, 'a'));
+  for (const char* nothing : {"{}", "", "..", "/", "\xc3\xa9", "{1}"}) {
+    EXPECT_EQ(OneLineJobName(nothing), "shoal") << nothing;
+  }
+  EXPECT_EQ(OverrideValue(Ok({"sh -c 'exit {}'", ":::", "1"}), "job.name"), "sh");
+}
+
 TEST(CliTest, OneLineRunsDir) {
   EXPECT_EQ(OneLineRunsDir("/st", "/home/u"), "/st/shoal/runs");
   EXPECT_EQ(OneLineRunsDir("rel", "/home/u"), "/home/u/.local/state/shoal/runs");
