@@ -7,6 +7,7 @@
 #include "config/load.h"
 #include "job/argv_builder.h"
 #include "job/command_cwd.h"
+#include "job/command_program.h"
 #include "job/fields.h"
 #include "job/http_request.h"
 #include "job/output_file.h"
@@ -150,6 +151,12 @@ Result<JobInput> CheckJobInput(const Settings& s, const RunOptions& options) {
   Status checked = CheckJob(s);
   if (!checked.ok()) return checked;
   if (!options.dry_run) {
+    // Not for a dry run, which runs no command: its lines may be meant for
+    // a machine that has the program.
+    if (s.job.handler == HandlerKind::kCommand) {
+      checked = CheckProgram(s.command);
+      if (!checked.ok()) return checked;
+    }
     checked = CheckOutputTree(s.output.tree, /*create=*/true);
     if (!checked.ok()) return checked;
   }

@@ -220,6 +220,34 @@ TEST_F(OneLine, UsageErrors) {
   EXPECT_TRUE(RunDirs().empty());
 }
 
+// What parallel users type first: a command line in one word, and a
+// misspelt program. Each is a bad setting, said before anything runs.
+TEST_F(OneLine, AProgramThatCannotRunFailsBeforeAnyItem) {
+  ProcessResult r = Line({"sh -c \"exit {}\"", ":::", "0", "1"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("command.argv[0] \"sh -c \"exit {}\"\" is one word that holds spaces"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("--shell (command.shell = true)"), std::string::npos) << r.err;
+  r = Line({"gzipp", "-k", "{}", ":::", "a"});
+  EXPECT_EQ(r.status, 2) << Describe(r);
+  EXPECT_NE(r.err.find("command.argv[0] \"gzipp\" is a program on no directory of PATH"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(RunDirs().empty());
+  // A dry run runs nothing: its lines may be for a machine that has gzipp.
+  r = Line({"--dry-run", "gzipp", "-k", "{}", ":::", "a"});
+  EXPECT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, "gzipp -k a\n");
+  // Asked for, the shell runs the line; its run directory needs no quoting.
+  r = Line({"-k", "--shell", "sh -c \"echo {}; exit {}\"", ":::", "0", "1"});
+  EXPECT_EQ(r.status, 1) << Describe(r);
+  EXPECT_EQ(r.out, "0\n1\n");
+  const std::set<fs::path> runs = RunDirs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_TRUE(runs.begin()->filename().string().starts_with("sh-20")) << *runs.begin();
+}
+
 // GNU parallel and shoal on the same one-liners with -k: the same bytes.
 TEST_F(OneLine, SameStdoutAsGnuParallel) {
   if (::access("/usr/bin/parallel", X_OK) != 0) GTEST_SKIP() << "GNU parallel is not installed";

@@ -21,6 +21,7 @@
 #include "common/shell_quote.h"
 #include "job/argv_builder.h"
 #include "job/command_cwd.h"
+#include "job/command_program.h"
 #include "job/output_claim.h"
 #include "job/output_file.h"
 #include "job/template.h"
@@ -194,28 +195,6 @@ class FileActions {
   posix_spawn_file_actions_t actions_;
 };
 
-// posix_spawnp searches the PATH of this process, but a PATH given in
-// command.env must win, as it would for execvp in the child.
-int SearchPath(const std::string& prog, const std::string& path_list, std::string& found) {
-  int err = ENOENT;
-  size_t begin = 0;
-  while (begin <= path_list.size()) {
-    size_t end = std::min(path_list.find(':', begin), path_list.size());
-    std::string dir = path_list.substr(begin, end - begin);
-    std::string candidate = (dir.empty() ? std::string(".") : dir) + "/" + prog;
-    struct stat st;
-    if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
-      if (::access(candidate.c_str(), X_OK) == 0) {
-        found = std::move(candidate);
-        return 0;
-      }
-      err = EACCES;
-    }
-    begin = end + 1;
-  }
-  return err;
-}
-
 // output.print = "line"/"ungroup" stream what items print as it comes. In
 // input order (output.order = "input") "line" streams too: the master prints
 // the pieces of the item whose turn it is at once and holds the others', as
@@ -371,10 +350,10 @@ Status CommandHandler::Prepare() {
   // execve each, for every item.
   if (!command_.argv.empty() && !command_.shell) {
     const std::string& prog = command_.argv.front();
-    const char* path = path_override_ != nullptr ? path_override_->c_str() : std::getenv("PATH");
+    const char* path = JobPath(command_);
     if (!prog.empty() && prog.find_first_of("{}/") == std::string::npos && path != nullptr) {
       std::string found;
-      if (SearchPath(prog, path, found) == 0) resolved_prog_ = std::move(found);
+      if (SearchPath(prog, path, &found) == 0) resolved_prog_ = std::move(found);
     }
   }
 
@@ -533,7 +512,7 @@ Outcome CommandHandler::Execute(std::span<const ItemPaths> items, LogSink& log, 
         posix_spawn(&pid, resolved_prog_.c_str(), actions.get(), &attr_, argv.data(), envp_.data());
   } else if (path_override_ != nullptr && prog.find('/') == std::string::npos) {
     std::string resolved;
-    err = SearchPath(prog, *path_override_, resolved);
+    err = SearchPath(prog, *path_override_, &resolved);
     if (err == 0) {
       err = posix_spawn(&pid, resolved.c_str(), actions.get(), &attr_, argv.data(), envp_.data());
     }
