@@ -181,45 +181,12 @@ bool Scheduler::Feed() {
   input_would_block_ = false;
   // One clock read per call: job.rate's turns are counted from it.
   const uint64_t now = clock_.NowNs();
-  size_t depth = Depth();
-  bool more = HandOutAllowed(now) && HostAllows(now);
-  // Level by level: a short input or slow items spread over every worker
-  // instead of queueing behind one while another idles. Levels every worker
-  // already fills are skipped: with many workers and a deep queue, walking
-  // them all on each call would cost depth x workers steps per round.
-  size_t first = depth + 1;
-  for (const Slot& w : slots_) {
-    if (w.running) first = std::min(first, w.outstanding + 1);
-  }
-  for (size_t level = first; level <= depth && more; ++level) {
-    for (size_t i = 0; i < slots_.size() && more; ++i) {
-      Slot& w = slots_[i];
-      if (!w.running || w.outstanding >= level || w.outstanding >= SlotDepth(i, depth)) continue;
-      Pending p;
-      if (!NextPending(&p)) {
-        more = false;
-        break;
-      }
-      TaskRecord task{next_seq_ + 1, p.index, p.attempt, p.item};
-      switch (pool_.Offer(static_cast<int>(i), task)) {
-        case OfferResult::kTooLong:
-          Fail(p.index, p.item, p.attempt - 1, 0, "item too long for the task ring", nullptr, 0,
-               p.history);
-          continue;
-        case OfferResult::kFull:
-          retry_.push_front(std::move(p));
-          continue;
-        case OfferResult::kQueued:
-          break;
-      }
-      ++next_seq_;
-      TookTurn(now);
-      more = HandOutAllowed(now);
-      if (w.outstanding == 0) w.active_ns = now;  // idle until now: not stuck
-      w.inflight.push_back(
-          {next_seq_, p.index, p.attempt, std::move(p.item), false, now, std::move(p.history)});
-      ++w.outstanding;
-      w.unpublished = true;
+  const size_t depth = Depth();
+  if (HandOutAllowed(now) && HostAllows(now)) {
+    if (s_.job.handler == HandlerKind::kCommand && BatchOf(s_.command) != BatchMode::kNone) {
+      FeedLines(now, depth);
+    } else {
+      FeedLevels(now, depth);
     }
   }
   bool any = false;
@@ -230,6 +197,136 @@ bool Scheduler::Feed() {
     any = true;
   }
   return any;
+}
+
+void Scheduler::FeedLevels(uint64_t now, size_t depth) {
+  // Level by level: a short input or slow items spread over every worker
+  // instead of queueing behind one while another idles. Levels every worker
+  // already fills are skipped: with many workers and a deep queue, walking
+  // them all on each call would cost depth x workers steps per round.
+  size_t first = depth + 1;
+  for (const Slot& w : slots_) {
+    if (w.running) first = std::min(first, w.outstanding + 1);
+  }
+  bool more = true;
+  for (size_t level = first; level <= depth && more; ++level) {
+    for (size_t i = 0; i < slots_.size() && more; ++i) {
+      Slot& w = slots_[i];
+      if (!w.running || w.outstanding >= level || w.outstanding >= SlotDepth(i, depth)) continue;
+      Pending p;
+      if (!NextPending(&p)) {
+        more = false;
+        break;
+      }
+      if (!Hand(i, p, now)) {
+        retry_.push_front(std::move(p));
+        continue;
+      }
+      more = HandOutAllowed(now);
+    }
+  }
+}
+
+// A worker makes its command lines of what its queue holds when it starts
+// one (up to command.max_args), so it is handed consecutive items, as
+// parallel's lines are: with max_args (-n N) a line's N at a time, worker
+// by worker, and the start of a line waits for the rest of it while the
+// input has not delivered it; without (-X, -m) what the queues have room
+// for, split evenly into one run a worker, as parallel "distributes the
+// arguments evenly among the jobs".
+void Scheduler::FeedLines(uint64_t now, size_t depth) {
+  const auto line = static_cast<size_t>(std::max(s_.command.max_args, 0));
+  if (line == 0) {
+    size_t room = 0, open = 0;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      const size_t cap = SlotDepth(i, depth);
+      if (!slots_[i].running || slots_[i].outstanding >= cap) continue;
+      room += cap - slots_[i].outstanding;
+      ++open;
+    }
+    TakeRun(room);
+    size_t from = 0;
+    for (size_t i = 0; i < slots_.size() && from < run_.size(); ++i) {
+      const size_t cap = SlotDepth(i, depth);
+      if (!slots_[i].running || slots_[i].outstanding >= cap) continue;
+      const size_t left = run_.size() - from;
+      const size_t share = std::min(cap - slots_[i].outstanding, (left + open - 1) / open);
+      --open;
+      from += HandRun(i, from, from + share, now);
+    }
+    return;
+  }
+  for (bool handed = true; handed && HandOutAllowed(now);) {
+    handed = false;
+    for (size_t i = 0; i < slots_.size() && HandOutAllowed(now); ++i) {
+      // A worker that can never hold a whole line (a paced one still
+      // starting, a small queue.batch) is given what it can hold.
+      const size_t cap = SlotDepth(i, depth);
+      const size_t want = std::min(line, cap);
+      if (!slots_[i].running || slots_[i].outstanding + want > cap) continue;
+      TakeRun(want);
+      if (run_.empty()) return;
+      if (run_.size() < want && run_.back().attempt == 1 && input_would_block_) {
+        held_ = std::move(run_);  // the rest of the line is still to come
+        run_.clear();
+        return;
+      }
+      if (HandRun(i, 0, run_.size(), now) < run_.size()) return;
+      handed = true;
+    }
+  }
+}
+
+void Scheduler::TakeRun(size_t n) {
+  run_.clear();
+  while (run_.size() < n && !halted_) {
+    Pending p;
+    if (!held_.empty()) {
+      p = std::move(held_.front());
+      held_.erase(held_.begin());
+    } else if (!NextPending(&p)) {
+      break;
+    }
+    if (p.attempt > 1 && !run_.empty()) {
+      retry_.push_front(std::move(p));
+      break;
+    }
+    run_.push_back(std::move(p));
+    if (run_.back().attempt > 1) break;
+  }
+}
+
+size_t Scheduler::HandRun(size_t slot, size_t from, size_t to, uint64_t now) {
+  for (size_t j = from; j < to; ++j) {
+    if (Hand(slot, run_[j], now)) continue;
+    for (size_t k = run_.size(); k > j; --k) retry_.push_front(std::move(run_[k - 1]));
+    run_.resize(j);
+    return j - from;
+  }
+  return to - from;
+}
+
+bool Scheduler::Hand(size_t slot, Pending& p, uint64_t now) {
+  Slot& w = slots_[slot];
+  TaskRecord task{next_seq_ + 1, p.index, p.attempt, p.item};
+  switch (pool_.Offer(static_cast<int>(slot), task)) {
+    case OfferResult::kTooLong:
+      Fail(p.index, p.item, p.attempt - 1, 0, "item too long for the task ring", nullptr, 0,
+           p.history);
+      return true;
+    case OfferResult::kFull:
+      return false;
+    case OfferResult::kQueued:
+      break;
+  }
+  ++next_seq_;
+  TookTurn(now);
+  if (w.outstanding == 0) w.active_ns = now;  // idle until now: not stuck
+  w.inflight.push_back(
+      {next_seq_, p.index, p.attempt, std::move(p.item), false, now, std::move(p.history)});
+  ++w.outstanding;
+  w.unpublished = true;
+  return true;
 }
 
 void Scheduler::TookTurn(uint64_t now) {

@@ -116,8 +116,9 @@ class Scheduler final : public WorkerEvents {
   // (fatal); the owner then still drives it to Finished().
   Status StartWorkers();
 
-  // Offers items to the workers with room, level by level; true if any
-  // worker got a task. Reads the input only as far as queues have room.
+  // Offers items to the workers with room, level by level (command.batch:
+  // a line's items at a time, see FeedLines); true if any worker got a
+  // task. Reads the input only as far as queues have room.
   bool Feed();
 
   // What the pool delivered.
@@ -230,6 +231,19 @@ class Scheduler final : public WorkerEvents {
 
   Status StartSlot(int slot);
   bool NextPending(Pending* p);
+  // One item at a time, level by level over the workers: the first items
+  // and slow ones spread over every worker.
+  void FeedLevels(uint64_t now, size_t depth);
+  // command.batch: runs of consecutive items, each a worker's next lines.
+  void FeedLines(uint64_t now, size_t depth);
+  // Up to n pending items into run_ (cleared first), in input order; a
+  // retry only alone, as the worker runs it (a line of its own).
+  void TakeRun(size_t n);
+  // Hands run_[from, to) to `slot`; on a full ring the rest of run_ goes
+  // back to be fed first. How many were handed (or failed as too long).
+  size_t HandRun(size_t slot, size_t from, size_t to, uint64_t now);
+  // Queues p to `slot`; false (and p untouched) if its ring is full.
+  bool Hand(size_t slot, Pending& p, uint64_t now);
   bool CanReadInput() const;
   // Depth() for one worker: less while a paced worker is still starting.
   size_t SlotDepth(size_t slot, size_t depth) const;
@@ -288,7 +302,11 @@ class Scheduler final : public WorkerEvents {
   const HostGauges* host_;
 
   std::vector<Slot> slots_;
-  std::deque<Pending> retry_;     // to feed again at once (never started, or no delay)
+  std::deque<Pending> retry_;  // to feed again at once (never started, or no delay)
+  std::vector<Pending> run_;   // FeedLines: the items of the run being handed out
+  // FeedLines with command.max_args: the start of a line whose other items
+  // the input has not delivered yet (they are fed together).
+  std::vector<Pending> held_;
   std::vector<Delayed> delayed_;  // retries waiting out their backoff (heap)
   uint64_t delayed_order_ = 0;
   std::string buffer_;

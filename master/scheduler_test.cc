@@ -163,6 +163,9 @@ class FakeHost final : public HostGauges {
 class VectorSource final : public ItemSource {
  public:
   explicit VectorSource(std::vector<std::string> items) : items_(std::move(items)) {}
+  // A stream (stdin) that has delivered only the first `n` items so far.
+  void DeliveredSoFar(size_t n) { delivered_ = n; }
+  bool WouldBlock() override { return next_ >= delivered_ && next_ < items_.size(); }
   bool Next(Item* item) override {
     if (next_ >= items_.size()) return false;
     item->index = next_ + 1;
@@ -178,6 +181,7 @@ class VectorSource final : public ItemSource {
  private:
   std::vector<std::string> items_;
   size_t next_ = 0;
+  size_t delivered_ = SIZE_MAX;
 };
 
 std::vector<std::string> Items(int n) {
@@ -1071,6 +1075,101 @@ TEST_F(SchedulerTest, ALineTagReachesThePrinting) {
   ASSERT_EQ(records_.ok.size(), 2u);
   EXPECT_EQ(records_.ok[0].line_tag, "item1 item2");
   EXPECT_EQ(records_.ok[1].line_tag, std::nullopt);  // by its own item, if it printed
+}
+
+// The indices offered to `slot`, in order.
+std::vector<uint64_t> Indices(const std::vector<FakePool::Offered>& offered) {
+  std::vector<uint64_t> out;
+  for (const FakePool::Offered& o : offered) out.push_back(o.task.index);
+  return out;
+}
+
+class SchedulerLinesTest : public SchedulerTest {
+ protected:
+  void SetUp() override {
+    s_.job.handler = HandlerKind::kCommand;
+    s_.command.argv = {"echo"};
+  }
+};
+
+// -n 2: each worker's next line is two consecutive items, worker by worker,
+// as parallel's lines; the last line has what is left.
+TEST_F(SchedulerLinesTest, MaxArgsHandsALinesConsecutiveItemsToOneWorker) {
+  s_.command.max_args = 2;
+  Start(2, Items(7));
+  EXPECT_EQ(sched_->Depth(), 4u);  // the line it runs and the next one
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2, 5, 6}));
+  EXPECT_EQ(Indices(pool_.To(1)), (std::vector<uint64_t>{3, 4, 7}));
+  EXPECT_EQ(pool_.published[0], 1);  // a line's items reach the worker together
+  Finish();
+  EXPECT_EQ(records_.ok.size(), 7u);
+}
+
+// -X: the room of every queue, split evenly in one run a worker.
+TEST_F(SchedulerLinesTest, WithoutMaxArgsTheRoomIsSplitEvenlyInConsecutiveRuns) {
+  s_.command.batch = BatchMode::kJoin;
+  s_.queue.slots = 8;
+  Start(2, Items(7));
+  sched_->Feed();
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(Indices(pool_.To(1)), (std::vector<uint64_t>{5, 6, 7}));
+  Finish();
+  EXPECT_EQ(records_.ok.size(), 7u);
+
+  Start(2, Items(20));  // more than the queues hold: 4 each
+  sched_->Feed();
+  pool_.offered.clear();
+  answered_ = 0;
+  for (uint64_t seq = 1; seq <= 4; ++seq) sched_->OnOutcome(0, Ok(seq));
+  sched_->Feed();  // only worker 1 has room: all of it
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{9, 10, 11, 12}));
+  EXPECT_TRUE(pool_.To(1).empty());
+}
+
+// A retry goes out alone (the worker runs it on a line of its own), and the
+// lines of new items stay whole around it.
+TEST_F(SchedulerLinesTest, ARetryIsALineOfItsOwnAndTheOthersStayWhole) {
+  s_.command.max_args = 2;
+  s_.job.retries = 1;
+  s_.queue.batch = 4;  // two lines, whatever the durations
+  Start(1, Items(6));
+  sched_->Feed();
+  ASSERT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2, 3, 4}));
+  sched_->OnOutcome(0, Failed(pool_.offered[0].task.seq));
+  sched_->OnOutcome(0, Ok(pool_.offered[1].task.seq));
+  sched_->Feed();
+  // Room for two: the retry, then no whole line fits until 3 and 4 finish.
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2, 3, 4, 1}));
+  EXPECT_EQ(Last(0).attempt, 2u);
+  sched_->OnOutcome(0, Ok(pool_.offered[2].task.seq));
+  sched_->OnOutcome(0, Ok(pool_.offered[3].task.seq));
+  sched_->Feed();
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2, 3, 4, 1, 5, 6}));
+  Finish();
+  EXPECT_EQ(records_.ok.size(), 6u);
+}
+
+// From a stream, a line's first items wait for the rest of it (or for the
+// end of the input), as parallel -n waits for its arguments.
+TEST_F(SchedulerLinesTest, AStreamedLineWaitsForItsLastItem) {
+  s_.command.max_args = 2;
+  Start(1, Items(5));
+  source_->DeliveredSoFar(3);
+  EXPECT_TRUE(sched_->Feed());
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2}));
+  EXPECT_TRUE(sched_->input_would_block());
+  source_->DeliveredSoFar(4);
+  sched_->OnOutcome(0, Ok(pool_.offered[0].task.seq));
+  sched_->OnOutcome(0, Ok(pool_.offered[1].task.seq));
+  sched_->Feed();
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2, 3, 4}));
+  source_->DeliveredSoFar(5);
+  sched_->Feed();  // the end of the input: the last line is what is left
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  Finish();
+  EXPECT_EQ(records_.ok.size(), 5u);
+  EXPECT_TRUE(sched_->WorkDone());
 }
 
 // The retry's own delay is the longer of its backoff and the service's

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <numeric>
+#include <sstream>
 
 #include "tests/e2e_support.h"
 
@@ -97,6 +98,40 @@ TEST_F(Batch, MaxArgsBoundsEachLine) {
   }
   EXPECT_EQ(total, 40);
   EXPECT_LT(lines, 40u);  // lines of many items, not one per item
+}
+
+// As parallel's: a line of -n 4 is 4 consecutive items, on either worker.
+// Item 9 fails its line, both halves and itself alone (3 tries), then its
+// retry runs on a line of its own and the lines around it stay whole.
+TEST_F(Batch, LinesHoldConsecutiveItemsAndARetryRunsAlone) {
+  WriteFile(dir_ / "tries", "");
+  const std::string script =
+      "echo \"$*\" >> lines; for a; do [ \"$a\" = 9 ] && [ $(wc -l < tries) -lt 3 ] && "
+      "{ echo x >> tries; exit 3; }; done; exit 0";
+  ProcessResult r =
+      Line(With({"-n", "4", "-j", "2", "--retries", "2", "sh", "-c", script, "sh"}, Numbers(40)));
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_TRUE(ReadOnlyRun(&run, &results, &errors));
+  ExpectEachItemOnce(results, errors, Numbers(40));
+  for (const std::string& rec : Lines(ReadFile(run / "results.jsonl"))) {
+    const bool nine = rec.find("\"item\":\"9\"") != std::string::npos;
+    EXPECT_NE(rec.find(nine ? "\"attempts\":2" : "\"attempts\":1"), std::string::npos) << rec;
+  }
+  size_t nines = 0;
+  for (const std::string& line : Lines(ReadFile(dir_ / "lines"))) {
+    std::vector<int> items;
+    std::istringstream words(line);
+    for (int n; words >> n;) items.push_back(n);
+    ASSERT_FALSE(items.empty());
+    for (size_t i = 1; i < items.size(); ++i) EXPECT_EQ(items[i], items[i - 1] + 1) << line;
+    if (items.size() == 4) {
+      EXPECT_EQ(items[0] % 4, 1) << line;  // 1-4, 5-8, ...
+    }
+    nines += line == "9";
+  }
+  EXPECT_EQ(nines, 2u);  // alone at the end of the halving, and its retry
 }
 
 TEST_F(Batch, MaxBytesBoundsEachLineAsTheKernelCountsIt) {

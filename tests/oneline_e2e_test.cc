@@ -262,9 +262,12 @@ TEST_F(OneLine, SameStdoutAsGnuParallel) {
       {"echo", ":::", "a", "b", ":::", "1", "2", ":::", "x"},
       {"echo", "{2}-{1}", ":::", "a", "b", "c", ":::", "1", "2"},
       {"echo", "{1}={2}", ":::", "a", "b", ":::+", "1", "2", ":::", "p", "q"},
-      // Many items a command line, tagged by all of them. One worker: with
-      // more, the items of a line differ (a documented difference).
+      // Many items a command line, tagged by all of them: consecutive items,
+      // on one worker or spread over two.
       {"-j", "1", "-X", "-n", "2", "--tag", "echo", ":::", "a", "b", "c", "d/e.x", "f"},
+      {"-j", "2", "-n", "2", "echo", ":::", "a", "b", "c", "d", "e", "f", "g"},
+      {"-j", "2", "-X", "echo", ":::", "1", "2", "3", "4", "5", "6", "7"},
+      {"-j", "3", "-m", "-n", "3", "--tag", "echo", ":::", "a", "b", "c", "d", "e", "f", "g"},
       {"-j", "1", "-m", "-n", "3", "--tag", "echo", "={}=", ":::", "a", "b", "c", "d", "e"},
       {"-j", "1", "-X", "-n", "2", "--tagstring", "[{/.}] {%}", "echo", ":::", "a.y", "d/e.x", "f"},
       {"-j", "1", "-m", "-n", "2", "--tagstring", "x{}y", "echo", ":::", "a", "b", "c"},

@@ -142,19 +142,43 @@ class Worker : public LogSink {
     }
     const unsigned fields = handler.fields() | tag.fields();
     const BatchMode mode = BatchOf(settings.command);
-    std::string item;
+    std::string item, next_item;
     std::vector<uint64_t> seqs;
+    // A retry runs on a line of its own (its line failed and was split until
+    // it stood alone): one taken while a line was being made starts the
+    // next line. It counts as not taken (taken_seq) until that line starts.
+    TaskRecord next;
+    bool have_next = false;
     while (true) {
       TaskRecord task;
-      if (!NextTask(&task, &item)) return master_gone_ ? kWorkerMasterGone : 0;
+      if (have_next) {
+        if (header_->shutdown.load(std::memory_order_acquire) != 0) return 0;
+        item.swap(next_item);
+        task = next;
+        task.item = item;
+        have_next = false;
+      } else if (!NextTask(&task, &item)) {
+        return master_gone_ ? kWorkerMasterGone : 0;
+      }
       seqs.clear();
-      do {
+      const bool alone = task.attempt > 1;
+      while (true) {
         if (batch_paths_.size() <= seqs.size()) batch_paths_.emplace_back();
         FillItemPaths(settings, kind, task.item, task.index, args_.slot + 1, args_.run_dir,
                       &batch_paths_[seqs.size()], fields, &splitter);
         seqs.push_back(task.seq);
-      } while (seqs.size() < most && header_->shutdown.load(std::memory_order_acquire) == 0 &&
-               TryTake(&task, &item) == ByteRing::ReadStatus::kRecord);
+        if (alone || seqs.size() >= most ||
+            header_->shutdown.load(std::memory_order_acquire) != 0 ||
+            TryTake(&task, &item) != ByteRing::ReadStatus::kRecord) {
+          break;
+        }
+        if (task.attempt > 1) {
+          next_item.assign(task.item);
+          next = task;
+          have_next = true;
+          break;
+        }
+      }
       ch_.control->taken_seq.store(seqs.back(), std::memory_order_release);
       RunTaken(handler, seqs, tags ? &tag : nullptr, mode);
       ch_.control->current_seq.store(0, std::memory_order_release);
