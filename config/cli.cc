@@ -119,6 +119,33 @@ std::vector<std::string> JoinNegativeWorkers(const std::vector<std::string>& arg
   return out;
 }
 
+// GNU parallel's options that shoal has no option for, and what it has
+// instead: a parallel user's first guess gets the way, not a look-alike.
+std::string ParallelInstead(std::string_view name) {
+  static constexpr std::pair<std::string_view, std::string_view> kInstead[] = {
+      {"--bar", "shoal's live line (--progress, on a terminal by default) has the bar and ETA"},
+      {"--eta", "shoal's live line (--progress, on a terminal by default) has the bar and ETA"},
+      {"--joblog",
+       "every item has a record in the run directory (results.jsonl, errors.jsonl, failed.txt; "
+       "'shoal report RUN_DIR' draws them); -o DIR chooses where"},
+      {"--results",
+       "each item's output is in the run directory's results.jsonl; --set command.stdout=file "
+       "writes each item's stdout to a file of its own"},
+      {"--resume", "'shoal resume RUN_DIR' finishes an interrupted run"},
+      {"--resume-failed", "'shoal retry RUN_DIR' runs the failed items of a run again"},
+      {"--retry-failed", "'shoal retry RUN_DIR' runs the failed items of a run again"},
+      {"--pipe",
+       "shoal gives each command its items as arguments, not blocks of its stdin: split the "
+       "input into files first (split -l), then run over them"},
+      {"--sshlogin", "shoal runs on this machine; over a cluster, 'shoal slurm' runs shards"},
+      {"-S", "shoal runs on this machine; over a cluster, 'shoal slurm' runs shards"},
+  };
+  for (const auto& [option, instead] : kInstead) {
+    if (name == option) return std::string(instead);
+  }
+  return "";
+}
+
 Status ParseOptions(const std::vector<std::string>& typed, const std::string& verb_name,
                     CommandLine* cl, std::vector<std::string>* positionals) {
   const std::vector<std::string> args = JoinNegativeWorkers(typed);
@@ -132,6 +159,9 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
     parsed = po::command_line_parser(args).options(desc).positional(positional).style(style).run();
   } catch (const po::unknown_option& e) {
     const std::string name = e.get_option_name();
+    if (std::string instead = ParallelInstead(name); !instead.empty()) {
+      return UsageError("unknown option '" + name + "': " + instead, verb_name);
+    }
     std::string guess = name.starts_with("--") ? DidYouMean(name, LongNames(desc)) : "";
     return UsageError(
         "unknown option '" + name + "'" + (guess.empty() ? "" : " (did you mean '" + guess + "'?)"),

@@ -119,6 +119,12 @@ TEST(CliTest, OneLineOptionsBeforeTheCommandOnly) {
   EXPECT_EQ(OverrideValue(out, "output.tagstring"), "{1}-{#}");
   EXPECT_EQ(OverrideValue(Ok({"-u", "echo", ":::", "a"}), "output.print"), "ungroup");
   EXPECT_EQ(Error({"--bogus", "echo"}), "unknown option '--bogus'; see 'shoal --help'");
+  // GNU parallel's options that shoal does otherwise: the way, not a guess.
+  EXPECT_EQ(Error({"--joblog", "log", "echo"}).substr(0, 60),
+            "unknown option '--joblog': every item has a record in the ru");
+  EXPECT_NE(Error({"--bar", "echo"}).find("(--progress, on a terminal by default)"),
+            std::string::npos);
+  EXPECT_NE(Error({"--pipe", "wc"}).find("not blocks of its stdin"), std::string::npos);
   EXPECT_EQ(Error({"-j", "2"}),
             "no command: write shoal [OPTIONS] COMMAND [ARGS...] ::: ITEMS...; see 'shoal --help'");
 }
