@@ -3,6 +3,8 @@
 // and "--set job.workers=8 -j 4" mean different things, as a user expects.
 #include "config/cli.h"
 
+#include <unistd.h>
+
 #include <cctype>
 
 #include <boost/program_options.hpp>
@@ -377,6 +379,14 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
   if (cl.command.empty()) {
     return UsageError("no command: write shoal [OPTIONS] COMMAND [ARGS...] ::: ITEMS...", topic);
   }
+  const bool shell = std::any_of(cl.overrides.begin(), cl.overrides.end(), [](const Override& o) {
+    return o.key == "command.shell" && (o.value == "true" || o.raw);
+  });
+  if (std::vector<std::string> words = PlainCommandWords(cl.command.front());
+      !shell && !words.empty()) {
+    cl.command.erase(cl.command.begin());
+    cl.command.insert(cl.command.begin(), words.begin(), words.end());
+  }
   const std::string program = cl.command.front();
   if (!after_dashes && FindVerbSpec(program) != nullptr && !option_tokens.empty()) {
     return UsageError("'" + program + "' after options is a shoal command: write 'shoal " +
@@ -477,9 +487,6 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
   add("output.dir", OneLineRunsDir(::getenv("XDG_STATE_HOME"), ::getenv("HOME")), true);
   if (!cl.items_path.empty()) add("input.path", cl.items_path, true);
   if (!cl.sources.empty()) add("input.delimiter", " ", true);
-  const bool shell = std::any_of(cl.overrides.begin(), cl.overrides.end(), [](const Override& o) {
-    return o.key == "command.shell" && (o.value == "true" || o.raw);
-  });
   if (shell) {
     // One string for /bin/sh -c, the words joined as typed.
     std::string line;
@@ -565,6 +572,26 @@ std::string OneLineRunsDir(const char* xdg_state_home, const char* home) {
   }
   if (home != nullptr && home[0] == '/') return std::string(home) + "/.local/state/shoal/runs";
   return "runs";
+}
+
+std::vector<std::string> PlainCommandWords(const std::string& word) {
+  if (word.find_first_of(" \t") == std::string::npos) return {};
+  for (char c : word) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        std::string_view(" \t_.,:/+-@^=%{}").find(c) == std::string_view::npos) {
+      return {};  // quotes, $, |, >, globs, ...: a shell's to read
+    }
+  }
+  if (::access(word.c_str(), X_OK) == 0) return {};  // a program whose name holds spaces
+  std::vector<std::string> words;
+  size_t at = 0;
+  while ((at = word.find_first_not_of(" \t", at)) != std::string::npos) {
+    const size_t end = std::min(word.find_first_of(" \t", at), word.size());
+    words.push_back(word.substr(at, end - at));
+    at = end;
+  }
+  if (words.front().find('=') != std::string::npos) return {};  // VAR=value cmd: the shell's
+  return words;
 }
 
 std::string OneLineJobName(std::string_view program) {

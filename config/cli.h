@@ -83,6 +83,14 @@ bool HasPlaceholder(std::string_view word);
 // else $HOME/.local/state/shoal/runs, else ./runs.
 std::string OneLineRunsDir(const char* xdg_state_home, const char* home);
 
+// The one-line form's COMMAND quoted as one word, as parallel users write
+// it ('convert {} {.}.png'): its words, split at spaces and tabs, when it
+// holds nothing a shell would read otherwise (only letters, digits,
+// placeholders and _.,:/+-@^=%; no leading VAR=value) and is not a
+// program's path; else none, and it stays one word (which the job's check
+// refuses, naming --shell).
+std::vector<std::string> PlainCommandWords(const std::string& word);
+
 // A one-line run's job.name, which names its run directories: the file name
 // of the program's first word ("sh -c 'exit {}'" is "sh"), without its
 // placeholders, each run of characters other than letters, digits and ._+-

@@ -62,6 +62,24 @@ TEST(CliTest, OneLineItemsAfterTripleColon) {
   EXPECT_EQ(OverrideValue(cl, "input.path"), "<none>");  // the master stores the items
 }
 
+// parallel 'convert {} {.}.png' ::: *.jpg: the words apart, no shell needed.
+TEST(CliTest, OneLineCommandInOneWordIsSplitWhenNoShellWouldReadItOtherwise) {
+  EXPECT_EQ(ArgvOverride(Ok({"convert {} {.}.png", ":::", "a.jpg"})),
+            "[\"convert\", \"{}\", \"{.}.png\"]");
+  EXPECT_EQ(ArgvOverride(Ok({"gzip  -k\t-9", "x", ":::", "a"})),
+            "[\"gzip\", \"-k\", \"-9\", \"x\", \"{}\"]");  // {} appended after the words
+  EXPECT_EQ(OverrideValue(Ok({"wc -l", ":::", "a"}), "job.name"), "wc");
+  for (const char* shells : {"gzip -c {} > {}.gz", "echo '{}'", "echo $HOME {}", "ls *.txt",
+                             "LC_ALL=C sort {}", "a;b {}", "echo \"{}\""}) {
+    EXPECT_TRUE(PlainCommandWords(shells).empty()) << shells;
+    EXPECT_EQ(Ok({shells, ":::", "a"}).command.front(), shells);
+  }
+  EXPECT_TRUE(PlainCommandWords("gzip").empty());  // one word already
+  // With --shell the line is the shell's, as typed.
+  EXPECT_EQ(ArgvOverride(Ok({"--shell", "convert {} {.}.png", ":::", "a"})),
+            "[\"convert {} {.}.png\"]");
+}
+
 TEST(CliTest, OneLineFileAndStdin) {
   CommandLine file = Ok({"wc", "-l", "::::", "list.txt"});
   EXPECT_EQ(file.items_path, "list.txt");

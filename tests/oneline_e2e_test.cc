@@ -255,6 +255,8 @@ TEST_F(OneLine, SameStdoutAsGnuParallel) {
       {"echo", ":::", "a", "b", "c"},
       {"echo", "x{}y", ":::", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10"},
       {"echo", "{.}", "{/}", ":::", "dir/a.txt", "b.tar.gz", "/abs/c"},
+      // The command quoted as one word, as parallel users write it.
+      {"echo x{}y {.}", ":::", "a.b", "c"},
       // No backslashes or other shell syntax: parallel runs each line through
       // a shell, shoal does not (a documented difference).
       {"printf", "%s-%s.", "{}", "{}", ":::", "one", "two"},
