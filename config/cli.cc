@@ -121,6 +121,19 @@ std::vector<std::string> JoinNegativeWorkers(const std::vector<std::string>& arg
   return out;
 }
 
+// parallel's --timeout and --delay are in seconds; the keys want a unit.
+std::string SecondsIfBare(const std::string& value) {
+  const bool number = !value.empty() && value.find_first_not_of("0123456789.") == std::string::npos;
+  return number ? value + "s" : value;
+}
+
+// GNU parallel's long names of shoal's options: --jobs is -j.
+std::string OurSpelling(const std::string& token) {
+  if (token == "--jobs") return "--workers";
+  if (token.starts_with("--jobs=")) return "--workers=" + token.substr(7);
+  return token;
+}
+
 // GNU parallel's options that shoal has no option for, and what it has
 // instead: a parallel user's first guess gets the way, not a look-alike.
 std::string ParallelInstead(std::string_view name) {
@@ -140,6 +153,17 @@ std::string ParallelInstead(std::string_view name) {
        "shoal gives each command its items as arguments, not blocks of its stdin: split the "
        "input into files first (split -l), then run over them"},
       {"--sshlogin", "shoal runs on this machine; over a cluster, 'shoal slurm' runs shards"},
+      {"--wd", "--set command.cwd=DIR starts every command in DIR"},
+      {"--workdir", "--set command.cwd=DIR starts every command in DIR"},
+      {"--env", "commands get shoal's environment; --set command.env.NAME=VALUE sets one more"},
+      {"--will-cite", "shoal prints no citation notice: leave it out"},
+      {"--no-notice", "shoal prints no citation notice: leave it out"},
+      {"--max-chars", "--max-bytes B bounds a command line of -X, -m or -n N"},
+      {"-s", "--max-bytes B bounds a command line of -X, -m or -n N"},
+      {"-P", "-j N runs N at once (0 = one per core)"},
+      {"--max-procs", "-j N runs N at once (0 = one per core)"},
+      {"-I", "the placeholder is {} (and {.}, {/}, {1}, ...): write the command with it"},
+      {"--nice", "run shoal itself under nice (nice -n 10 shoal ...): its commands inherit it"},
       {"-S", "shoal runs on this machine; over a cluster, 'shoal slurm' runs shards"},
   };
   for (const auto& [option, instead] : kInstead) {
@@ -150,7 +174,9 @@ std::string ParallelInstead(std::string_view name) {
 
 Status ParseOptions(const std::vector<std::string>& typed, const std::string& verb_name,
                     CommandLine* cl, std::vector<std::string>* positionals) {
-  const std::vector<std::string> args = JoinNegativeWorkers(typed);
+  std::vector<std::string> spelled;
+  for (const std::string& t : typed) spelled.push_back(OurSpelling(t));
+  const std::vector<std::string> args = JoinNegativeWorkers(spelled);
   const po::options_description desc = OptionsFor(cl->verb);
   po::positional_options_description positional;
   positional.add("positional", -1);
@@ -240,7 +266,9 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
             verb_name);
       }
       cl->overrides.push_back(Override{value.substr(0, eq), value.substr(eq + 1), false, origin});
-    } else if (key == "halt" || key == "delay" || key == "memfree" || key == "load") {
+    } else if (key == "delay") {
+      cl->overrides.push_back(Override{"job.delay", SecondsIfBare(value), true, origin});
+    } else if (key == "halt" || key == "memfree" || key == "load") {
       cl->overrides.push_back(Override{"job." + key, value, true, origin});
     } else if (key == "keep-order") {
       cl->overrides.push_back(Override{"output.order", "input", true, origin});
@@ -286,10 +314,7 @@ Status ParseOptions(const std::vector<std::string>& typed, const std::string& ve
     } else if (key == "null") {
       cl->overrides.push_back(Override{"input.separator", "nul", true, origin});
     } else if (key == "timeout") {
-      // parallel's --timeout is in seconds; the key wants a unit.
-      const bool number =
-          !value.empty() && value.find_first_not_of("0123456789.") == std::string::npos;
-      cl->overrides.push_back(Override{"job.timeout", number ? value + "s" : value, true, origin});
+      cl->overrides.push_back(Override{"job.timeout", SecondsIfBare(value), true, origin});
     } else if (key == "items") {
       cl->items_file = value;
     } else if (key == "dry-run") {
@@ -351,7 +376,7 @@ Result<CommandLine> ParseOneLine(const std::vector<std::string>& args) {
   std::vector<std::string> option_tokens;
   size_t i = 0;
   while (i < args.size()) {
-    const std::string& a = args[i];
+    const std::string a = OurSpelling(args[i]);
     if (a == "--") {
       ++i;
       break;

@@ -143,6 +143,18 @@ TEST(CliTest, OneLineOptionsBeforeTheCommandOnly) {
   EXPECT_NE(Error({"--bar", "echo"}).find("(--progress, on a terminal by default)"),
             std::string::npos);
   EXPECT_NE(Error({"--pipe", "wc"}).find("not blocks of its stdin"), std::string::npos);
+  EXPECT_NE(Error({"--will-cite", "echo"}).find("no citation notice"), std::string::npos);
+  EXPECT_NE(Error({"--wd", "/tmp", "echo"}).find("--set command.cwd=DIR"), std::string::npos);
+  // ... and parallel's spellings of shoal's own: --jobs is -j, --delay
+  // and --timeout take seconds.
+  EXPECT_EQ(OverrideValue(Ok({"--jobs", "3", "echo", ":::", "a"}), "job.workers"), "3");
+  EXPECT_EQ(OverrideValue(Ok({"--jobs=4", "echo", ":::", "a"}), "job.workers"), "4");
+  EXPECT_EQ(OverrideValue(Ok({"run", "--jobs", "2"}), "job.workers"), "2");
+  EXPECT_EQ(OverrideValue(Ok({"--delay", "0.5", "echo", ":::", "a"}), "job.delay"), "0.5s");
+  EXPECT_EQ(OverrideValue(Ok({"--delay", "20ms", "echo", ":::", "a"}), "job.delay"), "20ms");
+  // A word of the command is the command's, whatever it looks like.
+  EXPECT_EQ(Ok({"mycmd", "--jobs", "3", ":::", "a"}).command,
+            (std::vector<std::string>{"mycmd", "--jobs", "3", "{}"}));
   EXPECT_EQ(Error({"-j", "2"}),
             "no command: write shoal [OPTIONS] COMMAND [ARGS...] ::: ITEMS...; see 'shoal --help'");
 }

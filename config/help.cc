@@ -28,7 +28,8 @@ using A = ArgKind;
 constexpr OptionSpec kOptions[] = {
     {"workers", 'j', "N", false, A::kText, G::kSettings, kSettingsVerbs,
      "job.workers: worker processes; 0 = one per core; N% of\n"
-     "the cores, +N or -N more or fewer (at least 1)",
+     "the cores, +N or -N more or fewer (at least 1); also\n"
+     "--jobs N, as parallel's",
      "-j 16    -j 50%    -j -1"},
     {"input", 'i', "PATH", false, A::kPath, G::kSettings, kSettingsVerbs,
      "input.path: a directory to walk, a list file, or - for stdin", "-i ./photos"},
@@ -148,7 +149,9 @@ constexpr OptionSpec kOptions[] = {
      "N% of the finished items; or never",
      "--halt now,fail=1    --halt soon,fail=20%"},
     {"delay", 0, "DURATION", false, A::kText, G::kSettings, kSettingsVerbs,
-     "job.delay: at least this long between two starts", "--delay 500ms"},
+     "job.delay: at least this long between two starts; a\n"
+     "bare number is seconds, as parallel's --delay",
+     "--delay 500ms    --delay 2"},
     {"memfree", 0, "SIZE", false, A::kText, G::kSettings, kSettingsVerbs,
      "job.memfree: start no item while free memory\n"
      "(MemAvailable) is below SIZE; K, M, G, T",
