@@ -285,9 +285,9 @@ void Scheduler::FeedLines(uint64_t now, size_t depth) {
   for (bool handed = true; handed && HandOutAllowed(now);) {
     handed = false;
     for (size_t i = 0; i < slots_.size() && HandOutAllowed(now); ++i) {
-      // A worker that can never hold a whole line (a paced one still
-      // starting, a small queue.batch) is given what it can hold.
-      const size_t cap = SlotDepth(i, depth);
+      // A paced worker still starting holds one line, which starts at once
+      // anyway; a queue.batch below the line's length makes shorter lines.
+      const size_t cap = std::max(SlotDepth(i, depth), std::min(line, depth));
       const size_t want = std::min(line, cap);
       if (!slots_[i].running || slots_[i].outstanding + want > cap) continue;
       TakeRun(want);

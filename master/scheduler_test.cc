@@ -1150,6 +1150,26 @@ TEST_F(SchedulerLinesTest, ARetryIsALineOfItsOwnAndTheOthersStayWhole) {
   EXPECT_EQ(records_.ok.size(), 6u);
 }
 
+// Paced, a worker still starting gets one task, or here one line: its
+// items start together whenever it starts.
+TEST_F(SchedulerLinesTest, APacedWorkerStillStartingGetsOneWholeLine) {
+  s_.command.max_args = 2;
+  s_.job.delay = Millis(100);
+  pool_.not_ready.insert(0);
+  Start(1, Items(6));
+  sched_->Feed();
+  clock_.Advance(500 * kMs);
+  sched_->Feed();
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2}));
+  pool_.not_ready.clear();
+  for (int round = 0; round < 10 && !sched_->WorkDone(); ++round) {
+    clock_.Advance(500 * kMs);
+    Finish();
+  }
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_TRUE(sched_->WorkDone());
+}
+
 // From a stream, a line's first items wait for the rest of it (or for the
 // end of the input), as parallel -n waits for its arguments.
 TEST_F(SchedulerLinesTest, AStreamedLineWaitsForItsLastItem) {
