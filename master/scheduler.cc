@@ -263,22 +263,34 @@ void Scheduler::FeedLevels(uint64_t now, size_t depth) {
 void Scheduler::FeedLines(uint64_t now, size_t depth) {
   const auto line = static_cast<size_t>(std::max(s_.command.max_args, 0));
   if (line == 0) {
-    size_t room = 0, open = 0;
-    for (size_t i = 0; i < slots_.size(); ++i) {
-      const size_t cap = SlotDepth(i, depth);
-      if (!slots_[i].running || slots_[i].outstanding >= cap) continue;
-      room += cap - slots_[i].outstanding;
-      ++open;
-    }
-    TakeRun(room);
-    size_t from = 0;
-    for (size_t i = 0; i < slots_.size() && from < run_.size(); ++i) {
-      const size_t cap = SlotDepth(i, depth);
-      if (!slots_[i].running || slots_[i].outstanding >= cap) continue;
-      const size_t left = run_.size() - from;
-      const size_t share = std::min(cap - slots_[i].outstanding, (left + open - 1) / open);
-      --open;
-      from += HandRun(i, from, from + share, now);
+    // Paced, items go out one per turn as in any run (a line holds what
+    // has come); a run at once would start the lot together.
+    if (Paced()) return FeedLevels(now, depth);
+    // Again after a run cut short by a retry (handed alone) while room is left.
+    for (bool full = false; !full;) {
+      size_t room = 0, open = 0;
+      for (size_t i = 0; i < slots_.size(); ++i) {
+        const size_t cap = SlotDepth(i, depth);
+        if (!slots_[i].running || slots_[i].outstanding >= cap) continue;
+        room += cap - slots_[i].outstanding;
+        ++open;
+      }
+      TakeRun(room);
+      if (run_.empty()) return;
+      size_t from = 0;
+      for (size_t i = 0; i < slots_.size() && from < run_.size() && !full; ++i) {
+        const size_t cap = SlotDepth(i, depth);
+        if (!slots_[i].running || slots_[i].outstanding >= cap) continue;
+        const size_t left = run_.size() - from;
+        const size_t share = std::min(cap - slots_[i].outstanding, (left + open - 1) / open);
+        --open;
+        const size_t handed = HandRun(i, from, from + share, now);
+        full = handed < share;  // that ring is full: the rest waits for the next round
+        from += handed;
+      }
+      // What the shares left (a worker with less room than its share): to
+      // the next round, first.
+      for (size_t k = run_.size(); k > from; --k) retry_.push_front(std::move(run_[k - 1]));
     }
     return;
   }

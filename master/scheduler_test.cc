@@ -1127,6 +1127,63 @@ TEST_F(SchedulerLinesTest, WithoutMaxArgsTheRoomIsSplitEvenlyInConsecutiveRuns) 
   EXPECT_TRUE(pool_.To(1).empty());
 }
 
+// Rooms of 10 and 1: the even shares (6 and 5) do not fit the second;
+// what it cannot take goes to the first, and nothing is lost.
+TEST_F(SchedulerLinesTest, WhatAShareCannotHoldGoesToAnotherWorker) {
+  s_.command.batch = BatchMode::kJoin;
+  s_.queue.slots = 20;
+  s_.queue.batch = 10;
+  Start(2, Items(100));
+  sched_->Feed();
+  ASSERT_EQ(pool_.offered.size(), 20u);
+  std::set<uint64_t> answered;
+  for (const FakePool::Offered& o : pool_.To(0)) answered.insert(o.task.seq);
+  answered.insert(pool_.To(1).front().task.seq);
+  for (const FakePool::Offered& o : pool_.offered) {
+    if (answered.count(o.task.seq) != 0) sched_->OnOutcome(o.slot, Ok(o.task.seq));
+  }
+  sched_->Feed();
+  EXPECT_EQ(pool_.To(0).size(), 20u);
+  EXPECT_EQ(pool_.To(1).size(), 11u);
+  EXPECT_EQ(Indices(pool_.To(1)).back(), 27u);  // 21-26 to the first, 27, then 28-31
+  EXPECT_EQ(Indices(pool_.To(0)).back(), 31u);
+  for (const FakePool::Offered& o : pool_.offered) {
+    if (answered.count(o.task.seq) == 0) sched_->OnOutcome(o.slot, Ok(o.task.seq));
+  }
+  answered_ = pool_.offered.size();
+  Finish();
+  EXPECT_EQ(records_.ok.size(), 100u);
+  EXPECT_TRUE(sched_->WorkDone());
+}
+
+// -X: a retry goes out alone, and the room left is filled in the same round.
+TEST_F(SchedulerLinesTest, WithoutMaxArgsARetryAloneLeavesNoWorkerIdle) {
+  s_.command.batch = BatchMode::kJoin;
+  s_.job.retries = 1;
+  s_.queue.batch = 4;
+  Start(2, Items(20));
+  sched_->Feed();
+  ASSERT_EQ(Indices(pool_.To(1)), (std::vector<uint64_t>{5, 6, 7, 8}));
+  const std::vector<FakePool::Offered> first = pool_.offered;
+  sched_->OnOutcome(first[0].slot, Failed(first[0].task.seq));
+  for (size_t k = 1; k < first.size(); ++k) sched_->OnOutcome(first[k].slot, Ok(first[k].task.seq));
+  sched_->Feed();
+  EXPECT_EQ(Indices(pool_.To(0)), (std::vector<uint64_t>{1, 2, 3, 4, 1, 9, 10, 11}));
+  EXPECT_EQ(Indices(pool_.To(1)), (std::vector<uint64_t>{5, 6, 7, 8, 12, 13, 14, 15}));
+}
+
+// Paced (job.delay), -X hands one item a turn, as any paced run.
+TEST_F(SchedulerLinesTest, WithoutMaxArgsAPacedRunHandsOneItemATurn) {
+  s_.command.batch = BatchMode::kJoin;
+  s_.job.delay = Millis(100);
+  Start(2, Items(10));
+  sched_->Feed();
+  EXPECT_EQ(pool_.offered.size(), 1u);
+  clock_.Advance(100 * kMs);
+  sched_->Feed();
+  EXPECT_EQ(pool_.offered.size(), 2u);
+}
+
 // A retry goes out alone (the worker runs it on a line of its own), and the
 // lines of new items stay whole around it.
 TEST_F(SchedulerLinesTest, ARetryIsALineOfItsOwnAndTheOthersStayWhole) {
