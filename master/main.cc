@@ -190,7 +190,9 @@ Result<int> RunOneLine(const CommandLine& cl, std::string* stored) {
       }
       text.clear();
     };
+    uint64_t count = 0;
     auto add = [&](std::string_view item) {
+      ++count;
       (text += item) += nul ? '\0' : '\n';
       if (text.size() >= (1u << 16)) flush();
     };
@@ -201,7 +203,10 @@ Result<int> RunOneLine(const CommandLine& cl, std::string* stored) {
     if (!ok) return Status::FromErrno("cannot write the items to " + path, errno);
     settings->input.path = path;
     if (nul) settings->input.separator = Separator::kNul;
-    if (!cl.dry_run) options.store_input = path;
+    if (!cl.dry_run) {
+      options.store_input = path;
+      options.stored_items = count;
+    }
   }
   Status st = CheckStorable(*settings);
   if (!st.ok()) return st;

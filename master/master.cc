@@ -138,6 +138,10 @@ Status Master::Prepare() {
     window_ = std::make_unique<RecordWindow>(slots * kWindowPerSlot, kWindowMaxBytes);
   }
   workers_ = ResolveWorkers(s_.job, OnlineCores());
+  // A worker that no item would reach only starts and stops (-j 100 ::: a b).
+  if (options_.stored_items > 0 && static_cast<uint64_t>(workers_) > options_.stored_items) {
+    workers_ = static_cast<int>(options_.stored_items);
+  }
   // What the workers read is exactly what this master runs by: the input
   // kind and the items file fixed, overrides included (resume rewrites the
   // run's copy, so `resume --set ...` reaches the commands too).

@@ -42,6 +42,8 @@ struct RunOptions {
   // input.txt and its settings.toml names it there, so that resume and
   // retry find the items as long as the run directory exists.
   std::string store_input;
+  // How many items store_input holds (0 = not known): no more workers start.
+  uint64_t stored_items = 0;
 };
 
 // Where store_input goes in the run directory.

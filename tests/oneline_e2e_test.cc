@@ -210,6 +210,14 @@ TEST_F(OneLine, RunDirUnderXdgStateHome) {
       << r.err;
 }
 
+// No more workers than ::: items: the others would only start and stop.
+TEST_F(OneLine, NoMoreWorkersThanItems) {
+  ProcessResult r = Line({"-v", "-j", "8", "true", ":::", "a", "b"});
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_NE(r.err.find("worker 2 started"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("worker 3 started"), std::string::npos) << r.err;
+}
+
 TEST_F(OneLine, UsageErrors) {
   ProcessResult r = Line({"--bogus", "echo", ":::", "a"});
   EXPECT_EQ(r.status, 2);
