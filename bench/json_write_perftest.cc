@@ -4,12 +4,22 @@
 // best of a few rounds. The records are appended to one buffer, flushed
 // (cleared) every MiB, as the master's RecordFile does.
 //
+// Then what records formatted by the workers would cost the master instead
+// (issue 18's "the master validates framing and appends bytes"): the same
+// lines checked by simdjson's DOM parser (the whole line valid JSON, which a
+// worker that scribbles cannot fake) and by a framing check alone (one line,
+// its index's prefix, "}\n" at the end), each then appended.
+//
 // usage: json_write_perftest [N]      (default 1000000)
+#include <simdjson.h>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/json.h"
 
@@ -62,16 +72,24 @@ void Nlohmann(const Fields& f, std::string* out) {
   out->push_back('\n');
 }
 
+// The fields of records 1..n, made before the clock starts.
+const std::vector<Fields>& AllFields(uint64_t n) {
+  static std::vector<Fields> all;
+  while (all.size() < n) all.push_back(FieldsOf(all.size() + 1));
+  return all;
+}
+
 template <typename Format>
 double Measure(const char* name, uint64_t n, Format format) {
   double best = 1e30;
   size_t bytes = 0;
+  const std::vector<Fields>& fields = AllFields(n);
   for (int round = 0; round < 3; ++round) {
     std::string buffer;
     bytes = 0;
     auto start = std::chrono::steady_clock::now();
     for (uint64_t i = 1; i <= n; ++i) {
-      format(FieldsOf(i), &buffer);
+      format(fields[i - 1], &buffer);
       if (buffer.size() >= (1 << 20)) {
         bytes += buffer.size();
         buffer.clear();
@@ -84,6 +102,52 @@ double Measure(const char* name, uint64_t n, Format format) {
   std::printf("%-22s %llu records (%.1f MB) in %.3f s: %.0f records/s\n", name,
               static_cast<unsigned long long>(n), static_cast<double>(bytes) / 1e6, best,
               static_cast<double>(n) / best);
+  return best;
+}
+
+// The formatted lines of n records, each followed by simdjson's padding.
+struct Lines {
+  std::string bytes;
+  std::vector<std::pair<size_t, size_t>> at;  // offset, length
+};
+
+Lines Formatted(uint64_t n) {
+  Lines lines;
+  std::string one;
+  for (uint64_t i = 1; i <= n; ++i) {
+    one.clear();
+    HandWritten(FieldsOf(i), &one);
+    lines.at.emplace_back(lines.bytes.size(), one.size());
+    lines.bytes += one;
+    lines.bytes.append(simdjson::SIMDJSON_PADDING, ' ');
+  }
+  return lines;
+}
+
+template <typename Check>
+double MeasureChecks(const char* name, const Lines& lines, Check check) {
+  double best = 1e30;
+  uint64_t bad = 0;
+  for (int round = 0; round < 3; ++round) {
+    std::string buffer;
+    bad = 0;
+    auto start = std::chrono::steady_clock::now();
+    uint64_t index = 0;
+    for (const auto& [offset, length] : lines.at) {
+      const char* line = lines.bytes.data() + offset;
+      if (!check(++index, line, length)) {
+        ++bad;
+        continue;
+      }
+      buffer.append(line, length);
+      if (buffer.size() >= (1 << 20)) buffer.clear();
+    }
+    best = std::min(
+        best, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+  const double n = static_cast<double>(lines.at.size());
+  std::printf("%-22s %.0f records in %.3f s: %.0f records/s, %.0f ns each (%llu refused)\n", name,
+              n, best, n / best, 1e9 * best / n, static_cast<unsigned long long>(bad));
   return best;
 }
 
@@ -102,5 +166,25 @@ int main(int argc, char** argv) {
   const double sorted = Measure("nlohmann json", n, Nlohmann<nlohmann::json>);
   std::printf("JsonObject is %.1fx as fast as ordered_json, %.1fx as fast as json\n",
               ordered / hand, sorted / hand);
+  std::printf("JsonObject: %.0f ns a record\n", 1e9 * hand / static_cast<double>(n));
+
+  const Lines lines = Formatted(n);
+  simdjson::dom::parser parser;
+  const double valid =
+      MeasureChecks("simdjson DOM check", lines, [&](uint64_t, const char* line, size_t length) {
+        return parser.parse(line, length, false).error() == simdjson::SUCCESS;
+      });
+  const double framing =
+      MeasureChecks("framing check", lines, [&](uint64_t index, const char* line, size_t length) {
+        char prefix[40] = "{\"index\":";
+        char* end = std::to_chars(prefix + 9, prefix + sizeof prefix - 1, index).ptr;
+        *end++ = ',';
+        const size_t p = static_cast<size_t>(end - prefix);
+        return length > p + 2 && std::memcmp(line, prefix, p) == 0 && line[length - 2] == '}' &&
+               line[length - 1] == '\n' && std::memchr(line, '\n', length - 1) == nullptr;
+      });
+  std::printf(
+      "checking a worker's line costs %.2fx (simdjson) or %.2fx (framing) of formatting it\n",
+      valid / hand, framing / hand);
   return 0;
 }
