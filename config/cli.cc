@@ -615,7 +615,9 @@ std::vector<std::string> PlainCommandWords(const std::string& word) {
     words.push_back(word.substr(at, end - at));
     at = end;
   }
-  if (words.front().find('=') != std::string::npos) return {};  // VAR=value cmd: the shell's
+  if (words.empty() || words.front().find('=') != std::string::npos) {
+    return {};  // only blanks; VAR=value cmd: the shell's
+  }
   return words;
 }
 

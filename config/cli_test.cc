@@ -75,6 +75,7 @@ TEST(CliTest, OneLineCommandInOneWordIsSplitWhenNoShellWouldReadItOtherwise) {
     EXPECT_EQ(Ok({shells, ":::", "a"}).command.front(), shells);
   }
   EXPECT_TRUE(PlainCommandWords("gzip").empty());  // one word already
+  EXPECT_TRUE(PlainCommandWords(" \t ").empty());  // blanks: no program at all
   // With --shell the line is the shell's, as typed.
   EXPECT_EQ(ArgvOverride(Ok({"--shell", "convert {} {.}.png", ":::", "a"})),
             "[\"convert {} {.}.png\"]");
