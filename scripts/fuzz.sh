@@ -24,7 +24,7 @@ fuzz_seconds=${1:-60}
 [[ $fuzz_seconds =~ ^[1-9][0-9]*$ ]] || die "SECONDS must be a positive number, not '$fuzz_seconds'"
 (($# <= 1)) || die "one argument at most (see scripts/fuzz.sh --help)"
 
-targets=(settings_fuzzer list_reader_fuzzer template_fuzzer wire_fuzzer)
+targets=(settings_fuzzer list_reader_fuzzer template_fuzzer wire_fuzzer cli_fuzzer)
 build_dir=build-fuzz
 run_dir=$build_dir/fuzz-run
 
