@@ -137,37 +137,41 @@ std::string OurSpelling(const std::string& token) {
 // GNU parallel's options that shoal has no option for, and what it has
 // instead: a parallel user's first guess gets the way, not a look-alike.
 std::string ParallelInstead(std::string_view name) {
-  static constexpr std::pair<std::string_view, std::string_view> kInstead[] = {
-      {"--bar", "shoal's live line (--progress, on a terminal by default) has the bar and ETA"},
-      {"--eta", "shoal's live line (--progress, on a terminal by default) has the bar and ETA"},
-      {"--joblog",
+  struct Instead {
+    std::string_view names[2];  // parallel's spellings ("" = none)
+    std::string_view instead;
+  };
+  static constexpr Instead kInstead[] = {
+      {{"--bar", "--eta"},
+       "shoal's live line (--progress, on a terminal by default) has the bar and ETA"},
+      {{"--joblog", ""},
        "every item has a record in the run directory (results.jsonl, errors.jsonl, failed.txt; "
        "'shoal report RUN_DIR' draws them); -o DIR chooses where"},
-      {"--results",
+      {{"--results", ""},
        "each item's output is in the run directory's results.jsonl; --set command.stdout=file "
        "writes each item's stdout to a file of its own"},
-      {"--resume", "'shoal resume RUN_DIR' finishes an interrupted run"},
-      {"--resume-failed", "'shoal retry RUN_DIR' runs the failed items of a run again"},
-      {"--retry-failed", "'shoal retry RUN_DIR' runs the failed items of a run again"},
-      {"--pipe",
+      {{"--resume", ""}, "'shoal resume RUN_DIR' finishes an interrupted run"},
+      {{"--resume-failed", "--retry-failed"},
+       "'shoal retry RUN_DIR' runs the failed items of a run again"},
+      {{"--pipe", ""},
        "shoal gives each command its items as arguments, not blocks of its stdin: split the "
        "input into files first (split -l), then run over them"},
-      {"--sshlogin", "shoal runs on this machine; over a cluster, 'shoal slurm' runs shards"},
-      {"--wd", "--set command.cwd=DIR starts every command in DIR"},
-      {"--workdir", "--set command.cwd=DIR starts every command in DIR"},
-      {"--env", "commands get shoal's environment; --set command.env.NAME=VALUE sets one more"},
-      {"--will-cite", "shoal prints no citation notice: leave it out"},
-      {"--no-notice", "shoal prints no citation notice: leave it out"},
-      {"--max-chars", "--max-bytes B bounds a command line of -X, -m or -n N"},
-      {"-s", "--max-bytes B bounds a command line of -X, -m or -n N"},
-      {"-P", "-j N runs N at once (0 = one per core)"},
-      {"--max-procs", "-j N runs N at once (0 = one per core)"},
-      {"-I", "the placeholder is {} (and {.}, {/}, {1}, ...): write the command with it"},
-      {"--nice", "run shoal itself under nice (nice -n 10 shoal ...): its commands inherit it"},
-      {"-S", "shoal runs on this machine; over a cluster, 'shoal slurm' runs shards"},
+      {{"--sshlogin", "-S"},
+       "shoal runs on this machine; over a cluster, 'shoal slurm' runs shards"},
+      {{"--wd", "--workdir"}, "--set command.cwd=DIR starts every command in DIR"},
+      {{"--env", ""},
+       "commands get shoal's environment; --set command.env.NAME=VALUE sets one more"},
+      {{"--will-cite", "--no-notice"}, "shoal prints no citation notice: leave it out"},
+      {{"--max-chars", "-s"}, "--max-bytes B bounds a command line of -X, -m or -n N"},
+      {{"--max-procs", "-P"}, "-j N runs N at once (0 = one per core)"},
+      {{"-I", ""}, "the placeholder is {} (and {.}, {/}, {1}, ...): write the command with it"},
+      {{"--nice", ""},
+       "run shoal itself under nice (nice -n 10 shoal ...): its commands inherit it"},
   };
-  for (const auto& [option, instead] : kInstead) {
-    if (name == option) return std::string(instead);
+  for (const Instead& i : kInstead) {
+    if (name == i.names[0] || (!i.names[1].empty() && name == i.names[1])) {
+      return std::string(i.instead);
+    }
   }
   return "";
 }

@@ -1,6 +1,5 @@
 #include "job/command_program.h"
 
-#include <stdlib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -19,16 +18,13 @@ namespace fs = std::filesystem;
 class CommandProgramTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string pattern = (fs::temp_directory_path() / "shoal-prog-XXXXXX").string();
-    ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
+    ASSERT_FALSE(tmp_.path().empty());
     fs::create_directories(dir_ / "bin");
     test::WriteFile(dir_ / "bin" / "tool", "#!/bin/sh\n");
     ASSERT_EQ(::chmod((dir_ / "bin" / "tool").c_str(), 0755), 0);
     test::WriteFile(dir_ / "bin" / "plain", "not a program\n");
     ASSERT_EQ(::chmod((dir_ / "bin" / "plain").c_str(), 0644), 0);
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   // argv, with the job's PATH (command.env) set to this test's bin/ only.
   CommandSettings Command(std::vector<std::string> argv) const {
@@ -38,7 +34,8 @@ class CommandProgramTest : public ::testing::Test {
     return c;
   }
 
-  fs::path dir_;
+  test::TempDir tmp_;
+  const fs::path dir_ = tmp_.path();
 };
 
 TEST_F(CommandProgramTest, SearchPathFindsTheFirstExecutableFile) {

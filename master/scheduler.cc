@@ -317,14 +317,10 @@ void Scheduler::FeedLines(uint64_t now, size_t depth) {
 
 void Scheduler::TakeRun(size_t n) {
   run_.clear();
+  if (!halted_) run_.swap(held_);  // a line's start, new items: the rest follows
   while (run_.size() < n && !halted_) {
     Pending p;
-    if (!held_.empty()) {
-      p = std::move(held_.front());
-      held_.erase(held_.begin());
-    } else if (!NextPending(&p)) {
-      break;
-    }
+    if (!NextPending(&p)) break;
     if (p.attempt > 1 && !run_.empty()) {
       retry_.push_front(std::move(p));
       break;

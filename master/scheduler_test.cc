@@ -1136,20 +1136,21 @@ TEST_F(SchedulerLinesTest, WhatAShareCannotHoldGoesToAnotherWorker) {
   Start(2, Items(100));
   sched_->Feed();
   ASSERT_EQ(pool_.offered.size(), 20u);
-  std::set<uint64_t> answered;
-  for (const FakePool::Offered& o : pool_.To(0)) answered.insert(o.task.seq);
-  answered.insert(pool_.To(1).front().task.seq);
-  for (const FakePool::Offered& o : pool_.offered) {
-    if (answered.count(o.task.seq) != 0) sched_->OnOutcome(o.slot, Ok(o.task.seq));
-  }
+  std::set<uint64_t> first;  // all of worker 1's, the first of worker 2's
+  for (const FakePool::Offered& o : pool_.To(0)) first.insert(o.task.seq);
+  first.insert(pool_.To(1).front().task.seq);
+  auto answer = [&](bool of_first) {
+    for (const FakePool::Offered& o : pool_.offered) {
+      if ((first.count(o.task.seq) != 0) == of_first) sched_->OnOutcome(o.slot, Ok(o.task.seq));
+    }
+  };
+  answer(true);
   sched_->Feed();
   EXPECT_EQ(pool_.To(0).size(), 20u);
   EXPECT_EQ(pool_.To(1).size(), 11u);
   EXPECT_EQ(Indices(pool_.To(1)).back(), 27u);  // 21-26 to the first, 27, then 28-31
   EXPECT_EQ(Indices(pool_.To(0)).back(), 31u);
-  for (const FakePool::Offered& o : pool_.offered) {
-    if (answered.count(o.task.seq) == 0) sched_->OnOutcome(o.slot, Ok(o.task.seq));
-  }
+  answer(false);
   answered_ = pool_.offered.size();
   Finish();
   EXPECT_EQ(records_.ok.size(), 100u);
