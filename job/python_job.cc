@@ -29,7 +29,8 @@ constexpr char kWorkerModuleName[] = "shoal-pyworker.so";
 // - the signals as shoal-worker has them: SIGXFSZ at its default; SIGINT and
 //   SIGPIPE ignored, as RunWorker sets them, here too so that Python's own
 //   table says so (its SIGINT handler would turn a Ctrl-C into a
-//   KeyboardInterrupt in the user's function);
+//   KeyboardInterrupt in the user's function). _signal is the C half of
+//   signal, which would also import enum (3 ms of every worker's start);
 // - sys.argv emptied, as an embedded interpreter's is;
 // - shoal_worker_main, under the GIL (PyDLL). sys.exit then runs the user's
 //   atexit handlers, as Py_FinalizeEx does in shoal-worker.
@@ -37,10 +38,10 @@ constexpr char kHostCode[] =
     "import sys\n"
     "if sys.path[:1] == ['']:\n"
     "    del sys.path[0]\n"
-    "import ctypes, os, signal\n"
-    "signal.signal(signal.SIGXFSZ, signal.SIG_DFL)\n"
-    "for s in (signal.SIGINT, signal.SIGPIPE):\n"
-    "    signal.signal(s, signal.SIG_IGN)\n"
+    "import _signal, ctypes, os\n"
+    "_signal.signal(_signal.SIGXFSZ, _signal.SIG_DFL)\n"
+    "for s in (_signal.SIGINT, _signal.SIGPIPE):\n"
+    "    _signal.signal(s, _signal.SIG_IGN)\n"
     "worker = ctypes.PyDLL(sys.argv[1])\n"
     "args = [os.fsencode(a) for a in sys.argv[2:]]\n"
     "sys.argv[:] = ['']\n"

@@ -41,7 +41,40 @@ namespace {
 // _log and _out_dir are the C functions below). Process calls the user's
 // function itself: no frame of ours sits in a traceback.
 constexpr char kBootstrap[] = R"PY(
-import _json, importlib, importlib.util, json, os, sys, traceback
+import _json, importlib, os, sys
+# importlib.util's spec_from_file_location and module_from_spec, from the
+# halves of importlib that every interpreter has loaded: importlib.util
+# itself would also import contextlib, functools and collections.
+from importlib._bootstrap import module_from_spec as _module_from_spec
+from importlib._bootstrap_external import spec_from_file_location as _spec_from_file
+
+# sys.path as the interpreter set it, before _setup puts the user's
+# directories first: where _traceback() finds the standard library's.
+_std_path = list(sys.path)
+_traceback_module = None
+
+def _traceback():
+    """The traceback module, imported when an exception first needs it: it
+    and the re it imports are a third of a worker's start-up, and most items
+    never fail. It is imported from _std_path, so a traceback.py (or a re.py)
+    beside the user's module does not stand in for the standard library's,
+    and it is kept out of sys.modules: the user's `import traceback`, before
+    or after, finds what their sys.path holds, as in a plain python run."""
+    global _traceback_module
+    if _traceback_module is None:
+        theirs = sys.modules.pop("traceback", None)
+        path = sys.path[:]
+        sys.path[:] = _std_path
+        try:
+            import traceback
+        finally:
+            sys.path[:] = path
+            if theirs is not None:
+                sys.modules["traceback"] = theirs
+            else:
+                sys.modules.pop("traceback", None)
+        _traceback_module = traceback
+    return _traceback_module
 
 class Permanent(Exception):
     """Raise it to fail an item for good: job.retries gives it no other attempt.
@@ -125,13 +158,13 @@ def _where(e):
     """ (file, line N)" of the innermost frame, for one-line messages."""
     if isinstance(e, SyntaxError):
         return ""
-    frames = traceback.extract_tb(e.__traceback__)
+    frames = _traceback().extract_tb(e.__traceback__)
     return f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
 
 def _describe(e):
     """(type name, traceback text, permanent) of an exception from the user's code."""
     tb = e.__traceback__
-    text = "".join(traceback.format_exception(type(e), e, tb))
+    text = "".join(_traceback().format_exception(type(e), e, tb))
     permanent = isinstance(e, Permanent) or getattr(e, "shoal_permanent", False) is True
     return type(e).__name__, text, permanent
 
@@ -141,6 +174,7 @@ class _SetupError(Exception):
 def _setup(module, path, function, executable, info, worker):
     """Sets sys.path, imports module; returns (module object, function, banner)."""
     if info:
+        import json  # here only: it imports re, which most jobs need not load
         major, minor, exe_path, prefix = json.loads(info)
         if (major, minor) != tuple(sys.version_info[:2]):
             raise _SetupError(
@@ -158,8 +192,8 @@ def _setup(module, path, function, executable, info, worker):
                                   f"python writes a job.py) or fix module under [python]")
             sys.path.insert(0, os.path.dirname(module))
             name = os.path.splitext(os.path.basename(module))[0]
-            spec = importlib.util.spec_from_file_location(name, module)
-            mod = importlib.util.module_from_spec(spec)
+            spec = _spec_from_file(name, module)
+            mod = _module_from_spec(spec)
             sys.modules[name] = mod
             spec.loader.exec_module(mod)
         else:

@@ -66,7 +66,8 @@ TEST_F(E2ePython, ReturnValuesOfEachType) {
             "            'dict': {'n': 3, 's': 'x'}, 'list': [1, 'two', None], 'none': None,\n"
             "            'float': 2.5, 'bool': True, 'false': False, 'neg': -2**63,\n"
             "            'u64': 2**64 - 1, 'sub': Sub(7), 'e16': 1e16, 'tenth': 0.1,\n"
-            "            'big': 2**70, 'bignested': {'n': [-2**80, 5], 'd': '12345678901234567890'}}[item]\n");
+            "            'big': 2**70, 'bignested': {'n': [-2**80, 5], 'd': "
+            "'12345678901234567890'}}[item]\n");
   WriteSettings();
   fs::path run;
   std::vector<Record> results, errors;
@@ -155,37 +156,67 @@ TEST_F(E2ePython, ExceptionsFailTheirItemWithTraceback) {
             Sorted({"item 14", "item 5", "item 6", "item 7", "item 9"}));
 }
 
+// shoal formats a traceback with the standard library's traceback module,
+// imported when the first exception needs it: a traceback.py or re.py beside
+// job.py is not taken for it, and the user's own `import traceback` gets
+// their module, as in a plain python run of a script in that directory.
+TEST_F(E2ePython, TracebacksUseTheStandardLibraryBesideTheUsersNamesakes) {
+  WriteFile(dir_ / "items.txt", "mine\nraise\nmine again\n");
+  WriteFile(dir_ / "traceback.py", "MINE = 'their traceback'\n");
+  WriteFile(dir_ / "re.py", "raise ImportError('the re.py beside job.py was imported')\n");
+  WriteFile(dir_ / "job.py",
+            "def process(item, ctx):\n"
+            "    if item == 'raise':\n"
+            "        raise ValueError('on purpose')\n"
+            "    import traceback\n"
+            "    return traceback.MINE\n");
+  WriteSettings();
+  fs::path run;
+  std::vector<Record> results, errors;
+  ASSERT_NO_FATAL_FAILURE(RunAndRead(1, &run, &results, &errors));
+  ASSERT_EQ(results.size(), 2u);
+  for (const Record& r : results) EXPECT_EQ(r.output.value_or(""), "their traceback") << r.item;
+  std::vector<std::string> raised = LinesWith(run / "errors.jsonl", "\"item\":\"raise\"");
+  ASSERT_EQ(raised.size(), 1u);
+  EXPECT_NE(raised[0].find("Traceback (most recent call last)"), std::string::npos) << raised[0];
+  EXPECT_NE(raised[0].find("job.py\\\", line 3, in process"), std::string::npos) << raised[0];
+  EXPECT_NE(raised[0].find("ValueError: on purpose"), std::string::npos) << raised[0];
+}
+
 // ctx's fields are made when read, and a ctx the function did not keep
 // serves the next item: a kept one still has its own item's fields, also
 // those never read during its call; one reused shows only its new item's.
 // JSON's encoder, made once, still encodes after it refused a value.
 TEST_F(E2ePython, KeptContextsAndTheEncoderAfterFailures) {
   std::string list;
-  for (int n = 1; n <= 8; ++n) list += "d" + std::to_string(n) + "/f" + std::to_string(n) + ".txt\n";
+  for (int n = 1; n <= 8; ++n)
+    list += "d" + std::to_string(n) + "/f" + std::to_string(n) + ".txt\n";
   WriteFile(dir_ / "items.txt", list);
-  WriteFile(dir_ / "job.py",
-            "kept = []\n"
-            "def process(item, ctx):\n"
-            "    n = int(item.split('/')[0][1:])\n"
-            "    if n in (1, 2):\n"
-            "        kept.append(ctx)\n"
-            "        return None\n"
-            "    assert ctx not in kept\n"
-            "    assert (ctx.index, ctx.item, ctx.path, ctx.rel) == (n, item, item, item)\n"
-            "    assert (ctx.name, ctx.stem, ctx.ext, ctx.dir) == (f'f{n}.txt', f'f{n}', 'txt', f'd{n}')\n"
-            "    if n == 3:\n"
-            "        loop = []\n"
-            "        loop.append(loop)\n"
-            "        return loop\n"
-            "    if n == 4:\n"
-            "        return {'s': {1, 2}}\n"
-            "    if n == 8:\n"
-            "        for k, c in enumerate(kept, 1):\n"
-            "            assert (c.index, c.item, c.path, c.rel, c.name, c.stem, c.ext, c.dir, c.worker) "
-            "== (k, f'd{k}/f{k}.txt', f'd{k}/f{k}.txt', f'd{k}/f{k}.txt', f'f{k}.txt', f'f{k}', "
-            "'txt', f'd{k}', 1), repr(c)\n"
-            "        return 'kept ok'\n"
-            "    return {'n': n, 'l': [n, 'x', 2.5]}\n");
+  WriteFile(
+      dir_ / "job.py",
+      "kept = []\n"
+      "def process(item, ctx):\n"
+      "    n = int(item.split('/')[0][1:])\n"
+      "    if n in (1, 2):\n"
+      "        kept.append(ctx)\n"
+      "        return None\n"
+      "    assert ctx not in kept\n"
+      "    assert (ctx.index, ctx.item, ctx.path, ctx.rel) == (n, item, item, item)\n"
+      "    assert (ctx.name, ctx.stem, ctx.ext, ctx.dir) == (f'f{n}.txt', f'f{n}', 'txt', "
+      "f'd{n}')\n"
+      "    if n == 3:\n"
+      "        loop = []\n"
+      "        loop.append(loop)\n"
+      "        return loop\n"
+      "    if n == 4:\n"
+      "        return {'s': {1, 2}}\n"
+      "    if n == 8:\n"
+      "        for k, c in enumerate(kept, 1):\n"
+      "            assert (c.index, c.item, c.path, c.rel, c.name, c.stem, c.ext, c.dir, c.worker) "
+      "== (k, f'd{k}/f{k}.txt', f'd{k}/f{k}.txt', f'd{k}/f{k}.txt', f'f{k}.txt', f'f{k}', "
+      "'txt', f'd{k}', 1), repr(c)\n"
+      "        return 'kept ok'\n"
+      "    return {'n': n, 'l': [n, 'x', 2.5]}\n");
   WriteSettings("workers = 1\n");
   fs::path run;
   std::vector<Record> results, errors;
