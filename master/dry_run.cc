@@ -12,10 +12,12 @@
 #include "common/fd.h"
 #include "common/shell_quote.h"
 #include "common/timestamp.h"
+#include "config/capacity.h"
 #include "job/argv_builder.h"
 #include "job/fields.h"
 #include "job/item_paths.h"
 #include "master/clock.h"
+#include "master/host_gauges.h"
 #include "master/resume.h"
 #include "master/run_dir.h"
 #include "master/scheduler.h"
@@ -86,51 +88,58 @@ class DryRunArgv {
   FieldSplitter splitter_;
 };
 
-// The pool of a dry run: one slot that "runs" each task by printing its argv
-// (buffered: one line per item of a large tree) and reports it done at once.
-// The scheduler in front of it reads the input and skips what a resumed run
-// has recorded exactly as in a real run.
+// The pool of a dry run: `workers` slots, as many as the real run would
+// start, that "run" each task by printing its argv (buffered: one line per
+// item of a large tree) and report it done at once. The scheduler in front
+// of it reads the input, skips what a resumed run has recorded and hands
+// items out exactly as in a real run, so command.batch lines hold what a
+// real run's would (-X: the input split evenly among the workers).
 class DryRunPool final : public WorkerPool {
  public:
-  DryRunPool(const Settings& s, const DryRunArgv& builder, InputKind kind, std::string run_dir)
-      : s_(s), builder_(builder), kind_(kind), run_dir_(std::move(run_dir)) {
+  DryRunPool(const Settings& s, const DryRunArgv& builder, InputKind kind, std::string run_dir,
+             int workers)
+      : s_(s),
+        builder_(builder),
+        kind_(kind),
+        run_dir_(std::move(run_dir)),
+        slots_(static_cast<size_t>(workers)) {
     out_.reserve(kOutputChunk + 4096);
   }
 
   Result<int> Start(int) override { return static_cast<int>(::getpid()); }
-  OfferResult Offer(int, const TaskRecord& task) override {
-    if (taken_.size() <= pending_) taken_.emplace_back();
-    ItemPaths& paths = taken_[pending_];
-    FillItemPaths(s_, kind_, task.item, task.index, 1, run_dir_, &paths, builder_.fields(),
+  OfferResult Offer(int slot, const TaskRecord& task) override {
+    Slot& w = slots_[static_cast<size_t>(slot)];
+    if (w.taken.size() <= w.pending) w.taken.emplace_back();
+    ItemPaths& paths = w.taken[w.pending];
+    FillItemPaths(s_, kind_, task.item, task.index, slot + 1, run_dir_, &paths, builder_.fields(),
                   &builder_.splitter());
     // An item that cannot be built says so alone, as it would fail alone.
     Status built = builder_.Build(paths, &argv_);
     if (built.ok() && builder_.max_batch() == 1) {
       PrintLine();
     } else if (built.ok()) {
-      if (++pending_ == builder_.max_batch()) PrintTaken();
+      if (++w.pending == builder_.max_batch()) CutLines(w);
     } else {
       WouldFail(task.index, built.message());
     }
-    done_.push_back(task.seq);
+    done_.push_back({slot, task.seq});
     return OfferResult::kQueued;
   }
-  // command.batch: the items taken and not printed yet, in the command lines
-  // a worker handed them at once would run (Fit's, the last one shorter).
-  // Called when a worker's worth is taken and at the end of the input.
+  // command.batch: the lines of the items every worker was handed, in the
+  // order of their first items, as the input order of a real run's lines.
   void PrintTaken() {
-    std::span<const ItemPaths> rest(taken_.data(), pending_);
-    while (!rest.empty()) {
-      const size_t fit = std::max<size_t>(builder_.Fit(rest), 1);
-      Status built = builder_.BuildBatch(rest.first(fit), &argv_);
-      if (built.ok()) {
+    for (Slot& w : slots_) CutLines(w);
+    std::stable_sort(lines_.begin(), lines_.end(),
+                     [](const Line& a, const Line& b) { return a.first < b.first; });
+    for (Line& line : lines_) {
+      if (line.error.empty()) {
+        argv_ = std::move(line.argv);
         PrintLine();
       } else {
-        WouldFail(rest.front().index, built.message());
+        WouldFail(line.first, line.error);
       }
-      rest = rest.subspan(fit);
     }
-    pending_ = 0;
+    lines_.clear();
   }
   void Publish(int) override {}
   WorkerState State(int) const override { return {true, 0, 0}; }
@@ -139,14 +148,16 @@ class DryRunPool final : public WorkerPool {
   void Shutdown() override { shut_down_ = true; }
 
   // Reports every printed task done (ok: the dry run itself printed why an
-  // item would fail, and retries would only print it again).
+  // item would fail, and retries would only print it again). The lines of
+  // the round are printed first.
   void Deliver(WorkerEvents& events) {
-    for (uint64_t seq : done_) {
+    PrintTaken();
+    for (const Done& d : done_) {
       OutcomeRecord o;
-      o.seq = seq;
+      o.seq = d.seq;
       o.ok = true;
       o.exit_code = 0;
-      events.OnOutcome(0, o);
+      events.OnOutcome(d.slot, o);
     }
     done_.clear();
   }
@@ -165,6 +176,35 @@ class DryRunPool final : public WorkerPool {
   const Status& written() const { return written_; }
 
  private:
+  struct Slot {
+    std::vector<ItemPaths> taken;  // reused; the first `pending` wait for their line
+    size_t pending = 0;
+  };
+  // A command line of a round, printed once every worker's are cut.
+  struct Line {
+    uint64_t first;  // the index of its first item
+    std::vector<std::string> argv;
+    std::string error;  // why it would fail; "" = none
+  };
+  struct Done {
+    int slot;
+    uint64_t seq;
+  };
+
+  // The pending items of `w` as the command lines a worker handed them at
+  // once would run (Fit's, the last one shorter).
+  void CutLines(Slot& w) {
+    std::span<const ItemPaths> rest(w.taken.data(), w.pending);
+    while (!rest.empty()) {
+      const size_t fit = std::max<size_t>(builder_.Fit(rest), 1);
+      Line& line = lines_.emplace_back();
+      line.first = rest.front().index;
+      Status built = builder_.BuildBatch(rest.first(fit), &line.argv);
+      if (!built.ok()) line.error = built.message();
+      rest = rest.subspan(fit);
+    }
+    w.pending = 0;
+  }
   // argv_, shell-quoted, as one line.
   void PrintLine() {
     for (size_t i = 0; i < argv_.size(); ++i) {
@@ -179,11 +219,11 @@ class DryRunPool final : public WorkerPool {
   const DryRunArgv& builder_;
   InputKind kind_;
   std::string run_dir_;
-  std::vector<ItemPaths> taken_;  // reused; the first pending_ wait for their line
-  size_t pending_ = 0;
+  std::vector<Slot> slots_;
+  std::vector<Line> lines_;
   std::vector<std::string> argv_;
   std::string out_;
-  std::vector<uint64_t> done_;
+  std::vector<Done> done_;
   Status written_;
   bool shut_down_ = false;
 };
@@ -216,7 +256,12 @@ Result<int> DryRun(const Settings& settings, const RunOptions& options) {
   Result<DryRunArgv> builder = DryRunArgv::Make(s);
   if (!builder.ok()) return builder.status();
   ItemSource& source = *input->source;
-  DryRunPool pool(s, *builder, input->kind, run_dir);
+  // As many workers as the real run would start: they split -X lines.
+  int workers = ResolveWorkers(s.job, ProcHostGauges().OnlineCores());
+  if (options.stored_items > 0 && static_cast<uint64_t>(workers) > options.stored_items) {
+    workers = static_cast<int>(options.stored_items);
+  }
+  DryRunPool pool(s, *builder, input->kind, run_dir, workers);
   DryRunRecorder recorder(pool);
   MonotonicClock clock;
   // Every item is shown: nothing fails for real, so nothing halts or retries.
@@ -230,7 +275,7 @@ Result<int> DryRun(const Settings& settings, const RunOptions& options) {
   shown.job.rate.clear();
   shown.job.delay = Millis(0);
   const DoneSet* done = options.resume ? &options.resume->done : nullptr;
-  Scheduler scheduler(shown, 1, source, done, pool, recorder, clock);
+  Scheduler scheduler(shown, workers, source, done, pool, recorder, clock);
   Status started = scheduler.StartWorkers();
   if (!started.ok()) return started;
   while (!scheduler.Finished()) {
@@ -242,7 +287,9 @@ Result<int> DryRun(const Settings& settings, const RunOptions& options) {
     pool.Deliver(scheduler);
     if (!pool.written().ok()) scheduler.BeginStop();
     if (!scheduler.stopping() && scheduler.WorkDone()) scheduler.BeginStop();
-    if (pool.shut_down() && scheduler.running(0)) scheduler.OnWorkerExit(0, WorkerExit{0, true, 0});
+    for (int w = 0; pool.shut_down() && w < workers; ++w) {
+      if (scheduler.running(w)) scheduler.OnWorkerExit(w, WorkerExit{0, true, 0});
+    }
   }
   if (pool.written().ok()) pool.PrintTaken();
   if (pool.written().ok()) pool.Flush();

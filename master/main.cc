@@ -203,10 +203,8 @@ Result<int> RunOneLine(const CommandLine& cl, std::string* stored) {
     if (!ok) return Status::FromErrno("cannot write the items to " + path, errno);
     settings->input.path = path;
     if (nul) settings->input.separator = Separator::kNul;
-    if (!cl.dry_run) {
-      options.store_input = path;
-      options.stored_items = count;
-    }
+    if (!cl.dry_run) options.store_input = path;
+    options.stored_items = count;
   }
   Status st = CheckStorable(*settings);
   if (!st.ok()) return st;

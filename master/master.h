@@ -42,7 +42,8 @@ struct RunOptions {
   // input.txt and its settings.toml names it there, so that resume and
   // retry find the items as long as the run directory exists.
   std::string store_input;
-  // How many items store_input holds (0 = not known): no more workers start.
+  // How many items the command line gave (0 = not known, none): no more
+  // workers start, in a run or a dry run.
   uint64_t stored_items = 0;
 };
 

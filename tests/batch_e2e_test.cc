@@ -249,6 +249,33 @@ TEST_F(Batch, DryRunPrintsTheBatchedLines) {
   EXPECT_LT(printed.size(), items.size());
 }
 
+// A dry run hands items to as many workers as the run would: -X lines split
+// the input among them as the run's do (and parallel's dry run: 7 items on
+// 2 jobs are "1 2 3 4" and "5 6 7"), and -n lines stay in input order.
+TEST_F(Batch, DryRunSplitsLinesAmongTheWorkersAsTheRunDoes) {
+  const std::vector<std::string> seven = {"1", "2", "3", "4", "5", "6", "7"};
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"-X", "-j", "2", "echo"}, "echo 1 2 3 4\necho 5 6 7\n"},
+      {{"-X", "-j", "3", "echo"}, "echo 1 2 3\necho 4 5\necho 6 7\n"},
+      {{"-n", "2", "-j", "2", "echo"}, "echo 1 2\necho 3 4\necho 5 6\necho 7\n"},
+  };
+  for (const auto& [words, expected] : cases) {
+    std::vector<std::string> dry = {"--dry-run"};
+    dry.insert(dry.end(), words.begin(), words.end());
+    ProcessResult printed = Line(With(dry, seven));
+    ASSERT_EQ(printed.status, 0) << Describe(printed);
+    EXPECT_EQ(printed.out, expected) << words[0] << " -j " << words[2];
+    // What the run's commands print, in input order (-k), is the same.
+    std::vector<std::string> run = {"-k"};
+    run.insert(run.end(), words.begin(), words.end());
+    ProcessResult ran = Line(With(run, seven));
+    ASSERT_EQ(ran.status, 0) << Describe(ran);
+    std::string echoed;
+    for (const std::string& l : Lines(expected)) echoed += l.substr(5) + "\n";
+    EXPECT_EQ(ran.out, echoed) << words[0] << " -j " << words[2];
+  }
+}
+
 // The worker is SIGKILLed while its line of 40 items runs: the items were
 // taken, none had an outcome; each gets its next attempt (job.retries = 1)
 // and ends in results.jsonl exactly once.
