@@ -6,13 +6,36 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
+
+#include "job/item_paths.h"
+#include "job/template.h"
 
 namespace shoal {
 
 namespace {
 
-bool IsTemplate(const std::string& word) {
-  return word.find_first_of("{}") != std::string::npos;
+// `word` as the worker will run it when it holds no placeholder ("{{" and
+// "}}" are literal braces; "${HOME}" is literal too); nullopt when an item
+// fills it in, or when it is no template at all (ArgvBuilder names why).
+std::optional<std::string> Literal(const std::string& word) {
+  if (word.find_first_of("{}") == std::string::npos) return word;
+  Result<Template> parsed = Template::Parse(word);
+  if (!parsed.ok() || parsed->fields() != 0) return std::nullopt;
+  Result<std::string> text = ExpandTemplate(word, ItemPaths{}, false, /*make_out_dir=*/false);
+  if (!text.ok()) return std::nullopt;
+  return std::move(text).value();
+}
+
+// What a shell would have expanded in a program's name: nothing does here.
+bool HoldsShellExpansion(const std::string& prog) {
+  return prog.find('$') != std::string::npos || prog.front() == '~';
+}
+
+std::string NoShellExpansion(const std::string& what) {
+  return what +
+         " names no program: shoal runs no shell, so nothing expands $VARIABLES or ~ in it. "
+         "Write the path out, or ask for /bin/sh -c with --shell (command.shell = true)";
 }
 
 bool HoldsSpace(const std::string& word) {
@@ -57,12 +80,16 @@ const char* JobPath(const CommandSettings& command) {
 
 Status CheckProgram(const CommandSettings& command) {
   if (command.shell || command.argv.empty()) return Status::Ok();
-  const std::string& prog = command.argv.front();
-  if (prog.empty()) return Status::Error("command.argv[0] is empty: name the program to run");
-  if (IsTemplate(prog)) {
-    // Items that name programs ("{}"): each is judged when it runs.
-    return HoldsSpace(prog) ? Status::Error(ShellHint(prog)) : Status::Ok();
+  if (command.argv.front().empty()) {
+    return Status::Error("command.argv[0] is empty: name the program to run");
   }
+  const std::optional<std::string> literal = Literal(command.argv.front());
+  if (!literal) {
+    // Items that name programs ("{}"): each is judged when it runs.
+    return HoldsSpace(command.argv.front()) ? Status::Error(ShellHint(command.argv.front()))
+                                            : Status::Ok();
+  }
+  const std::string& prog = *literal;
   const std::string what = "command.argv[0] \"" + prog + "\"";
   if (prog.find('/') == std::string::npos) {
     const char* path = JobPath(command);
@@ -71,6 +98,7 @@ Status CheckProgram(const CommandSettings& command) {
     const int err = SearchPath(prog, path, &found);
     if (err == 0) return Status::Ok();
     if (HoldsSpace(prog)) return Status::Error(ShellHint(prog));
+    if (HoldsShellExpansion(prog)) return Status::Error(NoShellExpansion(what));
     if (err == EACCES) {
       return Status::Error(what + " is on PATH but not executable: chmod +x it, or fix PATH");
     }
@@ -78,15 +106,16 @@ Status CheckProgram(const CommandSettings& command) {
                          "): install it, fix its name, or give its full path");
   }
   // A relative path starts from where the commands start: a fixed cwd.
-  if (prog.front() != '/' && IsTemplate(command.cwd)) return Status::Ok();
-  const std::string file =
-      prog.front() == '/' || command.cwd.empty() ? prog : command.cwd + "/" + prog;
+  const std::optional<std::string> cwd = Literal(command.cwd);
+  if (prog.front() != '/' && !cwd) return Status::Ok();
+  const std::string file = prog.front() == '/' || cwd->empty() ? prog : *cwd + "/" + prog;
   struct stat st;
   if (::stat(file.c_str(), &st) != 0) {
     if (HoldsSpace(prog)) return Status::Error(ShellHint(prog));
+    if (HoldsShellExpansion(prog)) return Status::Error(NoShellExpansion(what));
     if (errno == ENOENT || errno == ENOTDIR) {
       return Status::Error(what + " does not exist" +
-                           (file != prog ? " (in command.cwd \"" + command.cwd + "\")" : "") +
+                           (file != prog ? " (in command.cwd \"" + *cwd + "\")" : "") +
                            ": fix the path, or create the program");
     }
     return Status::FromErrno(what, errno, StatusCode::kUsage);

@@ -113,5 +113,30 @@ TEST_F(CommandProgramTest, ItemsThatNameProgramsAreJudgedPerItem) {
   EXPECT_FALSE(CheckProgram(Command({""})).ok());
 }
 
+// Braces that are no placeholder leave the program literal, and checked:
+// "{{" is one brace, and ${VAR} and ~ are text that no shell expands.
+TEST_F(CommandProgramTest, BracesThatAreNoPlaceholderAreChecked) {
+  test::WriteFile(dir_ / "bin" / "a{b", "#!/bin/sh\n");
+  ASSERT_EQ(::chmod((dir_ / "bin" / "a{b").c_str(), 0755), 0);
+  EXPECT_TRUE(CheckProgram(Command({"a{{b", "{}"})).ok());
+  EXPECT_FALSE(CheckProgram(Command({"a{{c", "{}"})).ok());
+  for (std::string prog : {"${HOME}/bin/tool", "$TOOL", "~/bin/tool"}) {
+    Status s = CheckProgram(Command({prog, "{}"}));
+    EXPECT_EQ(s.code(), StatusCode::kUsage) << prog;
+    EXPECT_NE(s.message().find("nothing expands $VARIABLES or ~"), std::string::npos)
+        << s.message();
+    EXPECT_NE(s.message().find("--shell"), std::string::npos) << s.message();
+  }
+  // From a fixed command.cwd whose braces are literal too.
+  fs::create_directories(dir_ / "c{d" / "bin");
+  test::WriteFile(dir_ / "c{d" / "bin" / "run", "#!/bin/sh\n");
+  ASSERT_EQ(::chmod((dir_ / "c{d" / "bin" / "run").c_str(), 0755), 0);
+  CommandSettings relative = Command({"bin/run"});
+  relative.cwd = (dir_ / "c{{d").string();
+  EXPECT_TRUE(CheckProgram(relative).ok());
+  relative.argv = {"bin/gone"};
+  EXPECT_FALSE(CheckProgram(relative).ok());
+}
+
 }  // namespace
 }  // namespace shoal
