@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 namespace shoal {
 
@@ -81,7 +82,23 @@ void AppendPrintable(std::string* out, std::string_view s) {
   }
 }
 
-bool AppendJsonString(std::string* out, std::string_view s) {
+namespace {
+
+// A string's bytes into a buffer the caller made room in (JsonObject's).
+struct RawOut {
+  char* p;
+  void append(const char* data, size_t n) {
+    std::memcpy(p, data, n);
+    p += n;
+  }
+  void append(const char* text) { append(text, std::strlen(text)); }
+  void push_back(char c) { *p++ = c; }
+};
+
+// AppendJsonString, into a std::string or a RawOut with room for 6 bytes
+// (\u00XX) per byte of `s` and the quotes.
+template <class Out>
+bool AppendJsonStringTo(Out* out, std::string_view s) {
   bool valid = true;
   out->push_back('"');
   size_t run = 0;  // start of the pending run of bytes that need no escape
@@ -140,6 +157,12 @@ bool AppendJsonString(std::string* out, std::string_view s) {
   return valid;
 }
 
+}  // namespace
+
+bool AppendJsonString(std::string* out, std::string_view s) {
+  return AppendJsonStringTo(out, s);
+}
+
 void AppendBase64(std::string* out, std::string_view s) {
   size_t i = 0;
   auto at = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
@@ -194,12 +217,12 @@ bool DecodeBase64(std::string_view text, std::string* out) {
 }
 
 JsonObject& JsonObject::Double(std::string_view key, double value, int decimals) {
-  Key(key);
+  constexpr size_t kRoom = 64;
+  char* p = Key(key, kRoom);
   if (!std::isfinite(value)) {  // "nan"/"inf" are not JSON: the line would not parse
-    out_->append("null");
+    Put("null");
     return *this;
   }
-  char buf[64];
   // The common case, a duration in ms, without the general (and, per record,
   // costly) correctly-rounded conversion: scaled to an integer, rounded half
   // up. Below 1e9 the scaled value is exact to far better than the last digit.
@@ -207,7 +230,7 @@ JsonObject& JsonObject::Double(std::string_view key, double value, int decimals)
   if (decimals >= 0 && decimals <= 6 && value < 1e9 && value >= 0 && !std::signbit(value)) {
     const uint64_t scale = kPow10[decimals];
     const uint64_t scaled = static_cast<uint64_t>(value * static_cast<double>(scale) + 0.5);
-    char* p = std::to_chars(buf, buf + sizeof buf, scaled / scale).ptr;
+    p = std::to_chars(p, p + kRoom, scaled / scale).ptr;
     if (decimals > 0) {
       *p++ = '.';
       uint64_t frac = scaled % scale;
@@ -217,18 +240,38 @@ JsonObject& JsonObject::Double(std::string_view key, double value, int decimals)
       }
       p += decimals;
     }
-    out_->append(buf, p);
+    n_ = static_cast<size_t>(p - buf_);
     return *this;
   }
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::fixed, decimals);
+  char* const start = p;
+  auto [end, ec] = std::to_chars(start, start + kRoom, value, std::chars_format::fixed, decimals);
   if (ec != std::errc()) {  // too long for fixed notation: general is still valid JSON
-    end = std::to_chars(buf, buf + sizeof buf, value).ptr;
+    end = std::to_chars(start, start + kRoom, value).ptr;
   }
-  out_->append(buf, end);
+  n_ = static_cast<size_t>(end - buf_);
+  return *this;
+}
+
+JsonObject& JsonObject::Bytes(std::string_view key, std::string_view value) {
+  // Escaped, a byte takes at most 6 (\u00XX): a value that surely fits goes
+  // into the buffer, a longer one straight to out_.
+  constexpr size_t kInline = (kBuffer - kShortKey - 8) / 6;
+  bool valid;
+  if (value.size() <= kInline) {
+    RawOut raw{Key(key, 6 * value.size() + 2)};
+    valid = AppendJsonStringTo(&raw, value);
+    n_ = static_cast<size_t>(raw.p - buf_);
+  } else {
+    Key(key, 0);
+    Flush();
+    valid = AppendJsonStringTo(out_, value);
+  }
+  if (!valid) AppendB64Field(key, value);
   return *this;
 }
 
 void JsonObject::AppendB64Field(std::string_view key, std::string_view value) {
+  Flush();
   out_->append(",\"");
   out_->append(key);
   out_->append("_b64\":\"");

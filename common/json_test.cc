@@ -93,8 +93,8 @@ TEST(JsonTest, InvalidUtf8BecomesReplacementCharacter) {
 
 // Tags, reasons and items cut at a byte limit end on a whole character.
 TEST(JsonTest, Utf8PrefixNeverEndsInsideACharacter) {
-  const std::string euro = "\xe2\x82\xac";     // 3 bytes
-  const std::string face = "\xf0\x9f\x98\x80";  // 4 bytes
+  const std::string euro = "\xe2\x82\xac";            // 3 bytes
+  const std::string face = "\xf0\x9f\x98\x80";        // 4 bytes
   const std::string text = "ab" + euro + face + "z";  // 2 + 3 + 4 + 1 bytes
   EXPECT_EQ(Utf8Prefix(text, 100), text);
   EXPECT_EQ(Utf8Prefix(text, text.size()), text);
@@ -216,6 +216,40 @@ TEST(JsonTest, BytesAddsBase64OnlyForInvalidUtf8) {
     EXPECT_EQ(line.substr(0, 9), "{\"item\":\"");
     EXPECT_NE(line.find(kReplacement), std::string::npos);
   }
+}
+
+// The object is put together in a buffer of its own: values on both sides
+// of what it holds inline (escaped, a byte can take six), values that fill
+// it many times over, and a record longer than it, give the bytes of the
+// pieces written one by one.
+TEST(JsonTest, RecordsAcrossTheObjectsBufferAreWhole) {
+  for (size_t n : {0, 1, 150, 163, 164, 165, 170, 1000, 1024, 5000}) {
+    for (char fill : {'a', '\x01', '"', '\xff'}) {
+      const std::string value(n, fill);
+      std::string line = "before|";
+      JsonObject o(&line);
+      o.Int("index", 7).Bytes("item", value);
+      for (int i = 0; i < 40; ++i) o.Double("ms", 0.125 * i, 3);
+      o.Raw("output", "[1,2]").Bytes("stderr", value).EndLine();
+      std::string expected = "before|{\"index\":7,\"item\":";
+      const bool valid = AppendJsonString(&expected, value);
+      if (!valid) expected += ",\"item_b64\":\"" + Base64(value) + "\"";
+      for (int i = 0; i < 40; ++i) {
+        char ms[32];
+        std::snprintf(ms, sizeof ms, ",\"ms\":%.3f", 0.125 * i);
+        expected += ms;
+      }
+      expected += ",\"output\":[1,2],\"stderr\":";
+      AppendJsonString(&expected, value);
+      if (!valid) expected += ",\"stderr_b64\":\"" + Base64(value) + "\"";
+      expected += "}\n";
+      EXPECT_EQ(line, expected) << n << " bytes of " << static_cast<int>(fill);
+    }
+  }
+  // Appended when it ends, or at the latest when it goes out of scope.
+  std::string scoped;
+  { JsonObject(&scoped).Int("n", 1); }
+  EXPECT_EQ(scoped, "{\"n\":1");
 }
 
 // Checks each line (ending in '\n') with python3's json module, all in one
