@@ -116,8 +116,10 @@ class JsonObject {
     n_ += bytes.size();
   }
   // Writes [,]"key": and returns where the value goes, with room for
-  // `value_room` bytes of it.
-  char* Key(std::string_view key, size_t value_room) {
+  // `value_room` bytes of it. Always inline: with the key a literal, its
+  // copy is a few moves, not a call of memcpy (out of line, Key was 4 % of
+  // the master's time per no-op item).
+  [[gnu::always_inline]] char* Key(std::string_view key, size_t value_room) {
     if (key.size() > kShortKey) {
       Put(first_ ? "\"" : ",\"");
       first_ = false;
