@@ -88,6 +88,7 @@ namespace {
 struct RawOut {
   char* p;
   void append(const char* data, size_t n) {
+    if (n == 0) return;  // data may be null then (an empty string_view)
     std::memcpy(p, data, n);
     p += n;
   }

@@ -106,6 +106,7 @@ class JsonObject {
     n_ = 0;
   }
   void Put(std::string_view bytes) {
+    if (bytes.empty()) return;  // its data() may be null, which memcpy must not get
     if (bytes.size() > kBuffer) {
       Flush();
       out_->append(bytes);

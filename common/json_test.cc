@@ -246,6 +246,10 @@ TEST(JsonTest, RecordsAcrossTheObjectsBufferAreWhole) {
       EXPECT_EQ(line, expected) << n << " bytes of " << static_cast<int>(fill);
     }
   }
+  // An empty value, also one whose data() is null (UBSan: no memcpy of it).
+  std::string empty;
+  JsonObject(&empty).Bytes("item", std::string_view()).Bytes("output", "").EndLine();
+  EXPECT_EQ(empty, "{\"item\":\"\",\"output\":\"\"}\n");
   // Appended when it ends, or at the latest when it goes out of scope.
   std::string scoped;
   { JsonObject(&scoped).Int("n", 1); }
