@@ -22,9 +22,10 @@ std::optional<std::string> Literal(const std::string& word) {
   if (word.find_first_of("{}") == std::string::npos) return word;
   Result<Template> parsed = Template::Parse(word);
   if (!parsed.ok() || parsed->fields() != 0) return std::nullopt;
-  Result<std::string> text = ExpandTemplate(word, ItemPaths{}, false, /*make_out_dir=*/false);
-  if (!text.ok()) return std::nullopt;
-  return std::move(text).value();
+  std::string text;
+  if (!parsed->AppendTo(ItemPaths{}, false, /*make_out_dir=*/false, &text).ok())
+    return std::nullopt;
+  return text;
 }
 
 // What a shell would have expanded in a program's name: nothing does here.

@@ -45,6 +45,15 @@ class E2ePython : public E2e {
     return found;
   }
 
+  // An errors.jsonl line holds the traceback: its header, the frame
+  // (`file", line N, in f`) and the exception's last line.
+  void ExpectTraceback(const std::string& line, const std::string& frame,
+                       const std::string& exception) {
+    EXPECT_NE(line.find("Traceback (most recent call last)"), std::string::npos) << line;
+    EXPECT_NE(line.find(frame), std::string::npos) << line;
+    EXPECT_NE(line.find(exception), std::string::npos) << line;
+  }
+
   // The raw results.jsonl line of the item, "" when none.
   std::string ResultLine(const fs::path& run, const std::string& item) {
     std::vector<std::string> lines = LinesWith(run / "results.jsonl", "\"item\":\"" + item + "\"");
@@ -141,9 +150,7 @@ TEST_F(E2ePython, ExceptionsFailTheirItemWithTraceback) {
   EXPECT_EQ(reasons["item 9"], "exception: ValueError");  // NaN is not JSON
   std::vector<std::string> seven = LinesWith(run / "errors.jsonl", "\"item\":\"item 7\"");
   ASSERT_EQ(seven.size(), 1u);
-  EXPECT_NE(seven[0].find("Traceback (most recent call last)"), std::string::npos) << seven[0];
-  EXPECT_NE(seven[0].find("job.py\\\", line 4, in check"), std::string::npos) << seven[0];
-  EXPECT_NE(seven[0].find("ValueError: bad number 7"), std::string::npos) << seven[0];
+  ExpectTraceback(seven[0], "job.py\\\", line 4, in check", "ValueError: bad number 7");
   EXPECT_NE(seven[0].find("\"attempts\":3"), std::string::npos) << seven[0];
   // shoal's own frame is not the user's business.
   EXPECT_EQ(seven[0].find("_call"), std::string::npos) << seven[0];
@@ -178,9 +185,7 @@ TEST_F(E2ePython, TracebacksUseTheStandardLibraryBesideTheUsersNamesakes) {
   for (const Record& r : results) EXPECT_EQ(r.output.value_or(""), "their traceback") << r.item;
   std::vector<std::string> raised = LinesWith(run / "errors.jsonl", "\"item\":\"raise\"");
   ASSERT_EQ(raised.size(), 1u);
-  EXPECT_NE(raised[0].find("Traceback (most recent call last)"), std::string::npos) << raised[0];
-  EXPECT_NE(raised[0].find("job.py\\\", line 3, in process"), std::string::npos) << raised[0];
-  EXPECT_NE(raised[0].find("ValueError: on purpose"), std::string::npos) << raised[0];
+  ExpectTraceback(raised[0], "job.py\\\", line 3, in process", "ValueError: on purpose");
 }
 
 // ctx's fields are made when read, and a ctx the function did not keep
