@@ -302,7 +302,9 @@ void Master::MaybeFlush(bool force) {
   }
   last_flush_ns_ = now;
   for (const std::string& w : input_.source->TakeWarnings()) run_.Log("input: " + w);
-  Status st = run_.Flush();
+  // In the run, on the run directory's thread; at the end, written before
+  // what follows (the summary, the sync, run.json) relies on it.
+  Status st = force ? run_.Flush() : run_.FlushInBackground();
   if (!st.ok() && scheduler_) scheduler_->Fatal(st.message());
 }
 

@@ -1,12 +1,12 @@
 #include "master/read_ahead.h"
 
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <system_error>
 #include <utility>
+
+#include "master/threads.h"
 
 namespace shoal {
 
@@ -14,23 +14,10 @@ Result<std::unique_ptr<ReadAhead>> ReadAhead::Start(std::unique_ptr<ItemSource> 
   UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!fd.valid()) return Status::FromErrno("eventfd for reading the input ahead", errno);
   std::unique_ptr<ReadAhead> r(new ReadAhead(std::move(source), std::move(fd)));
-  // Signals belong to the master's signalfd and the thread that waits on it;
-  // one delivered to the reader would take its default action and end the
-  // run. The thread is created with every signal blocked (it inherits the
-  // mask), so none can reach it even before it runs.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &old);
-  Status started;
-  try {
-    // Started here, not in the constructor: Run() uses the whole object.
-    r->thread_ = std::thread([p = r.get()] { p->Run(); });
-  } catch (const std::system_error& e) {
-    started =
-        Status::Error(std::string("cannot start the thread that reads the input: ") + e.what());
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (!started.ok()) return started;
+  // Started here, not in the constructor: Run() uses the whole object.
+  Result<std::thread> thread = StartThread([p = r.get()] { p->Run(); }, "reads the input");
+  if (!thread.ok()) return thread.status();
+  r->thread_ = std::move(*thread);
   return r;
 }
 

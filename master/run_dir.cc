@@ -8,14 +8,19 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <mutex>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/fault.h"
 #include "common/json.h"
 #include "job/fields.h"
 #include "master/shard.h"
+#include "master/threads.h"
 
 namespace shoal {
 
@@ -62,24 +67,31 @@ uint64_t RecordFile::lost() const {
 }
 
 Status RecordFile::Flush() {
-  if (failed_) {
-    Drop(dropped_);
-    dropped_.clear();
-    return error_;
-  }
-  if (buffer_.empty() || !fd_.valid()) return Status::Ok();
-  Result<std::string_view> encoded = Encoded();
+  if (Hand()) Write();
+  return Settle();
+}
+
+bool RecordFile::Hand() {
+  if (failed_ || buffer_.empty() || !fd_.valid()) return false;
+  // Tests: a disk that fills up half-way through this write.
+  inject_ = fault_point_ != nullptr && FaultFail(fault_point_);
+  writing_.swap(buffer_);
+  buffer_.clear();  // the capacity of the last write, kept for the next records
+  handed_ = true;
+  return true;
+}
+
+void RecordFile::Write() {
+  write_errno_ = 0;
+  unwritten_ = 0;
+  encode_error_ = Status::Ok();
+  Result<std::string_view> encoded = Encoded(writing_);
   if (!encoded.ok()) {
-    failed_ = true;
-    Drop(buffer_);
-    buffer_.clear();
-    error_ = encoded.status();
-    return error_;
+    encode_error_ = encoded.status();
+    return;
   }
   std::string_view rest = *encoded;
-  // Tests: a disk that fills up half-way through this write.
-  const bool inject = fault_point_ != nullptr && FaultFail(fault_point_);
-  if (inject) rest = rest.substr(0, rest.size() / 2);
+  if (inject_) rest = rest.substr(0, rest.size() / 2);
   int err = 0;
   while (!rest.empty()) {
     ssize_t n = ::write(fd_.get(), rest.data(), rest.size());
@@ -90,32 +102,56 @@ Status RecordFile::Flush() {
     }
     rest.remove_prefix(static_cast<size_t>(n));
   }
-  if (inject && err == 0) {
+  if (inject_ && err == 0) {
     rest = encoded->substr(encoded->size() / 2);
     err = ENOSPC;
   }
-  if (err == 0) {
-    buffer_.clear();
+  write_errno_ = err;
+  unwritten_ = rest.size();
+}
+
+Status RecordFile::Settle() {
+  if (!handed_) {
+    if (!failed_) return Status::Ok();
+    Drop(dropped_);
+    dropped_.clear();
+    return error_;
+  }
+  handed_ = false;
+  if (encode_error_.ok() && write_errno_ == 0) {
+    writing_.clear();
     return Status::Ok();
   }
-  // Part of a record may be on disk: nothing more may follow it. A torn
+  // Part of a record may be on disk: nothing more may follow it, neither the
+  // rest of this write nor what was appended while it was under way. A torn
   // frame loses all of its records (resume cuts it off whole).
   failed_ = true;
-  Drop(compressor_ ? std::string_view(buffer_) : rest);
-  buffer_.clear();
-  buffer_.shrink_to_fit();
-  error_ = Status::FromErrno("cannot write " + path_, err);
+  if (!encode_error_.ok() || compressor_) {
+    Drop(writing_);
+  } else {
+    Drop(std::string_view(writing_).substr(writing_.size() - unwritten_));
+  }
+  Drop(buffer_);
+  for (std::string* s : {&writing_, &buffer_}) {
+    s->clear();
+    s->shrink_to_fit();
+  }
+  if (!encode_error_.ok()) {
+    error_ = encode_error_;
+    return error_;
+  }
+  error_ = Status::FromErrno("cannot write " + path_, write_errno_);
   error_ = Status::IoError(
-      error_.message() + " (errno " + std::to_string(err) +
+      error_.message() + " (errno " + std::to_string(write_errno_) +
       "); the run stops: 'shoal resume' of its directory finishes it once the file can be written");
   return error_;
 }
 
-Result<std::string_view> RecordFile::Encoded() {
-  if (!compressor_) return std::string_view(buffer_);
-  frame_.resize(ZSTD_compressBound(buffer_.size()));
-  size_t n = ZSTD_compress2(compressor_.get(), frame_.data(), frame_.size(), buffer_.data(),
-                            buffer_.size());
+Result<std::string_view> RecordFile::Encoded(std::string_view records) {
+  if (!compressor_) return records;
+  frame_.resize(ZSTD_compressBound(records.size()));
+  size_t n = ZSTD_compress2(compressor_.get(), frame_.data(), frame_.size(), records.data(),
+                            records.size());
   if (ZSTD_isError(n)) {
     return Status::IoError("cannot compress the records of " + path_ + ": " + ZSTD_getErrorName(n) +
                            "; the run stops: 'shoal resume' finishes it");
@@ -450,12 +486,72 @@ void RunDirectory::Log(std::string_view message) {
   }
 }
 
+// One job at a time, handed over by the master's thread, which waits for
+// it to end before the next: so at most one write per file is under way,
+// and the files get their bytes in the order the master flushed them.
+class RunDirectory::Writer {
+ public:
+  static Result<std::unique_ptr<Writer>> Start() {
+    std::unique_ptr<Writer> w(new Writer);
+    Result<std::thread> thread = StartThread([p = w.get()] { p->Loop(); }, "writes the records");
+    if (!thread.ok()) return thread.status();
+    w->thread_ = std::move(*thread);
+    return w;
+  }
+  ~Writer() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+  // After Wait(), when a job was run before.
+  void Run(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = std::move(job);
+      busy_ = true;
+    }
+    cv_.notify_all();
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [&] { return !busy_; });
+  }
+
+ private:
+  Writer() = default;
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return busy_ || stop_; });
+      if (!busy_) return;  // stopped, with no job left to write
+      std::function<void()> job = std::move(job_);
+      lock.unlock();
+      job();
+      lock.lock();
+      busy_ = false;
+      cv_.notify_all();
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable cv_;  // a job handed over, a job done, the stop
+  std::function<void()> job_;
+  bool busy_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+RunDirectory::RunDirectory() = default;
+RunDirectory::~RunDirectory() = default;
+
 Status RunDirectory::Flush() {
+  Status first = SettleBackground();
   // Records before the log, so the log never mentions a record not on disk.
   // A file that cannot be written stops the run (the caller's Fatal), but
   // the others are still flushed: what reached them is counted as recorded.
   const bool records = results_.pending() + errors_.pending() + failed_.pending() > 0;
-  Status first;
   for (RecordFile* f : {&results_, &times_, &errors_, &failed_}) {
     if (f == &times_ && !timed()) continue;
     Status st = f->Flush();
@@ -466,7 +562,58 @@ Status RunDirectory::Flush() {
   return first.ok() ? st : first;
 }
 
+Status RunDirectory::FlushInBackground() {
+  Status first = SettleBackground();
+  const bool records = results_.pending() + errors_.pending() + failed_.pending() > 0;
+  unsigned handed = 0;
+  unsigned bit = 1;
+  for (RecordFile* f : {&results_, &times_, &errors_, &failed_, &log_}) {
+    if (f->Hand()) handed |= bit;
+    bit <<= 1;
+  }
+  if (handed == 0) return first;
+  in_background_ = true;
+  if (!writer_) {
+    Result<std::unique_ptr<Writer>> w = Writer::Start();
+    if (w.ok()) {
+      writer_ = std::move(*w);
+    } else {
+      // No thread: the write is done here, as Flush() does it.
+      Log(w.status().message() + "; the records are written by the master's loop");
+      WriteHanded(handed, records);
+      Status st = SettleBackground();
+      return first.ok() ? st : first;
+    }
+  }
+  writer_->Run([this, handed, records] { WriteHanded(handed, records); });
+  return first;
+}
+
+void RunDirectory::WriteHanded(unsigned handed, bool records) {
+  unsigned bit = 1;
+  for (RecordFile* f : {&results_, &times_, &errors_, &failed_}) {
+    if (handed & bit) f->Write();
+    // Where Flush() has it: after each record file (times.tsv when timed).
+    if (records && (f != &times_ || timed())) FaultPoint("master-between-files");
+    bit <<= 1;
+  }
+  if (handed & bit) log_.Write();
+}
+
+Status RunDirectory::SettleBackground() {
+  if (!in_background_) return Status::Ok();
+  if (writer_) writer_->Wait();
+  in_background_ = false;
+  Status first;
+  for (RecordFile* f : {&results_, &times_, &errors_, &failed_, &log_}) {
+    Status st = f->Settle();
+    if (first.ok()) first = st;
+  }
+  return first;
+}
+
 Status RunDirectory::Sync() {
+  if (Status st = SettleBackground(); !st.ok()) return st;
   for (RecordFile* f : {&results_, &times_, &errors_, &failed_, &log_}) {
     Status st = f->Sync();
     if (!st.ok()) return st;

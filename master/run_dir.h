@@ -47,6 +47,14 @@ class RecordFile {
   std::string* buffer() { return failed_ ? &dropped_ : &buffer_; }
   size_t pending() const { return buffer_.size(); }
   Status Flush();
+  // Flush in three steps, for a write on another thread (RunDirectory::
+  // FlushInBackground). Hand() takes what was appended (false: nothing to
+  // write); Write() writes it, on any thread, while the owner calls nothing
+  // but Append, buffer() and pending(); Settle() says how the write went and
+  // drops what can no longer follow it, as Flush() does.
+  bool Hand();
+  void Write();
+  Status Settle();
   // fdatasync: what was flushed survives a crash of the machine.
   Status Sync();
   const std::string& path() const { return path_; }
@@ -60,8 +68,8 @@ class RecordFile {
     void operator()(ZSTD_CCtx_s* c) const;
   };
   void Drop(std::string_view bytes);
-  // The bytes that go to disk for buffer_: itself, or its zstd frame.
-  Result<std::string_view> Encoded();
+  // The bytes that go to disk for `records`: themselves, or their zstd frame.
+  Result<std::string_view> Encoded(std::string_view records);
   std::string path_;
   UniqueFd fd_;
   char terminator_ = '\n';
@@ -73,6 +81,13 @@ class RecordFile {
   std::string dropped_;  // what buffer() hands out once failed; counted in lost()
   std::unique_ptr<ZSTD_CCtx_s, FreeCompressor> compressor_;  // null: plain
   std::string frame_;                                        // the last frame written
+  // Between Hand() and Settle(): what is being written, and how it went.
+  std::string writing_;
+  bool handed_ = false;
+  bool inject_ = false;  // the fault point fails this write
+  int write_errno_ = 0;
+  size_t unwritten_ = 0;  // bytes at the end of the write that did not reach the file
+  Status encode_error_;
 };
 
 // <output.dir>/<job.name>-<stamp>[-shard-K-of-N]: where a run started at
@@ -96,6 +111,11 @@ struct AttemptRecord {
 
 class RunDirectory {
  public:
+  RunDirectory();
+  ~RunDirectory();  // waits for a background flush under way
+  RunDirectory(const RunDirectory&) = delete;
+  RunDirectory& operator=(const RunDirectory&) = delete;
+
   // Makes <output.dir>/<job.name>-<YYYYmmdd-HHMMSS>[-N]/ (N when the name is
   // taken) with the effective settings.toml and empty record files.
   // `settings_toml` is written verbatim.
@@ -164,13 +184,26 @@ class RunDirectory {
   void Log(std::string_view message);
   // Also write every log line to `fd` as it is logged (-v: stderr).
   void EchoLogTo(int fd) { echo_fd_ = fd; }
+  // Writes what every file holds; done when it returns.
   Status Flush();
+  // The same writes on a thread of the run directory's own, so that copying
+  // the records into the page cache (a quarter of the master's time on
+  // no-op items) overlaps the master's loop. Returns at once, after the
+  // previous background flush has ended: what it returns is that flush's
+  // outcome, so a failed write is reported one flush later. Flush() and
+  // Sync() wait for it first.
+  Status FlushInBackground();
   // Syncs every file (after a Flush): see Master::Summarize for when.
   Status Sync();
 
  private:
+  class Writer;
   Status OpenFiles();
   void AppendTimesHeader();
+  // The files handed to the writer (bits in the order of Files()), written.
+  void WriteHanded(unsigned handed, bool records);
+  // Waits for the background flush under way, if any; its outcome.
+  Status SettleBackground();
   // The sha256 handler's results.tsv: times.tsv is written beside it.
   bool timed() const { return format_ == OutputFormat::kTsv && sha256_sums_; }
   void Configure(const Settings& settings, InputKind kind);
@@ -186,6 +219,9 @@ class RunDirectory {
   mode_t file_mode_ = 0600;   // of the files it creates: FileModeIn(path_)
   RecordFile results_, errors_, failed_, log_;
   RecordFile times_;  // open only for the sha256 handler's results.tsv
+  // Last, so that it ends (and finishes its write) before the files close.
+  std::unique_ptr<Writer> writer_;  // started by the first FlushInBackground
+  bool in_background_ = false;      // a flush handed to writer_ is not settled
 };
 
 // output.print = "group": what an item printed, as held until it is printed

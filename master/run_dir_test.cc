@@ -301,6 +301,44 @@ TEST_F(RunDirTest, FailuresOnlyRecordsKeepWhatResumeNeeds) {
   EXPECT_EQ(records->digest, RecordTerm(7, "some/file name") + RecordTerm(8, "some/file name"));
 }
 
+// The run's flushes go to the run directory's thread while the master
+// appends the next records: every record reaches the file once, in the
+// order it was appended, and Flush() waits for the write under way.
+TEST_F(RunDirTest, RecordsFlushedInBackgroundArriveWholeAndInOrder) {
+  Settings settings;
+  settings.output.dir = dir_.string();
+  RunDirectory run;
+  ASSERT_TRUE(run.Create(settings, InputKind::kList, "").ok());
+  constexpr uint64_t kItems = 20000;
+  const std::string item(100, 'x');  // records of ~200 bytes: many writes of many pages
+  for (uint64_t i = 1; i <= kItems; ++i) {
+    RunDirectory::Finished f{};
+    f.index = i;
+    f.item = item;
+    f.attempts = 1;
+    f.worker = 1;
+    f.exit_code = 0;
+    run.RecordSuccess(f);
+    if (i % 997 == 0) {
+      run.Log("flushed up to " + std::to_string(i));
+      ASSERT_TRUE(run.FlushInBackground().ok());
+    }
+  }
+  ASSERT_TRUE(run.Flush().ok());
+  std::istringstream lines(Read(fs::path(run.path()).filename() / "results.jsonl"));
+  std::string line;
+  uint64_t expected = 1;
+  while (std::getline(lines, line)) {
+    ASSERT_EQ(line.rfind("{\"index\":" + std::to_string(expected) + ",", 0), 0u) << line;
+    ASSERT_EQ(line.back(), '}');
+    ++expected;
+  }
+  EXPECT_EQ(expected, kItems + 1);
+  const std::string log = Read(fs::path(run.path()).filename() / "log.txt");
+  EXPECT_NE(log.find("flushed up to 997\n"), std::string::npos) << log;
+  EXPECT_NE(log.find("flushed up to 19940\n"), std::string::npos) << log;
+}
+
 TEST(DoneSetTest, OneBitPerPositionAndDuplicatesAreReported) {
   DoneSet done;
   EXPECT_TRUE(done.Add(5));
