@@ -44,6 +44,8 @@ namespace {
 constexpr int kFlushEveryMs = 200;
 // ... or sooner, once this much is buffered: a fast run's buffers stay small.
 constexpr size_t kFlushAtBytes = 512u << 10;
+// Feeds of the queues in one round of drains, the last one included (Loop).
+constexpr int kFeedsPerRound = 4;
 // output.order = "input": records held back, per task-ring slot, and in bytes.
 constexpr size_t kWindowPerSlot = 4;
 constexpr size_t kWindowMaxBytes = 64u << 20;
@@ -335,7 +337,19 @@ void Master::Loop() {
   while (true) {
     bool busy = false;
     if (pool_->RoundDue(sched.FeedingOver())) {
-      for (int i = 0; i < workers_; ++i) busy |= pool_->Drain(i, sched);
+      // The queues are refilled a few times in a round, each soon after its
+      // workers' outcomes are taken: on tiny items the drains of a whole
+      // round take longer than a worker needs to run dry (bench/README.md,
+      // "Feeding between the drains"). At most kFeedsPerRound, as each
+      // Feed looks at every worker.
+      const int group =
+          sched.FeedsBetweenDrains() ? (workers_ + kFeedsPerRound - 1) / kFeedsPerRound : workers_;
+      for (int i = 0; i < workers_; ++i) {
+        busy |= pool_->Drain(i, sched);
+        if ((i + 1) % group == 0 && i + 1 < workers_ && sched.FeedsBetweenDrains()) {
+          busy |= sched.Feed();
+        }
+      }
     }
     if (!sched.stopping()) {
       busy |= sched.Feed();

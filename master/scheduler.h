@@ -120,6 +120,10 @@ class Scheduler final : public WorkerEvents {
   // a line's items at a time, see FeedLines); true if any worker got a
   // task. Reads the input only as far as queues have room.
   bool Feed();
+  // Whether Feed() may also run between the drains of one round: not when
+  // it makes command lines of many items, whose split over the workers
+  // counts what every worker still holds (FeedLines).
+  bool FeedsBetweenDrains() const;
 
   // What the pool delivered.
   void OnOutcome(int slot, const OutcomeRecord& outcome) override;
