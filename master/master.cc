@@ -274,9 +274,12 @@ void Master::WriteTimeline(uint64_t now) {
   sample.in_flight = sched.in_flight();
   sample.seen = input_.source->seen();
   sample.busy = scheduler_->TakeBusyShares(now);
-  struct rusage self {};
+  struct rusage self {
+  }, loop{};
   ::getrusage(RUSAGE_SELF, &self);
+  ::getrusage(RUSAGE_THREAD, &loop);
   sample.cpu_master_s = CpuSeconds(self);
+  sample.cpu_threads_s = std::max(0.0, sample.cpu_master_s - CpuSeconds(loop));
   timeline_.Append(now, clock_.UnixMs(now), sample, timeline_file_.buffer());
   // A second's line is worth a write of its own: a run in progress shows it.
   // A failed write only costs the timeline, never the run.

@@ -24,6 +24,7 @@ void Timeline::Append(uint64_t now_ns, int64_t unix_ms, const TimelineSample& s,
   o.Int("failed", static_cast<int64_t>(s.failed)).Int("retried", static_cast<int64_t>(s.retried));
   o.Int("in_flight", static_cast<int64_t>(s.in_flight)).Int("seen", static_cast<int64_t>(s.seen));
   o.Raw("busy", busy).Double("cpu_master_s", s.cpu_master_s, 3);
+  o.Double("cpu_threads_s", s.cpu_threads_s, 3);
   o.EndLine();
 }
 

@@ -4,14 +4,17 @@
 // million records. One line a second whatever the number of items:
 //
 //   {"t":3.000,"unix_ms":1796180103123,"done":1200,"ok":1197,"failed":3,
-//    "retried":1,"in_flight":16,"seen":1300,"busy":[1.000,0.981],"cpu_master_s":0.041}
+//    "retried":1,"in_flight":16,"seen":1300,"busy":[1.000,0.981],"cpu_master_s":0.041,
+//    "cpu_threads_s":0.002}
 //
 // t: seconds since this run (or resume) started; done/ok/failed: this
 // run's records so far (a resume's earlier records not included); in_flight:
 // items queued to or running on a worker; seen: items read from the input;
 // busy: per worker slot, the share of the last interval it was running an
 // item (at most 1, also for a handler with several calls in flight);
-// cpu_master_s: the master's own CPU time so far. The master writes a last
+// cpu_master_s: the master's own CPU time so far, all its threads;
+// cpu_threads_s: the part of it of the threads besides its loop (the walk
+// of a tree ahead, the record writer). The master writes a last
 // line when the run ends, so that a run shorter than a second has one too.
 #pragma once
 
@@ -29,6 +32,7 @@ struct TimelineSample {
   uint64_t done = 0, ok = 0, failed = 0, retried = 0, in_flight = 0, seen = 0;
   std::vector<double> busy;  // per worker slot, 0..1
   double cpu_master_s = 0;
+  double cpu_threads_s = 0;
 };
 
 // When the next line is due, and its text. Time comes in as monotonic ns

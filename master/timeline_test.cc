@@ -31,7 +31,8 @@ TEST(TimelineTest, OneLineASecondWhateverTheNumberOfCalls) {
   EXPECT_EQ(Lines(out), 4u) << out;  // at 1s, 2s, 3s, 4s
   EXPECT_EQ(out.substr(0, out.find('\n') + 1),
             "{\"t\":1.000,\"unix_ms\":1800000001000,\"done\":1,\"ok\":0,\"failed\":0,\"retried\":0,"
-            "\"in_flight\":0,\"seen\":0,\"busy\":[1.000,0.250],\"cpu_master_s\":0.000}\n");
+            "\"in_flight\":0,\"seen\":0,\"busy\":[1.000,0.250],\"cpu_master_s\":0.000,"
+            "\"cpu_threads_s\":0.000}\n");
   EXPECT_EQ(timeline.next_due_ns(), start + 5 * kSec);
 }
 
