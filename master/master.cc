@@ -274,8 +274,8 @@ void Master::WriteTimeline(uint64_t now) {
   sample.in_flight = sched.in_flight();
   sample.seen = input_.source->seen();
   sample.busy = scheduler_->TakeBusyShares(now);
-  struct rusage self {
-  }, loop{};
+  struct rusage self {};
+  struct rusage loop {};
   ::getrusage(RUSAGE_SELF, &self);
   ::getrusage(RUSAGE_THREAD, &loop);
   sample.cpu_master_s = CpuSeconds(self);

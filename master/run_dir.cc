@@ -563,6 +563,7 @@ Status RunDirectory::Flush() {
 }
 
 Status RunDirectory::FlushInBackground() {
+  if (no_writer_) return Flush();
   Status first = SettleBackground();
   const bool records = results_.pending() + errors_.pending() + failed_.pending() > 0;
   unsigned handed = 0;
@@ -578,7 +579,9 @@ Status RunDirectory::FlushInBackground() {
     if (w.ok()) {
       writer_ = std::move(*w);
     } else {
-      // No thread: the write is done here, as Flush() does it.
+      // No thread: this write and the later ones are done here, as Flush()
+      // does them.
+      no_writer_ = true;
       Log(w.status().message() + "; the records are written by the master's loop");
       WriteHanded(handed, records);
       Status st = SettleBackground();

@@ -222,6 +222,7 @@ class RunDirectory {
   // Last, so that it ends (and finishes its write) before the files close.
   std::unique_ptr<Writer> writer_;  // started by the first FlushInBackground
   bool in_background_ = false;      // a flush handed to writer_ is not settled
+  bool no_writer_ = false;          // its thread could not start: flushes are Flush()
 };
 
 // output.print = "group": what an item printed, as held until it is printed
