@@ -2,6 +2,7 @@
 // anything is created: the input kind, the command templates every worker
 // will compile, the plugin library every worker will load. `shoal check`
 // runs the same checks (CheckJobInput), so it accepts what `shoal run` does.
+#include <cstdio>
 #include <filesystem>
 
 #include "config/load.h"
@@ -226,9 +227,11 @@ Result<JobInput> OpenJobInput(const Settings& s, const RunOptions& options) {
   if (input.kind == InputKind::kTree && input.items.empty()) {
     // A walk is mostly getdents64 and sorting: on a thread of its own it
     // overlaps dispatch rather than adding to it.
-    auto ahead = ReadAhead::Start(std::move(input.source));
-    if (!ahead.ok()) return ahead.status();
-    input.source = std::move(*ahead);
+    // Without the thread (a limit on threads) the walk is only slower.
+    std::string why;
+    input.source = ReadAhead::StartOrKeep(std::move(input.source), &why);
+    if (!why.empty())
+      std::fprintf(stderr, "shoal: %s; the walk runs on the master's thread\n", why.c_str());
   }
   return input;
 }

@@ -11,12 +11,26 @@
 namespace shoal {
 
 Result<std::unique_ptr<ReadAhead>> ReadAhead::Start(std::unique_ptr<ItemSource> source) {
+  std::string why;
+  std::unique_ptr<ItemSource> started = StartOrKeep(std::move(source), &why);
+  if (!why.empty()) return Status::Error(why);
+  return std::unique_ptr<ReadAhead>(static_cast<ReadAhead*>(started.release()));
+}
+
+std::unique_ptr<ItemSource> ReadAhead::StartOrKeep(std::unique_ptr<ItemSource> source,
+                                                   std::string* why) {
   UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-  if (!fd.valid()) return Status::FromErrno("eventfd for reading the input ahead", errno);
+  if (!fd.valid()) {
+    *why = Status::FromErrno("eventfd for reading the input ahead", errno).message();
+    return source;
+  }
   std::unique_ptr<ReadAhead> r(new ReadAhead(std::move(source), std::move(fd)));
   // Started here, not in the constructor: Run() uses the whole object.
   Result<std::thread> thread = StartThread([p = r.get()] { p->Run(); }, "reads the input");
-  if (!thread.ok()) return thread.status();
+  if (!thread.ok()) {
+    *why = thread.status().message();
+    return std::move(r->source_);
+  }
   r->thread_ = std::move(*thread);
   return r;
 }

@@ -37,6 +37,10 @@ class ReadAhead final : public ItemSource {
 
   // Starts reading `source` at once.
   static Result<std::unique_ptr<ReadAhead>> Start(std::unique_ptr<ItemSource> source);
+  // The same, or, when the thread cannot start, `source` itself, read on
+  // the caller's thread, with the reason in *why.
+  static std::unique_ptr<ItemSource> StartOrKeep(std::unique_ptr<ItemSource> source,
+                                                 std::string* why);
   // Stops the thread (between two items of the source) and waits for it.
   ~ReadAhead() override;
   ReadAhead(const ReadAhead&) = delete;

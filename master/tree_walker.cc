@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +10,9 @@
 #include <algorithm>
 #include <new>
 #include <string_view>
+#include <utility>
+
+#include "master/threads.h"
 
 namespace shoal {
 
@@ -136,7 +138,7 @@ Result<std::unique_ptr<TreeWalker>> TreeWalker::Open(const InputSettings& input,
   }
   if (w->walk_threads_ > 1) {
     w->StartReaders(w->walk_threads_);
-    w->QueueChildren(0);
+    if (!w->readers_.empty()) w->QueueChildren(0);
   }
   return w;
 }
@@ -436,13 +438,19 @@ bool TreeWalker::Next(Item* item) {
 }
 
 void TreeWalker::StartReaders(int n) {
-  // Signals are for the master's loop: a reader blocks them all, from birth.
-  cap_ = kReadAheadPerThread * n;
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  for (int i = 0; i < n; ++i) readers_.emplace_back([this] { ReaderLoop(); });
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  cap_ = kReadAheadPerThread * n;  // before any reader reads it
+  for (int i = 0; i < n; ++i) {
+    // A thread that cannot start (a limit on threads) is not worth a crash:
+    // fewer readers read ahead less, and with none the walk reads each
+    // directory itself.
+    Result<std::thread> reader = StartThread([this] { ReaderLoop(); }, "reads directories ahead");
+    if (!reader.ok()) {
+      Warn(reader.status().message() + "; the walk goes on with " + std::to_string(i) + " of " +
+           std::to_string(n) + " readers (input.walk_threads)");
+      return;
+    }
+    readers_.push_back(std::move(*reader));
+  }
 }
 
 void TreeWalker::StopReaders() {

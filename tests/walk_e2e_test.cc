@@ -82,6 +82,42 @@ TEST_F(Walk, HiddenEntriesLeftOutAreCountedInTheLog) {
       << log;
 }
 
+// A limit on a user's processes and threads (ulimit -u) can leave no room
+// for the threads that read a tree ahead: the walk then goes on with fewer
+// of them, or on the master's own thread, says so, and hands out every item.
+// RLIMIT_NPROC does not hold for root, so shoal runs as nobody here.
+TEST_F(Walk, ALimitOnThreadsSlowsTheWalkButLosesNoItem) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root, to run shoal as nobody";
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "the sanitizers' runtimes start threads of their own, which the limit counts";
+#endif
+  for (const char* d : {"a", "a/b", "c"}) {
+    for (const char* f : {"1", "2", "3"}) WriteFile(dir_ / "tree" / d / f, "x\n");
+  }
+  WriteFile(dir_ / "walk.toml",
+            "[job]\nname = \"w\"\nhandler = \"command\"\n[command]\nargv = [\"echo\", \"{}\"]\n"
+            "[input]\npath = \"" +
+                (dir_ / "tree").string() + "\"\nwalk_threads = 8\n");
+  ASSERT_EQ(Run({"chmod", "-R", "a+rX", dir_.string()}).status, 0);
+  auto as_nobody = [&](const std::string& nproc) {
+    return Run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "prlimit",
+                "--nproc=" + nproc, SHOAL_BIN, "run", (dir_ / "walk.toml").string(), "--dry-run"});
+  };
+  ProcessResult roomy = as_nobody("1000");
+  if (roomy.status != 0) GTEST_SKIP() << "cannot run shoal as nobody here: " << Describe(roomy);
+  ASSERT_EQ(Lines(roomy.out).size(), 9u) << roomy.out;
+  // The main thread and two readers: the third reader and the thread that
+  // reads the walk ahead cannot start.
+  ProcessResult r = as_nobody("3");
+  ASSERT_EQ(r.status, 0) << Describe(r);
+  EXPECT_EQ(r.out, roomy.out);
+  EXPECT_NE(r.err.find("the walk goes on with 2 of 8 readers (input.walk_threads)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("cannot start the thread that reads the input"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the walk runs on the master's thread"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace e2e
 }  // namespace shoal
